@@ -1,0 +1,40 @@
+# zonehost - the two-command quick start lives here:
+#   make demo    install packages, build, make a pool, an image and zones
+#   make check   install packages, build (-Werror), unit + fuzz-smoke + system tests
+# Also: make (build), make install PREFIX=DIR, make bench, make clean.
+
+PREFIX ?= /usr/local
+BUILD  ?= build
+
+.PHONY: all build deps check demo install bench clean format
+
+all: build
+
+deps:
+	./tools/install-deps
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --prefix=$(abspath $(PREFIX)) --sbindir=sbin
+
+build: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+check: deps
+	./tools/check
+
+demo: deps build
+	./tools/demo
+
+install: $(BUILD)/build.ninja
+	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null
+	ninja -C $(BUILD)
+	meson install -C $(BUILD) --no-rebuild
+
+bench: build
+	./bench/run
+
+format:
+	clang-format -i $$(git ls-files '*.c' '*.h')
+
+clean:
+	rm -rf build build-ci build-asan build-fuzz

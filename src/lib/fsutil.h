@@ -1,0 +1,39 @@
+/*
+ * fsutil.h - durable file writes and small file-system helpers.
+ *
+ * Owns: nothing persistent.  fsutil_write_atomic() is the only way library
+ * code writes state: temp file in the same directory, write, fsync, rename,
+ * fsync of the directory, so a reader sees the old or the new file, never a
+ * torn one, even across a crash.
+ *
+ *     if (fsutil_write_atomic(path, buf, len, 0644, &err) < 0) ...
+ */
+#ifndef ZH_FSUTIL_H
+#define ZH_FSUTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+int fsutil_write_atomic(const char *path, const void *data, size_t len,
+			mode_t mode, struct zh_error *err);
+
+/* Read a whole file (at most max bytes; -EFBIG beyond) into a NUL-terminated buffer. */
+int fsutil_read_all(const char *path, size_t max, char **out, size_t *len,
+		    struct zh_error *err);
+
+/* mkdir -p; existing directories are fine. */
+int fsutil_mkdir_p(const char *path, mode_t mode, struct zh_error *err);
+
+/* rm -rf without following symlinks or crossing mount points; missing is fine. */
+int fsutil_rm_rf(const char *path, struct zh_error *err);
+
+bool fsutil_exists(const char *path);
+bool fsutil_is_dir(const char *path);
+
+/* fsync the directory holding path. */
+int fsutil_fsync_parent(const char *path);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * image.h - installed zone images and their manifests (SmartOS image
+ * manifest v2).
+ *
+ * Owns: the image datasets "<uuid>" (read-only subvolume holding root/)
+ * and "<uuid>@final" (its read-only snapshot, which VMs clone), and the
+ * image records <pool mount>/.imgadm/<uuid>.json holding
+ * {"manifest":{...},"zpool":"<pool>","source"?:...}.  A record is written
+ * last, atomically, so an image is either fully installed (record present)
+ * or absent; an install that fails removes everything it made.
+ *
+ *     if (image_install(p, "img.json", "img.tar.gz", &err) < 0) ...
+ *     json_t *info = NULL;
+ *     if (image_get(p, uuid, &info, &err) == -ENOENT) ...   (imgadm exit 3)
+ *
+ * Lock order: callers hold the host lock for install/delete.
+ */
+#ifndef ZH_IMAGE_H
+#define ZH_IMAGE_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "pool.h"
+
+/*
+ * Check a manifest object (pure: no I/O).  Fills err with the field name
+ * in prop and the reason.  Fuzzed by tests/fuzz/fuzz-manifest.c.
+ */
+int image_manifest_check(const json_t *manifest, struct zh_error *err);
+
+/* Parse + check manifest text (len bytes, need not be NUL-terminated). */
+int image_manifest_parse(const char *text, size_t len, json_t **out,
+			 struct zh_error *err);
+
+/*
+ * Install: verify the file's size and SHA-1 against files[0], unpack the
+ * tar (none|gzip|bzip2|xz|zstd) into <uuid>/root, make it read-only,
+ * snapshot @final, write the record.  -EEXIST if already installed.
+ */
+int image_install(const struct pool *p, const char *manifest_path,
+		  const char *file_path, struct zh_error *err);
+
+/* {"manifest":{...},"zpool":..,"clones":N}; -ENOENT when not installed. */
+int image_get(const struct pool *p, const char *uuid, json_t **out,
+	      struct zh_error *err);
+
+/* Array of image_get() objects, sorted by manifest published_at then name. */
+int image_list(const struct pool *p, json_t **out, struct zh_error *err);
+
+/* -ENOENT when not installed; -EBUSY (with the VM count) while VMs use it. */
+int image_delete(const struct pool *p, const char *uuid, struct zh_error *err);
+
+#endif

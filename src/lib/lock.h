@@ -1,0 +1,30 @@
+/*
+ * lock.h - per-VM and per-host advisory locks.
+ *
+ * Owns: lock files under <run dir>/locks/.  A lock is an open fd with an
+ * flock(2) on it; it is released when the fd is closed, including when the
+ * process dies, so a crashed vmadm never leaves a VM locked.
+ *
+ * Lock order: the host lock (LOCK_HOST) before any VM lock; VM locks are
+ * never nested.  Images take the host lock too.
+ *
+ *     _cleanup_close_ int l = -EBADF;
+ *     if ((l = lock_vm(uuid, &err)) < 0) return l;
+ */
+#ifndef ZH_LOCK_H
+#define ZH_LOCK_H
+
+#include "error.h"
+
+#define LOCK_HOST "host"
+
+/* Block until the named lock is held; returns the fd that holds it. */
+int lock_take(const char *name, struct zh_error *err);
+
+/* Same as lock_take(uuid): serialises every change to one VM. */
+int lock_vm(const char *uuid, struct zh_error *err);
+
+/* Host-wide lock: pool changes, image installs, uuid allocation. */
+int lock_host(struct zh_error *err);
+
+#endif

@@ -1,0 +1,127 @@
+/*
+ * pool.h - the storage pool: a btrfs file system with quota accounting,
+ * and the datasets (subvolumes) and snapshots inside it.
+ *
+ * Owns: the pool's configuration record (<config>/pools/<name>.json), its
+ * mount, the loop device behind a file-backed pool (attached with
+ * LO_FLAGS_AUTOCLEAR, so the mount is the loop device's only owner and
+ * unmounting frees it), and every subvolume and snapshot in it.
+ *
+ * Naming (mirrors ZFS): dataset "<name>" is the subvolume
+ * <mountpoint>/<name>; snapshot "<ds>@<snap>" is the read-only subvolume
+ * <mountpoint>/<ds>@<snap>, a sibling of the dataset.  Images are
+ * "<image-uuid>" with "<image-uuid>@final"; a VM is "<vm-uuid>".
+ *
+ *     struct pool *p = NULL;
+ *     if (pool_open_default(&p, &err) < 0) ...       (creates "zones" if none)
+ *     pool_clone(p, "<img>@final", "<vm>", &err);
+ *     pool_quota_set(p, "<vm>", 10ULL << 30, &err);
+ *     pool_free(p);
+ *
+ * Invariants: a dataset name never contains '/', and "@" only as the
+ * snapshot separator; every function here is safe to call with the host
+ * lock held and takes no lock itself.
+ */
+#ifndef ZH_POOL_H
+#define ZH_POOL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define POOL_DEFAULT_NAME "zones"
+#define POOL_DEFAULT_SIZE (20ULL << 30)
+
+enum pool_backing {
+	POOL_BACKING_FILE,	/* sparse loop file (the embedded default) */
+	POOL_BACKING_DEVICE,	/* a block device we format */
+	POOL_BACKING_MOUNT,	/* an existing btrfs mount we only use */
+};
+
+struct pool {
+	char *name;
+	char *mountpoint;
+	enum pool_backing backing;
+	char *source;		/* file path, device path, or mount path */
+};
+
+struct pool_create_opts {
+	const char *name;	/* NULL: POOL_DEFAULT_NAME */
+	enum pool_backing backing;
+	const char *source;	/* NULL for FILE: <state>/<name>.img */
+	uint64_t size;		/* FILE only; 0: POOL_DEFAULT_SIZE */
+};
+
+/* Pool names: [A-Za-z0-9_.-]{1,64}, not starting with '.' or '-'. */
+bool pool_name_valid(const char *name);
+
+/*
+ * Create, format (FILE, DEVICE), mount and record a pool, with btrfs quota
+ * accounting enabled.  -EEXIST when the name is taken.  On any failure,
+ * every step already taken is undone (file removed, loop detached, ...).
+ */
+int pool_create(const struct pool_create_opts *o, struct pool **out,
+		struct zh_error *err);
+
+/* Open a recorded pool, mounting it (idempotently) if it is not mounted. -ENOENT if unknown. */
+int pool_open(const char *name, struct pool **out, struct zh_error *err);
+
+/* pool_open(POOL_DEFAULT_NAME), creating the default file-backed pool when no pool exists at all. */
+int pool_open_default(struct pool **out, struct zh_error *err);
+
+/* Names of every recorded pool (NULL-terminated, sorted); empty vector if none. */
+int pool_list(char ***names, struct zh_error *err);
+
+/* Mount every recorded pool (host boot). Continues past failures, reports the first. */
+int pool_mount_all(struct zh_error *err);
+
+/*
+ * JSON status: {"name","mountpoint","backing":"file|device|mount","source",
+ * "size","used","free" (bytes),"datasets":N}.
+ */
+int pool_status(const struct pool *p, json_t **out, struct zh_error *err);
+
+/*
+ * Unmount (detaching the loop device), remove the backing file we made and
+ * the record.  The caller decides whether images/VMs block it (see
+ * zonehost pool destroy); with force, every dataset is deleted first.
+ */
+int pool_destroy(struct pool *p, bool force, struct zh_error *err);
+
+void pool_free(struct pool *p);
+DEFINE_CLEANUP_FUNC(struct pool, pool_free)
+#define _cleanup_pool_ _cleanup_(pool_freep)
+
+/* ---- datasets and snapshots ---- */
+
+/* Newly allocated "<mountpoint>/<name>"; NULL on ENOMEM. */
+char *pool_dataset_path(const struct pool *p, const char *name);
+bool pool_dataset_exists(const struct pool *p, const char *name);
+
+int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err);
+
+/* Writable snapshot of snapshot/dataset src as dataset dst (O(1)). */
+int pool_clone(const struct pool *p, const char *src, const char *dst,
+	       struct zh_error *err);
+
+/* Read-only snapshot "<ds>@<snap>" of ds. */
+int pool_snapshot_create(const struct pool *p, const char *ds,
+			 const char *snap, struct zh_error *err);
+
+/* Delete a subvolume (dataset or "ds@snap"), including nested subvolumes. Missing is fine. */
+int pool_subvol_destroy(const struct pool *p, const char *name,
+			struct zh_error *err);
+
+int pool_set_readonly(const struct pool *p, const char *name, bool ro,
+		      struct zh_error *err);
+
+/* btrfs qgroup limit on the dataset's qgroup (referenced bytes); 0 = none. */
+int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes,
+		   struct zh_error *err);
+
+/* Entry names directly under the mount point that are subvolumes (sorted). */
+int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);
+
+#endif

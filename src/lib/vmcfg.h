@@ -1,0 +1,93 @@
+/*
+ * vmcfg.h - payload -> validated, normalised VM config.
+ *
+ * Owns: the validation pipeline of reference §2.1 (coercion, defaults,
+ * renames, per-brand allowed/required checks from the property table in
+ * props.c, semantic checks §2.6, NIC rules §2.5) and the update merge
+ * (§2.4).  Pure: it touches no file; what it needs to know about the host
+ * (installed images, pools, other VMs, nic tags) it asks through struct
+ * vmcfg_env, so it is unit-tested and fuzzed without a host.
+ *
+ *     struct vmcfg_report rep = VMCFG_REPORT_INIT;
+ *     if (vmcfg_validate("joyent", VMCFG_CREATE, payload, &env, &rep) < 0)
+ *             print(vmcfg_report_json(&rep));
+ *     vmcfg_report_clear(&rep);
+ *
+ *     json_t *vm = NULL;
+ *     if (vmcfg_create(payload, &env, warn, ctx, &vm, &err) < 0) ...
+ *
+ * Error messages are the reference's: "Invalid value(s) for: a,b",
+ * "Missing required properties: a,b", "Unsupported brand", NIC and route
+ * messages of §2.5/§2.6; err->prop names the first offending property.
+ */
+#ifndef ZH_VMCFG_H
+#define ZH_VMCFG_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+enum vmcfg_action { VMCFG_CREATE, VMCFG_UPDATE, VMCFG_RECEIVE };
+
+/* What vmcfg may ask about the host.  Any callback may be NULL (= check skipped). */
+struct vmcfg_env {
+	void *ctx;
+	/* Installed image's manifest "type" into buf; -ENOENT if not installed. */
+	int (*image_type)(void *ctx, const char *zpool, const char *uuid,
+			  char *buf, size_t len);
+	bool (*pool_exists)(void *ctx, const char *name);
+	bool (*nic_tag_exists)(void *ctx, const char *tag);
+	bool (*vm_exists)(void *ctx, const char *uuid);
+	/* Other VMs (stored configs) for MAC/IP conflict checks; may be NULL. */
+	const json_t *other_vms;
+};
+
+struct vmcfg_report {
+	json_t *bad_values;		/* array of property names */
+	json_t *bad_properties;
+	json_t *missing_properties;
+	char *bad_brand;		/* set instead of the arrays when the brand is unknown */
+};
+
+#define VMCFG_REPORT_INIT { NULL, NULL, NULL, NULL }
+
+typedef void (*vmcfg_warn_fn)(void *ctx, const char *line);
+
+/*
+ * `vmadm validate`: brand is payload.brand for create (NULL/absent ->
+ * bad_brand "undefined"), the given brand for update.  Returns 0 when all
+ * lists are empty, -EINVAL otherwise (report filled), -ENOMEM.
+ */
+int vmcfg_validate(const char *brand, enum vmcfg_action action,
+		   const json_t *payload, const struct vmcfg_env *env,
+		   struct vmcfg_report *rep);
+
+/* {"bad_brand":..} or {"bad_values":[..],"bad_properties":[..],"missing_properties":[..]}. New reference. */
+json_t *vmcfg_report_json(const struct vmcfg_report *rep);
+void vmcfg_report_clear(struct vmcfg_report *rep);
+
+/*
+ * `vmadm create`: a full, normalised VM config (uuid generated when absent,
+ * defaults §2.3, MACs, create_timestamp, v=1) ready for vmstore_save().
+ * Disallowed properties are stripped with a warning through warn().
+ */
+int vmcfg_create(const json_t *payload, const struct vmcfg_env *env,
+		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out,
+		 struct zh_error *err);
+
+/*
+ * `vmadm update`: apply payload (JSON object, or key=value strings already
+ * turned into an object of strings) to the stored config vm, returning the
+ * new config; vm is not modified.  *changed lists the top-level properties
+ * whose value changed (so callers apply live changes, e.g. quota).
+ */
+int vmcfg_update(const json_t *vm, const json_t *payload,
+		 const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,
+		 json_t **vm_out, json_t **changed, struct zh_error *err);
+
+/* Parse payload text; the message says line and column on a syntax error. */
+int vmcfg_parse(const char *text, size_t len, json_t **out,
+		struct zh_error *err);
+
+#endif

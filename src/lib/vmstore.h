@@ -1,0 +1,43 @@
+/*
+ * vmstore.h - the set of VMs on this host.
+ *
+ * Owns: reading and writing each VM's config, <pool>/<uuid>/config/vm.json,
+ * which is the only truth about a VM (DESIGN.md §3), and deriving the
+ * read-only fields of `vmadm get` (state, zone_state, zonepath, ...).
+ *
+ *     json_t *vms = NULL;
+ *     if (vmstore_load_all(&vms, &err) < 0) ...      (array, decorated)
+ *     struct pool *p; json_t *vm;
+ *     if (vmstore_find(uuid, &p, &vm, &err) == -ENOENT) ...
+ *
+ * Writes go through vmstore_save() (atomic: temp, fsync, rename, fsync dir)
+ * and only with the VM's lock held (lock_vm()).
+ */
+#ifndef ZH_VMSTORE_H
+#define ZH_VMSTORE_H
+
+#include <jansson.h>
+
+#include "error.h"
+#include "pool.h"
+
+/* "<pool mount>/<uuid>/config/vm.json"; NULL on ENOMEM. */
+char *vmstore_config_path(const struct pool *p, const char *uuid);
+
+/* Stored (undecorated) configs of the VMs in one pool, as a JSON array. */
+int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err);
+
+/* Decorated VM objects of every pool, as a JSON array. */
+int vmstore_load_all(json_t **out, struct zh_error *err);
+
+/* Find one VM in any pool: decorated object + its pool. -ENOENT if absent. */
+int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out,
+		 struct zh_error *err);
+
+/* Add the derived read-only fields to a stored config (in place). */
+int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err);
+
+/* Strip derived fields and write the config atomically. */
+int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err);
+
+#endif

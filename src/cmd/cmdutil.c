@@ -8,7 +8,7 @@
 
 #include "cmdutil.h"
 #include "fsutil.h"
-#include "vmcfg.h"
+#include "jsonutil.h"
 
 #define PAYLOAD_MAX (16u << 20)
 
@@ -77,7 +77,7 @@ int cmd_read_payload(const char *path, const char *verb, json_t **out)
 		if (fsutil_read_all(path, PAYLOAD_MAX, &buf, &len, &err) < 0)
 			return cmd_fail(&err);
 	}
-	if (vmcfg_parse(buf, len, out, &err) < 0)
+	if (jsonutil_parse(buf, len, "Invalid JSON payload", out, &err) < 0)
 		return cmd_fail(&err);
 	return 0;
 }

@@ -1,7 +1,6 @@
 /*
  * fsutil.c - durable writes and small helpers.  See fsutil.h.
  */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <fcntl.h>
 #include <libgen.h>

@@ -2,7 +2,6 @@
  * lock.c - advisory locks held as flock(2) on files in the run directory.
  * See lock.h for lock order.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <stdio.h>
 #include <sys/file.h>

@@ -1,7 +1,6 @@
 /*
  * util.c - small pure helpers.  See util.h.
  */
-#define _GNU_SOURCE
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

@@ -86,8 +86,4 @@ int vmcfg_update(const json_t *vm, const json_t *payload,
 		 const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,
 		 json_t **vm_out, json_t **changed, struct zh_error *err);
 
-/* Parse payload text; the message says line and column on a syntax error. */
-int vmcfg_parse(const char *text, size_t len, json_t **out,
-		struct zh_error *err);
-
 #endif

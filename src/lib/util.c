@@ -66,11 +66,15 @@ void util_timestamp_from(char out[UTIL_TIMESTAMP_LEN + 1], int64_t ms)
 	time_t secs = (time_t)(ms / 1000);
 	struct tm tm;
 
+	char tmp[64];
+
 	gmtime_r(&secs, &tm);
-	snprintf(out, UTIL_TIMESTAMP_LEN + 1,
+	snprintf(tmp, sizeof(tmp),
 		 "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
 		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
 		 (int)(ms % 1000));
+	memcpy(out, tmp, UTIL_TIMESTAMP_LEN);
+	out[UTIL_TIMESTAMP_LEN] = '\0';
 }
 
 void util_timestamp_now(char out[UTIL_TIMESTAMP_LEN + 1])

@@ -1,1 +1,428 @@
-/* placeholder: being written */
+/*
+ * image.c - the image store: install, get, list, delete (reference §4).
+ *
+ * Owns, in each pool:
+ *     <mount>/<uuid>            read-only subvolume, the image's root in root/
+ *     <mount>/<uuid>@final      read-only snapshot of it, what VMs clone
+ *     <mount>/.imgadm/<uuid>.json  the record {"manifest","zpool","source"?}
+ * Does not own: the VMs cloned from an image (vmstore), the pool (pool).
+ *
+ *     json_t *m = NULL;
+ *     if (image_manifest_load("img.json", &m, &err) < 0) ...
+ *     if (image_install_manifest(p, m, "img.tar.gz", &err) < 0) ...
+ *     if (image_delete(p, uuid, &err) == -EBUSY) ...     (VMs use it)
+ *
+ * Invariants: the record is what makes an image installed.  Install writes
+ * it last (after the subvolume is complete, read-only and snapshotted), so
+ * a crash leaves at most unrecorded subvolumes, which the next install of
+ * the same uuid removes; delete removes it first, so a half-deleted image
+ * is never listed.  An install that fails removes every subvolume it made.
+ * Lock order: callers hold the host lock for install and delete.
+ */
+#include <dirent.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fsutil.h"
+#include "image.h"
+#include "jsonutil.h"
+#include "paths.h"
+#include "util.h"
+#include "vmstore.h"
+
+#define RECORD_DIR ".imgadm"
+#define MANIFEST_MAX (1u << 20)
+#define RECORD_MAX (2u << 20)
+
+char *image_record_path(const struct pool *p, const char *uuid)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s/" RECORD_DIR "/%s.json", p->mountpoint, uuid) < 0)
+		return NULL;
+	return s;
+}
+
+int image_manifest_load(const char *path, json_t **out, struct zh_error *err)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = fsutil_read_all(path, MANIFEST_MAX, &text, &len, err);
+	if (r < 0) {
+		zh_error_set(err, -r, "-m", "-m %s: %s", path,
+			     r == -EFBIG ? "manifest larger than 1 MiB" : strerror(-r));
+		return r;
+	}
+	r = image_manifest_parse(text, len, out, err);
+	if (r < 0)
+		return zh_error_prefix(err, "-m %s", path);
+	return 0;
+}
+
+/* ---- clones ---- */
+
+static bool uses_image(const json_t *vm, const char *uuid)
+{
+	const char *img = jsonutil_str(vm, "image_uuid");
+	json_t *disk;
+	size_t i;
+
+	if (img && streq(img, uuid))
+		return true;
+	json_array_foreach(json_object_get(vm, "disks"), i, disk) {
+		img = jsonutil_str(disk, "image_uuid");
+		if (img && streq(img, uuid))
+			return true;
+	}
+	return false;
+}
+
+int image_clones(const struct pool *p, const char *uuid, size_t *count,
+		 char **first, struct zh_error *err)
+{
+	_cleanup_json_ json_t *vms = NULL;
+	json_t *vm;
+	size_t i, n = 0;
+	int r = vmstore_load_pool(p, &vms, err);
+
+	if (r < 0)
+		return r;
+	json_array_foreach(vms, i, vm) {
+		if (!uses_image(vm, uuid))
+			continue;
+		if (n++ == 0 && first) {
+			const char *u = jsonutil_str(vm, "uuid");
+
+			*first = strdup(u ? u : "?");
+			if (!*first)
+				return zh_error_oom(err);
+		}
+	}
+	*count = n;
+	return 0;
+}
+
+/* ---- install ---- */
+
+static void undo_datasets(const struct pool *p, const char *uuid)
+{
+	_cleanup_free_ char *snap = NULL;
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	if (asprintf(&snap, "%s@final", uuid) >= 0)
+		pool_subvol_destroy(p, snap, &ignored);
+	zh_error_clear(&ignored);
+	pool_subvol_destroy(p, uuid, &ignored);
+	zh_error_clear(&ignored);
+}
+
+/* A dataset named like the image but with no record: a crashed install's, unless it is a VM. */
+static int clear_leftovers(const struct pool *p, const char *uuid,
+			   struct zh_error *err)
+{
+	_cleanup_free_ char *cfg = vmstore_config_path(p, uuid);
+
+	if (!cfg)
+		return zh_error_oom(err);
+	if (pool_dataset_exists(p, uuid) && fsutil_exists(cfg))
+		return zh_error_set(err, EEXIST, "uuid",
+				    "manifest: \"uuid\" %s is already used by a VM",
+				    uuid);
+	undo_datasets(p, uuid);
+	return 0;
+}
+
+static int supported_type(const json_t *m, struct zh_error *err)
+{
+	const char *type = jsonutil_str(m, "type");
+
+	if (streq(type, "zone-dataset") || streq(type, "lx-dataset"))
+		return 0;
+	return zh_error_set(err, EOPNOTSUPP, "type",
+			    "manifest: \"type\" %s is not supported here "
+			    "(zone-dataset or lx-dataset)", type);
+}
+
+static int make_tree(const struct pool *p, const char *uuid, int fd,
+		     const char *file_path, struct zh_error *err)
+{
+	_cleanup_free_ char *ds = pool_dataset_path(p, uuid);
+	_cleanup_free_ char *root = NULL;
+	int r;
+
+	if (!ds || !(root = paths_join(ds, "root")))
+		return zh_error_oom(err);
+	r = pool_subvol_create(p, uuid, err);
+	if (r < 0)
+		return r;
+	if (mkdir(root, 0755) < 0)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", root);
+	r = image_unpack(fd, root, file_path, err);
+	if (r < 0)
+		return r;
+	r = pool_set_readonly(p, uuid, true, err);
+	if (r < 0)
+		return r;
+	return pool_snapshot_create(p, uuid, "final", err);
+}
+
+static int write_record(const struct pool *p, const json_t *manifest,
+			struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(manifest, "uuid");
+	_cleanup_free_ char *path = image_record_path(p, uuid);
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
+	_cleanup_json_ json_t *m = json_deep_copy(manifest);
+	_cleanup_json_ json_t *rec = json_object();
+	char now[UTIL_TIMESTAMP_LEN + 1];
+	int r;
+
+	if (!path || !dir || !m || !rec)
+		return zh_error_oom(err);
+	if (!json_object_get(m, "published_at")) {
+		util_timestamp_now(now);
+		if (json_object_set_new(m, "published_at", json_string(now)) < 0)
+			return zh_error_oom(err);
+	}
+	if (json_object_set(rec, "manifest", m) < 0 ||
+	    json_object_set_new(rec, "zpool", json_string(p->name)) < 0)
+		return zh_error_oom(err);
+	r = fsutil_mkdir_p(dir, 0755, err);
+	if (r < 0)
+		return r;
+	return jsonutil_store_file(path, rec, err);
+}
+
+int image_install_manifest(const struct pool *p, const json_t *manifest,
+			   const char *file_path, struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(manifest, "uuid");
+	_cleanup_free_ char *rec = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	r = image_manifest_check(manifest, err);
+	if (r < 0 || (r = supported_type(manifest, err)) < 0)
+		return r;
+	if (!json_object_get(manifest, "files"))
+		return zh_error_set(err, EINVAL, "files", "manifest: \"files\" is required");
+	rec = image_record_path(p, uuid);
+	if (!rec)
+		return zh_error_oom(err);
+	if (fsutil_exists(rec))
+		return zh_error_set(err, EEXIST, "uuid", "image %s is already installed",
+				    uuid);
+	fd = image_file_verify(manifest, file_path, err);
+	if (fd < 0)
+		return fd;
+	r = clear_leftovers(p, uuid, err);
+	if (r < 0)
+		return r;
+	r = make_tree(p, uuid, fd, file_path, err);
+	if (r == 0)
+		r = write_record(p, manifest, err);
+	if (r < 0)
+		undo_datasets(p, uuid);
+	return r;
+}
+
+int image_install(const struct pool *p, const char *manifest_path,
+		  const char *file_path, struct zh_error *err)
+{
+	_cleanup_json_ json_t *m = NULL;
+	int r = image_manifest_load(manifest_path, &m, err);
+
+	if (r < 0)
+		return r;
+	return image_install_manifest(p, m, file_path, err);
+}
+
+/* ---- get / list ---- */
+
+static int load_record(const struct pool *p, const char *uuid, json_t **out,
+		       struct zh_error *err)
+{
+	_cleanup_free_ char *path = image_record_path(p, uuid);
+	_cleanup_json_ json_t *rec = NULL;
+	int r;
+
+	if (!path)
+		return zh_error_oom(err);
+	if (!fsutil_exists(path))
+		return zh_error_set(err, ENOENT, "uuid",
+				    "image \"%s\" was not found on zpool \"%s\"",
+				    uuid, p->name);
+	r = jsonutil_load_file(path, RECORD_MAX, &rec, err);
+	if (r < 0)
+		return r;
+	if (!json_is_object(json_object_get(rec, "manifest")))
+		return zh_error_set(err, EINVAL, NULL, "%s: no \"manifest\" object", path);
+	*out = TAKE_PTR(rec);
+	return 0;
+}
+
+static int add_clones(const struct pool *p, const char *uuid, json_t *rec,
+		      struct zh_error *err)
+{
+	size_t n = 0;
+	int r = image_clones(p, uuid, &n, NULL, err);
+
+	if (r < 0)
+		return r;
+	if (json_object_set_new(rec, "clones", json_integer((json_int_t)n)) < 0 ||
+	    json_object_set_new(rec, "zpool", json_string(p->name)) < 0)
+		return zh_error_oom(err);
+	return 0;
+}
+
+int image_get(const struct pool *p, const char *uuid, json_t **out,
+	      struct zh_error *err)
+{
+	_cleanup_json_ json_t *rec = NULL;
+	int r;
+
+	if (!util_is_uuid(uuid))
+		return zh_error_set(err, ENOENT, "uuid",
+				    "image \"%s\" was not found on zpool \"%s\"",
+				    uuid, p->name);
+	r = load_record(p, uuid, &rec, err);
+	if (r < 0 || (r = add_clones(p, uuid, rec, err)) < 0)
+		return r;
+	*out = TAKE_PTR(rec);
+	return 0;
+}
+
+static const char *mfield(const json_t *rec, const char *key)
+{
+	const char *s = jsonutil_str(json_object_get(rec, "manifest"), key);
+
+	return s ? s : "";
+}
+
+static int cmp_images(const void *a, const void *b)
+{
+	const json_t *x = *(json_t *const *)a, *y = *(json_t *const *)b;
+	int c = strcmp(mfield(x, "published_at"), mfield(y, "published_at"));
+
+	if (c == 0)
+		c = strcmp(mfield(x, "name"), mfield(y, "name"));
+	return c ? c : strcmp(mfield(x, "uuid"), mfield(y, "uuid"));
+}
+
+/* Installed uuids: the records' names. */
+static int record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
+	DIR *d;
+	struct dirent *de;
+
+	if (!dir)
+		return zh_error_oom(err);
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 :
+			zh_error_set(err, errno, NULL, "cannot read %s: %m", dir);
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		_cleanup_free_ char *u = NULL;
+
+		if (n != UTIL_UUID_LEN + 5 || !streq(de->d_name + UTIL_UUID_LEN, ".json"))
+			continue;
+		u = strndup(de->d_name, UTIL_UUID_LEN);
+		if (!u || json_array_append_new(arr, json_string(u)) < 0) {
+			closedir(d);
+			return zh_error_oom(err);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+int image_list(const struct pool *p, json_t **out, struct zh_error *err)
+{
+	_cleanup_json_ json_t *uuids = json_array();
+	_cleanup_json_ json_t *arr = json_array();
+	_cleanup_free_ json_t **v = NULL;
+	json_t *u;
+	size_t i, n = 0;
+	int r;
+
+	if (!uuids || !arr)
+		return zh_error_oom(err);
+	r = record_uuids(p, uuids, err);
+	if (r < 0)
+		return r;
+	v = calloc(json_array_size(uuids) + 1, sizeof(*v));
+	if (!v)
+		return zh_error_oom(err);
+	json_array_foreach(uuids, i, u) {
+		const char *s = json_string_value(u);
+
+		if (!util_is_uuid(s))
+			continue;
+		r = image_get(p, s, &v[n], err);
+		if (r < 0)
+			goto fail;
+		n++;
+	}
+	qsort(v, n, sizeof(*v), cmp_images);
+	for (i = 0; i < n; i++)
+		if (json_array_append_new(arr, TAKE_PTR(v[i])) < 0) {
+			r = zh_error_oom(err);
+			goto fail;
+		}
+	*out = TAKE_PTR(arr);
+	return 0;
+fail:
+	for (i = 0; i < n; i++)
+		json_decref(v[i]);
+	return r;
+}
+
+/* ---- delete ---- */
+
+static int refuse_if_used(const struct pool *p, const char *uuid,
+			  struct zh_error *err)
+{
+	_cleanup_free_ char *first = NULL;
+	size_t n = 0;
+	int r = image_clones(p, uuid, &n, &first, err);
+
+	if (r < 0)
+		return r;
+	if (n == 0)
+		return 0;
+	if (n == 1)
+		return zh_error_set(err, EBUSY, "uuid",
+				    "image \"%s\" has dependent clones: %s", uuid, first);
+	return zh_error_set(err, EBUSY, "uuid",
+			    "image \"%s\" has dependent clones: %s and %zu others...",
+			    uuid, first, n - 1);
+}
+
+int image_delete(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_json_ json_t *rec = NULL;
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *snap = NULL;
+	int r;
+
+	r = image_get(p, uuid, &rec, err);
+	if (r < 0 || (r = refuse_if_used(p, uuid, err)) < 0)
+		return r;
+	path = image_record_path(p, uuid);
+	if (!path || asprintf(&snap, "%s@final", uuid) < 0)
+		return zh_error_oom(err);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return zh_error_set(err, errno, NULL, "cannot remove %s: %m", path);
+	fsutil_fsync_parent(path);
+	r = pool_subvol_destroy(p, snap, err);
+	if (r == 0)
+		r = pool_subvol_destroy(p, uuid, err);
+	if (r < 0)
+		return zh_error_prefix(err, "image \"%s\" unrecorded, but its datasets "
+				       "remain (the next install removes them)", uuid);
+	return 0;
+}

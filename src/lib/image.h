@@ -19,6 +19,7 @@
 #define ZH_IMAGE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 #include "pool.h"
@@ -50,5 +51,47 @@ int image_list(const struct pool *p, json_t **out, struct zh_error *err);
 
 /* -ENOENT when not installed; -EBUSY (with the VM count) while VMs use it. */
 int image_delete(const struct pool *p, const char *uuid, struct zh_error *err);
+
+/* ---- additions beyond the original contract ---- */
+
+/* "YYYY-MM-DDTHH:MM:SS[.fff]Z" (the manifest's published_at form). */
+bool image_timestamp_valid(const char *s);
+
+/*
+ * Read (at most 1 MiB), parse and check the manifest at path.  Messages
+ * name the file: "manifest <path>: ..." (JSON errors with line/column).
+ */
+int image_manifest_load(const char *path, json_t **out, struct zh_error *err);
+
+/* image_install() with an already loaded and checked manifest. */
+int image_install_manifest(const struct pool *p, const json_t *manifest,
+			   const char *file_path, struct zh_error *err);
+
+/*
+ * Open file_path and check it against files[0] of the manifest: regular
+ * file, size first, then SHA-1 (streamed).  Returns an fd positioned at 0
+ * (O_CLOEXEC), so what is unpacked is what was verified.
+ */
+int image_file_verify(const json_t *manifest, const char *file_path,
+		      struct zh_error *err);
+
+/*
+ * Unpack the tar stream on fd (any compression libarchive knows) under the
+ * existing directory root, refusing "..", absolute paths and extraction
+ * through symlinks; owners, modes, times, xattrs and ACLs are kept, device
+ * nodes are skipped (the zone runtime provides /dev).  label names the
+ * file in messages.  On failure, what was written stays under root for the
+ * caller to remove.  Changes the process's working directory while it
+ * runs (restored before returning): not for threaded callers.
+ */
+int image_unpack(int fd, const char *root, const char *label,
+		 struct zh_error *err);
+
+/* "<pool mount>/.imgadm/<uuid>.json"; NULL on ENOMEM. */
+char *image_record_path(const struct pool *p, const char *uuid);
+
+/* Number of VMs in the pool whose image_uuid (or a disk's) is uuid; first one's uuid into first (may be NULL). */
+int image_clones(const struct pool *p, const char *uuid, size_t *count,
+		 char **first, struct zh_error *err);
 
 #endif

@@ -90,6 +90,15 @@ int pool_status(const struct pool *p, json_t **out, struct zh_error *err);
  */
 int pool_destroy(struct pool *p, bool force, struct zh_error *err);
 
+/* Read a pool's record without mounting it (destroy of a broken pool). -ENOENT if unknown. */
+int pool_load(const char *name, struct pool **out, struct zh_error *err);
+
+/* true when a btrfs file system is mounted at p->mountpoint. */
+bool pool_is_mounted(const struct pool *p);
+
+/* "file", "device" or "mount". */
+const char *pool_backing_name(enum pool_backing b);
+
 void pool_free(struct pool *p);
 DEFINE_CLEANUP_FUNC(struct pool, pool_free)
 #define _cleanup_pool_ _cleanup_(pool_freep)

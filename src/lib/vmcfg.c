@@ -1,1 +1,813 @@
-/* placeholder: being written */
+/*
+ * vmcfg.c - payload -> validated, normalised VM config (create, validate).
+ *
+ * Owns: the create pipeline of reference §2.1 (uuid, coercion, renames,
+ * table checks from props.c, defaults §2.3, memory fix-ups, semantic checks
+ * §2.6) and the validate report.  NICs and routes live in vmcfg-nic.c, the
+ * update merge in vmcfg-update.c.  Pure: the host is reached only through
+ * struct vmcfg_env.
+ *
+ *     json_t *vm = NULL;
+ *     struct zh_error err = ZH_ERROR_INIT;
+ *     if (vmcfg_create(payload, &env, warn, ctx, &vm, &err) < 0) ...
+ *
+ * Invariants: the payload is never modified (a deep copy is worked on);
+ * every fatal message names its property in err->prop; only OS brands are
+ * created (HVM brands are recognised by the table but refused here).
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "util.h"
+#include "vmcfg-internal.h"
+
+#define ZERO_UUID "00000000-0000-0000-0000-000000000000"
+
+static const char *const sub_bases[] = { "nics", "disks", "filesystems",
+					 "pci_devices" };
+
+/* ---- small helpers ---- */
+
+char *vmcfg_dump(const json_t *j)
+{
+	char *s = j ? json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	return s ? s : strdup("null");
+}
+
+int64_t vmcfg_int(const json_t *obj, const char *key, int64_t def)
+{
+	json_t *v = json_object_get(obj, key);
+
+	if (json_is_integer(v))
+		return json_integer_value(v);
+	if (json_is_real(v))
+		return (int64_t)json_real_value(v);
+	return def;
+}
+
+void vmcfg_warnf(struct vmcfg_run *r, const char *fmt, ...)
+{
+	_cleanup_free_ char *line = NULL;
+	va_list ap;
+	int n;
+
+	if (!r->warn)
+		return;
+	va_start(ap, fmt);
+	n = vasprintf(&line, fmt, ap);
+	va_end(ap);
+	if (n >= 0)
+		r->warn(r->wctx, line);
+	else
+		line = NULL;
+}
+
+int vmcfg_rep_add(json_t **arr, const char *name)
+{
+	size_t i;
+	json_t *e;
+
+	if (!*arr && !(*arr = json_array()))
+		return -ENOMEM;
+	json_array_foreach(*arr, i, e)
+		if (streq(json_string_value(e), name))
+			return 0;
+	return json_array_append_new(*arr, json_string(name)) < 0 ? -ENOMEM : 0;
+}
+
+static size_t arr_len(const json_t *a)
+{
+	return a ? json_array_size(a) : 0;
+}
+
+/* "add_nics" -> "nics" / PROPS_ADD; NULL when key has no sub-objects. */
+static const char *sub_base(const char *key, enum props_action *sa)
+{
+	*sa = PROPS_ADD;
+	if (strncmp(key, "add_", 4) == 0)
+		key += 4;
+	else if (strncmp(key, "update_", 7) == 0) {
+		key += 7;
+		*sa = PROPS_UPDATE_SUB;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(sub_bases); i++)
+		if (streq(key, sub_bases[i]))
+			return sub_bases[i];
+	return NULL;
+}
+
+static const struct props_prop *sub_prop(const char *base, const char *key)
+{
+	_cleanup_free_ char *name = NULL;
+
+	if (asprintf(&name, "%s.*.%s", base, key) < 0)
+		return NULL;
+	return props_lookup(name);
+}
+
+/* ---- table checks ---- */
+
+static int check_sub(struct vmcfg_run *r, const char *base,
+		     enum props_action sa, const char *key, const json_t *v)
+{
+	_cleanup_free_ char *name = NULL;
+	const struct props_prop *p;
+
+	if (asprintf(&name, "%s.*.%s", base, key) < 0)
+		return -ENOMEM;
+	p = props_lookup(name);
+	if (!props_allowed(p, r->brand->bit, sa))
+		return vmcfg_rep_add(&r->rep.bad_properties, name);
+	if (!props_value_ok(p, v))
+		return vmcfg_rep_add(&r->rep.bad_values, name);
+	return 0;
+}
+
+static int check_subs(struct vmcfg_run *r, const char *base,
+		      enum props_action sa, const json_t *arr)
+{
+	size_t i;
+	json_t *o, *v;
+	const char *k;
+	int ret;
+
+	json_array_foreach(arr, i, o)
+		json_object_foreach((json_t *)o, k, v)
+			if ((ret = check_sub(r, base, sa, k, v)) < 0)
+				return ret;
+	return 0;
+}
+
+static bool pool_ok(const struct vmcfg_run *r, const json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	if (!s || !r->env || !r->env->pool_exists)
+		return true;
+	return r->env->pool_exists(r->env->ctx, s);
+}
+
+static int check_one(struct vmcfg_run *r, const char *k, const json_t *v)
+{
+	const struct props_prop *p = props_lookup(k);
+	enum props_action sa;
+	const char *base;
+
+	if (strchr(k, '*') || !props_allowed(p, r->brand->bit, r->action))
+		return vmcfg_rep_add(&r->rep.bad_properties, k);
+	if (!props_value_ok(p, v) || (p->type == PROPS_ZPOOL && !pool_ok(r, v)))
+		return vmcfg_rep_add(&r->rep.bad_values, k);
+	base = sub_base(k, &sa);
+	if (base && json_is_array(v))
+		return check_subs(r, base, sa, v);
+	return 0;
+}
+
+static bool image_type_ok(const struct props_brand *b, const char *type)
+{
+	for (const char *const *t = b->image_types; t && *t; t++)
+		if (streq(*t, type))
+			return true;
+	return false;
+}
+
+static int check_image(struct vmcfg_run *r, const json_t *payload)
+{
+	const char *img = jsonutil_str(payload, "image_uuid");
+	const char *pool = jsonutil_str(payload, "zpool");
+	char type[64] = "";
+
+	if (r->action == PROPS_UPDATE || !r->env || !r->env->image_type ||
+	    !util_is_uuid(img))
+		return 0;
+	if (r->env->image_type(r->env->ctx, pool ? pool : "zones", img, type,
+			       sizeof(type)) < 0 ||
+	    !image_type_ok(r->brand, type))
+		return vmcfg_rep_add(&r->rep.bad_values, "image_uuid");
+	return 0;
+}
+
+static int check_required(struct vmcfg_run *r, const json_t *payload)
+{
+	for (size_t i = 0; i < props_count(); i++) {
+		const struct props_prop *p = props_at(i);
+		json_t *v = json_object_get(payload, p->name);
+		int ret;
+
+		if (!props_required(p, r->brand->bit, r->action))
+			continue;
+		if (v && !json_is_null(v) &&
+		    !(json_is_string(v) && json_string_length(v) == 0))
+			continue;
+		ret = vmcfg_rep_add(&r->rep.missing_properties, p->name);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+int vmcfg_check_payload(struct vmcfg_run *r, const json_t *payload)
+{
+	const char *k;
+	json_t *v;
+	int ret;
+
+	json_object_foreach((json_t *)payload, k, v)
+		if ((ret = check_one(r, k, v)) < 0)
+			return ret;
+	ret = check_required(r, payload);
+	if (ret >= 0)
+		ret = check_image(r, payload);
+	return ret;
+}
+
+/* ---- report ---- */
+
+static int report_alloc(struct vmcfg_report *rep)
+{
+	json_t **a[] = { &rep->bad_values, &rep->bad_properties,
+			 &rep->missing_properties };
+
+	for (size_t i = 0; i < ARRAY_SIZE(a); i++)
+		if (!*a[i] && !(*a[i] = json_array()))
+			return -ENOMEM;
+	return 0;
+}
+
+void vmcfg_report_clear(struct vmcfg_report *rep)
+{
+	json_decref(rep->bad_values);
+	json_decref(rep->bad_properties);
+	json_decref(rep->missing_properties);
+	free(rep->bad_brand);
+	*rep = (struct vmcfg_report)VMCFG_REPORT_INIT;
+}
+
+static json_t *arr_or_empty(json_t *a)
+{
+	return a ? json_deep_copy(a) : json_array();
+}
+
+json_t *vmcfg_report_json(const struct vmcfg_report *rep)
+{
+	json_t *o = json_object();
+
+	if (!o)
+		return NULL;
+	if (rep->bad_brand) {
+		if (json_object_set_new(o, "bad_brand",
+					json_string(rep->bad_brand)) < 0)
+			goto fail;
+		return o;
+	}
+	if (json_object_set_new(o, "bad_values", arr_or_empty(rep->bad_values)) < 0 ||
+	    json_object_set_new(o, "bad_properties",
+				arr_or_empty(rep->bad_properties)) < 0 ||
+	    json_object_set_new(o, "missing_properties",
+				arr_or_empty(rep->missing_properties)) < 0)
+		goto fail;
+	return o;
+fail:
+	json_decref(o);
+	return NULL;
+}
+
+static enum props_action props_action_of(enum vmcfg_action a)
+{
+	return a == VMCFG_UPDATE ? PROPS_UPDATE :
+	       a == VMCFG_RECEIVE ? PROPS_RECEIVE : PROPS_CREATE;
+}
+
+static int set_bad_brand(struct vmcfg_report *rep, const char *b)
+{
+	rep->bad_brand = strdup(b ? b : "undefined");
+	return rep->bad_brand ? -EINVAL : -ENOMEM;
+}
+
+int vmcfg_validate(const char *brand, enum vmcfg_action action,
+		   const json_t *payload, const struct vmcfg_env *env,
+		   struct vmcfg_report *rep)
+{
+	struct vmcfg_run r = { .action = props_action_of(action), .env = env };
+	int ret;
+
+	if (!brand && action != VMCFG_UPDATE)
+		brand = jsonutil_str(payload, "brand");
+	r.brand = props_brand_get(brand);
+	if (!r.brand)
+		return set_bad_brand(rep, brand);
+	if (!json_is_object(payload))
+		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM :
+									   -EINVAL;
+	r.rep = *rep;
+	ret = vmcfg_check_payload(&r, payload);
+	*rep = r.rep;
+	if (ret < 0)
+		return ret;
+	if (report_alloc(rep) < 0)
+		return -ENOMEM;
+	if (arr_len(rep->bad_values) || arr_len(rep->bad_properties) ||
+	    arr_len(rep->missing_properties))
+		return -EINVAL;
+	return 0;
+}
+
+/* ---- coercion ---- */
+
+static int coerce_member(struct vmcfg_run *r, const struct props_prop *p,
+			 json_t *obj, const char *key, const char *label)
+{
+	json_t *v = json_object_get(obj, key), *n = NULL;
+	_cleanup_free_ char *txt = NULL;
+	int ret = props_coerce(p, v, &n);
+
+	if (ret == -ENOMEM)
+		return zh_error_oom(r->err);
+	if (ret < 0) {
+		txt = vmcfg_dump(v);
+		return zh_error_set(r->err, EINVAL, label,
+				    "Invalid value for %s: %s", label, txt);
+	}
+	if (!n) {
+		json_object_del(obj, key);
+		return 0;
+	}
+	return json_object_set_new(obj, key, n) < 0 ? zh_error_oom(r->err) : 0;
+}
+
+int vmcfg_coerce_sub(struct vmcfg_run *r, const char *base, json_t *obj)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	int ret;
+
+	if (!json_is_object(obj))
+		return 0;
+	json_object_foreach_safe(obj, tmp, k, v) {
+		_cleanup_free_ char *label = NULL, *key = NULL;
+		const struct props_prop *p = sub_prop(base, k);
+
+		if (!p)
+			continue;
+		if (!(key = strdup(k)))
+			return zh_error_oom(r->err);
+		k = key;
+		if (asprintf(&label, "%s.*.%s", base, k) < 0)
+			return zh_error_oom(r->err);
+		if ((ret = coerce_member(r, p, obj, k, label)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int coerce_subs(struct vmcfg_run *r, const char *k, json_t *arr)
+{
+	enum props_action sa;
+	const char *base = sub_base(k, &sa);
+	size_t i;
+	json_t *o;
+	int ret;
+
+	if (!base || !json_is_array(arr))
+		return 0;
+	json_array_foreach(arr, i, o)
+		if ((ret = vmcfg_coerce_sub(r, base, o)) < 0)
+			return ret;
+	return 0;
+}
+
+static bool is_unset(const json_t *v)
+{
+	return json_is_null(v) ||
+	       (json_is_string(v) && json_string_length(v) == 0);
+}
+
+int vmcfg_coerce(struct vmcfg_run *r, json_t *payload)
+{
+	const char *k;
+	json_t *v;
+	void *tmp;
+	int ret;
+
+	json_object_foreach_safe(payload, tmp, k, v) {
+		const struct props_prop *p = props_lookup(k);
+		_cleanup_free_ char *key = NULL;
+
+		if (!p || p->type == PROPS_RO || strchr(k, '*'))
+			continue;
+		/* k dies with its member when coercion unsets it */
+		if (!(key = strdup(k)))
+			return zh_error_oom(r->err);
+		k = key;
+		if (streq(k, "quota") && is_unset(v)) {
+			if (json_object_set_new(payload, k, json_integer(0)) < 0)
+				return zh_error_oom(r->err);
+			continue;
+		}
+		if ((ret = coerce_member(r, p, payload, k, k)) < 0)
+			return ret;
+		if ((ret = coerce_subs(r, k, json_object_get(payload, k))) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- fatal / strip ---- */
+
+static char *join_arr(const json_t *a)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, i;
+	json_t *e;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	json_array_foreach(a, i, e)
+		fprintf(f, "%s%s", i ? "," : "", json_string_value(e));
+	if (fclose(f) != 0)
+		return NULL;
+	return TAKE_PTR(buf);
+}
+
+static int fatal_list(struct vmcfg_run *r, const json_t *a, const char *what)
+{
+	_cleanup_free_ char *list = join_arr(a);
+
+	if (!list)
+		return zh_error_oom(r->err);
+	return zh_error_set(r->err, EINVAL,
+			    json_string_value(json_array_get(a, 0)), "%s: %s",
+			    what, list);
+}
+
+static void strip_sub(json_t *payload, const char *name)
+{
+	static const char *const prefixes[] = { "", "add_", "update_" };
+	const char *dot = strstr(name, ".*.");
+	size_t i;
+	json_t *o;
+
+	if (!dot)
+		return;
+	for (size_t k = 0; k < ARRAY_SIZE(prefixes); k++) {
+		_cleanup_free_ char *key = NULL;
+
+		if (asprintf(&key, "%s%.*s", prefixes[k], (int)(dot - name),
+			     name) < 0)
+			return;
+		json_array_foreach(json_object_get(payload, key), i, o)
+			json_object_del(o, dot + 3);
+	}
+}
+
+static const char *action_word(enum props_action a)
+{
+	return a == PROPS_UPDATE ? "update" : a == PROPS_RECEIVE ? "receive" :
+								    "create";
+}
+
+int vmcfg_fatal_or_strip(struct vmcfg_run *r, json_t *payload)
+{
+	size_t i;
+	json_t *e;
+
+	if (arr_len(r->rep.bad_values))
+		return fatal_list(r, r->rep.bad_values, "Invalid value(s) for");
+	if (arr_len(r->rep.missing_properties))
+		return fatal_list(r, r->rep.missing_properties,
+				  "Missing required properties");
+	json_array_foreach(r->rep.bad_properties, i, e) {
+		const char *name = json_string_value(e);
+
+		vmcfg_warnf(r, "Warning, invalid %s property: [%s] removing from "
+			       "payload.", action_word(r->action), name);
+		if (json_object_get(payload, name))
+			json_object_del(payload, name);
+		else
+			strip_sub(payload, name);
+	}
+	return 0;
+}
+
+/* ---- semantic checks ---- */
+
+static const char *const compression_types[] = {
+	"on", "off", "gzip", "gzip-1", "gzip-2", "gzip-3", "gzip-4", "gzip-5",
+	"gzip-6", "gzip-7", "gzip-8", "gzip-9", "lz4", "lzjb", "zle",
+};
+
+static int check_recsize(struct vmcfg_run *r, json_t *cfg, const char *k)
+{
+	json_t *v = json_object_get(cfg, k);
+	int64_t n;
+	_cleanup_free_ char *txt = NULL;
+
+	if (!v)
+		return 0;
+	n = vmcfg_int(cfg, k, -1);
+	if (json_is_integer(v) && n == 0)
+		return json_object_set_new(cfg, k, json_integer(131072)) < 0 ?
+			       zh_error_oom(r->err) : 0;
+	if (json_is_integer(v) && n >= 512 && n <= 131072 && !(n & (n - 1)))
+		return 0;
+	txt = vmcfg_dump(v);
+	return zh_error_set(r->err, EINVAL, k,
+			    "invalid %s (%s), must be 512-131072 and a power of "
+			    "2. (0 to disable)", k, txt);
+}
+
+static int check_compression(struct vmcfg_run *r, const json_t *cfg,
+			     const char *k)
+{
+	json_t *v = json_object_get(cfg, k);
+	const char *s = json_string_value(v);
+	_cleanup_free_ char *txt = NULL;
+
+	if (!v)
+		return 0;
+	for (size_t i = 0; s && i < ARRAY_SIZE(compression_types); i++)
+		if (streq(s, compression_types[i]))
+			return 0;
+	txt = s ? strdup(s) : vmcfg_dump(v);
+	return zh_error_set(r->err, EINVAL, k,
+			    "invalid compression type for %s, must be one of: "
+			    "on, off, gzip, gzip-1, gzip-2, gzip-3, gzip-4, "
+			    "gzip-5, gzip-6, gzip-7, gzip-8, gzip-9, lz4, lzjb, "
+			    "zle", txt ? txt : "?");
+}
+
+static int check_limit(struct vmcfg_run *r, const json_t *cfg, const char *k)
+{
+	json_t *v = json_object_get(cfg, k);
+	_cleanup_free_ char *txt = NULL;
+
+	if (!v || (json_is_integer(v) && json_integer_value(v) >= 0))
+		return 0;
+	txt = vmcfg_dump(v);
+	return zh_error_set(r->err, EINVAL, k,
+			    "invalid %s (%s), must be a number >= 0 (or '' to "
+			    "disable)", k, txt);
+}
+
+int vmcfg_check_zfs(struct vmcfg_run *r, json_t *cfg)
+{
+	int ret;
+
+	if ((ret = check_recsize(r, cfg, "zfs_root_recsize")) < 0 ||
+	    (ret = check_recsize(r, cfg, "zfs_data_recsize")) < 0 ||
+	    (ret = check_compression(r, cfg, "zfs_root_compression")) < 0 ||
+	    (ret = check_compression(r, cfg, "zfs_data_compression")) < 0 ||
+	    (ret = check_limit(r, cfg, "zfs_filesystem_limit")) < 0)
+		return ret;
+	return check_limit(r, cfg, "zfs_snapshot_limit");
+}
+
+/* ---- memory (fixPayloadMemory) ---- */
+
+static void set_int(json_t *o, const char *k, int64_t v)
+{
+	json_object_set_new(o, k, json_integer(v));
+}
+
+static bool has_int(const json_t *o, const char *k)
+{
+	return json_is_integer(json_object_get(o, k));
+}
+
+/* Derive max_locked_memory / max_swap from a new max_physical_memory. */
+static void derive_limits(json_t *p, const json_t *old, int64_t phys)
+{
+	int64_t op = vmcfg_int(old, "max_physical_memory", -1);
+
+	if (!has_int(p, "max_locked_memory")) {
+		int64_t v = phys;
+
+		if (op >= 0 && has_int(old, "max_locked_memory"))
+			v = phys - (op - vmcfg_int(old, "max_locked_memory", op));
+		set_int(p, "max_locked_memory", v < 0 ? 0 : v > phys ? phys : v);
+	}
+	if (!has_int(p, "max_swap")) {
+		int64_t v = phys;
+
+		if (op >= 0 && has_int(old, "max_swap"))
+			v = phys + (vmcfg_int(old, "max_swap", op) - op);
+		v = v < phys ? phys : v;
+		set_int(p, "max_swap", v < 256 ? 256 : v);
+	}
+}
+
+void vmcfg_fix_memory(struct vmcfg_run *r, json_t *p, const json_t *old)
+{
+	const struct props_brand *b = r->brand;
+	int64_t phys;
+
+	if (has_int(p, "ram") && !has_int(p, "max_physical_memory"))
+		set_int(p, "max_physical_memory",
+			vmcfg_int(p, "ram", 0) + b->mem_overhead);
+	if (!b->hvm)
+		json_object_del(p, "ram");
+	if (!has_int(p, "max_physical_memory"))
+		return;
+	phys = vmcfg_int(p, "max_physical_memory", 0);
+	derive_limits(p, old, phys);
+	if (old && vmcfg_int(p, "max_locked_memory", 0) > phys)
+		set_int(p, "max_locked_memory", phys);
+	if (old && vmcfg_int(p, "max_swap", 0) < phys)
+		set_int(p, "max_swap", phys);
+	if (!old && !has_int(p, "max_shm_memory"))
+		set_int(p, "max_shm_memory", phys);
+	if (b->use_tmpfs && ((!old && !has_int(p, "tmpfs")) ||
+			     vmcfg_int(p, "tmpfs", 0) > phys))
+		set_int(p, "tmpfs", phys);
+}
+
+static int check_memory(struct vmcfg_run *r, const json_t *cfg)
+{
+	int64_t phys = vmcfg_int(cfg, "max_physical_memory", 0);
+
+	if (vmcfg_int(cfg, "max_locked_memory", 0) > phys)
+		return zh_error_set(r->err, EINVAL, "max_locked_memory",
+				    "max_locked_memory must be <= "
+				    "max_physical_memory");
+	if (vmcfg_int(cfg, "max_swap", phys) < phys)
+		return zh_error_set(r->err, EINVAL, "max_swap",
+				    "max_swap must be >= max_physical_memory");
+	return 0;
+}
+
+/* ---- create ---- */
+
+static int set_default(json_t *cfg, const char *k, json_t *v)
+{
+	if (!v)
+		return -ENOMEM;
+	if (json_object_get(cfg, k)) {
+		json_decref(v);
+		return 0;
+	}
+	return json_object_set_new(cfg, k, v) < 0 ? -ENOMEM : 0;
+}
+
+static int apply_defaults(struct vmcfg_run *r, json_t *cfg)
+{
+	const struct props_brand *b = r->brand;
+	int ret = 0;
+
+	ret |= set_default(cfg, "autoboot", json_true());
+	ret |= set_default(cfg, "owner_uuid", json_string(ZERO_UUID));
+	ret |= set_default(cfg, "billing_id", json_string(ZERO_UUID));
+	ret |= set_default(cfg, "zpool", json_string("zones"));
+	if (!b->hvm)
+		ret |= set_default(cfg, "dns_domain", json_string("local"));
+	ret |= set_default(cfg, "cpu_shares", json_integer(100));
+	ret |= set_default(cfg, "zfs_io_priority", json_integer(100));
+	ret |= set_default(cfg, "max_lwps", json_integer(2000));
+	ret |= set_default(cfg, "ram", json_integer(256));
+	ret |= set_default(cfg, "max_msg_ids", json_integer(4096));
+	ret |= set_default(cfg, "max_sem_ids", json_integer(4096));
+	ret |= set_default(cfg, "max_shm_ids", json_integer(4096));
+	ret |= set_default(cfg, "quota", json_integer(b->quota));
+	ret |= set_default(cfg, "limit_priv", json_string(b->limit_priv));
+	ret |= set_default(cfg, "firewall_enabled", json_false());
+	ret |= set_default(cfg, "resolvers", json_array());
+	ret |= set_default(cfg, "routes", json_object());
+	ret |= set_default(cfg, "tags", json_object());
+	ret |= set_default(cfg, "customer_metadata", json_object());
+	ret |= set_default(cfg, "internal_metadata", json_object());
+	ret |= set_default(cfg, "zfs_root_recsize", json_integer(131072));
+	if (ret)
+		return zh_error_oom(r->err);
+	if (vmcfg_int(cfg, "cpu_shares", 0) > 65535)
+		set_int(cfg, "cpu_shares", 65535);
+	return 0;
+}
+
+static const char *const renames[][2] = {
+	{ "dataset_uuid", "image_uuid" },
+	{ "zone_dataset_uuid", "image_uuid" },
+	{ "zfs_storage_pool_name", "zpool" },
+};
+
+static int apply_renames(struct vmcfg_run *r, json_t *cfg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(renames); i++) {
+		json_t *v = json_object_get(cfg, renames[i][0]);
+
+		if (!v)
+			continue;
+		if (!json_object_get(cfg, renames[i][1]) &&
+		    json_object_set(cfg, renames[i][1], v) < 0)
+			return zh_error_oom(r->err);
+		json_object_del(cfg, renames[i][0]);
+	}
+	return 0;
+}
+
+static int pick_brand(json_t *cfg, struct vmcfg_run *r)
+{
+	json_t *b = json_object_get(cfg, "brand");
+
+	if (!b && json_object_set_new(cfg, "brand", json_string("joyent")) < 0)
+		return zh_error_oom(r->err);
+	r->brand = props_brand_get(jsonutil_str(cfg, "brand"));
+	if (!r->brand)
+		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
+	if (r->brand->hvm)
+		return zh_error_set(r->err, ENOTSUP, "brand",
+				    "brand %s is not supported yet",
+				    r->brand->name);
+	return 0;
+}
+
+static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
+{
+	char id[UTIL_UUID_LEN + 1];
+	const char *u = jsonutil_str(cfg, "uuid");
+
+	if (json_object_get(cfg, "uuid")) {
+		if (!util_is_uuid(u))
+			return 0; /* reported as a bad value by the table */
+		if (r->env && r->env->vm_exists &&
+		    r->env->vm_exists(r->env->ctx, u))
+			return zh_error_set(r->err, EEXIST, "uuid",
+					    "VM with UUID %s already exists", u);
+		return 0;
+	}
+	if (util_uuid_generate(id) < 0)
+		return zh_error_set(r->err, EIO, "uuid",
+				    "cannot generate a UUID");
+	return json_object_set_new(cfg, "uuid", json_string(id)) < 0 ?
+		       zh_error_oom(r->err) : 0;
+}
+
+static int finish_create(struct vmcfg_run *r, json_t *cfg)
+{
+	char ts[UTIL_TIMESTAMP_LEN + 1];
+	json_t *nics = json_object_get(cfg, "nics");
+	_cleanup_json_ json_t *all = json_array();
+	int ret;
+
+	if (!all)
+		return zh_error_oom(r->err);
+	if ((ret = vmcfg_nics_add(r, all, nics ? nics : all)) < 0 ||
+	    (ret = vmcfg_nics_finish(r, all)) < 0)
+		return ret;
+	if (json_object_set(cfg, "nics", all) < 0)
+		return zh_error_oom(r->err);
+	ret = vmcfg_check_routes(r, json_object_get(cfg, "routes"), all);
+	if (ret < 0)
+		return ret;
+	util_timestamp_now(ts);
+	if (set_default(cfg, "zonename", json_string(r->uuid)) < 0 ||
+	    json_object_set_new(cfg, "create_timestamp", json_string(ts)) < 0 ||
+	    json_object_set_new(cfg, "v", json_integer(1)) < 0)
+		return zh_error_oom(r->err);
+	return 0;
+}
+
+static int create_steps(struct vmcfg_run *r, json_t *cfg)
+{
+	int ret;
+
+	if ((ret = pick_brand(cfg, r)) < 0 || (ret = pick_uuid(cfg, r)) < 0 ||
+	    (ret = apply_renames(r, cfg)) < 0 || (ret = vmcfg_coerce(r, cfg)) < 0 ||
+	    (ret = vmcfg_check_zfs(r, cfg)) < 0)
+		return ret;
+	if ((ret = vmcfg_check_payload(r, cfg)) < 0)
+		return zh_error_oom(r->err);
+	if ((ret = vmcfg_fatal_or_strip(r, cfg)) < 0)
+		return ret;
+	r->uuid = jsonutil_str(cfg, "uuid");
+	if ((ret = apply_defaults(r, cfg)) < 0)
+		return ret;
+	vmcfg_fix_memory(r, cfg, NULL);
+	if ((ret = check_memory(r, cfg)) < 0)
+		return ret;
+	return finish_create(r, cfg);
+}
+
+int vmcfg_create(const json_t *payload, const struct vmcfg_env *env,
+		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out,
+		 struct zh_error *err)
+{
+	struct vmcfg_run r = { .action = PROPS_CREATE, .env = env,
+			       .warn = warn, .wctx = ctx, .err = err };
+	_cleanup_json_ json_t *cfg = NULL;
+	int ret;
+
+	if (!json_is_object(payload))
+		return zh_error_set(err, EINVAL, NULL,
+				    "payload must be a JSON object");
+	cfg = json_deep_copy(payload);
+	if (!cfg)
+		return zh_error_oom(err);
+	ret = create_steps(&r, cfg);
+	vmcfg_report_clear(&r.rep);
+	if (ret < 0)
+		return ret;
+	*vm_out = TAKE_PTR(cfg);
+	return 0;
+}

@@ -789,6 +789,13 @@ static void doc_row(FILE *f, const struct props_prop *p)
 
 void props_doc_markdown(FILE *f)
 {
+	fprintf(f, "# vmadm properties\n\n"
+		   "Generated from the property table in `src/lib/props.c` by "
+		   "`props_doc_markdown()`; do not edit by hand (regenerate with "
+		   "`build/tests/unit/test-propdoc --write docs/properties.md`).\n"
+		   "Properties marked **no effect on Linux** are accepted, "
+		   "validated and stored (so SmartOS payloads keep working) but "
+		   "change nothing on a Linux host.\n\n");
 	fprintf(f, "| Property | Type | Create | Receive | Update | Add (sub) "
 		   "| Required | Default | Unit | Range | Notes |\n");
 	fprintf(f, "|---|---|---|---|---|---|---|---|---|---|---|\n");

@@ -1,1 +1,392 @@
-/* placeholder: being written */
+/*
+ * vm.c - whole-VM transactions: create, update, delete.  See vm.h.
+ *
+ * Design: each transaction is a short list of steps, each undone in
+ * reverse order by the `undo` label when a later one fails, so the host is
+ * left exactly as it was (DESIGN.md §5).  Validation is vmcfg's; what
+ * vmcfg needs to know about the host it asks through the callbacks below.
+ *
+ *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
+ *              clone <image>@final -> chmod 700 -> config/ -> quota -> save
+ *     update:  lock VM -> vmcfg_update -> live changes (quota) -> save
+ *     delete:  lock VM -> indestructible check -> destroy dataset -> run dir
+ *              -> lock file
+ *
+ * Lock order (lock.h): host lock, then the VM's lock.  Until zoneadmd
+ * exists a VM is never started: a created VM is "stopped" whatever its
+ * autoboot says.
+ */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "jsonutil.h"
+#include "lock.h"
+#include "paths.h"
+#include "fsutil.h"
+#include "pool.h"
+#include "util.h"
+#include "vm.h"
+#include "vmcfg.h"
+#include "vmstore.h"
+
+/* ---- what vmcfg may ask ---- */
+
+/*
+ * The installed image's manifest type, read from its record (image.h:
+ * <pool mount>/.imgadm/<uuid>.json) rather than image_get(), which also
+ * counts the image's clones by reading every VM config: O(VMs) per create.
+ */
+static int read_image_type(const struct pool *p, const char *uuid, char *buf,
+			   size_t len)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_free_ char *rec = NULL, *snap = NULL;
+	_cleanup_json_ json_t *info = NULL;
+	const char *type;
+	int r;
+
+	if (asprintf(&rec, "%s/.imgadm/%s.json", p->mountpoint, uuid) < 0 ||
+	    asprintf(&snap, "%s@final", uuid) < 0)
+		return -ENOMEM;
+	if (!util_is_uuid(uuid) || !pool_dataset_exists(p, snap))
+		return -ENOENT;
+	r = jsonutil_load_file(rec, 1u << 20, &info, &err);
+	zh_error_clear(&err);
+	if (r < 0)
+		return r;
+	type = jsonutil_str(json_object_get(info, "manifest"), "type");
+	snprintf(buf, len, "%s", type ? type : "");
+	return 0;
+}
+
+static int env_image_type(void *ctx, const char *zpool, const char *uuid,
+			  char *buf, size_t len)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_pool_ struct pool *p = NULL;
+	int r = pool_open(zpool ? zpool : POOL_DEFAULT_NAME, &p, &err);
+
+	zh_error_clear(&err);
+	if (r < 0)
+		return r;
+	return read_image_type(p, uuid, buf, len);
+}
+
+static bool env_pool_exists(void *ctx, const char *name)
+{
+	_cleanup_strv_ char **names = NULL;
+	struct zh_error err = ZH_ERROR_INIT;
+
+	if (pool_list(&names, &err) < 0) {
+		zh_error_clear(&err);
+		return false;
+	}
+	for (char **n = names; *n; n++)
+		if (streq(*n, name))
+			return true;
+	return false;
+}
+
+static bool env_vm_exists(void *ctx, const char *uuid)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	struct zh_error err = ZH_ERROR_INIT;
+	int r = vmstore_find(uuid, &p, &vm, &err);
+
+	zh_error_clear(&err);
+	return r == 0;
+}
+
+static bool wants_nics(const json_t *payload)
+{
+	return json_object_get(payload, "nics") || json_object_get(payload, "add_nics") ||
+	       json_object_get(payload, "update_nics");
+}
+
+/* Fill env; *others holds the other VMs (only loaded when NICs are involved). */
+static int env_init(struct vmcfg_env *env, const json_t *payload,
+		    json_t **others, struct zh_error *err)
+{
+	*env = (struct vmcfg_env){
+		.image_type = env_image_type,
+		.pool_exists = env_pool_exists,
+		.vm_exists = env_vm_exists,
+	};
+	if (wants_nics(payload)) {
+		int r = vmstore_load_all(others, err);
+
+		if (r < 0)
+			return r;
+		env->other_vms = *others;
+	}
+	return 0;
+}
+
+/* ---- the VM's lock file ---- */
+
+/*
+ * Remove the VM's lock file (lock.c names it <run>/locks/<uuid>.lock) while
+ * we hold it, so a failed create or a delete leaves no trace.  A process
+ * still waiting on the old inode finds the VM gone and stops there.
+ */
+static void drop_lock_file(const char *uuid)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/locks/%s.lock", paths_run(), uuid) >= 0)
+		unlink(path);
+}
+
+/* Take the VM's lock only for a VM that exists (no lock file for a typo). */
+static int lock_existing(const char *uuid, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_find(uuid, &p, &vm, err);
+
+	if (r < 0)
+		return r;
+	return lock_vm(uuid, err);
+}
+
+/* ---- create ---- */
+
+static int make_root(const struct pool *p, const char *uuid, const char *image,
+		     struct zh_error *err)
+{
+	_cleanup_free_ char *src = NULL;
+
+	if (!image)	/* HVM: a plain dataset for its zone root */
+		return pool_subvol_create(p, uuid, err);
+	if (asprintf(&src, "%s@final", image) < 0)
+		return zh_error_oom(err);
+	return pool_clone(p, src, uuid, err);
+}
+
+static int make_dirs(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *zp = pool_dataset_path(p, uuid);
+	_cleanup_free_ char *cfg = NULL;
+
+	if (!zp || !(cfg = paths_join(zp, "config")))
+		return zh_error_oom(err);
+	if (chmod(zp, 0700) < 0)
+		return zh_error_set(err, errno, NULL, "cannot chmod %s: %m", zp);
+	if (mkdir(cfg, 0755) < 0 && errno != EEXIST)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", cfg);
+	return 0;
+}
+
+/* quota (GiB) in bytes; 0 = none.  A quota beyond 2^64 bytes is a bad value. */
+static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
+{
+	json_int_t q = json_integer_value(json_object_get(vm, "quota"));
+
+	if (q > (json_int_t)(UINT64_MAX >> 31))
+		return zh_error_set(err, EINVAL, "quota", "Invalid value(s) for: quota");
+	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
+	return 0;
+}
+
+static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(vm, "uuid");
+	struct zh_error ignored = ZH_ERROR_INIT;
+	uint64_t quota = 0;
+	int r;
+
+	r = quota_bytes(vm, &quota, err);
+	if (r < 0)
+		return r;
+	r = make_root(p, uuid, jsonutil_str(vm, "image_uuid"), err);
+	if (r < 0)
+		return r;
+	r = make_dirs(p, uuid, err);
+	if (r < 0)
+		goto undo;
+	if (quota && (r = pool_quota_set(p, uuid, quota, err)) < 0)
+		goto undo;
+	r = vmstore_save(p, vm, err);
+	if (r < 0)
+		goto undo;
+	return 0;
+undo:
+	pool_subvol_destroy(p, uuid, &ignored);
+	zh_error_clear(&ignored);
+	return r;
+}
+
+static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
+			 char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
+{
+	_cleanup_json_ json_t *others = NULL, *vm = NULL;
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_close_ int vl = -EBADF;
+	struct vmcfg_env env;
+	const char *uuid, *zpool;
+	int r;
+
+	r = env_init(&env, payload, &others, err);
+	if (r < 0)
+		return r;
+	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
+	if (r < 0)
+		return r;
+	uuid = jsonutil_str(vm, "uuid");
+	if (!uuid)
+		return zh_error_set(err, EINVAL, "uuid", "Invalid value(s) for: uuid");
+	if (env_vm_exists(NULL, uuid))
+		return zh_error_set(err, EEXIST, "uuid", "VM with UUID %s already exists", uuid);
+	vl = lock_vm(uuid, err);
+	if (vl < 0)
+		return vl;
+	zpool = jsonutil_str(vm, "zpool");
+	r = pool_open(zpool ? zpool : POOL_DEFAULT_NAME, &p, err);
+	if (r < 0)
+		return r;
+	r = build_vm(p, vm, err);
+	if (r < 0) {
+		drop_lock_file(uuid);
+		return r;
+	}
+	snprintf(uuid_out, UTIL_UUID_LEN + 1, "%s", uuid);
+	return 0;
+}
+
+int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
+	      char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
+{
+	_cleanup_close_ int hl = lock_host(err);
+
+	if (hl < 0)
+		return hl;
+	return create_locked(payload, warn, ctx, uuid_out, err);
+}
+
+/* ---- update ---- */
+
+static bool changed_has(const json_t *changed, const char *key)
+{
+	size_t i;
+	json_t *e;
+
+	json_array_foreach(changed, i, e)
+		if (json_is_string(e) && streq(json_string_value(e), key))
+			return true;
+	return false;
+}
+
+/* Load the VM's stored (undecorated) config and its pool. */
+static int load_stored(const char *uuid, struct pool **p, json_t **vm,
+		       struct zh_error *err)
+{
+	_cleanup_json_ json_t *dec = NULL;
+	_cleanup_free_ char *path = NULL;
+	int r = vmstore_find(uuid, p, &dec, err);
+
+	if (r < 0)
+		return r;
+	path = vmstore_config_path(*p, uuid);
+	if (!path)
+		return zh_error_oom(err);
+	return jsonutil_load_file(path, 4u << 20, vm, err);
+}
+
+static int apply_and_store(const struct pool *p, const char *uuid,
+			   const json_t *old, const json_t *vm,
+			   const json_t *changed, struct zh_error *err)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	bool quota = changed_has(changed, "quota");
+	uint64_t bytes = 0, old_bytes = 0;
+	int r;
+
+	if (quota && ((r = quota_bytes(vm, &bytes, err)) < 0 ||
+		      (r = quota_bytes(old, &old_bytes, err)) < 0 ||
+		      (r = pool_quota_set(p, uuid, bytes, err)) < 0))
+		return r;
+	r = vmstore_save(p, vm, err);
+	if (r < 0 && quota) {
+		pool_quota_set(p, uuid, old_bytes, &ignored);
+		zh_error_clear(&ignored);
+	}
+	return r;
+}
+
+int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx,
+	      struct zh_error *err)
+{
+	_cleanup_close_ int vl = lock_existing(uuid, err);
+	_cleanup_json_ json_t *old = NULL, *vm = NULL, *changed = NULL, *others = NULL;
+	_cleanup_pool_ struct pool *p = NULL;
+	struct vmcfg_env env;
+	int r;
+
+	if (vl < 0)
+		return vl;
+	r = load_stored(uuid, &p, &old, err);
+	if (r < 0)
+		return r;
+	r = env_init(&env, payload, &others, err);
+	if (r < 0)
+		return r;
+	r = vmcfg_update(old, payload, &env, warn, ctx, &vm, &changed, err);
+	if (r < 0)
+		return r;
+	return apply_and_store(p, uuid, old, vm, changed, err);
+}
+
+/* ---- delete ---- */
+
+static bool flag_set(const json_t *vm, const char *key)
+{
+	return json_is_true(json_object_get(vm, key));
+}
+
+int vm_delete(const char *uuid, struct zh_error *err)
+{
+	_cleanup_close_ int vl = lock_existing(uuid, err);
+	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_free_ char *run = NULL;
+	int r;
+
+	if (vl < 0)
+		return vl;
+	r = vmstore_find(uuid, &p, &vm, err);
+	if (r < 0)
+		return r;
+	if (flag_set(vm, "indestructible_zoneroot"))
+		return zh_error_set(err, EPERM, "indestructible_zoneroot",
+				    "indestructible_zoneroot is set, cannot delete");
+	if (flag_set(vm, "indestructible_delegated"))
+		return zh_error_set(err, EPERM, "indestructible_delegated",
+				    "indestructible_delegated is set, cannot delete");
+	r = pool_subvol_destroy(p, uuid, err);
+	if (r < 0)
+		return r;
+	run = paths_join(paths_run(), uuid);
+	if (!run)
+		return zh_error_oom(err);
+	r = fsutil_rm_rf(run, err);
+	drop_lock_file(uuid);
+	return r;
+}
+
+/* ---- validate ---- */
+
+int vm_validate(const char *brand, enum vmcfg_action action,
+		const json_t *payload, struct vmcfg_report *rep)
+{
+	_cleanup_json_ json_t *others = NULL;
+	struct zh_error err = ZH_ERROR_INIT;
+	struct vmcfg_env env;
+	int r = env_init(&env, payload, &others, &err);
+
+	if (r < 0) {	/* other VMs unreadable: validate without conflict checks */
+		zh_error_clear(&err);
+		env.other_vms = NULL;
+	}
+	return vmcfg_validate(brand, action, payload, &env, rep);
+}

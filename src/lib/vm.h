@@ -19,6 +19,7 @@
 
 #include "error.h"
 #include "util.h"
+#include "vmcfg.h"
 
 typedef void (*vm_warn_fn)(void *ctx, const char *line);
 
@@ -27,5 +28,12 @@ int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
 int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx,
 	      struct zh_error *err);
 int vm_delete(const char *uuid, struct zh_error *err);
+
+/*
+ * `vmadm validate`: vmcfg_validate() with this host's images, pools and
+ * VMs behind the environment callbacks.  Same returns as vmcfg_validate().
+ */
+int vm_validate(const char *brand, enum vmcfg_action action,
+		const json_t *payload, struct vmcfg_report *rep);
 
 #endif

@@ -1,1 +1,352 @@
-/* placeholder: being written */
+/*
+ * vmstore.c - the VMs of this host, read from their own datasets.
+ * See vmstore.h.
+ *
+ * Design: a VM exists iff <pool mount>/<uuid>/config/vm.json exists
+ * (DESIGN.md §3); image datasets have no config/ and are skipped.  Listing
+ * reads the pool mount directory and each config once: no subprocess, no
+ * btrfs ioctl, so `vmadm list` stays linear and cheap.  The derived fields
+ * of `vmadm get` are added by vmstore_decorate() and stripped again by
+ * vmstore_save(), so they are never stored.
+ *
+ * Runtime state comes from vm_runtime_state() alone: today nothing runs a
+ * zone, so a VM is "stopped"/"installed"; when zoneadmd lands, its lock
+ * under <paths_run()>/<uuid>/ decides "running" there and only there.
+ *
+ * Lock order: callers that write hold lock_vm(uuid); reads take no lock
+ * (the config is replaced atomically, so a reader sees old or new).
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "jsonutil.h"
+#include "util.h"
+#include "vmstore.h"
+
+#define VMSTORE_CONFIG_MAX (4u << 20)
+
+/* Fields derived at read time: never stored. */
+static const char *const derived_fields[] = {
+	"state", "zone_state", "zonepath", "zfs_filesystem", "server_uuid",
+	"platform_buildstamp", "last_modified", "snapshots", "pid",
+	"boot_timestamp", "zoneid", "zonedid", "hvm", "type",
+	"transition_to", "transition_expire", NULL,
+};
+
+char *vmstore_config_path(const struct pool *p, const char *uuid)
+{
+	char *s = NULL;
+
+	if (asprintf(&s, "%s/%s/config/vm.json", p->mountpoint, uuid) < 0)
+		return NULL;
+	return s;
+}
+
+/* ---- host facts, read once per process ---- */
+
+static void uuid_from_hex(const char *hex, char out[UTIL_UUID_LEN + 1])
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < 32 && hex[i]; i++) {
+		if (j == 8 || j == 13 || j == 18 || j == 23)
+			out[j++] = '-';
+		out[j++] = hex[i];
+	}
+	out[j] = '\0';
+}
+
+static bool read_line(const char *path, char *buf, size_t len)
+{
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+
+	if (!f || !fgets(buf, (int)len, f))
+		return false;
+	buf[strcspn(buf, "\n")] = '\0';
+	return true;
+}
+
+/* DMI product UUID when readable, else /etc/machine-id shaped as a UUID. */
+static const char *server_uuid(void)
+{
+	static char cached[UTIL_UUID_LEN + 1];
+	char buf[64];
+
+	if (cached[0])
+		return cached;
+	if (read_line("/sys/class/dmi/id/product_uuid", buf, sizeof(buf)) &&
+	    util_is_uuid_shape(buf)) {
+		for (size_t i = 0; i < UTIL_UUID_LEN; i++)
+			cached[i] = (char)((buf[i] >= 'A' && buf[i] <= 'F') ? buf[i] + 32 : buf[i]);
+		cached[UTIL_UUID_LEN] = '\0';
+	} else if (read_line("/etc/machine-id", buf, sizeof(buf)) && strlen(buf) >= 32) {
+		uuid_from_hex(buf, cached);
+	} else {
+		snprintf(cached, sizeof(cached), "00000000-0000-0000-0000-000000000000");
+	}
+	return cached;
+}
+
+/* SmartOS-style "YYYYMMDDTHHMMSSZ" stamp of the installed binary (its mtime). */
+static const char *platform_buildstamp(void)
+{
+	static char cached[32];
+	struct stat st;
+	struct tm tm;
+
+	if (cached[0])
+		return cached;
+	if (stat("/proc/self/exe", &st) < 0 || !gmtime_r(&st.st_mtime, &tm) ||
+	    strftime(cached, sizeof(cached), "%Y%m%dT%H%M%SZ", &tm) == 0)
+		snprintf(cached, sizeof(cached), "%s", "00000000T000000Z");
+	return cached;
+}
+
+/* ---- runtime state: the one place that knows whether a VM runs ---- */
+
+struct vm_runtime {
+	const char *state;
+	const char *zone_state;
+};
+
+static void vm_runtime_state(const char *uuid, struct vm_runtime *rt)
+{
+	/* No zone runs yet: zoneadmd's lock under <run>/<uuid>/ will say "running". */
+	(void)uuid;
+	rt->state = "stopped";
+	rt->zone_state = "installed";
+}
+
+/* ---- decorate ---- */
+
+static int set_str(json_t *vm, const char *key, const char *val)
+{
+	return json_object_set_new(vm, key, json_string(val)) < 0 ? -ENOMEM : 0;
+}
+
+static bool brand_is_hvm(const char *brand)
+{
+	return brand && (streq(brand, "kvm") || streq(brand, "bhyve"));
+}
+
+static int decorate_paths(const struct pool *p, json_t *vm, const char *uuid)
+{
+	_cleanup_free_ char *zp = NULL, *fs = NULL;
+
+	if (asprintf(&zp, "%s/%s", p->mountpoint, uuid) < 0 ||
+	    asprintf(&fs, "%s/%s", p->name, uuid) < 0)
+		return -ENOMEM;
+	if (set_str(vm, "zonepath", zp) < 0 || set_str(vm, "zfs_filesystem", fs) < 0 ||
+	    set_str(vm, "zpool", p->name) < 0)
+		return -ENOMEM;
+	if (!json_object_get(vm, "zonename") && set_str(vm, "zonename", uuid) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+static int decorate_mtime(const struct pool *p, json_t *vm, const char *uuid)
+{
+	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
+	char ts[UTIL_TIMESTAMP_LEN + 1];
+	struct stat st;
+
+	if (!path)
+		return -ENOMEM;
+	if (stat(path, &st) < 0)
+		return 0;
+	util_timestamp_from(ts, (int64_t)st.st_mtim.tv_sec * 1000 +
+				    st.st_mtim.tv_nsec / 1000000);
+	return set_str(vm, "last_modified", ts);
+}
+
+int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(vm, "uuid");
+	struct vm_runtime rt;
+
+	if (!uuid)
+		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
+	vm_runtime_state(uuid, &rt);
+	if (set_str(vm, "state", rt.state) < 0 ||
+	    set_str(vm, "zone_state", rt.zone_state) < 0 ||
+	    decorate_paths(p, vm, uuid) < 0 ||
+	    set_str(vm, "server_uuid", server_uuid()) < 0 ||
+	    set_str(vm, "platform_buildstamp", platform_buildstamp()) < 0 ||
+	    decorate_mtime(p, vm, uuid) < 0 ||
+	    json_object_set_new(vm, "hvm", json_boolean(brand_is_hvm(jsonutil_str(vm, "brand")))) < 0 ||
+	    json_object_set_new(vm, "snapshots", json_array()) < 0)
+		return zh_error_oom(err);
+	return 0;
+}
+
+/* ---- load ---- */
+
+static int load_one(const struct pool *p, const char *uuid, json_t **out,
+		    struct zh_error *err)
+{
+	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r;
+
+	if (!path)
+		return zh_error_oom(err);
+	r = fsutil_read_all(path, VMSTORE_CONFIG_MAX, &buf, &len, err);
+	if (r < 0)
+		return r;
+	r = jsonutil_parse(buf, len, path, out, err);
+	if (r < 0)
+		return r;
+	if (!json_is_string(json_object_get(*out, "uuid")) &&
+	    json_object_set_new(*out, "uuid", json_string(uuid)) < 0)
+		return zh_error_oom(err);
+	return 0;
+}
+
+static bool has_config(const struct pool *p, const char *uuid)
+{
+	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
+
+	return path && access(path, F_OK) == 0;
+}
+
+static int load_pool(const struct pool *p, bool decorate, json_t *arr,
+		     struct zh_error *err)
+{
+	DIR *d = opendir(p->mountpoint);
+	struct dirent *de;
+	int r = 0;
+
+	if (!d)
+		return zh_error_set(err, errno, p->name, "cannot read pool %s: %s",
+				    p->name, strerror(errno));
+	while ((de = readdir(d))) {
+		json_t *vm = NULL;
+
+		if (!util_is_uuid(de->d_name))
+			continue;
+		r = load_one(p, de->d_name, &vm, err);
+		if (r == -ENOENT) {	/* an image, or a VM being deleted */
+			zh_error_clear(err);
+			r = 0;
+			continue;
+		}
+		if (r == 0 && decorate)
+			r = vmstore_decorate(p, vm, err);
+		if (r == 0 && json_array_append_new(arr, vm) < 0)
+			r = zh_error_oom(err);
+		else if (r < 0)
+			json_decref(vm);
+		if (r < 0)
+			break;
+	}
+	closedir(d);
+	return r;
+}
+
+int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err)
+{
+	_cleanup_json_ json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return zh_error_oom(err);
+	r = load_pool(p, false, arr, err);
+	if (r < 0)
+		return r;
+	*out = TAKE_PTR(arr);
+	return 0;
+}
+
+int vmstore_load_all(json_t **out, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_json_ json_t *arr = json_array();
+	int r;
+
+	if (!arr)
+		return zh_error_oom(err);
+	r = pool_list(&names, err);
+	if (r < 0)
+		return r;
+	for (char **n = names; *n; n++) {
+		_cleanup_pool_ struct pool *p = NULL;
+
+		r = pool_open(*n, &p, err);
+		if (r < 0)
+			return r;
+		r = load_pool(p, true, arr, err);
+		if (r < 0)
+			return r;
+	}
+	*out = TAKE_PTR(arr);
+	return 0;
+}
+
+static int find_stored(const char *uuid, struct pool **pool_out,
+		       json_t **vm_out, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int r;
+
+	r = pool_list(&names, err);
+	if (r < 0)
+		return r;
+	for (char **n = names; *n; n++) {
+		_cleanup_pool_ struct pool *p = NULL;
+
+		r = pool_open(*n, &p, err);
+		if (r < 0)
+			return r;
+		if (!has_config(p, uuid))
+			continue;
+		r = load_one(p, uuid, vm_out, err);
+		if (r < 0)
+			return r;
+		*pool_out = TAKE_PTR(p);
+		return 0;
+	}
+	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured",
+			    uuid);
+}
+
+int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out,
+		 struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	int r;
+
+	r = find_stored(uuid, &p, &vm, err);
+	if (r < 0)
+		return r;
+	r = vmstore_decorate(p, vm, err);
+	if (r < 0)
+		return r;
+	*pool_out = TAKE_PTR(p);
+	*vm_out = TAKE_PTR(vm);
+	return 0;
+}
+
+/* ---- save ---- */
+
+int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
+{
+	_cleanup_json_ json_t *copy = json_deep_copy(vm);
+	_cleanup_free_ char *path = NULL;
+	const char *uuid = jsonutil_str(vm, "uuid");
+
+	if (!uuid)
+		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
+	if (!copy || !(path = vmstore_config_path(p, uuid)))
+		return zh_error_oom(err);
+	for (const char *const *f = derived_fields; *f; f++)
+		json_object_del(copy, *f);
+	return jsonutil_store_file(path, copy, err);
+}

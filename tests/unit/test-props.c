@@ -353,7 +353,8 @@ static void test_doc(void)
 
 	props_doc_markdown(f);
 	fclose(f);
-	ok(strncmp(buf, "| Property |", 11) == 0, "markdown header");
+	ok(strncmp(buf, "# vmadm properties", 18) == 0 && strstr(buf, "\n| Property |"),
+	   "markdown header");
 	ok(strstr(buf, "| limit_priv | list |") != NULL, "limit_priv row");
 	ok(strstr(buf, "no effect on Linux") != NULL, "no-effect note");
 	ok(strstr(buf, "| nics.*.vlan_id | integer |") != NULL, "sub row");

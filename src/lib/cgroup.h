@@ -1,0 +1,79 @@
+/*
+ * cgroup.h - resource controls of a zone, cgroup v1 and v2 behind one
+ * interface (STYLE.md 6: cgroup.c is the interface, cgroup-v1.c and
+ * cgroup-v2.c fill a struct cgroup_ops).
+ *
+ * Owns: the zone cgroups "<hierarchy>/zonehost/<uuid>" (v1: in every
+ * mounted controller hierarchy zonehost uses; v2: under the delegated
+ * subtree) and the shared parent "zonehost", which is removed when its last
+ * zone goes.  Never creates anything relative to the caller's own cgroup
+ * (the build machine's shell sits in a cgroup that belongs to someone else).
+ *
+ *     struct cgroup_limits l;
+ *     cgroup_limits_from_vm(vm, &l);
+ *     if (cgroup_create(uuid, &err) < 0) ...
+ *     cgroup_apply(uuid, &l, &err);           (also live, on update)
+ *     cgroup_attach(uuid, pid, &err);
+ *     ...
+ *     cgroup_kill_all(uuid, &err);            (freeze, SIGKILL, thaw)
+ *     cgroup_destroy(uuid, &err);             (rmdir; parent too if empty)
+ *
+ * Mapping (DESIGN.md §1): cpu_cap -> CFS quota (percent of one CPU, period
+ * 100 ms; 0 = no cap); cpu_shares -> cpu.shares (v1, shares*1024/100) or
+ * cpu.weight (v2); max_physical_memory -> memory limit; max_swap -> memory+
+ * swap limit (v1 memsw when present; v2 memory.swap.max = swap - physical);
+ * max_lwps -> pids.max; zfs_io_priority -> blkio/io weight where the kernel
+ * has a weight knob (skipped, not failed, where it has none).
+ * max_locked_memory is an rlimit (RLIMIT_MEMLOCK), not a cgroup knob.
+ *
+ * The hierarchy root is /sys/fs/cgroup unless ZONEHOST_CGROUP_ROOT names
+ * another (unit tests point it at a fake tree).
+ */
+#ifndef ZH_CGROUP_H
+#define ZH_CGROUP_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define CGROUP_PARENT "zonehost"
+
+struct cgroup_limits {
+	int64_t cpu_cap;		/* percent of one CPU; <= 0: none */
+	int64_t cpu_shares;		/* < 0: leave default */
+	int64_t max_physical_memory;	/* MiB; <= 0: none */
+	int64_t max_swap;		/* MiB; <= 0: none */
+	int64_t max_lwps;		/* <= 0: none */
+	int64_t zfs_io_priority;	/* < 0: leave default */
+};
+
+/* 1 or 2: what this host runs (v2 only when /sys/fs/cgroup is cgroup2 with controllers). */
+int cgroup_version(void);
+
+/* Read the limit properties of a VM config (missing ones = none/default). */
+void cgroup_limits_from_vm(const json_t *vm, struct cgroup_limits *l);
+
+int cgroup_create(const char *uuid, struct zh_error *err);
+int cgroup_apply(const char *uuid, const struct cgroup_limits *l,
+		 struct zh_error *err);
+int cgroup_attach(const char *uuid, pid_t pid, struct zh_error *err);
+
+/* v2: an O_DIRECTORY fd of the zone cgroup, for clone3(CLONE_INTO_CGROUP); -ENOTSUP on v1. */
+int cgroup_open_fd(const char *uuid, struct zh_error *err);
+
+/* Number of processes in the zone cgroup (0 when it does not exist). */
+int cgroup_count_procs(const char *uuid);
+
+/* Kill every process in the zone's cgroup (freeze first so nothing forks). */
+int cgroup_kill_all(const char *uuid, struct zh_error *err);
+
+/* Remove the zone's cgroups (waits briefly for them to empty); missing is fine. */
+int cgroup_destroy(const char *uuid, struct zh_error *err);
+
+/* Paths of the zone's cgroup directories (for tests and `vmadm get`); NULL-terminated. */
+char **cgroup_paths(const char *uuid);
+
+#endif

@@ -6,7 +6,7 @@
 PREFIX ?= /usr/local
 BUILD  ?= build
 
-.PHONY: all build deps check demo install bench clean format
+.PHONY: all build deps check demo install bench bench-deps bench-density image-debian clean format
 
 all: build
 
@@ -30,8 +30,18 @@ install: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	meson install -C $(BUILD) --no-rebuild
 
-bench: build
+bench-deps:
+	./tools/install-bench-deps
+
+bench: build bench-deps
 	./bench/run
+	./bench/peers
+
+bench-density: build
+	./bench/density --count 1000
+
+image-debian:
+	./tools/mkimage-debian /var/tmp/zonehost-images
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h')

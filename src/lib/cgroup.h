@@ -76,4 +76,17 @@ int cgroup_destroy(const char *uuid, struct zh_error *err);
 /* Paths of the zone's cgroup directories (for tests and `vmadm get`); NULL-terminated. */
 char **cgroup_paths(const char *uuid);
 
+/*
+ * Hand the zone's cgroup directories to its root (uid/gid = the zone's id
+ * base) so an init such as systemd can make sub-cgroups below them: the
+ * directory and cgroup.procs, tasks, cgroup.clone_children,
+ * notify_on_release (v1) / cgroup.procs, cgroup.subtree_control,
+ * cgroup.threads (v2).  The limit files stay root's.  Call after
+ * cgroup_create, before the zone unshares its cgroup namespace.
+ */
+int cgroup_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err);
+
+/* Forget the cached version, root and mount table (tests that change ZONEHOST_CGROUP_ROOT). */
+void cgroup_reset(void);
+
 #endif

@@ -26,6 +26,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -59,7 +60,69 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out,
 /* Apply the zone's seccomp filter to the calling thread (also used by zlogin). */
 int zone_seccomp_load(struct zh_error *err);
 
+/*
+ * Build the filter's BPF program now and cache it in this process, so a
+ * zone_seccomp_load() in a child forked later allocates nothing.  Optional
+ * (zone_seccomp_load builds it when needed); idempotent.
+ */
+int zone_seccomp_prepare(struct zh_error *err);
+
+/* Names of the syscalls the filter answers with EPERM; NULL-terminated, static. */
+const char *const *zone_seccomp_denied_syscalls(void);
+
+/* ioctl request numbers the filter answers with EPERM (btrfs subvolume/qgroup, TIOCSTI ...). */
+const unsigned long *zone_seccomp_denied_ioctls(size_t *n);
+
 /* Drop capabilities to the zone's bounding set (also used by zlogin). */
 int zone_caps_drop(struct zh_error *err);
+
+/* Names ("CAP_SYS_ADMIN" ...) a zone keeps / loses; NULL-terminated, static. */
+const char *const *zone_caps_kept(void);
+const char *const *zone_caps_dropped(void);
+
+/*
+ * Entering a running zone (zone-enter.c; zlogin).  zone_enter() checks that
+ * init_pid is still the init of zone `uuid` (a pidfd, its cgroup, its
+ * namespaces), starts a session process in the zone's cgroup and every one
+ * of its namespaces, as `user` (looked up in the ZONE's /etc/passwd), with
+ * the zone's capability bounding set and seccomp filter, and execs argv
+ * from the zone's own file system (argv NULL or empty: the user's login
+ * shell, argv[0] "-sh" style).  The session is a child of the caller.
+ * With pty, the pty comes from the zone's devpts, is the session's
+ * controlling tty and its 0/1/2, and its master is returned; else the
+ * session gets stdio[0..2] as its 0/1/2 and no controlling tty.
+ * Returns once the command has been exec'd.  Errors: -ESRCH when the zone
+ * is not (or no longer) running; prop "user" for an unknown user; prop
+ * "command" when the command cannot be exec'd (-ENOENT: not found).
+ */
+struct termios;
+struct winsize;
+
+struct zone_enter_spec {
+	const char *uuid;
+	pid_t init_pid;			/* host view, from runstate_read() */
+	const char *user;		/* NULL: root */
+	char *const *argv;		/* NULL or empty: login shell */
+	const char *term;		/* TERM for the session, or NULL */
+	bool pty;
+	const struct termios *termios;	/* pty: initial modes, or NULL */
+	const struct winsize *winsize;	/* pty: initial size, or NULL */
+	int stdio[3];			/* no pty: the session's 0, 1, 2 */
+};
+
+struct zone_session {
+	int pidfd;			/* the session process (caller's child) */
+	int master_fd;			/* pty master, or -EBADF */
+	int pts;			/* pty number in the zone, or -1 */
+};
+
+int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
+	       struct zh_error *err);
+
+/* Reap the session: its exit status, or 128 + signal when killed. */
+int zone_session_wait(struct zone_session *zs, int *code, struct zh_error *err);
+
+/* Close the session's fds (does not wait).  Idempotent. */
+void zone_session_close(struct zone_session *zs);
 
 #endif

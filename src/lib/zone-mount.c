@@ -1,1 +1,488 @@
-/* placeholder: being written */
+/*
+ * zone-mount.c - the zone's mount table, built in its first process.
+ *
+ * Owns: every mount of the zone's mount namespace but /dev's contents
+ * (zone-dev.c) and the idmapped root itself (zone-idmap.c).  Runs in the
+ * child only (zone-internal.h rules: no logging, no allocation).
+ *
+ *     zone_mount_setup(&c);     then cwd and / are the zone root
+ *
+ * Order (host-capabilities.md §1, §8): with the host's credentials still
+ * (zone_mount_prepare(): host paths may sit in 0700 directories), / made
+ * MS_REC|MS_SLAVE first, so nothing can propagate to the host, the
+ * idmapped root attached on s->root, and every host object to bind opened
+ * (O_PATH); then, as the zone's root (so what is created in the zone root
+ * is the zone's), under the still unpivoted root: /proc (with masked and
+ * read-only paths), /sys (fresh sysfs, read-only; it needs the zone's net
+ * ns), the cgroup tree, /dev, /tmp, /run, the `filesystems`; pivot_root;
+ * the old root detached last (a fresh proc or sysfs is refused once the
+ * host's are no longer visible).
+ *
+ * Every target is resolved with openat2(RESOLVE_IN_ROOT) from the root's
+ * fd, so a symlink in the zone root (hostile: the tenant writes it) never
+ * leads out of the root; mounts go on "/proc/self/fd/N" of the resolved
+ * O_PATH fd, or by move_mount() onto it.  Bind mounts are made with
+ * open_tree() + mount_setattr() + move_mount(), which change only the
+ * attributes asked for (a remount would have to repeat every locked flag).
+ *
+ * The mount table of a zone, in order:
+ *   /                 idmapped btrfs subvolume, nodev
+ *   /proc             proc, nosuid,nodev,noexec
+ *     kcore keys timer_list sched_debug: /dev/null bound over (masked)
+ *     acpi scsi: empty read-only tmpfs (masked)
+ *     sys sysrq-trigger irq bus fs: bound read-only over themselves
+ *   /sys              sysfs ro,nosuid,nodev,noexec (fresh; the zone's net)
+ *     firmware: empty read-only tmpfs (masked)
+ *     fs/cgroup: tmpfs (ro after set-up) with each of the host's v1
+ *       hierarchies (ro; name=systemd rw) and cgroup2 at unified, all seen
+ *       through the zone's cgroup ns; on a v2 host, cgroup2 rw itself.
+ *   /dev              see zone-dev.c
+ *   /tmp              tmpfs size=<tmpfs>m,mode=1777,nosuid,nodev
+ *   /run              tmpfs size=64m,mode=755,nosuid,nodev
+ *   <filesystems>     recursive binds of host sources, idmapped like the
+ *                     root where the fs can, nodev, ro/nosuid/noexec per
+ *                     options
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "macro.h"
+#include "zone-internal.h"
+
+#define FS_SAFE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+#define ATTR_SAFE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+static int open_in_root(int root_fd, const char *path)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	return (int)syscall(SYS_openat2, root_fd, path, &how, sizeof(how));
+}
+
+/* Create path's last component (a directory, or an empty file). */
+static int create_last(struct zone_child *c, const char *path, bool dir)
+{
+	char parent[PATH_MAX];
+	const char *slash = strrchr(path, '/');
+	size_t plen = slash == path ? 1 : (size_t)(slash - path);
+
+	if (plen >= sizeof(parent))
+		return zone_child_fail(c, ENAMETOOLONG, "path too long: %s", path);
+	memcpy(parent, path, plen);
+	parent[plen] = '\0';
+	_cleanup_close_ int pfd = open_in_root(c->root_fd, parent);
+	if (pfd < 0)
+		return zone_child_fail(c, errno, "cannot open %s in the zone root: %m", parent);
+	if (dir) {
+		if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST)
+			return zone_child_fail(c, errno, "cannot create %s in the zone root: %m", path);
+		return 0;
+	}
+	int fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return zone_child_fail(c, errno, "cannot create %s in the zone root: %m", path);
+	close(fd);
+	return 0;
+}
+
+/* Make sure the directory prefix buf exists inside the root. */
+static int ensure_dir(struct zone_child *c, const char *buf)
+{
+	int fd = open_in_root(c->root_fd, buf);
+
+	if (fd >= 0) {
+		close(fd);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return zone_child_fail(c, errno, "cannot open %s in the zone root: %m", buf);
+	return create_last(c, buf, true);
+}
+
+/* mkdir -p of path's directories (all of it when whole) inside the root. */
+static int mkdir_in_root(struct zone_child *c, const char *path, bool whole)
+{
+	char buf[PATH_MAX];
+
+	if (snprintf(buf, sizeof(buf), "%s", path) >= (int)sizeof(buf))
+		return zone_child_fail(c, ENAMETOOLONG, "path too long: %s", path);
+	for (char *p = buf + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char save = *p;
+		if (save == '\0' && !whole)
+			break;
+		*p = '\0';
+		if (ensure_dir(c, buf) < 0)
+			return -c->errnum;
+		*p = save;
+		if (save == '\0')
+			break;
+	}
+	return 0;
+}
+
+static int check_kind(struct zone_child *c, int fd, const char *path,
+		      enum zone_target kind)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return zone_child_fail(c, errno, "cannot stat %s in the zone root: %m", path);
+	if (kind == ZONE_T_DIR && !S_ISDIR(st.st_mode))
+		return zone_child_fail(c, ENOTDIR, "%s in the zone root is not a directory", path);
+	if (kind == ZONE_T_FILE && S_ISDIR(st.st_mode))
+		return zone_child_fail(c, EISDIR, "%s in the zone root is a directory", path);
+	return 0;
+}
+
+int zone_mount_target(struct zone_child *c, const char *path,
+		      enum zone_target kind, int *out)
+{
+	int fd = open_in_root(c->root_fd, path);
+
+	if (fd < 0 && errno == ENOENT && kind != ZONE_T_ANY) {
+		if (mkdir_in_root(c, path, kind == ZONE_T_DIR) < 0)
+			return -c->errnum;
+		if (kind == ZONE_T_FILE && create_last(c, path, false) < 0)
+			return -c->errnum;
+		fd = open_in_root(c->root_fd, path);
+	}
+	if (fd < 0)
+		return zone_child_fail(c, errno, "cannot open %s in the zone root: %m", path);
+	if (check_kind(c, fd, path, kind) < 0) {
+		close(fd);
+		return -c->errnum;
+	}
+	*out = fd;
+	return 0;
+}
+
+int zone_mount_fs(struct zone_child *c, const char *path, const char *type,
+		  unsigned long flags, const char *data)
+{
+	_cleanup_close_ int fd = -EBADF;
+	char p[64];
+
+	if (zone_mount_target(c, path, ZONE_T_DIR, &fd) < 0)
+		return -c->errnum;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	if (mount(type, p, type, flags, data) < 0)
+		return zone_child_fail(c, errno, "cannot mount %s on %s in the zone: %m", type, path);
+	return 0;
+}
+
+int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path,
+		       enum zone_target kind, bool rec, unsigned long long attr)
+{
+	_cleanup_close_ int tfd = -EBADF, mfd = -EBADF;
+	unsigned int r = rec ? AT_RECURSIVE : 0;
+
+	if (zone_mount_target(c, path, kind, &tfd) < 0)
+		return -c->errnum;
+	mfd = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | r);
+	if (mfd < 0)
+		return zone_child_fail(c, errno, "cannot clone the mount for %s: %m", path);
+	struct mount_attr a = { .attr_set = attr };
+	if (attr && mount_setattr(mfd, "", AT_EMPTY_PATH | r, &a, sizeof(a)) < 0)
+		return zone_child_fail(c, errno, "cannot set the attributes of %s: %m", path);
+	if (move_mount(mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return zone_child_fail(c, errno, "cannot bind-mount %s: %m", path);
+	return 0;
+}
+
+/* ---- /proc ---- */
+
+static const char *const proc_masked_files[] = {
+	"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
+	"/proc/latency_stats", "/proc/timer_stats",
+};
+static const char *const proc_masked_dirs[] = { "/proc/acpi", "/proc/scsi" };
+static const char *const proc_readonly[] = {
+	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
+};
+
+static bool exists_in_root(struct zone_child *c, const char *path)
+{
+	int fd = open_in_root(c->root_fd, path);
+
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
+static int mask_files(struct zone_child *c)
+{
+	int null = c->dev_fds[0];	/* /dev/null */
+
+	for (size_t i = 0; i < ARRAY_SIZE(proc_masked_files); i++)
+		if (exists_in_root(c, proc_masked_files[i]) &&
+		    zone_mount_bind_fd(c, null, proc_masked_files[i], ZONE_T_FILE,
+				       false, MOUNT_ATTR_RDONLY) < 0)
+			return -c->errnum;
+	return 0;
+}
+
+static int mask_dir(struct zone_child *c, const char *path)
+{
+	if (!exists_in_root(c, path))
+		return 0;
+	return zone_mount_fs(c, path, "tmpfs", MS_RDONLY | FS_SAFE, "size=4k,mode=0555");
+}
+
+static int make_readonly(struct zone_child *c, const char *path)
+{
+	_cleanup_close_ int fd = open_in_root(c->root_fd, path);
+
+	if (fd < 0)
+		return errno == ENOENT ? 0
+				       : zone_child_fail(c, errno, "cannot open %s: %m", path);
+	return zone_mount_bind_fd(c, fd, path, ZONE_T_ANY, true,
+				  MOUNT_ATTR_RDONLY | ATTR_SAFE);
+}
+
+static int setup_proc(struct zone_child *c)
+{
+	if (zone_mount_fs(c, "/proc", "proc", FS_SAFE, NULL) < 0 ||
+	    mask_files(c) < 0)
+		return -c->errnum;
+	for (size_t i = 0; i < ARRAY_SIZE(proc_masked_dirs); i++)
+		if (mask_dir(c, proc_masked_dirs[i]) < 0)
+			return -c->errnum;
+	for (size_t i = 0; i < ARRAY_SIZE(proc_readonly); i++)
+		if (make_readonly(c, proc_readonly[i]) < 0)
+			return -c->errnum;
+	return 0;
+}
+
+/* ---- /sys and the cgroup tree ---- */
+
+static int setup_sys(struct zone_child *c)
+{
+	if (zone_mount_fs(c, "/sys", "sysfs", MS_RDONLY | FS_SAFE, NULL) < 0)
+		return -c->errnum;
+	return mask_dir(c, "/sys/firmware");
+}
+
+/* Mount one hierarchy line of /proc/self/cgroup ("ID:CONTROLLERS:PATH"). */
+static int mount_hierarchy(struct zone_child *c, char *line, bool hybrid)
+{
+	char *ctl = strchr(line, ':'), *end, path[128], data[128];
+
+	if (!ctl || !(end = strchr(++ctl, ':')))
+		return 0;
+	*end = '\0';
+	if (*ctl == '\0') {
+		const char *where = hybrid ? "/sys/fs/cgroup/unified" : "/sys/fs/cgroup";
+		return zone_mount_fs(c, where, "cgroup2", FS_SAFE, NULL);
+	}
+	bool named = strncmp(ctl, "name=", 5) == 0;
+	snprintf(path, sizeof(path), "/sys/fs/cgroup/%s", named ? ctl + 5 : ctl);
+	snprintf(data, sizeof(data), "%s%s", named ? "none," : "", ctl);
+	/* Only the systemd named hierarchy is the zone's to write (if chowned). */
+	unsigned long ro = strcmp(ctl, "name=systemd") == 0 ? 0 : MS_RDONLY;
+	return zone_mount_fs(c, path, "cgroup", FS_SAFE | ro, data);
+}
+
+static int setup_cgroup(struct zone_child *c)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (n <= 0)
+		return zone_child_fail(c, errno, "cannot read /proc/self/cgroup: %m");
+	buf[n] = '\0';
+	bool hybrid = strstr(buf, "\n0::") != NULL && strncmp(buf, "0::", 3) != 0;
+	if (hybrid && zone_mount_fs(c, "/sys/fs/cgroup", "tmpfs", FS_SAFE, "mode=0755,size=64k") < 0)
+		return -c->errnum;
+	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
+		if (mount_hierarchy(c, l, hybrid) < 0)
+			return -c->errnum;
+	if (!hybrid)
+		return 0;
+	_cleanup_close_ int cg = open_in_root(c->root_fd, "/sys/fs/cgroup");
+	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	if (cg < 0 || mount_setattr(cg, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+		return zone_child_fail(c, errno, "cannot make /sys/fs/cgroup read-only: %m");
+	return 0;
+}
+
+/* ---- /tmp, /run ---- */
+
+static int setup_tmp(struct zone_child *c)
+{
+	char data[64];
+
+	if (c->s->tmpfs_mib) {
+		snprintf(data, sizeof(data), "size=%llum,mode=1777",
+			 (unsigned long long)c->s->tmpfs_mib);
+		if (zone_mount_fs(c, "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, data) < 0)
+			return -c->errnum;
+	}
+	return zone_mount_fs(c, "/run", "tmpfs", MS_NOSUID | MS_NODEV, "size=64m,mode=0755");
+}
+
+/* ---- filesystems (payload) ---- */
+
+/*
+ * The sources are opened by the parent before the clone (zone_fs_open():
+ * detached recursive clones, made with the host's full credentials), and
+ * idmapped through the zone's user ns with their options applied
+ * (zone_idmap_apply()), so the zone's root is root on them as SmartOS's
+ * lofs gives it.  The child only moves each onto its target.
+ */
+
+static int fs_option(const char *o, unsigned long long *attr, struct zh_error *err)
+{
+	if (streq(o, "ro"))
+		*attr |= MOUNT_ATTR_RDONLY;
+	else if (streq(o, "nosuid") || streq(o, "nosetuid"))
+		*attr |= MOUNT_ATTR_NOSUID;
+	else if (streq(o, "nodev") || streq(o, "nodevice") || streq(o, "nodevices"))
+		*attr |= MOUNT_ATTR_NODEV;
+	else if (streq(o, "noexec"))
+		*attr |= MOUNT_ATTR_NOEXEC;
+	else if (!streq(o, "rw") && !streq(o, "bind") && !streq(o, "rbind"))
+		return zh_error_set(err, EINVAL, "filesystems", "filesystems: unknown option \"%s\"", o);
+	return 0;
+}
+
+static int fs_options(const json_t *opts, unsigned long long *attr, struct zh_error *err)
+{
+	size_t i;
+	json_t *o;
+
+	if (json_is_string(opts)) {
+		char buf[256];
+		snprintf(buf, sizeof(buf), "%s", json_string_value(opts));
+		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+			if (fs_option(t, attr, err) < 0)
+				return -err->errnum;
+		return 0;
+	}
+	json_array_foreach(opts, i, o)
+		if (json_is_string(o) && fs_option(json_string_value(o), attr, err) < 0)
+			return -err->errnum;
+	return 0;
+}
+
+static int fs_check(const json_t *fs, struct zh_error *err)
+{
+	const char *src = json_string_value(json_object_get(fs, "source"));
+	const char *dst = json_string_value(json_object_get(fs, "target"));
+	const char *type = json_string_value(json_object_get(fs, "type"));
+
+	if (!src || !dst || src[0] != '/' || dst[0] != '/')
+		return zh_error_set(err, EINVAL, "filesystems",
+				    "filesystems: source and target must be absolute paths");
+	if (type && !streq(type, "lofs") && !streq(type, "bind"))
+		return zh_error_set(err, EINVAL, "filesystems",
+				    "filesystems: type \"%s\" is not supported (lofs only)", type);
+	return 0;
+}
+
+static int fs_open_one(const json_t *fs, struct zone_fs *f, struct zh_error *err)
+{
+	const char *src = json_string_value(json_object_get(fs, "source"));
+
+	f->attr = MOUNT_ATTR_NODEV;
+	if (fs_check(fs, err) < 0 ||
+	    fs_options(json_object_get(fs, "options"), &f->attr, err) < 0)
+		return -err->errnum;
+	f->fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if (f->fd < 0)
+		return zh_error_set(err, errno, "filesystems", "filesystems: source \"%s\": %m", src);
+	return 0;
+}
+
+int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n,
+		 struct zh_error *err)
+{
+	size_t i;
+	json_t *e;
+
+	*n = 0;
+	if (json_array_size(s->filesystems) > ZONE_FS_MAX)
+		return zh_error_set(err, E2BIG, "filesystems",
+				    "filesystems: more than %d entries", ZONE_FS_MAX);
+	json_array_foreach(s->filesystems, i, e) {
+		if (fs_open_one(e, &fs[i], err) < 0)
+			return -err->errnum;
+		*n = i + 1;
+	}
+	return 0;
+}
+
+static int mount_one_fs(struct zone_child *c, const json_t *fs, int tree)
+{
+	const char *dst = json_string_value(json_object_get(fs, "target"));
+	_cleanup_close_ int tfd = -EBADF;
+	struct stat st;
+
+	if (fstat(tree, &st) < 0)
+		return zone_child_fail(c, errno, "filesystems: source of \"%s\": %m", dst);
+	if (zone_mount_target(c, dst, S_ISDIR(st.st_mode) ? ZONE_T_DIR : ZONE_T_FILE, &tfd) < 0) {
+		char why[ZONE_CHILD_MSG_MAX];
+		memcpy(why, c->msg, sizeof(why));
+		return zone_child_fail(c, c->errnum, "filesystems: target \"%s\": %s", dst, why);
+	}
+	if (move_mount(tree, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return zone_child_fail(c, errno, "filesystems: cannot mount on \"%s\": %m", dst);
+	return 0;
+}
+
+static int setup_filesystems(struct zone_child *c)
+{
+	for (size_t i = 0; i < c->nfs; i++)
+		if (mount_one_fs(c, json_array_get(c->s->filesystems, i), c->fs[i].fd) < 0)
+			return -c->errnum;
+	return 0;
+}
+
+/* ---- the pivot ---- */
+
+static int pivot(struct zone_child *c)
+{
+	if (fchdir(c->root_fd) < 0)
+		return zone_child_fail(c, errno, "cannot enter the zone root: %m");
+	/* The old root ends up stacked on the new one, and is detached. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return zone_child_fail(c, errno, "pivot_root: %m");
+	if (umount2(".", MNT_DETACH) < 0)
+		return zone_child_fail(c, errno, "cannot detach the host's root: %m");
+	if (chdir("/") < 0)
+		return zone_child_fail(c, errno, "chdir /: %m");
+	closep(&c->root_fd);
+	return 0;
+}
+
+int zone_mount_prepare(struct zone_child *c)
+{
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		return zone_child_fail(c, errno, "cannot make the zone's mounts private: %m");
+	if (zone_idmap_attach(c) < 0 || zone_dev_prepare(c) < 0)
+		return -c->errnum;
+	return 0;
+}
+
+int zone_mount_setup(struct zone_child *c)
+{
+	if (setup_proc(c) < 0 || setup_sys(c) < 0 || setup_cgroup(c) < 0 ||
+	    zone_dev_setup(c) < 0 || setup_tmp(c) < 0 || setup_filesystems(c) < 0)
+		return -c->errnum;
+	return pivot(c);
+}

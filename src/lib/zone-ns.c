@@ -1,1 +1,418 @@
-/* placeholder: being written */
+/*
+ * zone-ns.c - zone_spawn(): the zone's first process, from clone3() to the
+ * exec of init.
+ *
+ * Owns: the child between clone3() and execve(), its sync pipe and its
+ * error pipe.  Not: the cgroup (cgroup.c; made by the caller and only
+ * joined here), the console pty (the caller's), the mounts (zone-mount.c,
+ * zone-dev.c, zone-idmap.c), capabilities and seccomp (zone-caps.c,
+ * zone-seccomp.c).
+ *
+ *     struct zone_proc zp;
+ *     if (zone_spawn(&spec, &zp, &err) < 0) ...   nothing is left behind
+ *     ... waitid(P_PIDFD, zp.pidfd, ...); close(zp.pidfd);
+ *
+ * Sequence (host-capabilities.md §1):
+ *  parent: open_tree() the zone root (detached), pipes, clone3(CLONE_PIDFD |
+ *          NEWUSER | NEWNS | NEWPID | NEWUTS | NEWIPC | NEWNET [| NEWCGROUP |
+ *          INTO_CGROUP on v2]); write "0 <id_base> 65536" to the child's
+ *          uid_map and gid_map (we are real root: no setgroups=deny);
+ *          idmap the detached tree through the child's user ns; on v1,
+ *          cgroup_attach() the child; then write "go".
+ *  child:  with host credentials: / rslave, attach the root, open the host
+ *          objects to bind; then become zone root, unshare the cgroup ns (v1: now that it sits in
+ *          its cgroup, so that cgroup is its root), mounts and pivot_root,
+ *          hostname, RLIMIT_MEMLOCK, setsid + console as controlling tty and
+ *          0/1/2, zone_caps_drop(), zone_seccomp_load(), every fd >= 3 made
+ *          CLOEXEC (close_range), execve(init).
+ *  parent: reads the error pipe: EOF means the exec happened; a message
+ *          means the child failed: it is reaped and the error returned.
+ * The child never logs: its one failure travels up the CLOEXEC error pipe
+ * as {int errnum; char msg[]} and it _exit()s.  The zone root is the zone's
+ * only source of binaries: init comes from it and nothing of the host is
+ * ever exec'd in the zone, so /proc/self/exe inside a zone is a zone file
+ * (the /proc/self/exe overwrite class, CVE-2019-5736, has no host binary to
+ * reach; zoneadmd lives in another PID namespace, invisible from inside).
+ *
+ * Invariants: on failure no process, mount or fd remains (the caller's
+ * cgroup stays the caller's to destroy); the host mount namespace is never
+ * touched by the child (its first act is MS_REC|MS_SLAVE on its own /).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/close_range.h>
+#include <linux/sched.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "macro.h"
+#include "zone-internal.h"
+
+#define ZONE_NS_FLAGS                                                          \
+	(CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |            \
+	 CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
+
+static char *const default_env[] = {
+	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+	"TERM=vt100",
+	NULL,
+};
+
+int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (errnum <= 0)
+		errnum = EIO;
+	c->errnum = errnum;
+	errno = saved;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return -errnum;
+}
+
+/* ---- the child ---- */
+
+static int child_wait_go(struct zone_child *c)
+{
+	char b;
+	ssize_t n;
+
+	do
+		n = read(c->sync_fd, &b, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1)
+		return zone_child_fail(c, ECANCELED, "zone set-up cancelled");
+	close(c->sync_fd);
+	c->sync_fd = -EBADF;
+	return 0;
+}
+
+static int child_become_root(struct zone_child *c)
+{
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
+	    setresuid(0, 0, 0) < 0)
+		return zone_child_fail(c, errno, "cannot become root in the zone's user namespace: %m");
+	if (c->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
+		return zone_child_fail(c, errno, "cannot make the cgroup namespace: %m");
+	return 0;
+}
+
+static int child_memlock(struct zone_child *c)
+{
+	struct rlimit cur, want;
+
+	if (c->s->memlock_mib == 0)
+		return 0;
+	if (getrlimit(RLIMIT_MEMLOCK, &cur) < 0)
+		return zone_child_fail(c, errno, "getrlimit: %m");
+	want.rlim_cur = want.rlim_max = c->s->memlock_mib << 20;
+	/* Raising the hard limit needs CAP_SYS_RESOURCE in the host's user ns. */
+	if (setrlimit(RLIMIT_MEMLOCK, &want) == 0)
+		return 0;
+	if (errno == EPERM && want.rlim_max > cur.rlim_max) {
+		want.rlim_cur = want.rlim_max = cur.rlim_max;
+		if (setrlimit(RLIMIT_MEMLOCK, &want) == 0)
+			return 0;
+	}
+	return zone_child_fail(c, errno, "cannot set max_locked_memory to %llu MiB: %m",
+			       (unsigned long long)c->s->memlock_mib);
+}
+
+static int child_console(struct zone_child *c)
+{
+	int fd = c->s->console_fd;
+
+	if (setsid() < 0)
+		return zone_child_fail(c, errno, "setsid: %m");
+	if (fd < 0) {
+		fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return zone_child_fail(c, errno, "cannot open /dev/null in the zone: %m");
+	} else if (isatty(fd) && ioctl(fd, TIOCSCTTY, 0) < 0) {
+		return zone_child_fail(c, errno, "cannot make the console the controlling tty: %m");
+	}
+	for (int i = 0; i < 3; i++)
+		if (dup2(fd, i) < 0)
+			return zone_child_fail(c, errno, "dup2 of the console: %m");
+	return 0;
+}
+
+static int child_privs(struct zone_child *c)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+
+	if (zone_caps_drop(&e) < 0 || zone_seccomp_load(&e) < 0)
+		return zone_child_fail(c, e.errnum, "%s", e.msg ? e.msg : "privilege drop failed");
+	return 0;
+}
+
+/* init starts with no blocked or ignored signal, whatever the caller had. */
+static void child_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static int child_exec(struct zone_child *c)
+{
+	const char *init = c->s->argv[0];
+
+	/* Every fd but 0-2 goes at exec; the error pipe stays till then. */
+	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		return zone_child_fail(c, errno, "close_range: %m");
+	child_signals();
+	execve(init, c->s->argv, c->s->envp ? c->s->envp : default_env);
+	if (errno == ENOENT)
+		return zone_child_fail(c, ENOENT, "init \"%s\" not found in zone root", init);
+	if (errno == EACCES)
+		return zone_child_fail(c, EACCES, "init \"%s\" is not executable in zone root", init);
+	return zone_child_fail(c, errno, "cannot exec init \"%s\": %m", init);
+}
+
+static int child_run(struct zone_child *c)
+{
+	const struct zone_spec *s = c->s;
+
+	if (child_wait_go(c) < 0 || zone_mount_prepare(c) < 0 ||
+	    child_become_root(c) < 0 || zone_mount_setup(c) < 0)
+		return -c->errnum;
+	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return zone_child_fail(c, errno, "cannot set hostname \"%s\": %m", s->hostname);
+	if (child_memlock(c) < 0 || child_console(c) < 0 || child_privs(c) < 0)
+		return -c->errnum;
+	return child_exec(c);
+}
+
+static _Noreturn void child_main(struct zone_child *c)
+{
+	struct {
+		int errnum;
+		char msg[ZONE_CHILD_MSG_MAX];
+	} m;
+
+	child_run(c);
+	m.errnum = c->errnum ? c->errnum : EIO;
+	memcpy(m.msg, c->msg, sizeof(m.msg));
+	m.msg[sizeof(m.msg) - 1] = '\0';
+	(void)!write(c->err_fd, &m, sizeof(m.errnum) + strlen(m.msg) + 1);
+	_exit(127);
+}
+
+/* ---- the parent ---- */
+
+struct spawn {
+	const struct zone_spec *s;
+	struct zone_child c;
+	struct zone_fs fs[ZONE_FS_MAX];
+	size_t nfs;
+	int tree_fd;
+	int sync_wr;
+	int err_rd;
+	pid_t pid;
+	int pidfd;
+};
+
+static int write_map(pid_t pid, const char *which, uid_t base,
+		     struct zh_error *err)
+{
+	char path[64], line[64];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, which);
+	n = snprintf(line, sizeof(line), "0 %u %u\n", (unsigned)base, ZONE_ID_COUNT);
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, line, (size_t)n) != n)
+		return zh_error_set(err, errno, NULL, "cannot write %s: %m", path);
+	return 0;
+}
+
+static int make_pipes(struct spawn *sp, int syncp[2], int errp[2],
+		      struct zh_error *err)
+{
+	if (pipe2(syncp, O_CLOEXEC) < 0)
+		return zh_error_set(err, errno, NULL, "pipe: %m");
+	if (pipe2(errp, O_CLOEXEC) < 0) {
+		int e = errno;
+		close(syncp[0]);
+		close(syncp[1]);
+		return zh_error_set(err, e, NULL, "pipe: %m");
+	}
+	sp->c.sync_fd = syncp[0];
+	sp->c.err_fd = errp[1];
+	sp->sync_wr = syncp[1];
+	sp->err_rd = errp[0];
+	return 0;
+}
+
+static int do_clone(struct spawn *sp, struct zh_error *err)
+{
+	struct clone_args a = { 0 };
+	int pidfd = -EBADF;
+
+	a.flags = ZONE_NS_FLAGS;
+	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	a.exit_signal = SIGCHLD;
+	if (sp->s->cgroup_fd >= 0) {
+		a.flags |= CLONE_INTO_CGROUP | CLONE_NEWCGROUP;
+		a.cgroup = (uint64_t)sp->s->cgroup_fd;
+	} else {
+		sp->c.cgroupns = true;
+	}
+	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (pid < 0)
+		return zh_error_set(err, errno, NULL, "cannot clone the zone's first process: %m");
+	if (pid == 0) {
+		close(sp->sync_wr);
+		close(sp->err_rd);
+		child_main(&sp->c);
+	}
+	sp->pid = pid;
+	sp->pidfd = pidfd;
+	return 0;
+}
+
+/* Maps, idmapped root, cgroup (v1); then let the child go. */
+static int release(struct spawn *sp, struct zh_error *err)
+{
+	const struct zone_spec *s = sp->s;
+
+	if (write_map(sp->pid, "uid_map", s->id_base, err) < 0 ||
+	    write_map(sp->pid, "gid_map", s->id_base, err) < 0 ||
+	    zone_idmap_apply(sp->tree_fd, sp->fs, sp->nfs, sp->pid, err) < 0)
+		return -err->errnum;
+	/* The zone's root may manage its own cgroup subtree (systemd). */
+	if (s->cgroup_uuid &&
+	    cgroup_chown(s->cgroup_uuid, s->id_base, s->id_base, err) < 0)
+		return -err->errnum;
+	if (s->cgroup_fd < 0 && s->cgroup_uuid &&
+	    cgroup_attach(s->cgroup_uuid, sp->pid, err) < 0)
+		return -err->errnum;
+	if (write(sp->sync_wr, "g", 1) != 1)
+		return zh_error_set(err, errno, NULL, "cannot release the zone's first process: %m");
+	return 0;
+}
+
+/* EOF on the error pipe: init was exec'd.  A message: the child failed. */
+static int await_exec(struct spawn *sp, struct zh_error *err)
+{
+	struct {
+		int errnum;
+		char msg[ZONE_CHILD_MSG_MAX];
+	} m;
+	size_t got = 0;
+	ssize_t n;
+
+	memset(&m, 0, sizeof(m));
+	do {
+		n = read(sp->err_rd, (char *)&m + got, sizeof(m) - 1 - got);
+		if (n > 0)
+			got += (size_t)n;
+	} while ((n < 0 && errno == EINTR) || (n > 0 && got < sizeof(m) - 1));
+	if (n < 0)
+		return zh_error_set(err, errno, NULL, "error pipe: %m");
+	if (got == 0)
+		return 0;
+	if (got <= sizeof(int) || m.errnum <= 0)
+		return zh_error_set(err, EIO, NULL, "zone set-up failed");
+	return zh_error_set(err, m.errnum, NULL, "%s", m.msg);
+}
+
+static void kill_child(struct spawn *sp)
+{
+	siginfo_t si;
+
+	if (sp->pidfd < 0)
+		return;
+	syscall(SYS_pidfd_send_signal, sp->pidfd, SIGKILL, NULL, 0);
+	while (waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED) < 0 && errno == EINTR)
+		;
+	close(sp->pidfd);
+	sp->pidfd = -EBADF;
+}
+
+static void spawn_close(struct spawn *sp)
+{
+	for (size_t i = 0; i < sp->nfs; i++)
+		closep(&sp->fs[i].fd);
+	closep(&sp->tree_fd);
+	closep(&sp->sync_wr);
+	closep(&sp->err_rd);
+	closep(&sp->c.sync_fd);
+	closep(&sp->c.err_fd);
+}
+
+static int spawn_run(struct spawn *sp, struct zh_error *err)
+{
+	int syncp[2], errp[2];
+
+	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
+	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
+	    make_pipes(sp, syncp, errp, err) < 0)
+		return -err->errnum;
+	sp->c.tree_fd = sp->tree_fd;
+	sp->c.fs = sp->fs;
+	sp->c.nfs = sp->nfs;
+	if (do_clone(sp, err) < 0)
+		return -err->errnum;
+	closep(&sp->c.sync_fd);
+	closep(&sp->c.err_fd);
+	if (release(sp, err) < 0)
+		return -err->errnum;
+	closep(&sp->sync_wr);
+	closep(&sp->tree_fd);
+	return await_exec(sp, err);
+}
+
+static int check_spec(const struct zone_spec *s, struct zh_error *err)
+{
+	if (!s->root || !s->argv || !s->argv[0] || s->argv[0][0] != '/')
+		return zh_error_set(err, EINVAL, NULL,
+				    "zone spec needs a root and an absolute init path");
+	if (s->id_base == 0 || s->id_base > UINT32_MAX - ZONE_ID_COUNT)
+		return zh_error_set(err, EINVAL, NULL, "bad zone id base %u",
+				    (unsigned)s->id_base);
+	return 0;
+}
+
+int zone_spawn(const struct zone_spec *s, struct zone_proc *out,
+	       struct zh_error *err)
+{
+	struct spawn sp = {
+		.s = s,
+		.c = { .s = s, .tree_fd = -EBADF, .root_fd = -EBADF,
+		       .sync_fd = -EBADF, .err_fd = -EBADF,
+		       .console_src = -EBADF },
+		.tree_fd = -EBADF, .sync_wr = -EBADF, .err_rd = -EBADF,
+		.pid = -1, .pidfd = -EBADF,
+	};
+
+	if (check_spec(s, err) < 0)
+		return -err->errnum;
+	int r = spawn_run(&sp, err);
+	spawn_close(&sp);
+	if (r < 0) {
+		kill_child(&sp);
+		return r;
+	}
+	out->pid = sp.pid;
+	out->pidfd = sp.pidfd;
+	return 0;
+}

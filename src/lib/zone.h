@@ -2,9 +2,10 @@
  * zone.h - building a zone: namespaces, id maps, mounts, /dev, seccomp,
  * capabilities, pivot_root and the exec of init.
  *
- * Owns: the zone's first process until it execs init, and the host-side
- * idmapped mount it needs (made before the clone, so the zone's mount
- * namespace copies it; detached from the host namespace right after).
+ * Owns: the zone's first process until it execs init, and the idmapped
+ * mount of its root (a detached clone made before the clone3, idmapped
+ * through the zone's own user namespace, attached only inside the zone's
+ * mount namespace: never mounted on the host side).
  * Split by concern (STYLE.md 7): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
  * zone-dev.c, zone-seccomp.c, zone-caps.c.
@@ -13,11 +14,11 @@
  *     struct zone_proc zp;
  *     if (zone_spawn(&s, &zp, &err) < 0) ...     (zp.pid runs init)
  *
- * Sequence: parent makes the idmapped mount of s->root, clone3()s the child
+ * Sequence: parent clones the mount tree of s->root, clone3()s the child
  * into new user/mnt/pid/uts/ipc/net/cgroup namespaces (CLONE_INTO_CGROUP on
- * v2, else attaches it before releasing it), writes uid/gid maps, lets it
- * go; the child mounts, pivots, mounts /proc before detaching the old root,
- * sets hostname and rlimits, drops capabilities, loads seccomp, closes every
+ * v2, else attaches it before releasing it), writes uid/gid maps, idmaps
+ * the tree, lets it go; the child mounts, pivots, mounts /proc before
+ * detaching the old root, sets hostname and rlimits, drops capabilities, loads seccomp, closes every
  * fd but 0-2 and execs init.  Any failure in the child comes back through a
  * CLOEXEC error pipe as one message; the parent then reaps it and undoes.
  */

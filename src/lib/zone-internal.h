@@ -1,0 +1,120 @@
+/*
+ * zone-internal.h - what the zone_spawn() modules share, not exported.
+ *
+ * Owns: struct zone_child, the state of a zone's first process between
+ * clone3() and execve().  Everything declared here that takes a
+ * struct zone_child runs IN THE CHILD: it must not log, print, exit or
+ * take locks; on failure it fills c->errnum/c->msg with zone_child_fail()
+ * and returns -errno, and zone-ns.c sends that one message up the error
+ * pipe before _exit().  The child never allocates: messages go into the
+ * fixed buffer, paths into stack buffers of PATH_MAX.
+ *
+ *     struct zone_child c = { .s = spec, .tree_fd = t, ... };
+ *     if (zone_mount_prepare(&c) < 0 || zone_mount_setup(&c) < 0)
+ *             send c.msg up the error pipe; _exit(1);
+ *
+ * Functions taking a struct zh_error run in the parent (zoneadmd).
+ */
+#ifndef ZH_ZONE_INTERNAL_H
+#define ZH_ZONE_INTERNAL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "zone.h"
+
+#define ZONE_CHILD_MSG_MAX 480
+#define ZONE_DEV_NODES 6	/* null zero full random urandom tty */
+#define ZONE_FS_MAX 64		/* `filesystems` entries a zone may have */
+
+/* One `filesystems` entry: a detached clone of its source, and its attributes. */
+struct zone_fs {
+	int fd;
+	unsigned long long attr;	/* MOUNT_ATTR_* from "options" */
+};
+
+struct zone_child {
+	const struct zone_spec *s;
+	int tree_fd;	/* detached, idmapped clone of s->root (O_PATH) */
+	int root_fd;	/* the zone root once attached in the child's mount ns */
+	int sync_fd;	/* read end: the parent's "go" */
+	int err_fd;	/* write end of the CLOEXEC error pipe */
+	bool cgroupns;	/* still to unshare the cgroup namespace (v1) */
+	/* Host objects, opened with the host's credentials (O_PATH): */
+	int dev_fds[ZONE_DEV_NODES];	/* the device nodes to bind */
+	int console_src;		/* the console pty, by name in our ns */
+	struct zone_fs *fs;		/* `filesystems`, opened by the parent */
+	size_t nfs;
+	int errnum;
+	char msg[ZONE_CHILD_MSG_MAX];
+};
+
+/* zone-ns.c: record the child's one failure; returns -errnum. */
+int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...)
+	_printf_(3, 4);
+
+/* zone-idmap.c, parent: a detached recursive clone of root (O_PATH fd). */
+int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err);
+
+/*
+ * zone-mount.c, parent, before clone3: check each `filesystems` entry,
+ * parse its options and clone its source (detached); fs[] has ZONE_FS_MAX
+ * slots, *n says how many were opened (close them, also on failure).
+ */
+int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n,
+		 struct zh_error *err);
+
+/*
+ * zone-idmap.c, parent: idmap the detached root tree (made nodev) and the
+ * `filesystems` trees (with their attributes) through the user namespace
+ * of process pid, whose maps are written.
+ */
+int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs,
+		     pid_t pid, struct zh_error *err);
+
+/* zone-idmap.c, child: attach the tree on s->root in the child's mount ns. */
+int zone_idmap_attach(struct zone_child *c);
+
+/*
+ * zone-mount.c, child, still with the host's credentials (host uid 0, so
+ * host paths in 0700 directories resolve): make / rslave, attach the root
+ * and open every host object the mounts need (zone_dev_prepare() too).
+ */
+int zone_mount_prepare(struct zone_child *c);
+
+/*
+ * zone-mount.c, child, as the zone's root: make / rslave, attach the root, mount /proc, /sys,
+ * cgroups, /dev (zone-dev.c), /tmp, /run and the `filesystems`, pivot into
+ * the root and detach the old one.  On return the cwd and root are the zone's.
+ */
+int zone_mount_setup(struct zone_child *c);
+
+/*
+ * zone-mount.c, child: open path (absolute, inside the zone root) with
+ * RESOLVE_IN_ROOT so no symlink leads out of the root; O_PATH.  With mkdir,
+ * missing directories are created (mode 0755); with a file, a missing last
+ * component is created as an empty regular file (bind-mount target).
+ */
+enum zone_target { ZONE_T_ANY, ZONE_T_DIR, ZONE_T_FILE };
+int zone_mount_target(struct zone_child *c, const char *path,
+		      enum zone_target kind, int *out);
+
+/* zone-mount.c, child: mount a fresh fs of type on path inside the root. */
+int zone_mount_fs(struct zone_child *c, const char *path, const char *type,
+		  unsigned long flags, const char *data);
+
+/*
+ * zone-mount.c, child: bind src_fd's object (an O_PATH fd, not recursive
+ * unless rec) on path inside the root, then set attr (MOUNT_ATTR_*).
+ */
+int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path,
+		       enum zone_target kind, bool rec, unsigned long long attr);
+
+/* zone-dev.c, child, host credentials: open the host's nodes and console. */
+int zone_dev_prepare(struct zone_child *c);
+
+/* zone-dev.c, child: the zone's /dev (under the not yet pivoted root). */
+int zone_dev_setup(struct zone_child *c);
+
+#endif

@@ -1,0 +1,425 @@
+/*
+ * probe - a small static multi-call program copied into a zone root by the
+ * isolation tests, to look at the zone from inside.  Built -static, no
+ * NSS, no libraries: it must run in any zone root.
+ *
+ *   probe id | hostname | ps | mounts | ifaces | fds | caps | syscalls |
+ *         devs | ls DIR | cat FILE | write FILE TEXT | stat FILE |
+ *         btrfs-snapshot DIR | exe-write [PID...] | sleep N |
+ *         ns | fork CMD [ARGS...] | init [CMD ARGS...]
+ *
+ * Each prints plain "key=value" or one-entry-per-line text on stdout and
+ * exits 0 when the probe itself ran (a refused operation is a result, not
+ * an error: "name=EPERM").  `init` acts as a minimal init: it prints
+ * "probe-init ready", runs CMD (another probe command) if given, reaps
+ * children, and exits 0 on SIGTERM, SIGUSR2 or SIGINT.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/btrfs.h>
+#include <linux/keyctl.h>
+#include <linux/reboot.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static const char *ename(int e)
+{
+	static char buf[32];
+
+	switch (e) {
+	case 0: return "ok";
+	case EPERM: return "EPERM";
+	case EACCES: return "EACCES";
+	case ENOENT: return "ENOENT";
+	case EINVAL: return "EINVAL";
+	case ENOSYS: return "ENOSYS";
+	case EROFS: return "EROFS";
+	case ETXTBSY: return "ETXTBSY";
+	case EBADF: return "EBADF";
+	case EFAULT: return "EFAULT";
+	case ENOTTY: return "ENOTTY";
+	case EEXIST: return "EEXIST";
+	case ENODEV: return "ENODEV";
+	case EOPNOTSUPP: return "EOPNOTSUPP";
+	case ENOEXEC: return "ENOEXEC";
+	case ESRCH: return "ESRCH";
+	default:
+		snprintf(buf, sizeof(buf), "errno%d", e);
+		return buf;
+	}
+}
+
+static int streq_dot(const char *n)
+{
+	return strcmp(n, ".") == 0 || strcmp(n, "..") == 0;
+}
+
+static int cat_file(const char *path)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		printf("%s: %s\n", path, ename(errno));
+		return 0;
+	}
+	fflush(stdout);
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		if (write(1, buf, (size_t)n) != n)
+			break;
+	if (n < 0)
+		printf("%s: read %s\n", path, ename(errno));
+	close(fd);
+	return 0;
+}
+
+static int cmd_id(char **a)
+{
+	printf("uid=%d gid=%d\n", (int)getuid(), (int)getgid());
+	printf("uid_map:");
+	fflush(stdout);
+	cat_file("/proc/self/uid_map");
+	printf("gid_map:");
+	fflush(stdout);
+	return cat_file("/proc/self/gid_map");
+}
+
+static int cmd_hostname(char **a)
+{
+	struct utsname u;
+
+	uname(&u);
+	printf("hostname=%s\n", u.nodename);
+	return 0;
+}
+
+static int is_num(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return 0;
+	return 1;
+}
+
+static int cmd_ps(char **a)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char p[300], comm[64] = "";
+		if (!is_num(e->d_name))
+			continue;
+		snprintf(p, sizeof(p), "/proc/%s/comm", e->d_name);
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd < 0 ? 0 : read(fd, comm, sizeof(comm) - 1);
+		if (n > 0)
+			comm[n - 1] = '\0';
+		if (fd >= 0)
+			close(fd);
+		printf("%s %s\n", e->d_name, comm);
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+static int list_dir(const char *dir, int with_link)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (!d) {
+		printf("%s: %s\n", dir, ename(errno));
+		return 0;
+	}
+	while ((e = readdir(d))) {
+		char p[600], t[512];
+		if (streq_dot(e->d_name))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		ssize_t n = with_link ? readlink(p, t, sizeof(t) - 1) : -1;
+		if (n >= 0) {
+			t[n] = '\0';
+			printf("%s -> %s\n", e->d_name, t);
+		} else {
+			printf("%s\n", e->d_name);
+		}
+	}
+	closedir(d);
+	return 0;
+}
+
+static int cmd_mounts(char **a) { return cat_file("/proc/self/mountinfo"); }
+static int cmd_ifaces(char **a) { return list_dir("/sys/class/net", 0); }
+static int cmd_fds(char **a) { return list_dir("/proc/self/fd", 1); }
+static int cmd_ls(char **a) { return a[0] ? list_dir(a[0], 1) : 2; }
+static int cmd_cat(char **a) { return a[0] ? cat_file(a[0]) : 2; }
+
+static int cmd_write(char **a)
+{
+	if (!a[0] || !a[1])
+		return 2;
+	int fd = open(a[0], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	int e = fd < 0 ? errno : 0;
+	if (fd >= 0 && write(fd, a[1], strlen(a[1])) < 0)
+		e = errno;
+	if (fd >= 0)
+		close(fd);
+	printf("write=%s\n", ename(e));
+	return 0;
+}
+
+static int cmd_stat(char **a)
+{
+	struct stat st;
+
+	if (!a[0])
+		return 2;
+	if (lstat(a[0], &st) < 0) {
+		printf("stat=%s\n", ename(errno));
+		return 0;
+	}
+	printf("uid=%d gid=%d mode=%o\n", (int)st.st_uid, (int)st.st_gid,
+	       (unsigned)st.st_mode);
+	return 0;
+}
+
+static int cmd_caps(char **a)
+{
+	char buf[4096];
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? 0 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	for (char *l = strtok(buf, "\n"); l; l = strtok(NULL, "\n"))
+		if (strncmp(l, "Cap", 3) == 0 || strncmp(l, "NoNewPrivs", 10) == 0 ||
+		    strncmp(l, "Seccomp:", 8) == 0)
+			printf("%s\n", l);
+	return 0;
+}
+
+static void try(const char *name, long r)
+{
+	printf("%s=%s\n", name, r < 0 ? ename(errno) : "ok");
+}
+
+static int cmd_syscalls(char **a)
+{
+	char img[8] = { 0 };
+
+	try("init_module", syscall(SYS_init_module, img, sizeof(img), ""));
+	try("finit_module", syscall(SYS_finit_module, -1, "", 0));
+	try("delete_module", syscall(SYS_delete_module, "probe_none", 0));
+	try("kexec_load", syscall(SYS_kexec_load, 0, 0, NULL, 0));
+	try("kexec_file_load", syscall(SYS_kexec_file_load, -1, -1, 0, "", 0));
+	/* CAD_OFF is harmless even where it would be allowed. */
+	try("reboot", syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+			      LINUX_REBOOT_CMD_CAD_OFF, NULL));
+	try("add_key", syscall(SYS_add_key, "user", "probe", "x", 1,
+			       KEY_SPEC_PROCESS_KEYRING));
+	try("keyctl", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID,
+			      KEY_SPEC_SESSION_KEYRING, 0));
+	try("request_key", syscall(SYS_request_key, "user", "probe", NULL, 0));
+	try("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, NULL, 0));
+	try("perf_event_open", syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
+	try("userfaultfd", syscall(SYS_userfaultfd, 0));
+	try("open_by_handle_at", syscall(SYS_open_by_handle_at, -1, NULL, 0));
+	return 0;
+}
+
+static void try_ioctl(const char *name, int fd, unsigned long req, void *arg)
+{
+	try(name, ioctl(fd, req, arg));
+}
+
+static int cmd_btrfs(char **a)
+{
+	struct btrfs_ioctl_vol_args v = { 0 };
+	struct btrfs_ioctl_vol_args_v2 v2 = { 0 };
+	struct btrfs_ioctl_qgroup_limit_args ql = { 0 };
+	int fd = a[0] ? open(a[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+
+	if (fd < 0) {
+		printf("open=%s\n", ename(errno));
+		return 0;
+	}
+	v.fd = fd;
+	snprintf(v.name, sizeof(v.name), "probe-snap");
+	try_ioctl("snap_create", fd, BTRFS_IOC_SNAP_CREATE, &v);
+	v2.fd = fd;
+	snprintf(v2.name, sizeof(v2.name), "probe-snap2");
+	try_ioctl("snap_create_v2", fd, BTRFS_IOC_SNAP_CREATE_V2, &v2);
+	snprintf(v.name, sizeof(v.name), "probe-subvol");
+	try_ioctl("subvol_create", fd, BTRFS_IOC_SUBVOL_CREATE, &v);
+	snprintf(v.name, sizeof(v.name), "probe-subvol");
+	try_ioctl("snap_destroy", fd, BTRFS_IOC_SNAP_DESTROY, &v);
+	ql.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
+	ql.lim.max_rfer = 1ULL << 40;
+	try_ioctl("qgroup_limit", fd, BTRFS_IOC_QGROUP_LIMIT, &ql);
+	close(fd);
+	return 0;
+}
+
+static int cmd_devs(char **a)
+{
+	DIR *d = opendir("/dev");
+	struct dirent *e;
+
+	while (d && (e = readdir(d))) {
+		char p[300];
+		struct stat st;
+		if (streq_dot(e->d_name))
+			continue;
+		snprintf(p, sizeof(p), "/dev/%s", e->d_name);
+		if (lstat(p, &st) < 0)
+			continue;
+		char t = S_ISCHR(st.st_mode) ? 'c' : S_ISDIR(st.st_mode) ? 'd'
+			 : S_ISLNK(st.st_mode) ? 'l' : S_ISBLK(st.st_mode) ? 'b' : '-';
+		printf("%c %s %u:%u\n", t, e->d_name, major(st.st_rdev), minor(st.st_rdev));
+	}
+	if (d)
+		closedir(d);
+	return 0;
+}
+
+static void exe_write(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	printf("%s=%s\n", path, fd < 0 ? ename(errno) : "WRITABLE");
+	if (fd >= 0)
+		close(fd);
+}
+
+static int cmd_exe_write(char **a)
+{
+	char p[64], t[256];
+	ssize_t n = readlink("/proc/self/exe", t, sizeof(t) - 1);
+
+	printf("self_exe=%s\n", n < 0 ? ename(errno) : (t[n] = '\0', t));
+	exe_write("/proc/self/exe");
+	exe_write("/proc/1/exe");
+	for (; *a; a++) {
+		snprintf(p, sizeof(p), "/proc/%s/exe", *a);
+		exe_write(p);
+	}
+	return 0;
+}
+
+static int cmd_ns(char **a)
+{
+	static const char *const ns[] = { "user", "mnt", "pid", "uts", "ipc",
+					   "net", "cgroup" };
+	char p[64], t[64];
+
+	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
+		snprintf(p, sizeof(p), "/proc/self/ns/%s", ns[i]);
+		ssize_t n = readlink(p, t, sizeof(t) - 1);
+		printf("%s=%s\n", ns[i], n < 0 ? ename(errno) : (t[n] = '\0', t));
+	}
+	return 0;
+}
+
+static int cmd_sleep(char **a)
+{
+	sleep(a[0] ? (unsigned)atoi(a[0]) : 1);
+	return 0;
+}
+
+static volatile sig_atomic_t stop;
+
+static void on_stop(int sig)
+{
+	stop = 1;
+}
+
+static int dispatch(char **a);
+
+static void run_sub(char **a)
+{
+	pid_t pid = fork();
+
+	if (pid == 0)
+		_exit(dispatch(a));
+}
+
+/* Run a probe command in a child and wait for it (for `ps` from pid 2). */
+static int cmd_fork(char **a)
+{
+	int st = 0;
+
+	run_sub(a);
+	wait(&st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+}
+
+static int cmd_init(char **a)
+{
+	struct sigaction sa = { 0 };
+
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGUSR2, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	printf("probe-init ready\n");
+	fflush(stdout);
+	if (a[0])
+		run_sub(a);
+	while (!stop) {
+		int st;
+		if (waitpid(-1, &st, 0) < 0 && errno == ECHILD)
+			pause();
+		fflush(stdout);
+	}
+	printf("probe-init stopping\n");
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(char **a);
+} cmds[] = {
+	{ "id", cmd_id },	      { "hostname", cmd_hostname },
+	{ "ps", cmd_ps },	      { "mounts", cmd_mounts },
+	{ "ifaces", cmd_ifaces },     { "fds", cmd_fds },
+	{ "ls", cmd_ls },	      { "cat", cmd_cat },
+	{ "write", cmd_write },	      { "stat", cmd_stat },
+	{ "caps", cmd_caps },	      { "syscalls", cmd_syscalls },
+	{ "btrfs-snapshot", cmd_btrfs }, { "devs", cmd_devs },
+	{ "exe-write", cmd_exe_write }, { "sleep", cmd_sleep },
+	{ "init", cmd_init },	      { "ns", cmd_ns },
+	{ "fork", cmd_fork },
+};
+
+static int dispatch(char **a)
+{
+	for (size_t i = 0; a[0] && i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(a[0], cmds[i].name) == 0) {
+			int r = cmds[i].fn(a + 1);
+			fflush(stdout);
+			return r;
+		}
+	fprintf(stderr, "probe: unknown command %s\n", a[0] ? a[0] : "(none)");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	return dispatch(argv + 1);
+}

@@ -29,9 +29,14 @@ static const char usage_text[] =
 	"  update <uuid> property=value [property=value ...]\n"
 	"  validate create [-f <filename>]\n"
 	"  validate update <brand> [-f <filename>]\n"
+	"  start | boot <uuid>\n"
+	"  stop | halt <uuid> [-F] [-t <seconds>]\n"
+	"  reboot <uuid> [-F]\n"
+	"  kill [-s <signal> | -<signal>] <uuid>\n"
+	"  console <uuid>\n"
 	"  help\n"
 	"\n"
-	"Not implemented yet: start boot stop halt reboot kill console info sysrq\n"
+	"Not implemented yet: info sysrq\n"
 	"  create-snapshot delete-snapshot rollback-snapshot events send receive\n"
 	"  recv reprovision install\n";
 
@@ -110,13 +115,13 @@ static const struct vmadm_command commands[] = {
 	{ "delete", cmd_delete },
 	{ "destroy", cmd_delete },
 	{ "validate", cmd_validate },
-	{ "start", cmd_not_implemented },
-	{ "boot", cmd_not_implemented },
-	{ "stop", cmd_not_implemented },
-	{ "halt", cmd_not_implemented },
-	{ "reboot", cmd_not_implemented },
-	{ "kill", cmd_not_implemented },
-	{ "console", cmd_not_implemented },
+	{ "start", cmd_start },
+	{ "boot", cmd_start },
+	{ "stop", cmd_stop },
+	{ "halt", cmd_stop },
+	{ "reboot", cmd_reboot },
+	{ "kill", cmd_kill },
+	{ "console", cmd_console },
 	{ "info", cmd_not_implemented },
 	{ "sysrq", cmd_not_implemented },
 	{ "create-snapshot", cmd_not_implemented },

@@ -17,6 +17,11 @@ int cmd_lookup(int argc, char **argv);
 int cmd_update(int argc, char **argv);
 int cmd_delete(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
+int cmd_start(int argc, char **argv);
+int cmd_stop(int argc, char **argv);
+int cmd_reboot(int argc, char **argv);
+int cmd_kill(int argc, char **argv);
+int cmd_console(int argc, char **argv);
 
 /* The full usage text. */
 void vmadm_usage(FILE *f);

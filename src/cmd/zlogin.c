@@ -1,2 +1,441 @@
-int main(void);
-int main(void) { return 1; }
+/*
+ * zlogin.c - `zlogin [-Q] [-l user] <uuid> [command [argument ...]]`: a
+ * login shell or a command inside a running zone.
+ *
+ * Owns: the caller's side of a session: argument parsing, the checks that
+ * the zone exists and runs, the caller's terminal (raw mode, restored on
+ * every way out), the relay, signal forwarding and the exit status.  The
+ * session process itself is zone_enter()'s (zone-enter.c, whose design
+ * comment explains how it enters the zone and why nothing of the host can
+ * be reached or overwritten from it).
+ *
+ *     zlogin 0f2c...              login shell on a pty from the zone's devpts
+ *     zlogin 0f2c... hostname     the command, exit status passed through
+ *     echo hi | zlogin 0f2c... cat
+ *
+ * A pty is used exactly when stdin is a terminal.  Without one the session
+ * gets the caller's stdin as is, and its stdout/stderr as is unless they
+ * are terminals, which are relayed through pipes instead (a zone process
+ * never holds an fd of the caller's terminal).  One command argument with
+ * shell syntax in it ("ls -l | wc") runs as `/bin/sh -c ARG` in the zone,
+ * as illumos zlogin runs every command through a shell; several arguments
+ * are exec'd as they are.
+ *
+ * The relay is one bounded poll loop (buffers of RELAY_BUF per direction):
+ * EINTR and EAGAIN retry, EOF or EIO on the session side ends that
+ * direction, a dead output discards (so the session never blocks on us),
+ * the caller's terminal hanging up sends SIGHUP to the session.  Signals
+ * come through a signalfd: SIGWINCH resizes the zone's pty, SIGHUP,
+ * SIGINT, SIGQUIT and SIGTERM are forwarded to the session.  When the
+ * session exits, what it already wrote is drained and zlogin exits with
+ * its status (128 + signal when it was killed).
+ *
+ * Exit status: the command's; 1 for an unknown or stopped zone or a failed
+ * set-up; 2 for bad usage; 126/127 when the command cannot be run / is
+ * not found in the zone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cmdutil.h"
+#include "macro.h"
+#include "runstate.h"
+#include "util.h"
+#include "vmstore.h"
+#include "zone.h"
+
+#define RELAY_BUF 16384
+#define RELAY_CHANS 2
+#define SHELL_SYNTAX " \t\n;&|<>()$`\\\"'*?[#~"
+
+const char *program_name = "zlogin";
+
+struct opts {
+	const char *user;
+	bool quiet;
+	const char *uuid;
+	char **argv;			/* command, or NULL for a login shell */
+	char *shell_argv[4];
+};
+
+struct chan {
+	int in, out;
+	bool eof;			/* no more input */
+	bool dead;			/* output failed: discard */
+	bool session_out;		/* in is the session's output */
+	size_t off, len;
+	char buf[RELAY_BUF];
+};
+
+struct relay {
+	struct chan ch[RELAY_CHANS];
+	size_t n;
+	int sigfd;
+	int pidfd;			/* the session */
+	int master;			/* pty master, or -EBADF */
+	bool exited;
+};
+
+static int usage(void)
+{
+	return cmd_die(EXIT_USAGE,
+		       "usage: zlogin [-Q] [-l user] <uuid> [command [argument ...]]");
+}
+
+static int parse_args(int argc, char **argv, struct opts *o)
+{
+	int c;
+
+	while ((c = getopt(argc, argv, "+l:Q")) != -1) {
+		if (c == 'l')
+			o->user = optarg;
+		else if (c == 'Q')
+			o->quiet = true;
+		else
+			return usage();
+	}
+	if (optind >= argc || (o->user && !*o->user))
+		return usage();
+	o->uuid = argv[optind++];
+	if (optind == argc)
+		return 0;
+	o->argv = argv + optind;
+	if (optind + 1 == argc && argv[optind][strcspn(argv[optind], SHELL_SYNTAX)]) {
+		o->shell_argv[0] = "/bin/sh";
+		o->shell_argv[1] = "-c";
+		o->shell_argv[2] = argv[optind];
+		o->argv = o->shell_argv;
+	}
+	return 0;
+}
+
+/* ---- is the zone there, and running? ---- */
+
+static int no_such_zone(const char *uuid)
+{
+	return cmd_die(EXIT_ERR, "zlogin: %s: No such zone configured", uuid);
+}
+
+static int not_running(const char *uuid, const char *state)
+{
+	return cmd_die(EXIT_ERR, "zlogin: login allowed only to running zones (%s is '%s').",
+		       uuid, state && *state ? state : "stopped");
+}
+
+/* 0 with the init pid when running, else the exit code (message printed). */
+static int find_zone(const char *uuid, pid_t *pid)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	struct runstate rs = { 0 };
+	_cleanup_pool_ struct pool *p = NULL;
+	json_t *vm = NULL;
+	int r = 0;
+
+	if (!util_is_uuid_shape(uuid))
+		return no_such_zone(uuid);
+	runstate_read(uuid, &rs);
+	if (rs.live && rs.state && streq(rs.state, "running")) {
+		*pid = rs.pid;
+		runstate_clear(&rs);
+		return 0;
+	}
+	if (vmstore_find(uuid, &p, &vm, &err) == -ENOENT) {
+		zh_error_clear(&err);
+		r = no_such_zone(uuid);
+	} else if (err.errnum)
+		r = cmd_fail(&err);
+	else
+		r = not_running(uuid, rs.live ? rs.state : "stopped");
+	json_decref(vm);
+	runstate_clear(&rs);
+	return r;
+}
+
+/* zone_enter() failed: the zone stopped meanwhile, or another failure. */
+static int enter_failed(const char *uuid, struct zh_error *err)
+{
+	struct runstate rs = { 0 };
+	int code = EXIT_ERR;
+
+	if (err->prop && streq(err->prop, "command"))
+		code = err->errnum == ENOENT ? 127 : 126;
+	if (err->errnum == ESRCH) {
+		runstate_read(uuid, &rs);
+		if (!rs.live || !rs.state || !streq(rs.state, "running")) {
+			zh_error_clear(err);
+			code = not_running(uuid, rs.live ? rs.state : "stopped");
+		}
+		runstate_clear(&rs);
+	}
+	if (err->errnum)
+		cmd_fail(err);
+	return code;
+}
+
+/* ---- the relay ---- */
+
+static void chan_add(struct relay *r, int in, int out, bool session_out)
+{
+	struct chan *c = &r->ch[r->n++];
+
+	c->in = in;
+	c->out = out;
+	c->session_out = session_out;
+}
+
+/* Read what is there into the empty buffer. */
+static void chan_read(struct relay *r, struct chan *c)
+{
+	ssize_t n = read(c->in, c->buf, sizeof(c->buf));
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {		/* EOF, or EIO: the pty's slave side is closed */
+		c->eof = true;
+		if (!c->session_out && r->master >= 0)	/* caller's terminal hung up */
+			syscall(SYS_pidfd_send_signal, r->pidfd, SIGHUP, NULL, 0);
+		return;
+	}
+	c->off = 0;
+	c->len = c->dead ? 0 : (size_t)n;
+}
+
+static void chan_write(struct chan *c)
+{
+	ssize_t n = write(c->out, c->buf + c->off, c->len - c->off);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n <= 0) {
+		c->dead = true;
+		c->len = 0;
+		return;
+	}
+	c->off += (size_t)n;
+	if (c->off == c->len)
+		c->off = c->len = 0;
+}
+
+static void on_signal(struct relay *r)
+{
+	struct signalfd_siginfo si;
+	struct winsize ws;
+
+	while (read(r->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGWINCH) {
+			if (r->master >= 0 && ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+				ioctl(r->master, TIOCSWINSZ, &ws);
+		} else if (!r->exited) {
+			syscall(SYS_pidfd_send_signal, r->pidfd, (int)si.ssi_signo, NULL, 0);
+		}
+	}
+}
+
+/* Nothing left to carry from the session: all its outputs ended and flushed. */
+static bool session_done(const struct relay *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->ch[i].session_out && (!r->ch[i].eof || r->ch[i].len))
+			return false;
+	return true;
+}
+
+static bool buffers_empty(const struct relay *r)
+{
+	for (size_t i = 0; i < r->n; i++)
+		if (r->ch[i].len)
+			return false;
+	return true;
+}
+
+/* pollfds: per channel, its input (empty buffer) or its output (data); then signals, session. */
+static nfds_t build_poll(const struct relay *r, struct pollfd *p, struct chan **who)
+{
+	nfds_t n = 0;
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct chan *c = &r->ch[i];
+
+		if (c->len) {
+			p[n] = (struct pollfd){ .fd = c->out, .events = POLLOUT };
+			who[n++] = (struct chan *)c;
+		} else if (!c->eof && (c->session_out || !r->exited)) {
+			p[n] = (struct pollfd){ .fd = c->in, .events = POLLIN };
+			who[n++] = (struct chan *)c;
+		}
+	}
+	who[n] = NULL;
+	p[n++] = (struct pollfd){ .fd = r->sigfd, .events = POLLIN };
+	if (!r->exited) {
+		who[n] = NULL;
+		p[n++] = (struct pollfd){ .fd = r->pidfd, .events = POLLIN };
+	}
+	return n;
+}
+
+/*
+ * Until the session has exited and everything it wrote is out.  After the
+ * exit, its outputs are drained without waiting (a background process that
+ * keeps them open does not hold zlogin).
+ */
+static void relay_run(struct relay *r)
+{
+	struct pollfd p[RELAY_CHANS + 2];
+	struct chan *who[RELAY_CHANS + 2];
+
+	while (!(r->exited && session_done(r))) {
+		nfds_t n = build_poll(r, p, who);
+		int timeout = r->exited && buffers_empty(r) ? 0 : -1;
+		int k = poll(p, n, timeout);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			break;	/* exited, and nothing more is ready */
+		for (nfds_t i = 0; i < n; i++) {
+			if (!p[i].revents)
+				continue;
+			if (who[i] && p[i].events == POLLOUT)
+				chan_write(who[i]);
+			else if (who[i])
+				chan_read(r, who[i]);
+			else if (p[i].fd == r->sigfd)
+				on_signal(r);
+			else
+				r->exited = true;
+		}
+	}
+}
+
+/* ---- the session ---- */
+
+static int signals_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGWINCH);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGQUIT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGPIPE);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	sigdelset(&set, SIGPIPE);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void set_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+}
+
+/* Without a pty: a terminal on stdout/stderr is relayed through a pipe. */
+static int pipes_setup(struct zone_enter_spec *s, struct relay *r, int child_end[3])
+{
+	for (int fd = 1; fd <= 2; fd++) {
+		int pp[2];
+
+		if (!isatty(fd))
+			continue;
+		if (pipe2(pp, O_CLOEXEC) < 0)
+			return cmd_die(EXIT_ERR, "zlogin: pipe: %m");
+		s->stdio[fd] = child_end[fd] = pp[1];
+		set_nonblock(pp[0]);
+		chan_add(r, pp[0], fd, true);
+	}
+	return 0;
+}
+
+static void raw_mode(const struct termios *saved)
+{
+	struct termios t = *saved;
+
+	cfmakeraw(&t);
+	tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
+}
+
+static int session_run(const struct opts *o, struct zone_enter_spec *s)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	struct zone_session zs;
+	struct relay r = { .sigfd = -EBADF, .master = -EBADF };
+	int child_end[3] = { -EBADF, -EBADF, -EBADF }, code = EXIT_ERR;
+
+	if (!s->pty && pipes_setup(s, &r, child_end))
+		return EXIT_ERR;
+	if (zone_enter(s, &zs, &err) < 0) {
+		for (int i = 1; i <= 2; i++)
+			closep(&child_end[i]);
+		return enter_failed(o->uuid, &err);
+	}
+	for (int i = 1; i <= 2; i++)
+		closep(&child_end[i]);
+	r.pidfd = zs.pidfd;
+	r.sigfd = signals_block();
+	if (s->pty) {
+		r.master = zs.master_fd;
+		set_nonblock(r.master);
+		chan_add(&r, STDIN_FILENO, r.master, false);
+		chan_add(&r, r.master, STDOUT_FILENO, true);
+		if (!o->quiet)
+			fprintf(stderr, "[Connected to zone '%s' pts/%d]\n", o->uuid, zs.pts);
+		raw_mode(s->termios);
+	}
+	if (r.sigfd >= 0)
+		relay_run(&r);
+	else
+		fprintf(stderr, "zlogin: signalfd: %s\n", strerror(-r.sigfd));
+	if (s->pty)
+		tcsetattr(STDIN_FILENO, TCSADRAIN, s->termios);
+	if (zone_session_wait(&zs, &code, &err) < 0)
+		code = cmd_fail(&err);
+	if (s->pty && !o->quiet)
+		fprintf(stderr, "\n[Connection to zone '%s' pts/%d closed]\n", o->uuid, zs.pts);
+	for (size_t i = 0; i < r.n; i++)
+		if (r.ch[i].session_out && r.ch[i].in != r.master)
+			close(r.ch[i].in);
+	if (r.sigfd >= 0)
+		close(r.sigfd);
+	zone_session_close(&zs);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct opts o = { 0 };
+	struct termios tio;
+	struct winsize ws;
+	pid_t pid = 0;
+	int r;
+
+	if ((r = parse_args(argc, argv, &o)) != 0 || (r = cmd_require_root()) != 0 ||
+	    (r = find_zone(o.uuid, &pid)) != 0)
+		return r;
+	struct zone_enter_spec s = {
+		.uuid = o.uuid, .init_pid = pid, .user = o.user, .argv = o.argv,
+		.term = getenv("TERM"), .stdio = { 0, 1, 2 },
+	};
+	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0) {
+		s.pty = true;
+		s.termios = &tio;
+		if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+			s.winsize = &ws;
+	}
+	return session_run(&o, &s);
+}

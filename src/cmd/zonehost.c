@@ -6,6 +6,7 @@
  *     zonehost pool destroy [--force] [NAME]
  *     zonehost pool mount-all
  *     zonehost sysinfo
+ *     zonehost autoboot      (start every VM with autoboot=true; at host boot)
  *     zonehost help
  *
  * A thin main (STYLE.md 1): parse, call pool.* / sysinfo.*, print.  Data
@@ -25,6 +26,8 @@
 #include "pool.h"
 #include "sysinfo.h"
 #include "util.h"
+#include "vm.h"
+#include "vmstore.h"
 
 const char *program_name = "zonehost";
 
@@ -36,6 +39,7 @@ static const char usage_text[] =
 	"  pool destroy [--force] [NAME]\n"
 	"  pool mount-all\n"
 	"  sysinfo\n"
+	"  autoboot\n"
 	"  help\n";
 
 static int usage_plain(void)
@@ -360,6 +364,45 @@ static int cmd_sysinfo(int argc, char **argv)
 	return EXIT_OK;
 }
 
+/* ---- autoboot ---- */
+
+static int start_one(const json_t *vm)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *state = jsonutil_str(vm, "state");
+
+	if (!uuid || !json_is_true(json_object_get(vm, "autoboot")) ||
+	    (state && streq(state, "running")))
+		return 0;
+	if (vm_start(uuid, &err) < 0 && err.errnum != EALREADY) {
+		fprintf(stderr, "Failed to start VM %s: %s\n", uuid, err.msg);
+		zh_error_clear(&err);
+		return -1;
+	}
+	zh_error_clear(&err);
+	fprintf(stderr, "Successfully started VM %s\n", uuid);
+	return 0;
+}
+
+/* `zonehost autoboot`: start every VM with autoboot=true (at host boot). */
+static int cmd_autoboot(int argc, char **argv)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_json_ json_t *vms = NULL;
+	int failed = 0;
+	size_t i;
+	json_t *vm;
+
+	if (argc > 1)
+		return usage("unexpected argument \"%s\"", argv[1]);
+	if (vmstore_load_all(&vms, &err) < 0)
+		return cmd_fail(&err);
+	json_array_foreach(vms, i, vm)
+		failed += start_one(vm) < 0;
+	return failed ? EXIT_ERR : EXIT_OK;
+}
+
 struct command {
 	const char *name;
 	int (*fn)(int argc, char **argv);
@@ -403,6 +446,7 @@ int main(int argc, char **argv)
 {
 	static const struct command top[] = {
 		{ "sysinfo", cmd_sysinfo },
+		{ "autoboot", cmd_autoboot },
 	};
 
 	if (argc < 2)

@@ -70,4 +70,26 @@ int ctl_request(int fd, uint16_t cmd, json_t *payload, json_t **reply,
 int ctl_call(const char *uuid, uint16_t cmd, json_t *payload, json_t **reply,
 	     struct zh_error *err);
 
+/*
+ * Frames on a connected socket (both sides).  ctl_send: payload may be
+ * NULL (= {}); a reply with status < 0 should carry {"error":"<msg>"}.
+ * ctl_recv: -ECONNRESET on EOF, -EMSGSIZE/-EBADMSG on a bad frame.
+ */
+int ctl_send(int fd, uint16_t cmd, int32_t status, const json_t *payload,
+	     struct zh_error *err);
+int ctl_recv(int fd, struct ctl_msg *out, struct zh_error *err);
+
+/* Server (zoneadmd): bind + listen on <run>/<uuid>/control.sock, mode 0600. */
+int ctl_listen(const char *uuid, struct zh_error *err);
+/* Server: accept one client whose SO_PEERCRED uid is 0 (-EPERM otherwise). */
+int ctl_accept(int lfd, struct zh_error *err);
+
+/*
+ * Signal names as vmadm kill and the halt_signal property take them:
+ * "SIGUSR1", "USR1", "usr1", "10", "SIGRTMIN+4", "RTMIN+4".
+ * -EINVAL for anything else.  ctl_signal_name: "SIGUSR1", "SIGRTMIN+4".
+ */
+int ctl_signal_parse(const char *s, int *sig);
+const char *ctl_signal_name(int sig, char *buf, size_t len);
+
 #endif

@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "ctl.h"
 #include "macro.h"
 #include "props.h"
 #include "util.h"
@@ -124,6 +125,8 @@ static const struct props_prop props[] = {
 	RO("exit_status"),
 	RO("exit_timestamp"),
 	RO("failed"),
+	RO("failed_reason", .note = "zonehost extension: why the last start failed "
+				    "(state failed)"),
 	TOP("filesystems", OA, OS, OS, 0,
 	    .note = "update via add_/update_/remove_filesystems"),
 	SUB("filesystems.*.options", LI, OS, OS, .flags = UPD),
@@ -137,6 +140,11 @@ static const struct props_prop props[] = {
 	RO("free_space"),
 	TOP("fs_allowed", LI, OS, OS, OS, .flags = NOLX | PROPS_F_JOINED,
 	    .note = "stored as a comma string"),
+	TOP("halt_signal", S, OS, OS, OS, .valid = props_valid_signal,
+	    .def = "from init",
+	    .note = "zonehost extension: signal `vmadm stop` sends the zone's init "
+		    "(e.g. SIGUSR2, SIGRTMIN+4); default from the image's init: "
+		    "busybox SIGUSR2, systemd SIGRTMIN+4, else SIGTERM"),
 	RO("headnode_id"),
 	TOP("hostname", S, ALL, ALL, ALL,
 	    .note = "zonename when unset; written at create"),
@@ -235,6 +243,10 @@ static const struct props_prop props[] = {
 	    .note = "btrfs qgroup limit; 0 = none"),
 	TOP("ram", I, ALL, ALL, ALL, MIN(0), .def = "256", .unit = "MiB",
 	    .note = "OS brands: sets max_physical_memory, not stored"),
+	TOP("reboot_signal", S, OS, OS, OS, .valid = props_valid_signal,
+	    .def = "from init",
+	    .note = "zonehost extension: signal `vmadm reboot` sends the zone's "
+		    "init; default busybox SIGTERM, systemd SIGINT, else SIGTERM"),
 	TOP("remove_customer_metadata", LI, 0, 0, ALL),
 	TOP("remove_disks", LI, 0, 0, HVM),
 	TOP("remove_filesystems", LI, 0, 0, ALL),
@@ -305,6 +317,9 @@ static const struct props_prop props[] = {
 	    .note = "renamed to image_uuid"),
 	RO("zone_state"),
 	RO("zonedid"),
+	RO("zonehost_id_base",
+	   .note = "zonehost extension: first host uid/gid of the zone's 65,536 ids; "
+		   "allocated at create (or first start), never shared"),
 	RO("zoneid"),
 	TOP("zonename", S, ALL, ALL, 0, .def = "uuid"),
 	RO("zonepath"),
@@ -448,6 +463,13 @@ bool props_valid_attr_value(const char *s)
 		if (!isalnum((unsigned char)*p) && !strchr("-._", *p))
 			return false;
 	return true;
+}
+
+bool props_valid_signal(const char *s)
+{
+	int sig;
+
+	return ctl_signal_parse(s, &sig) == 0;
 }
 
 bool props_valid_cid(const char *s)

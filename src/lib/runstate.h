@@ -46,6 +46,14 @@ int runstate_write(const char *uuid, const char *state, pid_t pid,
 int runstate_write_exit(const char *uuid, int exit_status, const char *failed,
 			struct zh_error *err);
 
+/*
+ * zoneadmd side, at the very end (or its sentinel after zoneadmd died):
+ * remove state.json and control.sock and unlink the lock file while the
+ * lock is still held, so readers see "not live" from then on.  Missing
+ * files are fine.  exit.json stays (it is what `vmadm get` shows).
+ */
+void runstate_finish(const char *uuid);
+
 /* Remove the run directory (delete of the VM). */
 int runstate_remove(const char *uuid, struct zh_error *err);
 

@@ -7,20 +7,26 @@
  * vmcfg needs to know about the host it asks through the callbacks below.
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
- *              clone <image>@final -> chmod 700 -> config/ -> quota -> save
- *     update:  lock VM -> vmcfg_update -> live changes (quota) -> save
- *     delete:  lock VM -> indestructible check -> destroy dataset -> run dir
- *              -> lock file
+ *              id range -> clone <image>@final -> chmod 700 -> config/ ->
+ *              quota -> save -> (unlock) -> start if autoboot
+ *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
+ *              running, quota) -> save -> CTL_UPDATE to zoneadmd
+ *     delete:  lock VM -> indestructible check -> halt (-F) if running ->
+ *              destroy dataset -> run dir -> lock file
  *
- * Lock order (lock.h): host lock, then the VM's lock.  Until zoneadmd
- * exists a VM is never started: a created VM is "stopped" whatever its
- * autoboot says.
+ * Lock order (lock.h): host lock, then the VM's lock.  create allocates
+ * the VM's uid/gid range (zonehost_id_base) under the host lock and, with
+ * autoboot, starts it after both locks are released (vm-run.c).  update of
+ * a running zone applies cgroup limits live; delete halts it first.
  */
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
+#include "ctl.h"
 #include "jsonutil.h"
 #include "lock.h"
+#include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
 #include "pool.h"
@@ -218,7 +224,8 @@ undo:
 }
 
 static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
-			 char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
+			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot,
+			 struct zh_error *err)
 {
 	_cleanup_json_ json_t *others = NULL, *vm = NULL;
 	_cleanup_pool_ struct pool *p = NULL;
@@ -243,8 +250,13 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 		return vl;
 	zpool = jsonutil_str(vm, "zpool");
 	r = pool_open(zpool ? zpool : POOL_DEFAULT_NAME, &p, err);
-	if (r < 0)
+	if (r == 0)
+		r = vm_id_base_alloc(vm, err);
+	if (r < 0) {
+		drop_lock_file(uuid);
 		return r;
+	}
+	*autoboot = json_is_true(json_object_get(vm, "autoboot"));
 	r = build_vm(p, vm, err);
 	if (r < 0) {
 		drop_lock_file(uuid);
@@ -258,10 +270,19 @@ int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
 	      char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
 {
 	_cleanup_close_ int hl = lock_host(err);
+	bool autoboot = false;
+	int r;
 
 	if (hl < 0)
 		return hl;
-	return create_locked(payload, warn, ctx, uuid_out, err);
+	r = create_locked(payload, warn, ctx, uuid_out, &autoboot, err);
+	closep(&hl);
+	if (r < 0 || !autoboot)
+		return r;
+	r = vm_start(uuid_out, err);	/* the VM stays, "failed" with the reason */
+	if (r < 0)
+		zh_error_prefix(err, "VM %s created but failed to start", uuid_out);
+	return r;
 }
 
 /* ---- update ---- */
@@ -293,6 +314,63 @@ static int load_stored(const char *uuid, struct pool **p, json_t **vm,
 	return jsonutil_load_file(path, 4u << 20, vm, err);
 }
 
+/* Properties applied live to a running zone's cgroup. */
+static const char *const live_limits[] = {
+	"cpu_cap", "cpu_shares", "max_physical_memory", "max_swap", "max_lwps",
+	"zfs_io_priority", NULL,
+};
+
+static bool limits_changed(const json_t *changed)
+{
+	for (const char *const *k = live_limits; *k; k++)
+		if (changed_has(changed, *k))
+			return true;
+	return false;
+}
+
+static bool is_live(const char *uuid)
+{
+	struct runstate rs;
+	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
+
+	runstate_clear(&rs);
+	return live;
+}
+
+/*
+ * A running zone gets its new cgroup limits now; if the kernel refuses
+ * them the old ones go back and the update fails, naming the cause.
+ * tmpfs and max_locked_memory apply at the next boot (reference: "(reboot)").
+ */
+static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,
+			const json_t *changed, struct zh_error *err)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	struct cgroup_limits l;
+	int r;
+
+	if (!limits_changed(changed) || !is_live(uuid))
+		return 0;
+	cgroup_limits_from_vm(vm, &l);
+	r = cgroup_apply(uuid, &l, err);
+	if (r < 0) {
+		cgroup_limits_from_vm(old, &l);
+		cgroup_apply(uuid, &l, &ignored);
+		zh_error_clear(&ignored);
+	}
+	return r;
+}
+
+/* Tell a running zone's zoneadmd to re-read its config (halt_signal ...). */
+static void notify_zoneadmd(const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	if (is_live(uuid))
+		ctl_call(uuid, CTL_UPDATE, NULL, NULL, &ignored);
+	zh_error_clear(&ignored);
+}
+
 static int apply_and_store(const struct pool *p, const char *uuid,
 			   const json_t *old, const json_t *vm,
 			   const json_t *changed, struct zh_error *err)
@@ -302,6 +380,8 @@ static int apply_and_store(const struct pool *p, const char *uuid,
 	uint64_t bytes = 0, old_bytes = 0;
 	int r;
 
+	if ((r = apply_limits(uuid, old, vm, changed, err)) < 0)
+		return r;
 	if (quota && ((r = quota_bytes(vm, &bytes, err)) < 0 ||
 		      (r = quota_bytes(old, &old_bytes, err)) < 0 ||
 		      (r = pool_quota_set(p, uuid, bytes, err)) < 0))
@@ -311,6 +391,8 @@ static int apply_and_store(const struct pool *p, const char *uuid,
 		pool_quota_set(p, uuid, old_bytes, &ignored);
 		zh_error_clear(&ignored);
 	}
+	if (r == 0 && json_array_size(changed) > 0)
+		notify_zoneadmd(uuid);
 	return r;
 }
 
@@ -363,6 +445,9 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	if (flag_set(vm, "indestructible_delegated"))
 		return zh_error_set(err, EPERM, "indestructible_delegated",
 				    "indestructible_delegated is set, cannot delete");
+	if (is_live(uuid) && (r = vm_stop_locked(uuid, 0, true, err)) < 0 && r != -ENOTCONN)
+		return r;	/* SmartOS halts a running VM before deleting it */
+	zh_error_clear(err);
 	r = pool_subvol_destroy(p, uuid, err);
 	if (r < 0)
 		return r;

@@ -16,6 +16,7 @@
 #define ZH_VM_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 #include "util.h"
@@ -28,6 +29,32 @@ int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
 int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx,
 	      struct zh_error *err);
 int vm_delete(const char *uuid, struct zh_error *err);
+
+/*
+ * Lifecycle (vm-run.c).  vm_start spawns zoneadmd (next to the running
+ * executable, or $ZONEHOST_ZONEADMD) and waits until it reports the zone's
+ * init running or an error; it sets autoboot=true.  -EALREADY: already
+ * running (err: "VM <uuid> is already 'running'").
+ * vm_stop sets autoboot=false, sends the halt signal, waits up to timeout
+ * seconds (< 0: 60) then kills what is left; force kills at once.  Returns
+ * after zoneadmd has removed every trace.  -ENOTCONN: not running (err:
+ * "VM <uuid> is already not 'running' (currently: <state>)").
+ * vm_kill: -ESRCH "Cannot find running init PID for VM <uuid>".
+ */
+int vm_start(const char *uuid, struct zh_error *err);
+int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err);
+int vm_reboot(const char *uuid, bool force, struct zh_error *err);
+int vm_kill(const char *uuid, int sig, struct zh_error *err);
+
+/* vm_stop without the lock and autoboot change: the caller holds the VM lock. */
+int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *err);
+
+/*
+ * Give vm (a config being created, or a stored one lacking it) a
+ * "zonehost_id_base": the lowest multiple of 65536 from 65536*16 that no
+ * other VM on this host has.  Caller holds the host lock.  No-op when set.
+ */
+int vm_id_base_alloc(json_t *vm, struct zh_error *err);
 
 /*
  * `vmadm validate`: vmcfg_validate() with this host's images, pools and

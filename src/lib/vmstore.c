@@ -9,9 +9,9 @@
  * of `vmadm get` are added by vmstore_decorate() and stripped again by
  * vmstore_save(), so they are never stored.
  *
- * Runtime state comes from vm_runtime_state() alone: today nothing runs a
- * zone, so a VM is "stopped"/"installed"; when zoneadmd lands, its lock
- * under <paths_run()>/<uuid>/ decides "running" there and only there.
+ * Runtime state comes from vm_runtime_state() alone, which asks runstate:
+ * zoneadmd's lock under <paths_run()>/<uuid>/ decides "running" there and
+ * only there (one failed open() for a VM that never ran).
  *
  * Lock order: callers that write hold lock_vm(uuid); reads take no lock
  * (the config is replaced atomically, so a reader sees old or new).
@@ -26,6 +26,7 @@
 
 #include "fsutil.h"
 #include "jsonutil.h"
+#include "runstate.h"
 #include "util.h"
 #include "vmstore.h"
 
@@ -36,7 +37,8 @@ static const char *const derived_fields[] = {
 	"state", "zone_state", "zonepath", "zfs_filesystem", "server_uuid",
 	"platform_buildstamp", "last_modified", "snapshots", "pid",
 	"boot_timestamp", "zoneid", "zonedid", "hvm", "type",
-	"transition_to", "transition_expire", NULL,
+	"transition_to", "transition_expire", "exit_status", "exit_timestamp",
+	"failed_reason", NULL,
 };
 
 char *vmstore_config_path(const struct pool *p, const char *uuid)
@@ -110,17 +112,64 @@ static const char *platform_buildstamp(void)
 
 /* ---- runtime state: the one place that knows whether a VM runs ---- */
 
-struct vm_runtime {
-	const char *state;
-	const char *zone_state;
-};
-
-static void vm_runtime_state(const char *uuid, struct vm_runtime *rt)
+static const char *zone_state_of(const char *state)
 {
-	/* No zone runs yet: zoneadmd's lock under <run>/<uuid>/ will say "running". */
-	(void)uuid;
-	rt->state = "stopped";
-	rt->zone_state = "installed";
+	if (streq(state, "running"))
+		return "running";
+	if (streq(state, "stopping"))
+		return "shutting_down";
+	if (streq(state, "ready"))
+		return "ready";
+	return "installed";
+}
+
+static int set_int(json_t *vm, const char *key, json_int_t v)
+{
+	return json_object_set_new(vm, key, json_integer(v)) < 0 ? -ENOMEM : 0;
+}
+
+static int set_str(json_t *vm, const char *key, const char *val);
+
+/* Copy exit.json's fields (the last run) into a VM that is not live. */
+static int runtime_exit(json_t *vm, const json_t *ex)
+{
+	const char *ts = jsonutil_str(ex, "exit_timestamp");
+	const char *failed = jsonutil_str(ex, "failed");
+	json_t *st = json_object_get(ex, "exit_status");
+
+	if (json_is_integer(st) && set_int(vm, "exit_status", json_integer_value(st)) < 0)
+		return -ENOMEM;
+	if (ts && set_str(vm, "exit_timestamp", ts) < 0)
+		return -ENOMEM;
+	if (failed && set_str(vm, "failed_reason", failed) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+/*
+ * state, zone_state and the runtime fields, from runstate (zoneadmd's
+ * lock under <run>/<uuid>/): pid and boot_timestamp while live,
+ * exit_status, exit_timestamp and failed_reason from exit.json when not.
+ */
+static int vm_runtime_state(const char *uuid, json_t *vm)
+{
+	struct runstate rs;
+	int r = runstate_read(uuid, &rs);
+
+	if (r < 0)
+		return r;
+	if (set_str(vm, "state", rs.state) < 0 ||
+	    set_str(vm, "zone_state", zone_state_of(rs.state)) < 0)
+		r = -ENOMEM;
+	else if (rs.live && rs.pid > 0 && set_int(vm, "pid", rs.pid) < 0)
+		r = -ENOMEM;
+	else if (rs.live && rs.boot_timestamp &&
+		 set_str(vm, "boot_timestamp", rs.boot_timestamp) < 0)
+		r = -ENOMEM;
+	else if (!rs.live && rs.exit)
+		r = runtime_exit(vm, rs.exit);
+	runstate_clear(&rs);
+	return r;
 }
 
 /* ---- decorate ---- */
@@ -168,13 +217,10 @@ static int decorate_mtime(const struct pool *p, json_t *vm, const char *uuid)
 int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(vm, "uuid");
-	struct vm_runtime rt;
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
-	vm_runtime_state(uuid, &rt);
-	if (set_str(vm, "state", rt.state) < 0 ||
-	    set_str(vm, "zone_state", rt.zone_state) < 0 ||
+	if (vm_runtime_state(uuid, vm) < 0 ||
 	    decorate_paths(p, vm, uuid) < 0 ||
 	    set_str(vm, "server_uuid", server_uuid()) < 0 ||
 	    set_str(vm, "platform_buildstamp", platform_buildstamp()) < 0 ||

@@ -84,7 +84,18 @@ class Host:
                     out.append(mp)
         return out
 
+    def stop_all(self):
+        """Stop every zone still running (a test may leave autoboot zones)."""
+        if not self.pool_names():
+            return
+        r = self.vmadm("list", "-p", "-o", "uuid,state")
+        for line in r.out.splitlines():
+            u, _, st = line.partition(":")
+            if st not in ("stopped", "failed"):
+                self.vmadm("stop", "-F", u)
+
     def teardown(self):
+        self.stop_all()
         for name in self.pool_names():
             self.zonehost("pool", "destroy", "--force", name)
         # Belt and braces: a test that broke the pool code must not leak.

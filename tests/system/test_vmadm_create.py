@@ -110,12 +110,13 @@ def test_create_from_file_and_uuid(imghost, tmp_path):
     assert vm["tmpfs"] == 512
 
 
-def test_create_autoboot_true_is_stopped(imghost):
+def test_create_autoboot_true_is_running(imghost):
     h, img = imghost
     u = create(h, img, autoboot=True)
     vm = get(h, u)
-    assert vm["state"] == "stopped"
+    assert vm["state"] == "running"
     assert vm["autoboot"] is True
+    assert h.vmadm("stop", "-F", u).rc == 0
 
 
 def test_create_stdin_dash(imghost):
@@ -163,13 +164,21 @@ def test_usage_and_dispatch(host):
     assert r.err == 'Invalid command: "frobnicate".\n'
 
 
-@pytest.mark.parametrize("cmd", ["start", "boot", "stop", "halt", "reboot", "kill",
-                                 "console", "info", "sysrq", "create-snapshot",
+@pytest.mark.parametrize("cmd", ["info", "sysrq", "create-snapshot",
                                  "send", "receive", "events"])
 def test_lifecycle_not_implemented(host, cmd):
     r = host.vmadm(cmd, new_uuid())
     assert r.rc == 1
     assert r.err == "vmadm %s: not implemented yet\n" % cmd
+
+
+@pytest.mark.parametrize("cmd", ["start", "boot", "stop", "halt", "reboot", "kill",
+                                 "console"])
+def test_lifecycle_unknown_vm(host, cmd):
+    u = new_uuid()
+    r = host.vmadm(cmd, u)
+    assert r.rc == 1, r
+    assert r.err == "zoneadm: %s: No such zone configured\n" % u
 
 
 def test_requires_root(host):

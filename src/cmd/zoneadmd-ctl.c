@@ -1,0 +1,224 @@
+/*
+ * zoneadmd-ctl.c - the control socket: clients and the command table
+ * (STYLE.md 8).  Each request is one length-checked frame (ctl_recv);
+ * each handler answers at once, or marks the client as waiting (STOP,
+ * REBOOT) and zoneadmd.c answers when the zone is down or up again.
+ * Unknown commands get -ENOSYS; a bad frame closes the connection.
+ * Only root gets in (ctl_accept checks SO_PEERCRED).
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/syscall.h>
+#include <signal.h>
+
+#include "ctl.h"
+#include "jsonutil.h"
+#include "zoneadmd.h"
+
+#define CLIENTS_MAX 64
+
+typedef int (*ctl_handler)(struct zad *z, struct zad_client *c, const json_t *in,
+			   json_t **out, struct zh_error *err);
+
+static int h_status(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		    struct zh_error *err)
+{
+	static const char *const names[] = {
+		[ZAD_BOOTING] = "ready", [ZAD_RUNNING] = "running",
+		[ZAD_STOPPING] = "stopping", [ZAD_REBOOTING] = "stopping",
+	};
+
+	*out = json_pack("{s:s,s:i,s:s,s:i}", "state", names[z->phase], "pid", (int)z->zp.pid,
+			 "boot_timestamp", z->boot_ts, "zoneadmd_pid", (int)getpid());
+	return *out ? 0 : zh_error_oom(err);
+}
+
+static int int_arg(const json_t *in, const char *key, int def)
+{
+	json_t *v = json_object_get(in, key);
+
+	return json_is_integer(v) && json_integer_value(v) >= 0 &&
+		       json_integer_value(v) <= 86400 ? (int)json_integer_value(v) : def;
+}
+
+static int h_stop(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		  struct zh_error *err)
+{
+	c->waiting = CTL_STOP;
+	return zad_stop(z, int_arg(in, "timeout", 60), json_is_true(json_object_get(in, "force")));
+}
+
+static int h_reboot(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		    struct zh_error *err)
+{
+	if (z->phase == ZAD_STOPPING)
+		return zh_error_set(err, EBUSY, NULL, "VM %s is stopping", z->uuid);
+	c->waiting = CTL_REBOOT;
+	return zad_reboot(z, json_is_true(json_object_get(in, "force")),
+			  int_arg(in, "timeout", 60));
+}
+
+static int h_kill(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		  struct zh_error *err)
+{
+	json_t *s = json_object_get(in, "signal");
+	json_int_t sig = json_integer_value(s);
+
+	if (!json_is_integer(s) || sig < 1 || sig > SIGRTMAX)
+		return zh_error_set(err, EINVAL, "signal", "invalid signal");
+	if (z->zp.pidfd < 0)
+		return zh_error_set(err, ESRCH, NULL, "Cannot find running init PID for VM %s",
+				    z->uuid);
+	if (syscall(SYS_pidfd_send_signal, z->zp.pidfd, (int)sig, NULL, 0) < 0)
+		return zh_error_set(err, errno, NULL, "cannot signal init: %m");
+	zad_logf(z, "sent signal %d to init", (int)sig);
+	return 0;
+}
+
+static int h_console(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		     struct zh_error *err)
+{
+	if (z->pty_master < 0)
+		return zh_error_set(err, ENODEV, NULL, "VM %s has no console", z->uuid);
+	c->console = true;	/* after the reply, raw bytes both ways */
+	return 0;
+}
+
+static int h_update(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		    struct zh_error *err)
+{
+	return zad_reload(z, err);
+}
+
+static const ctl_handler handlers[CTL_CMD_MAX] = {
+	[CTL_STATUS] = h_status,
+	[CTL_STOP] = h_stop,
+	[CTL_KILL] = h_kill,
+	[CTL_REBOOT] = h_reboot,
+	[CTL_CONSOLE] = h_console,
+	[CTL_UPDATE] = h_update,
+};
+
+/* ---- clients ---- */
+
+void zad_accept(struct zad *z)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	struct zad_client *c;
+	int n = 0, fd = ctl_accept(z->lfd, &err);
+
+	if (fd < 0) {
+		if (err.errnum != EAGAIN)
+			zad_logf(z, "%s", err.msg);
+		zh_error_clear(&err);
+		return;
+	}
+	for (c = z->clients; c; c = c->next)
+		n++;
+	c = n < CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	if (!c || zad_watch(z, fd, ZT_CLIENT, EPOLLIN) < 0) {
+		free(c);
+		close(fd);
+		return;
+	}
+	c->fd = fd;
+	c->next = z->clients;
+	z->clients = c;
+}
+
+void zad_client_close(struct zad *z, struct zad_client *c)
+{
+	struct zad_client **pp = &z->clients;
+
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	epoll_ctl(z->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	free(c);
+}
+
+void zad_clients_close_all(struct zad *z)
+{
+	while (z->clients)
+		zad_client_close(z, z->clients);
+}
+
+static void answer(struct zad_client *c, uint16_t cmd, int r, struct zh_error *err,
+		   const json_t *out)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_json_ json_t *e = NULL;
+
+	if (r < 0)
+		e = json_pack("{s:s}", "error", err->msg ? err->msg : strerror(-r));
+	ctl_send(c->fd, cmd, r < 0 ? r : 0, r < 0 ? e : out, &ignored);
+	zh_error_clear(&ignored);
+}
+
+static void dispatch(struct zad *z, struct zad_client *c, const struct ctl_msg *m)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_json_ json_t *out = NULL;
+	ctl_handler h = m->cmd < CTL_CMD_MAX ? handlers[m->cmd] : NULL;
+	int r;
+
+	if (!h)
+		r = zh_error_set(&err, ENOSYS, NULL, "unknown control command %u", m->cmd);
+	else
+		r = h(z, c, m->payload, &out, &err);
+	if (r < 0)
+		c->waiting = 0;
+	if (r < 0 || !c->waiting)
+		answer(c, m->cmd, r, &err, out);
+	zh_error_clear(&err);
+}
+
+void zad_reply_waiters(struct zad *z, uint16_t cmd, int32_t status, const json_t *payload)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	for (struct zad_client *c = z->clients; c; c = c->next) {
+		if (c->waiting != cmd)
+			continue;
+		c->waiting = 0;
+		ctl_send(c->fd, cmd, status, payload, &ignored);
+		zh_error_clear(&ignored);
+	}
+}
+
+static struct zad_client *find_client(struct zad *z, int fd)
+{
+	for (struct zad_client *c = z->clients; c; c = c->next)
+		if (c->fd == fd)
+			return c;
+	return NULL;
+}
+
+void zad_client_event(struct zad *z, int fd, uint32_t events)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	struct zad_client *c = find_client(z, fd);
+	struct ctl_msg m;
+
+	if (!c)
+		return;
+	if (c->console) {
+		zad_console_input(z, c);
+		return;
+	}
+	if (ctl_recv(c->fd, &m, &err) < 0) {
+		int e = err.errnum;
+
+		if (e != EAGAIN && e != ECONNRESET)
+			zad_logf(z, "control client: %s", err.msg);
+		zh_error_clear(&err);
+		if (e != EAGAIN)
+			zad_client_close(z, c);
+		return;
+	}
+	dispatch(z, c, &m);
+	ctl_msg_clear(&m);
+}

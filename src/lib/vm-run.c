@@ -1,0 +1,415 @@
+/*
+ * vm-run.c - the lifecycle of a VM: start, stop, reboot, kill, and the
+ * allocation of its uid/gid range.  See vm.h.
+ *
+ * Owns: spawning zoneadmd and the notify pipe it answers on.  It does not
+ * own the running zone (zoneadmd does) nor its runtime files (runstate).
+ *
+ *     start:   lock VM -> not live? -> autoboot=true, id base (host lock)
+ *              -> fork, setsid... exec <dir of our exe>/zoneadmd
+ *                 --notify-fd 3 <uuid> -> read "running <pid>" | "error .."
+ *     stop:    lock VM -> live? -> autoboot=false -> CTL_STOP -> wait for
+ *              zoneadmd to close the socket (it has removed everything)
+ *     reboot:  CTL_REBOOT (answered once the new init runs)
+ *     kill:    CTL_KILL (zoneadmd signals init through its pidfd)
+ *
+ * zoneadmd is double-forked so that it is never a child of the caller
+ * (vmadm, `zonehost autoboot`, a test harness): no zombie, no wait.
+ *
+ * Lock order (lock.h): host lock, then the VM's lock.  vm_start takes the
+ * host lock only when the VM still needs an id range, and then first.
+ */
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "jsonutil.h"
+#include "lock.h"
+#include "pool.h"
+#include "runstate.h"
+#include "util.h"
+#include "vm.h"
+#include "vmstore.h"
+#include "zone.h"
+
+#define ID_BASE_FIRST (16ull * ZONE_ID_COUNT)
+#define ID_BASE_LIMIT (0xffffffffull - ZONE_ID_COUNT)
+#define START_TIMEOUT_MS 120000
+#define NOTIFY_FD 3
+
+/* ---- the uid/gid range ---- */
+
+static int collect_bases(json_t *used, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int r = pool_list(&names, err);
+
+	for (char **n = names; r >= 0 && *n; n++) {
+		_cleanup_pool_ struct pool *p = NULL;
+		_cleanup_json_ json_t *vms = NULL;
+		size_t i;
+		json_t *v;
+
+		if ((r = pool_open(*n, &p, err)) < 0 || (r = vmstore_load_pool(p, &vms, err)) < 0)
+			break;
+		json_array_foreach(vms, i, v) {
+			json_t *b = json_object_get(v, "zonehost_id_base");
+
+			if (json_is_integer(b) && json_array_append(used, b) < 0)
+				return zh_error_oom(err);
+		}
+	}
+	return r < 0 ? r : 0;
+}
+
+static bool base_used(const json_t *used, json_int_t base)
+{
+	size_t i;
+	json_t *v;
+
+	json_array_foreach(used, i, v)
+		if (json_integer_value(v) == base)
+			return true;
+	return false;
+}
+
+int vm_id_base_alloc(json_t *vm, struct zh_error *err)
+{
+	_cleanup_json_ json_t *used = json_array();
+	int r;
+
+	if (json_is_integer(json_object_get(vm, "zonehost_id_base")))
+		return 0;
+	if (!used)
+		return zh_error_oom(err);
+	r = collect_bases(used, err);
+	if (r < 0)
+		return r;
+	for (unsigned long long b = ID_BASE_FIRST; b <= ID_BASE_LIMIT; b += ZONE_ID_COUNT) {
+		if (base_used(used, (json_int_t)b))
+			continue;
+		if (json_object_set_new(vm, "zonehost_id_base", json_integer((json_int_t)b)) < 0)
+			return zh_error_oom(err);
+		return 0;
+	}
+	return zh_error_set(err, ENOSPC, "zonehost_id_base", "no free uid/gid range left on this host");
+}
+
+/* ---- small helpers ---- */
+
+static int not_running(const char *uuid, const char *state, struct zh_error *err)
+{
+	return zh_error_set(err, ENOTCONN, NULL, "VM %s is already not 'running' (currently: %s)",
+			    uuid, state);
+}
+
+/* Lock an existing VM; *state gets its runtime state. */
+static int lock_and_state(const char *uuid, struct runstate *rs, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_close_ int vl = -EBADF;
+	int r = vmstore_find(uuid, &p, &vm, err);
+
+	if (r < 0)
+		return r;
+	vl = lock_vm(uuid, err);
+	if (vl < 0)
+		return vl;
+	r = runstate_read(uuid, rs);
+	if (r < 0)
+		return zh_error_oom(err);
+	return TAKE_FD(vl);
+}
+
+/* Set a boolean property in the stored config when it differs.  VM lock held. */
+static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
+		    struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_find(uuid, &p, &vm, err);
+	bool same;
+
+	if (r < 0)
+		return r;
+	same = json_is_boolean(json_object_get(vm, key)) &&
+	       json_boolean_value(json_object_get(vm, key)) == val;
+	if (same && !need_ids)
+		return 0;
+	if (json_object_set_new(vm, key, json_boolean(val)) < 0)
+		return zh_error_oom(err);
+	if (need_ids && (r = vm_id_base_alloc(vm, err)) < 0)
+		return r;
+	return vmstore_save(p, vm, err);
+}
+
+static bool has_id_base(const char *uuid)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_find(uuid, &p, &vm, &e);
+
+	zh_error_clear(&e);
+	return r < 0 || json_is_integer(json_object_get(vm, "zonehost_id_base"));
+}
+
+/* ---- spawning zoneadmd ---- */
+
+static int zoneadmd_path(char *buf, size_t len)
+{
+	const char *env = getenv("ZONEHOST_ZONEADMD");
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (env && *env) {
+		snprintf(buf, len, "%s", env);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	if ((size_t)snprintf(buf, len, "%s/zoneadmd", dirname(exe)) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* In the forked child: never returns. */
+static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
+{
+	char msg[256];
+	int n;
+
+	if (setsid() < 0 || fork() != 0)	/* the middle child ends here */
+		_exit(0);
+	if (dup2(wfd, NOTIFY_FD) < 0)
+		_exit(127);
+	execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
+	n = snprintf(msg, sizeof(msg), "error %d cannot execute %s: %s\n", errno, path,
+		     strerror(errno));
+	if (n > 0 && write(NOTIFY_FD, msg, (size_t)n) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+/* Read zoneadmd's answer (one line) until it closes the pipe. */
+static int read_notify(int fd, char *buf, size_t len)
+{
+	size_t used = 0;
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	while (used + 1 < len) {
+		ssize_t n;
+		int r = poll(&pfd, 1, START_TIMEOUT_MS);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -ETIMEDOUT;
+		n = read(fd, buf + used, len - used - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return 0;
+}
+
+static int parse_notify(const char *uuid, const char *msg, struct zh_error *err)
+{
+	int64_t code = EIO;
+	const char *p;
+
+	if (strncmp(msg, "running", 7) == 0)
+		return 0;
+	if (strncmp(msg, "error ", 6) != 0)
+		return zh_error_set(err, EIO, NULL, "zoneadmd for %s ended without an answer", uuid);
+	p = strchr(msg + 6, ' ');
+	if (p) {
+		_cleanup_free_ char *num = strndup(msg + 6, (size_t)(p - msg - 6));
+
+		if (!num || util_parse_i64(num, &code) < 0 || code <= 0 || code > 4095)
+			code = EIO;
+	}
+	if (code == EALREADY)
+		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
+	return zh_error_set(err, (int)code, NULL, "%s", p ? p + 1 : msg + 6);
+}
+
+static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
+{
+	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+	char path[PATH_MAX], msg[1024];
+	int fds[2], st, r;
+	pid_t pid;
+
+	if ((r = zoneadmd_path(path, sizeof(path))) < 0)
+		return zh_error_set(err, -r, NULL, "cannot find zoneadmd: %s", strerror(-r));
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return zh_error_set(err, errno, NULL, "pipe: %m");
+	rfd = fds[0];
+	wfd = fds[1];
+	pid = fork();
+	if (pid < 0)
+		return zh_error_set(err, errno, NULL, "fork: %m");
+	if (pid == 0)
+		exec_zoneadmd(path, uuid, wfd);
+	closep(&wfd);
+	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+		;
+	if (read_notify(rfd, msg, sizeof(msg)) < 0)
+		return zh_error_set(err, ETIMEDOUT, NULL, "zoneadmd for %s did not answer", uuid);
+	return parse_notify(uuid, msg, err);
+}
+
+/* ---- start ---- */
+
+static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
+{
+	_cleanup_close_ int vl = -EBADF;
+	struct runstate rs;
+	int r;
+
+	vl = lock_and_state(uuid, &rs, err);
+	if (vl < 0)
+		return vl;
+	r = rs.live ? -EALREADY : 0;
+	runstate_clear(&rs);
+	if (r < 0)
+		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
+	r = set_flag(uuid, "autoboot", true, need_ids, err);
+	if (r < 0)
+		return r;
+	return spawn_zoneadmd(uuid, err);
+}
+
+int vm_start(const char *uuid, struct zh_error *err)
+{
+	_cleanup_close_ int hl = -EBADF;
+
+	if (!has_id_base(uuid)) {	/* first start of an older VM: host lock first */
+		hl = lock_host(err);
+		if (hl < 0)
+			return hl;
+	}
+	return start_locked(uuid, hl >= 0, err);
+}
+
+/* ---- stop / reboot / kill ---- */
+
+/* Wait (bounded) until zoneadmd closes the connection: it has ended. */
+static void wait_closed(int fd, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	char buf[64];
+
+	for (;;) {
+		int r = poll(&pfd, 1, timeout_ms);
+		ssize_t n;
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
+			return;
+	}
+}
+
+int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *err)
+{
+	_cleanup_close_ int fd = ctl_connect(uuid, err);
+	json_t *p = json_pack("{s:i,s:b}", "timeout", timeout, "force", force);
+	int r;
+
+	if (fd == -ENOTCONN) {	/* it ended meanwhile */
+		zh_error_clear(err);
+		fd = not_running(uuid, "stopped", err);
+	}
+	if (fd < 0) {
+		json_decref(p);
+		return fd;
+	}
+	if (!p)
+		return zh_error_oom(err);
+	r = ctl_request(fd, CTL_STOP, p, NULL, err);
+	if (r == -ECONNRESET) {	/* zoneadmd ended before answering: it is down */
+		zh_error_clear(err);
+		r = 0;
+	}
+	if (r == 0)
+		wait_closed(fd, 10000);
+	return r;
+}
+
+int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err)
+{
+	_cleanup_close_ int vl = -EBADF;
+	struct runstate rs;
+	int r;
+
+	vl = lock_and_state(uuid, &rs, err);
+	if (vl < 0)
+		return vl;
+	if (!rs.live) {
+		r = not_running(uuid, rs.state, err);
+		runstate_clear(&rs);
+		return r;
+	}
+	runstate_clear(&rs);
+	r = set_flag(uuid, "autoboot", false, false, err);
+	if (r < 0)
+		return r;
+	return vm_stop_locked(uuid, timeout < 0 ? 60 : timeout, force, err);
+}
+
+int vm_reboot(const char *uuid, bool force, struct zh_error *err)
+{
+	_cleanup_close_ int vl = -EBADF;
+	struct runstate rs;
+	int r;
+
+	vl = lock_and_state(uuid, &rs, err);
+	if (vl < 0)
+		return vl;
+	r = rs.live ? 0 : not_running(uuid, rs.state, err);
+	runstate_clear(&rs);
+	if (r < 0)
+		return r;
+	r = ctl_call(uuid, CTL_REBOOT, json_pack("{s:b,s:i}", "force", force, "timeout", 60),
+		     NULL, err);
+	if (r == -ENOTCONN) {
+		zh_error_clear(err);
+		return not_running(uuid, "stopped", err);
+	}
+	return r;
+}
+
+int vm_kill(const char *uuid, int sig, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_find(uuid, &p, &vm, err);
+
+	if (r < 0)
+		return r;
+	r = ctl_call(uuid, CTL_KILL, json_pack("{s:i}", "signal", sig), NULL, err);
+	if (r == -ENOTCONN || r == -ESRCH) {
+		zh_error_clear(err);
+		return zh_error_set(err, ESRCH, NULL, "Cannot find running init PID for VM %s", uuid);
+	}
+	return r;
+}

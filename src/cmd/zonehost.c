@@ -24,6 +24,7 @@
 #include "lock.h"
 #include "paths.h"
 #include "pool.h"
+#include "runstate.h"
 #include "sysinfo.h"
 #include "util.h"
 #include "vm.h"
@@ -304,6 +305,32 @@ static int open_for_destroy(const char *name, bool force, struct pool **p)
 	return 0;
 }
 
+/* --force: running zones of the pool are stopped (-F) before it goes. */
+static int stop_zones(const struct pool *p)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_json_ json_t *vms = NULL;
+	size_t i;
+	json_t *vm;
+
+	if (vmstore_load_pool(p, &vms, &err) < 0)
+		return cmd_fail(&err);
+	json_array_foreach(vms, i, vm) {
+		const char *uuid = jsonutil_str(vm, "uuid");
+		struct runstate rs;
+		bool live;
+
+		if (!uuid || runstate_read(uuid, &rs) < 0)
+			continue;
+		live = rs.live;
+		runstate_clear(&rs);
+		if (live && vm_stop(uuid, 0, true, &err) < 0 && err.errnum != ENOTCONN)
+			return cmd_fail(&err);
+		zh_error_clear(&err);
+	}
+	return 0;
+}
+
 static int cmd_pool_destroy(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -333,6 +360,8 @@ static int cmd_pool_destroy(int argc, char **argv)
 		return r;
 	if (h.images || h.vms || h.other)
 		return refuse_destroy(p, &h);
+	if (force && pool_is_mounted(p) && (r = stop_zones(p)))
+		return r;
 	if (pool_destroy(p, force, &err) < 0)
 		return cmd_fail(&err);
 	return EXIT_OK;

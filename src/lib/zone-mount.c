@@ -57,6 +57,7 @@
 #include <jansson.h>
 
 #include "macro.h"
+#include "util.h"
 #include "zone-internal.h"
 
 #define FS_SAFE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
@@ -479,10 +480,40 @@ int zone_mount_prepare(struct zone_child *c)
 	return 0;
 }
 
+/*
+ * A fresh boot_id per boot (else journalctl -b merges the zone's boots
+ * with the host's): a file on the zone's own /dev tmpfs, bound read-only
+ * over /proc/sys/kernel/random/boot_id, then unlinked (the bind keeps it).
+ */
+static int setup_boot_id(struct zone_child *c)
+{
+	static const char path[] = "/proc/sys/kernel/random/boot_id";
+	_cleanup_close_ int dev = open_in_root(c->root_fd, "/dev");
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
+	char id[UTIL_UUID_LEN + 2];
+	int r;
+
+	if (!exists_in_root(c, path))
+		return 0;
+	dfd = dev < 0 ? -EBADF : openat(dev, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || util_uuid_generate(id) < 0)
+		return zone_child_fail(c, EIO, "cannot make the zone's boot_id");
+	id[UTIL_UUID_LEN] = '\n';
+	id[UTIL_UUID_LEN + 1] = '\0';
+	fd = openat(dfd, ".boot_id", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
+	if (fd < 0 || write(fd, id, strlen(id)) != (ssize_t)strlen(id))
+		return zone_child_fail(c, errno, "cannot write the zone's boot_id: %m");
+	r = zone_mount_bind_fd(c, fd, path, ZONE_T_FILE, false,
+			       MOUNT_ATTR_RDONLY | ATTR_SAFE);
+	unlinkat(dfd, ".boot_id", 0);
+	return r;
+}
+
 int zone_mount_setup(struct zone_child *c)
 {
 	if (setup_proc(c) < 0 || setup_sys(c) < 0 || setup_cgroup(c) < 0 ||
-	    zone_dev_setup(c) < 0 || setup_tmp(c) < 0 || setup_filesystems(c) < 0)
+	    zone_dev_setup(c) < 0 || setup_boot_id(c) < 0 || setup_tmp(c) < 0 ||
+	    setup_filesystems(c) < 0)
 		return -c->errnum;
 	return pivot(c);
 }

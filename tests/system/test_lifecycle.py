@@ -459,3 +459,21 @@ def test_fifty_zones_at_once(lc):
         assert not procs_in_pidns(ns)
         assert not zoneadmds(u) and cgroup_dirs(u) == [] and zone_mounts(h, u) == []
     assert started < 60, started
+
+
+def test_pool_destroy_force_stops_running_zones(imghost):
+    """`zonehost pool destroy --force` removes running zones too: they are
+    stopped first, so no zoneadmd, init, cgroup, mount or loop device stays."""
+    h, img = imghost
+    u = create(h, img)
+    vm = start(h, u)
+    ns = pidns(vm["pid"])
+    r = h.zonehost("pool", "destroy", "--force")
+    assert r.rc == 0, r
+    assert wait_for(lambda: not procs_in_pidns(ns), 5)
+    assert wait_for(lambda: not zoneadmds(u), 5)
+    assert cgroup_dirs(u) == []
+    assert h.mounts_under_root() == []
+    img_file = os.path.join(h.root, "var", "lib", "zonehost", "zones.img")
+    lo = subprocess.run(["losetup", "-j", img_file], capture_output=True, text=True)
+    assert lo.stdout == ""

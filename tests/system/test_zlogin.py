@@ -284,3 +284,18 @@ def test_errors(zone):
     assert r.rc == 1, r
     assert r.err == "zlogin: login allowed only to running zones (%s is 'stopped').\n" % u
     assert zlogin_procs() == []
+
+
+def test_fresh_boot_id_per_boot(zone):
+    """Each boot of a zone gets its own boot_id (not the host's), read-only."""
+    h, u = zone
+    with open("/proc/sys/kernel/random/boot_id") as f:
+        host_id = f.read()
+    first = zl(h, u, "cat", "/proc/sys/kernel/random/boot_id")
+    assert first.rc == 0 and len(first.out.strip()) == 36
+    assert first.out != host_id
+    assert zl(h, u, "sh", "-c", "echo x > /proc/sys/kernel/random/boot_id").rc != 0
+    assert h.vmadm("stop", "-F", u).rc == 0
+    start(h, u)
+    second = zl(h, u, "cat", "/proc/sys/kernel/random/boot_id")
+    assert second.out not in (first.out, host_id)

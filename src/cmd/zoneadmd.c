@@ -259,11 +259,19 @@ static void signal_init(struct zad *z, int sig)
 		syscall(SYS_pidfd_send_signal, z->zp.pidfd, sig, NULL, 0);
 }
 
+/*
+ * SIGKILL to init ends the whole PID namespace (the kernel kills every
+ * process in it before init can be reaped), and init's exit then sweeps the
+ * cgroup; only without a live init is the cgroup swept here.
+ */
 static void kill_zone(struct zad *z)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 
-	signal_init(z, SIGKILL);
+	if (z->zp.pidfd >= 0) {
+		signal_init(z, SIGKILL);
+		return;
+	}
 	if (z->cgroup_made && cgroup_kill_all(z->uuid, &err) < 0)
 		zad_logf(z, "%s", err.msg);
 	zh_error_clear(&err);

@@ -29,6 +29,8 @@ struct cgroup_ops {
 		     struct zh_error *err);
 	int (*attach)(const char *uuid, pid_t pid, struct zh_error *err);
 	int (*open_fd)(const char *uuid, struct zh_error *err);
+	int (*join_open)(const char *uuid, struct cgroup_join *j,
+			 struct zh_error *err);
 	int (*count_procs)(const char *uuid);
 	int (*kill_all)(const char *uuid, struct zh_error *err);
 	int (*destroy)(const char *uuid, struct zh_error *err);

@@ -40,6 +40,7 @@
 #include <unistd.h>
 
 #include "cgroup-internal.h"
+#include "paths.h"
 #include "util.h"
 
 enum {
@@ -468,6 +469,43 @@ static int v1_attach(const char *uuid, pid_t pid, struct zh_error *err)
 	return 0;
 }
 
+static int open_join_one(const char *dir, bool unified, struct cgroup_join *j,
+			 struct zh_error *err)
+{
+	_cleanup_free_ char *tasks = unified ? NULL : paths_join(dir, "tasks");
+	int fd;
+
+	if (!unified && !tasks)
+		return zh_error_oom(err);
+	fd = unified ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+		     : open(tasks, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot open cgroup %s: %m", dir);
+	if (unified)
+		j->clone_fd = fd;
+	else
+		j->fds[j->n++] = fd;
+	return 0;
+}
+
+/* "tasks" of every v1 hierarchy; the hybrid cgroup2 "unified" as clone_fd. */
+static int v1_join_open(const char *uuid, struct cgroup_join *j,
+			struct zh_error *err)
+{
+	discover();
+	for (int i = 0; i < nhiers && j->n < CGROUP_JOIN_MAX; i++) {
+		_cleanup_free_ char *dir = zone_dir(&hiers[i], uuid);
+		int r;
+
+		if (!dir)
+			return zh_error_oom(err);
+		r = open_join_one(dir, hiers[i].ctrl == C_UNIFIED, j, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 static int v1_open_fd(const char *uuid, struct zh_error *err)
 {
 	return zh_error_set(err, ENOTSUP, NULL,
@@ -517,8 +555,8 @@ static int v1_kill_all(const char *uuid, struct zh_error *err)
 	const struct hier *fz = find(C_FREEZER);
 	_cleanup_free_ char *dir = procs_dir(uuid);
 
-	if (!dir || access(dir, F_OK) < 0)
-		return 0;
+	if (!dir || access(dir, F_OK) < 0 || cg_count_tree(dir) == 0)
+		return 0;	/* nothing to kill: no need to freeze */
 	if (fz)
 		freeze(dir);
 	cg_kill_tree(dir);
@@ -638,6 +676,7 @@ const struct cgroup_ops cgroup_v1_ops = {
 	.apply = v1_apply,
 	.attach = v1_attach,
 	.open_fd = v1_open_fd,
+	.join_open = v1_join_open,
 	.count_procs = v1_count_procs,
 	.kill_all = v1_kill_all,
 	.destroy = v1_destroy,

@@ -225,6 +225,17 @@ static int v2_open_fd(const char *uuid, struct zh_error *err)
 	return fd;
 }
 
+static int v2_join_open(const char *uuid, struct cgroup_join *j,
+			struct zh_error *err)
+{
+	int fd = v2_open_fd(uuid, err);
+
+	if (fd < 0)
+		return fd;
+	j->clone_fd = fd;
+	return 0;
+}
+
 static int v2_count_procs(const char *uuid)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
@@ -315,6 +326,7 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.apply = v2_apply,
 	.attach = v2_attach,
 	.open_fd = v2_open_fd,
+	.join_open = v2_join_open,
 	.count_procs = v2_count_procs,
 	.kill_all = v2_kill_all,
 	.destroy = v2_destroy,

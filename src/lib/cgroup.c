@@ -149,6 +149,34 @@ int cgroup_open_fd(const char *uuid, struct zh_error *err)
 	return r < 0 ? r : ops()->open_fd(uuid, err);
 }
 
+int cgroup_join_open(const char *uuid, struct cgroup_join *j,
+		     struct zh_error *err)
+{
+	int r;
+
+	j->n = 0;
+	j->clone_fd = -EBADF;
+	if ((r = check_uuid(uuid, err)) < 0 || (r = ops()->join_open(uuid, j, err)) < 0)
+		cgroup_join_close(j);
+	return r;
+}
+
+int cgroup_join_self(const struct cgroup_join *j)
+{
+	for (int i = 0; i < j->n; i++)
+		if (write(j->fds[i], "0", 1) != 1)
+			return -errno;
+	return 0;
+}
+
+void cgroup_join_close(struct cgroup_join *j)
+{
+	for (int i = 0; i < j->n; i++)
+		closep(&j->fds[i]);
+	j->n = 0;
+	closep(&j->clone_fd);
+}
+
 int cgroup_count_procs(const char *uuid)
 {
 	if (check_uuid(uuid, NULL) < 0)

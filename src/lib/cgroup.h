@@ -64,6 +64,36 @@ int cgroup_attach(const char *uuid, pid_t pid, struct zh_error *err);
 /* v2: an O_DIRECTORY fd of the zone cgroup, for clone3(CLONE_INTO_CGROUP); -ENOTSUP on v1. */
 int cgroup_open_fd(const char *uuid, struct zh_error *err);
 
+/*
+ * Joining a zone's cgroups from inside the joining process.  A write to
+ * cgroup.procs takes the kernel's global threadgroup rwsem, whose first
+ * writer after a quiet spell waits a whole RCU grace period (~10 ms here,
+ * on every zone start).  A single-threaded process that moves ITSELF by
+ * writing "0" to a v1 "tasks" file skips that lock; a cgroup2 directory is
+ * joined at fork with clone3(CLONE_INTO_CGROUP), which takes it only as a
+ * reader.  So the parent opens the files (permission is checked against
+ * the opener's credentials), the child writes.
+ *
+ *     struct cgroup_join j;
+ *     cgroup_join_open(uuid, &j, &err);       (parent, before clone3)
+ *     clone3(... CLONE_INTO_CGROUP, .cgroup = j.clone_fd if >= 0 ...)
+ *     cgroup_join_self(&j);                   (child, single-threaded)
+ *     cgroup_join_close(&j);                  (both)
+ */
+#define CGROUP_JOIN_MAX 16
+
+struct cgroup_join {
+	int fds[CGROUP_JOIN_MAX];	/* v1 "tasks" files, write-only */
+	int n;
+	int clone_fd;			/* cgroup2 directory for CLONE_INTO_CGROUP, or -EBADF */
+};
+
+int cgroup_join_open(const char *uuid, struct cgroup_join *j,
+		     struct zh_error *err);
+/* Async-signal-safe, allocates nothing: 0 or -errno of the first failed write. */
+int cgroup_join_self(const struct cgroup_join *j);
+void cgroup_join_close(struct cgroup_join *j);
+
 /* Number of processes in the zone cgroup (0 when it does not exist). */
 int cgroup_count_procs(const char *uuid);
 

@@ -130,19 +130,13 @@ static int lock_and_state(const char *uuid, struct runstate *rs, struct zh_error
 }
 
 /* Set a boolean property in the stored config when it differs.  VM lock held. */
-static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
-		    struct zh_error *err)
+static int store_flag(const struct pool *p, json_t *vm, const char *key, bool val,
+		      bool need_ids, struct zh_error *err)
 {
-	_cleanup_pool_ struct pool *p = NULL;
-	_cleanup_json_ json_t *vm = NULL;
-	int r = vmstore_find(uuid, &p, &vm, err);
-	bool same;
+	json_t *cur = json_object_get(vm, key);
+	int r;
 
-	if (r < 0)
-		return r;
-	same = json_is_boolean(json_object_get(vm, key)) &&
-	       json_boolean_value(json_object_get(vm, key)) == val;
-	if (same && !need_ids)
+	if (json_is_boolean(cur) && json_boolean_value(cur) == val && !need_ids)
 		return 0;
 	if (json_object_set_new(vm, key, json_boolean(val)) < 0)
 		return zh_error_oom(err);
@@ -151,15 +145,14 @@ static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
 	return vmstore_save(p, vm, err);
 }
 
-static bool has_id_base(const char *uuid)
+static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
+		    struct zh_error *err)
 {
-	struct zh_error e = ZH_ERROR_INIT;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmstore_find(uuid, &p, &vm, &e);
+	int r = vmstore_find(uuid, &p, &vm, err);
 
-	zh_error_clear(&e);
-	return r < 0 || json_is_integer(json_object_get(vm, "zonehost_id_base"));
+	return r < 0 ? r : store_flag(p, vm, key, val, need_ids, err);
 }
 
 /* ---- spawning zoneadmd ---- */
@@ -248,10 +241,11 @@ static int parse_notify(const char *uuid, const char *msg, struct zh_error *err)
 	return zh_error_set(err, (int)code, NULL, "%s", p ? p + 1 : msg + 6);
 }
 
+/* Fork (double) and exec zoneadmd; returns the read end of its notify pipe. */
 static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
-	char path[PATH_MAX], msg[1024];
+	char path[PATH_MAX];
 	int fds[2], st, r;
 	pid_t pid;
 
@@ -269,6 +263,14 @@ static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 	closep(&wfd);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
+	return TAKE_FD(rfd);
+}
+
+/* Wait for zoneadmd's "running <pid>" or "error <errno> <message>". */
+static int wait_zoneadmd(const char *uuid, int rfd, struct zh_error *err)
+{
+	char msg[1024];
+
 	if (read_notify(rfd, msg, sizeof(msg)) < 0)
 		return zh_error_set(err, ETIMEDOUT, NULL, "zoneadmd for %s did not answer", uuid);
 	return parse_notify(uuid, msg, err);
@@ -276,35 +278,56 @@ static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 
 /* ---- start ---- */
 
+/*
+ * With the VM lock held: a VM that still needs its id range gets it (and
+ * autoboot) stored before zoneadmd reads the config; otherwise zoneadmd is
+ * spawned first and autoboot is stored while the zone boots (zoneadmd never
+ * reads autoboot), which keeps the config's fsyncs off the start latency.
+ */
 static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
 {
-	_cleanup_close_ int vl = -EBADF;
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_close_ int vl = -EBADF, rfd = -EBADF;
 	struct runstate rs;
 	int r;
 
-	vl = lock_and_state(uuid, &rs, err);
-	if (vl < 0)
+	if ((r = vmstore_find(uuid, &p, &vm, err)) < 0)
+		return r;
+	if ((vl = lock_vm(uuid, err)) < 0)
 		return vl;
+	if (runstate_read(uuid, &rs) < 0)
+		return zh_error_oom(err);
 	r = rs.live ? -EALREADY : 0;
 	runstate_clear(&rs);
 	if (r < 0)
 		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
-	r = set_flag(uuid, "autoboot", true, need_ids, err);
-	if (r < 0)
+	if (need_ids && (r = store_flag(p, vm, "autoboot", true, true, err)) < 0)
 		return r;
-	return spawn_zoneadmd(uuid, err);
+	if ((rfd = spawn_zoneadmd(uuid, err)) < 0)
+		return rfd;
+	if (!need_ids && (r = store_flag(p, vm, "autoboot", true, false, err)) < 0)
+		return r;
+	return wait_zoneadmd(uuid, rfd, err);
 }
 
 int vm_start(const char *uuid, struct zh_error *err)
 {
 	_cleanup_close_ int hl = -EBADF;
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	bool need_ids;
+	int r = vmstore_find(uuid, &p, &vm, err);
 
-	if (!has_id_base(uuid)) {	/* first start of an older VM: host lock first */
+	if (r < 0)
+		return r;
+	need_ids = !json_is_integer(json_object_get(vm, "zonehost_id_base"));
+	if (need_ids) {	/* first start of an older VM: host lock first */
 		hl = lock_host(err);
 		if (hl < 0)
 			return hl;
 	}
-	return start_locked(uuid, hl >= 0, err);
+	return start_locked(uuid, need_ids, err);
 }
 
 /* ---- stop / reboot / kill ---- */

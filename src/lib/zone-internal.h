@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "cgroup.h"
 #include "error.h"
 #include "zone.h"
 
@@ -41,6 +42,7 @@ struct zone_child {
 	int sync_fd;	/* read end: the parent's "go" */
 	int err_fd;	/* write end of the CLOEXEC error pipe */
 	bool cgroupns;	/* still to unshare the cgroup namespace (v1) */
+	const struct cgroup_join *join;	/* v1: cgroups the child joins itself */
 	/* Host objects, opened with the host's credentials (O_PATH): */
 	int dev_fds[ZONE_DEV_NODES];	/* the device nodes to bind */
 	int console_src;		/* the console pty, by name in our ns */

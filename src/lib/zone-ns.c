@@ -17,8 +17,10 @@
  *          NEWUSER | NEWNS | NEWPID | NEWUTS | NEWIPC | NEWNET [| NEWCGROUP |
  *          INTO_CGROUP on v2]); write "0 <id_base> 65536" to the child's
  *          uid_map and gid_map (we are real root: no setgroups=deny);
- *          idmap the detached tree through the child's user ns; on v1,
- *          cgroup_attach() the child; then write "go".
+ *          idmap the detached tree through the child's user ns; then
+ *          write "go".  Cgroups: cgroup2 is joined at clone
+ *          (CLONE_INTO_CGROUP); on v1 the child moves itself through the
+ *          "tasks" files the parent opened (cgroup_join_open: no RCU wait).
  *  child:  with host credentials: / rslave, attach the root, open the host
  *          objects to bind; then become zone root, unshare the cgroup ns (v1: now that it sits in
  *          its cgroup, so that cgroup is its root), mounts and pivot_root,
@@ -191,6 +193,8 @@ static int child_run(struct zone_child *c)
 {
 	const struct zone_spec *s = c->s;
 
+	if (c->join && cgroup_join_self(c->join) < 0)
+		return zone_child_fail(c, errno, "cannot join the zone's cgroups: %m");
 	if (child_wait_go(c) < 0 || zone_mount_prepare(c) < 0 ||
 	    child_become_root(c) < 0 || zone_mount_setup(c) < 0)
 		return -c->errnum;
@@ -228,6 +232,7 @@ struct spawn {
 	int err_rd;
 	pid_t pid;
 	int pidfd;
+	struct cgroup_join join;
 };
 
 static int write_map(pid_t pid, const char *which, uid_t base,
@@ -270,12 +275,17 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	a.flags = ZONE_NS_FLAGS;
 	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	a.exit_signal = SIGCHLD;
-	if (sp->s->cgroup_fd >= 0) {
-		a.flags |= CLONE_INTO_CGROUP | CLONE_NEWCGROUP;
-		a.cgroup = (uint64_t)sp->s->cgroup_fd;
-	} else {
-		sp->c.cgroupns = true;
+	int cfd = sp->s->cgroup_fd >= 0 ? sp->s->cgroup_fd : sp->join.clone_fd;
+
+	if (cfd >= 0) {
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)cfd;
 	}
+	/* v1: the child joins its cgroups itself, then unshares the cgroupns. */
+	if (cfd >= 0 && sp->join.n == 0)
+		a.flags |= CLONE_NEWCGROUP;
+	else
+		sp->c.cgroupns = true;
 	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 	if (pid < 0)
 		return zh_error_set(err, errno, NULL, "cannot clone the zone's first process: %m");
@@ -302,9 +312,7 @@ static int release(struct spawn *sp, struct zh_error *err)
 	if (s->cgroup_uuid &&
 	    cgroup_chown(s->cgroup_uuid, s->id_base, s->id_base, err) < 0)
 		return -err->errnum;
-	if (s->cgroup_fd < 0 && s->cgroup_uuid &&
-	    cgroup_attach(s->cgroup_uuid, sp->pid, err) < 0)
-		return -err->errnum;
+	/* Joined at clone (cgroup2) or by the child itself (v1 tasks files). */
 	if (write(sp->sync_wr, "g", 1) != 1)
 		return zh_error_set(err, errno, NULL, "cannot release the zone's first process: %m");
 	return 0;
@@ -357,12 +365,17 @@ static void spawn_close(struct spawn *sp)
 	closep(&sp->err_rd);
 	closep(&sp->c.sync_fd);
 	closep(&sp->c.err_fd);
+	cgroup_join_close(&sp->join);
 }
 
 static int spawn_run(struct spawn *sp, struct zh_error *err)
 {
 	int syncp[2], errp[2];
 
+	if (sp->s->cgroup_uuid && sp->s->cgroup_fd < 0 &&
+	    cgroup_join_open(sp->s->cgroup_uuid, &sp->join, err) < 0)
+		return -err->errnum;
+	sp->c.join = &sp->join;
 	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
 	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
 	    make_pipes(sp, syncp, errp, err) < 0)
@@ -402,6 +415,7 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out,
 		       .console_src = -EBADF },
 		.tree_fd = -EBADF, .sync_wr = -EBADF, .err_rd = -EBADF,
 		.pid = -1, .pidfd = -EBADF,
+		.join = { .n = 0, .clone_fd = -EBADF },
 	};
 
 	if (check_spec(s, err) < 0)

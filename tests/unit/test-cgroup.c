@@ -97,16 +97,16 @@ static void hier(const char *name, const char *const *files, const char *uuid)
 static void fake_v1(const char *uuid, bool weight)
 {
 	static const char *const cpu[] = { "cpu.cfs_period_us", "cpu.cfs_quota_us",
-					    "cpu.shares", "cgroup.procs", NULL };
+					    "cpu.shares", "cgroup.procs", "tasks", NULL };
 	static const char *const mem[] = { "memory.limit_in_bytes",
 					    "memory.memsw.limit_in_bytes",
-					    "memory.use_hierarchy", "cgroup.procs", NULL };
-	static const char *const pids[] = { "pids.max", "cgroup.procs", NULL };
-	static const char *const blk[] = { "blkio.bfq.weight", "cgroup.procs", NULL };
-	static const char *const blk0[] = { "cgroup.procs", NULL };
-	static const char *const fz[] = { "freezer.state", "cgroup.procs", NULL };
-	static const char *const cs[] = { "cpuset.cpus", "cpuset.mems", "cgroup.procs", NULL };
-	static const char *const dev[] = { "devices.allow", "devices.deny", "cgroup.procs", NULL };
+					    "memory.use_hierarchy", "cgroup.procs", "tasks", NULL };
+	static const char *const pids[] = { "pids.max", "cgroup.procs", "tasks", NULL };
+	static const char *const blk[] = { "blkio.bfq.weight", "cgroup.procs", "tasks", NULL };
+	static const char *const blk0[] = { "cgroup.procs", "tasks", NULL };
+	static const char *const fz[] = { "freezer.state", "cgroup.procs", "tasks", NULL };
+	static const char *const cs[] = { "cpuset.cpus", "cpuset.mems", "cgroup.procs", "tasks", NULL };
+	static const char *const dev[] = { "devices.allow", "devices.deny", "cgroup.procs", "tasks", NULL };
 	char d[1024];
 
 	hier("cpu,cpuacct", cpu, uuid);
@@ -181,6 +181,23 @@ static void test_v1_procs(void)
 	zh_error_clear(&err);
 }
 
+static void test_v1_join(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	struct cgroup_join j;
+
+	is_int(cgroup_join_open(UUID, &j, &err), 0, "v1 join_open: %s", err.msg ? err.msg : "");
+	is_int(j.n, 7, "one tasks file per hierarchy");
+	ok(j.clone_fd < 0, "no cgroup2 clone fd without a unified hierarchy");
+	is_int(cgroup_join_self(&j), 0, "join_self writes");
+	is_str(get("%s/pids/zonehost/%s/tasks", root, UUID), "0", "\"0\" moves the writer itself");
+	cgroup_join_close(&j);
+	ok(j.n == 0 && j.clone_fd < 0, "join_close");
+	cgroup_join_close(&j);
+	ok(1, "join_close is idempotent");
+	zh_error_clear(&err);
+}
+
 static void test_v1_kill_destroy(void)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -190,8 +207,11 @@ static void test_v1_kill_destroy(void)
 	put(d, "cgroup.procs", "");
 	snprintf(d, sizeof(d), "%s/memory/zonehost/%s", root, UUID);
 	put(d, "cgroup.procs", "");
+	snprintf(d, sizeof(d), "%s/freezer/zonehost/%s", root, UUID);
+	put(d, "freezer.state", "");
 	is_int(cgroup_kill_all(UUID, &err), 0, "kill_all on an empty zone");
-	is_str(get("%s/freezer/zonehost/%s/freezer.state", root, UUID), "THAWED", "thawed after kill");
+	is_str(get("%s/freezer/zonehost/%s/freezer.state", root, UUID), "",
+	       "an empty zone is not frozen (nothing to kill)");
 
 	hier("pids", (const char *const[]){ "pids.max", NULL }, OTHER);
 	is_int(cgroup_destroy(UUID, &err), 0, "v1 destroy: %s", err.msg ? err.msg : "");
@@ -233,7 +253,7 @@ static void fake_v2(void)
 {
 	static const char *const z[] = { "cpu.max", "cpu.weight", "memory.max",
 					 "memory.swap.max", "pids.max", "io.weight",
-					 "cgroup.procs", NULL };
+					 "cgroup.procs", "tasks", NULL };
 	char d[1024];
 
 	snprintf(d, sizeof(d), "%s/zonehost/%s", root, UUID);
@@ -272,6 +292,13 @@ static void test_v2(void)
 	is_str(get("%s/zonehost/%s/cpu.max", root, UUID), "max 100000", "cpu.max none");
 	is_str(get("%s/zonehost/%s/memory.max", root, UUID), "max", "memory.max none");
 	is_str(get("%s/zonehost/%s/pids.max", root, UUID), "max", "pids.max none");
+	{
+		struct cgroup_join j;
+
+		is_int(cgroup_join_open(UUID, &j, &err), 0, "v2 join_open");
+		ok(j.n == 0 && j.clone_fd >= 0, "v2 joins by CLONE_INTO_CGROUP only");
+		cgroup_join_close(&j);
+	}
 	fd = cgroup_open_fd(UUID, &err);
 	ok(fd >= 0, "v2 cgroup fd");
 	if (fd >= 0)
@@ -289,6 +316,7 @@ int main(void)
 	cgroup_reset();
 	test_v1_limits();
 	test_v1_procs();
+	test_v1_join();
 	test_v1_kill_destroy();
 	test_v1_skip_and_errors();
 	fsutil_rm_rf(root, NULL);

@@ -18,8 +18,9 @@
  *  caller (P, host): pidfd_open(init); check it is in "zonehost/<uuid>"'s
  *        cgroup and in other user/mount/pid namespaces than ours, then that
  *        the pidfd still signals (so the checks were about that very
- *        process, not a recycled pid); socketpair; clone3 C; attach C to
- *        the zone's cgroup by its host pid; "go".
+ *        process, not a recycled pid); socketpair; open the zone's cgroup
+ *        files (cgroup_join_open); clone3 C (into the zone's cgroup2 dir);
+ *        "go"; C joins its v1 cgroups itself (no RCU wait, cgroup.h).
  *  C:    PR_SET_DUMPABLE 0; setns(init pidfd, USER|NS|PID|UTS|IPC|NET|
  *        CGROUP) in one call; clone3(CLONE_PARENT | CLONE_PIDFD) the session
  *        S (a child of P, inside the zone's pid ns); hand S's pidfd to P;
@@ -115,6 +116,7 @@ struct enter_user {
 
 struct enter_child {
 	const struct zone_enter_spec *s;
+	const struct cgroup_join *join;	/* the zone's cgroups (cgroup.h) */
 	int init_pidfd;
 	int sock;
 	struct enter_user u;
@@ -601,6 +603,11 @@ _Noreturn static void outer_main(struct enter_child *c)
 
 	if (recv_msg(c->sock, &go, &fd) <= 0 || go.tag != M_GO)
 		_exit(1);	/* P gave up: it reaps us */
+	if (cgroup_join_self(c->join) < 0) {	/* v1: C moves itself (cgroup.h) */
+		child_fail(c, errno, NULL, "zlogin: cannot join the cgroups of zone %s: %m",
+			   c->s->uuid);
+		child_exit(c, 1);
+	}
 	pid = outer_enter(c, &pidfd);
 	if (pid < 0)
 		child_exit(c, 1);
@@ -715,6 +722,10 @@ static int spawn_outer(struct enter_child *c, int *pidfd, pid_t *pid,
 	a.flags = CLONE_PIDFD;
 	a.pidfd = (uint64_t)(uintptr_t)pidfd;
 	a.exit_signal = SIGCHLD;
+	if (c->join->clone_fd >= 0) {	/* cgroup2: born in the zone's cgroup */
+		a.flags |= CLONE_INTO_CGROUP;
+		a.cgroup = (uint64_t)c->join->clone_fd;
+	}
 	*pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 	if (*pid < 0)
 		return zh_error_set(err, errno, NULL, "zlogin: clone3: %m");
@@ -723,15 +734,13 @@ static int spawn_outer(struct enter_child *c, int *pidfd, pid_t *pid,
 	return 0;
 }
 
-/* Attach C to the zone's cgroup, let it go, gather what C and S send. */
-static int run_outer(const struct zone_enter_spec *s, int sock, pid_t cpid,
+/* Let C go, gather what C and S send. */
+static int run_outer(const struct zone_enter_spec *s, int sock,
 		     struct zone_session *zs, struct zh_error *err)
 {
 	struct enter_msg go = { .tag = M_GO }, fail = { 0 };
 	int r;
 
-	if (cgroup_attach(s->uuid, cpid, err) < 0)
-		return zh_error_prefix(err, "zlogin: cannot join the cgroup of zone %s", s->uuid);
 	r = send_msg(sock, &go, -1);
 	if (r < 0)
 		return zh_error_set(err, -r, NULL, "zlogin: cannot start: %m");
@@ -762,13 +771,19 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return zh_error_set(err, errno, NULL, "zlogin: socketpair: %m");
 	_cleanup_close_ int sock = sv[0];
-	struct enter_child c = { .s = s, .init_pidfd = init_fd, .sock = sv[1] };
+	struct cgroup_join join;
+	struct enter_child c = { .s = s, .join = &join, .init_pidfd = init_fd, .sock = sv[1] };
 
+	if (cgroup_join_open(s->uuid, &join, err) < 0) {
+		close(sv[1]);
+		return zh_error_prefix(err, "zlogin: cannot join the cgroups of zone %s", s->uuid);
+	}
 	r = spawn_outer(&c, &cfd, &cpid, err);
+	cgroup_join_close(&join);
 	close(sv[1]);
 	if (r < 0)
 		return r;
-	r = run_outer(s, sock, cpid, &zs, err);
+	r = run_outer(s, sock, &zs, err);
 	reap(cfd, r < 0);
 	if (r < 0) {
 		reap(zs.pidfd, false);	/* S has _exit()ed after its message */

@@ -61,13 +61,6 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out,
 /* Apply the zone's seccomp filter to the calling thread (also used by zlogin). */
 int zone_seccomp_load(struct zh_error *err);
 
-/*
- * Build the filter's BPF program now and cache it in this process, so a
- * zone_seccomp_load() in a child forked later allocates nothing.  Optional
- * (zone_seccomp_load builds it when needed); idempotent.
- */
-int zone_seccomp_prepare(struct zh_error *err);
-
 /* Names of the syscalls the filter answers with EPERM; NULL-terminated, static. */
 const char *const *zone_seccomp_denied_syscalls(void);
 

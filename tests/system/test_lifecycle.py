@@ -371,6 +371,38 @@ def test_failed_start_leaves_nothing(lc):
     assert state(h, u) == "stopped"
 
 
+def test_limit_the_kernel_rejects_fails_cleanly(lc):
+    """A cpu_cap the kernel refuses: start fails naming the property, the VM
+    is `failed` with that reason, and nothing of the zone is left."""
+    h, img = lc
+    u = create(h, img, cpu_cap=20000000000)
+    r = h.vmadm("start", u)
+    assert r.rc == 1, r
+    assert "cpu_cap" in r.err, r
+    vm = get(h, u)
+    assert vm["state"] == "failed" and "cpu_cap" in vm["failed_reason"]
+    assert_no_leftovers(h, u)
+    assert h.vmadm("update", u, "cpu_cap=50").rc == 0
+    start(h, u)
+    assert h.vmadm("stop", "-F", u).rc == 0
+
+
+def test_start_with_missing_dataset_fails_cleanly(lc):
+    """The VM's dataset is gone (removed behind zonehost's back): start says
+    so and leaves nothing behind."""
+    h, img = lc
+    u = create(h, img)
+    root = os.path.join(h.root, "zones", u, "root")
+    subprocess.run(["mv", root, root + ".gone"], check=True)
+    try:
+        r = h.vmadm("start", u)
+        assert r.rc == 1, r
+        assert "root" in r.err, r
+        assert_no_leftovers(h, u)
+    finally:
+        subprocess.run(["mv", root + ".gone", root], check=True)
+
+
 def test_autoboot_create_and_delete_running(lc):
     h, img = lc
     r = h.vmadm("create", input=json.dumps({"brand": "joyent", "image_uuid": img,

@@ -13,11 +13,8 @@ int cmd_delete(int argc, char **argv)
 	const char *uuid = NULL;
 	int r;
 
-	if ((r = vmadm_getopt(argc, argv, "", NULL, NULL)) != 0 ||
-	    (r = vmadm_uuid_arg(argc, argv, &uuid)) != 0)
+	if ((r = vmadm_uuid_only(argc, argv, &uuid)) != 0)
 		return r;
-	if (optind < argc)
-		return vmadm_usage_error("Too many arguments for %s", argv[0]);
 	if (vm_delete(uuid, &err) < 0) {
 		zh_error_prefix(&err, "Failed to delete VM %s", uuid);
 		return cmd_fail(&err);

@@ -15,11 +15,8 @@ int cmd_get(int argc, char **argv)
 	const char *uuid = NULL;
 	int r;
 
-	if ((r = vmadm_getopt(argc, argv, "", NULL, NULL)) != 0 ||
-	    (r = vmadm_uuid_arg(argc, argv, &uuid)) != 0)
+	if ((r = vmadm_uuid_only(argc, argv, &uuid)) != 0)
 		return r;
-	if (optind < argc)
-		return vmadm_usage_error("Too many arguments for %s", argv[0]);
 	if (vmstore_find(uuid, &p, &vm, &err) < 0)
 		return cmd_fail(&err);
 	cmd_print_json(vm);

@@ -90,6 +90,18 @@ int vmadm_uuid_arg(int argc, char **argv, const char **uuid)
 	return 0;
 }
 
+int vmadm_uuid_only(int argc, char **argv, const char **uuid)
+{
+	int r;
+
+	if ((r = vmadm_getopt(argc, argv, "", NULL, NULL)) != 0 ||
+	    (r = vmadm_uuid_arg(argc, argv, uuid)) != 0)
+		return r;
+	if (optind < argc)
+		return vmadm_usage_error("Too many arguments for %s", argv[0]);
+	return 0;
+}
+
 void vmadm_warn(void *ctx, const char *line)
 {
 	fprintf(stderr, "%s\n", line);

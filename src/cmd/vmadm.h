@@ -40,6 +40,9 @@ int vmadm_getopt(int argc, char **argv, const char *extra,
 /* argv[optind] must be a UUID-shaped argument: else usage `Invalid or missing UUID for <cmd>`. */
 int vmadm_uuid_arg(int argc, char **argv, const char **uuid);
 
+/* The common flags and exactly one UUID argument (get, delete, console, ...). */
+int vmadm_uuid_only(int argc, char **argv, const char **uuid);
+
 /* vmcfg/vm warning sink: one line on stderr. */
 void vmadm_warn(void *ctx, const char *line);
 

@@ -87,6 +87,9 @@ int cg_count_tree(const char *path);
 /* SIGKILL every pid in cgroup.procs of path and its children; count killed. */
 int cg_kill_tree(const char *path);
 
+/* SIGKILL what is left until path's tree is empty (at most CG_EMPTY_WAIT_MS); -EBUSY after. */
+int cg_kill_until_empty(const char *path, struct zh_error *err);
+
 /* Poll until cg_count_tree(path) is 0, at most ms milliseconds. */
 int cg_wait_empty(const char *path, int ms);
 

@@ -269,15 +269,7 @@ static int v2_kill_all(const char *uuid, struct zh_error *err)
 	if (!cg_has(dir, "cgroup.kill") ||
 	    cg_write(dir, "cgroup.kill", "1", NULL, NULL) < 0)
 		freeze_and_kill(dir);
-	for (int waited = 0; cg_count_tree(dir) > 0; waited += 10) {
-		if (waited >= CG_EMPTY_WAIT_MS)
-			return zh_error_set(err, EBUSY, NULL,
-					    "processes remain in cgroup %s after SIGKILL",
-					    dir);
-		cg_kill_tree(dir);
-		cg_sleep_ms(10);
-	}
-	return 0;
+	return cg_kill_until_empty(dir, err);
 }
 
 /* ---- removal and inspection ---------------------------------------- */

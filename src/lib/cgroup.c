@@ -476,6 +476,18 @@ int cg_kill_tree(const char *path)
 	return n;
 }
 
+int cg_kill_until_empty(const char *path, struct zh_error *err)
+{
+	for (int waited = 0; cg_count_tree(path) > 0; waited += 10) {
+		if (waited >= CG_EMPTY_WAIT_MS)
+			return zh_error_set(err, EBUSY, NULL,
+					    "processes remain in cgroup %s after SIGKILL", path);
+		cg_kill_tree(path);
+		cg_sleep_ms(10);
+	}
+	return 0;
+}
+
 int cg_wait_empty(const char *path, int ms)
 {
 	for (int waited = 0;; waited += 5) {

@@ -67,8 +67,8 @@ int cmd_read_payload(const char *path, const char *verb, json_t **out)
 
 	if (!path || streq(path, "-")) {
 		if (isatty(STDIN_FILENO))
-			return cmd_die(EXIT_USAGE,
-				       "Will not %s from stdin when stdin is a tty.", verb);
+			return cmd_die(EXIT_USAGE, "Will not %s from stdin when stdin is a tty.",
+				       verb);
 		if (read_stdin(&buf, &len) < 0)
 			return cmd_die(EXIT_ERR, "Invalid JSON payload: payload too large");
 	} else {

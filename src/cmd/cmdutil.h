@@ -13,8 +13,8 @@
 
 #include "error.h"
 
-#define EXIT_OK 0
-#define EXIT_ERR 1
+#define EXIT_OK	   0
+#define EXIT_ERR   1
 #define EXIT_USAGE 2
 
 extern const char *program_name;

@@ -27,8 +27,8 @@
 #include "util.h"
 
 #define EXIT_NOT_INSTALLED 3
-#define DEFAULT_COLUMNS "uuid,name,version,os,type,pub"
-#define DEFAULT_SORT "published_at,name"
+#define DEFAULT_COLUMNS	   "uuid,name,version,os,type,pub"
+#define DEFAULT_SORT	   "published_at,name"
 
 const char *program_name = "imgadm";
 
@@ -84,8 +84,7 @@ static int open_pool(const char *name, struct pool **out, struct zh_error *err)
 }
 
 /* Host lock, then the pool (creating the default pool if there is none). */
-static int lock_and_open(const char *name, int *lock, struct pool **out,
-			 struct zh_error *err)
+static int lock_and_open(const char *name, int *lock, struct pool **out, struct zh_error *err)
 {
 	*lock = lock_host(err);
 	if (*lock < 0)
@@ -126,7 +125,7 @@ static int parse_install(int argc, char **argv, struct install_args *a)
 static int cmd_install(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct install_args a = { 0 };
+	struct install_args a = {0};
 	_cleanup_json_ json_t *m = NULL;
 	_cleanup_json_ json_t *have = NULL;
 	_cleanup_pool_ struct pool *p = NULL;
@@ -156,8 +155,7 @@ static int cmd_install(int argc, char **argv)
 
 /* ---- get / delete ---- */
 
-static int parse_pool_uuid(int argc, char **argv, const char **pool,
-			   const char **uuid)
+static int parse_pool_uuid(int argc, char **argv, const char **pool, const char **uuid)
 {
 	int c;
 
@@ -206,8 +204,7 @@ static int cmd_delete(int argc, char **argv)
 
 	if (r != 0)
 		return r < 0 ? EXIT_OK : r;
-	if (lock_and_open(pool, &lock, &p, &err) < 0 ||
-	    image_delete(p, uuid, &err) < 0)
+	if (lock_and_open(pool, &lock, &p, &err) < 0 || image_delete(p, uuid, &err) < 0)
 		return fail(&err);
 	printf("Deleted image %s\n", uuid);
 	return EXIT_OK;
@@ -231,13 +228,12 @@ static json_t *field_value(const json_t *rec, const char *f)
 	if (streq(f, "pub") || streq(f, "published_date"))
 		return pub && strlen(pub) >= 10 ? json_stringn(pub, 10) : NULL;
 	if (streq(f, "published"))
-		return pub && strlen(pub) >= 19 ?
-			json_sprintf("%.19sZ", pub) : NULL;
+		return pub && strlen(pub) >= 19 ? json_sprintf("%.19sZ", pub) : NULL;
 	if (streq(f, "clones") || streq(f, "zpool") || streq(f, "source"))
 		return json_incref(json_object_get(rec, f));
 	if (streq(f, "size"))
-		return json_incref(json_object_get(
-			json_array_get(json_object_get(m, "files"), 0), "size"));
+		return json_incref(
+			json_object_get(json_array_get(json_object_get(m, "files"), 0), "size"));
 	return json_incref(json_object_get(m, f));
 }
 
@@ -316,8 +312,7 @@ static int parse_list(int argc, char **argv, struct list_args *a)
 	a->nfilters = argc - optind;
 	for (int i = 0; i < a->nfilters; i++)
 		if (!strchr(a->filters[i], '=') || a->filters[i][0] == '=')
-			return usage_error("invalid filter: \"%s\" (FIELD=VALUE)",
-					   a->filters[i]);
+			return usage_error("invalid filter: \"%s\" (FIELD=VALUE)", a->filters[i]);
 	return 0;
 }
 
@@ -336,7 +331,7 @@ static int collect(const struct list_args *a, json_t *out, struct zh_error *err)
 		r = pool_open(names[i], &p, err);
 		if (r == 0)
 			r = image_list(p, &imgs, err);
-		json_array_foreach(imgs, k, rec) {
+		json_array_foreach (imgs, k, rec) {
 			bool keep = true;
 
 			for (int f = 0; keep && f < a->nfilters; f++)
@@ -408,7 +403,7 @@ static int print_table(const json_t *rows, const char *columns, bool header)
 static int cmd_list(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct list_args a = { .columns = DEFAULT_COLUMNS, .sort = DEFAULT_SORT };
+	struct list_args a = {.columns = DEFAULT_COLUMNS, .sort = DEFAULT_SORT};
 	_cleanup_json_ json_t *rows = json_array();
 	int r = parse_list(argc, argv, &a);
 
@@ -439,10 +434,8 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{ "install", cmd_install }, { "list", cmd_list },
-	{ "get", cmd_get },	    { "info", cmd_get },
-	{ "delete", cmd_delete },   { "destroy", cmd_delete },
-	{ "help", cmd_help },
+	{"install", cmd_install}, {"list", cmd_list},	   {"get", cmd_get},   {"info", cmd_get},
+	{"delete", cmd_delete},	  {"destroy", cmd_delete}, {"help", cmd_help},
 };
 
 int main(int argc, char **argv)

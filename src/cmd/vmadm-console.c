@@ -20,7 +20,7 @@
 #include "vmadm.h"
 #include "vmstore.h"
 
-#define DETACH_CHAR 0x1d
+#define DETACH_CHAR    0x1d
 #define PIPE_LINGER_MS 1000
 
 struct relay {
@@ -54,8 +54,10 @@ static int check_running(const char *uuid)
 		return cmd_fail(&err);
 	st = jsonutil_str(vm, "state");
 	if (!st || !streq(st, "running"))
-		return cmd_die(EXIT_ERR, "cannot connect to console when state is \"%s\" must be "
-			       "\"running\".", st ? st : "unknown");
+		return cmd_die(EXIT_ERR,
+			       "cannot connect to console when state is \"%s\" must be "
+			       "\"running\".",
+			       st ? st : "unknown");
 	return 0;
 }
 
@@ -95,14 +97,13 @@ static void from_zone(struct relay *r)
 static void relay_loop(struct relay *r)
 {
 	while (!r->detached && !r->closed) {
-		struct pollfd p[2] = { { .fd = r->sock, .events = POLLIN },
-				       { .fd = r->stdin_open ? STDIN_FILENO : -1,
-					 .events = POLLIN } };
+		struct pollfd p[2] = {{.fd = r->sock, .events = POLLIN},
+				      {.fd = r->stdin_open ? STDIN_FILENO : -1, .events = POLLIN}};
 		int n = poll(p, 2, r->stdin_open ? -1 : PIPE_LINGER_MS);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)	/* stdin is gone and the zone is quiet */
+		if (n <= 0) /* stdin is gone and the zone is quiet */
 			return;
 		if (p[0].revents)
 			from_zone(r);
@@ -114,7 +115,7 @@ static void relay_loop(struct relay *r)
 static int attach(const char *uuid)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct relay r = { .tty = isatty(STDIN_FILENO), .stdin_open = true };
+	struct relay r = {.tty = isatty(STDIN_FILENO), .stdin_open = true};
 	struct termios saved, raw;
 	_cleanup_close_ int fd = ctl_connect(uuid, &err);
 

@@ -68,10 +68,9 @@ static int select_vms(const struct filters *fs, json_t **out)
 	sel = json_array();
 	if (!sel)
 		return cmd_die(EXIT_ERR, "out of memory");
-	json_array_foreach(all, i, vm) {
+	json_array_foreach (all, i, vm) {
 		if (vmlist_add_fake_fields(vm) < 0 ||
-		    (vmlist_filters_match(fs->f, fs->n, vm) &&
-		     json_array_append(sel, vm) < 0)) {
+		    (vmlist_filters_match(fs->f, fs->n, vm) && json_array_append(sel, vm) < 0)) {
 			json_decref(sel);
 			return cmd_die(EXIT_ERR, "out of memory");
 		}
@@ -122,8 +121,7 @@ static int sort_vms(json_t *vms, const char *spec)
 	return r < 0 ? cmd_die(EXIT_ERR, "out of memory") : 0;
 }
 
-static int print_list(const json_t *vms, const struct list_opts *o,
-		      char *const *cols)
+static int print_list(const json_t *vms, const struct list_opts *o, char *const *cols)
 {
 	enum vmlist_format fmt = list_format(o);
 
@@ -140,11 +138,11 @@ static int print_list(const json_t *vms, const struct list_opts *o,
 
 int cmd_list(int argc, char **argv)
 {
-	struct list_opts o = { "uuid,type,ram,state,alias", "ram,uuid" };
+	struct list_opts o = {"uuid,type,ram,state,alias", "ram,uuid"};
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_strv_ char **cols = NULL;
 	_cleanup_json_ json_t *vms = NULL;
-	struct filters fs = { 0 };
+	struct filters fs = {0};
 	int r;
 
 	if ((r = vmadm_getopt(argc, argv, "pHho:s:", on_list_opt, &o)) != 0)
@@ -191,7 +189,7 @@ static int print_lookup_json(const json_t *vms, char *const *cols)
 
 	if (!out)
 		return cmd_die(EXIT_ERR, "out of memory");
-	json_array_foreach(vms, i, vm) {
+	json_array_foreach (vms, i, vm) {
 		json_t *e = cols ? restrict_fields(vm, cols) : json_incref(vm);
 
 		if (!e || json_array_append_new(out, e) < 0)
@@ -201,8 +199,7 @@ static int print_lookup_json(const json_t *vms, char *const *cols)
 	return EXIT_OK;
 }
 
-static int print_lookup(const json_t *vms, const struct list_opts *o,
-			char *const *cols)
+static int print_lookup(const json_t *vms, const struct list_opts *o, char *const *cols)
 {
 	size_t i;
 	json_t *vm;
@@ -212,17 +209,17 @@ static int print_lookup(const json_t *vms, const struct list_opts *o,
 			       json_array_size(vms));
 	if (o->json)
 		return print_lookup_json(vms, cols);
-	json_array_foreach(vms, i, vm)
+	json_array_foreach (vms, i, vm)
 		printf("%s\n", jsonutil_str(vm, "uuid"));
 	return EXIT_OK;
 }
 
 int cmd_lookup(int argc, char **argv)
 {
-	struct list_opts o = { 0 };
+	struct list_opts o = {0};
 	_cleanup_strv_ char **cols = NULL;
 	_cleanup_json_ json_t *vms = NULL;
-	struct filters fs = { 0 };
+	struct filters fs = {0};
 	int r;
 
 	if ((r = vmadm_getopt(argc, argv, "j1o:", on_list_opt, &o)) != 0)

@@ -19,7 +19,8 @@ int cmd_start(int argc, char **argv)
 		return r;
 	if (optind < argc)
 		return vmadm_usage_error("Invalid argument for %s: \"%s\" (order=, cdrom= and "
-					 "disk= are for kvm VMs)", argv[0], argv[optind]);
+					 "disk= are for kvm VMs)",
+					 argv[0], argv[optind]);
 	r = vm_start(uuid, &err);
 	if (r == -EALREADY) {
 		fprintf(stderr, "%s\n", err.msg);

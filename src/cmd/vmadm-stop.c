@@ -33,7 +33,7 @@ static int on_opt(void *ctx, int c, const char *arg)
 int cmd_stop(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct stop_opts o = { .timeout = -1 };
+	struct stop_opts o = {.timeout = -1};
 	const char *uuid = NULL;
 	int r;
 

@@ -19,8 +19,7 @@ static int on_file(void *ctx, int c, const char *arg)
 	return 0;
 }
 
-static int report(const char *action, const char *brand, int r,
-		  const struct vmcfg_report *rep)
+static int report(const char *action, const char *brand, int r, const struct vmcfg_report *rep)
 {
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ char *s = NULL;
@@ -36,8 +35,7 @@ static int report(const char *action, const char *brand, int r,
 	return EXIT_ERR;
 }
 
-static int parse_action(int argc, char **argv, enum vmcfg_action *action,
-			const char **brand)
+static int parse_action(int argc, char **argv, enum vmcfg_action *action, const char **brand)
 {
 	if (optind >= argc)
 		return vmadm_usage_error("Missing action for validate (create or update)");

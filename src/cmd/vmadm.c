@@ -118,39 +118,38 @@ struct vmadm_command {
 };
 
 static const struct vmadm_command commands[] = {
-	{ "create", cmd_create },
-	{ "get", cmd_get },
-	{ "json", cmd_get },
-	{ "list", cmd_list },
-	{ "lookup", cmd_lookup },
-	{ "update", cmd_update },
-	{ "delete", cmd_delete },
-	{ "destroy", cmd_delete },
-	{ "validate", cmd_validate },
-	{ "start", cmd_start },
-	{ "boot", cmd_start },
-	{ "stop", cmd_stop },
-	{ "halt", cmd_stop },
-	{ "reboot", cmd_reboot },
-	{ "kill", cmd_kill },
-	{ "console", cmd_console },
-	{ "info", cmd_not_implemented },
-	{ "sysrq", cmd_not_implemented },
-	{ "create-snapshot", cmd_not_implemented },
-	{ "delete-snapshot", cmd_not_implemented },
-	{ "rollback-snapshot", cmd_not_implemented },
-	{ "events", cmd_not_implemented },
-	{ "send", cmd_not_implemented },
-	{ "receive", cmd_not_implemented },
-	{ "recv", cmd_not_implemented },
-	{ "reprovision", cmd_not_implemented },
-	{ "install", cmd_not_implemented },
+	{"create", cmd_create},
+	{"get", cmd_get},
+	{"json", cmd_get},
+	{"list", cmd_list},
+	{"lookup", cmd_lookup},
+	{"update", cmd_update},
+	{"delete", cmd_delete},
+	{"destroy", cmd_delete},
+	{"validate", cmd_validate},
+	{"start", cmd_start},
+	{"boot", cmd_start},
+	{"stop", cmd_stop},
+	{"halt", cmd_stop},
+	{"reboot", cmd_reboot},
+	{"kill", cmd_kill},
+	{"console", cmd_console},
+	{"info", cmd_not_implemented},
+	{"sysrq", cmd_not_implemented},
+	{"create-snapshot", cmd_not_implemented},
+	{"delete-snapshot", cmd_not_implemented},
+	{"rollback-snapshot", cmd_not_implemented},
+	{"events", cmd_not_implemented},
+	{"send", cmd_not_implemented},
+	{"receive", cmd_not_implemented},
+	{"recv", cmd_not_implemented},
+	{"reprovision", cmd_not_implemented},
+	{"install", cmd_not_implemented},
 };
 
 static bool is_help(const char *a)
 {
-	return streq(a, "help") || streq(a, "-h") || streq(a, "-?") ||
-	       streq(a, "--help");
+	return streq(a, "help") || streq(a, "-h") || streq(a, "-?") || streq(a, "--help");
 }
 
 int main(int argc, char **argv)

@@ -55,8 +55,8 @@
 #include "vmstore.h"
 #include "zone.h"
 
-#define RELAY_BUF 16384
-#define RELAY_CHANS 2
+#define RELAY_BUF    16384
+#define RELAY_CHANS  2
 #define SHELL_SYNTAX " \t\n;&|<>()$`\\\"'*?[#~"
 
 const char *program_name = "zlogin";
@@ -65,15 +65,15 @@ struct opts {
 	const char *user;
 	bool quiet;
 	const char *uuid;
-	char **argv;			/* command, or NULL for a login shell */
+	char **argv; /* command, or NULL for a login shell */
 	char *shell_argv[4];
 };
 
 struct chan {
 	int in, out;
-	bool eof;			/* no more input */
-	bool dead;			/* output failed: discard */
-	bool session_out;		/* in is the session's output */
+	bool eof;	  /* no more input */
+	bool dead;	  /* output failed: discard */
+	bool session_out; /* in is the session's output */
 	size_t off, len;
 	char buf[RELAY_BUF];
 };
@@ -82,15 +82,14 @@ struct relay {
 	struct chan ch[RELAY_CHANS];
 	size_t n;
 	int sigfd;
-	int pidfd;			/* the session */
-	int master;			/* pty master, or -EBADF */
+	int pidfd;  /* the session */
+	int master; /* pty master, or -EBADF */
 	bool exited;
 };
 
 static int usage(void)
 {
-	return cmd_die(EXIT_USAGE,
-		       "usage: zlogin [-Q] [-l user] <uuid> [command [argument ...]]");
+	return cmd_die(EXIT_USAGE, "usage: zlogin [-Q] [-l user] <uuid> [command [argument ...]]");
 }
 
 static int parse_args(int argc, char **argv, struct opts *o)
@@ -129,15 +128,15 @@ static int no_such_zone(const char *uuid)
 
 static int not_running(const char *uuid, const char *state)
 {
-	return cmd_die(EXIT_ERR, "zlogin: login allowed only to running zones (%s is '%s').",
-		       uuid, state && *state ? state : "stopped");
+	return cmd_die(EXIT_ERR, "zlogin: login allowed only to running zones (%s is '%s').", uuid,
+		       state && *state ? state : "stopped");
 }
 
 /* 0 with the init pid when running, else the exit code (message printed). */
 static int find_zone(const char *uuid, pid_t *pid)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct runstate rs = { 0 };
+	struct runstate rs = {0};
 	_cleanup_pool_ struct pool *p = NULL;
 	json_t *vm = NULL;
 	int r = 0;
@@ -165,7 +164,7 @@ static int find_zone(const char *uuid, pid_t *pid)
 /* zone_enter() failed: the zone stopped meanwhile, or another failure. */
 static int enter_failed(const char *uuid, struct zh_error *err)
 {
-	struct runstate rs = { 0 };
+	struct runstate rs = {0};
 	int code = EXIT_ERR;
 
 	if (err->prop && streq(err->prop, "command"))
@@ -201,9 +200,9 @@ static void chan_read(struct relay *r, struct chan *c)
 
 	if (n < 0 && (errno == EINTR || errno == EAGAIN))
 		return;
-	if (n <= 0) {		/* EOF, or EIO: the pty's slave side is closed */
+	if (n <= 0) { /* EOF, or EIO: the pty's slave side is closed */
 		c->eof = true;
-		if (!c->session_out && r->master >= 0)	/* caller's terminal hung up */
+		if (!c->session_out && r->master >= 0) /* caller's terminal hung up */
 			syscall(SYS_pidfd_send_signal, r->pidfd, SIGHUP, NULL, 0);
 		return;
 	}
@@ -268,18 +267,18 @@ static nfds_t build_poll(const struct relay *r, struct pollfd *p, struct chan **
 		const struct chan *c = &r->ch[i];
 
 		if (c->len) {
-			p[n] = (struct pollfd){ .fd = c->out, .events = POLLOUT };
+			p[n] = (struct pollfd){.fd = c->out, .events = POLLOUT};
 			who[n++] = (struct chan *)c;
 		} else if (!c->eof && (c->session_out || !r->exited)) {
-			p[n] = (struct pollfd){ .fd = c->in, .events = POLLIN };
+			p[n] = (struct pollfd){.fd = c->in, .events = POLLIN};
 			who[n++] = (struct chan *)c;
 		}
 	}
 	who[n] = NULL;
-	p[n++] = (struct pollfd){ .fd = r->sigfd, .events = POLLIN };
+	p[n++] = (struct pollfd){.fd = r->sigfd, .events = POLLIN};
 	if (!r->exited) {
 		who[n] = NULL;
-		p[n++] = (struct pollfd){ .fd = r->pidfd, .events = POLLIN };
+		p[n++] = (struct pollfd){.fd = r->pidfd, .events = POLLIN};
 	}
 	return n;
 }
@@ -302,7 +301,7 @@ static void relay_run(struct relay *r)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0)
-			break;	/* exited, and nothing more is ready */
+			break; /* exited, and nothing more is ready */
 		for (nfds_t i = 0; i < n; i++) {
 			if (!p[i].revents)
 				continue;
@@ -374,8 +373,8 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	struct zone_session zs;
-	struct relay r = { .sigfd = -EBADF, .master = -EBADF };
-	int child_end[3] = { -EBADF, -EBADF, -EBADF }, code = EXIT_ERR;
+	struct relay r = {.sigfd = -EBADF, .master = -EBADF};
+	int child_end[3] = {-EBADF, -EBADF, -EBADF}, code = EXIT_ERR;
 
 	if (!s->pty && pipes_setup(s, &r, child_end))
 		return EXIT_ERR;
@@ -418,7 +417,7 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	struct termios tio;
 	struct winsize ws;
 	pid_t pid = 0;
@@ -428,8 +427,12 @@ int main(int argc, char **argv)
 	    (r = find_zone(o.uuid, &pid)) != 0)
 		return r;
 	struct zone_enter_spec s = {
-		.uuid = o.uuid, .init_pid = pid, .user = o.user, .argv = o.argv,
-		.term = getenv("TERM"), .stdio = { 0, 1, 2 },
+		.uuid = o.uuid,
+		.init_pid = pid,
+		.user = o.user,
+		.argv = o.argv,
+		.term = getenv("TERM"),
+		.stdio = {0, 1, 2},
 	};
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0) {
 		s.pty = true;

@@ -41,14 +41,15 @@ int zad_console_open(struct zad *z, struct zh_error *err)
 	if (fchown(z->pty_slave, z->id_base, z->id_base) < 0)
 		return zh_error_set(err, errno, NULL, "cannot chown %s: %m", name);
 	return zad_watch(z, z->pty_master, ZT_PTY, EPOLLIN) < 0
-		       ? zh_error_set(err, errno, NULL, "epoll: %m") : 0;
+		       ? zh_error_set(err, errno, NULL, "epoll: %m")
+		       : 0;
 }
 
 static void relay_out(struct zad *z, const char *buf, size_t n)
 {
 	for (struct zad_client *c = z->clients; c; c = c->next)
 		if (c->console && send(c->fd, buf, n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
-			continue;	/* a slow client loses this record */
+			continue; /* a slow client loses this record */
 }
 
 /* Read what the zone wrote: at most a few chunks per wake-up (fairness). */
@@ -77,13 +78,13 @@ void zad_console_input(struct zad *z, struct zad_client *c)
 		return;
 	}
 	if (n > 0 && z->pty_master >= 0 && write(z->pty_master, buf, (size_t)n) < 0)
-		return;	/* the zone's tty is full: input is dropped, like a serial line */
+		return; /* the zone's tty is full: input is dropped, like a serial line */
 }
 
 void zad_console_close(struct zad *z)
 {
 	if (z->pty_master >= 0)
-		zad_console_read(z);	/* the last words of the zone */
+		zad_console_read(z); /* the last words of the zone */
 	if (z->conlog.used)
 		zlog_console(&z->conlog, "\n", 1);
 	closep(&z->pty_master);

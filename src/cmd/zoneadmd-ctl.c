@@ -18,15 +18,17 @@
 
 #define CLIENTS_MAX 64
 
-typedef int (*ctl_handler)(struct zad *z, struct zad_client *c, const json_t *in,
-			   json_t **out, struct zh_error *err);
+typedef int (*ctl_handler)(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+			   struct zh_error *err);
 
 static int h_status(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 		    struct zh_error *err)
 {
 	static const char *const names[] = {
-		[ZAD_BOOTING] = "ready", [ZAD_RUNNING] = "running",
-		[ZAD_STOPPING] = "stopping", [ZAD_REBOOTING] = "stopping",
+		[ZAD_BOOTING] = "ready",
+		[ZAD_RUNNING] = "running",
+		[ZAD_STOPPING] = "stopping",
+		[ZAD_REBOOTING] = "stopping",
 	};
 
 	*out = json_pack("{s:s,s:i,s:s,s:i}", "state", names[z->phase], "pid", (int)z->zp.pid,
@@ -38,8 +40,9 @@ static int int_arg(const json_t *in, const char *key, int def)
 {
 	json_t *v = json_object_get(in, key);
 
-	return json_is_integer(v) && json_integer_value(v) >= 0 &&
-		       json_integer_value(v) <= 86400 ? (int)json_integer_value(v) : def;
+	return json_is_integer(v) && json_integer_value(v) >= 0 && json_integer_value(v) <= 86400
+		       ? (int)json_integer_value(v)
+		       : def;
 }
 
 static int h_stop(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
@@ -81,7 +84,7 @@ static int h_console(struct zad *z, struct zad_client *c, const json_t *in, json
 {
 	if (z->pty_master < 0)
 		return zh_error_set(err, ENODEV, NULL, "VM %s has no console", z->uuid);
-	c->console = true;	/* after the reply, raw bytes both ways */
+	c->console = true; /* after the reply, raw bytes both ways */
 	return 0;
 }
 
@@ -92,12 +95,8 @@ static int h_update(struct zad *z, struct zad_client *c, const json_t *in, json_
 }
 
 static const ctl_handler handlers[CTL_CMD_MAX] = {
-	[CTL_STATUS] = h_status,
-	[CTL_STOP] = h_stop,
-	[CTL_KILL] = h_kill,
-	[CTL_REBOOT] = h_reboot,
-	[CTL_CONSOLE] = h_console,
-	[CTL_UPDATE] = h_update,
+	[CTL_STATUS] = h_status, [CTL_STOP] = h_stop,	    [CTL_KILL] = h_kill,
+	[CTL_REBOOT] = h_reboot, [CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
 };
 
 /* ---- clients ---- */

@@ -23,12 +23,11 @@
 
 #define ZLOG_DEFAULT_MAX (1u << 20)
 
-int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,
-	      struct zh_error *err)
+int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max, struct zh_error *err)
 {
 	struct stat st;
 
-	*l = (struct zlog){ .fd = -EBADF, .max = max ? max : ZLOG_DEFAULT_MAX };
+	*l = (struct zlog){.fd = -EBADF, .max = max ? max : ZLOG_DEFAULT_MAX};
 	l->path = paths_join(dir, name);
 	if (!l->path)
 		return zh_error_oom(err);
@@ -92,7 +91,7 @@ void zlog_write(struct zlog *l, const char *stream, const char *msg, size_t len)
 	if (!s)
 		return;
 	n = strlen(s);
-	s[n] = '\n';	/* json_dumps' NUL becomes the newline */
+	s[n] = '\n'; /* json_dumps' NUL becomes the newline */
 	if (write(l->fd, s, n + 1) == (ssize_t)(n + 1))
 		l->size += n + 1;
 	if (l->size >= l->max)

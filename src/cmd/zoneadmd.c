@@ -154,7 +154,7 @@ static _Noreturn void sentinel_main(const char *uuid, int rfd, int lockfd)
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	close_except(rfd, lockfd);
-	detach_stdio(true);	/* hold nothing of vmadm's: its caller waits for EOF */
+	detach_stdio(true); /* hold nothing of vmadm's: its caller waits for EOF */
 	do
 		n = read(rfd, &c, 1);
 	while (n < 0 && errno == EINTR);
@@ -206,7 +206,7 @@ static void sentinel_done(struct zad *z)
 static void sentinel_respawn(struct zad *z)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	siginfo_t si = { 0 };
+	siginfo_t si = {0};
 
 	waitid(P_PIDFD, (id_t)z->sentinel_pidfd, &si, WEXITED | WNOHANG);
 	epoll_ctl(z->epfd, EPOLL_CTL_DEL, z->sentinel_pidfd, NULL);
@@ -222,8 +222,8 @@ static void sentinel_respawn(struct zad *z)
 
 int zad_watch(struct zad *z, int fd, int tag, uint32_t events)
 {
-	struct epoll_event ev = { .events = events,
-				  .data.u64 = ((uint64_t)tag << 32) | (uint32_t)fd };
+	struct epoll_event ev = {.events = events,
+				 .data.u64 = ((uint64_t)tag << 32) | (uint32_t)fd};
 
 	return epoll_ctl(z->epfd, EPOLL_CTL_ADD, fd, &ev);
 }
@@ -241,14 +241,14 @@ int zad_write_state(struct zad *z, const char *state)
 
 static void arm_timer(struct zad *z, int seconds)
 {
-	struct itimerspec its = { .it_value.tv_sec = seconds, .it_value.tv_nsec = seconds ? 0 : 1 };
+	struct itimerspec its = {.it_value.tv_sec = seconds, .it_value.tv_nsec = seconds ? 0 : 1};
 
 	timerfd_settime(z->timerfd, 0, &its, NULL);
 }
 
 static void disarm_timer(struct zad *z)
 {
-	struct itimerspec its = { 0 };
+	struct itimerspec its = {0};
 
 	timerfd_settime(z->timerfd, 0, &its, NULL);
 }
@@ -290,8 +290,8 @@ static const char *init_path(const struct zad *z)
 static int open_in_root(const char *root, const char *path, uint64_t flags)
 {
 	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	struct open_how how = { .flags = flags | O_PATH | O_CLOEXEC,
-				.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS };
+	struct open_how how = {.flags = flags | O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
 	int fd;
 
 	if (rfd < 0)
@@ -319,8 +319,7 @@ static const char *init_kind(const struct zad *z)
 	return "";
 }
 
-static int signal_prop(struct zad *z, const char *key, int def, int *out,
-		       struct zh_error *err)
+static int signal_prop(struct zad *z, const char *key, int def, int *out, struct zh_error *err)
 {
 	const char *s = jsonutil_str(z->vm, key);
 
@@ -359,8 +358,8 @@ static int load_vm(struct zad *z, struct zh_error *err)
 		return r;
 	brand = jsonutil_str(vm, "brand");
 	if (brand && (streq(brand, "kvm") || streq(brand, "bhyve")))
-		return zh_error_set(err, ENOTSUP, "brand", "brand %s is not supported by zoneadmd yet",
-				    brand);
+		return zh_error_set(err, ENOTSUP, "brand",
+				    "brand %s is not supported by zoneadmd yet", brand);
 	pool_free(z->pool);
 	json_decref(z->vm);
 	z->pool = TAKE_PTR(p);
@@ -429,9 +428,9 @@ static int check_init(struct zad *z, struct zh_error *err)
 
 static int zad_boot(struct zad *z, struct zh_error *err)
 {
-	char *const argv[] = { (char *)init_path(z), NULL };
-	char *const envp[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-			       "TERM=linux", "container=zonehost", NULL };
+	char *const argv[] = {(char *)init_path(z), NULL};
+	char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+			      "TERM=linux", "container=zonehost", NULL};
 	_cleanup_close_ int cgfd = -EBADF;
 	struct zone_spec s;
 	int r;
@@ -441,13 +440,18 @@ static int zad_boot(struct zad *z, struct zh_error *err)
 	if (cgroup_version() == 2 && (cgfd = cgroup_open_fd(z->uuid, err)) < 0)
 		return cgfd;
 	s = (struct zone_spec){
-		.uuid = z->uuid, .root = z->root, .hostname = hostname_of(z),
-		.id_base = z->id_base, .argv = argv, .envp = envp,
+		.uuid = z->uuid,
+		.root = z->root,
+		.hostname = hostname_of(z),
+		.id_base = z->id_base,
+		.argv = argv,
+		.envp = envp,
 		.console_fd = z->pty_slave,
 		.tmpfs_mib = (uint64_t)int_prop(z, "tmpfs"),
 		.memlock_mib = (uint64_t)int_prop(z, "max_locked_memory"),
 		.filesystems = json_object_get(z->vm, "filesystems"),
-		.cgroup_fd = cgfd >= 0 ? cgfd : -1, .cgroup_uuid = z->uuid,
+		.cgroup_fd = cgfd >= 0 ? cgfd : -1,
+		.cgroup_uuid = z->uuid,
 	};
 	r = zone_spawn(&s, &z->zp, err);
 	if (r < 0)
@@ -516,7 +520,7 @@ static void zad_restart(struct zad *z)
 	struct zh_error err = ZH_ERROR_INIT;
 	int r;
 
-	kill_zone(z);	/* whatever the old PID namespace left */
+	kill_zone(z); /* whatever the old PID namespace left */
 	disarm_timer(z);
 	r = zad_reload(z, &err);
 	if (r == 0)
@@ -532,7 +536,7 @@ static void zad_restart(struct zad *z)
 
 static void on_init_exit(struct zad *z)
 {
-	siginfo_t si = { 0 };
+	siginfo_t si = {0};
 	int status;
 	bool reboot;
 
@@ -777,11 +781,19 @@ static void detach_stdio(bool all)
 
 int main(int argc, char **argv)
 {
-	struct zad z = { .notify_fd = -EBADF, .lock_fd = -EBADF, .sentinel_fd = -EBADF,
-			 .sentinel_pidfd = -EBADF, .epfd = -EBADF, .sigfd = -EBADF,
-			 .lfd = -EBADF, .timerfd = -EBADF, .zp = { 0, -EBADF },
-			 .pty_master = -EBADF, .pty_slave = -EBADF,
-			 .conlog = { .fd = -EBADF }, .log = { .fd = -EBADF } };
+	struct zad z = {.notify_fd = -EBADF,
+			.lock_fd = -EBADF,
+			.sentinel_fd = -EBADF,
+			.sentinel_pidfd = -EBADF,
+			.epfd = -EBADF,
+			.sigfd = -EBADF,
+			.lfd = -EBADF,
+			.timerfd = -EBADF,
+			.zp = {0, -EBADF},
+			.pty_master = -EBADF,
+			.pty_slave = -EBADF,
+			.conlog = {.fd = -EBADF},
+			.log = {.fd = -EBADF}};
 	struct zh_error err = ZH_ERROR_INIT;
 	char msg[64];
 	int r;

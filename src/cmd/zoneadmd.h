@@ -26,7 +26,7 @@ struct zlog {
 	int fd;
 	char *path;
 	uint64_t size, max;
-	char line[2048];	/* console: pending partial line */
+	char line[2048]; /* console: pending partial line */
 	size_t used;
 };
 
@@ -35,26 +35,26 @@ enum zad_phase { ZAD_BOOTING, ZAD_RUNNING, ZAD_STOPPING, ZAD_REBOOTING };
 struct zad_client {
 	int fd;
 	bool console;
-	uint16_t waiting;	/* CTL_STOP / CTL_REBOOT: reply when done; 0 none */
+	uint16_t waiting; /* CTL_STOP / CTL_REBOOT: reply when done; 0 none */
 	struct zad_client *next;
 };
 
 struct zad {
 	char uuid[UTIL_UUID_LEN + 1];
-	int notify_fd;		/* -EBADF once answered */
-	int lock_fd;		/* runstate lock (shared with the sentinel) */
-	int sentinel_fd;	/* write end: 'x' = clean end, EOF = we died */
+	int notify_fd;	 /* -EBADF once answered */
+	int lock_fd;	 /* runstate lock (shared with the sentinel) */
+	int sentinel_fd; /* write end: 'x' = clean end, EOF = we died */
 	pid_t sentinel_pid;
 	int sentinel_pidfd;
 
 	struct pool *pool;
-	json_t *vm;		/* decorated config */
+	json_t *vm; /* decorated config */
 	char *zonepath, *root;
 	uid_t id_base;
 	int halt_sig, reboot_sig;
 
 	int epfd, sigfd, lfd, timerfd;
-	struct zone_proc zp;	/* pidfd -EBADF when no init */
+	struct zone_proc zp; /* pidfd -EBADF when no init */
 	char boot_ts[UTIL_TIMESTAMP_LEN + 1];
 	enum zad_phase phase;
 	bool reboot_force;

@@ -73,15 +73,14 @@ static int fail_arg(struct zh_error *err)
 
 /* ---- pool create ---- */
 
-static int parse_create(int argc, char **argv, struct pool_create_opts *o,
-			const char **size_arg)
+static int parse_create(int argc, char **argv, struct pool_create_opts *o, const char **size_arg)
 {
 	static const struct option opts[] = {
-		{ "name", required_argument, NULL, 'n' },
-		{ "size", required_argument, NULL, 's' },
-		{ "device", required_argument, NULL, 'd' },
-		{ "mount", required_argument, NULL, 'm' },
-		{ NULL, 0, NULL, 0 },
+		{"name", required_argument, NULL, 'n'},
+		{"size", required_argument, NULL, 's'},
+		{"device", required_argument, NULL, 'd'},
+		{"mount", required_argument, NULL, 'm'},
+		{NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -107,7 +106,7 @@ static int parse_create(int argc, char **argv, struct pool_create_opts *o,
 
 static int cmd_pool_create(int argc, char **argv)
 {
-	struct pool_create_opts o = { .backing = POOL_BACKING_FILE };
+	struct pool_create_opts o = {.backing = POOL_BACKING_FILE};
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_close_ int lk = -EBADF;
@@ -158,9 +157,8 @@ static void print_table(json_t *arr)
 	size_t i;
 	json_t *s;
 
-	printf("%-16s %9s %9s %9s %-7s %s\n", "NAME", "SIZE", "USED", "FREE",
-	       "BACKING", "SOURCE");
-	json_array_foreach(arr, i, s) {
+	printf("%-16s %9s %9s %9s %-7s %s\n", "NAME", "SIZE", "USED", "FREE", "BACKING", "SOURCE");
+	json_array_foreach (arr, i, s) {
 		printf("%-16s", jsonutil_str(s, "name"));
 		print_size((uint64_t)json_integer_value(json_object_get(s, "size")));
 		print_size((uint64_t)json_integer_value(json_object_get(s, "used")));
@@ -252,7 +250,7 @@ static int count_holdings(const struct pool *p, struct holdings *h)
 		_cleanup_free_ char *rec = NULL;
 
 		if (strchr(*n, '@'))
-			continue;	/* snapshots go with their dataset */
+			continue; /* snapshots go with their dataset */
 		if (asprintf(&rec, "%s/.imgadm/%s.json", p->mountpoint, *n) < 0)
 			return cmd_die(EXIT_ERR, "out of memory");
 		if (fsutil_exists(rec))
@@ -315,7 +313,7 @@ static int stop_zones(const struct pool *p)
 
 	if (vmstore_load_pool(p, &vms, &err) < 0)
 		return cmd_fail(&err);
-	json_array_foreach(vms, i, vm) {
+	json_array_foreach (vms, i, vm) {
 		const char *uuid = jsonutil_str(vm, "uuid");
 		struct runstate rs;
 		bool live;
@@ -334,12 +332,13 @@ static int stop_zones(const struct pool *p)
 static int cmd_pool_destroy(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "force", no_argument, NULL, 'f' }, { NULL, 0, NULL, 0 },
+		{"force", no_argument, NULL, 'f'},
+		{NULL, 0, NULL, 0},
 	};
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_close_ int lk = -EBADF;
-	struct holdings h = { 0 };
+	struct holdings h = {0};
 	bool force = false;
 	const char *name;
 	int c, r;
@@ -427,7 +426,7 @@ static int cmd_autoboot(int argc, char **argv)
 		return usage("unexpected argument \"%s\"", argv[1]);
 	if (vmstore_load_all(&vms, &err) < 0)
 		return cmd_fail(&err);
-	json_array_foreach(vms, i, vm)
+	json_array_foreach (vms, i, vm)
 		failed += start_one(vm) < 0;
 	return failed ? EXIT_ERR : EXIT_OK;
 }
@@ -438,14 +437,13 @@ struct command {
 };
 
 static const struct command pool_cmds[] = {
-	{ "create", cmd_pool_create },
-	{ "status", cmd_pool_status },
-	{ "destroy", cmd_pool_destroy },
-	{ "mount-all", cmd_pool_mount_all },
+	{"create", cmd_pool_create},
+	{"status", cmd_pool_status},
+	{"destroy", cmd_pool_destroy},
+	{"mount-all", cmd_pool_mount_all},
 };
 
-static int dispatch(const struct command *t, size_t n, int argc, char **argv,
-		    const char *what)
+static int dispatch(const struct command *t, size_t n, int argc, char **argv, const char *what)
 {
 	if (argc < 1)
 		return usage("missing %s command", what);
@@ -474,8 +472,8 @@ static int cmd_help(int argc, char **argv)
 int main(int argc, char **argv)
 {
 	static const struct command top[] = {
-		{ "sysinfo", cmd_sysinfo },
-		{ "autoboot", cmd_autoboot },
+		{"sysinfo", cmd_sysinfo},
+		{"autoboot", cmd_autoboot},
 	};
 
 	if (argc < 2)

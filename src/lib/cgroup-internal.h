@@ -25,18 +25,15 @@
 
 struct cgroup_ops {
 	int (*create)(const char *uuid, struct zh_error *err);
-	int (*apply)(const char *uuid, const struct cgroup_limits *l,
-		     struct zh_error *err);
+	int (*apply)(const char *uuid, const struct cgroup_limits *l, struct zh_error *err);
 	int (*attach)(const char *uuid, pid_t pid, struct zh_error *err);
 	int (*open_fd)(const char *uuid, struct zh_error *err);
-	int (*join_open)(const char *uuid, struct cgroup_join *j,
-			 struct zh_error *err);
+	int (*join_open)(const char *uuid, struct cgroup_join *j, struct zh_error *err);
 	int (*count_procs)(const char *uuid);
 	int (*kill_all)(const char *uuid, struct zh_error *err);
 	int (*destroy)(const char *uuid, struct zh_error *err);
 	char **(*paths)(const char *uuid);
-	int (*chown)(const char *uuid, uid_t uid, gid_t gid,
-		     struct zh_error *err);
+	int (*chown)(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err);
 	void (*reset)(void);
 };
 
@@ -54,10 +51,10 @@ bool cg_fake(void);
  * On failure the message reads "cannot set <prop>: write <value> to
  * <file>: <strerror>" (without the first part when prop is NULL).
  */
-int cg_write(const char *dir, const char *file, const char *value,
-	     const char *prop, struct zh_error *err);
-int cg_write_i64(const char *dir, const char *file, int64_t value,
-		 const char *prop, struct zh_error *err);
+int cg_write(const char *dir, const char *file, const char *value, const char *prop,
+	     struct zh_error *err);
+int cg_write_i64(const char *dir, const char *file, int64_t value, const char *prop,
+		 struct zh_error *err);
 
 /* Read dir/file (at most 4 KiB) into buf, trailing newline removed. */
 int cg_read(const char *dir, const char *file, char *buf, size_t size);
@@ -94,8 +91,7 @@ int cg_kill_until_empty(const char *path, struct zh_error *err);
 int cg_wait_empty(const char *path, int ms);
 
 /* chown a zone cgroup and the files a delegate needs (see cgroup_chown). */
-int cg_chown_dir(const char *dir, bool v2, uid_t uid, gid_t gid,
-		 struct zh_error *err);
+int cg_chown_dir(const char *dir, bool v2, uid_t uid, gid_t gid, struct zh_error *err);
 
 /* Sleep for ms milliseconds. */
 void cg_sleep_ms(int ms);

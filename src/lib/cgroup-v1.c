@@ -60,11 +60,10 @@ static const struct {
 	const char *name;
 	unsigned bit;
 } controllers[] = {
-	{ "cpu", C_CPU },	  { "cpuacct", C_CPUACCT },
-	{ "cpuset", C_CPUSET },	  { "memory", C_MEMORY },
-	{ "pids", C_PIDS },	  { "blkio", C_BLKIO },
-	{ "freezer", C_FREEZER }, { "devices", C_DEVICES },
-	{ "name=systemd", C_SYSTEMD }, { "systemd", C_SYSTEMD },
+	{"cpu", C_CPU},		{"cpuacct", C_CPUACCT}, {"cpuset", C_CPUSET},
+	{"memory", C_MEMORY},	{"pids", C_PIDS},	{"blkio", C_BLKIO},
+	{"freezer", C_FREEZER}, {"devices", C_DEVICES}, {"name=systemd", C_SYSTEMD},
+	{"systemd", C_SYSTEMD},
 };
 
 #define REQUIRED (C_CPU | C_MEMORY | C_PIDS | C_FREEZER)
@@ -85,9 +84,8 @@ static int nhiers = -1;
  * console), not 1:11 (/dev/kmsg), no block device.
  */
 static const char *const dev_allow[] = {
-	"c 1:3 rwm", "c 1:5 rwm",  "c 1:7 rwm",    "c 1:8 rwm",
-	"c 1:9 rwm", "c 5:0 rwm",  "c 5:2 rwm",    "c 136:* rwm",
-	"c 10:229 rwm", "c 10:200 rwm",
+	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm",	 "c 1:8 rwm",	 "c 1:9 rwm",
+	"c 5:0 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:229 rwm", "c 10:200 rwm",
 };
 
 /* ---- discovery ----------------------------------------------------- */
@@ -109,10 +107,9 @@ static void unescape(char *s)
 	char *o = s;
 
 	for (; *s; s++) {
-		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
-		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 +
-				      (s[3] - '0'));
+		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' &&
+		    s[3] >= '0' && s[3] <= '7') {
+			*o++ = (char)((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
 			s += 3;
 		} else {
 			*o++ = *s;
@@ -147,8 +144,7 @@ static void parse_mountinfo_line(char *line)
 	if (!sep)
 		return;
 	*sep = '\0';
-	for (char *t = strtok_r(line, " ", &save); t && n < 6;
-	     t = strtok_r(NULL, " ", &save))
+	for (char *t = strtok_r(line, " ", &save); t && n < 6; t = strtok_r(NULL, " ", &save))
 		f[n++] = t;
 	type = strtok_r(sep + 3, " ", &save);
 	strtok_r(NULL, " ", &save);
@@ -184,8 +180,8 @@ static void discover_fake(void)
 			continue;
 		if (asprintf(&p, "%s/%s", cg_root(), de->d_name) < 0)
 			break;
-		add_hier(p, cg_has(p, "cgroup.controllers") ? C_UNIFIED
-						    : ctrl_bits(de->d_name), "");
+		add_hier(p, cg_has(p, "cgroup.controllers") ? C_UNIFIED : ctrl_bits(de->d_name),
+			 "");
 	}
 	if (d)
 		closedir(d);
@@ -222,8 +218,7 @@ static char *zone_dir(const struct hier *h, const char *uuid)
 {
 	char *p = NULL;
 
-	if (asprintf(&p, "%s/" CGROUP_PARENT "%s%s", h->mnt, uuid ? "/" : "",
-		     uuid ? uuid : "") < 0)
+	if (asprintf(&p, "%s/" CGROUP_PARENT "%s%s", h->mnt, uuid ? "/" : "", uuid ? uuid : "") < 0)
 		return NULL;
 	return p;
 }
@@ -231,8 +226,7 @@ static char *zone_dir(const struct hier *h, const char *uuid)
 /* ---- create -------------------------------------------------------- */
 
 /* Copy a cpuset knob from parent to child when the child's is empty. */
-static int copy_down(const char *from, const char *to, const char *file,
-		     struct zh_error *err)
+static int copy_down(const char *from, const char *to, const char *file, struct zh_error *err)
 {
 	char v[4096], cur[4096];
 
@@ -243,8 +237,7 @@ static int copy_down(const char *from, const char *to, const char *file,
 	return cg_write(to, file, v, NULL, err);
 }
 
-static int setup_parent(const struct hier *h, const char *parent,
-			struct zh_error *err)
+static int setup_parent(const struct hier *h, const char *parent, struct zh_error *err)
 {
 	char v[32];
 	int r = cg_mkdir(parent, err);
@@ -255,8 +248,7 @@ static int setup_parent(const struct hier *h, const char *parent,
 			r = copy_down(h->mnt, parent, "cpuset.mems", err);
 	}
 	if (r == 0 && (h->ctrl & C_MEMORY) &&
-	    cg_read(parent, "memory.use_hierarchy", v, sizeof(v)) > 0 &&
-	    streq(v, "0"))
+	    cg_read(parent, "memory.use_hierarchy", v, sizeof(v)) > 0 && streq(v, "0"))
 		r = cg_write(parent, "memory.use_hierarchy", "1", NULL, err);
 	return r;
 }
@@ -270,8 +262,8 @@ static int setup_devices(const char *dir, struct zh_error *err)
 	return r;
 }
 
-static int setup_child(const struct hier *h, const char *parent,
-		       const char *dir, struct zh_error *err)
+static int setup_child(const struct hier *h, const char *parent, const char *dir,
+		       struct zh_error *err)
 {
 	int r = 0;
 
@@ -285,8 +277,7 @@ static int setup_child(const struct hier *h, const char *parent,
 	return r;
 }
 
-static int create_one(const struct hier *h, const char *uuid,
-		      struct zh_error *err)
+static int create_one(const struct hier *h, const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *parent = zone_dir(h, NULL);
 	_cleanup_free_ char *dir = zone_dir(h, uuid);
@@ -302,8 +293,7 @@ static int create_one(const struct hier *h, const char *uuid,
 		if (mkdir(dir, 0755) == 0 || errno == EEXIST)
 			break;
 		if (errno != ENOENT || tries == 9)
-			return zh_error_set(err, errno, NULL,
-					    "cannot create cgroup %s: %s", dir,
+			return zh_error_set(err, errno, NULL, "cannot create cgroup %s: %s", dir,
 					    strerror(errno));
 	}
 	return setup_child(h, parent, dir, err);
@@ -333,18 +323,15 @@ static int v1_create(const char *uuid, struct zh_error *err)
 
 /* ---- limits -------------------------------------------------------- */
 
-static int apply_cpu(const char *dir, const struct cgroup_limits *l,
-		     struct zh_error *err)
+static int apply_cpu(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
-	int r = cg_write_i64(dir, "cpu.cfs_period_us", CG_CFS_PERIOD_US,
-			     "cpu_cap", err);
+	int r = cg_write_i64(dir, "cpu.cfs_period_us", CG_CFS_PERIOD_US, "cpu_cap", err);
 
 	if (r == 0)
-		r = cg_write_i64(dir, "cpu.cfs_quota_us",
-				 cg_cpu_quota_us(l->cpu_cap), "cpu_cap", err);
+		r = cg_write_i64(dir, "cpu.cfs_quota_us", cg_cpu_quota_us(l->cpu_cap), "cpu_cap",
+				 err);
 	if (r == 0)
-		r = cg_write_i64(dir, "cpu.shares", cg_v1_shares(l->cpu_shares),
-				 "cpu_shares", err);
+		r = cg_write_i64(dir, "cpu.shares", cg_v1_shares(l->cpu_shares), "cpu_shares", err);
 	return r;
 }
 
@@ -361,8 +348,7 @@ static uint64_t as_u64(int64_t v)
 	return v < 0 ? UINT64_MAX : (uint64_t)v;
 }
 
-static int apply_memory(const char *dir, const struct cgroup_limits *l,
-			struct zh_error *err)
+static int apply_memory(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int64_t mem = mib_or_unlimited(l->max_physical_memory);
 	int64_t sw = mib_or_unlimited(l->max_swap);
@@ -371,27 +357,23 @@ static int apply_memory(const char *dir, const struct cgroup_limits *l,
 	int r;
 
 	if (!cg_has(dir, "memory.memsw.limit_in_bytes"))
-		return cg_write_i64(dir, "memory.limit_in_bytes", mem,
-				    "max_physical_memory", err);
+		return cg_write_i64(dir, "memory.limit_in_bytes", mem, "max_physical_memory", err);
 	if (as_u64(sw) < as_u64(mem))
 		sw = mem; /* memsw can never be below mem */
 	if (cg_read(dir, "memory.memsw.limit_in_bytes", cur, sizeof(cur)) <= 0 ||
 	    util_parse_i64(cur, &cur_sw) < 0)
 		cur_sw = -1;
 	if (as_u64(mem) > as_u64(cur_sw)) {
-		r = cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw,
-				 "max_swap", err);
-		return r < 0 ? r : cg_write_i64(dir, "memory.limit_in_bytes", mem,
-						"max_physical_memory", err);
+		r = cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw, "max_swap", err);
+		return r < 0 ? r
+			     : cg_write_i64(dir, "memory.limit_in_bytes", mem,
+					    "max_physical_memory", err);
 	}
-	r = cg_write_i64(dir, "memory.limit_in_bytes", mem, "max_physical_memory",
-			 err);
-	return r < 0 ? r : cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw,
-					"max_swap", err);
+	r = cg_write_i64(dir, "memory.limit_in_bytes", mem, "max_physical_memory", err);
+	return r < 0 ? r : cg_write_i64(dir, "memory.memsw.limit_in_bytes", sw, "max_swap", err);
 }
 
-static int apply_pids(const char *dir, const struct cgroup_limits *l,
-		      struct zh_error *err)
+static int apply_pids(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
 	if (l->max_lwps <= 0)
 		return cg_write(dir, "pids.max", "max", "max_lwps", err);
@@ -399,27 +381,24 @@ static int apply_pids(const char *dir, const struct cgroup_limits *l,
 }
 
 /* zfs_io_priority 100 (the default) = the knob's default; skipped if absent. */
-static int apply_blkio(const char *dir, const struct cgroup_limits *l,
-		       struct zh_error *err)
+static int apply_blkio(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int64_t p = l->zfs_io_priority < 0 ? 100 : l->zfs_io_priority;
 	int64_t w;
 
 	if (cg_has(dir, "blkio.weight")) {
 		w = p > 200 ? 1000 : p * 5;
-		return cg_write_i64(dir, "blkio.weight", w < 10 ? 10 : w,
-				    "zfs_io_priority", err);
+		return cg_write_i64(dir, "blkio.weight", w < 10 ? 10 : w, "zfs_io_priority", err);
 	}
 	if (cg_has(dir, "blkio.bfq.weight")) {
 		w = p > 1000 ? 1000 : p < 1 ? 1 : p;
-		return cg_write_i64(dir, "blkio.bfq.weight", w,
-				    "zfs_io_priority", err);
+		return cg_write_i64(dir, "blkio.bfq.weight", w, "zfs_io_priority", err);
 	}
 	return 0;
 }
 
-static int apply_one(const struct hier *h, const char *uuid,
-		     const struct cgroup_limits *l, struct zh_error *err)
+static int apply_one(const struct hier *h, const char *uuid, const struct cgroup_limits *l,
+		     struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(h, uuid);
 	int r = 0;
@@ -437,8 +416,7 @@ static int apply_one(const struct hier *h, const char *uuid,
 	return r;
 }
 
-static int v1_apply(const char *uuid, const struct cgroup_limits *l,
-		    struct zh_error *err)
+static int v1_apply(const char *uuid, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int r;
 
@@ -469,8 +447,7 @@ static int v1_attach(const char *uuid, pid_t pid, struct zh_error *err)
 	return 0;
 }
 
-static int open_join_one(const char *dir, bool unified, struct cgroup_join *j,
-			 struct zh_error *err)
+static int open_join_one(const char *dir, bool unified, struct cgroup_join *j, struct zh_error *err)
 {
 	_cleanup_free_ char *tasks = unified ? NULL : paths_join(dir, "tasks");
 	int fd;
@@ -489,8 +466,7 @@ static int open_join_one(const char *dir, bool unified, struct cgroup_join *j,
 }
 
 /* "tasks" of every v1 hierarchy; the hybrid cgroup2 "unified" as clone_fd. */
-static int v1_join_open(const char *uuid, struct cgroup_join *j,
-			struct zh_error *err)
+static int v1_join_open(const char *uuid, struct cgroup_join *j, struct zh_error *err)
 {
 	discover();
 	for (int i = 0; i < nhiers && j->n < CGROUP_JOIN_MAX; i++) {
@@ -508,8 +484,7 @@ static int v1_join_open(const char *uuid, struct cgroup_join *j,
 
 static int v1_open_fd(const char *uuid, struct zh_error *err)
 {
-	return zh_error_set(err, ENOTSUP, NULL,
-			    "cgroup v1 cannot clone into a cgroup");
+	return zh_error_set(err, ENOTSUP, NULL, "cgroup v1 cannot clone into a cgroup");
 }
 
 /* The tree whose cgroup.procs count the zone's processes. */
@@ -543,8 +518,7 @@ static void freeze(const char *dir)
 		return;
 	/* A task in uninterruptible sleep can keep it FREEZING: go on. */
 	for (int i = 0; i < 200; i++) {
-		if (cg_read(dir, "freezer.state", st, sizeof(st)) <= 0 ||
-		    !streq(st, "FREEZING"))
+		if (cg_read(dir, "freezer.state", st, sizeof(st)) <= 0 || !streq(st, "FREEZING"))
 			return;
 		cg_sleep_ms(5);
 	}
@@ -556,7 +530,7 @@ static int v1_kill_all(const char *uuid, struct zh_error *err)
 	_cleanup_free_ char *dir = procs_dir(uuid);
 
 	if (!dir || access(dir, F_OK) < 0 || cg_count_tree(dir) == 0)
-		return 0;	/* nothing to kill: no need to freeze */
+		return 0; /* nothing to kill: no need to freeze */
 	if (fz)
 		freeze(dir);
 	cg_kill_tree(dir);
@@ -567,8 +541,7 @@ static int v1_kill_all(const char *uuid, struct zh_error *err)
 
 /* ---- removal and inspection ---------------------------------------- */
 
-static int destroy_one(const struct hier *h, const char *uuid,
-		       struct zh_error *err)
+static int destroy_one(const struct hier *h, const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(h, uuid);
 	_cleanup_free_ char *parent = zone_dir(h, NULL);
@@ -578,8 +551,8 @@ static int destroy_one(const struct hier *h, const char *uuid,
 		return zh_error_oom(err);
 	r = cg_rmdir_tree(dir);
 	if (r < 0)
-		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s",
-				    dir, strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s", dir,
+				    strerror(-r));
 	/* EBUSY/ENOTEMPTY: another zone still uses the parent. */
 	cg_rmdir_one(parent);
 	return 0;
@@ -595,8 +568,7 @@ static int v1_destroy(const char *uuid, struct zh_error *err)
 	if (pdir)
 		cg_wait_empty(pdir, 1000);
 	for (int i = 0; i < nhiers; i++)
-		if ((q = destroy_one(&hiers[i], uuid, r < 0 ? NULL : err)) < 0 &&
-		    r == 0)
+		if ((q = destroy_one(&hiers[i], uuid, r < 0 ? NULL : err)) < 0 && r == 0)
 			r = q;
 	return r;
 }
@@ -615,38 +587,31 @@ static char **v1_paths(const char *uuid)
 	return v;
 }
 
-static int chown_files(const char *dir, const char *const *files, uid_t uid,
-		       gid_t gid, struct zh_error *err)
+static int chown_files(const char *dir, const char *const *files, uid_t uid, gid_t gid,
+		       struct zh_error *err)
 {
 	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0 || fchown(fd, uid, gid) < 0)
-		return zh_error_set(err, errno, NULL, "cannot chown %s: %s",
-				    dir, strerror(errno));
+		return zh_error_set(err, errno, NULL, "cannot chown %s: %s", dir, strerror(errno));
 	for (; *files; files++)
-		if (fchownat(fd, *files, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 &&
-		    errno != ENOENT)
-			return zh_error_set(err, errno, NULL,
-					    "cannot chown %s/%s: %s", dir,
-					    *files, strerror(errno));
+		if (fchownat(fd, *files, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+			return zh_error_set(err, errno, NULL, "cannot chown %s/%s: %s", dir, *files,
+					    strerror(errno));
 	return 0;
 }
 
-int cg_chown_dir(const char *dir, bool v2, uid_t uid, gid_t gid,
-		 struct zh_error *err)
+int cg_chown_dir(const char *dir, bool v2, uid_t uid, gid_t gid, struct zh_error *err)
 {
-	static const char *const f1[] = { "cgroup.procs", "tasks",
-					  "cgroup.clone_children",
-					  "notify_on_release", NULL };
-	static const char *const f2[] = { "cgroup.procs",
-					  "cgroup.subtree_control",
-					  "cgroup.threads", NULL };
+	static const char *const f1[] = {"cgroup.procs", "tasks", "cgroup.clone_children",
+					 "notify_on_release", NULL};
+	static const char *const f2[] = {"cgroup.procs", "cgroup.subtree_control", "cgroup.threads",
+					 NULL};
 
 	return chown_files(dir, v2 ? f2 : f1, uid, gid, err);
 }
 
-static int v1_chown(const char *uuid, uid_t uid, gid_t gid,
-		    struct zh_error *err)
+static int v1_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err)
 {
 	int r;
 

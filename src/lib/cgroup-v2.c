@@ -29,7 +29,7 @@
 #include "cgroup-internal.h"
 #include "util.h"
 
-static const char *const wanted[] = { "cpu", "memory", "pids", "io" };
+static const char *const wanted[] = {"cpu", "memory", "pids", "io"};
 
 static void v2_reset(void)
 {
@@ -39,8 +39,8 @@ static char *zone_dir(const char *uuid)
 {
 	char *p = NULL;
 
-	if (asprintf(&p, "%s/" CGROUP_PARENT "%s%s", cg_root(), uuid ? "/" : "",
-		     uuid ? uuid : "") < 0)
+	if (asprintf(&p, "%s/" CGROUP_PARENT "%s%s", cg_root(), uuid ? "/" : "", uuid ? uuid : "") <
+	    0)
 		return NULL;
 	return p;
 }
@@ -59,9 +59,8 @@ static void enable_list(const char *dir, char *out, size_t size)
 	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++)
 		for (char **p = v; p && *p; p++)
 			if (streq(*p, wanted[i]) && len + 16 < size)
-				len += (size_t)snprintf(out + len, size - len,
-							"%s+%s", len ? " " : "",
-							wanted[i]);
+				len += (size_t)snprintf(out + len, size - len, "%s+%s",
+							len ? " " : "", wanted[i]);
 }
 
 static int enable_controllers(const char *dir, struct zh_error *err)
@@ -90,8 +89,7 @@ static int make_dirs(const char *parent, const char *dir, struct zh_error *err)
 		if (mkdir(dir, 0755) == 0 || errno == EEXIST)
 			return 0;
 		if (errno != ENOENT || tries == 9)
-			return zh_error_set(err, errno, NULL,
-					    "cannot create cgroup %s: %s", dir,
+			return zh_error_set(err, errno, NULL, "cannot create cgroup %s: %s", dir,
 					    strerror(errno));
 	}
 }
@@ -114,16 +112,15 @@ static int v2_create(const char *uuid, struct zh_error *err)
 
 /* ---- limits -------------------------------------------------------- */
 
-static int write_max(const char *dir, const char *file, int64_t v,
-		     const char *prop, struct zh_error *err)
+static int write_max(const char *dir, const char *file, int64_t v, const char *prop,
+		     struct zh_error *err)
 {
 	if (v < 0)
 		return cg_write(dir, file, "max", prop, err);
 	return cg_write_i64(dir, file, v, prop, err);
 }
 
-static int apply_cpu(const char *dir, const struct cgroup_limits *l,
-		     struct zh_error *err)
+static int apply_cpu(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int64_t q = cg_cpu_quota_us(l->cpu_cap);
 	char v[64];
@@ -135,13 +132,11 @@ static int apply_cpu(const char *dir, const struct cgroup_limits *l,
 		snprintf(v, sizeof(v), "%" PRId64 " %d", q, CG_CFS_PERIOD_US);
 	r = cg_write(dir, "cpu.max", v, "cpu_cap", err);
 	if (r == 0)
-		r = cg_write_i64(dir, "cpu.weight", cg_v2_weight(l->cpu_shares),
-				 "cpu_shares", err);
+		r = cg_write_i64(dir, "cpu.weight", cg_v2_weight(l->cpu_shares), "cpu_shares", err);
 	return r;
 }
 
-static int apply_memory(const char *dir, const struct cgroup_limits *l,
-			struct zh_error *err)
+static int apply_memory(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int64_t mem = l->max_physical_memory > 0 ? l->max_physical_memory : -1;
 	int64_t sw = -1;
@@ -149,8 +144,7 @@ static int apply_memory(const char *dir, const struct cgroup_limits *l,
 
 	if (mem > INT64_MAX >> 20)
 		mem = -1;
-	r = write_max(dir, "memory.max", mem < 0 ? -1 : mem << 20,
-		      "max_physical_memory", err);
+	r = write_max(dir, "memory.max", mem < 0 ? -1 : mem << 20, "max_physical_memory", err);
 	if (r < 0 || !cg_has(dir, "memory.swap.max"))
 		return r;
 	if (l->max_swap > 0 && mem > 0 && l->max_swap <= INT64_MAX >> 20)
@@ -158,8 +152,7 @@ static int apply_memory(const char *dir, const struct cgroup_limits *l,
 	return write_max(dir, "memory.swap.max", sw, "max_swap", err);
 }
 
-static int apply_io(const char *dir, const struct cgroup_limits *l,
-		    struct zh_error *err)
+static int apply_io(const char *dir, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int64_t p = l->zfs_io_priority < 0 ? 100 : l->zfs_io_priority;
 	char v[64];
@@ -171,14 +164,12 @@ static int apply_io(const char *dir, const struct cgroup_limits *l,
 	}
 	if (cg_has(dir, "io.bfq.weight")) {
 		p = p < 1 ? 1 : p > 1000 ? 1000 : p;
-		return cg_write_i64(dir, "io.bfq.weight", p, "zfs_io_priority",
-				    err);
+		return cg_write_i64(dir, "io.bfq.weight", p, "zfs_io_priority", err);
 	}
 	return 0;
 }
 
-static int v2_apply(const char *uuid, const struct cgroup_limits *l,
-		    struct zh_error *err)
+static int v2_apply(const char *uuid, const struct cgroup_limits *l, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
 	int r;
@@ -189,8 +180,7 @@ static int v2_apply(const char *uuid, const struct cgroup_limits *l,
 	if (r == 0)
 		r = apply_memory(dir, l, err);
 	if (r == 0)
-		r = write_max(dir, "pids.max", l->max_lwps > 0 ? l->max_lwps : -1,
-			      "max_lwps", err);
+		r = write_max(dir, "pids.max", l->max_lwps > 0 ? l->max_lwps : -1, "max_lwps", err);
 	if (r == 0)
 		r = apply_io(dir, l, err);
 	return r;
@@ -220,13 +210,12 @@ static int v2_open_fd(const char *uuid, struct zh_error *err)
 		return zh_error_oom(err);
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return zh_error_set(err, errno, NULL, "cannot open cgroup %s: %s",
-				    dir, strerror(errno));
+		return zh_error_set(err, errno, NULL, "cannot open cgroup %s: %s", dir,
+				    strerror(errno));
 	return fd;
 }
 
-static int v2_join_open(const char *uuid, struct cgroup_join *j,
-			struct zh_error *err)
+static int v2_join_open(const char *uuid, struct cgroup_join *j, struct zh_error *err)
 {
 	int fd = v2_open_fd(uuid, err);
 
@@ -266,8 +255,7 @@ static int v2_kill_all(const char *uuid, struct zh_error *err)
 		return zh_error_oom(err);
 	if (access(dir, F_OK) < 0)
 		return 0;
-	if (!cg_has(dir, "cgroup.kill") ||
-	    cg_write(dir, "cgroup.kill", "1", NULL, NULL) < 0)
+	if (!cg_has(dir, "cgroup.kill") || cg_write(dir, "cgroup.kill", "1", NULL, NULL) < 0)
 		freeze_and_kill(dir);
 	return cg_kill_until_empty(dir, err);
 }
@@ -285,8 +273,8 @@ static int v2_destroy(const char *uuid, struct zh_error *err)
 	cg_wait_empty(dir, 1000);
 	r = cg_rmdir_tree(dir);
 	if (r < 0)
-		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s",
-				    dir, strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s", dir,
+				    strerror(-r));
 	/* EBUSY/ENOTEMPTY: another zone still uses the parent. */
 	cg_rmdir_one(parent);
 	return 0;
@@ -303,8 +291,7 @@ static char **v2_paths(const char *uuid)
 	return v;
 }
 
-static int v2_chown(const char *uuid, uid_t uid, gid_t gid,
-		    struct zh_error *err)
+static int v2_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
 

@@ -87,10 +87,8 @@ static const struct cgroup_ops *ops(void)
 
 static int check_uuid(const char *uuid, struct zh_error *err)
 {
-	if (!uuid || !util_is_uuid_shape(uuid) || strchr(uuid, '/') ||
-	    strchr(uuid, '.'))
-		return zh_error_set(err, EINVAL, "uuid",
-				    "invalid zone uuid \"%s\" for a cgroup",
+	if (!uuid || !util_is_uuid_shape(uuid) || strchr(uuid, '/') || strchr(uuid, '.'))
+		return zh_error_set(err, EINVAL, "uuid", "invalid zone uuid \"%s\" for a cgroup",
 				    uuid ? uuid : "(null)");
 	return 0;
 }
@@ -125,8 +123,7 @@ int cgroup_create(const char *uuid, struct zh_error *err)
 	return r < 0 ? r : ops()->create(uuid, err);
 }
 
-int cgroup_apply(const char *uuid, const struct cgroup_limits *l,
-		 struct zh_error *err)
+int cgroup_apply(const char *uuid, const struct cgroup_limits *l, struct zh_error *err)
 {
 	int r = check_uuid(uuid, err);
 
@@ -149,8 +146,7 @@ int cgroup_open_fd(const char *uuid, struct zh_error *err)
 	return r < 0 ? r : ops()->open_fd(uuid, err);
 }
 
-int cgroup_join_open(const char *uuid, struct cgroup_join *j,
-		     struct zh_error *err)
+int cgroup_join_open(const char *uuid, struct cgroup_join *j, struct zh_error *err)
 {
 	int r;
 
@@ -251,8 +247,8 @@ static int open_at_dir(const char *dir, const char *file, int flags)
 	return open(p, flags | O_CLOEXEC | O_NOFOLLOW);
 }
 
-int cg_write(const char *dir, const char *file, const char *value,
-	     const char *prop, struct zh_error *err)
+int cg_write(const char *dir, const char *file, const char *value, const char *prop,
+	     struct zh_error *err)
 {
 	_cleanup_close_ int fd = -EBADF;
 	size_t len = strlen(value);
@@ -267,15 +263,14 @@ int cg_write(const char *dir, const char *file, const char *value,
 	if (n >= 0)
 		errno = EIO;
 	if (prop)
-		return zh_error_set(err, errno, prop,
-				    "cannot set %s: write %s to %s: %s", prop,
+		return zh_error_set(err, errno, prop, "cannot set %s: write %s to %s: %s", prop,
 				    value, file, strerror(errno));
-	return zh_error_set(err, errno, NULL, "write %s to %s/%s: %s", value,
-			    dir, file, strerror(errno));
+	return zh_error_set(err, errno, NULL, "write %s to %s/%s: %s", value, dir, file,
+			    strerror(errno));
 }
 
-int cg_write_i64(const char *dir, const char *file, int64_t value,
-		 const char *prop, struct zh_error *err)
+int cg_write_i64(const char *dir, const char *file, int64_t value, const char *prop,
+		 struct zh_error *err)
 {
 	char buf[32];
 
@@ -315,13 +310,12 @@ int cg_mkdir(const char *path, struct zh_error *err)
 {
 	if (mkdir(path, 0755) == 0 || errno == EEXIST)
 		return 0;
-	return zh_error_set(err, errno, NULL, "cannot create cgroup %s: %s",
-			    path, strerror(errno));
+	return zh_error_set(err, errno, NULL, "cannot create cgroup %s: %s", path, strerror(errno));
 }
 
 void cg_sleep_ms(int ms)
 {
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 		;
@@ -333,8 +327,7 @@ static char *child_path(const char *dir, const struct dirent *de)
 {
 	char *p = NULL;
 
-	if (de->d_type != DT_DIR || streq(de->d_name, ".") ||
-	    streq(de->d_name, ".."))
+	if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
 		return NULL;
 	if (asprintf(&p, "%s/%s", dir, de->d_name) < 0)
 		return NULL;
@@ -371,8 +364,7 @@ static void fake_unlink_files(const char *path)
 	if (!d)
 		return;
 	while ((de = readdir(d)))
-		if (de->d_type == DT_DIR && !streq(de->d_name, ".") &&
-		    !streq(de->d_name, ".."))
+		if (de->d_type == DT_DIR && !streq(de->d_name, ".") && !streq(de->d_name, ".."))
 			return;
 	rewinddir(d);
 	while ((de = readdir(d)))
@@ -424,8 +416,7 @@ static int read_procs(const char *dir, int (*fn)(pid_t pid, void *u), void *u)
 		int64_t pid;
 
 		line[strcspn(line, "\n")] = '\0';
-		if (util_parse_i64(line, &pid) == 0 && pid > 0 &&
-		    pid <= INT32_MAX) {
+		if (util_parse_i64(line, &pid) == 0 && pid > 0 && pid <= INT32_MAX) {
 			fn((pid_t)pid, u);
 			n++;
 		}

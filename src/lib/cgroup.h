@@ -42,12 +42,12 @@
 #define CGROUP_PARENT "zonehost"
 
 struct cgroup_limits {
-	int64_t cpu_cap;		/* percent of one CPU; <= 0: none */
-	int64_t cpu_shares;		/* < 0: leave default */
-	int64_t max_physical_memory;	/* MiB; <= 0: none */
-	int64_t max_swap;		/* MiB; <= 0: none */
-	int64_t max_lwps;		/* <= 0: none */
-	int64_t zfs_io_priority;	/* < 0: leave default */
+	int64_t cpu_cap;	     /* percent of one CPU; <= 0: none */
+	int64_t cpu_shares;	     /* < 0: leave default */
+	int64_t max_physical_memory; /* MiB; <= 0: none */
+	int64_t max_swap;	     /* MiB; <= 0: none */
+	int64_t max_lwps;	     /* <= 0: none */
+	int64_t zfs_io_priority;     /* < 0: leave default */
 };
 
 /* 1 or 2: what this host runs (v2 only when /sys/fs/cgroup is cgroup2 with controllers). */
@@ -57,8 +57,7 @@ int cgroup_version(void);
 void cgroup_limits_from_vm(const json_t *vm, struct cgroup_limits *l);
 
 int cgroup_create(const char *uuid, struct zh_error *err);
-int cgroup_apply(const char *uuid, const struct cgroup_limits *l,
-		 struct zh_error *err);
+int cgroup_apply(const char *uuid, const struct cgroup_limits *l, struct zh_error *err);
 int cgroup_attach(const char *uuid, pid_t pid, struct zh_error *err);
 
 /* v2: an O_DIRECTORY fd of the zone cgroup, for clone3(CLONE_INTO_CGROUP); -ENOTSUP on v1. */
@@ -83,13 +82,12 @@ int cgroup_open_fd(const char *uuid, struct zh_error *err);
 #define CGROUP_JOIN_MAX 16
 
 struct cgroup_join {
-	int fds[CGROUP_JOIN_MAX];	/* v1 "tasks" files, write-only */
+	int fds[CGROUP_JOIN_MAX]; /* v1 "tasks" files, write-only */
 	int n;
-	int clone_fd;			/* cgroup2 directory for CLONE_INTO_CGROUP, or -EBADF */
+	int clone_fd; /* cgroup2 directory for CLONE_INTO_CGROUP, or -EBADF */
 };
 
-int cgroup_join_open(const char *uuid, struct cgroup_join *j,
-		     struct zh_error *err);
+int cgroup_join_open(const char *uuid, struct cgroup_join *j, struct zh_error *err);
 /* Async-signal-safe, allocates nothing: 0 or -errno of the first failed write. */
 int cgroup_join_self(const struct cgroup_join *j);
 void cgroup_join_close(struct cgroup_join *j);

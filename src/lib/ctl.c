@@ -33,17 +33,17 @@
 #include "runstate.h"
 #include "util.h"
 
-#define CTL_FRAME_MAX (sizeof(struct ctl_hdr) + CTL_PAYLOAD_MAX)
+#define CTL_FRAME_MAX  (sizeof(struct ctl_hdr) + CTL_PAYLOAD_MAX)
 #define CTL_STATUS_MIN (-4095)
 
 /* ---- codec ---- */
 
-int ctl_encode(uint16_t cmd, int32_t status, const json_t *payload,
-	       void **buf, size_t *len, struct zh_error *err)
+int ctl_encode(uint16_t cmd, int32_t status, const json_t *payload, void **buf, size_t *len,
+	       struct zh_error *err)
 {
 	_cleanup_free_ char *js = NULL;
-	struct ctl_hdr h = { .magic = CTL_MAGIC, .version = CTL_VERSION, .cmd = cmd,
-			     .status = status };
+	struct ctl_hdr h = {
+		.magic = CTL_MAGIC, .version = CTL_VERSION, .cmd = cmd, .status = status};
 	size_t jl = 0;
 	char *b;
 
@@ -54,7 +54,8 @@ int ctl_encode(uint16_t cmd, int32_t status, const json_t *payload,
 		jl = strlen(js);
 	}
 	if (jl > CTL_PAYLOAD_MAX)
-		return zh_error_set(err, EMSGSIZE, NULL, "control message too large (%zu bytes)", jl);
+		return zh_error_set(err, EMSGSIZE, NULL, "control message too large (%zu bytes)",
+				    jl);
 	h.len = (uint32_t)jl;
 	b = malloc(sizeof(h) + jl);
 	if (!b)
@@ -83,14 +84,13 @@ static int check_hdr(const struct ctl_hdr *h, size_t len, struct zh_error *err)
 	return 0;
 }
 
-int ctl_decode(const void *buf, size_t len, struct ctl_msg *out,
-	       struct zh_error *err)
+int ctl_decode(const void *buf, size_t len, struct ctl_msg *out, struct zh_error *err)
 {
 	struct ctl_hdr h;
 	json_t *j;
 	int r;
 
-	*out = (struct ctl_msg){ 0 };
+	*out = (struct ctl_msg){0};
 	if (!buf || len < sizeof(h))
 		return zh_error_set(err, EBADMSG, NULL, "control message: short frame");
 	memcpy(&h, buf, sizeof(h));
@@ -100,13 +100,13 @@ int ctl_decode(const void *buf, size_t len, struct ctl_msg *out,
 	if (h.len == 0)
 		j = json_object();
 	else
-		j = json_loadb((const char *)buf + sizeof(h), h.len,
-			       JSON_REJECT_DUPLICATES, NULL);
+		j = json_loadb((const char *)buf + sizeof(h), h.len, JSON_REJECT_DUPLICATES, NULL);
 	if (!j)
 		return zh_error_set(err, EBADMSG, NULL, "control message: bad JSON payload");
 	if (!json_is_object(j)) {
 		json_decref(j);
-		return zh_error_set(err, EBADMSG, NULL, "control message: payload is not an object");
+		return zh_error_set(err, EBADMSG, NULL,
+				    "control message: payload is not an object");
 	}
 	out->cmd = h.cmd;
 	out->status = h.status;
@@ -117,13 +117,12 @@ int ctl_decode(const void *buf, size_t len, struct ctl_msg *out,
 void ctl_msg_clear(struct ctl_msg *m)
 {
 	json_decref(m->payload);
-	*m = (struct ctl_msg){ 0 };
+	*m = (struct ctl_msg){0};
 }
 
 /* ---- frames on a socket ---- */
 
-int ctl_send(int fd, uint16_t cmd, int32_t status, const json_t *payload,
-	     struct zh_error *err)
+int ctl_send(int fd, uint16_t cmd, int32_t status, const json_t *payload, struct zh_error *err)
 {
 	_cleanup_free_ void *buf = NULL;
 	size_t len = 0;
@@ -145,7 +144,7 @@ int ctl_recv(int fd, struct ctl_msg *out, struct zh_error *err)
 	_cleanup_free_ char *buf = malloc(CTL_FRAME_MAX);
 	ssize_t n;
 
-	*out = (struct ctl_msg){ 0 };
+	*out = (struct ctl_msg){0};
 	if (!buf)
 		return zh_error_oom(err);
 	do
@@ -166,14 +165,13 @@ int ctl_recv(int fd, struct ctl_msg *out, struct zh_error *err)
  * Fill addr with the socket path; a path longer than sun_path goes through
  * /proc/self/fd/<dirfd> of its directory (*dfd keeps it open).
  */
-static int sock_addr(const char *uuid, struct sockaddr_un *a, int *dfd,
-		     struct zh_error *err)
+static int sock_addr(const char *uuid, struct sockaddr_un *a, int *dfd, struct zh_error *err)
 {
 	_cleanup_free_ char *path = runstate_path(uuid, "control.sock");
 	_cleanup_free_ char *dir = runstate_dir(uuid);
 	int n;
 
-	*a = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	*a = (struct sockaddr_un){.sun_family = AF_UNIX};
 	if (!path || !dir)
 		return zh_error_oom(err);
 	if (strlen(path) < sizeof(a->sun_path)) {
@@ -218,8 +216,7 @@ static int reply_error(const struct ctl_msg *m, struct zh_error *err)
 	return zh_error_set(err, -m->status, NULL, "zoneadmd: %s", strerror(-m->status));
 }
 
-int ctl_request(int fd, uint16_t cmd, json_t *payload, json_t **reply,
-		struct zh_error *err)
+int ctl_request(int fd, uint16_t cmd, json_t *payload, json_t **reply, struct zh_error *err)
 {
 	_cleanup_json_ json_t *p = payload;
 	struct ctl_msg m;
@@ -242,8 +239,7 @@ int ctl_request(int fd, uint16_t cmd, json_t *payload, json_t **reply,
 	return r;
 }
 
-int ctl_call(const char *uuid, uint16_t cmd, json_t *payload, json_t **reply,
-	     struct zh_error *err)
+int ctl_call(const char *uuid, uint16_t cmd, json_t *payload, json_t **reply, struct zh_error *err)
 {
 	_cleanup_json_ json_t *p = payload;
 	_cleanup_close_ int fd = ctl_connect(uuid, err);
@@ -266,7 +262,7 @@ int ctl_listen(const char *uuid, struct zh_error *err)
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create socket: %m");
-	unlink(a.sun_path);	/* a stale socket of a zoneadmd that died */
+	unlink(a.sun_path); /* a stale socket of a zoneadmd that died */
 	if (fchmod(fd, 0600) < 0 || bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
 	    chmod(a.sun_path, 0600) < 0 || listen(fd, 16) < 0)
 		return zh_error_set(err, errno, NULL, "cannot listen on %s: %m", a.sun_path);

@@ -24,17 +24,17 @@
 
 #include "error.h"
 
-#define CTL_MAGIC 0x7a686374u	/* "zhct" */
-#define CTL_VERSION 1
+#define CTL_MAGIC	0x7a686374u /* "zhct" */
+#define CTL_VERSION	1
 #define CTL_PAYLOAD_MAX 65536u
 
 enum ctl_cmd {
-	CTL_STATUS = 1,		/* -> {"state","pid",...} */
-	CTL_STOP = 2,		/* {"timeout":s,"force":b} -> {} after the zone is down */
-	CTL_KILL = 3,		/* {"signal":n} */
-	CTL_REBOOT = 4,		/* {"force":b} */
-	CTL_CONSOLE = 5,	/* -> {} then raw console bytes both ways */
-	CTL_UPDATE = 6,		/* re-read the config and apply live limits */
+	CTL_STATUS = 1,	 /* -> {"state","pid",...} */
+	CTL_STOP = 2,	 /* {"timeout":s,"force":b} -> {} after the zone is down */
+	CTL_KILL = 3,	 /* {"signal":n} */
+	CTL_REBOOT = 4,	 /* {"force":b} */
+	CTL_CONSOLE = 5, /* -> {} then raw console bytes both ways */
+	CTL_UPDATE = 6,	 /* re-read the config and apply live limits */
 	CTL_CMD_MAX
 };
 
@@ -49,34 +49,30 @@ struct ctl_hdr {
 struct ctl_msg {
 	uint16_t cmd;
 	int32_t status;
-	json_t *payload;	/* object; never NULL after a successful decode */
+	json_t *payload; /* object; never NULL after a successful decode */
 };
 
 /* Encode into a new buffer (header + JSON). */
-int ctl_encode(uint16_t cmd, int32_t status, const json_t *payload,
-	       void **buf, size_t *len, struct zh_error *err);
+int ctl_encode(uint16_t cmd, int32_t status, const json_t *payload, void **buf, size_t *len,
+	       struct zh_error *err);
 
 /* Decode one received frame of exactly len bytes (fuzzed). */
-int ctl_decode(const void *buf, size_t len, struct ctl_msg *out,
-	       struct zh_error *err);
+int ctl_decode(const void *buf, size_t len, struct ctl_msg *out, struct zh_error *err);
 void ctl_msg_clear(struct ctl_msg *m);
 
 /* Client: connect to the zone's socket (-ENOTCONN/-ENOENT if not running). */
 int ctl_connect(const char *uuid, struct zh_error *err);
 /* One request/reply on a connected socket; steals payload. */
-int ctl_request(int fd, uint16_t cmd, json_t *payload, json_t **reply,
-		struct zh_error *err);
+int ctl_request(int fd, uint16_t cmd, json_t *payload, json_t **reply, struct zh_error *err);
 /* connect + request + close. */
-int ctl_call(const char *uuid, uint16_t cmd, json_t *payload, json_t **reply,
-	     struct zh_error *err);
+int ctl_call(const char *uuid, uint16_t cmd, json_t *payload, json_t **reply, struct zh_error *err);
 
 /*
  * Frames on a connected socket (both sides).  ctl_send: payload may be
  * NULL (= {}); a reply with status < 0 should carry {"error":"<msg>"}.
  * ctl_recv: -ECONNRESET on EOF, -EMSGSIZE/-EBADMSG on a bad frame.
  */
-int ctl_send(int fd, uint16_t cmd, int32_t status, const json_t *payload,
-	     struct zh_error *err);
+int ctl_send(int fd, uint16_t cmd, int32_t status, const json_t *payload, struct zh_error *err);
 int ctl_recv(int fd, struct ctl_msg *out, struct zh_error *err);
 
 /* Server (zoneadmd): bind + listen on <run>/<uuid>/control.sock, mode 0600. */

@@ -18,8 +18,7 @@ static void release(struct zh_error *err)
 	err->prop = NULL;
 }
 
-int zh_error_set(struct zh_error *err, int errnum, const char *prop,
-		 const char *fmt, ...)
+int zh_error_set(struct zh_error *err, int errnum, const char *prop, const char *fmt, ...)
 {
 	va_list ap;
 	char *m = NULL;

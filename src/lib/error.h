@@ -24,19 +24,22 @@
 #include "macro.h"
 
 struct zh_error {
-	int errnum;	/* positive errno value */
-	char *prop;	/* offending property/argument, or NULL */
-	char *msg;	/* human-readable message */
+	int errnum; /* positive errno value */
+	char *prop; /* offending property/argument, or NULL */
+	char *msg;  /* human-readable message */
 };
 
-#define ZH_ERROR_INIT { 0, NULL, NULL }
+#define ZH_ERROR_INIT         \
+	{                     \
+		0, NULL, NULL \
+	}
 
 /*
  * Fill err (replacing any previous content) and return -errnum.
  * err may be NULL; the return value is still -errnum.
  */
-int zh_error_set(struct zh_error *err, int errnum, const char *prop,
-		 const char *fmt, ...) _printf_(4, 5);
+int zh_error_set(struct zh_error *err, int errnum, const char *prop, const char *fmt, ...)
+	_printf_(4, 5);
 
 /* Prepend "<context>: " to the message; returns -err->errnum. */
 int zh_error_prefix(struct zh_error *err, const char *fmt, ...) _printf_(2, 3);

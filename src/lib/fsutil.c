@@ -41,8 +41,8 @@ int fsutil_fsync_parent(const char *path)
 	return fsync(dfd) < 0 ? -errno : 0;
 }
 
-int fsutil_write_atomic(const char *path, const void *data, size_t len,
-			mode_t mode, struct zh_error *err)
+int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			struct zh_error *err)
 {
 	_cleanup_free_ char *tmp = NULL;
 	_cleanup_close_ int fd = -EBADF;
@@ -50,11 +50,9 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len,
 
 	if (asprintf(&tmp, "%s.tmp.%d", path, (int)getpid()) < 0)
 		return zh_error_oom(err);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
-		  mode);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return zh_error_set(err, errno, NULL, "cannot create %s: %m",
-				    tmp);
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", tmp);
 	r = write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
@@ -64,18 +62,16 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len,
 		r = -errno;
 	if (r < 0) {
 		unlink(tmp);
-		return zh_error_set(err, -r, NULL, "cannot write %s: %s", path,
-				    strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot write %s: %s", path, strerror(-r));
 	}
 	r = fsutil_fsync_parent(path);
 	if (r < 0)
-		return zh_error_set(err, -r, NULL, "cannot sync directory of %s: %s",
-				    path, strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot sync directory of %s: %s", path,
+				    strerror(-r));
 	return 0;
 }
 
-int fsutil_read_all(const char *path, size_t max, char **out, size_t *len,
-		    struct zh_error *err)
+int fsutil_read_all(const char *path, size_t max, char **out, size_t *len, struct zh_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
 	_cleanup_free_ char *buf = NULL;
@@ -91,8 +87,8 @@ int fsutil_read_all(const char *path, size_t max, char **out, size_t *len,
 			char *nb;
 
 			if (cap > max + 1)
-				return zh_error_set(err, EFBIG, NULL,
-						    "%s is larger than %zu bytes", path, max);
+				return zh_error_set(err, EFBIG, NULL, "%s is larger than %zu bytes",
+						    path, max);
 			nb = realloc(buf, ncap);
 			if (!nb)
 				return zh_error_oom(err);
@@ -108,8 +104,8 @@ int fsutil_read_all(const char *path, size_t max, char **out, size_t *len,
 			break;
 		used += (size_t)n;
 		if (used > max)
-			return zh_error_set(err, EFBIG, NULL,
-					    "%s is larger than %zu bytes", path, max);
+			return zh_error_set(err, EFBIG, NULL, "%s is larger than %zu bytes", path,
+					    max);
 	}
 	buf[used] = '\0';
 	if (len)
@@ -192,8 +188,7 @@ int fsutil_rm_rf(const char *path, struct zh_error *err)
 	}
 	r = rm_at(AT_FDCWD, path, st.st_dev);
 	if (r < 0)
-		return zh_error_set(err, -r, NULL, "cannot remove %s: %s", path,
-				    strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot remove %s: %s", path, strerror(-r));
 	return 0;
 }
 

@@ -17,12 +17,11 @@
 
 #include "error.h"
 
-int fsutil_write_atomic(const char *path, const void *data, size_t len,
-			mode_t mode, struct zh_error *err);
+int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
+			struct zh_error *err);
 
 /* Read a whole file (at most max bytes; -EFBIG beyond) into a NUL-terminated buffer. */
-int fsutil_read_all(const char *path, size_t max, char **out, size_t *len,
-		    struct zh_error *err);
+int fsutil_read_all(const char *path, size_t max, char **out, size_t *len, struct zh_error *err);
 
 /* mkdir -p; existing directories are fine. */
 int fsutil_mkdir_p(const char *path, mode_t mode, struct zh_error *err);

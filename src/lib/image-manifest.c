@@ -25,14 +25,12 @@
 
 #define FILE_SIZE_MAX (20ULL << 30) /* IMGAPI: files[0].size <= 20 GiB */
 
-static const char *const states[] = { "active", "unactivated", "disabled",
-				      "creating", "failed", NULL };
-static const char *const types[] = { "zone-dataset", "lx-dataset", "zvol",
-				     "docker", "lxd", "other", NULL };
-static const char *const oses[] = { "smartos", "linux", "windows", "bsd",
-				    "illumos", "other", NULL };
-static const char *const compressions[] = { "none", "gzip", "bzip2", "xz",
-					    "zstd", NULL };
+static const char *const states[] = {"active",	 "unactivated", "disabled",
+				     "creating", "failed",	NULL};
+static const char *const types[] = {"zone-dataset", "lx-dataset", "zvol", "docker",
+				    "lxd",	    "other",	  NULL};
+static const char *const oses[] = {"smartos", "linux", "windows", "bsd", "illumos", "other", NULL};
+static const char *const compressions[] = {"none", "gzip", "bzip2", "xz", "zstd", NULL};
 
 static int bad(struct zh_error *err, const char *field, const char *why)
 {
@@ -79,8 +77,8 @@ bool image_timestamp_valid(const char *s)
 }
 
 /* A string field: required?, non-empty, at most max bytes (0 = no limit). */
-static int check_str(const json_t *m, const char *key, bool required,
-		     size_t max, const char **out, struct zh_error *err)
+static int check_str(const json_t *m, const char *key, bool required, size_t max, const char **out,
+		     struct zh_error *err)
 {
 	const json_t *v = json_object_get(m, key);
 	char why[64];
@@ -102,8 +100,8 @@ static int check_str(const json_t *m, const char *key, bool required,
 	return 0;
 }
 
-static int check_enum(const json_t *m, const char *key, bool required,
-		      const char *const *list, struct zh_error *err)
+static int check_enum(const json_t *m, const char *key, bool required, const char *const *list,
+		      struct zh_error *err)
 {
 	const char *s;
 	int r = check_str(m, key, required, 64, &s, err);
@@ -115,15 +113,14 @@ static int check_enum(const json_t *m, const char *key, bool required,
 		size_t n = (size_t)snprintf(why, sizeof(why), "must be one of");
 
 		for (size_t i = 0; list[i] && n < sizeof(why); i++)
-			n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s",
-					      i ? ", " : " ", list[i]);
+			n += (size_t)snprintf(why + n, sizeof(why) - n, "%s%s", i ? ", " : " ",
+					      list[i]);
 		return bad(err, key, why);
 	}
 	return 0;
 }
 
-static int check_uuid(const json_t *m, const char *key, bool required,
-		      struct zh_error *err)
+static int check_uuid(const json_t *m, const char *key, bool required, struct zh_error *err)
 {
 	const char *s;
 	int r = check_str(m, key, required, 64, &s, err);
@@ -133,8 +130,7 @@ static int check_uuid(const json_t *m, const char *key, bool required,
 	return util_is_uuid(s) ? 0 : bad(err, key, "must be a UUID");
 }
 
-static int check_bool(const json_t *m, const char *key, bool required,
-		      struct zh_error *err)
+static int check_bool(const json_t *m, const char *key, bool required, struct zh_error *err)
 {
 	const json_t *v = json_object_get(m, key);
 
@@ -143,8 +139,8 @@ static int check_bool(const json_t *m, const char *key, bool required,
 	return json_is_boolean(v) ? 0 : bad(err, key, "must be true or false");
 }
 
-static int check_type(const json_t *m, const char *key, bool (*is)(const json_t *),
-		      const char *why, struct zh_error *err)
+static int check_type(const json_t *m, const char *key, bool (*is)(const json_t *), const char *why,
+		      struct zh_error *err)
 {
 	const json_t *v = json_object_get(m, key);
 
@@ -168,7 +164,7 @@ static bool is_string_array(const json_t *v)
 
 	if (!json_is_array(v))
 		return false;
-	json_array_foreach(v, i, e)
+	json_array_foreach (v, i, e)
 		if (!json_is_string(e))
 			return false;
 	return true;
@@ -181,7 +177,7 @@ static bool is_uuid_array(const json_t *v)
 
 	if (!json_is_array(v))
 		return false;
-	json_array_foreach(v, i, e)
+	json_array_foreach (v, i, e)
 		if (!util_is_uuid(json_string_value(e)))
 			return false;
 	return true;
@@ -203,8 +199,7 @@ static int check_file0(const json_t *f, struct zh_error *err)
 		return bad(err, "files[0].size", "is required");
 	if (!json_is_integer(size) || json_integer_value(size) < 0 ||
 	    (unsigned long long)json_integer_value(size) > FILE_SIZE_MAX)
-		return bad(err, "files[0].size",
-			   "must be a number of bytes from 0 to 21474836480");
+		return bad(err, "files[0].size", "must be a number of bytes from 0 to 21474836480");
 	if (!comp)
 		return bad(err, "files[0].compression", "is required");
 	if (!json_is_string(comp) || !in_list(json_string_value(comp), compressions))
@@ -275,18 +270,17 @@ static int check_optional(const json_t *m, struct zh_error *err)
 	    (r = check_str(m, "eula", false, 128, &s, err)) < 0 ||
 	    (r = check_bool(m, "icon", false, err)) < 0 ||
 	    (r = check_bool(m, "generate_passwords", false, err)) < 0 ||
-	    (r = check_uuid(m, "origin", false, err)) < 0 ||
-	    (r = check_published_at(m, err)) < 0 ||
+	    (r = check_uuid(m, "origin", false, err)) < 0 || (r = check_published_at(m, err)) < 0 ||
 	    (r = check_type(m, "error", is_object, "must be an object", err)) < 0 ||
 	    (r = check_type(m, "requirements", is_object, "must be an object", err)) < 0 ||
 	    (r = check_type(m, "traits", is_object, "must be an object", err)) < 0 ||
 	    (r = check_type(m, "tags", is_object, "must be an object", err)) < 0 ||
 	    (r = check_type(m, "users", is_array, "must be an array", err)) < 0 ||
 	    (r = check_type(m, "acl", is_uuid_array, "must be an array of UUIDs", err)) < 0 ||
-	    (r = check_type(m, "billing_tags", is_string_array,
-			    "must be an array of strings", err)) < 0 ||
-	    (r = check_type(m, "channels", is_string_array,
-			    "must be an array of strings", err)) < 0 ||
+	    (r = check_type(m, "billing_tags", is_string_array, "must be an array of strings",
+			    err)) < 0 ||
+	    (r = check_type(m, "channels", is_string_array, "must be an array of strings", err)) <
+		    0 ||
 	    (r = check_type(m, "inherited_directories", is_string_array,
 			    "must be an array of strings", err)) < 0)
 		return r;
@@ -299,15 +293,13 @@ int image_manifest_check(const json_t *manifest, struct zh_error *err)
 
 	if (!json_is_object(manifest))
 		return zh_error_set(err, EINVAL, NULL, "manifest: not a JSON object");
-	if ((r = check_identity(manifest, err)) < 0 ||
-	    (r = check_files(manifest, err)) < 0 ||
+	if ((r = check_identity(manifest, err)) < 0 || (r = check_files(manifest, err)) < 0 ||
 	    (r = check_optional(manifest, err)) < 0)
 		return r;
 	return 0;
 }
 
-int image_manifest_parse(const char *text, size_t len, json_t **out,
-			 struct zh_error *err)
+int image_manifest_parse(const char *text, size_t len, json_t **out, struct zh_error *err)
 {
 	_cleanup_json_ json_t *m = NULL;
 	int r = jsonutil_parse(text, len, "manifest", &m, err);

@@ -69,8 +69,7 @@ static int hash_fd(int fd, char hex[41], const char *label, struct zh_error *err
 	return 0;
 }
 
-static int check_size(int fd, const json_t *file0, const char *label,
-		      struct zh_error *err)
+static int check_size(int fd, const json_t *file0, const char *label, struct zh_error *err)
 {
 	json_int_t want = json_integer_value(json_object_get(file0, "size"));
 	struct stat st;
@@ -87,8 +86,7 @@ static int check_size(int fd, const json_t *file0, const char *label,
 	return 0;
 }
 
-int image_file_verify(const json_t *manifest, const char *file_path,
-		      struct zh_error *err)
+int image_file_verify(const json_t *manifest, const char *file_path, struct zh_error *err)
 {
 	const json_t *file0 = json_array_get(json_object_get(manifest, "files"), 0);
 	const char *want = jsonutil_str(file0, "sha1");
@@ -118,8 +116,8 @@ int image_file_verify(const json_t *manifest, const char *file_path,
 	return TAKE_FD(fd);
 }
 
-static int archive_fail(struct archive *a, struct archive_entry *e,
-			const char *label, struct zh_error *err)
+static int archive_fail(struct archive *a, struct archive_entry *e, const char *label,
+			struct zh_error *err)
 {
 	const char *why = archive_error_string(a);
 	int en = archive_errno(a) > 0 ? archive_errno(a) : EINVAL;
@@ -127,13 +125,12 @@ static int archive_fail(struct archive *a, struct archive_entry *e,
 	if (e)
 		return zh_error_set(err, en, "-f", "-f %s: entry \"%s\": %s", label,
 				    archive_entry_pathname(e), why ? why : "cannot extract");
-	return zh_error_set(err, en, "-f", "-f %s: not a valid tar archive: %s",
-			    label, why ? why : "read error");
+	return zh_error_set(err, en, "-f", "-f %s: not a valid tar archive: %s", label,
+			    why ? why : "read error");
 }
 
-static int copy_data(struct archive *in, struct archive *out,
-		     struct archive_entry *e, const char *label,
-		     struct zh_error *err)
+static int copy_data(struct archive *in, struct archive *out, struct archive_entry *e,
+		     const char *label, struct zh_error *err)
 {
 	for (;;) {
 		const void *buf;
@@ -157,8 +154,8 @@ static bool is_device(struct archive_entry *e)
 	return t == AE_IFCHR || t == AE_IFBLK;
 }
 
-static int extract_entries(struct archive *in, struct archive *out,
-			   const char *label, struct zh_error *err)
+static int extract_entries(struct archive *in, struct archive *out, const char *label,
+			   struct zh_error *err)
 {
 	struct archive_entry *e;
 	size_t n = 0;
@@ -185,8 +182,7 @@ static int extract_entries(struct archive *in, struct archive *out,
 	return 0;
 }
 
-static int open_reader(int fd, struct archive **out, const char *label,
-		       struct zh_error *err)
+static int open_reader(int fd, struct archive **out, const char *label, struct zh_error *err)
 {
 	struct archive *a = archive_read_new();
 
@@ -210,11 +206,11 @@ static struct archive *open_writer(void)
 
 	if (!a)
 		return NULL;
-	archive_write_disk_set_options(a,
-		ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
-		ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_OWNER |
-		ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
-		ARCHIVE_EXTRACT_ACL);
+	archive_write_disk_set_options(
+		a, ARCHIVE_EXTRACT_SECURE_NODOTDOT | ARCHIVE_EXTRACT_SECURE_SYMLINKS |
+			   ARCHIVE_EXTRACT_SECURE_NOABSOLUTEPATHS | ARCHIVE_EXTRACT_OWNER |
+			   ARCHIVE_EXTRACT_PERM | ARCHIVE_EXTRACT_TIME | ARCHIVE_EXTRACT_XATTR |
+			   ARCHIVE_EXTRACT_ACL);
 	/* Numeric ids only: the host's passwd must not remap the image's. */
 	return a;
 }
@@ -238,8 +234,7 @@ static int unpack_here(int fd, const char *label, struct zh_error *err)
 	return 0;
 }
 
-int image_unpack(int fd, const char *root, const char *label,
-		 struct zh_error *err)
+int image_unpack(int fd, const char *root, const char *label, struct zh_error *err)
 {
 	_cleanup_close_ int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r;

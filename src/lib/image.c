@@ -30,9 +30,9 @@
 #include "util.h"
 #include "vmstore.h"
 
-#define RECORD_DIR ".imgadm"
+#define RECORD_DIR   ".imgadm"
 #define MANIFEST_MAX (1u << 20)
-#define RECORD_MAX (2u << 20)
+#define RECORD_MAX   (2u << 20)
 
 char *image_record_path(const struct pool *p, const char *uuid)
 {
@@ -71,7 +71,7 @@ static bool uses_image(const json_t *vm, const char *uuid)
 
 	if (img && streq(img, uuid))
 		return true;
-	json_array_foreach(json_object_get(vm, "disks"), i, disk) {
+	json_array_foreach (json_object_get(vm, "disks"), i, disk) {
 		img = jsonutil_str(disk, "image_uuid");
 		if (img && streq(img, uuid))
 			return true;
@@ -79,8 +79,8 @@ static bool uses_image(const json_t *vm, const char *uuid)
 	return false;
 }
 
-int image_clones(const struct pool *p, const char *uuid, size_t *count,
-		 char **first, struct zh_error *err)
+int image_clones(const struct pool *p, const char *uuid, size_t *count, char **first,
+		 struct zh_error *err)
 {
 	_cleanup_json_ json_t *vms = NULL;
 	json_t *vm;
@@ -89,7 +89,7 @@ int image_clones(const struct pool *p, const char *uuid, size_t *count,
 
 	if (r < 0)
 		return r;
-	json_array_foreach(vms, i, vm) {
+	json_array_foreach (vms, i, vm) {
 		if (!uses_image(vm, uuid))
 			continue;
 		if (n++ == 0 && first) {
@@ -119,8 +119,7 @@ static void undo_datasets(const struct pool *p, const char *uuid)
 }
 
 /* A dataset named like the image but with no record: a crashed install's, unless it is a VM. */
-static int clear_leftovers(const struct pool *p, const char *uuid,
-			   struct zh_error *err)
+static int clear_leftovers(const struct pool *p, const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *cfg = vmstore_config_path(p, uuid);
 
@@ -128,8 +127,7 @@ static int clear_leftovers(const struct pool *p, const char *uuid,
 		return zh_error_oom(err);
 	if (pool_dataset_exists(p, uuid) && fsutil_exists(cfg))
 		return zh_error_set(err, EEXIST, "uuid",
-				    "manifest: \"uuid\" %s is already used by a VM",
-				    uuid);
+				    "manifest: \"uuid\" %s is already used by a VM", uuid);
 	undo_datasets(p, uuid);
 	return 0;
 }
@@ -142,11 +140,12 @@ static int supported_type(const json_t *m, struct zh_error *err)
 		return 0;
 	return zh_error_set(err, EOPNOTSUPP, "type",
 			    "manifest: \"type\" %s is not supported here "
-			    "(zone-dataset or lx-dataset)", type);
+			    "(zone-dataset or lx-dataset)",
+			    type);
 }
 
-static int make_tree(const struct pool *p, const char *uuid, int fd,
-		     const char *file_path, struct zh_error *err)
+static int make_tree(const struct pool *p, const char *uuid, int fd, const char *file_path,
+		     struct zh_error *err)
 {
 	_cleanup_free_ char *ds = pool_dataset_path(p, uuid);
 	_cleanup_free_ char *root = NULL;
@@ -168,8 +167,7 @@ static int make_tree(const struct pool *p, const char *uuid, int fd,
 	return pool_snapshot_create(p, uuid, "final", err);
 }
 
-static int write_record(const struct pool *p, const json_t *manifest,
-			struct zh_error *err)
+static int write_record(const struct pool *p, const json_t *manifest, struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	_cleanup_free_ char *path = image_record_path(p, uuid);
@@ -195,8 +193,8 @@ static int write_record(const struct pool *p, const json_t *manifest,
 	return jsonutil_store_file(path, rec, err);
 }
 
-int image_install_manifest(const struct pool *p, const json_t *manifest,
-			   const char *file_path, struct zh_error *err)
+int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
+			   struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	_cleanup_free_ char *rec = NULL;
@@ -212,8 +210,7 @@ int image_install_manifest(const struct pool *p, const json_t *manifest,
 	if (!rec)
 		return zh_error_oom(err);
 	if (fsutil_exists(rec))
-		return zh_error_set(err, EEXIST, "uuid", "image %s is already installed",
-				    uuid);
+		return zh_error_set(err, EEXIST, "uuid", "image %s is already installed", uuid);
 	fd = image_file_verify(manifest, file_path, err);
 	if (fd < 0)
 		return fd;
@@ -228,8 +225,8 @@ int image_install_manifest(const struct pool *p, const json_t *manifest,
 	return r;
 }
 
-int image_install(const struct pool *p, const char *manifest_path,
-		  const char *file_path, struct zh_error *err)
+int image_install(const struct pool *p, const char *manifest_path, const char *file_path,
+		  struct zh_error *err)
 {
 	_cleanup_json_ json_t *m = NULL;
 	int r = image_manifest_load(manifest_path, &m, err);
@@ -241,8 +238,7 @@ int image_install(const struct pool *p, const char *manifest_path,
 
 /* ---- get / list ---- */
 
-static int load_record(const struct pool *p, const char *uuid, json_t **out,
-		       struct zh_error *err)
+static int load_record(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
 {
 	_cleanup_free_ char *path = image_record_path(p, uuid);
 	_cleanup_json_ json_t *rec = NULL;
@@ -252,8 +248,7 @@ static int load_record(const struct pool *p, const char *uuid, json_t **out,
 		return zh_error_oom(err);
 	if (!fsutil_exists(path))
 		return zh_error_set(err, ENOENT, "uuid",
-				    "image \"%s\" was not found on zpool \"%s\"",
-				    uuid, p->name);
+				    "image \"%s\" was not found on zpool \"%s\"", uuid, p->name);
 	r = jsonutil_load_file(path, RECORD_MAX, &rec, err);
 	if (r < 0)
 		return r;
@@ -263,8 +258,7 @@ static int load_record(const struct pool *p, const char *uuid, json_t **out,
 	return 0;
 }
 
-static int add_clones(const struct pool *p, const char *uuid, json_t *rec,
-		      struct zh_error *err)
+static int add_clones(const struct pool *p, const char *uuid, json_t *rec, struct zh_error *err)
 {
 	size_t n = 0;
 	int r = image_clones(p, uuid, &n, NULL, err);
@@ -277,16 +271,14 @@ static int add_clones(const struct pool *p, const char *uuid, json_t *rec,
 	return 0;
 }
 
-int image_get(const struct pool *p, const char *uuid, json_t **out,
-	      struct zh_error *err)
+int image_get(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
 {
 	_cleanup_json_ json_t *rec = NULL;
 	int r;
 
 	if (!util_is_uuid(uuid))
 		return zh_error_set(err, ENOENT, "uuid",
-				    "image \"%s\" was not found on zpool \"%s\"",
-				    uuid, p->name);
+				    "image \"%s\" was not found on zpool \"%s\"", uuid, p->name);
 	r = load_record(p, uuid, &rec, err);
 	if (r < 0 || (r = add_clones(p, uuid, rec, err)) < 0)
 		return r;
@@ -322,8 +314,8 @@ static int record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
 		return zh_error_oom(err);
 	d = opendir(dir);
 	if (!d)
-		return errno == ENOENT ? 0 :
-			zh_error_set(err, errno, NULL, "cannot read %s: %m", dir);
+		return errno == ENOENT ? 0
+				       : zh_error_set(err, errno, NULL, "cannot read %s: %m", dir);
 	while ((de = readdir(d))) {
 		size_t n = strlen(de->d_name);
 		_cleanup_free_ char *u = NULL;
@@ -357,7 +349,7 @@ int image_list(const struct pool *p, json_t **out, struct zh_error *err)
 	v = calloc(json_array_size(uuids) + 1, sizeof(*v));
 	if (!v)
 		return zh_error_oom(err);
-	json_array_foreach(uuids, i, u) {
+	json_array_foreach (uuids, i, u) {
 		const char *s = json_string_value(u);
 
 		if (!util_is_uuid(s))
@@ -383,8 +375,7 @@ fail:
 
 /* ---- delete ---- */
 
-static int refuse_if_used(const struct pool *p, const char *uuid,
-			  struct zh_error *err)
+static int refuse_if_used(const struct pool *p, const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *first = NULL;
 	size_t n = 0;
@@ -395,11 +386,11 @@ static int refuse_if_used(const struct pool *p, const char *uuid,
 	if (n == 0)
 		return 0;
 	if (n == 1)
-		return zh_error_set(err, EBUSY, "uuid",
-				    "image \"%s\" has dependent clones: %s", uuid, first);
+		return zh_error_set(err, EBUSY, "uuid", "image \"%s\" has dependent clones: %s",
+				    uuid, first);
 	return zh_error_set(err, EBUSY, "uuid",
-			    "image \"%s\" has dependent clones: %s and %zu others...",
-			    uuid, first, n - 1);
+			    "image \"%s\" has dependent clones: %s and %zu others...", uuid, first,
+			    n - 1);
 }
 
 int image_delete(const struct pool *p, const char *uuid, struct zh_error *err)
@@ -422,7 +413,9 @@ int image_delete(const struct pool *p, const char *uuid, struct zh_error *err)
 	if (r == 0)
 		r = pool_subvol_destroy(p, uuid, err);
 	if (r < 0)
-		return zh_error_prefix(err, "image \"%s\" unrecorded, but its datasets "
-				       "remain (the next install removes them)", uuid);
+		return zh_error_prefix(err,
+				       "image \"%s\" unrecorded, but its datasets "
+				       "remain (the next install removes them)",
+				       uuid);
 	return 0;
 }

@@ -31,20 +31,18 @@
 int image_manifest_check(const json_t *manifest, struct zh_error *err);
 
 /* Parse + check manifest text (len bytes, need not be NUL-terminated). */
-int image_manifest_parse(const char *text, size_t len, json_t **out,
-			 struct zh_error *err);
+int image_manifest_parse(const char *text, size_t len, json_t **out, struct zh_error *err);
 
 /*
  * Install: verify the file's size and SHA-1 against files[0], unpack the
  * tar (none|gzip|bzip2|xz|zstd) into <uuid>/root, make it read-only,
  * snapshot @final, write the record.  -EEXIST if already installed.
  */
-int image_install(const struct pool *p, const char *manifest_path,
-		  const char *file_path, struct zh_error *err);
+int image_install(const struct pool *p, const char *manifest_path, const char *file_path,
+		  struct zh_error *err);
 
 /* {"manifest":{...},"zpool":..,"clones":N}; -ENOENT when not installed. */
-int image_get(const struct pool *p, const char *uuid, json_t **out,
-	      struct zh_error *err);
+int image_get(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err);
 
 /* Array of image_get() objects, sorted by manifest published_at then name. */
 int image_list(const struct pool *p, json_t **out, struct zh_error *err);
@@ -64,16 +62,15 @@ bool image_timestamp_valid(const char *s);
 int image_manifest_load(const char *path, json_t **out, struct zh_error *err);
 
 /* image_install() with an already loaded and checked manifest. */
-int image_install_manifest(const struct pool *p, const json_t *manifest,
-			   const char *file_path, struct zh_error *err);
+int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
+			   struct zh_error *err);
 
 /*
  * Open file_path and check it against files[0] of the manifest: regular
  * file, size first, then SHA-1 (streamed).  Returns an fd positioned at 0
  * (O_CLOEXEC), so what is unpacked is what was verified.
  */
-int image_file_verify(const json_t *manifest, const char *file_path,
-		      struct zh_error *err);
+int image_file_verify(const json_t *manifest, const char *file_path, struct zh_error *err);
 
 /*
  * Unpack the tar stream on fd (any compression libarchive knows) under the
@@ -84,14 +81,14 @@ int image_file_verify(const json_t *manifest, const char *file_path,
  * caller to remove.  Changes the process's working directory while it
  * runs (restored before returning): not for threaded callers.
  */
-int image_unpack(int fd, const char *root, const char *label,
-		 struct zh_error *err);
+int image_unpack(int fd, const char *root, const char *label, struct zh_error *err);
 
 /* "<pool mount>/.imgadm/<uuid>.json"; NULL on ENOMEM. */
 char *image_record_path(const struct pool *p, const char *uuid);
 
-/* Number of VMs in the pool whose image_uuid (or a disk's) is uuid; first one's uuid into first (may be NULL). */
-int image_clones(const struct pool *p, const char *uuid, size_t *count,
-		 char **first, struct zh_error *err);
+/* Number of VMs in the pool whose image_uuid (or a disk's) is uuid; first one's uuid into first
+ * (may be NULL). */
+int image_clones(const struct pool *p, const char *uuid, size_t *count, char **first,
+		 struct zh_error *err);
 
 #endif

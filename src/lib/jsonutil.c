@@ -6,15 +6,15 @@
 #include "fsutil.h"
 #include "jsonutil.h"
 
-int jsonutil_parse(const char *text, size_t len, const char *what,
-		   json_t **out, struct zh_error *err)
+int jsonutil_parse(const char *text, size_t len, const char *what, json_t **out,
+		   struct zh_error *err)
 {
 	json_error_t je;
 	json_t *j = json_loadb(text, len, JSON_REJECT_DUPLICATES, &je);
 
 	if (!j)
-		return zh_error_set(err, EINVAL, NULL, "%s: %s at line %d, column %d",
-				    what, je.text, je.line, je.column);
+		return zh_error_set(err, EINVAL, NULL, "%s: %s at line %d, column %d", what,
+				    je.text, je.line, je.column);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return zh_error_set(err, EINVAL, NULL, "%s: not a JSON object", what);
@@ -23,8 +23,7 @@ int jsonutil_parse(const char *text, size_t len, const char *what,
 	return 0;
 }
 
-int jsonutil_load_file(const char *path, size_t max, json_t **out,
-		       struct zh_error *err)
+int jsonutil_load_file(const char *path, size_t max, json_t **out, struct zh_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;

@@ -21,12 +21,11 @@ static inline void jsonutil_decrefp(json_t **j)
 }
 #define _cleanup_json_ _cleanup_(jsonutil_decrefp)
 
-int jsonutil_parse(const char *text, size_t len, const char *what,
-		   json_t **out, struct zh_error *err);
+int jsonutil_parse(const char *text, size_t len, const char *what, json_t **out,
+		   struct zh_error *err);
 
 /* Load a JSON object from a file (at most max bytes). */
-int jsonutil_load_file(const char *path, size_t max, json_t **out,
-		       struct zh_error *err);
+int jsonutil_load_file(const char *path, size_t max, json_t **out, struct zh_error *err);
 
 /* Atomically write j to path (2-space indent, sorted keys, trailing newline). */
 int jsonutil_store_file(const char *path, const json_t *j, struct zh_error *err);

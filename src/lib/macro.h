@@ -21,10 +21,10 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f) __attribute__((cleanup(f)))
-#define _unused_ __attribute__((unused))
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _unused_       __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
-#define _must_check_ __attribute__((warn_unused_result))
+#define _must_check_   __attribute__((warn_unused_result))
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -67,32 +67,32 @@ static inline void strv_freep(char ***v)
 	*v = NULL;
 }
 
-#define _cleanup_free_ _cleanup_(freep)
-#define _cleanup_close_ _cleanup_(closep)
+#define _cleanup_free_	 _cleanup_(freep)
+#define _cleanup_close_	 _cleanup_(closep)
 #define _cleanup_fclose_ _cleanup_(fclosep)
-#define _cleanup_strv_ _cleanup_(strv_freep)
+#define _cleanup_strv_	 _cleanup_(strv_freep)
 
 /* Define a cleanup function "<fn>p" for a pointer type freed by fn(). */
-#define DEFINE_CLEANUP_FUNC(type, fn)                                          \
-	static inline void fn##p(type **p)                                     \
-	{                                                                      \
-		if (*p)                                                        \
-			fn(*p);                                                \
-		*p = NULL;                                                     \
+#define DEFINE_CLEANUP_FUNC(type, fn)      \
+	static inline void fn##p(type **p) \
+	{                                  \
+		if (*p)                    \
+			fn(*p);            \
+		*p = NULL;                 \
 	}
 
-#define TAKE_PTR(p)                                                            \
-	({                                                                     \
-		__typeof__(p) _tp = (p);                                       \
-		(p) = NULL;                                                    \
-		_tp;                                                           \
+#define TAKE_PTR(p)                      \
+	({                               \
+		__typeof__(p) _tp = (p); \
+		(p) = NULL;              \
+		_tp;                     \
 	})
 
-#define TAKE_FD(fd)                                                            \
-	({                                                                     \
-		int _tfd = (fd);                                               \
-		(fd) = -EBADF;                                                 \
-		_tfd;                                                          \
+#define TAKE_FD(fd)              \
+	({                       \
+		int _tfd = (fd); \
+		(fd) = -EBADF;   \
+		_tfd;            \
 	})
 
 #define streq(a, b) (strcmp((a), (b)) == 0)

@@ -48,8 +48,10 @@ bool pool_btrfs_supported(void)
 static const char *mkfs_path(void)
 {
 	static const char *const cands[] = {
-		"/usr/sbin/mkfs.btrfs", "/sbin/mkfs.btrfs",
-		"/usr/bin/mkfs.btrfs", "/bin/mkfs.btrfs",
+		"/usr/sbin/mkfs.btrfs",
+		"/sbin/mkfs.btrfs",
+		"/usr/bin/mkfs.btrfs",
+		"/bin/mkfs.btrfs",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(cands); i++)
@@ -59,13 +61,11 @@ static const char *mkfs_path(void)
 }
 
 /* Child side: only async-signal-safe calls between fork and exec. */
-static _Noreturn void mkfs_child(const char *exe, const char *dev, int nullfd,
-				 int errfd)
+static _Noreturn void mkfs_child(const char *exe, const char *dev, int nullfd, int errfd)
 {
-	char *const argv[] = { (char *)exe, (char *)"-q", (char *)"-f",
-			       (char *)dev, NULL };
-	char *const envp[] = { (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin",
-			       (char *)"LC_ALL=C", NULL };
+	char *const argv[] = {(char *)exe, (char *)"-q", (char *)"-f", (char *)dev, NULL};
+	char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C",
+			      NULL};
 
 	if (dup2(nullfd, 0) < 0 || dup2(nullfd, 1) < 0 || dup2(errfd, 2) < 0)
 		_exit(126);
@@ -82,7 +82,7 @@ static void read_last_line(int fd, char *buf, size_t cap)
 	char *nl;
 
 	for (;;) {
-		if (used + 1 >= cap) {	/* full: keep the last half */
+		if (used + 1 >= cap) { /* full: keep the last half */
 			memmove(buf, buf + cap / 2, used - cap / 2);
 			used -= cap / 2;
 		}
@@ -145,14 +145,14 @@ int pool_btrfs_mkfs(const char *dev, struct zh_error *err)
 
 int pool_btrfs_quota_enable(const char *path, struct zh_error *err)
 {
-	struct btrfs_ioctl_quota_ctl_args a = { .cmd = BTRFS_QUOTA_CTL_ENABLE };
+	struct btrfs_ioctl_quota_ctl_args a = {.cmd = BTRFS_QUOTA_CTL_ENABLE};
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
 	if (ioctl(fd, BTRFS_IOC_QUOTA_CTL, &a) < 0)
-		return zh_error_set(err, errno, NULL,
-				    "cannot enable quota accounting on %s: %m", path);
+		return zh_error_set(err, errno, NULL, "cannot enable quota accounting on %s: %m",
+				    path);
 	return 0;
 }
 
@@ -169,8 +169,8 @@ static void unescape(char *s)
 	char *w = s;
 
 	for (char *r = s; *r; r++, w++) {
-		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' &&
-		    r[2] <= '7' && r[3] >= '0' && r[3] <= '7') {
+		if (r[0] == '\\' && r[1] >= '0' && r[1] <= '3' && r[2] >= '0' && r[2] <= '7' &&
+		    r[3] >= '0' && r[3] <= '7') {
 			*w = (char)((r[1] - '0') * 64 + (r[2] - '0') * 8 + (r[3] - '0'));
 			r += 3;
 		} else {
@@ -235,8 +235,7 @@ static bool name_valid(const char *name, bool snap_ok)
 	const char *at;
 	size_t n;
 
-	if (!name || !*name || name[0] == '.' || name[0] == '@' ||
-	    strchr(name, '/'))
+	if (!name || !*name || name[0] == '.' || name[0] == '@' || strchr(name, '/'))
 		return false;
 	n = strlen(name);
 	if (n > 255)
@@ -252,8 +251,7 @@ static int check_name(const char *name, bool snap_ok, struct zh_error *err)
 	if (name_valid(name, snap_ok))
 		return 0;
 	return zh_error_set(err, EINVAL, NULL, "invalid %s name \"%s\"",
-			    snap_ok ? "dataset or snapshot" : "dataset",
-			    name ? name : "");
+			    snap_ok ? "dataset or snapshot" : "dataset", name ? name : "");
 }
 
 char *pool_dataset_path(const struct pool *p, const char *name)
@@ -272,17 +270,16 @@ bool pool_dataset_exists(const struct pool *p, const char *name)
 
 	if (!name_valid(name, true) || !(path = pool_dataset_path(p, name)))
 		return false;
-	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) &&
-	       st.st_ino == SUBVOL_ROOT_INO;
+	return lstat(path, &st) == 0 && S_ISDIR(st.st_mode) && st.st_ino == SUBVOL_ROOT_INO;
 }
 
-static int util_err(struct zh_error *err, enum btrfs_util_error e,
-		    const char *what, const char *name)
+static int util_err(struct zh_error *err, enum btrfs_util_error e, const char *what,
+		    const char *name)
 {
 	int errnum = errno ? errno : EIO;
 
-	return zh_error_set(err, errnum, NULL, "cannot %s \"%s\": %s (%s)", what,
-			    name, btrfs_util_strerror(e), strerror(errnum));
+	return zh_error_set(err, errnum, NULL, "cannot %s \"%s\": %s (%s)", what, name,
+			    btrfs_util_strerror(e), strerror(errnum));
 }
 
 /* ---- subvolumes and snapshots ---- */
@@ -304,8 +301,8 @@ int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *
 	return 0;
 }
 
-static int snapshot(const struct pool *p, const char *src, const char *dst,
-		    int flags, struct zh_error *err)
+static int snapshot(const struct pool *p, const char *src, const char *dst, int flags,
+		    struct zh_error *err)
 {
 	_cleanup_free_ char *s = NULL, *d = NULL;
 	enum btrfs_util_error e;
@@ -321,8 +318,7 @@ static int snapshot(const struct pool *p, const char *src, const char *dst,
 	return 0;
 }
 
-int pool_clone(const struct pool *p, const char *src, const char *dst,
-	       struct zh_error *err)
+int pool_clone(const struct pool *p, const char *src, const char *dst, struct zh_error *err)
 {
 	int r = check_name(src, true, err);
 
@@ -331,8 +327,8 @@ int pool_clone(const struct pool *p, const char *src, const char *dst,
 	return snapshot(p, src, dst, 0, err);
 }
 
-int pool_snapshot_create(const struct pool *p, const char *ds,
-			 const char *snap, struct zh_error *err)
+int pool_snapshot_create(const struct pool *p, const char *ds, const char *snap,
+			 struct zh_error *err)
 {
 	_cleanup_free_ char *dst = NULL;
 	int r = check_name(ds, false, err);
@@ -346,8 +342,7 @@ int pool_snapshot_create(const struct pool *p, const char *ds,
 	return snapshot(p, ds, dst, BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY, err);
 }
 
-int pool_subvol_destroy(const struct pool *p, const char *name,
-			struct zh_error *err)
+int pool_subvol_destroy(const struct pool *p, const char *name, struct zh_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	enum btrfs_util_error e;
@@ -359,8 +354,8 @@ int pool_subvol_destroy(const struct pool *p, const char *name,
 	if (!(path = pool_dataset_path(p, name)))
 		return zh_error_oom(err);
 	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 :
-		       zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
+		return errno == ENOENT ? 0
+				       : zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
 	if (!S_ISDIR(st.st_mode) || st.st_ino != SUBVOL_ROOT_INO)
 		return zh_error_set(err, ENOTDIR, NULL, "\"%s\" is not a dataset", name);
 	errno = 0;
@@ -370,8 +365,7 @@ int pool_subvol_destroy(const struct pool *p, const char *name,
 	return 0;
 }
 
-int pool_set_readonly(const struct pool *p, const char *name, bool ro,
-		      struct zh_error *err)
+int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	enum btrfs_util_error e;
@@ -388,8 +382,7 @@ int pool_set_readonly(const struct pool *p, const char *name, bool ro,
 	return 0;
 }
 
-int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes,
-		   struct zh_error *err)
+int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err)
 {
 	struct btrfs_ioctl_qgroup_limit_args a;
 	_cleanup_free_ char *path = NULL;
@@ -412,9 +405,9 @@ int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes,
 	a.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
 	a.lim.max_rfer = bytes ? bytes : UINT64_MAX; /* all ones: no limit */
 	if (ioctl(fd, BTRFS_IOC_QGROUP_LIMIT, &a) < 0)
-		return zh_error_set(err, errno, NULL, "cannot set quota on \"%s\": %s",
-				    name, errno == ENOTCONN ?
-				    "quota accounting is off in this pool" : strerror(errno));
+		return zh_error_set(err, errno, NULL, "cannot set quota on \"%s\": %s", name,
+				    errno == ENOTCONN ? "quota accounting is off in this pool"
+						      : strerror(errno));
 	return 0;
 }
 
@@ -429,8 +422,8 @@ static bool entry_is_subvol(int dfd, const char *name)
 {
 	struct stat st;
 
-	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-	       S_ISDIR(st.st_mode) && st.st_ino == SUBVOL_ROOT_INO;
+	return fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode) &&
+	       st.st_ino == SUBVOL_ROOT_INO;
 }
 
 static int push(char ***v, size_t *n, size_t *cap, const char *s)
@@ -479,8 +472,8 @@ int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err)
 	if (r == -ENOMEM)
 		return zh_error_oom(err);
 	if (r < 0)
-		return zh_error_set(err, -r, NULL, "cannot list %s: %s",
-				    p->mountpoint, strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot list %s: %s", p->mountpoint,
+				    strerror(-r));
 	return 0;
 }
 

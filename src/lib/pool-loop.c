@@ -39,8 +39,7 @@ static int configure(int lfd, int ffd, const char *file, bool dio)
 }
 
 /* Bind one free device; -EAGAIN when someone took it first. */
-static int attach_once(int ctl, int ffd, const char *file, char **dev,
-		       struct zh_error *err)
+static int attach_once(int ctl, int ffd, const char *file, char **dev, struct zh_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int lfd = -EBADF;
@@ -53,16 +52,16 @@ static int attach_once(int ctl, int ffd, const char *file, char **dev,
 		return zh_error_oom(err);
 	lfd = open(path, O_RDWR | O_CLOEXEC);
 	if (lfd < 0)
-		return errno == ENOENT ? -EAGAIN :
-		       zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
+		return errno == ENOENT ? -EAGAIN
+				       : zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
 	r = configure(lfd, ffd, file, true);
 	if (r == -EINVAL)
 		r = configure(lfd, ffd, file, false);
 	if (r == -EBUSY)
 		return -EAGAIN;
 	if (r < 0)
-		return zh_error_set(err, -r, NULL, "cannot attach %s to %s: %s",
-				    file, path, strerror(-r));
+		return zh_error_set(err, -r, NULL, "cannot attach %s to %s: %s", file, path,
+				    strerror(-r));
 	*dev = TAKE_PTR(path);
 	return TAKE_FD(lfd);
 }
@@ -76,16 +75,15 @@ int pool_loop_attach(const char *file, char **dev, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", file);
 	ctl = open("/dev/loop-control", O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
-		return zh_error_set(err, errno, NULL,
-				    "cannot open /dev/loop-control: %m");
+		return zh_error_set(err, errno, NULL, "cannot open /dev/loop-control: %m");
 	for (int i = 0; i < LOOP_ATTEMPTS; i++) {
 		int r = attach_once(ctl, ffd, file, dev, err);
 
 		if (r != -EAGAIN)
 			return r;
 	}
-	return zh_error_set(err, EBUSY, NULL,
-			    "cannot attach %s: every free loop device was taken", file);
+	return zh_error_set(err, EBUSY, NULL, "cannot attach %s: every free loop device was taken",
+			    file);
 }
 
 /* Is any /sys/block/loop*\/loop/backing_file equal to file? */
@@ -116,13 +114,12 @@ static bool file_attached(const char *file)
 
 int pool_loop_wait_detached(const char *file, struct zh_error *err)
 {
-	const struct timespec tick = { 0, 5 * 1000 * 1000 };
+	const struct timespec tick = {0, 5 * 1000 * 1000};
 
 	for (int i = 0; i < 400; i++) {
 		if (!file_attached(file))
 			return 0;
 		nanosleep(&tick, NULL);
 	}
-	return zh_error_set(err, EBUSY, NULL,
-			    "loop device backed by %s is still attached", file);
+	return zh_error_set(err, EBUSY, NULL, "loop device backed by %s is still attached", file);
 }

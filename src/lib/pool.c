@@ -65,8 +65,8 @@ bool pool_name_valid(const char *name)
 	for (size_t i = 0; i < n; i++) {
 		char c = name[i];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '_' || c == '.' || c == '-'))
 			return false;
 	}
 	return true;
@@ -98,13 +98,11 @@ void pool_free(struct pool *p)
 	free(p);
 }
 
-static struct pool *pool_new(const char *name, enum pool_backing b,
-			     const char *source)
+static struct pool *pool_new(const char *name, enum pool_backing b, const char *source)
 {
 	_cleanup_pool_ struct pool *p = calloc(1, sizeof(*p));
 
-	if (!p || !(p->name = strdup(name)) ||
-	    !(p->mountpoint = paths_pool_mount(name)) ||
+	if (!p || !(p->name = strdup(name)) || !(p->mountpoint = paths_pool_mount(name)) ||
 	    !(p->source = strdup(source)))
 		return NULL;
 	p->backing = b;
@@ -135,8 +133,8 @@ static int record_store(const struct pool *p, struct zh_error *err)
 
 	util_timestamp_now(ts);
 	j = json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", p->name, "backing",
-		      pool_backing_name(p->backing), "source", p->source,
-		      "mountpoint", p->mountpoint, "created", ts);
+		      pool_backing_name(p->backing), "source", p->source, "mountpoint",
+		      p->mountpoint, "created", ts);
 	if (!j || !path)
 		return zh_error_oom(err);
 	return jsonutil_store_file(path, j, err);
@@ -236,7 +234,7 @@ static int mkdir_tracked(const char *path, char **top, struct zh_error *err)
 		return 0;
 	if (!(cur = strdup(path)))
 		return zh_error_oom(err);
-	for (;;) {	/* climb to the outermost missing ancestor */
+	for (;;) { /* climb to the outermost missing ancestor */
 		char *slash = strrchr(cur, '/');
 
 		if (!slash || slash == cur)
@@ -311,23 +309,22 @@ static int mount_bind(const struct pool *p, struct zh_error *err)
 		return zh_error_set(err, ENOTDIR, "mount", "%s is not a btrfs directory",
 				    p->source);
 	if (mount(p->source, p->mountpoint, NULL, MS_BIND, NULL) < 0)
-		return zh_error_set(err, errno, NULL, "cannot bind %s on %s: %m",
-				    p->source, p->mountpoint);
+		return zh_error_set(err, errno, NULL, "cannot bind %s on %s: %m", p->source,
+				    p->mountpoint);
 	return 0;
 }
 
 static int mount_pool(const struct pool *p, struct zh_error *err)
 {
 	switch (p->backing) {
-	case POOL_BACKING_FILE:
-		return mount_file(p, err);
-	case POOL_BACKING_DEVICE:
-		return mount_dev(p->source, p->mountpoint, err);
+	case POOL_BACKING_FILE: return mount_file(p, err);
+	case POOL_BACKING_DEVICE: return mount_dev(p->source, p->mountpoint, err);
 	case POOL_BACKING_MOUNT:
 		if (mount_in_place(p))
-			return pool_btrfs_is_btrfs(p->mountpoint) ? 0 :
-			       zh_error_set(err, ENOTDIR, NULL, "%s is not a btrfs mount",
-					    p->mountpoint);
+			return pool_btrfs_is_btrfs(p->mountpoint)
+				       ? 0
+				       : zh_error_set(err, ENOTDIR, NULL, "%s is not a btrfs mount",
+						      p->mountpoint);
 		return mount_bind(p, err);
 	}
 	return zh_error_set(err, EINVAL, NULL, "unknown pool backing");
@@ -339,11 +336,10 @@ static int unmount_pool(const struct pool *p, bool lazy, struct zh_error *err)
 		return 0;
 	if (umount2(p->mountpoint, UMOUNT_NOFOLLOW) == 0)
 		return 0;
-	if (errno == EBUSY && lazy &&
-	    umount2(p->mountpoint, UMOUNT_NOFOLLOW | MNT_DETACH) == 0)
+	if (errno == EBUSY && lazy && umount2(p->mountpoint, UMOUNT_NOFOLLOW | MNT_DETACH) == 0)
 		return 0;
-	return zh_error_set(err, errno, NULL, "cannot unmount pool \"%s\" (%s): %m",
-			    p->name, p->mountpoint);
+	return zh_error_set(err, errno, NULL, "cannot unmount pool \"%s\" (%s): %m", p->name,
+			    p->mountpoint);
 }
 
 static int pool_lock(const char *name, struct zh_error *err)
@@ -388,7 +384,7 @@ int pool_open(const char *name, struct pool **out, struct zh_error *err)
 
 int pool_open_default(struct pool **out, struct zh_error *err)
 {
-	struct pool_create_opts o = { .name = POOL_DEFAULT_NAME };
+	struct pool_create_opts o = {.name = POOL_DEFAULT_NAME};
 	_cleanup_strv_ char **names = NULL;
 	int r = pool_list(&names, err);
 
@@ -397,7 +393,7 @@ int pool_open_default(struct pool **out, struct zh_error *err)
 	if (names[0])
 		return pool_open(POOL_DEFAULT_NAME, out, err);
 	r = pool_create(&o, out, err);
-	if (r == -EEXIST) {	/* another process made it first */
+	if (r == -EEXIST) { /* another process made it first */
 		zh_error_clear(err);
 		return pool_open(POOL_DEFAULT_NAME, out, err);
 	}
@@ -437,13 +433,12 @@ int pool_status(const struct pool *p, json_t **out, struct zh_error *err)
 				    p->mountpoint);
 	fr = sv.f_frsize ? sv.f_frsize : sv.f_bsize;
 	n = pool_btrfs_dataset_count(p->mountpoint);
-	*out = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:b}",
-			 "name", p->name, "mountpoint", p->mountpoint,
-			 "backing", pool_backing_name(p->backing), "source", p->source,
-			 "size", (json_int_t)(sv.f_blocks * fr),
-			 "used", (json_int_t)((sv.f_blocks - sv.f_bfree) * fr),
-			 "free", (json_int_t)(sv.f_bavail * fr),
-			 "datasets", n < 0 ? 0 : n, "mounted", pool_is_mounted(p));
+	*out = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:i, s:b}", "name", p->name,
+			 "mountpoint", p->mountpoint, "backing", pool_backing_name(p->backing),
+			 "source", p->source, "size", (json_int_t)(sv.f_blocks * fr), "used",
+			 (json_int_t)((sv.f_blocks - sv.f_bfree) * fr), "free",
+			 (json_int_t)(sv.f_bavail * fr), "datasets", n < 0 ? 0 : n, "mounted",
+			 pool_is_mounted(p));
 	return *out ? 0 : zh_error_oom(err);
 }
 
@@ -490,12 +485,15 @@ static int check_name_free(const char *name, struct zh_error *err)
 	_cleanup_free_ char *rec = NULL;
 
 	if (!pool_name_valid(name))
-		return zh_error_set(err, EINVAL, "name",
-				    "invalid pool name \"%s\" (1-64 letters, digits, '_', '.', '-'; "
-				    "not starting with '.' or '-')", name);
+		return zh_error_set(
+			err, EINVAL, "name",
+			"invalid pool name \"%s\" (1-64 letters, digits, '_', '.', '-'; "
+			"not starting with '.' or '-')",
+			name);
 	if (!pool_btrfs_supported())
 		return zh_error_set(err, ENODEV, NULL,
-				    "cannot create pool \"%s\": this kernel has no btrfs support", name);
+				    "cannot create pool \"%s\": this kernel has no btrfs support",
+				    name);
 	if (!(rec = record_path(name)))
 		return zh_error_oom(err);
 	if (fsutil_exists(rec))
@@ -558,8 +556,8 @@ static int free_bytes_near(const char *path, uint64_t *out)
 	return 0;
 }
 
-static int check_file(const struct pool_create_opts *o, const char *file,
-		      uint64_t size, struct zh_error *err)
+static int check_file(const struct pool_create_opts *o, const char *file, uint64_t size,
+		      struct zh_error *err)
 {
 	char s[32], m[32];
 	uint64_t fb = 0;
@@ -567,8 +565,8 @@ static int check_file(const struct pool_create_opts *o, const char *file,
 	fmt_size(size, s);
 	fmt_size(POOL_MIN_SIZE, m);
 	if (size < POOL_MIN_SIZE)
-		return zh_error_set(err, EINVAL, "size", "%s is too small (btrfs needs at least %s)",
-				    s, m);
+		return zh_error_set(err, EINVAL, "size",
+				    "%s is too small (btrfs needs at least %s)", s, m);
 	if (fsutil_exists(file))
 		return zh_error_set(err, EEXIST, "size", "pool file %s already exists", file);
 	if (free_bytes_near(file, &fb) < 0)
@@ -595,8 +593,9 @@ static int check_device(const char *dev, struct zh_error *err)
 		return zh_error_set(err, ENOTBLK, "device", "%s is not a block device", dev);
 	fd = open(dev, O_RDONLY | O_EXCL | O_CLOEXEC);
 	if (fd < 0)
-		return zh_error_set(err, errno, "device", "%s: %s", dev, errno == EBUSY ?
-				    "in use (mounted or held by another user)" : strerror(errno));
+		return zh_error_set(err, errno, "device", "%s: %s", dev,
+				    errno == EBUSY ? "in use (mounted or held by another user)"
+						   : strerror(errno));
 	if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
 		return zh_error_set(err, errno, "device", "%s: cannot read its size: %m", dev);
 	fmt_size(bytes, s);
@@ -619,8 +618,7 @@ static int check_mount_source(const char *dir, char **real, struct zh_error *err
 }
 
 /* Build the pool object and check everything about the source; no changes yet. */
-static int create_check(const struct pool_create_opts *o, struct pool **out,
-			struct zh_error *err)
+static int create_check(const struct pool_create_opts *o, struct pool **out, struct zh_error *err)
 {
 	const char *name = o->name ? o->name : POOL_DEFAULT_NAME;
 	_cleanup_free_ char *src = NULL;
@@ -629,8 +627,8 @@ static int create_check(const struct pool_create_opts *o, struct pool **out,
 	if (r < 0)
 		return r;
 	if (o->backing == POOL_BACKING_FILE) {
-		if (o->source ? !(src = strdup(o->source)) :
-		    asprintf(&src, "%s/%s.img", paths_state(), name) < 0)
+		if (o->source ? !(src = strdup(o->source))
+			      : asprintf(&src, "%s/%s.img", paths_state(), name) < 0)
 			return zh_error_oom(err);
 		r = check_file(o, src, o->size ? o->size : POOL_DEFAULT_SIZE, err);
 	} else if (o->backing == POOL_BACKING_DEVICE) {
@@ -671,10 +669,9 @@ static int make_file(struct create_tx *t, uint64_t size, struct zh_error *err)
 	if (ftruncate(fd, (off_t)size) < 0) {
 		if (errno == EFBIG)
 			return zh_error_set(err, EFBIG, "size",
-					    "%s is too large for the file system holding %s",
-					    s, t->p->source);
-		return zh_error_set(err, errno, "size", "cannot make %s %s: %m",
-				    t->p->source, s);
+					    "%s is too large for the file system holding %s", s,
+					    t->p->source);
+		return zh_error_set(err, errno, "size", "cannot make %s %s: %m", t->p->source, s);
 	}
 	if (!(real = realpath(t->p->source, NULL)))
 		return zh_error_set(err, errno, NULL, "%s: %m", t->p->source);
@@ -704,7 +701,7 @@ static int format_and_mount(struct create_tx *t, struct zh_error *err)
 	    (r = mount_dev(target, t->p->mountpoint, err)) < 0)
 		return r;
 	t->mounted = true;
-	return 0;	/* lfd closes: from now on the mount owns the loop device */
+	return 0; /* lfd closes: from now on the mount owns the loop device */
 }
 
 static int create_steps(struct create_tx *t, uint64_t size, struct zh_error *err)
@@ -716,8 +713,7 @@ static int create_steps(struct create_tx *t, uint64_t size, struct zh_error *err
 		return zh_error_oom(err);
 	if (t->p->backing == POOL_BACKING_FILE && (r = make_file(t, size, err)) < 0)
 		return r;
-	if (!mount_in_place(t->p) &&
-	    (r = mkdir_tracked(t->p->mountpoint, &t->mp_top, err)) < 0)
+	if (!mount_in_place(t->p) && (r = mkdir_tracked(t->p->mountpoint, &t->mp_top, err)) < 0)
 		return r;
 	if ((r = format_and_mount(t, err)) < 0 ||
 	    (r = pool_btrfs_quota_enable(t->p->mountpoint, err)) < 0 ||
@@ -726,10 +722,9 @@ static int create_steps(struct create_tx *t, uint64_t size, struct zh_error *err
 	return record_store(t->p, err);
 }
 
-int pool_create(const struct pool_create_opts *o, struct pool **out,
-		struct zh_error *err)
+int pool_create(const struct pool_create_opts *o, struct pool **out, struct zh_error *err)
 {
-	_cleanup_(tx_free) struct create_tx t = { 0 };
+	_cleanup_(tx_free) struct create_tx t = {0};
 	_cleanup_close_ int lk = -EBADF;
 	const char *name = o->name ? o->name : POOL_DEFAULT_NAME;
 	int r;
@@ -742,8 +737,8 @@ int pool_create(const struct pool_create_opts *o, struct pool **out,
 	if (r < 0) {
 		undo(&t);
 		/* An error naming an argument is already clear on its own. */
-		return err && err->prop ? r :
-		       zh_error_prefix(err, "cannot create pool \"%s\"", name);
+		return err && err->prop ? r
+					: zh_error_prefix(err, "cannot create pool \"%s\"", name);
 	}
 	if (out)
 		*out = TAKE_PTR(t.p);
@@ -767,8 +762,7 @@ static int destroy_datasets(const struct pool *p, struct zh_error *err)
 	return fsutil_rm_rf(meta, err);
 }
 
-static int remove_backing(const struct pool *p, bool was_mounted, bool force,
-			  struct zh_error *err)
+static int remove_backing(const struct pool *p, bool was_mounted, bool force, struct zh_error *err)
 {
 	int r;
 

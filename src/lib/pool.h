@@ -35,23 +35,23 @@
 #define POOL_DEFAULT_SIZE (20ULL << 30)
 
 enum pool_backing {
-	POOL_BACKING_FILE,	/* sparse loop file (the embedded default) */
-	POOL_BACKING_DEVICE,	/* a block device we format */
-	POOL_BACKING_MOUNT,	/* an existing btrfs mount we only use */
+	POOL_BACKING_FILE,   /* sparse loop file (the embedded default) */
+	POOL_BACKING_DEVICE, /* a block device we format */
+	POOL_BACKING_MOUNT,  /* an existing btrfs mount we only use */
 };
 
 struct pool {
 	char *name;
 	char *mountpoint;
 	enum pool_backing backing;
-	char *source;		/* file path, device path, or mount path */
+	char *source; /* file path, device path, or mount path */
 };
 
 struct pool_create_opts {
-	const char *name;	/* NULL: POOL_DEFAULT_NAME */
+	const char *name; /* NULL: POOL_DEFAULT_NAME */
 	enum pool_backing backing;
-	const char *source;	/* NULL for FILE: <state>/<name>.img */
-	uint64_t size;		/* FILE only; 0: POOL_DEFAULT_SIZE */
+	const char *source; /* NULL for FILE: <state>/<name>.img */
+	uint64_t size;	    /* FILE only; 0: POOL_DEFAULT_SIZE */
 };
 
 /* Pool names: [A-Za-z0-9_.-]{1,64}, not starting with '.' or '-'. */
@@ -62,13 +62,13 @@ bool pool_name_valid(const char *name);
  * accounting enabled.  -EEXIST when the name is taken.  On any failure,
  * every step already taken is undone (file removed, loop detached, ...).
  */
-int pool_create(const struct pool_create_opts *o, struct pool **out,
-		struct zh_error *err);
+int pool_create(const struct pool_create_opts *o, struct pool **out, struct zh_error *err);
 
 /* Open a recorded pool, mounting it (idempotently) if it is not mounted. -ENOENT if unknown. */
 int pool_open(const char *name, struct pool **out, struct zh_error *err);
 
-/* pool_open(POOL_DEFAULT_NAME), creating the default file-backed pool when no pool exists at all. */
+/* pool_open(POOL_DEFAULT_NAME), creating the default file-backed pool when no pool exists at all.
+ */
 int pool_open_default(struct pool **out, struct zh_error *err);
 
 /* Names of every recorded pool (NULL-terminated, sorted); empty vector if none. */
@@ -112,23 +112,19 @@ bool pool_dataset_exists(const struct pool *p, const char *name);
 int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err);
 
 /* Writable snapshot of snapshot/dataset src as dataset dst (O(1)). */
-int pool_clone(const struct pool *p, const char *src, const char *dst,
-	       struct zh_error *err);
+int pool_clone(const struct pool *p, const char *src, const char *dst, struct zh_error *err);
 
 /* Read-only snapshot "<ds>@<snap>" of ds. */
-int pool_snapshot_create(const struct pool *p, const char *ds,
-			 const char *snap, struct zh_error *err);
+int pool_snapshot_create(const struct pool *p, const char *ds, const char *snap,
+			 struct zh_error *err);
 
 /* Delete a subvolume (dataset or "ds@snap"), including nested subvolumes. Missing is fine. */
-int pool_subvol_destroy(const struct pool *p, const char *name,
-			struct zh_error *err);
+int pool_subvol_destroy(const struct pool *p, const char *name, struct zh_error *err);
 
-int pool_set_readonly(const struct pool *p, const char *name, bool ro,
-		      struct zh_error *err);
+int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh_error *err);
 
 /* btrfs qgroup limit on the dataset's qgroup (referenced bytes); 0 = none. */
-int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes,
-		   struct zh_error *err);
+int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err);
 
 /* Entry names directly under the mount point that are subvolumes (sorted). */
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);

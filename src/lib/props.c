@@ -22,37 +22,43 @@
 #include "props.h"
 #include "util.h"
 
-#define ALL PROPS_B_ALL
-#define OS PROPS_B_OS
-#define HVM PROPS_B_HVM
-#define K PROPS_B_KVM
-#define H PROPS_B_BHYVE
-#define L PROPS_B_LX
-#define ML (PROPS_B_MINIMAL | PROPS_B_LX)
+#define ALL   PROPS_B_ALL
+#define OS    PROPS_B_OS
+#define HVM   PROPS_B_HVM
+#define K     PROPS_B_KVM
+#define H     PROPS_B_BHYVE
+#define L     PROPS_B_LX
+#define ML    (PROPS_B_MINIMAL | PROPS_B_LX)
 #define JMBLK (PROPS_B_OS | PROPS_B_KVM)
 
-#define S PROPS_STRING
-#define I PROPS_INTEGER
+#define S  PROPS_STRING
+#define I  PROPS_INTEGER
 #define BO PROPS_BOOLEAN
-#define U PROPS_UUID
+#define U  PROPS_UUID
 #define LI PROPS_LIST
 #define FO PROPS_FLAT_OBJECT
 #define OA PROPS_OBJECT_ARRAY
 #define ZP PROPS_ZPOOL
 
-#define DEP PROPS_F_DEPRECATED
+#define DEP  PROPS_F_DEPRECATED
 #define NOLX PROPS_F_NO_LINUX
-#define UPD PROPS_F_UPDATABLE
+#define UPD  PROPS_F_UPDATABLE
 #define LIVE PROPS_F_LIVE
 
 /* Top-level property allowed in create / receive / update. */
-#define TOP(n, t, c, r, u, ...)                                                \
-	{ .name = n, .type = t, .create = c, .receive = r, .update = u,        \
-	  __VA_ARGS__ }
+#define TOP(n, t, c, r, u, ...)                                                           \
+	{                                                                                 \
+		.name = n, .type = t, .create = c, .receive = r, .update = u, __VA_ARGS__ \
+	}
 /* Sub-property: allowed in update_* (u) and in the base array/add_* (a). */
-#define SUB(n, t, u, a, ...)                                                   \
-	{ .name = n, .type = t, .update = u, .add = a, __VA_ARGS__ }
-#define RO(n, ...) { .name = n, .type = PROPS_RO, __VA_ARGS__ }
+#define SUB(n, t, u, a, ...)                                             \
+	{                                                                \
+		.name = n, .type = t, .update = u, .add = a, __VA_ARGS__ \
+	}
+#define RO(n, ...)                                       \
+	{                                                \
+		.name = n, .type = PROPS_RO, __VA_ARGS__ \
+	}
 #define MIN(x) .has_min = true, .min = (x)
 #define MAX(x) .has_max = true, .max = (x)
 
@@ -68,18 +74,16 @@ static const struct props_prop props[] = {
 	TOP("autoboot", BO, ALL, ALL, ALL, .def = "true",
 	    .note = "set true by start, false by stop"),
 	TOP("bhyve_extra_opts", S, H, H, H),
-	TOP("billing_id", S, ALL, ALL, ALL,
-	    .def = "00000000-0000-0000-0000-000000000000"),
+	TOP("billing_id", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("boot", S, HVM, HVM, HVM, .def = "order=cd"),
 	RO("boot_timestamp"),
 	TOP("bootrom", S, H, H, H, .def = "bios"),
-	TOP("brand", S, ALL, ALL, 0, .req_create = JMBLK, .req_receive = JMBLK,
-	    .def = "joyent",
+	TOP("brand", S, ALL, ALL, 0, .req_create = JMBLK, .req_receive = JMBLK, .def = "joyent",
 	    .note = "joyent, joyent-minimal, builder, lx, kvm, bhyve"),
 	TOP("com1", S, H, H, H, .def = "/dev/zconsole"),
 	TOP("com2", S, H, H, H, .def = "socket,/tmp/vm.ttyb"),
-	TOP("cpu_cap", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .unit = "% of a CPU", .note = "CFS quota; 0 = no cap"),
+	TOP("cpu_cap", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .unit = "% of a CPU",
+	    .note = "CFS quota; 0 = no cap"),
 	TOP("cpu_shares", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
 	    .note = "cgroup CPU weight; capped to 65535 at create"),
 	TOP("cpu_type", S, K, K, K, .def = "qemu64"),
@@ -88,16 +92,14 @@ static const struct props_prop props[] = {
 	TOP("customer_metadata", FO, ALL, ALL, 0, .def = "{}",
 	    .note = "update via set_/remove_customer_metadata"),
 	RO("datacenter_name"),
-	TOP("dataset_uuid", U, OS, OS, 0, .flags = DEP,
-	    .note = "renamed to image_uuid"),
+	TOP("dataset_uuid", U, OS, OS, 0, .flags = DEP, .note = "renamed to image_uuid"),
 	TOP("datasets", LI, 0, ALL, 0),
 	RO("debug_id"),
 	RO("default_gateway", .flags = DEP),
 	TOP("delegate_dataset", BO, OS, OS, 0, .def = "false",
 	    .note = "btrfs subvolume <zfs_filesystem>/data"),
 	TOP("disk_driver", S, HVM, HVM, HVM),
-	TOP("disks", OA, HVM, HVM, 0, .def = "[]",
-	    .note = "update via add_/update_/remove_disks"),
+	TOP("disks", OA, HVM, HVM, 0, .def = "[]", .note = "update via add_/update_/remove_disks"),
 	SUB("disks.*.block_size", I, 0, HVM, MIN(0)),
 	SUB("disks.*.boot", BO, HVM, HVM, .flags = UPD, .def = "false"),
 	SUB("disks.*.compression", S, HVM, HVM, .flags = NOLX, .def = "off"),
@@ -115,11 +117,10 @@ static const struct props_prop props[] = {
 	SUB("disks.*.refreservation", I, HVM, HVM, MIN(0), .unit = "MiB"),
 	SUB("disks.*.size", I, H, HVM, MIN(0), .unit = "MiB"),
 	SUB("disks.*.uuid", U, H, H, .flags = UPD),
-	{ .name = "disks.*.zfs_filesystem", .type = S, .receive = HVM },
+	{.name = "disks.*.zfs_filesystem", .type = S, .receive = HVM},
 	RO("disks.*.zonexml_size"),
 	SUB("disks.*.zpool", S, 0, HVM),
-	TOP("dns_domain", S, OS, OS, OS, .def = "local",
-	    .note = "written to /etc/hosts at create"),
+	TOP("dns_domain", S, OS, OS, OS, .def = "local", .note = "written to /etc/hosts at create"),
 	TOP("do_not_inventory", BO, ALL, ALL, ALL, .def = "false"),
 	TOP("docker", BO, ML, ML, ML, .def = "false"),
 	RO("exit_status"),
@@ -127,27 +128,23 @@ static const struct props_prop props[] = {
 	RO("failed"),
 	RO("failed_reason", .note = "zonehost extension: why the last start failed "
 				    "(state failed)"),
-	TOP("filesystems", OA, OS, OS, 0,
-	    .note = "update via add_/update_/remove_filesystems"),
+	TOP("filesystems", OA, OS, OS, 0, .note = "update via add_/update_/remove_filesystems"),
 	SUB("filesystems.*.options", LI, OS, OS, .flags = UPD),
 	SUB("filesystems.*.raw", S, OS, OS, .flags = UPD | NOLX),
 	SUB("filesystems.*.source", S, OS, OS, .flags = UPD),
 	SUB("filesystems.*.target", S, OS, OS, .flags = UPD),
 	SUB("filesystems.*.type", S, OS, OS, .flags = UPD),
 	TOP("firewall_enabled", BO, ALL, ALL, ALL, .def = "false"),
-	TOP("flexible_disk_size", I, H, H, H, MIN(0), .flags = LIVE,
-	    .unit = "MiB"),
+	TOP("flexible_disk_size", I, H, H, H, MIN(0), .flags = LIVE, .unit = "MiB"),
 	RO("free_space"),
 	TOP("fs_allowed", LI, OS, OS, OS, .flags = NOLX | PROPS_F_JOINED,
 	    .note = "stored as a comma string"),
-	TOP("halt_signal", S, OS, OS, OS, .valid = props_valid_signal,
-	    .def = "from init",
+	TOP("halt_signal", S, OS, OS, OS, .valid = props_valid_signal, .def = "from init",
 	    .note = "zonehost extension: signal `vmadm stop` sends the zone's init "
 		    "(e.g. SIGUSR2, SIGRTMIN+4); default from the image's init: "
 		    "busybox SIGUSR2, systemd SIGRTMIN+4, else SIGTERM"),
 	RO("headnode_id"),
-	TOP("hostname", S, ALL, ALL, ALL,
-	    .note = "zonename when unset; written at create"),
+	TOP("hostname", S, ALL, ALL, ALL, .note = "zonename when unset; written at create"),
 	RO("hvm"),
 	TOP("image_uuid", U, ALL, ALL, 0, .req_create = OS, .req_receive = OS,
 	    .note = "installed image of a type the brand accepts"),
@@ -157,76 +154,57 @@ static const struct props_prop props[] = {
 	RO("init_restarts"),
 	TOP("internal_metadata", FO, ALL, ALL, 0, .def = "{}",
 	    .note = "update via set_/remove_internal_metadata"),
-	TOP("internal_metadata_namespaces", LI, ALL, ALL, ALL,
-	    .valid = props_valid_attr_value),
+	TOP("internal_metadata_namespaces", LI, ALL, ALL, ALL, .valid = props_valid_attr_value),
 	RO("ip_type"),
-	TOP("kernel_version", S, L, L, L, .req_create = L, .req_receive = L,
-	    .note = "e.g. 3.13.0"),
+	TOP("kernel_version", S, L, L, L, .req_create = L, .req_receive = L, .note = "e.g. 3.13.0"),
 	RO("last_modified"),
-	TOP("limit_priv", LI, ALL, ALL, ALL, .flags = NOLX | PROPS_F_JOINED,
-	    .def = "default", .note = "illumos privileges; stored as a comma string"),
+	TOP("limit_priv", LI, ALL, ALL, ALL, .flags = NOLX | PROPS_F_JOINED, .def = "default",
+	    .note = "illumos privileges; stored as a comma string"),
 	TOP("maintain_resolvers", BO, OS, OS, OS, .def = "false"),
 	TOP("max_locked_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .def = "max_physical_memory", .unit = "MiB",
-	    .note = "<= max_physical_memory"),
+	    .def = "max_physical_memory", .unit = "MiB", .note = "<= max_physical_memory"),
 	TOP("max_lwps", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "2000",
 	    .note = "pids limit"),
 	TOP("max_msg_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
-	TOP("max_physical_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .def = "ram", .unit = "MiB", .note = "memory limit"),
+	TOP("max_physical_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "ram",
+	    .unit = "MiB", .note = "memory limit"),
 	TOP("max_sem_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
 	TOP("max_shm_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
-	TOP("max_shm_memory", I, ALL, ALL, ALL, MIN(0), .flags = NOLX,
-	    .def = "max_physical_memory", .unit = "MiB"),
+	TOP("max_shm_memory", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "max_physical_memory",
+	    .unit = "MiB"),
 	TOP("max_swap", I, ALL, ALL, ALL, MIN(256), .flags = LIVE,
 	    .def = "max(max_physical_memory, 256)", .unit = "MiB",
 	    .note = "memory+swap limit; >= max_physical_memory"),
-	TOP("mdata_exec_timeout", I, OS, 0, 0, MIN(0), .def = "300",
-	    .unit = "s"),
+	TOP("mdata_exec_timeout", I, OS, 0, 0, MIN(0), .def = "300", .unit = "s"),
 	RO("missing"),
 	TOP("nic_driver", S, HVM, HVM, HVM),
-	TOP("nics", OA, ALL, ALL, 0, .def = "[]",
-	    .note = "update via add_/update_/remove_nics"),
-	SUB("nics.*.allow_dhcp_spoofing", BO, ALL, ALL, .flags = UPD,
-	    .def = "false"),
-	SUB("nics.*.allow_ip_spoofing", BO, ALL, ALL, .flags = UPD,
-	    .def = "false"),
-	SUB("nics.*.allow_mac_spoofing", BO, ALL, ALL, .flags = UPD,
-	    .def = "false"),
-	SUB("nics.*.allow_restricted_traffic", BO, ALL, ALL, .flags = UPD,
-	    .def = "false"),
-	SUB("nics.*.allow_unfiltered_promisc", BO, HVM, HVM, .flags = UPD,
-	    .def = "false"),
-	SUB("nics.*.allowed_dhcp_cids", LI, JMBLK, JMBLK,
-	    .valid = props_valid_cid),
+	TOP("nics", OA, ALL, ALL, 0, .def = "[]", .note = "update via add_/update_/remove_nics"),
+	SUB("nics.*.allow_dhcp_spoofing", BO, ALL, ALL, .flags = UPD, .def = "false"),
+	SUB("nics.*.allow_ip_spoofing", BO, ALL, ALL, .flags = UPD, .def = "false"),
+	SUB("nics.*.allow_mac_spoofing", BO, ALL, ALL, .flags = UPD, .def = "false"),
+	SUB("nics.*.allow_restricted_traffic", BO, ALL, ALL, .flags = UPD, .def = "false"),
+	SUB("nics.*.allow_unfiltered_promisc", BO, HVM, HVM, .flags = UPD, .def = "false"),
+	SUB("nics.*.allowed_dhcp_cids", LI, JMBLK, JMBLK, .valid = props_valid_cid),
 	SUB("nics.*.allowed_ips", LI, ALL, ALL, .note = "at most 13"),
 	SUB("nics.*.blocked_outgoing_ports", LI, ALL, ALL, .flags = UPD),
-	SUB("nics.*.dhcp_server", BO, ALL, ALL, .flags = UPD | DEP,
-	    .def = "false"),
-	SUB("nics.*.gateway", S, ALL, ALL, .flags = UPD | DEP,
-	    .note = "-> gateways"),
+	SUB("nics.*.dhcp_server", BO, ALL, ALL, .flags = UPD | DEP, .def = "false"),
+	SUB("nics.*.gateway", S, ALL, ALL, .flags = UPD | DEP, .note = "-> gateways"),
 	SUB("nics.*.gateways", LI, ALL, ALL, .flags = UPD),
 	SUB("nics.*.interface", S, ALL, ALL, .def = "net<N> (lx: eth<N>)"),
 	SUB("nics.*.ip", S, ALL, ALL, .flags = UPD | DEP, .note = "-> ips"),
-	SUB("nics.*.ips", LI, ALL, ALL, .flags = UPD,
-	    .note = "dhcp, addrconf or CIDR"),
-	SUB("nics.*.mac", S, ALL, ALL, .flags = UPD, .valid = props_valid_mac,
-	    .def = "generated"),
+	SUB("nics.*.ips", LI, ALL, ALL, .flags = UPD, .note = "dhcp, addrconf or CIDR"),
+	SUB("nics.*.mac", S, ALL, ALL, .flags = UPD, .valid = props_valid_mac, .def = "generated"),
 	SUB("nics.*.model", S, HVM, HVM, .flags = UPD),
 	SUB("nics.*.mtu", I, ALL, ALL, MIN(576), MAX(9000), .flags = UPD),
 	SUB("nics.*.netmask", S, ALL, ALL, .flags = UPD | DEP),
 	SUB("nics.*.network_uuid", U, ALL, ALL, .flags = UPD),
-	SUB("nics.*.nic_tag", S, ALL, ALL, .flags = UPD,
-	    .note = "bridge name; required"),
-	SUB("nics.*.primary", BO, ALL, ALL, .flags = UPD,
-	    .def = "first NIC"),
-	SUB("nics.*.vlan_id", I, ALL, ALL, MIN(0), MAX(4095), .flags = UPD,
-	    .def = "0"),
+	SUB("nics.*.nic_tag", S, ALL, ALL, .flags = UPD, .note = "bridge name; required"),
+	SUB("nics.*.primary", BO, ALL, ALL, .flags = UPD, .def = "first NIC"),
+	SUB("nics.*.vlan_id", I, ALL, ALL, MIN(0), MAX(4095), .flags = UPD, .def = "0"),
 	SUB("nics.*.vrrp_primary_ip", S, ALL, ALL, .flags = UPD),
 	SUB("nics.*.vrrp_vrid", I, ALL, ALL, MIN(0), MAX(255), .flags = UPD),
 	TOP("nowait", BO, OS, OS, 0, .def = "false"),
-	TOP("owner_uuid", S, ALL, ALL, ALL,
-	    .def = "00000000-0000-0000-0000-000000000000"),
+	TOP("owner_uuid", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("package_name", S, JMBLK, JMBLK, JMBLK, .flags = DEP),
 	TOP("package_version", S, JMBLK, JMBLK, JMBLK, .flags = DEP),
 	TOP("pci_devices", OA, H, H, H),
@@ -238,13 +216,11 @@ static const struct props_prop props[] = {
 	RO("provisioning"),
 	TOP("qemu_extra_opts", S, K, K, K),
 	TOP("qemu_opts", S, K, K, K),
-	TOP("quota", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .def = "10 (bhyve 1)", .unit = "GiB",
+	TOP("quota", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "10 (bhyve 1)", .unit = "GiB",
 	    .note = "btrfs qgroup limit; 0 = none"),
 	TOP("ram", I, ALL, ALL, ALL, MIN(0), .def = "256", .unit = "MiB",
 	    .note = "OS brands: sets max_physical_memory, not stored"),
-	TOP("reboot_signal", S, OS, OS, OS, .valid = props_valid_signal,
-	    .def = "from init",
+	TOP("reboot_signal", S, OS, OS, OS, .valid = props_valid_signal, .def = "from init",
 	    .note = "zonehost extension: signal `vmadm reboot` sends the zone's "
 		    "init; default busybox SIGTERM, systemd SIGINT, else SIGTERM"),
 	TOP("remove_customer_metadata", LI, 0, 0, ALL),
@@ -255,8 +231,7 @@ static const struct props_prop props[] = {
 	TOP("remove_pci_devices", LI, 0, 0, H),
 	TOP("remove_routes", LI, 0, 0, ALL),
 	TOP("remove_tags", LI, 0, 0, ALL),
-	TOP("resolvers", LI, ALL, ALL, ALL, .valid = props_valid_ip,
-	    .def = "[]"),
+	TOP("resolvers", LI, ALL, ALL, ALL, .valid = props_valid_ip, .def = "[]"),
 	TOP("restart_init", BO, OS, OS, OS, .def = "true"),
 	TOP("routes", FO, ALL, ALL, 0, .def = "{}",
 	    .note = "dst -> gw; update via set_/remove_routes"),
@@ -270,11 +245,9 @@ static const struct props_prop props[] = {
 	TOP("spice_password", S, K, K, K),
 	TOP("spice_port", I, K, K, K, MIN(-1)),
 	RO("state"),
-	TOP("tags", FO, ALL, ALL, 0, .def = "{}",
-	    .note = "update via set_tags/remove_tags"),
+	TOP("tags", FO, ALL, ALL, 0, .def = "{}", .note = "update via set_tags/remove_tags"),
 	TOP("tmpfs", I, OS, OS, OS, MIN(0), .flags = PROPS_F_KEEP_ZERO,
-	    .def = "max_physical_memory", .unit = "MiB",
-	    .note = "size of /tmp; 0 = no tmpfs"),
+	    .def = "max_physical_memory", .unit = "MiB", .note = "size of /tmp; 0 = no tmpfs"),
 	TOP("transition", FO, 0, ALL, 0),
 	RO("transition_expire"),
 	RO("transition_to"),
@@ -288,33 +261,26 @@ static const struct props_prop props[] = {
 	TOP("vcpus", I, HVM, HVM, HVM, MIN(1), .def = "1"),
 	TOP("vga", S, K, K, K, .def = "std"),
 	TOP("virtio_txburst", I, K, K, K, MIN(0), .def = "128"),
-	TOP("virtio_txtimer", I, K, K, K, MIN(0), .def = "200000",
-	    .unit = "ns"),
+	TOP("virtio_txtimer", I, K, K, K, MIN(0), .def = "200000", .unit = "ns"),
 	RO("vm_autoboot"),
 	TOP("vnc_password", S, HVM, HVM, HVM, .note = "at most 8 characters"),
 	TOP("vnc_port", I, HVM, HVM, HVM, MIN(-1), .def = "0"),
 	TOP("zfs_data_compression", S, OS, OS, OS, .flags = NOLX, .def = "off"),
-	TOP("zfs_data_recsize", I, OS, OS, OS, MIN(0), .flags = NOLX,
-	    .def = "131072", .unit = "bytes"),
-	TOP("zfs_filesystem", S, 0, ALL, 0),
-	TOP("zfs_filesystem_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX,
-	    .def = "none"),
-	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .def = "100", .note = "IO weight"),
-	TOP("zfs_root_compression", S, ALL, ALL, ALL, .flags = NOLX,
-	    .def = "off"),
-	TOP("zfs_root_recsize", I, ALL, ALL, ALL, MIN(0), .flags = NOLX,
-	    .def = "131072", .unit = "bytes"),
-	TOP("zfs_snapshot_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX,
-	    .def = "none"),
-	TOP("zfs_storage_pool_name", ZP, JMBLK, JMBLK, 0, .flags = DEP,
-	    .note = "renamed to zpool"),
-	TOP("zlog_max_size", I, OS, OS, OS, MIN(0), MAX(INT64_MAX),
+	TOP("zfs_data_recsize", I, OS, OS, OS, MIN(0), .flags = NOLX, .def = "131072",
 	    .unit = "bytes"),
+	TOP("zfs_filesystem", S, 0, ALL, 0),
+	TOP("zfs_filesystem_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "none"),
+	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
+	    .note = "IO weight"),
+	TOP("zfs_root_compression", S, ALL, ALL, ALL, .flags = NOLX, .def = "off"),
+	TOP("zfs_root_recsize", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "131072",
+	    .unit = "bytes"),
+	TOP("zfs_snapshot_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "none"),
+	TOP("zfs_storage_pool_name", ZP, JMBLK, JMBLK, 0, .flags = DEP, .note = "renamed to zpool"),
+	TOP("zlog_max_size", I, OS, OS, OS, MIN(0), MAX(INT64_MAX), .unit = "bytes"),
 	RO("zlog_mode"),
 	RO("zlog_name"),
-	TOP("zone_dataset_uuid", U, HVM, HVM, 0, .flags = DEP,
-	    .note = "renamed to image_uuid"),
+	TOP("zone_dataset_uuid", U, HVM, HVM, 0, .flags = DEP, .note = "renamed to image_uuid"),
 	RO("zone_state"),
 	RO("zonedid"),
 	RO("zonehost_id_base",
@@ -326,24 +292,19 @@ static const struct props_prop props[] = {
 	TOP("zpool", ZP, ALL, ALL, 0, .def = "zones", .note = "pool name"),
 };
 
-static const char *const os_images[] = { "zone-dataset", NULL };
-static const char *const lx_images[] = { "docker", "lx-dataset", NULL };
+static const char *const os_images[] = {"zone-dataset", NULL};
+static const char *const lx_images[] = {"docker", "lx-dataset", NULL};
 
 static const char hvm_priv[] = "default,-file_link_any,-net_access,"
 			       "-proc_fork,-proc_info,-proc_session";
 
 static const struct props_brand brands[] = {
-	{ "joyent", PROPS_B_JOYENT, false, true, 0, 10, "default", "net",
-	  os_images },
-	{ "joyent-minimal", PROPS_B_MINIMAL, false, true, 0, 10, "default",
-	  "net", os_images },
-	{ "builder", PROPS_B_BUILDER, false, true, 0, 10, "default", "net",
-	  os_images },
-	{ "lx", PROPS_B_LX, false, true, 0, 10, "default", "eth", lx_images },
-	{ "kvm", PROPS_B_KVM, true, false, 1024, 10, hvm_priv, "net",
-	  os_images },
-	{ "bhyve", PROPS_B_BHYVE, true, false, 1280, 1, hvm_priv, "net",
-	  NULL },
+	{"joyent", PROPS_B_JOYENT, false, true, 0, 10, "default", "net", os_images},
+	{"joyent-minimal", PROPS_B_MINIMAL, false, true, 0, 10, "default", "net", os_images},
+	{"builder", PROPS_B_BUILDER, false, true, 0, 10, "default", "net", os_images},
+	{"lx", PROPS_B_LX, false, true, 0, 10, "default", "eth", lx_images},
+	{"kvm", PROPS_B_KVM, true, false, 1024, 10, hvm_priv, "net", os_images},
+	{"bhyve", PROPS_B_BHYVE, true, false, 1280, 1, hvm_priv, "net", NULL},
 };
 
 const struct props_prop *props_lookup(const char *name)
@@ -386,15 +347,11 @@ unsigned props_brand_bit(const char *name)
 static unsigned action_mask(const struct props_prop *p, enum props_action a)
 {
 	switch (a) {
-	case PROPS_CREATE:
-		return p->create;
-	case PROPS_RECEIVE:
-		return p->receive;
+	case PROPS_CREATE: return p->create;
+	case PROPS_RECEIVE: return p->receive;
 	case PROPS_UPDATE:
-	case PROPS_UPDATE_SUB:
-		return p->update;
-	case PROPS_ADD:
-		return p->add;
+	case PROPS_UPDATE_SUB: return p->update;
+	case PROPS_ADD: return p->add;
 	}
 	return 0;
 }
@@ -488,8 +445,7 @@ bool props_valid_cid(const char *s)
 
 static bool is_unset(const json_t *v)
 {
-	return json_is_null(v) ||
-	       (json_is_string(v) && json_string_length(v) == 0);
+	return json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0);
 }
 
 /* Integer value of v (integer, integral real, or numeric string). */
@@ -531,8 +487,7 @@ int props_bool_loose(const json_t *v)
 		return 1;
 	if (json_is_false(v))
 		return 0;
-	if (json_is_integer(v) && (json_integer_value(v) == 0 ||
-				   json_integer_value(v) == 1))
+	if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1))
 		return (int)json_integer_value(v);
 	if (s && (streq(s, "true") || streq(s, "1")))
 		return 1;
@@ -569,7 +524,7 @@ static bool list_ok(const struct props_prop *p, const json_t *v)
 	}
 	if (!json_is_array(v))
 		return false;
-	json_array_foreach(v, i, e)
+	json_array_foreach (v, i, e)
 		if (!list_elem_ok(p, e))
 			return false;
 	return true;
@@ -582,7 +537,7 @@ static bool flat_object_ok(const json_t *v)
 
 	if (!json_is_object(v))
 		return false;
-	json_object_foreach((json_t *)v, k, e)
+	json_object_foreach ((json_t *)v, k, e)
 		if (!json_is_string(e) && !json_is_number(e) && !json_is_boolean(e))
 			return false;
 	return true;
@@ -595,7 +550,7 @@ static bool object_array_ok(const json_t *v)
 
 	if (!json_is_array(v))
 		return false;
-	json_array_foreach(v, i, e)
+	json_array_foreach (v, i, e)
 		if (!json_is_object(e))
 			return false;
 	return true;
@@ -609,23 +564,14 @@ bool props_value_ok(const struct props_prop *p, const json_t *v)
 		return p->type != PROPS_RO;
 	switch (p->type) {
 	case PROPS_STRING:
-	case PROPS_ZPOOL:
-		return json_is_string(v) &&
-		       (!p->valid || p->valid(json_string_value(v)));
-	case PROPS_INTEGER:
-		return integer_ok(p, v);
-	case PROPS_BOOLEAN:
-		return props_bool_loose(v) >= 0;
-	case PROPS_UUID:
-		return util_is_uuid(json_string_value(v));
-	case PROPS_LIST:
-		return list_ok(p, v);
-	case PROPS_FLAT_OBJECT:
-		return flat_object_ok(v);
-	case PROPS_OBJECT_ARRAY:
-		return object_array_ok(v);
-	case PROPS_RO:
-		return false;
+	case PROPS_ZPOOL: return json_is_string(v) && (!p->valid || p->valid(json_string_value(v)));
+	case PROPS_INTEGER: return integer_ok(p, v);
+	case PROPS_BOOLEAN: return props_bool_loose(v) >= 0;
+	case PROPS_UUID: return util_is_uuid(json_string_value(v));
+	case PROPS_LIST: return list_ok(p, v);
+	case PROPS_FLAT_OBJECT: return flat_object_ok(v);
+	case PROPS_OBJECT_ARRAY: return object_array_ok(v);
+	case PROPS_RO: return false;
 	}
 	return false;
 }
@@ -679,7 +625,7 @@ static json_t *join_list(const json_t *v)
 
 	if (!f)
 		return NULL;
-	json_array_foreach(v, i, e) {
+	json_array_foreach (v, i, e) {
 		const char *s = json_string_value(e);
 
 		if (!s)
@@ -691,8 +637,7 @@ static json_t *join_list(const json_t *v)
 	return json_string(buf);
 }
 
-static int coerce_list(const struct props_prop *p, const json_t *v,
-		       json_t **out)
+static int coerce_list(const struct props_prop *p, const json_t *v, json_t **out)
 {
 	if (p->flags & PROPS_F_JOINED)
 		*out = json_is_array(v) ? join_list(v) : json_deep_copy(v);
@@ -711,17 +656,13 @@ int props_coerce(const struct props_prop *p, const json_t *v, json_t **out)
 	if (!v || is_unset(v))
 		return 0;
 	switch (p->type) {
-	case PROPS_INTEGER:
-		return coerce_integer(v, out);
+	case PROPS_INTEGER: return coerce_integer(v, out);
 	case PROPS_BOOLEAN:
 		b = props_bool_loose(v);
 		*out = b < 0 ? json_deep_copy(v) : json_boolean(b);
 		break;
-	case PROPS_LIST:
-		return coerce_list(p, v, out);
-	default:
-		*out = json_deep_copy(v);
-		break;
+	case PROPS_LIST: return coerce_list(p, v, out);
+	default: *out = json_deep_copy(v); break;
 	}
 	return *out ? 0 : -ENOMEM;
 }
@@ -737,8 +678,7 @@ const char *props_brand_letters(unsigned m, char *buf, size_t len)
 		return buf;
 	buf[0] = '\0';
 	if (m == PROPS_B_ALL || m == PROPS_B_OS || m == PROPS_B_HVM) {
-		snprintf(buf, len, "%s", m == PROPS_B_ALL ? "all" :
-					 m == PROPS_B_OS ? "OS" : "HVM");
+		snprintf(buf, len, "%s", m == PROPS_B_ALL ? "all" : m == PROPS_B_OS ? "OS" : "HVM");
 		return buf;
 	}
 	for (unsigned i = 0; i < 6 && n + 1 < len; i++)
@@ -751,10 +691,14 @@ const char *props_brand_letters(unsigned m, char *buf, size_t len)
 static const char *type_name(enum props_type t)
 {
 	static const char *const names[] = {
-		[PROPS_STRING] = "string", [PROPS_INTEGER] = "integer",
-		[PROPS_BOOLEAN] = "boolean", [PROPS_UUID] = "uuid",
-		[PROPS_LIST] = "list", [PROPS_FLAT_OBJECT] = "flat-object",
-		[PROPS_OBJECT_ARRAY] = "object-array", [PROPS_ZPOOL] = "zpool",
+		[PROPS_STRING] = "string",
+		[PROPS_INTEGER] = "integer",
+		[PROPS_BOOLEAN] = "boolean",
+		[PROPS_UUID] = "uuid",
+		[PROPS_LIST] = "list",
+		[PROPS_FLAT_OBJECT] = "flat-object",
+		[PROPS_OBJECT_ARRAY] = "object-array",
+		[PROPS_ZPOOL] = "zpool",
 		[PROPS_RO] = "(read-only)",
 	};
 
@@ -796,13 +740,13 @@ static void doc_row(FILE *f, const struct props_prop *p)
 	char c[8], r[8], u[8], a[8], q[8];
 	bool sub = strchr(p->name, '*') != NULL;
 
-	fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | ", p->name,
-		type_name(p->type), props_brand_letters(p->create, c, sizeof(c)),
+	fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | ", p->name, type_name(p->type),
+		props_brand_letters(p->create, c, sizeof(c)),
 		props_brand_letters(p->receive, r, sizeof(r)),
 		props_brand_letters(p->update, u, sizeof(u)),
 		sub ? props_brand_letters(p->add, a, sizeof(a)) : "",
-		props_brand_letters(p->req_create, q, sizeof(q)),
-		p->def ? p->def : "", p->unit ? p->unit : "");
+		props_brand_letters(p->req_create, q, sizeof(q)), p->def ? p->def : "",
+		p->unit ? p->unit : "");
 	doc_range(f, p);
 	fprintf(f, " | ");
 	doc_notes(f, p);

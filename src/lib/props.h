@@ -28,15 +28,15 @@
 #include <stdio.h>
 
 /* Brand bits (reference brand letters J M B L K H). */
-#define PROPS_B_JOYENT 0x01u
+#define PROPS_B_JOYENT	0x01u
 #define PROPS_B_MINIMAL 0x02u
 #define PROPS_B_BUILDER 0x04u
-#define PROPS_B_LX 0x08u
-#define PROPS_B_KVM 0x10u
-#define PROPS_B_BHYVE 0x20u
-#define PROPS_B_OS 0x0fu
-#define PROPS_B_HVM 0x30u
-#define PROPS_B_ALL 0x3fu
+#define PROPS_B_LX	0x08u
+#define PROPS_B_KVM	0x10u
+#define PROPS_B_BHYVE	0x20u
+#define PROPS_B_OS	0x0fu
+#define PROPS_B_HVM	0x30u
+#define PROPS_B_ALL	0x3fu
 
 enum props_type {
 	PROPS_STRING,
@@ -47,23 +47,22 @@ enum props_type {
 	PROPS_FLAT_OBJECT,
 	PROPS_OBJECT_ARRAY,
 	PROPS_ZPOOL,
-	PROPS_RO,	/* read-only output; never accepted in a payload */
+	PROPS_RO, /* read-only output; never accepted in a payload */
 };
 
 /*
  * Actions.  PROPS_ADD / PROPS_UPDATE_SUB apply to sub-properties inside
  * nics/disks/... and add_* (ADD) or update_* (UPDATE_SUB) arrays.
  */
-enum props_action { PROPS_CREATE, PROPS_RECEIVE, PROPS_UPDATE, PROPS_ADD,
-		    PROPS_UPDATE_SUB };
+enum props_action { PROPS_CREATE, PROPS_RECEIVE, PROPS_UPDATE, PROPS_ADD, PROPS_UPDATE_SUB };
 
 /* Flags. */
 #define PROPS_F_DEPRECATED 0x01u
-#define PROPS_F_NO_LINUX 0x02u	/* accepted and stored, no effect on Linux */
-#define PROPS_F_UPDATABLE 0x04u	/* sub-property applied by update_* */
-#define PROPS_F_KEEP_ZERO 0x08u
-#define PROPS_F_JOINED 0x40u	/* list stored as one comma-joined string */
-#define PROPS_F_LIVE 0x80u	/* update applies without reboot */
+#define PROPS_F_NO_LINUX   0x02u /* accepted and stored, no effect on Linux */
+#define PROPS_F_UPDATABLE  0x04u /* sub-property applied by update_* */
+#define PROPS_F_KEEP_ZERO  0x08u
+#define PROPS_F_JOINED	   0x40u /* list stored as one comma-joined string */
+#define PROPS_F_LIVE	   0x80u /* update applies without reboot */
 
 /* Validator of a string value or of each list element. */
 typedef bool (*props_validator)(const char *s);
@@ -71,15 +70,15 @@ typedef bool (*props_validator)(const char *s);
 struct props_prop {
 	const char *name;
 	enum props_type type;
-	unsigned create, receive, update;	/* brand masks per action */
-	unsigned add;				/* sub-props: brands in add_* */
-	unsigned req_create, req_receive;	/* brands that require it */
+	unsigned create, receive, update; /* brand masks per action */
+	unsigned add;			  /* sub-props: brands in add_* */
+	unsigned req_create, req_receive; /* brands that require it */
 	unsigned flags;
 	bool has_min, has_max;
 	int64_t min, max;
 	props_validator valid;
-	const char *def;	/* create default as text (docs), or NULL */
-	const char *unit;	/* "MiB", "GiB", ... or NULL */
+	const char *def;  /* create default as text (docs), or NULL */
+	const char *unit; /* "MiB", "GiB", ... or NULL */
 	const char *note;
 };
 
@@ -92,7 +91,7 @@ struct props_brand {
 	int64_t quota;			/* default quota (GiB) */
 	const char *limit_priv;		/* default limit_priv */
 	const char *iface_prefix;	/* "net" or "eth" */
-	const char *const *image_types;	/* zoneroot_image_types, NULL-ended */
+	const char *const *image_types; /* zoneroot_image_types, NULL-ended */
 };
 
 /* Table access. props_lookup returns NULL for an unknown name. */
@@ -105,11 +104,9 @@ unsigned props_brand_bit(const char *name);
 const struct props_brand *props_brand_get(const char *name);
 
 /* Is p allowed for brand bit b in action a?  Read-only props never are. */
-bool props_allowed(const struct props_prop *p, unsigned b,
-		   enum props_action a);
+bool props_allowed(const struct props_prop *p, unsigned b, enum props_action a);
 /* Does brand b require p in action a (create/receive)? */
-bool props_required(const struct props_prop *p, unsigned b,
-		    enum props_action a);
+bool props_required(const struct props_prop *p, unsigned b, enum props_action a);
 
 /*
  * Does v satisfy p's type, range and validator (vmadm validateProperty)?
@@ -131,12 +128,12 @@ int props_coerce(const struct props_prop *p, const json_t *v, json_t **out);
 int props_bool_loose(const json_t *v);
 
 /* Validators shared with vmcfg. */
-bool props_valid_ip(const char *s);		/* IPv4 or IPv6 address */
+bool props_valid_ip(const char *s); /* IPv4 or IPv6 address */
 bool props_valid_ipv4(const char *s);
-bool props_valid_mac(const char *s);		/* validMacAddress */
-bool props_valid_attr_value(const char *s);	/* [a-zA-Z0-9-._]+ */
-bool props_valid_cid(const char *s);		/* 0x + even-length hex */
-bool props_valid_signal(const char *s);		/* ctl_signal_parse() accepts it */
+bool props_valid_mac(const char *s);	    /* validMacAddress */
+bool props_valid_attr_value(const char *s); /* [a-zA-Z0-9-._]+ */
+bool props_valid_cid(const char *s);	    /* 0x + even-length hex */
+bool props_valid_signal(const char *s);	    /* ctl_signal_parse() accepts it */
 
 /* Write the property table as a Markdown table. */
 void props_doc_markdown(FILE *f);

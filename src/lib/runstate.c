@@ -6,8 +6,8 @@
  * holds a write lock for its whole life (its sentinel shares the same open
  * file description, so the lock outlives zoneadmd until the sentinel has
  * cleaned up).  A reader opens the lock file and asks F_OFD_GETLK, which
- * never takes the lock: a conflicting lock means live.  state.json says what the live zoneadmd is doing; exit.json what
- * the last run ended with.
+ * never takes the lock: a conflicting lock means live.  state.json says what the live zoneadmd is
+ * doing; exit.json what the last run ended with.
  *
  * Cost (vmadm list over 1,000 VMs): a VM that never ran costs one failed
  * open() (its run directory); a stopped VM that ran costs one failed
@@ -36,10 +36,10 @@
 #include "runstate.h"
 #include "util.h"
 
-#define RS_LOCK "zoneadmd.lock"
-#define RS_STATE "state.json"
-#define RS_EXIT "exit.json"
-#define RS_SOCK "control.sock"
+#define RS_LOCK	    "zoneadmd.lock"
+#define RS_STATE    "state.json"
+#define RS_EXIT	    "exit.json"
+#define RS_SOCK	    "control.sock"
 #define RS_JSON_MAX 65536u
 
 char *runstate_dir(const char *uuid)
@@ -79,7 +79,7 @@ static json_t *load_at(int dfd, const char *name)
 static bool lock_held(int dfd)
 {
 	_cleanup_close_ int fd = openat(dfd, RS_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
 	if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) < 0)
 		return false;
@@ -99,7 +99,7 @@ static int read_live(int dfd, struct runstate *rs)
 	_cleanup_json_ json_t *st = load_at(dfd, RS_STATE);
 
 	rs->live = true;
-	if (!st)	/* zoneadmd is setting up */
+	if (!st) /* zoneadmd is setting up */
 		return dup_str(&rs->state, "ready");
 	rs->pid = (pid_t)json_integer_value(json_object_get(st, "pid"));
 	rs->zoneadmd_pid = (pid_t)json_integer_value(json_object_get(st, "zoneadmd_pid"));
@@ -115,7 +115,7 @@ int runstate_read(const char *uuid, struct runstate *rs)
 	_cleanup_close_ int dfd = -EBADF;
 	const char *st = "stopped";
 
-	*rs = (struct runstate){ 0 };
+	*rs = (struct runstate){0};
 	if (!dir)
 		return -ENOMEM;
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -135,7 +135,7 @@ void runstate_clear(struct runstate *rs)
 	freep(&rs->state);
 	freep(&rs->boot_timestamp);
 	json_decref(rs->exit);
-	*rs = (struct runstate){ 0 };
+	*rs = (struct runstate){0};
 }
 
 /* ---- zoneadmd side ---- */
@@ -151,18 +151,18 @@ static bool same_file(int fd, const char *path)
 static int lock_once(const char *path, struct zh_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
 	if (fcntl(fd, F_OFD_SETLK, &fl) < 0) {
 		if (errno == EAGAIN || errno == EACCES)
-			return zh_error_set(err, EBUSY, NULL, "zoneadmd already runs (%s is locked)",
-					    path);
+			return zh_error_set(err, EBUSY, NULL,
+					    "zoneadmd already runs (%s is locked)", path);
 		return zh_error_set(err, errno, NULL, "cannot lock %s: %m", path);
 	}
 	if (!same_file(fd, path))
-		return -EAGAIN;	/* unlinked under us by an ending zoneadmd */
+		return -EAGAIN; /* unlinked under us by an ending zoneadmd */
 	return TAKE_FD(fd);
 }
 
@@ -195,8 +195,8 @@ static int store(const char *uuid, const char *name, json_t *j, struct zh_error 
 	return fsutil_write_atomic(path, s, strlen(s), 0644, err);
 }
 
-int runstate_write(const char *uuid, const char *state, pid_t pid,
-		   const char *boot_timestamp, struct zh_error *err)
+int runstate_write(const char *uuid, const char *state, pid_t pid, const char *boot_timestamp,
+		   struct zh_error *err)
 {
 	_cleanup_json_ json_t *j = json_pack("{s:s,s:i,s:i}", "state", state, "pid", (int)pid,
 					     "zoneadmd_pid", (int)getpid());
@@ -207,8 +207,7 @@ int runstate_write(const char *uuid, const char *state, pid_t pid,
 	return store(uuid, RS_STATE, j, err);
 }
 
-int runstate_write_exit(const char *uuid, int exit_status, const char *failed,
-			struct zh_error *err)
+int runstate_write_exit(const char *uuid, int exit_status, const char *failed, struct zh_error *err)
 {
 	char ts[UTIL_TIMESTAMP_LEN + 1];
 	_cleanup_json_ json_t *j = NULL;

@@ -24,12 +24,12 @@
 #include "error.h"
 
 struct runstate {
-	bool live;			/* zoneadmd holds the lock */
-	char *state;			/* running, stopping, ready, stopped, failed */
-	pid_t pid;			/* init pid (host view); 0 if none */
+	bool live;   /* zoneadmd holds the lock */
+	char *state; /* running, stopping, ready, stopped, failed */
+	pid_t pid;   /* init pid (host view); 0 if none */
 	pid_t zoneadmd_pid;
 	char *boot_timestamp;
-	json_t *exit;			/* exit.json contents or NULL */
+	json_t *exit; /* exit.json contents or NULL */
 };
 
 /* "<run>/<uuid>" / "<run>/<uuid>/<name>"; NULL on ENOMEM. */
@@ -41,8 +41,8 @@ void runstate_clear(struct runstate *rs);
 
 /* zoneadmd side: take the lock (non-blocking; -EBUSY if another holds it). */
 int runstate_lock(const char *uuid, struct zh_error *err);
-int runstate_write(const char *uuid, const char *state, pid_t pid,
-		   const char *boot_timestamp, struct zh_error *err);
+int runstate_write(const char *uuid, const char *state, pid_t pid, const char *boot_timestamp,
+		   struct zh_error *err);
 int runstate_write_exit(const char *uuid, int exit_status, const char *failed,
 			struct zh_error *err);
 

@@ -116,7 +116,7 @@ bool sysinfo_idmapped_mounts(void)
 /* 32 hex digits (machine-id) -> 8-4-4-4-12 lowercase. */
 static bool uuid_from_hex(const char *hex, char out[37])
 {
-	static const int dash[] = { 8, 12, 16, 20 };
+	static const int dash[] = {8, 12, 16, 20};
 	size_t o = 0, d = 0;
 
 	for (size_t i = 0; i < 32; i++) {
@@ -173,8 +173,7 @@ static json_t *cpu_fields(json_t *o, const char *ci)
 		sscanf(m + 1, " %255[^\n]", model);
 	json_object_set_new(o, "CPU Type", json_string(model));
 	json_object_set_new(o, "CPU Virtualization", json_string(v ? v : "none"));
-	json_object_set_new(o, "CPU Total Cores",
-			    json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
+	json_object_set_new(o, "CPU Total Cores", json_integer(sysconf(_SC_NPROCESSORS_ONLN)));
 	return o;
 }
 
@@ -191,9 +190,9 @@ static void pool_fields(json_t *o)
 	}
 	json_object_set_new(o, "Zpool", json_string(p->name));
 	if (pool_is_mounted(p) && statvfs(p->mountpoint, &sv) == 0)
-		json_object_set_new(o, "Zpool Size in GiB",
-				    json_integer((json_int_t)((uint64_t)sv.f_blocks *
-							      sv.f_frsize >> 30)));
+		json_object_set_new(
+			o, "Zpool Size in GiB",
+			json_integer((json_int_t)((uint64_t)sv.f_blocks * sv.f_frsize >> 30)));
 }
 
 static json_t *zonehost_fields(const char *ci)
@@ -202,11 +201,9 @@ static json_t *zonehost_fields(const char *ci)
 
 	if (uname(&u) < 0)
 		u.release[0] = '\0';
-	return json_pack("{s:i, s:b, s:b, s:s, s:s}",
-			 "cgroup_version", sysinfo_cgroup_version(),
-			 "kvm_usable", kvm_usable_with(ci),
-			 "idmapped_mounts", sysinfo_idmapped_mounts(),
-			 "version", ZH_VERSION, "kernel", u.release);
+	return json_pack("{s:i, s:b, s:b, s:s, s:s}", "cgroup_version", sysinfo_cgroup_version(),
+			 "kvm_usable", kvm_usable_with(ci), "idmapped_mounts",
+			 sysinfo_idmapped_mounts(), "version", ZH_VERSION, "kernel", u.release);
 }
 
 int sysinfo_collect(json_t **out, struct zh_error *err)
@@ -220,15 +217,13 @@ int sysinfo_collect(json_t **out, struct zh_error *err)
 	host_uuid(uuid);
 	if (uname(&u) < 0 || sysinfo(&si) < 0)
 		return zh_error_set(err, errno, NULL, "cannot read host information: %m");
-	snprintf(mib, sizeof(mib), "%llu",
-		 (unsigned long long)si.totalram * si.mem_unit >> 20);
+	snprintf(mib, sizeof(mib), "%llu", (unsigned long long)si.totalram * si.mem_unit >> 20);
 	snprintf(bt, sizeof(bt), "%lld", boot_time());
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{}, s:{}, s:{}, s:[], s:o*}",
-		      "UUID", uuid, "Hostname", u.nodename, "System Type", "Linux",
-		      "Live Image", ZH_VERSION, "MiB of Memory", mib, "Boot Time", bt,
-		      "VM Capable", true, "Network Interfaces",
-		      "Virtual Network Interfaces", "Link Aggregations", "NIC Tags",
-		      "zonehost", zonehost_fields(ci));
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{}, s:{}, s:{}, s:[], s:o*}", "UUID",
+		      uuid, "Hostname", u.nodename, "System Type", "Linux", "Live Image",
+		      ZH_VERSION, "MiB of Memory", mib, "Boot Time", bt, "VM Capable", true,
+		      "Network Interfaces", "Virtual Network Interfaces", "Link Aggregations",
+		      "NIC Tags", "zonehost", zonehost_fields(ci));
 	if (!o || !cpu_fields(o, ci))
 		return zh_error_oom(err);
 	pool_fields(o);

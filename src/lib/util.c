@@ -27,8 +27,8 @@ int util_uuid_generate(char out[UTIL_UUID_LEN + 1])
 	snprintf(out, UTIL_UUID_LEN + 1,
 		 "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
 		 "%02x%02x%02x%02x%02x%02x",
-		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9],
-		 b[10], b[11], b[12], b[13], b[14], b[15]);
+		 b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12],
+		 b[13], b[14], b[15]);
 	return 0;
 }
 
@@ -44,8 +44,7 @@ bool util_is_uuid(const char *s)
 	for (size_t i = 0; i < UTIL_UUID_LEN; i++) {
 		char c = s[i];
 
-		if (is_dash_pos(i) ? c != '-' :
-		    !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+		if (is_dash_pos(i) ? c != '-' : !((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
 			return false;
 	}
 	return true;
@@ -69,10 +68,8 @@ void util_timestamp_from(char out[UTIL_TIMESTAMP_LEN + 1], int64_t ms)
 	char tmp[64];
 
 	gmtime_r(&secs, &tm);
-	snprintf(tmp, sizeof(tmp),
-		 "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 (int)(ms % 1000));
+	snprintf(tmp, sizeof(tmp), "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
 	memcpy(out, tmp, UTIL_TIMESTAMP_LEN);
 	out[UTIL_TIMESTAMP_LEN] = '\0';
 }

@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define UTIL_UUID_LEN 36
+#define UTIL_UUID_LEN	   36
 #define UTIL_TIMESTAMP_LEN 24 /* 2011-12-31T06:38:42.457Z */
 
 /* Random v4 UUID, lowercase, from getrandom(2). */

@@ -39,10 +39,10 @@
 #include "vmstore.h"
 #include "zone.h"
 
-#define ID_BASE_FIRST (16ull * ZONE_ID_COUNT)
-#define ID_BASE_LIMIT (0xffffffffull - ZONE_ID_COUNT)
+#define ID_BASE_FIRST	 (16ull * ZONE_ID_COUNT)
+#define ID_BASE_LIMIT	 (0xffffffffull - ZONE_ID_COUNT)
 #define START_TIMEOUT_MS 120000
-#define NOTIFY_FD 3
+#define NOTIFY_FD	 3
 
 /* ---- the uid/gid range ---- */
 
@@ -59,7 +59,7 @@ static int collect_bases(json_t *used, struct zh_error *err)
 
 		if ((r = pool_open(*n, &p, err)) < 0 || (r = vmstore_load_pool(p, &vms, err)) < 0)
 			break;
-		json_array_foreach(vms, i, v) {
+		json_array_foreach (vms, i, v) {
 			json_t *b = json_object_get(v, "zonehost_id_base");
 
 			if (json_is_integer(b) && json_array_append(used, b) < 0)
@@ -74,7 +74,7 @@ static bool base_used(const json_t *used, json_int_t base)
 	size_t i;
 	json_t *v;
 
-	json_array_foreach(used, i, v)
+	json_array_foreach (used, i, v)
 		if (json_integer_value(v) == base)
 			return true;
 	return false;
@@ -99,7 +99,8 @@ int vm_id_base_alloc(json_t *vm, struct zh_error *err)
 			return zh_error_oom(err);
 		return 0;
 	}
-	return zh_error_set(err, ENOSPC, "zonehost_id_base", "no free uid/gid range left on this host");
+	return zh_error_set(err, ENOSPC, "zonehost_id_base",
+			    "no free uid/gid range left on this host");
 }
 
 /* ---- small helpers ---- */
@@ -130,8 +131,8 @@ static int lock_and_state(const char *uuid, struct runstate *rs, struct zh_error
 }
 
 /* Set a boolean property in the stored config when it differs.  VM lock held. */
-static int store_flag(const struct pool *p, json_t *vm, const char *key, bool val,
-		      bool need_ids, struct zh_error *err)
+static int store_flag(const struct pool *p, json_t *vm, const char *key, bool val, bool need_ids,
+		      struct zh_error *err)
 {
 	json_t *cur = json_object_get(vm, key);
 	int r;
@@ -182,7 +183,7 @@ static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
 	char msg[256];
 	int n;
 
-	if (setsid() < 0 || fork() != 0)	/* the middle child ends here */
+	if (setsid() < 0 || fork() != 0) /* the middle child ends here */
 		_exit(0);
 	if (dup2(wfd, NOTIFY_FD) < 0)
 		_exit(127);
@@ -198,7 +199,7 @@ static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
 static int read_notify(int fd, char *buf, size_t len)
 {
 	size_t used = 0;
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 
 	while (used + 1 < len) {
 		ssize_t n;
@@ -228,7 +229,8 @@ static int parse_notify(const char *uuid, const char *msg, struct zh_error *err)
 	if (strncmp(msg, "running", 7) == 0)
 		return 0;
 	if (strncmp(msg, "error ", 6) != 0)
-		return zh_error_set(err, EIO, NULL, "zoneadmd for %s ended without an answer", uuid);
+		return zh_error_set(err, EIO, NULL, "zoneadmd for %s ended without an answer",
+				    uuid);
 	p = strchr(msg + 6, ' ');
 	if (p) {
 		_cleanup_free_ char *num = strndup(msg + 6, (size_t)(p - msg - 6));
@@ -322,7 +324,7 @@ int vm_start(const char *uuid, struct zh_error *err)
 	if (r < 0)
 		return r;
 	need_ids = !json_is_integer(json_object_get(vm, "zonehost_id_base"));
-	if (need_ids) {	/* first start of an older VM: host lock first */
+	if (need_ids) { /* first start of an older VM: host lock first */
 		hl = lock_host(err);
 		if (hl < 0)
 			return hl;
@@ -335,7 +337,7 @@ int vm_start(const char *uuid, struct zh_error *err)
 /* Wait (bounded) until zoneadmd closes the connection: it has ended. */
 static void wait_closed(int fd, int timeout_ms)
 {
-	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
 	char buf[64];
 
 	for (;;) {
@@ -358,7 +360,7 @@ int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *e
 	json_t *p = json_pack("{s:i,s:b}", "timeout", timeout, "force", force);
 	int r;
 
-	if (fd == -ENOTCONN) {	/* it ended meanwhile */
+	if (fd == -ENOTCONN) { /* it ended meanwhile */
 		zh_error_clear(err);
 		fd = not_running(uuid, "stopped", err);
 	}
@@ -369,7 +371,7 @@ int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *e
 	if (!p)
 		return zh_error_oom(err);
 	r = ctl_request(fd, CTL_STOP, p, NULL, err);
-	if (r == -ECONNRESET) {	/* zoneadmd ended before answering: it is down */
+	if (r == -ECONNRESET) { /* zoneadmd ended before answering: it is down */
 		zh_error_clear(err);
 		r = 0;
 	}
@@ -412,8 +414,8 @@ int vm_reboot(const char *uuid, bool force, struct zh_error *err)
 	runstate_clear(&rs);
 	if (r < 0)
 		return r;
-	r = ctl_call(uuid, CTL_REBOOT, json_pack("{s:b,s:i}", "force", force, "timeout", 60),
-		     NULL, err);
+	r = ctl_call(uuid, CTL_REBOOT, json_pack("{s:b,s:i}", "force", force, "timeout", 60), NULL,
+		     err);
 	if (r == -ENOTCONN) {
 		zh_error_clear(err);
 		return not_running(uuid, "stopped", err);
@@ -432,7 +434,8 @@ int vm_kill(const char *uuid, int sig, struct zh_error *err)
 	r = ctl_call(uuid, CTL_KILL, json_pack("{s:i}", "signal", sig), NULL, err);
 	if (r == -ENOTCONN || r == -ESRCH) {
 		zh_error_clear(err);
-		return zh_error_set(err, ESRCH, NULL, "Cannot find running init PID for VM %s", uuid);
+		return zh_error_set(err, ESRCH, NULL, "Cannot find running init PID for VM %s",
+				    uuid);
 	}
 	return r;
 }

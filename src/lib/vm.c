@@ -42,8 +42,7 @@
  * <pool mount>/.imgadm/<uuid>.json) rather than image_get(), which also
  * counts the image's clones by reading every VM config: O(VMs) per create.
  */
-static int read_image_type(const struct pool *p, const char *uuid, char *buf,
-			   size_t len)
+static int read_image_type(const struct pool *p, const char *uuid, char *buf, size_t len)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_free_ char *rec = NULL, *snap = NULL;
@@ -65,8 +64,7 @@ static int read_image_type(const struct pool *p, const char *uuid, char *buf,
 	return 0;
 }
 
-static int env_image_type(void *ctx, const char *zpool, const char *uuid,
-			  char *buf, size_t len)
+static int env_image_type(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_pool_ struct pool *p = NULL;
@@ -111,8 +109,8 @@ static bool wants_nics(const json_t *payload)
 }
 
 /* Fill env; *others holds the other VMs (only loaded when NICs are involved). */
-static int env_init(struct vmcfg_env *env, const json_t *payload,
-		    json_t **others, struct zh_error *err)
+static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **others,
+		    struct zh_error *err)
 {
 	*env = (struct vmcfg_env){
 		.image_type = env_image_type,
@@ -163,7 +161,7 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 {
 	_cleanup_free_ char *src = NULL;
 
-	if (!image)	/* HVM: a plain dataset for its zone root */
+	if (!image) /* HVM: a plain dataset for its zone root */
 		return pool_subvol_create(p, uuid, err);
 	if (asprintf(&src, "%s@final", image) < 0)
 		return zh_error_oom(err);
@@ -224,8 +222,7 @@ undo:
 }
 
 static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
-			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot,
-			 struct zh_error *err)
+			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot, struct zh_error *err)
 {
 	_cleanup_json_ json_t *others = NULL, *vm = NULL;
 	_cleanup_pool_ struct pool *p = NULL;
@@ -266,8 +263,8 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 	return 0;
 }
 
-int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
-	      char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
+int vm_create(json_t *payload, vm_warn_fn warn, void *ctx, char uuid_out[UTIL_UUID_LEN + 1],
+	      struct zh_error *err)
 {
 	_cleanup_close_ int hl = lock_host(err);
 	bool autoboot = false;
@@ -279,7 +276,7 @@ int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
 	closep(&hl);
 	if (r < 0 || !autoboot)
 		return r;
-	r = vm_start(uuid_out, err);	/* the VM stays, "failed" with the reason */
+	r = vm_start(uuid_out, err); /* the VM stays, "failed" with the reason */
 	if (r < 0)
 		zh_error_prefix(err, "VM %s created but failed to start", uuid_out);
 	return r;
@@ -292,15 +289,14 @@ static bool changed_has(const json_t *changed, const char *key)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(changed, i, e)
+	json_array_foreach (changed, i, e)
 		if (json_is_string(e) && streq(json_string_value(e), key))
 			return true;
 	return false;
 }
 
 /* Load the VM's stored (undecorated) config and its pool. */
-static int load_stored(const char *uuid, struct pool **p, json_t **vm,
-		       struct zh_error *err)
+static int load_stored(const char *uuid, struct pool **p, json_t **vm, struct zh_error *err)
 {
 	_cleanup_json_ json_t *dec = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -316,7 +312,7 @@ static int load_stored(const char *uuid, struct pool **p, json_t **vm,
 
 /* Properties applied live to a running zone's cgroup. */
 static const char *const live_limits[] = {
-	"cpu_cap", "cpu_shares", "max_physical_memory", "max_swap", "max_lwps",
+	"cpu_cap",	   "cpu_shares", "max_physical_memory", "max_swap", "max_lwps",
 	"zfs_io_priority", NULL,
 };
 
@@ -371,9 +367,8 @@ static void notify_zoneadmd(const char *uuid)
 	zh_error_clear(&ignored);
 }
 
-static int apply_and_store(const struct pool *p, const char *uuid,
-			   const json_t *old, const json_t *vm,
-			   const json_t *changed, struct zh_error *err)
+static int apply_and_store(const struct pool *p, const char *uuid, const json_t *old,
+			   const json_t *vm, const json_t *changed, struct zh_error *err)
 {
 	struct zh_error ignored = ZH_ERROR_INIT;
 	bool quota = changed_has(changed, "quota");
@@ -396,8 +391,7 @@ static int apply_and_store(const struct pool *p, const char *uuid,
 	return r;
 }
 
-int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx,
-	      struct zh_error *err)
+int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx, struct zh_error *err)
 {
 	_cleanup_close_ int vl = lock_existing(uuid, err);
 	_cleanup_json_ json_t *old = NULL, *vm = NULL, *changed = NULL, *others = NULL;
@@ -446,7 +440,7 @@ int vm_delete(const char *uuid, struct zh_error *err)
 		return zh_error_set(err, EPERM, "indestructible_delegated",
 				    "indestructible_delegated is set, cannot delete");
 	if (is_live(uuid) && (r = vm_stop_locked(uuid, 0, true, err)) < 0 && r != -ENOTCONN)
-		return r;	/* SmartOS halts a running VM before deleting it */
+		return r; /* SmartOS halts a running VM before deleting it */
 	zh_error_clear(err);
 	r = pool_subvol_destroy(p, uuid, err);
 	if (r < 0)
@@ -461,15 +455,15 @@ int vm_delete(const char *uuid, struct zh_error *err)
 
 /* ---- validate ---- */
 
-int vm_validate(const char *brand, enum vmcfg_action action,
-		const json_t *payload, struct vmcfg_report *rep)
+int vm_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
+		struct vmcfg_report *rep)
 {
 	_cleanup_json_ json_t *others = NULL;
 	struct zh_error err = ZH_ERROR_INIT;
 	struct vmcfg_env env;
 	int r = env_init(&env, payload, &others, &err);
 
-	if (r < 0) {	/* other VMs unreadable: validate without conflict checks */
+	if (r < 0) { /* other VMs unreadable: validate without conflict checks */
 		zh_error_clear(&err);
 		env.other_vms = NULL;
 	}

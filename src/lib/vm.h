@@ -24,10 +24,9 @@
 
 typedef void (*vm_warn_fn)(void *ctx, const char *line);
 
-int vm_create(json_t *payload, vm_warn_fn warn, void *ctx,
-	      char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err);
-int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx,
+int vm_create(json_t *payload, vm_warn_fn warn, void *ctx, char uuid_out[UTIL_UUID_LEN + 1],
 	      struct zh_error *err);
+int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx, struct zh_error *err);
 int vm_delete(const char *uuid, struct zh_error *err);
 
 /*
@@ -60,7 +59,7 @@ int vm_id_base_alloc(json_t *vm, struct zh_error *err);
  * `vmadm validate`: vmcfg_validate() with this host's images, pools and
  * VMs behind the environment callbacks.  Same returns as vmcfg_validate().
  */
-int vm_validate(const char *brand, enum vmcfg_action action,
-		const json_t *payload, struct vmcfg_report *rep);
+int vm_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
+		struct vmcfg_report *rep);
 
 #endif

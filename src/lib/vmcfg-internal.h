@@ -15,12 +15,12 @@
 
 struct vmcfg_run {
 	const struct props_brand *brand;
-	enum props_action action;	/* PROPS_CREATE/RECEIVE/UPDATE */
+	enum props_action action; /* PROPS_CREATE/RECEIVE/UPDATE */
 	const struct vmcfg_env *env;
 	vmcfg_warn_fn warn;
 	void *wctx;
 	struct vmcfg_report rep;
-	const char *uuid;		/* the VM's uuid (conflict checks) */
+	const char *uuid; /* the VM's uuid (conflict checks) */
 	struct zh_error *err;
 };
 
@@ -57,8 +57,7 @@ int vmcfg_nics_add(struct vmcfg_run *r, json_t *cur, const json_t *add);
 int vmcfg_nics_update(struct vmcfg_run *r, json_t *cur, const json_t *upd);
 int vmcfg_nics_remove(struct vmcfg_run *r, json_t *cur, const json_t *macs);
 int vmcfg_nics_finish(struct vmcfg_run *r, json_t *cur);
-int vmcfg_check_routes(struct vmcfg_run *r, const json_t *routes,
-		       const json_t *nics);
+int vmcfg_check_routes(struct vmcfg_run *r, const json_t *routes, const json_t *nics);
 /* Lower-case, two digits per octet; false if not a MAC. */
 bool vmcfg_mac_normalize(const char *in, char out[18]);
 

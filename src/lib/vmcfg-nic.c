@@ -23,7 +23,7 @@
 #include "util.h"
 #include "vmcfg-internal.h"
 
-#define MAX_IPS 20
+#define MAX_IPS		20
 #define MAX_ALLOWED_IPS 13
 
 /* ---- addresses ---- */
@@ -35,11 +35,10 @@ bool vmcfg_mac_normalize(const char *in, char out[18])
 
 	if (!props_valid_mac(in))
 		return false;
-	if (sscanf(in, "%x:%x:%x:%x:%x:%x%n", &o[0], &o[1], &o[2], &o[3],
-		   &o[4], &o[5], &n) != 6 || in[n] != '\0')
+	if (sscanf(in, "%x:%x:%x:%x:%x:%x%n", &o[0], &o[1], &o[2], &o[3], &o[4], &o[5], &n) != 6 ||
+	    in[n] != '\0')
 		return false;
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", o[0], o[1], o[2],
-		 o[3], o[4], o[5]);
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", o[0], o[1], o[2], o[3], o[4], o[5]);
 	return true;
 }
 
@@ -50,8 +49,7 @@ static int gen_mac(char out[18])
 	if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
 		return -EIO;
 	b[0] = (unsigned char)(((1 + b[0] % 15) << 4) | 0x2);
-	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2],
-		 b[3], b[4], b[5]);
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", b[0], b[1], b[2], b[3], b[4], b[5]);
 	return 0;
 }
 
@@ -147,8 +145,7 @@ static int nic_error(struct vmcfg_run *r, const char *what, const json_t *nic)
 
 /* ---- per-NIC steps ---- */
 
-static int set_str_array(struct vmcfg_run *r, json_t *nic, const char *k,
-			 const char *v)
+static int set_str_array(struct vmcfg_run *r, json_t *nic, const char *k, const char *v)
 {
 	json_t *a = json_array();
 
@@ -159,8 +156,7 @@ static int set_str_array(struct vmcfg_run *r, json_t *nic, const char *k,
 }
 
 /* ip + netmask -> ips, gateway -> gateways (NIC upgradeNic). */
-static int upgrade_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig,
-		       const char *old_mask)
+static int upgrade_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, const char *old_mask)
 {
 	const char *ip = jsonutil_str(nic, "ip");
 	const char *mask = jsonutil_str(nic, "netmask");
@@ -197,10 +193,10 @@ static int check_ips(struct vmcfg_run *r, const json_t *nic, const json_t *orig)
 
 	if (ips && (!json_is_array(ips) || json_array_size(ips) > MAX_IPS))
 		return nic_error(r, "Invalid IP for NIC: ", orig);
-	json_array_foreach(ips, i, e)
+	json_array_foreach (ips, i, e)
 		if (!ips_entry_ok(json_string_value(e)))
 			return nic_error(r, "Invalid IP for NIC: ", orig);
-	json_array_foreach(gws, i, e) {
+	json_array_foreach (gws, i, e) {
 		if (props_valid_ipv4(json_string_value(e)))
 			continue;
 		_cleanup_free_ char *t = vmcfg_dump(e);
@@ -217,14 +213,11 @@ static int check_allowed_ips(struct vmcfg_run *r, const json_t *nic)
 	size_t i;
 
 	if (json_array_size(a) > MAX_ALLOWED_IPS)
-		return zh_error_set(r->err, EINVAL, "nics",
-				    "Maximum of 13 allowed_ips per nic");
-	json_array_foreach(a, i, e)
+		return zh_error_set(r->err, EINVAL, "nics", "Maximum of 13 allowed_ips per nic");
+	json_array_foreach (a, i, e)
 		if (!ip_or_cidr_ok(json_string_value(e)))
-			return zh_error_set(r->err, EINVAL, "nics",
-					    "invalid allowed_ips: %s",
-					    json_string_value(e) ?
-						    json_string_value(e) : "?");
+			return zh_error_set(r->err, EINVAL, "nics", "invalid allowed_ips: %s",
+					    json_string_value(e) ? json_string_value(e) : "?");
 	return 0;
 }
 
@@ -234,34 +227,30 @@ static bool tag_chars_ok(const char *t, bool update)
 		return false;
 	for (const char *p = t; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '_' ||
-		      (*p == '/' && !update)))
+		      (*p >= '0' && *p <= '9') || *p == '_' || (*p == '/' && !update)))
 			return false;
 	return true;
 }
 
-static int check_tag(struct vmcfg_run *r, const json_t *nic,
-		     const json_t *orig, bool update)
+static int check_tag(struct vmcfg_run *r, const json_t *nic, const json_t *orig, bool update)
 {
 	const char *tag = jsonutil_str(nic, "nic_tag");
 
 	if (!tag_chars_ok(tag, update))
-		return nic_error(r, "invalid or missing .nic_tag option for "
-				    "NIC: ", orig);
-	if (r->env && r->env->nic_tag_exists &&
-	    !r->env->nic_tag_exists(r->env->ctx, tag))
-		return zh_error_set(r->err, EINVAL, "nics",
-				    "Invalid nic tag \"%s\"", tag);
+		return nic_error(r,
+				 "invalid or missing .nic_tag option for "
+				 "NIC: ",
+				 orig);
+	if (r->env && r->env->nic_tag_exists && !r->env->nic_tag_exists(r->env->ctx, tag))
+		return zh_error_set(r->err, EINVAL, "nics", "Invalid nic tag \"%s\"", tag);
 	return 0;
 }
 
-static int check_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig,
-		     bool update)
+static int check_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, bool update)
 {
 	int ret;
 
-	if ((ret = check_ips(r, nic, orig)) < 0 ||
-	    (ret = check_allowed_ips(r, nic)) < 0)
+	if ((ret = check_ips(r, nic, orig)) < 0 || (ret = check_allowed_ips(r, nic)) < 0)
 		return ret;
 	return check_tag(r, nic, orig, update);
 }
@@ -273,8 +262,10 @@ static int assign_mac(struct vmcfg_run *r, json_t *nic, const json_t *orig)
 	char m[18];
 
 	if (vrid && mac)
-		return nic_error(r, "Cannot set both .mac and .vrrp_vrid for "
-				    "NIC: ", orig);
+		return nic_error(r,
+				 "Cannot set both .mac and .vrrp_vrid for "
+				 "NIC: ",
+				 orig);
 	if (vrid)
 		snprintf(m, sizeof(m), "00:00:5e:00:01:%02x",
 			 (unsigned)(vmcfg_int(nic, "vrrp_vrid", 0) & 0xff));
@@ -282,10 +273,8 @@ static int assign_mac(struct vmcfg_run *r, json_t *nic, const json_t *orig)
 		return zh_error_set(r->err, EINVAL, "nics.*.mac",
 				    "Invalid value(s) for: nics.*.mac");
 	else if (!mac && gen_mac(m) < 0)
-		return zh_error_set(r->err, EIO, "nics",
-				    "cannot generate a MAC address");
-	return json_object_set_new(nic, "mac", json_string(m)) < 0 ?
-		       zh_error_oom(r->err) : 0;
+		return zh_error_set(r->err, EIO, "nics", "cannot generate a MAC address");
+	return json_object_set_new(nic, "mac", json_string(m)) < 0 ? zh_error_oom(r->err) : 0;
 }
 
 /* primary: true stays, false/0 dropped on add; anything else is an error. */
@@ -298,8 +287,8 @@ static int fix_primary(struct vmcfg_run *r, json_t *nic, bool update)
 	if (!v)
 		return 0;
 	if (b == 1)
-		return json_object_set_new(nic, "primary", json_true()) < 0 ?
-			       zh_error_oom(r->err) : 0;
+		return json_object_set_new(nic, "primary", json_true()) < 0 ? zh_error_oom(r->err)
+									    : 0;
 	if (b == 0 && !update) {
 		json_object_del(nic, "primary");
 		return 0;
@@ -307,7 +296,8 @@ static int fix_primary(struct vmcfg_run *r, json_t *nic, bool update)
 	t = vmcfg_dump(v);
 	return zh_error_set(r->err, EINVAL, "nics.*.primary",
 			    "invalid value for NIC's primary flag: %s (must be "
-			    "true)", t);
+			    "true)",
+			    t);
 }
 
 static bool iface_used(const json_t *cur, const char *name)
@@ -315,9 +305,8 @@ static bool iface_used(const json_t *cur, const char *name)
 	size_t i;
 	json_t *n;
 
-	json_array_foreach(cur, i, n)
-		if (jsonutil_str(n, "interface") &&
-		    streq(jsonutil_str(n, "interface"), name))
+	json_array_foreach (cur, i, n)
+		if (jsonutil_str(n, "interface") && streq(jsonutil_str(n, "interface"), name))
 			return true;
 	return false;
 }
@@ -333,8 +322,8 @@ static int assign_interface(struct vmcfg_run *r, const json_t *cur, json_t *nic)
 		if (!iface_used(cur, name))
 			break;
 	}
-	return json_object_set_new(nic, "interface", json_string(name)) < 0 ?
-		       zh_error_oom(r->err) : 0;
+	return json_object_set_new(nic, "interface", json_string(name)) < 0 ? zh_error_oom(r->err)
+									    : 0;
 }
 
 /* §6.1: representative ip/netmask/gateway from ips/gateways. */
@@ -346,7 +335,7 @@ static void set_legacy(json_t *nic)
 	json_object_del(nic, "ip");
 	json_object_del(nic, "netmask");
 	json_object_del(nic, "gateway");
-	json_array_foreach(ips, i, e) {
+	json_array_foreach (ips, i, e) {
 		const char *s = json_string_value(e);
 		char a[64], mask[INET_ADDRSTRLEN];
 		int pfx = -1;
@@ -362,7 +351,7 @@ static void set_legacy(json_t *nic)
 		json_object_set_new(nic, "netmask", json_string(mask));
 		break;
 	}
-	json_array_foreach(json_object_get(nic, "gateways"), i, e)
+	json_array_foreach (json_object_get(nic, "gateways"), i, e)
 		if (props_valid_ipv4(json_string_value(e))) {
 			json_object_set(nic, "gateway", e);
 			break;
@@ -374,7 +363,7 @@ static void clear_primary(json_t *cur)
 	size_t i;
 	json_t *n;
 
-	json_array_foreach(cur, i, n)
+	json_array_foreach (cur, i, n)
 		json_object_del(n, "primary");
 }
 
@@ -383,7 +372,7 @@ static size_t count_primary(const json_t *nics)
 	size_t i, c = 0;
 	json_t *n;
 
-	json_array_foreach(nics, i, n)
+	json_array_foreach (nics, i, n)
 		c += props_bool_loose(json_object_get(n, "primary")) == 1;
 	return c;
 }
@@ -397,10 +386,8 @@ static int add_one(struct vmcfg_run *r, json_t *cur, const json_t *orig)
 		return zh_error_oom(r->err);
 	if ((ret = vmcfg_coerce_sub(r, "nics", nic)) < 0 ||
 	    (ret = upgrade_nic(r, nic, orig, NULL)) < 0 ||
-	    (ret = check_nic(r, nic, orig, false)) < 0 ||
-	    (ret = assign_mac(r, nic, orig)) < 0 ||
-	    (ret = fix_primary(r, nic, false)) < 0 ||
-	    (ret = assign_interface(r, cur, nic)) < 0)
+	    (ret = check_nic(r, nic, orig, false)) < 0 || (ret = assign_mac(r, nic, orig)) < 0 ||
+	    (ret = fix_primary(r, nic, false)) < 0 || (ret = assign_interface(r, cur, nic)) < 0)
 		return ret;
 	if (json_object_get(nic, "primary"))
 		clear_primary(cur);
@@ -414,8 +401,7 @@ int vmcfg_nics_add(struct vmcfg_run *r, json_t *cur, const json_t *add)
 	int ret;
 
 	if (!json_is_array(add))
-		return zh_error_set(r->err, EINVAL, "nics",
-				    "Invalid value(s) for: nics");
+		return zh_error_set(r->err, EINVAL, "nics", "Invalid value(s) for: nics");
 	if (count_primary(add) > 1)
 		return zh_error_set(r->err, EINVAL, "nics",
 				    "payload specifies more than 1 primary NIC");
@@ -423,8 +409,7 @@ int vmcfg_nics_add(struct vmcfg_run *r, json_t *cur, const json_t *add)
 		const json_t *o = json_array_get(add, i);
 
 		if (!json_is_object(o))
-			return zh_error_set(r->err, EINVAL, "nics",
-					    "Invalid value(s) for: nics");
+			return zh_error_set(r->err, EINVAL, "nics", "Invalid value(s) for: nics");
 		if ((ret = add_one(r, cur, o)) < 0)
 			return ret;
 	}
@@ -441,7 +426,7 @@ static json_t *find_mac(const json_t *cur, const char *mac, size_t *idx)
 
 	if (!vmcfg_mac_normalize(mac, a))
 		return NULL;
-	json_array_foreach(cur, i, n) {
+	json_array_foreach (cur, i, n) {
 		const char *m = jsonutil_str(n, "mac");
 
 		if (m && vmcfg_mac_normalize(m, b) && streq(a, b)) {
@@ -459,7 +444,7 @@ static int merge_nic(struct vmcfg_run *r, json_t *nic, const json_t *u)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)u, k, v) {
+	json_object_foreach ((json_t *)u, k, v) {
 		_cleanup_free_ char *name = NULL;
 		const struct props_prop *p;
 
@@ -497,8 +482,7 @@ static int update_one(struct vmcfg_run *r, json_t *cur, const json_t *orig)
 		return ret;
 	if (json_object_get(u, "primary"))
 		clear_primary(cur);
-	if ((ret = merge_nic(r, nic, u)) < 0 ||
-	    (ret = check_nic(r, nic, orig, true)) < 0)
+	if ((ret = merge_nic(r, nic, u)) < 0 || (ret = check_nic(r, nic, orig, true)) < 0)
 		return ret;
 	set_legacy(nic);
 	return 0;
@@ -511,9 +495,8 @@ int vmcfg_nics_update(struct vmcfg_run *r, json_t *cur, const json_t *upd)
 	int ret;
 
 	if (!json_is_array(upd))
-		return zh_error_set(r->err, EINVAL, "update_nics",
-				    "update_nics must be an array.");
-	json_array_foreach(upd, i, o) {
+		return zh_error_set(r->err, EINVAL, "update_nics", "update_nics must be an array.");
+	json_array_foreach (upd, i, o) {
 		if (!json_is_object(o))
 			return zh_error_set(r->err, EINVAL, "update_nics",
 					    "Invalid value(s) for: update_nics");
@@ -529,8 +512,8 @@ static void pick_primary(json_t *cur)
 	size_t i, j;
 	json_t *n, *e;
 
-	json_array_foreach(cur, i, n)
-		json_array_foreach(json_object_get(n, "ips"), j, e) {
+	json_array_foreach (cur, i, n)
+		json_array_foreach (json_object_get(n, "ips"), j, e) {
 			char a[64];
 			int pfx;
 			const char *s = json_string_value(e);
@@ -541,8 +524,7 @@ static void pick_primary(json_t *cur)
 			}
 		}
 	if (json_array_size(cur))
-		json_object_set_new(json_array_get(cur, 0), "primary",
-				    json_true());
+		json_object_set_new(json_array_get(cur, 0), "primary", json_true());
 }
 
 int vmcfg_nics_remove(struct vmcfg_run *r, json_t *cur, const json_t *macs)
@@ -551,7 +533,7 @@ int vmcfg_nics_remove(struct vmcfg_run *r, json_t *cur, const json_t *macs)
 	json_t *e;
 	bool lost_primary = false;
 
-	json_array_foreach(macs, i, e) {
+	json_array_foreach (macs, i, e) {
 		const char *m = json_string_value(e);
 		json_t *nic = m ? find_mac(cur, m, &idx) : NULL;
 
@@ -575,18 +557,18 @@ static int check_dups(struct vmcfg_run *r, const json_t *cur)
 	size_t i, j, k, l;
 	json_t *a, *b, *x, *y;
 
-	json_array_foreach(cur, i, a) {
+	json_array_foreach (cur, i, a) {
 		for (j = i + 1; j < json_array_size(cur); j++) {
 			b = json_array_get(cur, j);
 			const char *ma = jsonutil_str(a, "mac");
 
-			if (ma && jsonutil_str(b, "mac") &&
-			    streq(ma, jsonutil_str(b, "mac")))
+			if (ma && jsonutil_str(b, "mac") && streq(ma, jsonutil_str(b, "mac")))
 				return zh_error_set(r->err, EINVAL, "nics",
 						    "Cannot add multiple NICs with "
-						    "the same MAC: %s", ma);
-			json_array_foreach(json_object_get(a, "ips"), k, x)
-				json_array_foreach(json_object_get(b, "ips"), l, y) {
+						    "the same MAC: %s",
+						    ma);
+			json_array_foreach (json_object_get(a, "ips"), k, x)
+				json_array_foreach (json_object_get(b, "ips"), l, y) {
 					const char *s = json_string_value(x);
 
 					if (!s || streq(s, "dhcp") || streq(s, "addrconf") ||
@@ -594,7 +576,8 @@ static int check_dups(struct vmcfg_run *r, const json_t *cur)
 						continue;
 					return zh_error_set(r->err, EINVAL, "nics",
 							    "Cannot add multiple NICs "
-							    "with the same IP: %s", s);
+							    "with the same IP: %s",
+							    s);
 				}
 		}
 	}
@@ -618,7 +601,7 @@ static bool nic_conflicts(const json_t *nic, const json_t *vm)
 	json_t *o;
 	const char *m = jsonutil_str(nic, "mac");
 
-	json_array_foreach(json_object_get(vm, "nics"), i, o) {
+	json_array_foreach (json_object_get(vm, "nics"), i, o) {
 		const char *om = jsonutil_str(o, "mac");
 		char a[18];
 
@@ -630,8 +613,7 @@ static bool nic_conflicts(const json_t *nic, const json_t *vm)
 	return false;
 }
 
-static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur,
-			 const json_t *vm)
+static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur, const json_t *vm)
 {
 	const char *u = jsonutil_str(vm, "uuid");
 	size_t i;
@@ -639,7 +621,7 @@ static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur,
 
 	if (!json_is_object(vm) || (u && r->uuid && streq(u, r->uuid)))
 		return false;
-	json_array_foreach(cur, i, n)
+	json_array_foreach (cur, i, n)
 		if (nic_conflicts(n, vm))
 			return true;
 	return false;
@@ -654,10 +636,10 @@ static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 	bool bad = false;
 
 	if (json_is_array(all))
-		json_array_foreach(all, i, vm)
+		json_array_foreach (all, i, vm)
 			bad = bad || vm_conflicts(r, cur, vm);
 	else if (json_is_object(all))
-		json_object_foreach((json_t *)all, k, vm)
+		json_object_foreach ((json_t *)all, k, vm)
 			bad = bad || vm_conflicts(r, cur, vm);
 	if (bad)
 		return zh_error_set(r->err, EINVAL, "nics",
@@ -674,8 +656,7 @@ int vmcfg_nics_finish(struct vmcfg_run *r, json_t *cur)
 		return zh_error_set(r->err, EINVAL, "nics",
 				    "payload specifies more than 1 primary NIC");
 	if (count_primary(cur) == 0 && json_array_size(cur) > 0 &&
-	    json_object_set_new(json_array_get(cur, 0), "primary",
-				json_true()) < 0)
+	    json_object_set_new(json_array_get(cur, 0), "primary", json_true()) < 0)
 		return zh_error_oom(r->err);
 	if ((ret = check_dups(r, cur)) < 0)
 		return ret;
@@ -723,8 +704,7 @@ static bool route_dst_ok(const char *d)
 	return pfx == -1 || (pfx >= 8 && pfx <= 32);
 }
 
-static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv,
-		       const json_t *nics)
+static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv, const json_t *nics)
 {
 	const char *gw = json_string_value(gwv);
 	int res;
@@ -732,29 +712,31 @@ static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv,
 	if (!route_dst_ok(dst))
 		return zh_error_set(r->err, EINVAL, "routes",
 				    "Invalid route destination: \"%s\" (must be "
-				    "IP address or CIDR)", dst);
+				    "IP address or CIDR)",
+				    dst);
 	if (gw && props_valid_ip(gw))
 		return 0;
 	res = gw ? route_nic_gw(gw, nics) : 0;
 	if (res == 0)
 		return zh_error_set(r->err, EINVAL, "routes",
 				    "Invalid route gateway: \"%s\" (must be IP "
-				    "address, MAC address, or nic)", gw ? gw : "");
+				    "address, MAC address, or nic)",
+				    gw ? gw : "");
 	if (res < 0)
 		return zh_error_set(r->err, EINVAL, "routes",
 				    "Route gateway: \"%s\" refers to non-existent "
-				    "or DHCP nic", gw);
+				    "or DHCP nic",
+				    gw);
 	return 0;
 }
 
-int vmcfg_check_routes(struct vmcfg_run *r, const json_t *routes,
-		       const json_t *nics)
+int vmcfg_check_routes(struct vmcfg_run *r, const json_t *routes, const json_t *nics)
 {
 	const char *k;
 	json_t *v;
 	int ret;
 
-	json_object_foreach((json_t *)routes, k, v)
+	json_object_foreach ((json_t *)routes, k, v)
 		if ((ret = check_route(r, k, v, nics)) < 0)
 			return ret;
 	return 0;

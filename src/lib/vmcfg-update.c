@@ -25,18 +25,15 @@ struct hash_op {
 };
 
 static const struct hash_op hash_ops[] = {
-	{ "set_tags", "remove_tags", "tags" },
-	{ "set_customer_metadata", "remove_customer_metadata",
-	  "customer_metadata" },
-	{ "set_internal_metadata", "remove_internal_metadata",
-	  "internal_metadata" },
-	{ "set_routes", "remove_routes", "routes" },
+	{"set_tags", "remove_tags", "tags"},
+	{"set_customer_metadata", "remove_customer_metadata", "customer_metadata"},
+	{"set_internal_metadata", "remove_internal_metadata", "internal_metadata"},
+	{"set_routes", "remove_routes", "routes"},
 };
 
 static bool is_unset(const json_t *v)
 {
-	return json_is_null(v) ||
-	       (json_is_string(v) && json_string_length(v) == 0);
+	return json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0);
 }
 
 static bool is_special(const char *k)
@@ -53,7 +50,7 @@ static json_t *collect_unset(const json_t *p)
 
 	if (!a)
 		return NULL;
-	json_object_foreach((json_t *)p, k, v)
+	json_object_foreach ((json_t *)p, k, v)
 		if (is_unset(v) && !streq(k, "quota") && !is_special(k))
 			json_array_append_new(a, json_string(k));
 	return a;
@@ -64,12 +61,11 @@ static int check_arrays(struct vmcfg_run *r, const json_t *p)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)p, k, v)
+	json_object_foreach ((json_t *)p, k, v)
 		if ((strncmp(k, "add_", 4) == 0 || strncmp(k, "update_", 7) == 0 ||
-		     strncmp(k, "remove_", 7) == 0) && props_lookup(k) &&
-		    !json_is_array(v))
-			return zh_error_set(r->err, EINVAL, k,
-					    "%s must be an array.", k);
+		     strncmp(k, "remove_", 7) == 0) &&
+		    props_lookup(k) && !json_is_array(v))
+			return zh_error_set(r->err, EINVAL, k, "%s must be an array.", k);
 	return 0;
 }
 
@@ -78,13 +74,15 @@ static int apply_unset(struct vmcfg_run *r, json_t *cfg, const json_t *unset)
 	size_t i;
 	json_t *e;
 
-	json_array_foreach(unset, i, e) {
+	json_array_foreach (unset, i, e) {
 		const char *k = json_string_value(e);
 		const struct props_prop *p = props_lookup(k);
 
 		if (!props_allowed(p, r->brand->bit, PROPS_UPDATE)) {
-			vmcfg_warnf(r, "Warning, invalid update property: [%s] "
-				       "removing from payload.", k);
+			vmcfg_warnf(r,
+				    "Warning, invalid update property: [%s] "
+				    "removing from payload.",
+				    k);
 			continue;
 		}
 		json_object_del(cfg, k);
@@ -97,7 +95,7 @@ static int apply_simple(struct vmcfg_run *r, json_t *cfg, const json_t *p)
 	const char *k;
 	json_t *v;
 
-	json_object_foreach((json_t *)p, k, v) {
+	json_object_foreach ((json_t *)p, k, v) {
 		if (is_special(k))
 			continue;
 		if (json_object_set(cfg, k, v) < 0)
@@ -118,8 +116,7 @@ static json_t *get_container(json_t *cfg, const char *k, bool array)
 	return c;
 }
 
-static int apply_hash(struct vmcfg_run *r, json_t *cfg, const json_t *p,
-		      const struct hash_op *op)
+static int apply_hash(struct vmcfg_run *r, json_t *cfg, const json_t *p, const struct hash_op *op)
 {
 	json_t *set = json_object_get(p, op->set);
 	json_t *rem = json_object_get(p, op->remove), *e, *h;
@@ -130,7 +127,7 @@ static int apply_hash(struct vmcfg_run *r, json_t *cfg, const json_t *p,
 	h = get_container(cfg, op->target, false);
 	if (!h || (set && json_object_update(h, set) < 0))
 		return zh_error_oom(r->err);
-	json_array_foreach(rem, i, e)
+	json_array_foreach (rem, i, e)
 		if (json_string_value(e))
 			json_object_del(h, json_string_value(e));
 	return 0;
@@ -143,7 +140,7 @@ static json_t *find_target(const json_t *fss, const char *t, size_t *idx)
 	size_t i;
 	json_t *f;
 
-	json_array_foreach(fss, i, f) {
+	json_array_foreach (fss, i, f) {
 		const char *ft = jsonutil_str(f, "target");
 
 		if (t && ft && streq(t, ft)) {
@@ -161,7 +158,7 @@ static int fs_add(struct vmcfg_run *r, json_t *fss, const json_t *add)
 	json_t *o;
 	int ret;
 
-	json_array_foreach(add, i, o) {
+	json_array_foreach (add, i, o) {
 		_cleanup_json_ json_t *f = json_deep_copy(o);
 		const char *t;
 
@@ -171,7 +168,8 @@ static int fs_add(struct vmcfg_run *r, json_t *fss, const json_t *add)
 		if (t && find_target(fss, t, NULL))
 			return zh_error_set(r->err, EINVAL, "add_filesystems",
 					    "Cannot add multiple filesystems "
-					    "with the same target: %s", t);
+					    "with the same target: %s",
+					    t);
 		if (json_array_append(fss, f) < 0)
 			return zh_error_oom(r->err);
 	}
@@ -184,7 +182,7 @@ static int fs_update(struct vmcfg_run *r, json_t *fss, const json_t *upd)
 	json_t *o, *f;
 	int ret;
 
-	json_array_foreach(upd, i, o) {
+	json_array_foreach (upd, i, o) {
 		_cleanup_json_ json_t *u = json_deep_copy(o);
 
 		if (!u || (ret = vmcfg_coerce_sub(r, "filesystems", u)) < 0)
@@ -209,12 +207,14 @@ static int fs_remove(struct vmcfg_run *r, json_t *fss, const json_t *rem)
 	size_t i, idx = 0;
 	json_t *e;
 
-	json_array_foreach(rem, i, e) {
+	json_array_foreach (rem, i, e) {
 		const char *t = json_string_value(e);
 
 		if (!find_target(fss, t, &idx)) {
-			vmcfg_warnf(r, "Warning, no filesystem with target %s, "
-				       "skipping.", t ? t : "(not a string)");
+			vmcfg_warnf(r,
+				    "Warning, no filesystem with target %s, "
+				    "skipping.",
+				    t ? t : "(not a string)");
 			continue;
 		}
 		json_array_remove(fss, idx);
@@ -272,8 +272,7 @@ static void settle_memory(struct vmcfg_run *r, json_t *cfg)
 		return;
 	if (vmcfg_int(cfg, "max_locked_memory", 0) > phys)
 		json_object_set_new(cfg, "max_locked_memory", json_integer(phys));
-	if (json_object_get(cfg, "max_swap") &&
-	    vmcfg_int(cfg, "max_swap", phys) < phys)
+	if (json_object_get(cfg, "max_swap") && vmcfg_int(cfg, "max_swap", phys) < phys)
 		json_object_set_new(cfg, "max_swap", json_integer(phys));
 	if (r->brand->use_tmpfs && vmcfg_int(cfg, "tmpfs", 0) > phys)
 		json_object_set_new(cfg, "tmpfs", json_integer(phys));
@@ -313,10 +312,10 @@ static json_t *diff_keys(const json_t *a, const json_t *b)
 
 	if (!out)
 		return NULL;
-	json_object_foreach((json_t *)a, k, v)
+	json_object_foreach ((json_t *)a, k, v)
 		if (!json_equal(v, json_object_get(b, k)))
 			json_array_append_new(out, json_string(k));
-	json_object_foreach((json_t *)b, k, v)
+	json_object_foreach ((json_t *)b, k, v)
 		if (!json_object_get(a, k))
 			json_array_append_new(out, json_string(k));
 	return sorted(out);
@@ -334,48 +333,42 @@ static int prepare(struct vmcfg_run *r, json_t *p)
 	return vmcfg_fatal_or_strip(r, p);
 }
 
-static int merge(struct vmcfg_run *r, json_t *cfg, json_t *p,
-		 const json_t *unset)
+static int merge(struct vmcfg_run *r, json_t *cfg, json_t *p, const json_t *unset)
 {
 	int ret;
 
 	vmcfg_fix_memory(r, p, cfg);
-	if ((ret = apply_unset(r, cfg, unset)) < 0 ||
-	    (ret = apply_simple(r, cfg, p)) < 0)
+	if ((ret = apply_unset(r, cfg, unset)) < 0 || (ret = apply_simple(r, cfg, p)) < 0)
 		return ret;
 	for (size_t i = 0; i < ARRAY_SIZE(hash_ops); i++)
 		if ((ret = apply_hash(r, cfg, p, &hash_ops[i])) < 0)
 			return ret;
-	if ((ret = apply_filesystems(r, cfg, p)) < 0 ||
-	    (ret = apply_nics(r, cfg, p)) < 0)
+	if ((ret = apply_filesystems(r, cfg, p)) < 0 || (ret = apply_nics(r, cfg, p)) < 0)
 		return ret;
 	settle_memory(r, cfg);
-	return vmcfg_check_routes(r, json_object_get(cfg, "routes"),
-				  json_object_get(cfg, "nics"));
+	return vmcfg_check_routes(r, json_object_get(cfg, "routes"), json_object_get(cfg, "nics"));
 }
 
 static int start(struct vmcfg_run *r, const json_t *vm, const json_t *payload)
 {
 	if (!json_is_object(vm) || !json_is_object(payload))
-		return zh_error_set(r->err, EINVAL, NULL,
-				    "payload must be a JSON object");
+		return zh_error_set(r->err, EINVAL, NULL, "payload must be a JSON object");
 	r->brand = props_brand_get(jsonutil_str(vm, "brand"));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
 	if (r->brand->hvm)
-		return zh_error_set(r->err, ENOTSUP, "brand",
-				    "brand %s is not supported yet",
+		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
 				    r->brand->name);
 	r->uuid = jsonutil_str(vm, "uuid");
 	return 0;
 }
 
-int vmcfg_update(const json_t *vm, const json_t *payload,
-		 const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,
-		 json_t **vm_out, json_t **changed, struct zh_error *err)
+int vmcfg_update(const json_t *vm, const json_t *payload, const struct vmcfg_env *env,
+		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out, json_t **changed,
+		 struct zh_error *err)
 {
-	struct vmcfg_run r = { .action = PROPS_UPDATE, .env = env,
-			       .warn = warn, .wctx = ctx, .err = err };
+	struct vmcfg_run r = {
+		.action = PROPS_UPDATE, .env = env, .warn = warn, .wctx = ctx, .err = err};
 	_cleanup_json_ json_t *p = NULL, *cfg = NULL, *unset = NULL;
 	int ret = start(&r, vm, payload);
 

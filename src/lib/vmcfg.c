@@ -23,8 +23,7 @@
 
 #define ZERO_UUID "00000000-0000-0000-0000-000000000000"
 
-static const char *const sub_bases[] = { "nics", "disks", "filesystems",
-					 "pci_devices" };
+static const char *const sub_bases[] = {"nics", "disks", "filesystems", "pci_devices"};
 
 /* ---- small helpers ---- */
 
@@ -70,7 +69,7 @@ int vmcfg_rep_add(json_t **arr, const char *name)
 
 	if (!*arr && !(*arr = json_array()))
 		return -ENOMEM;
-	json_array_foreach(*arr, i, e)
+	json_array_foreach (*arr, i, e)
 		if (streq(json_string_value(e), name))
 			return 0;
 	return json_array_append_new(*arr, json_string(name)) < 0 ? -ENOMEM : 0;
@@ -108,8 +107,8 @@ static const struct props_prop *sub_prop(const char *base, const char *key)
 
 /* ---- table checks ---- */
 
-static int check_sub(struct vmcfg_run *r, const char *base,
-		     enum props_action sa, const char *key, const json_t *v)
+static int check_sub(struct vmcfg_run *r, const char *base, enum props_action sa, const char *key,
+		     const json_t *v)
 {
 	_cleanup_free_ char *name = NULL;
 	const struct props_prop *p;
@@ -124,16 +123,16 @@ static int check_sub(struct vmcfg_run *r, const char *base,
 	return 0;
 }
 
-static int check_subs(struct vmcfg_run *r, const char *base,
-		      enum props_action sa, const json_t *arr)
+static int check_subs(struct vmcfg_run *r, const char *base, enum props_action sa,
+		      const json_t *arr)
 {
 	size_t i;
 	json_t *o, *v;
 	const char *k;
 	int ret;
 
-	json_array_foreach(arr, i, o)
-		json_object_foreach((json_t *)o, k, v)
+	json_array_foreach (arr, i, o)
+		json_object_foreach ((json_t *)o, k, v)
 			if ((ret = check_sub(r, base, sa, k, v)) < 0)
 				return ret;
 	return 0;
@@ -178,11 +177,9 @@ static int check_image(struct vmcfg_run *r, const json_t *payload)
 	const char *pool = jsonutil_str(payload, "zpool");
 	char type[64] = "";
 
-	if (r->action == PROPS_UPDATE || !r->env || !r->env->image_type ||
-	    !util_is_uuid(img))
+	if (r->action == PROPS_UPDATE || !r->env || !r->env->image_type || !util_is_uuid(img))
 		return 0;
-	if (r->env->image_type(r->env->ctx, pool ? pool : "zones", img, type,
-			       sizeof(type)) < 0 ||
+	if (r->env->image_type(r->env->ctx, pool ? pool : "zones", img, type, sizeof(type)) < 0 ||
 	    !image_type_ok(r->brand, type))
 		return vmcfg_rep_add(&r->rep.bad_values, "image_uuid");
 	return 0;
@@ -197,8 +194,7 @@ static int check_required(struct vmcfg_run *r, const json_t *payload)
 
 		if (!props_required(p, r->brand->bit, r->action))
 			continue;
-		if (v && !json_is_null(v) &&
-		    !(json_is_string(v) && json_string_length(v) == 0))
+		if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0))
 			continue;
 		ret = vmcfg_rep_add(&r->rep.missing_properties, p->name);
 		if (ret < 0)
@@ -213,7 +209,7 @@ int vmcfg_check_payload(struct vmcfg_run *r, const json_t *payload)
 	json_t *v;
 	int ret;
 
-	json_object_foreach((json_t *)payload, k, v)
+	json_object_foreach ((json_t *)payload, k, v)
 		if ((ret = check_one(r, k, v)) < 0)
 			return ret;
 	ret = check_required(r, payload);
@@ -226,8 +222,7 @@ int vmcfg_check_payload(struct vmcfg_run *r, const json_t *payload)
 
 static int report_alloc(struct vmcfg_report *rep)
 {
-	json_t **a[] = { &rep->bad_values, &rep->bad_properties,
-			 &rep->missing_properties };
+	json_t **a[] = {&rep->bad_values, &rep->bad_properties, &rep->missing_properties};
 
 	for (size_t i = 0; i < ARRAY_SIZE(a); i++)
 		if (!*a[i] && !(*a[i] = json_array()))
@@ -256,16 +251,13 @@ json_t *vmcfg_report_json(const struct vmcfg_report *rep)
 	if (!o)
 		return NULL;
 	if (rep->bad_brand) {
-		if (json_object_set_new(o, "bad_brand",
-					json_string(rep->bad_brand)) < 0)
+		if (json_object_set_new(o, "bad_brand", json_string(rep->bad_brand)) < 0)
 			goto fail;
 		return o;
 	}
 	if (json_object_set_new(o, "bad_values", arr_or_empty(rep->bad_values)) < 0 ||
-	    json_object_set_new(o, "bad_properties",
-				arr_or_empty(rep->bad_properties)) < 0 ||
-	    json_object_set_new(o, "missing_properties",
-				arr_or_empty(rep->missing_properties)) < 0)
+	    json_object_set_new(o, "bad_properties", arr_or_empty(rep->bad_properties)) < 0 ||
+	    json_object_set_new(o, "missing_properties", arr_or_empty(rep->missing_properties)) < 0)
 		goto fail;
 	return o;
 fail:
@@ -275,8 +267,7 @@ fail:
 
 static enum props_action props_action_of(enum vmcfg_action a)
 {
-	return a == VMCFG_UPDATE ? PROPS_UPDATE :
-	       a == VMCFG_RECEIVE ? PROPS_RECEIVE : PROPS_CREATE;
+	return a == VMCFG_UPDATE ? PROPS_UPDATE : a == VMCFG_RECEIVE ? PROPS_RECEIVE : PROPS_CREATE;
 }
 
 static int set_bad_brand(struct vmcfg_report *rep, const char *b)
@@ -285,11 +276,10 @@ static int set_bad_brand(struct vmcfg_report *rep, const char *b)
 	return rep->bad_brand ? -EINVAL : -ENOMEM;
 }
 
-int vmcfg_validate(const char *brand, enum vmcfg_action action,
-		   const json_t *payload, const struct vmcfg_env *env,
-		   struct vmcfg_report *rep)
+int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
+		   const struct vmcfg_env *env, struct vmcfg_report *rep)
 {
-	struct vmcfg_run r = { .action = props_action_of(action), .env = env };
+	struct vmcfg_run r = {.action = props_action_of(action), .env = env};
 	int ret;
 
 	if (!brand && action != VMCFG_UPDATE)
@@ -298,8 +288,7 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action,
 	if (!r.brand)
 		return set_bad_brand(rep, brand);
 	if (!json_is_object(payload))
-		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM :
-									   -EINVAL;
+		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM : -EINVAL;
 	r.rep = *rep;
 	ret = vmcfg_check_payload(&r, payload);
 	*rep = r.rep;
@@ -315,8 +304,8 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action,
 
 /* ---- coercion ---- */
 
-static int coerce_member(struct vmcfg_run *r, const struct props_prop *p,
-			 json_t *obj, const char *key, const char *label)
+static int coerce_member(struct vmcfg_run *r, const struct props_prop *p, json_t *obj,
+			 const char *key, const char *label)
 {
 	json_t *v = json_object_get(obj, key), *n = NULL;
 	_cleanup_free_ char *txt = NULL;
@@ -326,8 +315,7 @@ static int coerce_member(struct vmcfg_run *r, const struct props_prop *p,
 		return zh_error_oom(r->err);
 	if (ret < 0) {
 		txt = vmcfg_dump(v);
-		return zh_error_set(r->err, EINVAL, label,
-				    "Invalid value for %s: %s", label, txt);
+		return zh_error_set(r->err, EINVAL, label, "Invalid value for %s: %s", label, txt);
 	}
 	if (!n) {
 		json_object_del(obj, key);
@@ -345,7 +333,7 @@ int vmcfg_coerce_sub(struct vmcfg_run *r, const char *base, json_t *obj)
 
 	if (!json_is_object(obj))
 		return 0;
-	json_object_foreach_safe(obj, tmp, k, v) {
+	json_object_foreach_safe (obj, tmp, k, v) {
 		_cleanup_free_ char *label = NULL, *key = NULL;
 		const struct props_prop *p = sub_prop(base, k);
 
@@ -372,7 +360,7 @@ static int coerce_subs(struct vmcfg_run *r, const char *k, json_t *arr)
 
 	if (!base || !json_is_array(arr))
 		return 0;
-	json_array_foreach(arr, i, o)
+	json_array_foreach (arr, i, o)
 		if ((ret = vmcfg_coerce_sub(r, base, o)) < 0)
 			return ret;
 	return 0;
@@ -380,8 +368,7 @@ static int coerce_subs(struct vmcfg_run *r, const char *k, json_t *arr)
 
 static bool is_unset(const json_t *v)
 {
-	return json_is_null(v) ||
-	       (json_is_string(v) && json_string_length(v) == 0);
+	return json_is_null(v) || (json_is_string(v) && json_string_length(v) == 0);
 }
 
 int vmcfg_coerce(struct vmcfg_run *r, json_t *payload)
@@ -391,7 +378,7 @@ int vmcfg_coerce(struct vmcfg_run *r, json_t *payload)
 	void *tmp;
 	int ret;
 
-	json_object_foreach_safe(payload, tmp, k, v) {
+	json_object_foreach_safe (payload, tmp, k, v) {
 		const struct props_prop *p = props_lookup(k);
 		_cleanup_free_ char *key = NULL;
 
@@ -425,7 +412,7 @@ static char *join_arr(const json_t *a)
 
 	if (!f)
 		return NULL;
-	json_array_foreach(a, i, e)
+	json_array_foreach (a, i, e)
 		fprintf(f, "%s%s", i ? "," : "", json_string_value(e));
 	if (fclose(f) != 0)
 		return NULL;
@@ -438,14 +425,13 @@ static int fatal_list(struct vmcfg_run *r, const json_t *a, const char *what)
 
 	if (!list)
 		return zh_error_oom(r->err);
-	return zh_error_set(r->err, EINVAL,
-			    json_string_value(json_array_get(a, 0)), "%s: %s",
-			    what, list);
+	return zh_error_set(r->err, EINVAL, json_string_value(json_array_get(a, 0)), "%s: %s", what,
+			    list);
 }
 
 static void strip_sub(json_t *payload, const char *name)
 {
-	static const char *const prefixes[] = { "", "add_", "update_" };
+	static const char *const prefixes[] = {"", "add_", "update_"};
 	const char *dot = strstr(name, ".*.");
 	size_t i;
 	json_t *o;
@@ -455,18 +441,16 @@ static void strip_sub(json_t *payload, const char *name)
 	for (size_t k = 0; k < ARRAY_SIZE(prefixes); k++) {
 		_cleanup_free_ char *key = NULL;
 
-		if (asprintf(&key, "%s%.*s", prefixes[k], (int)(dot - name),
-			     name) < 0)
+		if (asprintf(&key, "%s%.*s", prefixes[k], (int)(dot - name), name) < 0)
 			return;
-		json_array_foreach(json_object_get(payload, key), i, o)
+		json_array_foreach (json_object_get(payload, key), i, o)
 			json_object_del(o, dot + 3);
 	}
 }
 
 static const char *action_word(enum props_action a)
 {
-	return a == PROPS_UPDATE ? "update" : a == PROPS_RECEIVE ? "receive" :
-								    "create";
+	return a == PROPS_UPDATE ? "update" : a == PROPS_RECEIVE ? "receive" : "create";
 }
 
 int vmcfg_fatal_or_strip(struct vmcfg_run *r, json_t *payload)
@@ -477,13 +461,14 @@ int vmcfg_fatal_or_strip(struct vmcfg_run *r, json_t *payload)
 	if (arr_len(r->rep.bad_values))
 		return fatal_list(r, r->rep.bad_values, "Invalid value(s) for");
 	if (arr_len(r->rep.missing_properties))
-		return fatal_list(r, r->rep.missing_properties,
-				  "Missing required properties");
-	json_array_foreach(r->rep.bad_properties, i, e) {
+		return fatal_list(r, r->rep.missing_properties, "Missing required properties");
+	json_array_foreach (r->rep.bad_properties, i, e) {
 		const char *name = json_string_value(e);
 
-		vmcfg_warnf(r, "Warning, invalid %s property: [%s] removing from "
-			       "payload.", action_word(r->action), name);
+		vmcfg_warnf(r,
+			    "Warning, invalid %s property: [%s] removing from "
+			    "payload.",
+			    action_word(r->action), name);
 		if (json_object_get(payload, name))
 			json_object_del(payload, name);
 		else
@@ -495,8 +480,8 @@ int vmcfg_fatal_or_strip(struct vmcfg_run *r, json_t *payload)
 /* ---- semantic checks ---- */
 
 static const char *const compression_types[] = {
-	"on", "off", "gzip", "gzip-1", "gzip-2", "gzip-3", "gzip-4", "gzip-5",
-	"gzip-6", "gzip-7", "gzip-8", "gzip-9", "lz4", "lzjb", "zle",
+	"on",	  "off",    "gzip",   "gzip-1", "gzip-2", "gzip-3", "gzip-4", "gzip-5",
+	"gzip-6", "gzip-7", "gzip-8", "gzip-9", "lz4",	  "lzjb",   "zle",
 };
 
 static int check_recsize(struct vmcfg_run *r, json_t *cfg, const char *k)
@@ -509,18 +494,18 @@ static int check_recsize(struct vmcfg_run *r, json_t *cfg, const char *k)
 		return 0;
 	n = vmcfg_int(cfg, k, -1);
 	if (json_is_integer(v) && n == 0)
-		return json_object_set_new(cfg, k, json_integer(131072)) < 0 ?
-			       zh_error_oom(r->err) : 0;
+		return json_object_set_new(cfg, k, json_integer(131072)) < 0 ? zh_error_oom(r->err)
+									     : 0;
 	if (json_is_integer(v) && n >= 512 && n <= 131072 && !(n & (n - 1)))
 		return 0;
 	txt = vmcfg_dump(v);
 	return zh_error_set(r->err, EINVAL, k,
 			    "invalid %s (%s), must be 512-131072 and a power of "
-			    "2. (0 to disable)", k, txt);
+			    "2. (0 to disable)",
+			    k, txt);
 }
 
-static int check_compression(struct vmcfg_run *r, const json_t *cfg,
-			     const char *k)
+static int check_compression(struct vmcfg_run *r, const json_t *cfg, const char *k)
 {
 	json_t *v = json_object_get(cfg, k);
 	const char *s = json_string_value(v);
@@ -536,7 +521,8 @@ static int check_compression(struct vmcfg_run *r, const json_t *cfg,
 			    "invalid compression type for %s, must be one of: "
 			    "on, off, gzip, gzip-1, gzip-2, gzip-3, gzip-4, "
 			    "gzip-5, gzip-6, gzip-7, gzip-8, gzip-9, lz4, lzjb, "
-			    "zle", txt ? txt : "?");
+			    "zle",
+			    txt ? txt : "?");
 }
 
 static int check_limit(struct vmcfg_run *r, const json_t *cfg, const char *k)
@@ -549,7 +535,8 @@ static int check_limit(struct vmcfg_run *r, const json_t *cfg, const char *k)
 	txt = vmcfg_dump(v);
 	return zh_error_set(r->err, EINVAL, k,
 			    "invalid %s (%s), must be a number >= 0 (or '' to "
-			    "disable)", k, txt);
+			    "disable)",
+			    k, txt);
 }
 
 int vmcfg_check_zfs(struct vmcfg_run *r, json_t *cfg)
@@ -605,8 +592,7 @@ void vmcfg_fix_memory(struct vmcfg_run *r, json_t *p, const json_t *old)
 	int64_t phys;
 
 	if (has_int(p, "ram") && !has_int(p, "max_physical_memory"))
-		set_int(p, "max_physical_memory",
-			vmcfg_int(p, "ram", 0) + b->mem_overhead);
+		set_int(p, "max_physical_memory", vmcfg_int(p, "ram", 0) + b->mem_overhead);
 	if (!b->hvm)
 		json_object_del(p, "ram");
 	if (!has_int(p, "max_physical_memory"))
@@ -619,8 +605,7 @@ void vmcfg_fix_memory(struct vmcfg_run *r, json_t *p, const json_t *old)
 		set_int(p, "max_swap", phys);
 	if (!old && !has_int(p, "max_shm_memory"))
 		set_int(p, "max_shm_memory", phys);
-	if (b->use_tmpfs && ((!old && !has_int(p, "tmpfs")) ||
-			     vmcfg_int(p, "tmpfs", 0) > phys))
+	if (b->use_tmpfs && ((!old && !has_int(p, "tmpfs")) || vmcfg_int(p, "tmpfs", 0) > phys))
 		set_int(p, "tmpfs", phys);
 }
 
@@ -686,9 +671,9 @@ static int apply_defaults(struct vmcfg_run *r, json_t *cfg)
 }
 
 static const char *const renames[][2] = {
-	{ "dataset_uuid", "image_uuid" },
-	{ "zone_dataset_uuid", "image_uuid" },
-	{ "zfs_storage_pool_name", "zpool" },
+	{"dataset_uuid", "image_uuid"},
+	{"zone_dataset_uuid", "image_uuid"},
+	{"zfs_storage_pool_name", "zpool"},
 };
 
 static int apply_renames(struct vmcfg_run *r, json_t *cfg)
@@ -716,8 +701,7 @@ static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
 	if (r->brand->hvm)
-		return zh_error_set(r->err, ENOTSUP, "brand",
-				    "brand %s is not supported yet",
+		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
 				    r->brand->name);
 	return 0;
 }
@@ -730,17 +714,14 @@ static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
 	if (json_object_get(cfg, "uuid")) {
 		if (!util_is_uuid(u))
 			return 0; /* reported as a bad value by the table */
-		if (r->env && r->env->vm_exists &&
-		    r->env->vm_exists(r->env->ctx, u))
+		if (r->env && r->env->vm_exists && r->env->vm_exists(r->env->ctx, u))
 			return zh_error_set(r->err, EEXIST, "uuid",
 					    "VM with UUID %s already exists", u);
 		return 0;
 	}
 	if (util_uuid_generate(id) < 0)
-		return zh_error_set(r->err, EIO, "uuid",
-				    "cannot generate a UUID");
-	return json_object_set_new(cfg, "uuid", json_string(id)) < 0 ?
-		       zh_error_oom(r->err) : 0;
+		return zh_error_set(r->err, EIO, "uuid", "cannot generate a UUID");
+	return json_object_set_new(cfg, "uuid", json_string(id)) < 0 ? zh_error_oom(r->err) : 0;
 }
 
 static int finish_create(struct vmcfg_run *r, json_t *cfg)
@@ -789,18 +770,16 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 	return finish_create(r, cfg);
 }
 
-int vmcfg_create(const json_t *payload, const struct vmcfg_env *env,
-		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out,
-		 struct zh_error *err)
+int vmcfg_create(const json_t *payload, const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,
+		 json_t **vm_out, struct zh_error *err)
 {
-	struct vmcfg_run r = { .action = PROPS_CREATE, .env = env,
-			       .warn = warn, .wctx = ctx, .err = err };
+	struct vmcfg_run r = {
+		.action = PROPS_CREATE, .env = env, .warn = warn, .wctx = ctx, .err = err};
 	_cleanup_json_ json_t *cfg = NULL;
 	int ret;
 
 	if (!json_is_object(payload))
-		return zh_error_set(err, EINVAL, NULL,
-				    "payload must be a JSON object");
+		return zh_error_set(err, EINVAL, NULL, "payload must be a JSON object");
 	cfg = json_deep_copy(payload);
 	if (!cfg)
 		return zh_error_oom(err);

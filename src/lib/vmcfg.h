@@ -34,8 +34,7 @@ enum vmcfg_action { VMCFG_CREATE, VMCFG_UPDATE, VMCFG_RECEIVE };
 struct vmcfg_env {
 	void *ctx;
 	/* Installed image's manifest "type" into buf; -ENOENT if not installed. */
-	int (*image_type)(void *ctx, const char *zpool, const char *uuid,
-			  char *buf, size_t len);
+	int (*image_type)(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len);
 	bool (*pool_exists)(void *ctx, const char *name);
 	bool (*nic_tag_exists)(void *ctx, const char *tag);
 	bool (*vm_exists)(void *ctx, const char *uuid);
@@ -44,13 +43,16 @@ struct vmcfg_env {
 };
 
 struct vmcfg_report {
-	json_t *bad_values;		/* array of property names */
+	json_t *bad_values; /* array of property names */
 	json_t *bad_properties;
 	json_t *missing_properties;
-	char *bad_brand;		/* set instead of the arrays when the brand is unknown */
+	char *bad_brand; /* set instead of the arrays when the brand is unknown */
 };
 
-#define VMCFG_REPORT_INIT { NULL, NULL, NULL, NULL }
+#define VMCFG_REPORT_INIT              \
+	{                              \
+		NULL, NULL, NULL, NULL \
+	}
 
 typedef void (*vmcfg_warn_fn)(void *ctx, const char *line);
 
@@ -59,11 +61,11 @@ typedef void (*vmcfg_warn_fn)(void *ctx, const char *line);
  * bad_brand "undefined"), the given brand for update.  Returns 0 when all
  * lists are empty, -EINVAL otherwise (report filled), -ENOMEM.
  */
-int vmcfg_validate(const char *brand, enum vmcfg_action action,
-		   const json_t *payload, const struct vmcfg_env *env,
-		   struct vmcfg_report *rep);
+int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
+		   const struct vmcfg_env *env, struct vmcfg_report *rep);
 
-/* {"bad_brand":..} or {"bad_values":[..],"bad_properties":[..],"missing_properties":[..]}. New reference. */
+/* {"bad_brand":..} or {"bad_values":[..],"bad_properties":[..],"missing_properties":[..]}. New
+ * reference. */
 json_t *vmcfg_report_json(const struct vmcfg_report *rep);
 void vmcfg_report_clear(struct vmcfg_report *rep);
 
@@ -72,9 +74,8 @@ void vmcfg_report_clear(struct vmcfg_report *rep);
  * defaults §2.3, MACs, create_timestamp, v=1) ready for vmstore_save().
  * Disallowed properties are stripped with a warning through warn().
  */
-int vmcfg_create(const json_t *payload, const struct vmcfg_env *env,
-		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out,
-		 struct zh_error *err);
+int vmcfg_create(const json_t *payload, const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,
+		 json_t **vm_out, struct zh_error *err);
 
 /*
  * `vmadm update`: apply payload (JSON object, or key=value strings already
@@ -82,8 +83,8 @@ int vmcfg_create(const json_t *payload, const struct vmcfg_env *env,
  * new config; vm is not modified.  *changed lists the top-level properties
  * whose value changed (so callers apply live changes, e.g. quota).
  */
-int vmcfg_update(const json_t *vm, const json_t *payload,
-		 const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,
-		 json_t **vm_out, json_t **changed, struct zh_error *err);
+int vmcfg_update(const json_t *vm, const json_t *payload, const struct vmcfg_env *env,
+		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out, json_t **changed,
+		 struct zh_error *err);
 
 #endif

@@ -19,62 +19,64 @@
 #include "vmlist.h"
 
 static const struct vmlist_field list_fields[] = {
-	{ "alias", "ALIAS", 10 },
-	{ "autoboot", "AUTOBOOT", 8 },
-	{ "billing_id", "BILLING_ID", 36 },
-	{ "boot_timestamp", "BOOT_TIMESTAMP", 24 },
-	{ "brand", "BRAND", 14 },
-	{ "cpu_cap", "CPU_CAP", 7 },
-	{ "cpu_shares", "CPU_SHARE", 9 },
-	{ "cpu_type", "CPU_TYPE", 8 },
-	{ "create_timestamp", "CREATE_TIMESTAMP", 24 },
-	{ "dns_domain", "DOMAIN", 32 },
-	{ "do_not_inventory", "DNI", 5 },
-	{ "docker", "DOCKER", 6 },
-	{ "exit_status", "EXIT", 4 },
-	{ "exit_timestamp", "EXIT_TIMESTAMP", 24 },
-	{ "firewall_enabled", "FIREWALL_ENABLED", 16 },
-	{ "flexible_disk_size", "FLEX_DISK_SIZE", 14 },
-	{ "free_space", "FREE_SPACE", 14 },
-	{ "hostname", "HOSTNAME", 32 },
-	{ "hvm", "HVM", 5 },
-	{ "image_uuid", "IMAGE_UUID", 36 },
-	{ "indestructible_delegated", "INDESTR_DATA", 12 },
-	{ "indestructible_zoneroot", "INDESTR_ROOT", 12 },
-	{ "ram", "RAM", 7 },
-	{ "max_locked_memory", "MAX_LOCKED", 10 },
-	{ "max_lwps", "MAX_LWP", 7 },
-	{ "max_physical_memory", "MAX_PHYS", 8 },
-	{ "max_swap", "MAX_SWAP", 8 },
-	{ "owner_uuid", "OWNER_UUID", 36 },
-	{ "package_name", "PACKAGE_NAME", 32 },
-	{ "package_version", "PACKAGE_VER", 11 },
-	{ "pid", "PID", 6 },
-	{ "qemu_extra_opts", "QEMU_EXTRA_OPTS", 15 },
-	{ "quota", "QUOTA", 5 },
-	{ "zone_state", "ZONE_STATE", 10 },
-	{ "state", "STATE", 16 },
-	{ "tmpfs", "TMPFS", 5 },
-	{ "type", "TYPE", 4 },
-	{ "uuid", "UUID", 36 },
-	{ "vcpus", "VCPUS", 5 },
-	{ "zfs_io_priority", "IO_PRIORITY", 11 },
-	{ "zpool", "ZPOOL", 12 },
-	{ "zonename", "ZONENAME", 12 },
-	{ "zonepath", "ZONEPATH", 40 },
-	{ "zoneid", "ZONEID", 6 },
+	{"alias", "ALIAS", 10},
+	{"autoboot", "AUTOBOOT", 8},
+	{"billing_id", "BILLING_ID", 36},
+	{"boot_timestamp", "BOOT_TIMESTAMP", 24},
+	{"brand", "BRAND", 14},
+	{"cpu_cap", "CPU_CAP", 7},
+	{"cpu_shares", "CPU_SHARE", 9},
+	{"cpu_type", "CPU_TYPE", 8},
+	{"create_timestamp", "CREATE_TIMESTAMP", 24},
+	{"dns_domain", "DOMAIN", 32},
+	{"do_not_inventory", "DNI", 5},
+	{"docker", "DOCKER", 6},
+	{"exit_status", "EXIT", 4},
+	{"exit_timestamp", "EXIT_TIMESTAMP", 24},
+	{"firewall_enabled", "FIREWALL_ENABLED", 16},
+	{"flexible_disk_size", "FLEX_DISK_SIZE", 14},
+	{"free_space", "FREE_SPACE", 14},
+	{"hostname", "HOSTNAME", 32},
+	{"hvm", "HVM", 5},
+	{"image_uuid", "IMAGE_UUID", 36},
+	{"indestructible_delegated", "INDESTR_DATA", 12},
+	{"indestructible_zoneroot", "INDESTR_ROOT", 12},
+	{"ram", "RAM", 7},
+	{"max_locked_memory", "MAX_LOCKED", 10},
+	{"max_lwps", "MAX_LWP", 7},
+	{"max_physical_memory", "MAX_PHYS", 8},
+	{"max_swap", "MAX_SWAP", 8},
+	{"owner_uuid", "OWNER_UUID", 36},
+	{"package_name", "PACKAGE_NAME", 32},
+	{"package_version", "PACKAGE_VER", 11},
+	{"pid", "PID", 6},
+	{"qemu_extra_opts", "QEMU_EXTRA_OPTS", 15},
+	{"quota", "QUOTA", 5},
+	{"zone_state", "ZONE_STATE", 10},
+	{"state", "STATE", 16},
+	{"tmpfs", "TMPFS", 5},
+	{"type", "TYPE", 4},
+	{"uuid", "UUID", 36},
+	{"vcpus", "VCPUS", 5},
+	{"zfs_io_priority", "IO_PRIORITY", 11},
+	{"zpool", "ZPOOL", 12},
+	{"zonename", "ZONENAME", 12},
+	{"zonepath", "ZONEPATH", 40},
+	{"zoneid", "ZONEID", 6},
 };
 
 static const char *const disk_keys[] = {
-	"boot", "image_name", "image_size", "image_uuid", "size", "media",
-	"model", "zpool", NULL,
+	"boot", "image_name", "image_size", "image_uuid", "size", "media", "model", "zpool", NULL,
 };
 static const char *const nic_keys[] = {
-	"dhcp_server", "gateway", "interface", "ip", "mac", "model", "netmask",
-	"nic_tag", "vlan_id", NULL,
+	"dhcp_server", "gateway", "interface", "ip",	  "mac",
+	"model",       "netmask", "nic_tag",   "vlan_id", NULL,
 };
 static const char *const hash_props[] = {
-	"tags.", "customer_metadata.", "internal_metadata.", NULL,
+	"tags.",
+	"customer_metadata.",
+	"internal_metadata.",
+	NULL,
 };
 
 const struct vmlist_field *vmlist_field_find(const char *name)
@@ -107,8 +109,7 @@ static bool parse_index(const char *s, size_t n, bool star, size_t *idx)
 	return true;
 }
 
-static const json_t *top_member(const json_t *vm, const char *key,
-				const char **rest)
+static const json_t *top_member(const json_t *vm, const char *key, const char **rest)
 {
 	const char *dot = strchr(key, '.');
 
@@ -156,7 +157,7 @@ static char *join_array(const json_t *v)
 
 	if (!f)
 		return NULL;
-	json_array_foreach(v, i, e) {
+	json_array_foreach (v, i, e) {
 		_cleanup_free_ char *s = vmlist_to_string(e);
 
 		fprintf(f, "%s%s", i ? "," : "", s ? s : "");
@@ -170,8 +171,7 @@ char *vmlist_to_string(const json_t *v)
 	char *s = NULL;
 
 	switch (json_typeof(v)) {
-	case JSON_STRING:
-		return strdup(json_string_value(v));
+	case JSON_STRING: return strdup(json_string_value(v));
 	case JSON_INTEGER:
 		if (asprintf(&s, "%" JSON_INTEGER_FORMAT, json_integer_value(v)) < 0)
 			return NULL;
@@ -180,16 +180,11 @@ char *vmlist_to_string(const json_t *v)
 		if (asprintf(&s, "%.15g", json_real_value(v)) < 0)
 			return NULL;
 		return s;
-	case JSON_TRUE:
-		return strdup("true");
-	case JSON_FALSE:
-		return strdup("false");
-	case JSON_ARRAY:
-		return join_array(v);
-	case JSON_OBJECT:
-		return strdup("[object Object]");
-	default:
-		return strdup("null");
+	case JSON_TRUE: return strdup("true");
+	case JSON_FALSE: return strdup("false");
+	case JSON_ARRAY: return join_array(v);
+	case JSON_OBJECT: return strdup("[object Object]");
+	default: return strdup("null");
 	}
 }
 
@@ -220,8 +215,7 @@ int vmlist_add_fake_fields(json_t *vm)
 	if (type && json_object_set_new(vm, "type", json_string(type)) < 0)
 		return -ENOMEM;
 	mem = json_object_get(vm, "max_physical_memory");
-	if (!brand_is_hvm(brand) && mem &&
-	    json_object_set(vm, "ram", mem) < 0)
+	if (!brand_is_hvm(brand) && mem && json_object_set(vm, "ram", mem) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -237,8 +231,7 @@ static bool in_list(const char *s, size_t n, const char *const *list)
 }
 
 /* "<prefix><N|*>.<sub>" with sub in subs. */
-static bool array_key_valid(const char *key, const char *prefix,
-			    const char *const *subs)
+static bool array_key_valid(const char *key, const char *prefix, const char *const *subs)
 {
 	size_t pl = strlen(prefix), idx;
 	const char *p, *dot;
@@ -266,12 +259,10 @@ static bool hash_key_valid(const char *key)
 bool vmlist_filter_key_valid(const char *key)
 {
 	return vmlist_field_find(key) || hash_key_valid(key) ||
-	       array_key_valid(key, "nics.", nic_keys) ||
-	       array_key_valid(key, "disks.", disk_keys);
+	       array_key_valid(key, "nics.", nic_keys) || array_key_valid(key, "disks.", disk_keys);
 }
 
-static int compile(struct vmlist_filter *f, const char *arg,
-		   struct zh_error *err)
+static int compile(struct vmlist_filter *f, const char *arg, struct zh_error *err)
 {
 	int r = regcomp(&f->re, f->value, REG_EXTENDED | REG_ICASE | REG_NOSUB);
 
@@ -279,21 +270,19 @@ static int compile(struct vmlist_filter *f, const char *arg,
 		char why[128];
 
 		regerror(r, &f->re, why, sizeof(why));
-		return zh_error_set(err, EINVAL, arg,
-				    "Invalid regular expression: \"%s\" (%s)",
+		return zh_error_set(err, EINVAL, arg, "Invalid regular expression: \"%s\" (%s)",
 				    f->value, why);
 	}
 	f->has_re = true;
 	return 0;
 }
 
-int vmlist_filter_parse(const char *arg, struct vmlist_filter *f,
-			struct zh_error *err)
+int vmlist_filter_parse(const char *arg, struct vmlist_filter *f, struct zh_error *err)
 {
 	const char *eq = strchr(arg, '=');
 	int r;
 
-	*f = (struct vmlist_filter){ 0 };
+	*f = (struct vmlist_filter){0};
 	if (!eq || eq == arg)
 		return zh_error_set(err, EINVAL, arg, "Invalid filter: \"%s\"", arg);
 	f->key = strndup(arg, (size_t)(eq - arg));
@@ -338,8 +327,7 @@ static char *fix_mac(const char *s)
 	if (!f)
 		return NULL;
 	for (size_t i = 0; parts[i]; i++) {
-		fprintf(f, "%s%s%s", i ? ":" : "", strlen(parts[i]) == 1 ? "0" : "",
-			parts[i]);
+		fprintf(f, "%s%s%s", i ? ":" : "", strlen(parts[i]) == 1 ? "0" : "", parts[i]);
 	}
 	fclose(f);
 	for (char *p = out; p && *p; p++)
@@ -374,8 +362,7 @@ static bool value_match(const struct vmlist_filter *f, const json_t *v)
 }
 
 /* "x.*.y": any element of array x whose y matches. */
-static bool star_match(const struct vmlist_filter *f, const json_t *vm,
-		       const char *dot)
+static bool star_match(const struct vmlist_filter *f, const json_t *vm, const char *dot)
 {
 	_cleanup_free_ char *base = strndup(f->key, (size_t)(dot - f->key));
 	const char *sub = dot[2] == '.' ? dot + 3 : NULL;
@@ -388,7 +375,7 @@ static bool star_match(const struct vmlist_filter *f, const json_t *vm,
 	arr = json_object_get(vm, base);
 	if (!json_is_array(arr))
 		return false;
-	json_array_foreach(arr, i, e) {
+	json_array_foreach (arr, i, e) {
 		if (value_match(f, array_member(e, sub)))
 			return true;
 	}
@@ -404,8 +391,7 @@ bool vmlist_filter_match(const struct vmlist_filter *f, const json_t *vm)
 	return value_match(f, vmlist_lookup(vm, f->key));
 }
 
-bool vmlist_filters_match(const struct vmlist_filter *f, size_t n,
-			  const json_t *vm)
+bool vmlist_filters_match(const struct vmlist_filter *f, size_t n, const json_t *vm)
 {
 	for (size_t i = 0; i < n; i++)
 		if (!vmlist_filter_match(&f[i], vm))
@@ -417,8 +403,7 @@ bool vmlist_filters_match(const struct vmlist_filter *f, size_t n,
 
 bool vmlist_column_key_valid(const char *key)
 {
-	return vmlist_field_find(key) ||
-	       (!strchr(key, '*') && vmlist_filter_key_valid(key));
+	return vmlist_field_find(key) || (!strchr(key, '*') && vmlist_filter_key_valid(key));
 }
 
 int vmlist_columns_parse(const char *spec, char ***out, struct zh_error *err)
@@ -431,8 +416,7 @@ int vmlist_columns_parse(const char *spec, char ***out, struct zh_error *err)
 		return zh_error_set(err, EINVAL, "-o", "Invalid order key: \"\"");
 	for (char **c = cols; *c; c++)
 		if (!vmlist_column_key_valid(*c))
-			return zh_error_set(err, EINVAL, *c,
-					    "Invalid order key: \"%s\"", *c);
+			return zh_error_set(err, EINVAL, *c, "Invalid order key: \"%s\"", *c);
 	*out = TAKE_PTR(cols);
 	return 0;
 }
@@ -446,8 +430,7 @@ void vmlist_sort_free(struct vmlist_sort *s, size_t n)
 	free(s);
 }
 
-int vmlist_sort_parse(const char *spec, struct vmlist_sort **out, size_t *n,
-		      struct zh_error *err)
+int vmlist_sort_parse(const char *spec, struct vmlist_sort **out, size_t *n, struct zh_error *err)
 {
 	_cleanup_strv_ char **keys = util_split(spec, ',');
 	struct vmlist_sort *s;
@@ -467,8 +450,8 @@ int vmlist_sort_parse(const char *spec, struct vmlist_sort **out, size_t *n,
 			k++;
 		if (!*k || !vmlist_column_key_valid(k)) {
 			vmlist_sort_free(s, i);
-			return zh_error_set(err, EINVAL, keys[i],
-					    "Invalid sort key: \"%s\"", keys[i]);
+			return zh_error_set(err, EINVAL, keys[i], "Invalid sort key: \"%s\"",
+					    keys[i]);
 		}
 		s[i].key = strdup(k);
 		if (!s[i].key) {
@@ -527,12 +510,12 @@ int vmlist_sort(json_t *vms, const struct vmlist_sort *s, size_t n)
 {
 	size_t cnt = json_array_size(vms);
 	_cleanup_free_ struct sort_item *items = calloc(cnt ? cnt : 1, sizeof(*items));
-	struct sort_ctx ctx = { s, n };
+	struct sort_ctx ctx = {s, n};
 
 	if (!items)
 		return -ENOMEM;
 	for (size_t i = 0; i < cnt; i++)
-		items[i] = (struct sort_item){ json_incref(json_array_get(vms, i)), i };
+		items[i] = (struct sort_item){json_incref(json_array_get(vms, i)), i};
 	qsort_r(items, cnt, sizeof(*items), cmp_items, &ctx);
 	json_array_clear(vms);
 	for (size_t i = 0; i < cnt; i++)
@@ -585,8 +568,7 @@ static void rtrim(char *s)
 		s[--n] = '\0';
 }
 
-char *vmlist_format_line(const json_t *vm, char *const *cols,
-			 enum vmlist_format fmt)
+char *vmlist_format_line(const json_t *vm, char *const *cols, enum vmlist_format fmt)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -616,8 +598,7 @@ char *vmlist_format_line(const json_t *vm, char *const *cols,
 	return buf;
 }
 
-int vmlist_print(FILE *out, const json_t *vms, char *const *cols,
-		 enum vmlist_format fmt)
+int vmlist_print(FILE *out, const json_t *vms, char *const *cols, enum vmlist_format fmt)
 {
 	size_t i;
 	json_t *vm;
@@ -629,7 +610,7 @@ int vmlist_print(FILE *out, const json_t *vms, char *const *cols,
 			return -ENOMEM;
 		fprintf(out, "%s\n", h);
 	}
-	json_array_foreach(vms, i, vm) {
+	json_array_foreach (vms, i, vm) {
 		_cleanup_free_ char *l = vmlist_format_line(vm, cols, fmt);
 
 		if (!l)

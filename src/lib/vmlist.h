@@ -73,14 +73,12 @@ bool vmlist_filter_key_valid(const char *key);
  * argument): `Invalid filter: "<arg>"` (no '='), `Invalid filter key: "<k>"`,
  * `Invalid regular expression: "<re>"`.
  */
-int vmlist_filter_parse(const char *arg, struct vmlist_filter *f,
-			struct zh_error *err);
+int vmlist_filter_parse(const char *arg, struct vmlist_filter *f, struct zh_error *err);
 bool vmlist_filter_match(const struct vmlist_filter *f, const json_t *vm);
 void vmlist_filter_clear(struct vmlist_filter *f);
 
 /* All of n filters match (logical AND; n == 0 matches everything). */
-bool vmlist_filters_match(const struct vmlist_filter *f, size_t n,
-			  const json_t *vm);
+bool vmlist_filters_match(const struct vmlist_filter *f, size_t n, const json_t *vm);
 
 /* ---- columns, sorting, output ---- */
 
@@ -99,27 +97,24 @@ struct vmlist_sort {
 };
 
 /* "-ram,+uuid,alias" -> array; `Invalid sort key: "<k>"` (-EINVAL). */
-int vmlist_sort_parse(const char *spec, struct vmlist_sort **out, size_t *n,
-		      struct zh_error *err);
+int vmlist_sort_parse(const char *spec, struct vmlist_sort **out, size_t *n, struct zh_error *err);
 void vmlist_sort_free(struct vmlist_sort *s, size_t n);
 
 /* Stable sort of a JSON array of VMs.  Numbers compare numerically; absent values sort first. */
 int vmlist_sort(json_t *vms, const struct vmlist_sort *s, size_t n);
 
 enum vmlist_format {
-	VMLIST_HEADER,		/* table with a header line */
-	VMLIST_NO_HEADER,	/* -H */
-	VMLIST_PARSABLE,	/* -p: ':'-separated, no header, missing empty */
+	VMLIST_HEADER,	  /* table with a header line */
+	VMLIST_NO_HEADER, /* -H */
+	VMLIST_PARSABLE,  /* -p: ':'-separated, no header, missing empty */
 };
 
 /* Header text and width of a column (LIST_FIELDS or upper-cased key, width 20). */
 void vmlist_column_info(const char *key, char *header, size_t hlen, int *width);
 
 /* One output line (no newline) for vm, or the header when vm is NULL. Malloc'd. */
-char *vmlist_format_line(const json_t *vm, char *const *cols,
-			 enum vmlist_format fmt);
+char *vmlist_format_line(const json_t *vm, char *const *cols, enum vmlist_format fmt);
 
-int vmlist_print(FILE *out, const json_t *vms, char *const *cols,
-		 enum vmlist_format fmt);
+int vmlist_print(FILE *out, const json_t *vms, char *const *cols, enum vmlist_format fmt);
 
 #endif

@@ -34,10 +34,15 @@
 
 /* Fields derived at read time: never stored. */
 static const char *const derived_fields[] = {
-	"state", "zone_state", "zonepath", "zfs_filesystem", "server_uuid",
-	"platform_buildstamp", "last_modified", "snapshots", "pid",
-	"boot_timestamp", "zoneid", "zonedid", "hvm", "type",
-	"transition_to", "transition_expire", "exit_status", "exit_timestamp",
+	"state",	 "zone_state",
+	"zonepath",	 "zfs_filesystem",
+	"server_uuid",	 "platform_buildstamp",
+	"last_modified", "snapshots",
+	"pid",		 "boot_timestamp",
+	"zoneid",	 "zonedid",
+	"hvm",		 "type",
+	"transition_to", "transition_expire",
+	"exit_status",	 "exit_timestamp",
 	"failed_reason", NULL,
 };
 
@@ -209,8 +214,7 @@ static int decorate_mtime(const struct pool *p, json_t *vm, const char *uuid)
 		return -ENOMEM;
 	if (stat(path, &st) < 0)
 		return 0;
-	util_timestamp_from(ts, (int64_t)st.st_mtim.tv_sec * 1000 +
-				    st.st_mtim.tv_nsec / 1000000);
+	util_timestamp_from(ts, (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
 	return set_str(vm, "last_modified", ts);
 }
 
@@ -220,12 +224,12 @@ int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
-	if (vm_runtime_state(uuid, vm) < 0 ||
-	    decorate_paths(p, vm, uuid) < 0 ||
+	if (vm_runtime_state(uuid, vm) < 0 || decorate_paths(p, vm, uuid) < 0 ||
 	    set_str(vm, "server_uuid", server_uuid()) < 0 ||
 	    set_str(vm, "platform_buildstamp", platform_buildstamp()) < 0 ||
 	    decorate_mtime(p, vm, uuid) < 0 ||
-	    json_object_set_new(vm, "hvm", json_boolean(brand_is_hvm(jsonutil_str(vm, "brand")))) < 0 ||
+	    json_object_set_new(vm, "hvm", json_boolean(brand_is_hvm(jsonutil_str(vm, "brand")))) <
+		    0 ||
 	    json_object_set_new(vm, "snapshots", json_array()) < 0)
 		return zh_error_oom(err);
 	return 0;
@@ -233,8 +237,7 @@ int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 
 /* ---- load ---- */
 
-static int load_one(const struct pool *p, const char *uuid, json_t **out,
-		    struct zh_error *err)
+static int load_one(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
 {
 	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
 	_cleanup_free_ char *buf = NULL;
@@ -262,23 +265,22 @@ static bool has_config(const struct pool *p, const char *uuid)
 	return path && access(path, F_OK) == 0;
 }
 
-static int load_pool(const struct pool *p, bool decorate, json_t *arr,
-		     struct zh_error *err)
+static int load_pool(const struct pool *p, bool decorate, json_t *arr, struct zh_error *err)
 {
 	DIR *d = opendir(p->mountpoint);
 	struct dirent *de;
 	int r = 0;
 
 	if (!d)
-		return zh_error_set(err, errno, p->name, "cannot read pool %s: %s",
-				    p->name, strerror(errno));
+		return zh_error_set(err, errno, p->name, "cannot read pool %s: %s", p->name,
+				    strerror(errno));
 	while ((de = readdir(d))) {
 		json_t *vm = NULL;
 
 		if (!util_is_uuid(de->d_name))
 			continue;
 		r = load_one(p, de->d_name, &vm, err);
-		if (r == -ENOENT) {	/* an image, or a VM being deleted */
+		if (r == -ENOENT) { /* an image, or a VM being deleted */
 			zh_error_clear(err);
 			r = 0;
 			continue;
@@ -335,8 +337,8 @@ int vmstore_load_all(json_t **out, struct zh_error *err)
 	return 0;
 }
 
-static int find_stored(const char *uuid, struct pool **pool_out,
-		       json_t **vm_out, struct zh_error *err)
+static int find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
+		       struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
 	int r;
@@ -358,12 +360,10 @@ static int find_stored(const char *uuid, struct pool **pool_out,
 		*pool_out = TAKE_PTR(p);
 		return 0;
 	}
-	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured",
-			    uuid);
+	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured", uuid);
 }
 
-int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out,
-		 struct zh_error *err)
+int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;

@@ -31,8 +31,7 @@ int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err);
 int vmstore_load_all(json_t **out, struct zh_error *err);
 
 /* Find one VM in any pool: decorated object + its pool. -ENOENT if absent. */
-int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out,
-		 struct zh_error *err);
+int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, struct zh_error *err);
 
 /* Add the derived read-only fields to a stored config (in place). */
 int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err);

@@ -57,37 +57,82 @@ struct cap_name {
 	const char *name;
 };
 
-#define C(x) { CAP_##x, "CAP_" #x }
+#define C(x)                       \
+	{                          \
+		CAP_##x, "CAP_" #x \
+	}
 
 static const struct cap_name kept_caps[] = {
-	C(CHOWN),	     C(DAC_OVERRIDE),	 C(DAC_READ_SEARCH),
-	C(FOWNER),	     C(FSETID),		 C(KILL),
-	C(SETGID),	     C(SETUID),		 C(SETPCAP),
-	C(LINUX_IMMUTABLE), C(NET_BIND_SERVICE), C(NET_BROADCAST),
-	C(NET_ADMIN),	     C(NET_RAW),	 C(IPC_LOCK),
-	C(IPC_OWNER),	     C(SYS_CHROOT),	 C(SYS_PTRACE),
-	C(SYS_ADMIN),	     C(SYS_BOOT),	 C(SYS_NICE),
-	C(SYS_RESOURCE),     C(SYS_TTY_CONFIG),	 C(MKNOD),
-	C(LEASE),	     C(AUDIT_WRITE),	 C(SETFCAP),
+	C(CHOWN),
+	C(DAC_OVERRIDE),
+	C(DAC_READ_SEARCH),
+	C(FOWNER),
+	C(FSETID),
+	C(KILL),
+	C(SETGID),
+	C(SETUID),
+	C(SETPCAP),
+	C(LINUX_IMMUTABLE),
+	C(NET_BIND_SERVICE),
+	C(NET_BROADCAST),
+	C(NET_ADMIN),
+	C(NET_RAW),
+	C(IPC_LOCK),
+	C(IPC_OWNER),
+	C(SYS_CHROOT),
+	C(SYS_PTRACE),
+	C(SYS_ADMIN),
+	C(SYS_BOOT),
+	C(SYS_NICE),
+	C(SYS_RESOURCE),
+	C(SYS_TTY_CONFIG),
+	C(MKNOD),
+	C(LEASE),
+	C(AUDIT_WRITE),
+	C(SETFCAP),
 	C(CHECKPOINT_RESTORE),
 };
 
 static const char *const kept_names[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-	"CAP_SYS_CHROOT", "CAP_SYS_PTRACE", "CAP_SYS_ADMIN", "CAP_SYS_BOOT",
-	"CAP_SYS_NICE", "CAP_SYS_RESOURCE", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_SETFCAP", "CAP_CHECKPOINT_RESTORE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_SETFCAP",
+	"CAP_CHECKPOINT_RESTORE",
 	NULL,
 };
 
 static const char *const dropped_names[] = {
-	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_TIME", "CAP_SYS_PACCT",
-	"CAP_MAC_ADMIN", "CAP_MAC_OVERRIDE", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_CONTROL", "CAP_AUDIT_READ", "CAP_BPF",
-	"CAP_PERFMON", NULL,
+	"CAP_SYS_MODULE",    "CAP_SYS_RAWIO",
+	"CAP_SYS_TIME",	     "CAP_SYS_PACCT",
+	"CAP_MAC_ADMIN",     "CAP_MAC_OVERRIDE",
+	"CAP_SYSLOG",	     "CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_CONTROL",
+	"CAP_AUDIT_READ",    "CAP_BPF",
+	"CAP_PERFMON",	     NULL,
 };
 
 const char *const *zone_caps_kept(void)
@@ -121,19 +166,18 @@ static int drop_bounding(cap_value_t last, struct zh_error *err)
 	for (cap_value_t c = 0; c <= last; c++) {
 		if (is_kept(c) || cap_drop_bound(c) == 0)
 			continue;
-		if (errno == EINVAL)	/* not in this kernel */
+		if (errno == EINVAL) /* not in this kernel */
 			continue;
 		return zh_error_set(err, errno, NULL,
-				    "cannot drop capability %d from the bounding set: %s",
-				    (int)c, strerror(errno));
+				    "cannot drop capability %d from the bounding set: %s", (int)c,
+				    strerror(errno));
 	}
 	return 0;
 }
 
 static int clear_sets(cap_value_t last, struct zh_error *err)
 {
-	static const cap_flag_t sets[] = { CAP_EFFECTIVE, CAP_PERMITTED,
-					   CAP_INHERITABLE };
+	static const cap_flag_t sets[] = {CAP_EFFECTIVE, CAP_PERMITTED, CAP_INHERITABLE};
 	cap_t caps = cap_get_proc();
 	int r = caps ? 0 : -1;
 
@@ -144,8 +188,7 @@ static int clear_sets(cap_value_t last, struct zh_error *err)
 	if (r == 0)
 		r = cap_set_proc(caps);
 	if (r < 0)
-		r = zh_error_set(err, errno, NULL,
-				 "cannot clear capability sets: %s",
+		r = zh_error_set(err, errno, NULL, "cannot clear capability sets: %s",
 				 strerror(errno));
 	cap_free(caps);
 	return r;
@@ -157,10 +200,8 @@ int zone_caps_drop(struct zh_error *err)
 	int r;
 
 	/* Ambient first: a capability cannot stay ambient once dropped elsewhere. */
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
-	    errno != EINVAL)
-		return zh_error_set(err, errno, NULL,
-				    "cannot clear ambient capabilities: %s",
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return zh_error_set(err, errno, NULL, "cannot clear ambient capabilities: %s",
 				    strerror(errno));
 	r = drop_bounding(last, err);
 	return r < 0 ? r : clear_sets(last, err);

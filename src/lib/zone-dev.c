@@ -35,9 +35,8 @@ static const char *const dev_nodes[ZONE_DEV_NODES] = {
 };
 
 static const char *const dev_links[][2] = {
-	{ "ptmx", "pts/ptmx" },		{ "fd", "/proc/self/fd" },
-	{ "stdin", "/proc/self/fd/0" }, { "stdout", "/proc/self/fd/1" },
-	{ "stderr", "/proc/self/fd/2" },
+	{"ptmx", "pts/ptmx"},	       {"fd", "/proc/self/fd"},	      {"stdin", "/proc/self/fd/0"},
+	{"stdout", "/proc/self/fd/1"}, {"stderr", "/proc/self/fd/2"},
 };
 
 static int open_node(struct zone_child *c, size_t i)
@@ -67,8 +66,7 @@ static int open_console(struct zone_child *c)
 		return zone_child_fail(c, errno, "cannot name the console pty: %m");
 	path[n] = '\0';
 	c->console_src = open(path, O_PATH | O_CLOEXEC);
-	if (c->console_src < 0 || fstat(c->console_src, &a) < 0 ||
-	    fstat(c->s->console_fd, &b) < 0)
+	if (c->console_src < 0 || fstat(c->console_src, &a) < 0 || fstat(c->s->console_fd, &b) < 0)
 		return zone_child_fail(c, errno, "cannot open the console pty %s: %m", path);
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
 		return zone_child_fail(c, EXDEV, "the console pty %s is not the host's", path);
@@ -103,21 +101,21 @@ static int make_links(struct zone_child *c)
 		return -c->errnum;
 	for (size_t i = 0; i < ARRAY_SIZE(dev_links); i++)
 		if (symlinkat(dev_links[i][1], dev, dev_links[i][0]) < 0)
-			return zone_child_fail(c, errno, "cannot make /dev/%s: %m", dev_links[i][0]);
+			return zone_child_fail(c, errno, "cannot make /dev/%s: %m",
+					       dev_links[i][0]);
 	return 0;
 }
 
 int zone_dev_setup(struct zone_child *c)
 {
-	if (zone_mount_fs(c, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC,
-			  "mode=0755,size=64k") < 0)
+	if (zone_mount_fs(c, "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=0755,size=64k") < 0)
 		return -c->errnum;
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++)
 		if (bind_node(c, i) < 0)
 			return -c->errnum;
 	if (c->console_src >= 0 &&
-	    zone_mount_bind_fd(c, c->console_src, "/dev/console", ZONE_T_FILE,
-			       false, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
+	    zone_mount_bind_fd(c, c->console_src, "/dev/console", ZONE_T_FILE, false,
+			       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
 		return -c->errnum;
 	if (zone_mount_fs(c, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 			  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 ||

@@ -30,15 +30,14 @@
  *        /etc/group (parsed here: the host's NSS is never asked); drop the
  *        bounding set (zone_caps_drop) and load the seccomp filter
  *        (zone_seccomp_load), both while still zone root, as init got
- *        them; setgroups/setresgid/setresuid to the user; setsid; with a pty: open the zone's /dev/ptmx (as the
- *        user, so the pts is the user's), TIOCGPTPEER for the slave, make
- *        it the controlling tty and 0/1/2, hand the master to P; else dup
- *        stdio[] to 0/1/2; chdir home; a fresh environment (HOME, SHELL,
- *        USER, LOGNAME, PATH, TERM); every fd >= 3 CLOEXEC (close_range);
+ *        them; setgroups/setresgid/setresuid to the user; setsid; with a pty: open the zone's
+ * /dev/ptmx (as the user, so the pts is the user's), TIOCGPTPEER for the slave, make it the
+ * controlling tty and 0/1/2, hand the master to P; else dup stdio[] to 0/1/2; chdir home; a fresh
+ * environment (HOME, SHELL, USER, LOGNAME, PATH, TERM); every fd >= 3 CLOEXEC (close_range);
  *        default signal dispositions, empty mask; not dumpable; parent
- *        death -> SIGHUP; execve from the zone's file system.  A failure goes up the socket as one message; S _exit()s.
- *  P:    reads the socket until EOF (S exec'd, C gone), reaps C.
- * Helpers in C and S never allocate (fixed buffers), never log.
+ *        death -> SIGHUP; execve from the zone's file system.  A failure goes up the socket as one
+ * message; S _exit()s. P:    reads the socket until EOF (S exec'd, C gone), reaps C. Helpers in C
+ * and S never allocate (fixed buffers), never log.
  *
  * Why the session cannot overwrite a host binary (the /proc/self/exe class,
  * CVE-2019-5736): the only host code that runs in the zone's namespaces is
@@ -81,15 +80,15 @@
 #include "util.h"
 #include "zone.h"
 
-#define ENTER_NS_FLAGS                                                         \
-	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS |          \
-	 CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWCGROUP)
-#define ENTER_TEXT_MAX 400
-#define ENTER_LINE_MAX 2048
-#define ENTER_FILE_MAX (4u << 20)	/* bytes of passwd/group we read */
+#define ENTER_NS_FLAGS                                                                             \
+	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
+	 CLONE_NEWCGROUP)
+#define ENTER_TEXT_MAX	 400
+#define ENTER_LINE_MAX	 2048
+#define ENTER_FILE_MAX	 (4u << 20) /* bytes of passwd/group we read */
 #define ENTER_GROUPS_MAX 64
 #define ENTER_CGROUP_MAX 65536
-#define ENTER_TERM_MAX 128
+#define ENTER_TERM_MAX	 128
 
 #define PATH_ROOT "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define PATH_USER "/usr/local/bin:/usr/bin:/bin"
@@ -98,7 +97,7 @@ enum { M_GO = 'G', M_PIDFD = 'P', M_MASTER = 'M', M_ERROR = 'E' };
 
 struct enter_msg {
 	char tag;
-	char prop[12];			/* "", "user" or "command" */
+	char prop[12]; /* "", "user" or "command" */
 	int errnum;
 	int pts;
 	char text[ENTER_TEXT_MAX];
@@ -116,7 +115,7 @@ struct enter_user {
 
 struct enter_child {
 	const struct zone_enter_spec *s;
-	const struct cgroup_join *join;	/* the zone's cgroups (cgroup.h) */
+	const struct cgroup_join *join; /* the zone's cgroups (cgroup.h) */
 	int init_pidfd;
 	int sock;
 	struct enter_user u;
@@ -131,8 +130,8 @@ static int send_msg(int sock, const struct enter_msg *m, int fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = (void *)m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct iovec iov = {.iov_base = (void *)m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 
 	if (fd >= 0) {
 		memset(&u, 0, sizeof(u));
@@ -157,9 +156,11 @@ static ssize_t recv_msg(int sock, struct enter_msg *m, int *fd)
 		char buf[CMSG_SPACE(sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct iovec iov = { .iov_base = m, .iov_len = sizeof(*m) };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1,
-			     .msg_control = u.buf, .msg_controllen = sizeof(u.buf) };
+	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 
 	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0)
@@ -175,8 +176,8 @@ static ssize_t recv_msg(int sock, struct enter_msg *m, int *fd)
 }
 
 /* In C or S: record the one failure; returns -errnum. */
-_printf_(4, 5) static int child_fail(struct enter_child *c, int errnum,
-				     const char *prop, const char *fmt, ...)
+_printf_(4, 5) static int child_fail(struct enter_child *c, int errnum, const char *prop,
+				     const char *fmt, ...)
 {
 	va_list ap;
 
@@ -308,8 +309,8 @@ static bool match_passwd(char *line, const char *name, struct enter_user *u)
 	char *f[7];
 	uint32_t uid, gid;
 
-	if (split_fields(line, f, 7) != 7 || !streq(f[0], name) ||
-	    !parse_id(f[2], &uid) || !parse_id(f[3], &gid))
+	if (split_fields(line, f, 7) != 7 || !streq(f[0], name) || !parse_id(f[2], &uid) ||
+	    !parse_id(f[3], &gid))
 		return false;
 	u->uid = uid;
 	u->gid = gid;
@@ -322,7 +323,7 @@ static bool match_passwd(char *line, const char *name, struct enter_user *u)
 static int lookup_user(struct enter_child *c)
 {
 	const char *name = c->s->user ? c->s->user : "root";
-	struct line_reader r = { .fd = -EBADF };
+	struct line_reader r = {.fd = -EBADF};
 	char line[ENTER_LINE_MAX];
 	bool found = false;
 
@@ -334,15 +335,15 @@ static int lookup_user(struct enter_child *c)
 	}
 	if (found)
 		return 0;
-	if (!c->s->user) {	/* no passwd entry for root: still log in */
-		c->u = (struct enter_user){ .uid = 0, .gid = 0 };
+	if (!c->s->user) { /* no passwd entry for root: still log in */
+		c->u = (struct enter_user){.uid = 0, .gid = 0};
 		copy_str(c->u.name, sizeof(c->u.name), "root");
 		copy_str(c->u.home, sizeof(c->u.home), "/");
 		copy_str(c->u.shell, sizeof(c->u.shell), "/bin/sh");
 		return 0;
 	}
-	return child_fail(c, ENOENT, "user", "zlogin: user '%s' does not exist in zone %s",
-			  name, c->s->uuid);
+	return child_fail(c, ENOENT, "user", "zlogin: user '%s' does not exist in zone %s", name,
+			  c->s->uuid);
 }
 
 /* Does the comma-separated member list contain name? */
@@ -359,7 +360,7 @@ static bool has_member(char *list, const char *name)
 /* Supplementary groups, as initgroups() would: the primary one and every membership. */
 static void lookup_groups(struct enter_user *u)
 {
-	struct line_reader r = { .fd = -EBADF };
+	struct line_reader r = {.fd = -EBADF};
 	char line[ENTER_LINE_MAX];
 
 	u->groups[0] = u->gid;
@@ -371,8 +372,8 @@ static void lookup_groups(struct enter_user *u)
 		char *f[4];
 		uint32_t gid;
 
-		if (split_fields(line, f, 4) == 4 && parse_id(f[2], &gid) &&
-		    gid != u->gid && has_member(f[3], u->name))
+		if (split_fields(line, f, 4) == 4 && parse_id(f[2], &gid) && gid != u->gid &&
+		    has_member(f[3], u->name))
 			u->groups[u->ngroups++] = gid;
 	}
 	close(r.fd);
@@ -380,8 +381,7 @@ static void lookup_groups(struct enter_user *u)
 
 /* ---- the session process S ---- */
 
-static int become(struct enter_child *c, uid_t uid, gid_t gid, size_t n,
-		  const gid_t *groups)
+static int become(struct enter_child *c, uid_t uid, gid_t gid, size_t n, const gid_t *groups)
 {
 	if (setgroups(n, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0)
@@ -401,13 +401,14 @@ static int pty_setup(struct enter_child *c)
 		return child_fail(c, errno, NULL, "zlogin: cannot open the zone's /dev/ptmx: %m");
 	if (ioctl(m, TIOCGPTN, &n) < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0) {
 		close(m);
-		return child_fail(c, ENOTTY, NULL, "zlogin: the zone's /dev/ptmx is not a pty multiplexer");
+		return child_fail(c, ENOTTY, NULL,
+				  "zlogin: the zone's /dev/ptmx is not a pty multiplexer");
 	}
 	sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0 ||
 	    (s->termios && tcsetattr(sl, TCSANOW, s->termios) < 0) ||
-	    (s->winsize && ioctl(sl, TIOCSWINSZ, s->winsize) < 0) ||
-	    dup2(sl, 0) < 0 || dup2(sl, 1) < 0 || dup2(sl, 2) < 0) {
+	    (s->winsize && ioctl(sl, TIOCSWINSZ, s->winsize) < 0) || dup2(sl, 0) < 0 ||
+	    dup2(sl, 1) < 0 || dup2(sl, 2) < 0) {
 		int e = errno;
 
 		close(m);
@@ -415,7 +416,7 @@ static int pty_setup(struct enter_child *c)
 	}
 	if (sl > 2)
 		close(sl);
-	struct enter_msg msg = { .tag = M_MASTER, .pts = n };
+	struct enter_msg msg = {.tag = M_MASTER, .pts = n};
 	int r = send_msg(c->sock, &msg, m);
 	close(m);
 	return r < 0 ? child_fail(c, -r, NULL, "zlogin: cannot hand over the pty: %m") : 0;
@@ -514,12 +515,12 @@ static int session_exec(struct enter_child *c)
 {
 	char *const *argv = c->s->argv;
 	char argv0[PATH_MAX + 1];
-	char *login[2] = { argv0, NULL };
+	char *login[2] = {argv0, NULL};
 	struct enter_env env;
 	int e;
 
 	env_build(c, &env);
-	if (!argv || !argv[0]) {	/* login shell: "-sh" */
+	if (!argv || !argv[0]) { /* login shell: "-sh" */
 		const char *b = strrchr(c->u.shell, '/');
 
 		snprintf(argv0, sizeof(argv0), "-%s", b ? b + 1 : c->u.shell);
@@ -540,7 +541,7 @@ static int session_prepare(struct enter_child *c)
 	if (become(c, 0, 0, 0, NULL) < 0 || lookup_user(c) < 0)
 		return -c->err.errnum;
 	lookup_groups(&c->u);
-	if (zone_caps_drop(&e) < 0 || zone_seccomp_load(&e) < 0)	/* both as zone root */
+	if (zone_caps_drop(&e) < 0 || zone_seccomp_load(&e) < 0) /* both as zone root */
 		return child_fail_err(c, &e);
 	if (become(c, c->u.uid, c->u.gid, (size_t)c->u.ngroups, c->u.groups) < 0)
 		return -c->err.errnum;
@@ -553,8 +554,7 @@ static int session_prepare(struct enter_child *c)
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return child_fail(c, errno, NULL, "zlogin: close_range: %m");
 	reset_signals();
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
-	    prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0)
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0)
 		return child_fail(c, errno, NULL, "zlogin: prctl: %m");
 	return 0;
 }
@@ -572,7 +572,7 @@ _Noreturn static void session_main(struct enter_child *c)
 /* Not dumpable, into every namespace of init, then S as P's child; S's pid. */
 static pid_t outer_enter(struct enter_child *c, int *pidfd)
 {
-	struct clone_args a = { 0 };
+	struct clone_args a = {0};
 	pid_t pid;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
@@ -581,13 +581,12 @@ static pid_t outer_enter(struct enter_child *c, int *pidfd)
 		if (errno == ESRCH)
 			return child_fail(c, ESRCH, NULL, "zlogin: zone %s is not running",
 					  c->s->uuid);
-		return child_fail(c, errno, NULL, "zlogin: cannot enter zone %s: %m",
-				  c->s->uuid);
+		return child_fail(c, errno, NULL, "zlogin: cannot enter zone %s: %m", c->s->uuid);
 	}
 	a.flags = CLONE_PARENT | CLONE_PIDFD;
 	a.pidfd = (uint64_t)(uintptr_t)pidfd;
 	pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
-	if (pid < 0 && errno == ENOMEM)	/* the zone's pid ns has no init any more */
+	if (pid < 0 && errno == ENOMEM) /* the zone's pid ns has no init any more */
 		return child_fail(c, ESRCH, NULL, "zlogin: zone %s is not running", c->s->uuid);
 	if (pid < 0)
 		return child_fail(c, errno, NULL, "zlogin: cannot start a process in zone %s: %m",
@@ -597,13 +596,13 @@ static pid_t outer_enter(struct enter_child *c, int *pidfd)
 
 _Noreturn static void outer_main(struct enter_child *c)
 {
-	struct enter_msg go, m = { .tag = M_PIDFD };
+	struct enter_msg go, m = {.tag = M_PIDFD};
 	int pidfd = -EBADF, fd = -EBADF;
 	pid_t pid;
 
 	if (recv_msg(c->sock, &go, &fd) <= 0 || go.tag != M_GO)
-		_exit(1);	/* P gave up: it reaps us */
-	if (cgroup_join_self(c->join) < 0) {	/* v1: C moves itself (cgroup.h) */
+		_exit(1);		     /* P gave up: it reaps us */
+	if (cgroup_join_self(c->join) < 0) { /* v1: C moves itself (cgroup.h) */
 		child_fail(c, errno, NULL, "zlogin: cannot join the cgroups of zone %s: %m",
 			   c->s->uuid);
 		child_exit(c, 1);
@@ -639,8 +638,8 @@ static int check_cgroup(const char *uuid, pid_t pid, struct zh_error *err)
 	for (char *p = buf; (p = strstr(p, want)); p += wl)
 		if (p[wl] == '\n' || p[wl] == '/' || p[wl] == '\0')
 			return 0;
-	return zh_error_set(err, ESRCH, NULL,
-			    "zlogin: process %d is not the init of zone %s", (int)pid, uuid);
+	return zh_error_set(err, ESRCH, NULL, "zlogin: process %d is not the init of zone %s",
+			    (int)pid, uuid);
 }
 
 static bool same_ns(pid_t pid, const char *ns)
@@ -714,15 +713,14 @@ static int collect(int sock, struct zone_session *zs, struct enter_msg *fail)
 	}
 }
 
-static int spawn_outer(struct enter_child *c, int *pidfd, pid_t *pid,
-		       struct zh_error *err)
+static int spawn_outer(struct enter_child *c, int *pidfd, pid_t *pid, struct zh_error *err)
 {
-	struct clone_args a = { 0 };
+	struct clone_args a = {0};
 
 	a.flags = CLONE_PIDFD;
 	a.pidfd = (uint64_t)(uintptr_t)pidfd;
 	a.exit_signal = SIGCHLD;
-	if (c->join->clone_fd >= 0) {	/* cgroup2: born in the zone's cgroup */
+	if (c->join->clone_fd >= 0) { /* cgroup2: born in the zone's cgroup */
 		a.flags |= CLONE_INTO_CGROUP;
 		a.cgroup = (uint64_t)c->join->clone_fd;
 	}
@@ -735,10 +733,10 @@ static int spawn_outer(struct enter_child *c, int *pidfd, pid_t *pid,
 }
 
 /* Let C go, gather what C and S send. */
-static int run_outer(const struct zone_enter_spec *s, int sock,
-		     struct zone_session *zs, struct zh_error *err)
+static int run_outer(const struct zone_enter_spec *s, int sock, struct zone_session *zs,
+		     struct zh_error *err)
 {
-	struct enter_msg go = { .tag = M_GO }, fail = { 0 };
+	struct enter_msg go = {.tag = M_GO}, fail = {0};
 	int r;
 
 	r = send_msg(sock, &go, -1);
@@ -758,10 +756,9 @@ static int run_outer(const struct zone_enter_spec *s, int sock,
 	return 0;
 }
 
-int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
-	       struct zh_error *err)
+int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err)
 {
-	struct zone_session zs = { .pidfd = -EBADF, .master_fd = -EBADF, .pts = -1 };
+	struct zone_session zs = {.pidfd = -EBADF, .master_fd = -EBADF, .pts = -1};
 	_cleanup_close_ int init_fd = -EBADF, cfd = -EBADF;
 	int sv[2], r;
 	pid_t cpid;
@@ -772,7 +769,7 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
 		return zh_error_set(err, errno, NULL, "zlogin: socketpair: %m");
 	_cleanup_close_ int sock = sv[0];
 	struct cgroup_join join;
-	struct enter_child c = { .s = s, .join = &join, .init_pidfd = init_fd, .sock = sv[1] };
+	struct enter_child c = {.s = s, .join = &join, .init_pidfd = init_fd, .sock = sv[1]};
 
 	if (cgroup_join_open(s->uuid, &join, err) < 0) {
 		close(sv[1]);
@@ -786,7 +783,7 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
 	r = run_outer(s, sock, &zs, err);
 	reap(cfd, r < 0);
 	if (r < 0) {
-		reap(zs.pidfd, false);	/* S has _exit()ed after its message */
+		reap(zs.pidfd, false); /* S has _exit()ed after its message */
 		zone_session_close(&zs);
 		return r;
 	}
@@ -796,7 +793,7 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
 
 int zone_session_wait(struct zone_session *zs, int *code, struct zh_error *err)
 {
-	siginfo_t si = { 0 };
+	siginfo_t si = {0};
 
 	while (waitid(P_PIDFD, (id_t)zs->pidfd, &si, WEXITED) < 0)
 		if (errno != EINTR)

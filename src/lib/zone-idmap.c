@@ -41,12 +41,10 @@
 int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
 {
 	int fd = open_tree(AT_FDCWD, root,
-			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE |
-				   AT_NO_AUTOMOUNT);
+			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL,
-				    "cannot clone the mount tree of zone root %s: %m",
-				    root);
+				    "cannot clone the mount tree of zone root %s: %m", root);
 	*tree_fd = fd;
 	return 0;
 }
@@ -71,8 +69,8 @@ static int idmap_fs(const struct zone_fs *f, int userns, struct zh_error *err)
 			    "filesystems: cannot set up a bind mount: %m");
 }
 
-int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs,
-		     pid_t pid, struct zh_error *err)
+int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pid,
+		     struct zh_error *err)
 {
 	char path[64];
 
@@ -91,8 +89,7 @@ int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs,
 
 int zone_idmap_attach(struct zone_child *c)
 {
-	if (move_mount(c->tree_fd, "", AT_FDCWD, c->s->root,
-		       MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	if (move_mount(c->tree_fd, "", AT_FDCWD, c->s->root, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		return zone_child_fail(c, errno, "cannot attach the zone root on %s: %m",
 				       c->s->root);
 	/* The fd now names the attached mount's root: it is the zone root. */

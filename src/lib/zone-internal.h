@@ -26,35 +26,34 @@
 #include "zone.h"
 
 #define ZONE_CHILD_MSG_MAX 480
-#define ZONE_DEV_NODES 6	/* null zero full random urandom tty */
-#define ZONE_FS_MAX 64		/* `filesystems` entries a zone may have */
+#define ZONE_DEV_NODES	   6  /* null zero full random urandom tty */
+#define ZONE_FS_MAX	   64 /* `filesystems` entries a zone may have */
 
 /* One `filesystems` entry: a detached clone of its source, and its attributes. */
 struct zone_fs {
 	int fd;
-	unsigned long long attr;	/* MOUNT_ATTR_* from "options" */
+	unsigned long long attr; /* MOUNT_ATTR_* from "options" */
 };
 
 struct zone_child {
 	const struct zone_spec *s;
-	int tree_fd;	/* detached, idmapped clone of s->root (O_PATH) */
-	int root_fd;	/* the zone root once attached in the child's mount ns */
-	int sync_fd;	/* read end: the parent's "go" */
-	int err_fd;	/* write end of the CLOEXEC error pipe */
-	bool cgroupns;	/* still to unshare the cgroup namespace (v1) */
-	const struct cgroup_join *join;	/* v1: cgroups the child joins itself */
+	int tree_fd;			/* detached, idmapped clone of s->root (O_PATH) */
+	int root_fd;			/* the zone root once attached in the child's mount ns */
+	int sync_fd;			/* read end: the parent's "go" */
+	int err_fd;			/* write end of the CLOEXEC error pipe */
+	bool cgroupns;			/* still to unshare the cgroup namespace (v1) */
+	const struct cgroup_join *join; /* v1: cgroups the child joins itself */
 	/* Host objects, opened with the host's credentials (O_PATH): */
-	int dev_fds[ZONE_DEV_NODES];	/* the device nodes to bind */
-	int console_src;		/* the console pty, by name in our ns */
-	struct zone_fs *fs;		/* `filesystems`, opened by the parent */
+	int dev_fds[ZONE_DEV_NODES]; /* the device nodes to bind */
+	int console_src;	     /* the console pty, by name in our ns */
+	struct zone_fs *fs;	     /* `filesystems`, opened by the parent */
 	size_t nfs;
 	int errnum;
 	char msg[ZONE_CHILD_MSG_MAX];
 };
 
 /* zone-ns.c: record the child's one failure; returns -errnum. */
-int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...)
-	_printf_(3, 4);
+int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...) _printf_(3, 4);
 
 /* zone-idmap.c, parent: a detached recursive clone of root (O_PATH fd). */
 int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err);
@@ -64,16 +63,15 @@ int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err);
  * parse its options and clone its source (detached); fs[] has ZONE_FS_MAX
  * slots, *n says how many were opened (close them, also on failure).
  */
-int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n,
-		 struct zh_error *err);
+int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n, struct zh_error *err);
 
 /*
  * zone-idmap.c, parent: idmap the detached root tree (made nodev) and the
  * `filesystems` trees (with their attributes) through the user namespace
  * of process pid, whose maps are written.
  */
-int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs,
-		     pid_t pid, struct zh_error *err);
+int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pid,
+		     struct zh_error *err);
 
 /* zone-idmap.c, child: attach the tree on s->root in the child's mount ns. */
 int zone_idmap_attach(struct zone_child *c);
@@ -99,19 +97,18 @@ int zone_mount_setup(struct zone_child *c);
  * component is created as an empty regular file (bind-mount target).
  */
 enum zone_target { ZONE_T_ANY, ZONE_T_DIR, ZONE_T_FILE };
-int zone_mount_target(struct zone_child *c, const char *path,
-		      enum zone_target kind, int *out);
+int zone_mount_target(struct zone_child *c, const char *path, enum zone_target kind, int *out);
 
 /* zone-mount.c, child: mount a fresh fs of type on path inside the root. */
-int zone_mount_fs(struct zone_child *c, const char *path, const char *type,
-		  unsigned long flags, const char *data);
+int zone_mount_fs(struct zone_child *c, const char *path, const char *type, unsigned long flags,
+		  const char *data);
 
 /*
  * zone-mount.c, child: bind src_fd's object (an O_PATH fd, not recursive
  * unless rec) on path inside the root, then set attr (MOUNT_ATTR_*).
  */
-int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path,
-		       enum zone_target kind, bool rec, unsigned long long attr);
+int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path, enum zone_target kind,
+		       bool rec, unsigned long long attr);
 
 /* zone-dev.c, child, host credentials: open the host's nodes and console. */
 int zone_dev_prepare(struct zone_child *c);

@@ -60,7 +60,7 @@
 #include "util.h"
 #include "zone-internal.h"
 
-#define FS_SAFE (MS_NOSUID | MS_NODEV | MS_NOEXEC)
+#define FS_SAFE	  (MS_NOSUID | MS_NODEV | MS_NOEXEC)
 #define ATTR_SAFE (MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
 static int open_in_root(int root_fd, const char *path)
@@ -88,7 +88,8 @@ static int create_last(struct zone_child *c, const char *path, bool dir)
 		return zone_child_fail(c, errno, "cannot open %s in the zone root: %m", parent);
 	if (dir) {
 		if (mkdirat(pfd, slash + 1, 0755) < 0 && errno != EEXIST)
-			return zone_child_fail(c, errno, "cannot create %s in the zone root: %m", path);
+			return zone_child_fail(c, errno, "cannot create %s in the zone root: %m",
+					       path);
 		return 0;
 	}
 	int fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
@@ -135,8 +136,7 @@ static int mkdir_in_root(struct zone_child *c, const char *path, bool whole)
 	return 0;
 }
 
-static int check_kind(struct zone_child *c, int fd, const char *path,
-		      enum zone_target kind)
+static int check_kind(struct zone_child *c, int fd, const char *path, enum zone_target kind)
 {
 	struct stat st;
 
@@ -149,8 +149,7 @@ static int check_kind(struct zone_child *c, int fd, const char *path,
 	return 0;
 }
 
-int zone_mount_target(struct zone_child *c, const char *path,
-		      enum zone_target kind, int *out)
+int zone_mount_target(struct zone_child *c, const char *path, enum zone_target kind, int *out)
 {
 	int fd = open_in_root(c->root_fd, path);
 
@@ -171,8 +170,8 @@ int zone_mount_target(struct zone_child *c, const char *path,
 	return 0;
 }
 
-int zone_mount_fs(struct zone_child *c, const char *path, const char *type,
-		  unsigned long flags, const char *data)
+int zone_mount_fs(struct zone_child *c, const char *path, const char *type, unsigned long flags,
+		  const char *data)
 {
 	_cleanup_close_ int fd = -EBADF;
 	char p[64];
@@ -181,12 +180,13 @@ int zone_mount_fs(struct zone_child *c, const char *path, const char *type,
 		return -c->errnum;
 	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
 	if (mount(type, p, type, flags, data) < 0)
-		return zone_child_fail(c, errno, "cannot mount %s on %s in the zone: %m", type, path);
+		return zone_child_fail(c, errno, "cannot mount %s on %s in the zone: %m", type,
+				       path);
 	return 0;
 }
 
-int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path,
-		       enum zone_target kind, bool rec, unsigned long long attr)
+int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path, enum zone_target kind,
+		       bool rec, unsigned long long attr)
 {
 	_cleanup_close_ int tfd = -EBADF, mfd = -EBADF;
 	unsigned int r = rec ? AT_RECURSIVE : 0;
@@ -196,7 +196,7 @@ int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path,
 	mfd = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | r);
 	if (mfd < 0)
 		return zone_child_fail(c, errno, "cannot clone the mount for %s: %m", path);
-	struct mount_attr a = { .attr_set = attr };
+	struct mount_attr a = {.attr_set = attr};
 	if (attr && mount_setattr(mfd, "", AT_EMPTY_PATH | r, &a, sizeof(a)) < 0)
 		return zone_child_fail(c, errno, "cannot set the attributes of %s: %m", path);
 	if (move_mount(mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
@@ -207,10 +207,10 @@ int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path,
 /* ---- /proc ---- */
 
 static const char *const proc_masked_files[] = {
-	"/proc/kcore", "/proc/keys", "/proc/timer_list", "/proc/sched_debug",
-	"/proc/latency_stats", "/proc/timer_stats",
+	"/proc/kcore",	     "/proc/keys",	    "/proc/timer_list",
+	"/proc/sched_debug", "/proc/latency_stats", "/proc/timer_stats",
 };
-static const char *const proc_masked_dirs[] = { "/proc/acpi", "/proc/scsi" };
+static const char *const proc_masked_dirs[] = {"/proc/acpi", "/proc/scsi"};
 static const char *const proc_readonly[] = {
 	"/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus", "/proc/fs",
 };
@@ -227,12 +227,12 @@ static bool exists_in_root(struct zone_child *c, const char *path)
 
 static int mask_files(struct zone_child *c)
 {
-	int null = c->dev_fds[0];	/* /dev/null */
+	int null = c->dev_fds[0]; /* /dev/null */
 
 	for (size_t i = 0; i < ARRAY_SIZE(proc_masked_files); i++)
 		if (exists_in_root(c, proc_masked_files[i]) &&
-		    zone_mount_bind_fd(c, null, proc_masked_files[i], ZONE_T_FILE,
-				       false, MOUNT_ATTR_RDONLY) < 0)
+		    zone_mount_bind_fd(c, null, proc_masked_files[i], ZONE_T_FILE, false,
+				       MOUNT_ATTR_RDONLY) < 0)
 			return -c->errnum;
 	return 0;
 }
@@ -249,16 +249,13 @@ static int make_readonly(struct zone_child *c, const char *path)
 	_cleanup_close_ int fd = open_in_root(c->root_fd, path);
 
 	if (fd < 0)
-		return errno == ENOENT ? 0
-				       : zone_child_fail(c, errno, "cannot open %s: %m", path);
-	return zone_mount_bind_fd(c, fd, path, ZONE_T_ANY, true,
-				  MOUNT_ATTR_RDONLY | ATTR_SAFE);
+		return errno == ENOENT ? 0 : zone_child_fail(c, errno, "cannot open %s: %m", path);
+	return zone_mount_bind_fd(c, fd, path, ZONE_T_ANY, true, MOUNT_ATTR_RDONLY | ATTR_SAFE);
 }
 
 static int setup_proc(struct zone_child *c)
 {
-	if (zone_mount_fs(c, "/proc", "proc", FS_SAFE, NULL) < 0 ||
-	    mask_files(c) < 0)
+	if (zone_mount_fs(c, "/proc", "proc", FS_SAFE, NULL) < 0 || mask_files(c) < 0)
 		return -c->errnum;
 	for (size_t i = 0; i < ARRAY_SIZE(proc_masked_dirs); i++)
 		if (mask_dir(c, proc_masked_dirs[i]) < 0)
@@ -308,7 +305,8 @@ static int setup_cgroup(struct zone_child *c)
 		return zone_child_fail(c, errno, "cannot read /proc/self/cgroup: %m");
 	buf[n] = '\0';
 	bool hybrid = strstr(buf, "\n0::") != NULL && strncmp(buf, "0::", 3) != 0;
-	if (hybrid && zone_mount_fs(c, "/sys/fs/cgroup", "tmpfs", FS_SAFE, "mode=0755,size=64k") < 0)
+	if (hybrid &&
+	    zone_mount_fs(c, "/sys/fs/cgroup", "tmpfs", FS_SAFE, "mode=0755,size=64k") < 0)
 		return -c->errnum;
 	for (char *save = NULL, *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save))
 		if (mount_hierarchy(c, l, hybrid) < 0)
@@ -316,7 +314,7 @@ static int setup_cgroup(struct zone_child *c)
 	if (!hybrid)
 		return 0;
 	_cleanup_close_ int cg = open_in_root(c->root_fd, "/sys/fs/cgroup");
-	struct mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
 	if (cg < 0 || mount_setattr(cg, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
 		return zone_child_fail(c, errno, "cannot make /sys/fs/cgroup read-only: %m");
 	return 0;
@@ -358,7 +356,8 @@ static int fs_option(const char *o, unsigned long long *attr, struct zh_error *e
 	else if (streq(o, "noexec"))
 		*attr |= MOUNT_ATTR_NOEXEC;
 	else if (!streq(o, "rw") && !streq(o, "bind") && !streq(o, "rbind"))
-		return zh_error_set(err, EINVAL, "filesystems", "filesystems: unknown option \"%s\"", o);
+		return zh_error_set(err, EINVAL, "filesystems",
+				    "filesystems: unknown option \"%s\"", o);
 	return 0;
 }
 
@@ -370,12 +369,13 @@ static int fs_options(const json_t *opts, unsigned long long *attr, struct zh_er
 	if (json_is_string(opts)) {
 		char buf[256];
 		snprintf(buf, sizeof(buf), "%s", json_string_value(opts));
-		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		for (char *save = NULL, *t = strtok_r(buf, ",", &save); t;
+		     t = strtok_r(NULL, ",", &save))
 			if (fs_option(t, attr, err) < 0)
 				return -err->errnum;
 		return 0;
 	}
-	json_array_foreach(opts, i, o)
+	json_array_foreach (opts, i, o)
 		if (json_is_string(o) && fs_option(json_string_value(o), attr, err) < 0)
 			return -err->errnum;
 	return 0;
@@ -401,26 +401,25 @@ static int fs_open_one(const json_t *fs, struct zone_fs *f, struct zh_error *err
 	const char *src = json_string_value(json_object_get(fs, "source"));
 
 	f->attr = MOUNT_ATTR_NODEV;
-	if (fs_check(fs, err) < 0 ||
-	    fs_options(json_object_get(fs, "options"), &f->attr, err) < 0)
+	if (fs_check(fs, err) < 0 || fs_options(json_object_get(fs, "options"), &f->attr, err) < 0)
 		return -err->errnum;
 	f->fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 	if (f->fd < 0)
-		return zh_error_set(err, errno, "filesystems", "filesystems: source \"%s\": %m", src);
+		return zh_error_set(err, errno, "filesystems", "filesystems: source \"%s\": %m",
+				    src);
 	return 0;
 }
 
-int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n,
-		 struct zh_error *err)
+int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n, struct zh_error *err)
 {
 	size_t i;
 	json_t *e;
 
 	*n = 0;
 	if (json_array_size(s->filesystems) > ZONE_FS_MAX)
-		return zh_error_set(err, E2BIG, "filesystems",
-				    "filesystems: more than %d entries", ZONE_FS_MAX);
-	json_array_foreach(s->filesystems, i, e) {
+		return zh_error_set(err, E2BIG, "filesystems", "filesystems: more than %d entries",
+				    ZONE_FS_MAX);
+	json_array_foreach (s->filesystems, i, e) {
 		if (fs_open_one(e, &fs[i], err) < 0)
 			return -err->errnum;
 		*n = i + 1;
@@ -503,17 +502,15 @@ static int setup_boot_id(struct zone_child *c)
 	fd = openat(dfd, ".boot_id", O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0444);
 	if (fd < 0 || write(fd, id, strlen(id)) != (ssize_t)strlen(id))
 		return zone_child_fail(c, errno, "cannot write the zone's boot_id: %m");
-	r = zone_mount_bind_fd(c, fd, path, ZONE_T_FILE, false,
-			       MOUNT_ATTR_RDONLY | ATTR_SAFE);
+	r = zone_mount_bind_fd(c, fd, path, ZONE_T_FILE, false, MOUNT_ATTR_RDONLY | ATTR_SAFE);
 	unlinkat(dfd, ".boot_id", 0);
 	return r;
 }
 
 int zone_mount_setup(struct zone_child *c)
 {
-	if (setup_proc(c) < 0 || setup_sys(c) < 0 || setup_cgroup(c) < 0 ||
-	    zone_dev_setup(c) < 0 || setup_boot_id(c) < 0 || setup_tmp(c) < 0 ||
-	    setup_filesystems(c) < 0)
+	if (setup_proc(c) < 0 || setup_sys(c) < 0 || setup_cgroup(c) < 0 || zone_dev_setup(c) < 0 ||
+	    setup_boot_id(c) < 0 || setup_tmp(c) < 0 || setup_filesystems(c) < 0)
 		return -c->errnum;
 	return pivot(c);
 }

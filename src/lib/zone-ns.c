@@ -60,9 +60,9 @@
 #include "macro.h"
 #include "zone-internal.h"
 
-#define ZONE_NS_FLAGS                                                          \
-	(CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID |            \
-	 CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET)
+#define ZONE_NS_FLAGS                                                                             \
+	(CLONE_PIDFD | CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | \
+	 CLONE_NEWNET)
 
 static char *const default_env[] = {
 	"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
@@ -104,9 +104,9 @@ static int child_wait_go(struct zone_child *c)
 
 static int child_become_root(struct zone_child *c)
 {
-	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 ||
-	    setresuid(0, 0, 0) < 0)
-		return zone_child_fail(c, errno, "cannot become root in the zone's user namespace: %m");
+	if (setgroups(0, NULL) < 0 || setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+		return zone_child_fail(c, errno,
+				       "cannot become root in the zone's user namespace: %m");
 	if (c->cgroupns && unshare(CLONE_NEWCGROUP) < 0)
 		return zone_child_fail(c, errno, "cannot make the cgroup namespace: %m");
 	return 0;
@@ -185,7 +185,8 @@ static int child_exec(struct zone_child *c)
 	if (errno == ENOENT)
 		return zone_child_fail(c, ENOENT, "init \"%s\" not found in zone root", init);
 	if (errno == EACCES)
-		return zone_child_fail(c, EACCES, "init \"%s\" is not executable in zone root", init);
+		return zone_child_fail(c, EACCES, "init \"%s\" is not executable in zone root",
+				       init);
 	return zone_child_fail(c, errno, "cannot exec init \"%s\": %m", init);
 }
 
@@ -195,8 +196,8 @@ static int child_run(struct zone_child *c)
 
 	if (c->join && cgroup_join_self(c->join) < 0)
 		return zone_child_fail(c, errno, "cannot join the zone's cgroups: %m");
-	if (child_wait_go(c) < 0 || zone_mount_prepare(c) < 0 ||
-	    child_become_root(c) < 0 || zone_mount_setup(c) < 0)
+	if (child_wait_go(c) < 0 || zone_mount_prepare(c) < 0 || child_become_root(c) < 0 ||
+	    zone_mount_setup(c) < 0)
 		return -c->errnum;
 	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return zone_child_fail(c, errno, "cannot set hostname \"%s\": %m", s->hostname);
@@ -235,8 +236,7 @@ struct spawn {
 	struct cgroup_join join;
 };
 
-static int write_map(pid_t pid, const char *which, uid_t base,
-		     struct zh_error *err)
+static int write_map(pid_t pid, const char *which, uid_t base, struct zh_error *err)
 {
 	char path[64], line[64];
 	int n;
@@ -249,8 +249,7 @@ static int write_map(pid_t pid, const char *which, uid_t base,
 	return 0;
 }
 
-static int make_pipes(struct spawn *sp, int syncp[2], int errp[2],
-		      struct zh_error *err)
+static int make_pipes(struct spawn *sp, int syncp[2], int errp[2], struct zh_error *err)
 {
 	if (pipe2(syncp, O_CLOEXEC) < 0)
 		return zh_error_set(err, errno, NULL, "pipe: %m");
@@ -269,7 +268,7 @@ static int make_pipes(struct spawn *sp, int syncp[2], int errp[2],
 
 static int do_clone(struct spawn *sp, struct zh_error *err)
 {
-	struct clone_args a = { 0 };
+	struct clone_args a = {0};
 	int pidfd = -EBADF;
 
 	a.flags = ZONE_NS_FLAGS;
@@ -309,12 +308,12 @@ static int release(struct spawn *sp, struct zh_error *err)
 	    zone_idmap_apply(sp->tree_fd, sp->fs, sp->nfs, sp->pid, err) < 0)
 		return -err->errnum;
 	/* The zone's root may manage its own cgroup subtree (systemd). */
-	if (s->cgroup_uuid &&
-	    cgroup_chown(s->cgroup_uuid, s->id_base, s->id_base, err) < 0)
+	if (s->cgroup_uuid && cgroup_chown(s->cgroup_uuid, s->id_base, s->id_base, err) < 0)
 		return -err->errnum;
 	/* Joined at clone (cgroup2) or by the child itself (v1 tasks files). */
 	if (write(sp->sync_wr, "g", 1) != 1)
-		return zh_error_set(err, errno, NULL, "cannot release the zone's first process: %m");
+		return zh_error_set(err, errno, NULL,
+				    "cannot release the zone's first process: %m");
 	return 0;
 }
 
@@ -377,8 +376,7 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 		return -err->errnum;
 	sp->c.join = &sp->join;
 	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
-	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
-	    make_pipes(sp, syncp, errp, err) < 0)
+	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 || make_pipes(sp, syncp, errp, err) < 0)
 		return -err->errnum;
 	sp->c.tree_fd = sp->tree_fd;
 	sp->c.fs = sp->fs;
@@ -400,22 +398,26 @@ static int check_spec(const struct zone_spec *s, struct zh_error *err)
 		return zh_error_set(err, EINVAL, NULL,
 				    "zone spec needs a root and an absolute init path");
 	if (s->id_base == 0 || s->id_base > UINT32_MAX - ZONE_ID_COUNT)
-		return zh_error_set(err, EINVAL, NULL, "bad zone id base %u",
-				    (unsigned)s->id_base);
+		return zh_error_set(err, EINVAL, NULL, "bad zone id base %u", (unsigned)s->id_base);
 	return 0;
 }
 
-int zone_spawn(const struct zone_spec *s, struct zone_proc *out,
-	       struct zh_error *err)
+int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error *err)
 {
 	struct spawn sp = {
 		.s = s,
-		.c = { .s = s, .tree_fd = -EBADF, .root_fd = -EBADF,
-		       .sync_fd = -EBADF, .err_fd = -EBADF,
-		       .console_src = -EBADF },
-		.tree_fd = -EBADF, .sync_wr = -EBADF, .err_rd = -EBADF,
-		.pid = -1, .pidfd = -EBADF,
-		.join = { .n = 0, .clone_fd = -EBADF },
+		.c = {.s = s,
+		      .tree_fd = -EBADF,
+		      .root_fd = -EBADF,
+		      .sync_fd = -EBADF,
+		      .err_fd = -EBADF,
+		      .console_src = -EBADF},
+		.tree_fd = -EBADF,
+		.sync_wr = -EBADF,
+		.err_rd = -EBADF,
+		.pid = -1,
+		.pidfd = -EBADF,
+		.join = {.n = 0, .clone_fd = -EBADF},
 	};
 
 	if (check_spec(s, err) < 0)

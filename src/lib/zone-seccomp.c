@@ -100,8 +100,7 @@ int zone_seccomp_load(struct zh_error *err)
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) == 0)
 		return 0;
 	r = errno;
-	return zh_error_set(err, r, NULL, "cannot load seccomp filter: %s%s",
-			    strerror(r),
+	return zh_error_set(err, r, NULL, "cannot load seccomp filter: %s%s", strerror(r),
 			    r == EACCES ? " (needs CAP_SYS_ADMIN in the zone's "
 					  "user namespace: load before dropping root)"
 					: "");

@@ -18,9 +18,9 @@
  * into new user/mnt/pid/uts/ipc/net/cgroup namespaces (CLONE_INTO_CGROUP on
  * v2, else attaches it before releasing it), writes uid/gid maps, idmaps
  * the tree, lets it go; the child mounts, pivots, mounts /proc before
- * detaching the old root, sets hostname and rlimits, drops capabilities, loads seccomp, closes every
- * fd but 0-2 and execs init.  Any failure in the child comes back through a
- * CLOEXEC error pipe as one message; the parent then reaps it and undoes.
+ * detaching the old root, sets hostname and rlimits, drops capabilities, loads seccomp, closes
+ * every fd but 0-2 and execs init.  Any failure in the child comes back through a CLOEXEC error
+ * pipe as one message; the parent then reaps it and undoes.
  */
 #ifndef ZH_ZONE_H
 #define ZH_ZONE_H
@@ -37,26 +37,25 @@
 
 struct zone_spec {
 	const char *uuid;
-	const char *root;		/* host path of the zone's "/" */
+	const char *root; /* host path of the zone's "/" */
 	const char *hostname;
-	uid_t id_base;			/* host uid/gid of zone root; ZONE_ID_COUNT ids */
-	char *const *argv;		/* init and its arguments */
+	uid_t id_base;	   /* host uid/gid of zone root; ZONE_ID_COUNT ids */
+	char *const *argv; /* init and its arguments */
 	char *const *envp;
-	int console_fd;			/* becomes init's 0,1,2 and /dev/console; -1: /dev/null */
-	uint64_t tmpfs_mib;		/* size of /tmp tmpfs; 0: no tmpfs */
-	uint64_t memlock_mib;		/* RLIMIT_MEMLOCK; 0: leave */
-	const json_t *filesystems;	/* payload "filesystems" array or NULL */
-	int cgroup_fd;			/* v2: clone into it; -1 on v1 */
-	const char *cgroup_uuid;	/* v1: attach the child to this zone's cgroups */
+	int console_fd;		   /* becomes init's 0,1,2 and /dev/console; -1: /dev/null */
+	uint64_t tmpfs_mib;	   /* size of /tmp tmpfs; 0: no tmpfs */
+	uint64_t memlock_mib;	   /* RLIMIT_MEMLOCK; 0: leave */
+	const json_t *filesystems; /* payload "filesystems" array or NULL */
+	int cgroup_fd;		   /* v2: clone into it; -1 on v1 */
+	const char *cgroup_uuid;   /* v1: attach the child to this zone's cgroups */
 };
 
 struct zone_proc {
-	pid_t pid;			/* init, as seen from the host */
+	pid_t pid; /* init, as seen from the host */
 	int pidfd;
 };
 
-int zone_spawn(const struct zone_spec *s, struct zone_proc *out,
-	       struct zh_error *err);
+int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error *err);
 
 /* Apply the zone's seccomp filter to the calling thread (also used by zlogin). */
 int zone_seccomp_load(struct zh_error *err);
@@ -94,24 +93,23 @@ struct winsize;
 
 struct zone_enter_spec {
 	const char *uuid;
-	pid_t init_pid;			/* host view, from runstate_read() */
-	const char *user;		/* NULL: root */
-	char *const *argv;		/* NULL or empty: login shell */
-	const char *term;		/* TERM for the session, or NULL */
+	pid_t init_pid;	   /* host view, from runstate_read() */
+	const char *user;  /* NULL: root */
+	char *const *argv; /* NULL or empty: login shell */
+	const char *term;  /* TERM for the session, or NULL */
 	bool pty;
-	const struct termios *termios;	/* pty: initial modes, or NULL */
-	const struct winsize *winsize;	/* pty: initial size, or NULL */
-	int stdio[3];			/* no pty: the session's 0, 1, 2 */
+	const struct termios *termios; /* pty: initial modes, or NULL */
+	const struct winsize *winsize; /* pty: initial size, or NULL */
+	int stdio[3];		       /* no pty: the session's 0, 1, 2 */
 };
 
 struct zone_session {
-	int pidfd;			/* the session process (caller's child) */
-	int master_fd;			/* pty master, or -EBADF */
-	int pts;			/* pty number in the zone, or -1 */
+	int pidfd;     /* the session process (caller's child) */
+	int master_fd; /* pty master, or -EBADF */
+	int pts;       /* pty number in the zone, or -1 */
 };
 
-int zone_enter(const struct zone_enter_spec *s, struct zone_session *out,
-	       struct zh_error *err);
+int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err);
 
 /* Reap the session: its exit status, or 128 + signal when killed. */
 int zone_session_wait(struct zone_session *zs, int *code, struct zh_error *err);

@@ -21,7 +21,7 @@ static void roundtrip(const struct ctl_msg *m)
 	size_t len = 0;
 
 	if (ctl_encode(m->cmd, m->status, m->payload, &buf, &len, &err) < 0) {
-		if (err.errnum != EMSGSIZE)	/* re-encoding may grow (escapes) */
+		if (err.errnum != EMSGSIZE) /* re-encoding may grow (escapes) */
 			__builtin_trap();
 		zh_error_clear(&err);
 		return;

@@ -18,8 +18,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define IMG "11111111-2222-4333-8444-555555555555"
 
-static int stub_image_type(void *ctx, const char *zpool, const char *uuid,
-			   char *buf, size_t len)
+static int stub_image_type(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len)
 {
 	if (strcmp(uuid, IMG) != 0)
 		return -ENOENT;
@@ -41,18 +40,16 @@ static void stub_warn(void *ctx, const char *line)
 {
 }
 
-static const char base_vm[] =
-	"{\"brand\":\"joyent\",\"image_uuid\":\"" IMG "\","
-	"\"uuid\":\"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee\","
-	"\"nics\":[{\"nic_tag\":\"admin\",\"mac\":\"b2:00:00:00:00:01\","
-	"\"ips\":[\"192.0.2.5/24\"]}],\"tags\":{\"a\":1},"
-	"\"filesystems\":[{\"target\":\"/x\",\"source\":\"/y\"}],"
-	"\"routes\":{\"10.0.0.0/8\":\"nics[0]\"}}";
+static const char base_vm[] = "{\"brand\":\"joyent\",\"image_uuid\":\"" IMG "\","
+			      "\"uuid\":\"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee\","
+			      "\"nics\":[{\"nic_tag\":\"admin\",\"mac\":\"b2:00:00:00:00:01\","
+			      "\"ips\":[\"192.0.2.5/24\"]}],\"tags\":{\"a\":1},"
+			      "\"filesystems\":[{\"target\":\"/x\",\"source\":\"/y\"}],"
+			      "\"routes\":{\"10.0.0.0/8\":\"nics[0]\"}}";
 
 static void run_validate(const json_t *p, const struct vmcfg_env *env)
 {
-	static const char *const brands[] = { NULL, "joyent", "lx", "kvm",
-					      "bhyve" };
+	static const char *const brands[] = {NULL, "joyent", "lx", "kvm", "bhyve"};
 	struct vmcfg_report rep = VMCFG_REPORT_INIT;
 
 	for (size_t i = 0; i < sizeof(brands) / sizeof(brands[0]); i++) {

@@ -37,12 +37,12 @@ static int parse_limits(char **argv, int *i, struct cgroup_limits *l)
 		const char *opt;
 		size_t off;
 	} opts[] = {
-		{ "--mem", offsetof(struct cgroup_limits, max_physical_memory) },
-		{ "--swap", offsetof(struct cgroup_limits, max_swap) },
-		{ "--pids", offsetof(struct cgroup_limits, max_lwps) },
-		{ "--cpu-cap", offsetof(struct cgroup_limits, cpu_cap) },
-		{ "--shares", offsetof(struct cgroup_limits, cpu_shares) },
-		{ "--io", offsetof(struct cgroup_limits, zfs_io_priority) },
+		{"--mem", offsetof(struct cgroup_limits, max_physical_memory)},
+		{"--swap", offsetof(struct cgroup_limits, max_swap)},
+		{"--pids", offsetof(struct cgroup_limits, max_lwps)},
+		{"--cpu-cap", offsetof(struct cgroup_limits, cpu_cap)},
+		{"--shares", offsetof(struct cgroup_limits, cpu_shares)},
+		{"--io", offsetof(struct cgroup_limits, zfs_io_priority)},
 	};
 
 	for (; argv[*i] && !streq(argv[*i], "--"); *i += 2) {
@@ -52,8 +52,7 @@ static int parse_limits(char **argv, int *i, struct cgroup_limits *l)
 			if (streq(argv[*i], opts[k].opt))
 				break;
 		if (k == ARRAY_SIZE(opts) || !argv[*i + 1] ||
-		    util_parse_i64(argv[*i + 1],
-				   (int64_t *)((char *)l + opts[k].off)) < 0) {
+		    util_parse_i64(argv[*i + 1], (int64_t *)((char *)l + opts[k].off)) < 0) {
 			fprintf(stderr, "cgroup-run: bad option %s\n", argv[*i]);
 			return -1;
 		}
@@ -122,7 +121,7 @@ static int run(const char *uuid, const struct cgroup_limits *l, char **cmd)
 
 int main(int argc, char **argv)
 {
-	struct cgroup_limits l = { 0, -1, 0, 0, 0, -1 };
+	struct cgroup_limits l = {0, -1, 0, 0, 0, -1};
 	struct zh_error err = ZH_ERROR_INIT;
 	const char *mode = argc > 1 && !strncmp(argv[1], "--", 2) ? argv[1] : NULL;
 	const char *uuid = argv[mode ? 2 : 1];

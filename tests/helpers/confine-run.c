@@ -67,11 +67,10 @@ static void denied_syscalls(void)
 	TRY("io_uring_enter", SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0);
 	TRY("io_uring_register", SYS_io_uring_register, -1, 0, NULL, 0);
 	TRY("ioctl_TIOCSTI", SYS_ioctl, -1, TIOCSTI, NULL);
-	TRY("ioctl_BTRFS_IOC_SNAP_CREATE_V2", SYS_ioctl, -1,
-	    BTRFS_IOC_SNAP_CREATE_V2, NULL);
+	TRY("ioctl_BTRFS_IOC_SNAP_CREATE_V2", SYS_ioctl, -1, BTRFS_IOC_SNAP_CREATE_V2, NULL);
 	/* _IOR: bit 31 set; glibc's int argument arrives sign-extended. */
-	TRY("ioctl_BTRFS_IOC_QGROUP_LIMIT_sext", SYS_ioctl, -1,
-	    (long)(int)BTRFS_IOC_QGROUP_LIMIT, NULL);
+	TRY("ioctl_BTRFS_IOC_QGROUP_LIMIT_sext", SYS_ioctl, -1, (long)(int)BTRFS_IOC_QGROUP_LIMIT,
+	    NULL);
 }
 
 /* The compat ABIs must meet the same rules (x86_64: i386 and x32). */
@@ -107,8 +106,7 @@ static void personality_probe(void)
 	int old = personality(0xffffffff);
 
 	report("personality_query", old);
-	report("personality_READ_IMPLIES_EXEC",
-	       personality(PER_LINUX | READ_IMPLIES_EXEC));
+	report("personality_READ_IMPLIES_EXEC", personality(PER_LINUX | READ_IMPLIES_EXEC));
 	personality((unsigned long)old);
 }
 
@@ -162,9 +160,9 @@ static int userns_tmpfs(void)
 /* reboot() as init of a PID namespace ends only that init (with SIGHUP). */
 static int pidns_init_reboot(void)
 {
-	return getpid() == 1 ? (int)syscall(SYS_reboot, LINUX_REBOOT_MAGIC1,
-					    LINUX_REBOOT_MAGIC2,
-					    LINUX_REBOOT_CMD_RESTART, NULL) + 100
+	return getpid() == 1 ? (int)syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
+					    LINUX_REBOOT_CMD_RESTART, NULL) +
+				       100
 			     : 99;
 }
 
@@ -193,9 +191,9 @@ static void allowed(void)
 
 static void btrfs_probes(const char *dir)
 {
-	struct btrfs_ioctl_vol_args_v2 v2 = { 0 };
-	struct btrfs_ioctl_vol_args v1 = { 0 };
-	struct btrfs_ioctl_qgroup_limit_args ql = { 0 };
+	struct btrfs_ioctl_vol_args_v2 v2 = {0};
+	struct btrfs_ioctl_vol_args v1 = {0};
+	struct btrfs_ioctl_qgroup_limit_args ql = {0};
 	struct btrfs_ioctl_get_subvol_info_args info;
 	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int src = openat(d, "src", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

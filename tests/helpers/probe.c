@@ -53,9 +53,7 @@ static const char *ename(int e)
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENOEXEC: return "ENOEXEC";
 	case ESRCH: return "ESRCH";
-	default:
-		snprintf(buf, sizeof(buf), "errno%d", e);
-		return buf;
+	default: snprintf(buf, sizeof(buf), "errno%d", e); return buf;
 	}
 }
 
@@ -163,11 +161,26 @@ static int list_dir(const char *dir, int with_link)
 	return 0;
 }
 
-static int cmd_mounts(char **a) { return cat_file("/proc/self/mountinfo"); }
-static int cmd_ifaces(char **a) { return list_dir("/sys/class/net", 0); }
-static int cmd_fds(char **a) { return list_dir("/proc/self/fd", 1); }
-static int cmd_ls(char **a) { return a[0] ? list_dir(a[0], 1) : 2; }
-static int cmd_cat(char **a) { return a[0] ? cat_file(a[0]) : 2; }
+static int cmd_mounts(char **a)
+{
+	return cat_file("/proc/self/mountinfo");
+}
+static int cmd_ifaces(char **a)
+{
+	return list_dir("/sys/class/net", 0);
+}
+static int cmd_fds(char **a)
+{
+	return list_dir("/proc/self/fd", 1);
+}
+static int cmd_ls(char **a)
+{
+	return a[0] ? list_dir(a[0], 1) : 2;
+}
+static int cmd_cat(char **a)
+{
+	return a[0] ? cat_file(a[0]) : 2;
+}
 
 static int cmd_write(char **a)
 {
@@ -193,8 +206,7 @@ static int cmd_stat(char **a)
 		printf("stat=%s\n", ename(errno));
 		return 0;
 	}
-	printf("uid=%d gid=%d mode=%o\n", (int)st.st_uid, (int)st.st_gid,
-	       (unsigned)st.st_mode);
+	printf("uid=%d gid=%d mode=%o\n", (int)st.st_uid, (int)st.st_gid, (unsigned)st.st_mode);
 	return 0;
 }
 
@@ -221,7 +233,7 @@ static void try(const char *name, long r)
 
 static int cmd_syscalls(char **a)
 {
-	char img[8] = { 0 };
+	char img[8] = {0};
 
 	try("init_module", syscall(SYS_init_module, img, sizeof(img), ""));
 	try("finit_module", syscall(SYS_finit_module, -1, "", 0));
@@ -231,10 +243,8 @@ static int cmd_syscalls(char **a)
 	/* CAD_OFF is harmless even where it would be allowed. */
 	try("reboot", syscall(SYS_reboot, LINUX_REBOOT_MAGIC1, LINUX_REBOOT_MAGIC2,
 			      LINUX_REBOOT_CMD_CAD_OFF, NULL));
-	try("add_key", syscall(SYS_add_key, "user", "probe", "x", 1,
-			       KEY_SPEC_PROCESS_KEYRING));
-	try("keyctl", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID,
-			      KEY_SPEC_SESSION_KEYRING, 0));
+	try("add_key", syscall(SYS_add_key, "user", "probe", "x", 1, KEY_SPEC_PROCESS_KEYRING));
+	try("keyctl", syscall(SYS_keyctl, KEYCTL_GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0));
 	try("request_key", syscall(SYS_request_key, "user", "probe", NULL, 0));
 	try("bpf", syscall(SYS_bpf, 0 /* BPF_MAP_CREATE */, NULL, 0));
 	try("perf_event_open", syscall(SYS_perf_event_open, NULL, 0, -1, -1, 0));
@@ -250,9 +260,9 @@ static void try_ioctl(const char *name, int fd, unsigned long req, void *arg)
 
 static int cmd_btrfs(char **a)
 {
-	struct btrfs_ioctl_vol_args v = { 0 };
-	struct btrfs_ioctl_vol_args_v2 v2 = { 0 };
-	struct btrfs_ioctl_qgroup_limit_args ql = { 0 };
+	struct btrfs_ioctl_vol_args v = {0};
+	struct btrfs_ioctl_vol_args_v2 v2 = {0};
+	struct btrfs_ioctl_qgroup_limit_args ql = {0};
 	int fd = a[0] ? open(a[0], O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 
 	if (fd < 0) {
@@ -289,8 +299,11 @@ static int cmd_devs(char **a)
 		snprintf(p, sizeof(p), "/dev/%s", e->d_name);
 		if (lstat(p, &st) < 0)
 			continue;
-		char t = S_ISCHR(st.st_mode) ? 'c' : S_ISDIR(st.st_mode) ? 'd'
-			 : S_ISLNK(st.st_mode) ? 'l' : S_ISBLK(st.st_mode) ? 'b' : '-';
+		char t = S_ISCHR(st.st_mode)   ? 'c'
+			 : S_ISDIR(st.st_mode) ? 'd'
+			 : S_ISLNK(st.st_mode) ? 'l'
+			 : S_ISBLK(st.st_mode) ? 'b'
+					       : '-';
 		printf("%c %s %u:%u\n", t, e->d_name, major(st.st_rdev), minor(st.st_rdev));
 	}
 	if (d)
@@ -324,8 +337,7 @@ static int cmd_exe_write(char **a)
 
 static int cmd_ns(char **a)
 {
-	static const char *const ns[] = { "user", "mnt", "pid", "uts", "ipc",
-					   "net", "cgroup" };
+	static const char *const ns[] = {"user", "mnt", "pid", "uts", "ipc", "net", "cgroup"};
 	char p[64], t[64];
 
 	for (size_t i = 0; i < sizeof(ns) / sizeof(ns[0]); i++) {
@@ -371,7 +383,7 @@ static int cmd_fork(char **a)
 
 static int cmd_init(char **a)
 {
-	struct sigaction sa = { 0 };
+	struct sigaction sa = {0};
 
 	sa.sa_handler = on_stop;
 	sigaction(SIGTERM, &sa, NULL);
@@ -395,16 +407,25 @@ static const struct {
 	const char *name;
 	int (*fn)(char **a);
 } cmds[] = {
-	{ "id", cmd_id },	      { "hostname", cmd_hostname },
-	{ "ps", cmd_ps },	      { "mounts", cmd_mounts },
-	{ "ifaces", cmd_ifaces },     { "fds", cmd_fds },
-	{ "ls", cmd_ls },	      { "cat", cmd_cat },
-	{ "write", cmd_write },	      { "stat", cmd_stat },
-	{ "caps", cmd_caps },	      { "syscalls", cmd_syscalls },
-	{ "btrfs-snapshot", cmd_btrfs }, { "devs", cmd_devs },
-	{ "exe-write", cmd_exe_write }, { "sleep", cmd_sleep },
-	{ "init", cmd_init },	      { "ns", cmd_ns },
-	{ "fork", cmd_fork },
+	{"id", cmd_id},
+	{"hostname", cmd_hostname},
+	{"ps", cmd_ps},
+	{"mounts", cmd_mounts},
+	{"ifaces", cmd_ifaces},
+	{"fds", cmd_fds},
+	{"ls", cmd_ls},
+	{"cat", cmd_cat},
+	{"write", cmd_write},
+	{"stat", cmd_stat},
+	{"caps", cmd_caps},
+	{"syscalls", cmd_syscalls},
+	{"btrfs-snapshot", cmd_btrfs},
+	{"devs", cmd_devs},
+	{"exe-write", cmd_exe_write},
+	{"sleep", cmd_sleep},
+	{"init", cmd_init},
+	{"ns", cmd_ns},
+	{"fork", cmd_fork},
 };
 
 static int dispatch(char **a)

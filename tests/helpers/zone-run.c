@@ -46,7 +46,8 @@ struct opts {
 static _Noreturn void usage(void)
 {
 	fprintf(stderr, "usage: zone-run --root DIR --id-base N [--hostname H] [--tmpfs MiB] "
-			"[--memlock MiB] [--fs SRC:TARGET[:OPTS]]... [--time] [--pidfile F] [--uuid U] -- INIT [ARGS]\n");
+			"[--memlock MiB] [--fs SRC:TARGET[:OPTS]]... [--time] [--pidfile F] "
+			"[--uuid U] -- INIT [ARGS]\n");
 	exit(2);
 }
 
@@ -66,8 +67,7 @@ static void add_fs(json_t *fs, const char *arg)
 
 	if (!f || util_strv_len(f) < 2 || util_strv_len(f) > 3)
 		usage();
-	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "lofs", "source", f[0],
-			      "target", f[1]);
+	json_t *o = json_pack("{s:s, s:s, s:s}", "type", "lofs", "source", f[0], "target", f[1]);
 	if (f[2])
 		json_object_set_new(o, "options", json_string(f[2]));
 	json_array_append_new(fs, o);
@@ -145,8 +145,8 @@ static void copy_out(int m)
 /* Copy the console until init is gone; returns its wait status code. */
 static int supervise(const struct zone_proc *zp, int m, int sfd)
 {
-	struct pollfd p[3] = { { zp->pidfd, POLLIN, 0 }, { m, POLLIN, 0 }, { sfd, POLLIN, 0 } };
-	siginfo_t si = { 0 };
+	struct pollfd p[3] = {{zp->pidfd, POLLIN, 0}, {m, POLLIN, 0}, {sfd, POLLIN, 0}};
+	siginfo_t si = {0};
 
 	for (;;) {
 		if (poll(p, 3, -1) < 0 && errno != EINTR)
@@ -160,7 +160,8 @@ static int supervise(const struct zone_proc *zp, int m, int sfd)
 		if (p[2].revents & POLLIN) {
 			struct signalfd_siginfo ss;
 			if (read(sfd, &ss, sizeof(ss)) == sizeof(ss))
-				syscall(SYS_pidfd_send_signal, zp->pidfd, (int)ss.ssi_signo, NULL, 0);
+				syscall(SYS_pidfd_send_signal, zp->pidfd, (int)ss.ssi_signo, NULL,
+					0);
 		}
 		if (p[0].revents & POLLIN)
 			break;
@@ -207,7 +208,8 @@ static int run(struct opts *o, const char *uuid, int m, int sfd)
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (o->time)
 		fprintf(stderr, "spawn_ms=%.3f\n",
-			(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+			(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+				(double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
 	close(o->s.console_fd);
 	write_pidfile(o->pidfile, zp.pid);
 	int rc = supervise(&zp, m, sfd);
@@ -218,7 +220,7 @@ static int run(struct opts *o, const char *uuid, int m, int sfd)
 
 int main(int argc, char **argv)
 {
-	struct opts o = { 0 };
+	struct opts o = {0};
 	struct zh_error err = ZH_ERROR_INIT;
 	char uuid[UTIL_UUID_LEN + 1];
 	int slave = -1;

@@ -18,7 +18,7 @@
 #include "tap.h"
 #include "util.h"
 
-#define UUID "8d1c5b5e-2d7c-4b1e-9d40-0a2a8d3f7c11"
+#define UUID  "8d1c5b5e-2d7c-4b1e-9d40-0a2a8d3f7c11"
 #define OTHER "0f5a3c9e-1111-4222-8333-944455556666"
 
 static char root[] = "/tmp/test-cgroup-XXXXXX";
@@ -96,17 +96,26 @@ static void hier(const char *name, const char *const *files, const char *uuid)
 
 static void fake_v1(const char *uuid, bool weight)
 {
-	static const char *const cpu[] = { "cpu.cfs_period_us", "cpu.cfs_quota_us",
-					    "cpu.shares", "cgroup.procs", "tasks", NULL };
-	static const char *const mem[] = { "memory.limit_in_bytes",
-					    "memory.memsw.limit_in_bytes",
-					    "memory.use_hierarchy", "cgroup.procs", "tasks", NULL };
-	static const char *const pids[] = { "pids.max", "cgroup.procs", "tasks", NULL };
-	static const char *const blk[] = { "blkio.bfq.weight", "cgroup.procs", "tasks", NULL };
-	static const char *const blk0[] = { "cgroup.procs", "tasks", NULL };
-	static const char *const fz[] = { "freezer.state", "cgroup.procs", "tasks", NULL };
-	static const char *const cs[] = { "cpuset.cpus", "cpuset.mems", "cgroup.procs", "tasks", NULL };
-	static const char *const dev[] = { "devices.allow", "devices.deny", "cgroup.procs", "tasks", NULL };
+	static const char *const cpu[] = {"cpu.cfs_period_us",
+					  "cpu.cfs_quota_us",
+					  "cpu.shares",
+					  "cgroup.procs",
+					  "tasks",
+					  NULL};
+	static const char *const mem[] = {"memory.limit_in_bytes",
+					  "memory.memsw.limit_in_bytes",
+					  "memory.use_hierarchy",
+					  "cgroup.procs",
+					  "tasks",
+					  NULL};
+	static const char *const pids[] = {"pids.max", "cgroup.procs", "tasks", NULL};
+	static const char *const blk[] = {"blkio.bfq.weight", "cgroup.procs", "tasks", NULL};
+	static const char *const blk0[] = {"cgroup.procs", "tasks", NULL};
+	static const char *const fz[] = {"freezer.state", "cgroup.procs", "tasks", NULL};
+	static const char *const cs[] = {"cpuset.cpus", "cpuset.mems", "cgroup.procs", "tasks",
+					 NULL};
+	static const char *const dev[] = {"devices.allow", "devices.deny", "cgroup.procs", "tasks",
+					  NULL};
 	char d[1024];
 
 	hier("cpu,cpuacct", cpu, uuid);
@@ -128,35 +137,44 @@ static void fake_v1(const char *uuid, bool weight)
 
 static void test_v1_limits(void)
 {
-	struct cgroup_limits l = { 50, 200, 256, 512, 100, 100 };
+	struct cgroup_limits l = {50, 200, 256, 512, 100, 100};
 	struct zh_error err = ZH_ERROR_INIT;
 
 	fake_v1(UUID, true);
 	is_int(cgroup_version(), 1, "fake v1 tree is version 1");
 	is_int(cgroup_create(UUID, &err), 0, "v1 create: %s", err.msg ? err.msg : "");
 	is_str(get("%s/cpuset/zonehost/cpuset.cpus", root), "0-1", "cpuset.cpus copied to parent");
-	is_str(get("%s/cpuset/zonehost/%s/cpuset.mems", root, UUID), "0", "cpuset.mems copied to zone");
-	is_str(get("%s/memory/zonehost/memory.use_hierarchy", root), "1", "use_hierarchy set on parent");
+	is_str(get("%s/cpuset/zonehost/%s/cpuset.mems", root, UUID), "0",
+	       "cpuset.mems copied to zone");
+	is_str(get("%s/memory/zonehost/memory.use_hierarchy", root), "1",
+	       "use_hierarchy set on parent");
 	is_str(get("%s/devices/zonehost/%s/devices.deny", root, UUID), "a", "devices: deny all");
 	is_str(get("%s/devices/zonehost/%s/devices.allow", root, UUID), "c 10:200 rwm",
 	       "devices: allowlist written");
 	is_int(cgroup_apply(UUID, &l, &err), 0, "v1 apply: %s", err.msg ? err.msg : "");
-	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.cfs_quota_us", root, UUID), "50000", "cpu_cap 50 -> quota 50000");
-	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.cfs_period_us", root, UUID), "100000", "period 100 ms");
-	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.shares", root, UUID), "2048", "cpu_shares 200 -> 2048");
-	is_str(get("%s/memory/zonehost/%s/memory.limit_in_bytes", root, UUID), "268435456", "256 MiB");
+	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.cfs_quota_us", root, UUID), "50000",
+	       "cpu_cap 50 -> quota 50000");
+	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.cfs_period_us", root, UUID), "100000",
+	       "period 100 ms");
+	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.shares", root, UUID), "2048",
+	       "cpu_shares 200 -> 2048");
+	is_str(get("%s/memory/zonehost/%s/memory.limit_in_bytes", root, UUID), "268435456",
+	       "256 MiB");
 	is_str(get("%s/memory/zonehost/%s/memory.memsw.limit_in_bytes", root, UUID), "536870912",
 	       "max_swap 512 -> memsw");
 	is_str(get("%s/pids/zonehost/%s/pids.max", root, UUID), "100", "max_lwps -> pids.max");
-	is_str(get("%s/blkio/zonehost/%s/blkio.bfq.weight", root, UUID), "100", "io priority -> bfq.weight");
+	is_str(get("%s/blkio/zonehost/%s/blkio.bfq.weight", root, UUID), "100",
+	       "io priority -> bfq.weight");
 
 	/* Live change down, then to "none". */
-	l = (struct cgroup_limits){ 0, -1, 128, 0, 0, 300 };
+	l = (struct cgroup_limits){0, -1, 128, 0, 0, 300};
 	is_int(cgroup_apply(UUID, &l, &err), 0, "v1 apply again");
-	is_str(get("%s/memory/zonehost/%s/memory.limit_in_bytes", root, UUID), "134217728", "lowered to 128 MiB");
+	is_str(get("%s/memory/zonehost/%s/memory.limit_in_bytes", root, UUID), "134217728",
+	       "lowered to 128 MiB");
 	is_str(get("%s/memory/zonehost/%s/memory.memsw.limit_in_bytes", root, UUID), "-1",
 	       "no max_swap -> memsw unlimited");
-	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.cfs_quota_us", root, UUID), "-1", "no cap -> quota -1");
+	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.cfs_quota_us", root, UUID), "-1",
+	       "no cap -> quota -1");
 	is_str(get("%s/cpu,cpuacct/zonehost/%s/cpu.shares", root, UUID), "1024", "default shares");
 	is_str(get("%s/pids/zonehost/%s/pids.max", root, UUID), "max", "no max_lwps -> max");
 	is_str(get("%s/blkio/zonehost/%s/blkio.bfq.weight", root, UUID), "300", "bfq weight 300");
@@ -213,7 +231,7 @@ static void test_v1_kill_destroy(void)
 	is_str(get("%s/freezer/zonehost/%s/freezer.state", root, UUID), "",
 	       "an empty zone is not frozen (nothing to kill)");
 
-	hier("pids", (const char *const[]){ "pids.max", NULL }, OTHER);
+	hier("pids", (const char *const[]){"pids.max", NULL}, OTHER);
 	is_int(cgroup_destroy(UUID, &err), 0, "v1 destroy: %s", err.msg ? err.msg : "");
 	ok(!exists("%s/memory/zonehost/%s", root, UUID), "zone dir removed");
 	ok(!exists("%s/memory/zonehost", root), "empty parent removed");
@@ -225,7 +243,7 @@ static void test_v1_kill_destroy(void)
 
 static void test_v1_skip_and_errors(void)
 {
-	struct cgroup_limits l = { 0, -1, 64, 0, 10, 500 };
+	struct cgroup_limits l = {0, -1, 64, 0, 10, 500};
 	struct zh_error err = ZH_ERROR_INIT;
 	char d[1024];
 
@@ -251,9 +269,9 @@ static void test_v1_skip_and_errors(void)
 
 static void fake_v2(void)
 {
-	static const char *const z[] = { "cpu.max", "cpu.weight", "memory.max",
-					 "memory.swap.max", "pids.max", "io.weight",
-					 "cgroup.procs", "tasks", NULL };
+	static const char *const z[] = {"cpu.max",	   "cpu.weight", "memory.max",
+					"memory.swap.max", "pids.max",	 "io.weight",
+					"cgroup.procs",	   "tasks",	 NULL};
 	char d[1024];
 
 	snprintf(d, sizeof(d), "%s/zonehost/%s", root, UUID);
@@ -269,7 +287,7 @@ static void fake_v2(void)
 
 static void test_v2(void)
 {
-	struct cgroup_limits l = { 50, 200, 256, 512, 100, 100 };
+	struct cgroup_limits l = {50, 200, 256, 512, 100, 100};
 	struct zh_error err = ZH_ERROR_INIT;
 	int fd;
 
@@ -287,7 +305,7 @@ static void test_v2(void)
 	is_str(get("%s/zonehost/%s/memory.swap.max", root, UUID), "268435456", "swap = 512 - 256");
 	is_str(get("%s/zonehost/%s/pids.max", root, UUID), "100", "pids.max");
 	is_str(get("%s/zonehost/%s/io.weight", root, UUID), "default 100", "io.weight");
-	l = (struct cgroup_limits){ 0, -1, 0, 0, 0, -1 };
+	l = (struct cgroup_limits){0, -1, 0, 0, 0, -1};
 	is_int(cgroup_apply(UUID, &l, &err), 0, "v2 apply none");
 	is_str(get("%s/zonehost/%s/cpu.max", root, UUID), "max 100000", "cpu.max none");
 	is_str(get("%s/zonehost/%s/memory.max", root, UUID), "max", "memory.max none");

@@ -74,7 +74,7 @@ static void test_bad_frames(void)
 	free(buf);
 	ok(decode(NULL, 0, &m) < 0, "NULL refused");
 
-	h = (struct ctl_hdr){ .magic = CTL_MAGIC, .version = CTL_VERSION, .cmd = 1 };
+	h = (struct ctl_hdr){.magic = CTL_MAGIC, .version = CTL_VERSION, .cmd = 1};
 	memcpy(big, &h, sizeof(h));
 	is_int(decode(big, sizeof(h), &m), 0, "bare header is fine");
 	ctl_msg_clear(&m);
@@ -131,13 +131,15 @@ static void test_socket(void)
 
 static void test_signals(void)
 {
-	static const struct { const char *s; int sig; } good[] = {
-		{ "SIGTERM", SIGTERM }, { "TERM", SIGTERM }, { "term", SIGTERM },
-		{ "sigusr1", SIGUSR1 }, { "9", SIGKILL }, { "USR2", SIGUSR2 },
-		{ "HUP", SIGHUP }, { "SIGINT", SIGINT },
+	static const struct {
+		const char *s;
+		int sig;
+	} good[] = {
+		{"SIGTERM", SIGTERM}, {"TERM", SIGTERM}, {"term", SIGTERM}, {"sigusr1", SIGUSR1},
+		{"9", SIGKILL},	      {"USR2", SIGUSR2}, {"HUP", SIGHUP},   {"SIGINT", SIGINT},
 	};
-	static const char *const bad[] = { "", "0", "-1", "999", "SIGFOO", "SIG", "USR1x",
-					   "RTMIN+99", "1x" };
+	static const char *const bad[] = {"",	 "0",	  "-1",	      "999", "SIGFOO",
+					  "SIG", "USR1x", "RTMIN+99", "1x"};
 	char name[32];
 	int sig;
 

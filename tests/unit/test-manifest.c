@@ -10,14 +10,13 @@
 
 int main(void);
 
-static const char good[] =
-	"{\"v\":2,\"uuid\":\"2d2bd9ff-2f0e-4bcc-8c3e-7b0d7cb1b3c1\","
-	"\"owner\":\"00000000-0000-0000-0000-000000000000\","
-	"\"name\":\"busybox\",\"version\":\"1.35.0\",\"state\":\"active\","
-	"\"disabled\":false,\"public\":false,\"type\":\"zone-dataset\","
-	"\"os\":\"linux\",\"published_at\":\"2024-01-02T03:04:05.678Z\","
-	"\"files\":[{\"sha1\":\"89ded3774b523bd5157bafdf3ff44e8ed3e844a8\","
-	"\"size\":1036170,\"compression\":\"gzip\"}]}";
+static const char good[] = "{\"v\":2,\"uuid\":\"2d2bd9ff-2f0e-4bcc-8c3e-7b0d7cb1b3c1\","
+			   "\"owner\":\"00000000-0000-0000-0000-000000000000\","
+			   "\"name\":\"busybox\",\"version\":\"1.35.0\",\"state\":\"active\","
+			   "\"disabled\":false,\"public\":false,\"type\":\"zone-dataset\","
+			   "\"os\":\"linux\",\"published_at\":\"2024-01-02T03:04:05.678Z\","
+			   "\"files\":[{\"sha1\":\"89ded3774b523bd5157bafdf3ff44e8ed3e844a8\","
+			   "\"size\":1036170,\"compression\":\"gzip\"}]}";
 
 static json_t *base(void)
 {
@@ -25,8 +24,7 @@ static json_t *base(void)
 }
 
 /* Apply "key"=value (JSON text, or NULL to delete) to a copy of good; expect prop/message. */
-static void expect(const char *key, const char *value, const char *prop,
-		   const char *msg)
+static void expect(const char *key, const char *value, const char *prop, const char *msg)
 {
 	json_t *m = base();
 	json_t *target = m;
@@ -59,10 +57,20 @@ static void expect(const char *key, const char *value, const char *prop,
 
 static void test_required(void)
 {
-	static const char *const req[] = { "v", "uuid", "owner", "name", "version",
-					   "state", "disabled", "public", "type",
-					   "os", "files", "files[0].sha1",
-					   "files[0].size", "files[0].compression" };
+	static const char *const req[] = {"v",
+					  "uuid",
+					  "owner",
+					  "name",
+					  "version",
+					  "state",
+					  "disabled",
+					  "public",
+					  "type",
+					  "os",
+					  "files",
+					  "files[0].sha1",
+					  "files[0].size",
+					  "files[0].compression"};
 	char msg[128];
 
 	for (size_t i = 0; i < ARRAY_SIZE(req); i++) {
@@ -85,8 +93,7 @@ static void test_fields(void)
 	expect("version", "1", "version", NULL);
 	expect("state", "\"bogus\"", "state", NULL);
 	expect("state", "\"disabled\"", NULL, NULL);
-	expect("disabled", "\"no\"", "disabled",
-	       "manifest: \"disabled\" must be true or false");
+	expect("disabled", "\"no\"", "disabled", "manifest: \"disabled\" must be true or false");
 	expect("public", "0", "public", NULL);
 	expect("type", "\"tarball\"", "type",
 	       "manifest: \"type\" must be one of zone-dataset, lx-dataset, zvol, "
@@ -121,8 +128,7 @@ static void test_lengths(void)
 	big[513] = '"';
 	big[514] = '\0'; /* 512 */
 	expect("name", big, NULL, NULL);
-	expect("version", big, "version",
-	       "manifest: \"version\" must be at most 128 characters");
+	expect("version", big, "version", "manifest: \"version\" must be at most 128 characters");
 	big[129] = '"';
 	big[130] = '\0'; /* 128 */
 	expect("version", big, NULL, NULL);
@@ -137,12 +143,12 @@ static void test_files(void)
 	expect("files", "[]", "files", NULL);
 	expect("files", "{}", "files", NULL);
 	expect("files", "[1]", "files[0]", NULL);
-	expect("files[0].sha1", "\"89ded3774b523bd5157bafdf3ff44e8ed3e844a\"",
-	       "files[0].sha1", bad_sha);
-	expect("files[0].sha1", "\"89ded3774b523bd5157bafdf3ff44e8ed3e844a8a\"",
-	       "files[0].sha1", bad_sha);
-	expect("files[0].sha1", "\"z9ded3774b523bd5157bafdf3ff44e8ed3e844a8\"",
-	       "files[0].sha1", bad_sha);
+	expect("files[0].sha1", "\"89ded3774b523bd5157bafdf3ff44e8ed3e844a\"", "files[0].sha1",
+	       bad_sha);
+	expect("files[0].sha1", "\"89ded3774b523bd5157bafdf3ff44e8ed3e844a8a\"", "files[0].sha1",
+	       bad_sha);
+	expect("files[0].sha1", "\"z9ded3774b523bd5157bafdf3ff44e8ed3e844a8\"", "files[0].sha1",
+	       bad_sha);
 	expect("files[0].sha1", "40", "files[0].sha1", bad_sha);
 	expect("files[0].sha1", "\"89DED3774B523BD5157BAFDF3FF44E8ED3E844A8\"", NULL, NULL);
 	expect("files[0].size", "-1", "files[0].size", NULL);
@@ -151,8 +157,9 @@ static void test_files(void)
 	expect("files[0].size", "0", NULL, NULL);
 	expect("files[0].compression", "\"lz4\"", "files[0].compression",
 	       "manifest: \"files[0].compression\" must be one of none, gzip, bzip2, xz, zstd");
-	for (const char *const *c = (const char *const[]){ "\"none\"", "\"gzip\"",
-		     "\"bzip2\"", "\"xz\"", "\"zstd\"", NULL }; *c; c++)
+	for (const char *const *c = (const char *const[]){"\"none\"", "\"gzip\"", "\"bzip2\"",
+							  "\"xz\"", "\"zstd\"", NULL};
+	     *c; c++)
 		expect("files[0].compression", *c, NULL, NULL);
 }
 

@@ -81,8 +81,7 @@ static void test_brands(void)
 	is_int(props_brand_get("joyent")->quota, 10, "joyent quota 10");
 	ok(strstr(props_brand_get("kvm")->limit_priv, "-proc_fork") != NULL,
 	   "kvm limit_priv HVM list");
-	is_str(props_brand_get("builder")->limit_priv, "default",
-	       "builder limit_priv default");
+	is_str(props_brand_get("builder")->limit_priv, "default", "builder limit_priv default");
 }
 
 static void test_allowed(void)
@@ -121,24 +120,19 @@ static void test_allowed(void)
 	ok(props_allowed(p, J, PROPS_CREATE), "tags create");
 	ok(!props_allowed(p, J, PROPS_UPDATE), "tags only via set_tags");
 	ok(props_allowed(props_lookup("set_tags"), J, PROPS_UPDATE), "set_tags");
-	ok(!props_allowed(props_lookup("set_tags"), J, PROPS_CREATE),
-	   "set_tags not on create");
+	ok(!props_allowed(props_lookup("set_tags"), J, PROPS_CREATE), "set_tags not on create");
 	ok(props_allowed(props_lookup("create_timestamp"), J, PROPS_RECEIVE),
 	   "create_timestamp receive");
 	ok(!props_allowed(props_lookup("create_timestamp"), J, PROPS_CREATE),
 	   "create_timestamp not create");
 	ok(!props_allowed(props_lookup("state"), J, PROPS_CREATE), "state RO");
-	ok(!props_allowed(props_lookup("zonepath"), J, PROPS_RECEIVE),
-	   "zonepath RO");
-	ok(props_allowed(props_lookup("add_disks"), K, PROPS_UPDATE),
-	   "add_disks kvm");
-	ok(!props_allowed(props_lookup("add_disks"), J, PROPS_UPDATE),
-	   "add_disks not joyent");
+	ok(!props_allowed(props_lookup("zonepath"), J, PROPS_RECEIVE), "zonepath RO");
+	ok(props_allowed(props_lookup("add_disks"), K, PROPS_UPDATE), "add_disks kvm");
+	ok(!props_allowed(props_lookup("add_disks"), J, PROPS_UPDATE), "add_disks not joyent");
 	ok(!props_allowed(props_lookup("mdata_exec_timeout"), J, PROPS_UPDATE),
 	   "mdata_exec_timeout create only");
 	ok(!props_allowed(NULL, J, PROPS_CREATE), "NULL prop not allowed");
-	ok(!props_allowed(props_lookup("alias"), 0, PROPS_CREATE),
-	   "brand 0 not allowed");
+	ok(!props_allowed(props_lookup("alias"), 0, PROPS_CREATE), "brand 0 not allowed");
 }
 
 static void test_subprops(void)
@@ -179,21 +173,20 @@ static void test_subprops(void)
 static void test_flags(void)
 {
 	static const char *const nolx[] = {
-		"limit_priv", "fs_allowed", "zfs_root_compression",
-		"zfs_data_compression", "zfs_root_recsize", "zfs_data_recsize",
-		"max_msg_ids", "max_sem_ids", "max_shm_ids",
+		"limit_priv",		"fs_allowed",	      "zfs_root_compression",
+		"zfs_data_compression", "zfs_root_recsize",   "zfs_data_recsize",
+		"max_msg_ids",		"max_sem_ids",	      "max_shm_ids",
 		"zfs_filesystem_limit", "zfs_snapshot_limit",
 	};
 
 	for (size_t i = 0; i < sizeof(nolx) / sizeof(nolx[0]); i++)
-		ok(props_lookup(nolx[i])->flags & PROPS_F_NO_LINUX,
-		   "%s flagged no effect on Linux", nolx[i]);
+		ok(props_lookup(nolx[i])->flags & PROPS_F_NO_LINUX, "%s flagged no effect on Linux",
+		   nolx[i]);
 	ok(!(props_lookup("cpu_cap")->flags & PROPS_F_NO_LINUX), "cpu_cap works");
 	ok(props_lookup("quota")->flags & PROPS_F_LIVE, "quota live");
 	ok(props_lookup("limit_priv")->flags & PROPS_F_JOINED, "limit_priv joined");
 	ok(props_lookup("tmpfs")->flags & PROPS_F_KEEP_ZERO, "tmpfs keep_zero");
-	ok(props_lookup("dataset_uuid")->flags & PROPS_F_DEPRECATED,
-	   "dataset_uuid deprecated");
+	ok(props_lookup("dataset_uuid")->flags & PROPS_F_DEPRECATED, "dataset_uuid deprecated");
 	is_str(props_lookup("quota")->unit, "GiB", "quota unit GiB");
 	is_str(props_lookup("max_physical_memory")->unit, "MiB", "memory MiB");
 	is_str(props_lookup("max_lwps")->def, "2000", "max_lwps default");
@@ -248,10 +241,8 @@ static void test_values(void)
 	ok(value_ok("fs_allowed", "\"ufs,pcfs\""), "list string");
 	ok(!value_ok("fs_allowed", "[{}]"), "list of objects");
 	ok(value_ok("nics.*.blocked_outgoing_ports", "[25, 80]"), "list of ints");
-	ok(value_ok("internal_metadata_namespaces", "[\"a-b.c_d\"]"),
-	   "namespace ok");
-	ok(!value_ok("internal_metadata_namespaces", "[\"a b\"]"),
-	   "namespace with space");
+	ok(value_ok("internal_metadata_namespaces", "[\"a-b.c_d\"]"), "namespace ok");
+	ok(!value_ok("internal_metadata_namespaces", "[\"a b\"]"), "namespace with space");
 	ok(value_ok("tags", "{\"a\":1,\"b\":\"x\",\"c\":true}"), "flat object");
 	ok(!value_ok("tags", "{\"a\":{}}"), "nested object");
 	ok(!value_ok("tags", "{\"a\":[]}"), "array value");
@@ -300,8 +291,8 @@ static int coerce(const char *name, const char *in, const char *want)
 	else
 		good = strcmp(got ? got : "unset", want) == 0;
 	if (!good)
-		printf("#   %s %s -> %s (r=%d), want %s\n", name, in,
-		       got ? got : "unset", r, want ? want : "error");
+		printf("#   %s %s -> %s (r=%d), want %s\n", name, in, got ? got : "unset", r,
+		       want ? want : "error");
 	free(got);
 	json_decref(out);
 	json_decref(v);
@@ -322,11 +313,11 @@ static void test_coerce(void)
 	ok(coerce("autoboot", "\"0\"", "false"), "'0'");
 	ok(coerce("autoboot", "1", "true"), "1");
 	ok(coerce("autoboot", "\"maybe\"", "\"maybe\""), "bad bool kept");
-	ok(coerce("resolvers", "\"8.8.8.8,,8.8.4.4\"",
-		  "[\"8.8.8.8\",\"8.8.4.4\"]"), "list split, empties dropped");
+	ok(coerce("resolvers", "\"8.8.8.8,,8.8.4.4\"", "[\"8.8.8.8\",\"8.8.4.4\"]"),
+	   "list split, empties dropped");
 	ok(coerce("resolvers", "[\"1.1.1.1\"]", "[\"1.1.1.1\"]"), "list array");
-	ok(coerce("limit_priv", "[\"default\",\"-net_access\"]",
-		  "\"default,-net_access\""), "joined list from array");
+	ok(coerce("limit_priv", "[\"default\",\"-net_access\"]", "\"default,-net_access\""),
+	   "joined list from array");
 	ok(coerce("limit_priv", "\"default\"", "\"default\""), "joined string");
 	ok(coerce("tags", "{\"a\":1}", "{\"a\":1}"), "object copied");
 	is_int(props_bool_loose(NULL), -1, "NULL not boolean");
@@ -339,8 +330,7 @@ static void test_letters(void)
 	is_str(props_brand_letters(PROPS_B_ALL, buf, sizeof(buf)), "all", "all");
 	is_str(props_brand_letters(PROPS_B_OS, buf, sizeof(buf)), "OS", "OS");
 	is_str(props_brand_letters(PROPS_B_HVM, buf, sizeof(buf)), "HVM", "HVM");
-	is_str(props_brand_letters(PROPS_B_OS | K, buf, sizeof(buf)), "JMBLK",
-	       "JMBLK");
+	is_str(props_brand_letters(PROPS_B_OS | K, buf, sizeof(buf)), "JMBLK", "JMBLK");
 	is_str(props_brand_letters(M | L, buf, sizeof(buf)), "ML", "ML");
 	is_str(props_brand_letters(0, buf, sizeof(buf)), "", "none");
 }

@@ -8,9 +8,9 @@
 #include "util.h"
 #include "vmcfg.h"
 
-#define IMG "11111111-2222-4333-8444-555555555555"
+#define IMG   "11111111-2222-4333-8444-555555555555"
 #define LXIMG "66666666-2222-4333-8444-555555555555"
-#define VMU "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+#define VMU   "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 #define MIN_J "\"brand\":\"joyent\",\"image_uuid\":\"" IMG "\""
 
 /* ---- stub host ---- */
@@ -19,8 +19,7 @@ static json_t *others;
 static char warnings[4096];
 static int nwarn;
 
-static int stub_image_type(void *ctx, const char *zpool, const char *uuid,
-			   char *buf, size_t len)
+static int stub_image_type(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len)
 {
 	if (strcmp(uuid, IMG) == 0)
 		snprintf(buf, len, "zone-dataset");
@@ -73,8 +72,7 @@ static json_t *js(const char *text)
 
 /* ---- validate helpers ---- */
 
-static char *report_of(const char *brand, enum vmcfg_action a, const char *text,
-		       int *rc)
+static char *report_of(const char *brand, enum vmcfg_action a, const char *text, int *rc)
 {
 	struct vmcfg_report rep = VMCFG_REPORT_INIT;
 	json_t *p = js(text), *o;
@@ -89,9 +87,8 @@ static char *report_of(const char *brand, enum vmcfg_action a, const char *text,
 	return s;
 }
 
-static void check_validate(const char *brand, enum vmcfg_action a,
-			   const char *text, int want_rc, const char *want,
-			   const char *name)
+static void check_validate(const char *brand, enum vmcfg_action a, const char *text, int want_rc,
+			   const char *want, const char *name)
 {
 	int rc;
 	char *got = report_of(brand, a, text, &rc);
@@ -102,15 +99,14 @@ static void check_validate(const char *brand, enum vmcfg_action a,
 }
 
 #define EMPTY "{\"bad_properties\":[],\"bad_values\":[],\"missing_properties\":[]}"
-#define REP(bp, bv, mp)                                                        \
-	"{\"bad_properties\":[" bp "],\"bad_values\":[" bv                     \
-	"],\"missing_properties\":[" mp "]}"
+#define REP(bp, bv, mp) \
+	"{\"bad_properties\":[" bp "],\"bad_values\":[" bv "],\"missing_properties\":[" mp "]}"
 
 static void test_validate(void)
 {
 	check_validate(NULL, VMCFG_CREATE, "{" MIN_J "}", 0, EMPTY, "minimal ok");
-	check_validate(NULL, VMCFG_CREATE, "{\"image_uuid\":\"" IMG "\"}",
-		       -EINVAL, "{\"bad_brand\":\"undefined\"}", "no brand");
+	check_validate(NULL, VMCFG_CREATE, "{\"image_uuid\":\"" IMG "\"}", -EINVAL,
+		       "{\"bad_brand\":\"undefined\"}", "no brand");
 	check_validate(NULL, VMCFG_CREATE, "{\"brand\":\"solaris\"}", -EINVAL,
 		       "{\"bad_brand\":\"solaris\"}", "unknown brand");
 	check_validate("lx", VMCFG_CREATE, "{\"brand\":\"joyent\"}", -EINVAL,
@@ -118,15 +114,12 @@ static void test_validate(void)
 		       "explicit brand wins; lx requires two");
 	check_validate(NULL, VMCFG_CREATE, "{\"brand\":\"joyent\"}", -EINVAL,
 		       REP("", "", "\"image_uuid\""), "missing image_uuid");
-	check_validate(NULL, VMCFG_CREATE,
-		       "{" MIN_J ",\"vcpus\":2,\"foo\":1,\"state\":\"x\"}",
-		       -EINVAL, REP("\"vcpus\",\"foo\",\"state\"", "", ""),
-		       "bad properties");
+	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"vcpus\":2,\"foo\":1,\"state\":\"x\"}",
+		       -EINVAL, REP("\"vcpus\",\"foo\",\"state\"", "", ""), "bad properties");
 	check_validate(NULL, VMCFG_CREATE,
 		       "{" MIN_J ",\"cpu_shares\":-1,\"autoboot\":\"yes\","
 		       "\"max_swap\":100}",
-		       -EINVAL,
-		       REP("", "\"cpu_shares\",\"autoboot\",\"max_swap\"", ""),
+		       -EINVAL, REP("", "\"cpu_shares\",\"autoboot\",\"max_swap\"", ""),
 		       "bad values");
 	check_validate(NULL, VMCFG_CREATE,
 		       "{" MIN_J ",\"nics\":[{\"nic_tag\":\"admin\","
@@ -147,35 +140,29 @@ static void test_validate(void)
 		       "true}]}",
 		       -EINVAL, REP("\"disks.*.dangerous_allow_shrink\"", "", ""),
 		       "bhyve disk update-only sub-prop on create");
-	check_validate(NULL, VMCFG_CREATE,
-		       "{\"brand\":\"joyent\",\"image_uuid\":\"" LXIMG "\"}",
-		       -EINVAL, REP("", "\"image_uuid\"", ""),
-		       "lx image for joyent");
+	check_validate(NULL, VMCFG_CREATE, "{\"brand\":\"joyent\",\"image_uuid\":\"" LXIMG "\"}",
+		       -EINVAL, REP("", "\"image_uuid\"", ""), "lx image for joyent");
 	check_validate(NULL, VMCFG_CREATE,
 		       "{\"brand\":\"joyent\",\"image_uuid\":"
 		       "\"99999999-2222-4333-8444-555555555555\"}",
-		       -EINVAL, REP("", "\"image_uuid\"", ""),
-		       "image not installed");
+		       -EINVAL, REP("", "\"image_uuid\"", ""), "image not installed");
 	check_validate(NULL, VMCFG_CREATE,
 		       "{\"brand\":\"lx\",\"image_uuid\":\"" LXIMG "\","
 		       "\"kernel_version\":\"3.13.0\"}",
 		       0, EMPTY, "lx valid");
-	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"zpool\":\"tank\"}",
-		       -EINVAL, REP("", "\"zpool\"", ""), "unknown zpool");
-	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"zpool\":\"data\"}",
-		       0, EMPTY, "other zpool ok");
-	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"uuid\":\"bad\"}",
-		       -EINVAL, REP("", "\"uuid\"", ""), "bad uuid");
-	check_validate(NULL, VMCFG_CREATE,
-		       "{" MIN_J ",\"create_timestamp\":\"x\",\"v\":1}", -EINVAL,
-		       REP("\"create_timestamp\",\"v\"", "", ""),
+	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"zpool\":\"tank\"}", -EINVAL,
+		       REP("", "\"zpool\"", ""), "unknown zpool");
+	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"zpool\":\"data\"}", 0, EMPTY,
+		       "other zpool ok");
+	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"uuid\":\"bad\"}", -EINVAL,
+		       REP("", "\"uuid\"", ""), "bad uuid");
+	check_validate(NULL, VMCFG_CREATE, "{" MIN_J ",\"create_timestamp\":\"x\",\"v\":1}",
+		       -EINVAL, REP("\"create_timestamp\",\"v\"", "", ""),
 		       "receive-only props on create");
-	check_validate(NULL, VMCFG_RECEIVE,
-		       "{" MIN_J ",\"create_timestamp\":\"x\",\"v\":1}", 0, EMPTY,
-		       "receive-only props on receive");
-	check_validate("joyent", VMCFG_UPDATE,
-		       "{\"uuid\":\"" IMG "\",\"alias\":\"x\",\"tags\":{}}", -EINVAL,
-		       REP("\"uuid\",\"tags\"", "", ""), "update create-only");
+	check_validate(NULL, VMCFG_RECEIVE, "{" MIN_J ",\"create_timestamp\":\"x\",\"v\":1}", 0,
+		       EMPTY, "receive-only props on receive");
+	check_validate("joyent", VMCFG_UPDATE, "{\"uuid\":\"" IMG "\",\"alias\":\"x\",\"tags\":{}}",
+		       -EINVAL, REP("\"uuid\",\"tags\"", "", ""), "update create-only");
 	check_validate("joyent", VMCFG_UPDATE,
 		       "{\"set_tags\":{\"a\":1},\"remove_tags\":[\"b\"],"
 		       "\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
@@ -184,16 +171,15 @@ static void test_validate(void)
 	check_validate("joyent", VMCFG_UPDATE,
 		       "{\"update_nics\":[{\"model\":\"virtio\"}],"
 		       "\"add_disks\":[]}",
-		       -EINVAL, REP("\"nics.*.model\",\"add_disks\"", "",
-				    "")
-		       , "update sub-prop names");
+		       -EINVAL, REP("\"nics.*.model\",\"add_disks\"", "", ""),
+		       "update sub-prop names");
 	check_validate("joyent", VMCFG_UPDATE, "{}", 0, EMPTY, "empty update");
-	check_validate("kvm", VMCFG_UPDATE, "{\"update_disks\":[{\"block_size\":"
-		       "512}]}", -EINVAL,
-		       REP("\"disks.*.block_size\"", "", ""),
-		       "block_size not updatable");
-	check_validate("bogus", VMCFG_UPDATE, "{}", -EINVAL,
-		       "{\"bad_brand\":\"bogus\"}", "update unknown brand");
+	check_validate("kvm", VMCFG_UPDATE,
+		       "{\"update_disks\":[{\"block_size\":"
+		       "512}]}",
+		       -EINVAL, REP("\"disks.*.block_size\"", "", ""), "block_size not updatable");
+	check_validate("bogus", VMCFG_UPDATE, "{}", -EINVAL, "{\"bad_brand\":\"bogus\"}",
+		       "update unknown brand");
 }
 
 /* ---- create helpers ---- */
@@ -214,8 +200,7 @@ static json_t *create_ok(const char *text, const char *name)
 	return vm;
 }
 
-static void create_fails(const char *text, const char *msg, const char *prop,
-			 const char *name)
+static void create_fails(const char *text, const char *msg, const char *prop, const char *name)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	json_t *p = js(text), *vm = NULL;
@@ -240,8 +225,7 @@ static void is_json(const json_t *j, const char *want, const char *name)
 	free(got);
 }
 
-static void is_member(const json_t *o, const char *k, const char *want,
-		      const char *name)
+static void is_member(const json_t *o, const char *k, const char *want, const char *name)
 {
 	json_t *v = json_object_get(o, k);
 
@@ -257,20 +241,35 @@ static void test_create_minimal(void)
 	json_t *vm = create_ok("{" MIN_J "}", "minimal");
 	const char *u = jsonutil_str(vm, "uuid");
 	static const char *const want[][2] = {
-		{ "autoboot", "true" }, { "brand", "\"joyent\"" },
-		{ "billing_id", "\"00000000-0000-0000-0000-000000000000\"" },
-		{ "owner_uuid", "\"00000000-0000-0000-0000-000000000000\"" },
-		{ "cpu_shares", "100" }, { "customer_metadata", "{}" },
-		{ "internal_metadata", "{}" }, { "tags", "{}" },
-		{ "routes", "{}" }, { "resolvers", "[]" }, { "nics", "[]" },
-		{ "dns_domain", "\"local\"" }, { "firewall_enabled", "false" },
-		{ "limit_priv", "\"default\"" }, { "max_locked_memory", "256" },
-		{ "max_physical_memory", "256" }, { "max_shm_memory", "256" },
-		{ "max_swap", "256" }, { "tmpfs", "256" }, { "max_lwps", "2000" },
-		{ "max_msg_ids", "4096" }, { "max_sem_ids", "4096" },
-		{ "max_shm_ids", "4096" }, { "quota", "10" }, { "v", "1" },
-		{ "zfs_io_priority", "100" }, { "zfs_root_recsize", "131072" },
-		{ "zpool", "\"zones\"" }, { "image_uuid", "\"" IMG "\"" },
+		{"autoboot", "true"},
+		{"brand", "\"joyent\""},
+		{"billing_id", "\"00000000-0000-0000-0000-000000000000\""},
+		{"owner_uuid", "\"00000000-0000-0000-0000-000000000000\""},
+		{"cpu_shares", "100"},
+		{"customer_metadata", "{}"},
+		{"internal_metadata", "{}"},
+		{"tags", "{}"},
+		{"routes", "{}"},
+		{"resolvers", "[]"},
+		{"nics", "[]"},
+		{"dns_domain", "\"local\""},
+		{"firewall_enabled", "false"},
+		{"limit_priv", "\"default\""},
+		{"max_locked_memory", "256"},
+		{"max_physical_memory", "256"},
+		{"max_shm_memory", "256"},
+		{"max_swap", "256"},
+		{"tmpfs", "256"},
+		{"max_lwps", "2000"},
+		{"max_msg_ids", "4096"},
+		{"max_sem_ids", "4096"},
+		{"max_shm_ids", "4096"},
+		{"quota", "10"},
+		{"v", "1"},
+		{"zfs_io_priority", "100"},
+		{"zfs_root_recsize", "131072"},
+		{"zpool", "\"zones\""},
+		{"image_uuid", "\"" IMG "\""},
 	};
 
 	if (!vm)
@@ -280,7 +279,7 @@ static void test_create_minimal(void)
 	ok(util_is_uuid(u), "generated uuid is a v4 uuid");
 	is_str(jsonutil_str(vm, "zonename"), u, "zonename = uuid");
 	ok(jsonutil_str(vm, "create_timestamp") &&
-	   strlen(jsonutil_str(vm, "create_timestamp")) == 24,
+		   strlen(jsonutil_str(vm, "create_timestamp")) == 24,
 	   "create_timestamp ISO with ms");
 	is_member(vm, "ram", NULL, "OS VM stores no ram");
 	is_member(vm, "hostname", NULL, "hostname not defaulted");
@@ -348,20 +347,20 @@ static void test_create_defaults(void)
 		       "\"nics\":[{\"nic_tag\":\"admin\",\"ips\":[\"dhcp\"]},"
 		       "{\"nic_tag\":\"admin\",\"ips\":[\"addrconf\"]}]}",
 		       "lx");
-	is_str(jsonutil_str(json_array_get(json_object_get(vm, "nics"), 0),
-			    "interface"), "eth0", "lx eth0");
-	is_str(jsonutil_str(json_array_get(json_object_get(vm, "nics"), 1),
-			    "interface"), "eth1", "lx eth1");
+	is_str(jsonutil_str(json_array_get(json_object_get(vm, "nics"), 0), "interface"), "eth0",
+	       "lx eth0");
+	is_str(jsonutil_str(json_array_get(json_object_get(vm, "nics"), 1), "interface"), "eth1",
+	       "lx eth1");
 	is_member(vm, "kernel_version", "\"3.13.0\"", "kernel_version kept");
 	json_decref(vm);
 
 	vm = create_ok("{\"brand\":\"joyent-minimal\",\"image_uuid\":\"" IMG "\","
-		       "\"docker\":true}", "joyent-minimal docker");
+		       "\"docker\":true}",
+		       "joyent-minimal docker");
 	is_member(vm, "docker", "true", "docker stored");
 	json_decref(vm);
 
-	vm = create_ok("{\"brand\":\"builder\",\"image_uuid\":\"" IMG "\"}",
-		       "builder");
+	vm = create_ok("{\"brand\":\"builder\",\"image_uuid\":\"" IMG "\"}", "builder");
 	is_member(vm, "brand", "\"builder\"", "builder brand");
 	json_decref(vm);
 }
@@ -388,17 +387,17 @@ static void test_create_coercion(void)
 	json_decref(vm);
 
 	vm = create_ok("{\"brand\":\"joyent\",\"dataset_uuid\":\"" IMG "\","
-		       "\"zfs_storage_pool_name\":\"data\"}", "renames");
+		       "\"zfs_storage_pool_name\":\"data\"}",
+		       "renames");
 	is_member(vm, "image_uuid", "\"" IMG "\"", "dataset_uuid -> image_uuid");
 	is_member(vm, "dataset_uuid", NULL, "dataset_uuid gone");
 	is_member(vm, "zpool", "\"data\"", "zfs_storage_pool_name -> zpool");
 	json_decref(vm);
 
 	create_fails("{" MIN_J ",\"cpu_shares\":\"lots\"}",
-		     "Invalid value for cpu_shares: \"lots\"", "cpu_shares",
-		     "NaN integer");
-	create_fails("{" MIN_J ",\"cpu_cap\":\"1.5\"}",
-		     "Invalid value(s) for: cpu_cap", "cpu_cap", "fraction");
+		     "Invalid value for cpu_shares: \"lots\"", "cpu_shares", "NaN integer");
+	create_fails("{" MIN_J ",\"cpu_cap\":\"1.5\"}", "Invalid value(s) for: cpu_cap", "cpu_cap",
+		     "fraction");
 	create_fails("{" MIN_J ",\"nics\":[{\"nic_tag\":\"a\",\"vlan_id\":\"x\"}]}",
 		     "Invalid value for nics.*.vlan_id: \"x\"", "nics.*.vlan_id",
 		     "NaN sub integer");
@@ -406,50 +405,44 @@ static void test_create_coercion(void)
 
 static void test_create_errors(void)
 {
-	create_fails("{\"brand\":\"solaris\",\"image_uuid\":\"" IMG "\"}",
-		     "Unsupported brand", "brand", "unknown brand");
-	create_fails("{\"brand\":5}", "Unsupported brand", "brand",
-		     "non-string brand");
-	create_fails("{\"brand\":\"kvm\"}", "brand kvm is not supported yet",
-		     "brand", "kvm refused");
-	create_fails("{\"brand\":\"bhyve\"}", "brand bhyve is not supported yet",
-		     "brand", "bhyve refused");
-	create_fails("{\"brand\":\"joyent\"}",
-		     "Missing required properties: image_uuid", "image_uuid",
-		     "missing image");
-	create_fails("{\"brand\":\"lx\"}",
-		     "Missing required properties: image_uuid,kernel_version",
+	create_fails("{\"brand\":\"solaris\",\"image_uuid\":\"" IMG "\"}", "Unsupported brand",
+		     "brand", "unknown brand");
+	create_fails("{\"brand\":5}", "Unsupported brand", "brand", "non-string brand");
+	create_fails("{\"brand\":\"kvm\"}", "brand kvm is not supported yet", "brand",
+		     "kvm refused");
+	create_fails("{\"brand\":\"bhyve\"}", "brand bhyve is not supported yet", "brand",
+		     "bhyve refused");
+	create_fails("{\"brand\":\"joyent\"}", "Missing required properties: image_uuid",
+		     "image_uuid", "missing image");
+	create_fails("{\"brand\":\"lx\"}", "Missing required properties: image_uuid,kernel_version",
 		     "image_uuid", "lx missing two");
 	create_fails("{\"brand\":\"lx\",\"image_uuid\":\"" IMG "\","
 		     "\"kernel_version\":\"4.4\"}",
-		     "Invalid value(s) for: image_uuid", "image_uuid",
-		     "zone-dataset image for lx");
-	create_fails("{" MIN_J ",\"uuid\":\"" VMU "\"}",
-		     "VM with UUID " VMU " already exists", "uuid", "exists");
-	create_fails("{" MIN_J ",\"uuid\":\"NOT-A-UUID\"}",
-		     "Invalid value(s) for: uuid", "uuid", "bad uuid");
+		     "Invalid value(s) for: image_uuid", "image_uuid", "zone-dataset image for lx");
+	create_fails("{" MIN_J ",\"uuid\":\"" VMU "\"}", "VM with UUID " VMU " already exists",
+		     "uuid", "exists");
+	create_fails("{" MIN_J ",\"uuid\":\"NOT-A-UUID\"}", "Invalid value(s) for: uuid", "uuid",
+		     "bad uuid");
 	create_fails("{" MIN_J ",\"cpu_shares\":-5,\"max_lwps\":-1}",
-		     "Invalid value(s) for: cpu_shares,max_lwps", "cpu_shares",
-		     "two bad values");
+		     "Invalid value(s) for: cpu_shares,max_lwps", "cpu_shares", "two bad values");
 	create_fails("{\"brand\":\"joyent\",\"image_uuid\":\"x\"}",
-		     "Invalid value(s) for: image_uuid", "image_uuid",
-		     "bad values before missing");
-	create_fails("{" MIN_J ",\"zpool\":\"tank\"}",
-		     "Invalid value(s) for: zpool", "zpool", "unknown pool");
+		     "Invalid value(s) for: image_uuid", "image_uuid", "bad values before missing");
+	create_fails("{" MIN_J ",\"zpool\":\"tank\"}", "Invalid value(s) for: zpool", "zpool",
+		     "unknown pool");
 	create_fails("{" MIN_J ",\"max_physical_memory\":512,"
 		     "\"max_locked_memory\":1024}",
-		     "max_locked_memory must be <= max_physical_memory",
-		     "max_locked_memory", "locked > phys");
+		     "max_locked_memory must be <= max_physical_memory", "max_locked_memory",
+		     "locked > phys");
 	create_fails("{" MIN_J ",\"max_physical_memory\":1024,\"max_swap\":512}",
-		     "max_swap must be >= max_physical_memory", "max_swap",
-		     "swap < phys");
+		     "max_swap must be >= max_physical_memory", "max_swap", "swap < phys");
 	create_fails("{" MIN_J ",\"zfs_root_recsize\":1000}",
 		     "invalid zfs_root_recsize (1000), must be 512-131072 and a "
-		     "power of 2. (0 to disable)", "zfs_root_recsize", "recsize");
+		     "power of 2. (0 to disable)",
+		     "zfs_root_recsize", "recsize");
 	create_fails("{" MIN_J ",\"zfs_data_recsize\":262144}",
 		     "invalid zfs_data_recsize (262144), must be 512-131072 and "
-		     "a power of 2. (0 to disable)", "zfs_data_recsize",
-		     "data recsize too big");
+		     "a power of 2. (0 to disable)",
+		     "zfs_data_recsize", "data recsize too big");
 	create_fails("{" MIN_J ",\"zfs_root_compression\":\"zstd\"}",
 		     "invalid compression type for zstd, must be one of: on, off, "
 		     "gzip, gzip-1, gzip-2, gzip-3, gzip-4, gzip-5, gzip-6, "
@@ -457,10 +450,12 @@ static void test_create_errors(void)
 		     "zfs_root_compression", "compression");
 	create_fails("{" MIN_J ",\"zfs_snapshot_limit\":-1}",
 		     "invalid zfs_snapshot_limit (-1), must be a number >= 0 (or "
-		     "'' to disable)", "zfs_snapshot_limit", "snapshot limit");
+		     "'' to disable)",
+		     "zfs_snapshot_limit", "snapshot limit");
 	create_fails("{" MIN_J ",\"zfs_filesystem_limit\":\"-3\"}",
 		     "invalid zfs_filesystem_limit (-3), must be a number >= 0 (or "
-		     "'' to disable)", "zfs_filesystem_limit", "fs limit");
+		     "'' to disable)",
+		     "zfs_filesystem_limit", "fs limit");
 }
 
 static void test_create_zfs_ok(void)
@@ -468,7 +463,8 @@ static void test_create_zfs_ok(void)
 	json_t *vm = create_ok("{" MIN_J ",\"zfs_root_recsize\":0,"
 			       "\"zfs_data_recsize\":4096,\"zfs_root_compression\":"
 			       "\"lz4\",\"zfs_snapshot_limit\":\"\","
-			       "\"zfs_filesystem_limit\":5}", "zfs ok");
+			       "\"zfs_filesystem_limit\":5}",
+			       "zfs ok");
 
 	is_member(vm, "zfs_root_recsize", "131072", "recsize 0 -> 131072");
 	is_member(vm, "zfs_data_recsize", "4096", "data recsize kept");
@@ -491,9 +487,9 @@ static void test_create_strip(void)
 	is_member(nic, "allow_unfiltered_promisc", NULL, "sub-prop stripped");
 	is_int(nwarn, 3, "three warnings");
 	ok(strstr(warnings, "Warning, invalid create property: [vcpus] removing "
-			    "from payload.\n") != NULL, "vcpus warning text");
-	ok(strstr(warnings, "[nics.*.allow_unfiltered_promisc]") != NULL,
-	   "sub-prop warning");
+			    "from payload.\n") != NULL,
+	   "vcpus warning text");
+	ok(strstr(warnings, "[nics.*.allow_unfiltered_promisc]") != NULL, "sub-prop warning");
 	json_decref(vm);
 }
 
@@ -523,8 +519,8 @@ static void test_nics(void)
 	is_member(n, "interface", "\"net0\"", "net0");
 	is_member(n, "primary", "true", "first NIC primary");
 	mac = jsonutil_str(n, "mac");
-	ok(mac && strlen(mac) == 17 && mac[1] == '2' && mac[0] != '0',
-	   "generated mac x2:..: %s", mac ? mac : "(null)");
+	ok(mac && strlen(mac) == 17 && mac[1] == '2' && mac[0] != '0', "generated mac x2:..: %s",
+	   mac ? mac : "(null)");
 	n = nic_of(vm, 1);
 	is_member(n, "mac", "\"b2:01:02:03:04:05\"", "mac normalised");
 	is_member(n, "interface", "\"net1\"", "net1");
@@ -552,39 +548,42 @@ static void test_nics(void)
 	json_decref(vm);
 
 	vm = create_ok("{" MIN_J ",\"nics\":[{\"nic_tag\":\"a\",\"vrrp_vrid\":5,"
-		       "\"ips\":[\"192.0.2.9/24\"]}]}", "vrrp");
+		       "\"ips\":[\"192.0.2.9/24\"]}]}",
+		       "vrrp");
 	is_member(nic_of(vm, 0), "mac", "\"00:00:5e:00:01:05\"", "vrrp mac");
 	json_decref(vm);
 
 	vm = create_ok("{" MIN_J ",\"nics\":[{\"nic_tag\":\"etherstub/x\","
-		       "\"ip\":\"dhcp\"}]}", "dhcp ip");
+		       "\"ip\":\"dhcp\"}]}",
+		       "dhcp ip");
 	is_member(nic_of(vm, 0), "ips", "[\"dhcp\"]", "ip dhcp -> ips");
 	json_decref(vm);
 }
 
-#define NIC_ERR(nic, msg, name)                                                \
-	create_fails("{" MIN_J ",\"nics\":[" nic "]}", msg, NULL, name)
+#define NIC_ERR(nic, msg, name) create_fails("{" MIN_J ",\"nics\":[" nic "]}", msg, NULL, name)
 
 static void test_nic_errors(void)
 {
 	NIC_ERR("{\"nic_tag\":\"admin\",\"ip\":\"300.1.1.1\",\"netmask\":"
 		"\"255.0.0.0\"}",
 		"Invalid IP for NIC: {\"nic_tag\":\"admin\",\"ip\":\"300.1.1.1\","
-		"\"netmask\":\"255.0.0.0\"}", "bad ip");
+		"\"netmask\":\"255.0.0.0\"}",
+		"bad ip");
 	NIC_ERR("{\"nic_tag\":\"admin\",\"ip\":\"192.0.2.1\"}",
 		"Missing .netmask option for NIC: {\"nic_tag\":\"admin\","
-		"\"ip\":\"192.0.2.1\"}", "no netmask");
+		"\"ip\":\"192.0.2.1\"}",
+		"no netmask");
 	NIC_ERR("{\"nic_tag\":\"admin\",\"ip\":\"192.0.2.1\",\"netmask\":"
 		"\"255.0.255.0\"}",
 		"Specified netmask value is invalid: 255.0.255.0", "bad netmask");
 	NIC_ERR("{\"ips\":[\"dhcp\"]}",
-		"invalid or missing .nic_tag option for NIC: {\"ips\":[\"dhcp\"]}",
-		"missing tag");
+		"invalid or missing .nic_tag option for NIC: {\"ips\":[\"dhcp\"]}", "missing tag");
 	NIC_ERR("{\"nic_tag\":\"bad tag\",\"ips\":[\"dhcp\"]}",
 		"invalid or missing .nic_tag option for NIC: {\"nic_tag\":"
-		"\"bad tag\",\"ips\":[\"dhcp\"]}", "bad tag chars");
-	NIC_ERR("{\"nic_tag\":\"nope\",\"ips\":[\"dhcp\"]}",
-		"Invalid nic tag \"nope\"", "unknown tag");
+		"\"bad tag\",\"ips\":[\"dhcp\"]}",
+		"bad tag chars");
+	NIC_ERR("{\"nic_tag\":\"nope\",\"ips\":[\"dhcp\"]}", "Invalid nic tag \"nope\"",
+		"unknown tag");
 	NIC_ERR("{\"nic_tag\":\"a\",\"ips\":[\"192.0.2.1\"]}",
 		"Invalid IP for NIC: {\"nic_tag\":\"a\",\"ips\":[\"192.0.2.1\"]}",
 		"ips without prefix");
@@ -593,43 +592,41 @@ static void test_nic_errors(void)
 		"ips prefix too short");
 	NIC_ERR("{\"nic_tag\":\"a\",\"ips\":[\"2001:db8::1/129\"]}",
 		"Invalid IP for NIC: {\"nic_tag\":\"a\",\"ips\":"
-		"[\"2001:db8::1/129\"]}", "v6 prefix too long");
+		"[\"2001:db8::1/129\"]}",
+		"v6 prefix too long");
 	NIC_ERR("{\"nic_tag\":\"a\",\"ips\":[\"dhcp\"],\"gateways\":"
 		"[\"2001:db8::1\"]}",
-		"Static gateways must be IPv4 addresses: 2001:db8::1",
-		"v6 gateway");
-	NIC_ERR("{\"nic_tag\":\"a\",\"primary\":\"yes\"}",
-		"Invalid value(s) for: nics.*.primary", "primary bad value");
+		"Static gateways must be IPv4 addresses: 2001:db8::1", "v6 gateway");
+	NIC_ERR("{\"nic_tag\":\"a\",\"primary\":\"yes\"}", "Invalid value(s) for: nics.*.primary",
+		"primary bad value");
 	NIC_ERR("{\"nic_tag\":\"a\",\"primary\":true},{\"nic_tag\":\"b\","
 		"\"primary\":true}",
 		"payload specifies more than 1 primary NIC", "two primaries");
 	NIC_ERR("{\"nic_tag\":\"a\",\"mac\":\"b2:00:00:00:00:01\"},"
 		"{\"nic_tag\":\"b\",\"mac\":\"B2:0:0:0:0:1\"}",
-		"Cannot add multiple NICs with the same MAC: b2:00:00:00:00:01",
-		"dup mac");
+		"Cannot add multiple NICs with the same MAC: b2:00:00:00:00:01", "dup mac");
 	NIC_ERR("{\"nic_tag\":\"a\",\"ips\":[\"192.0.2.5/24\"]},"
 		"{\"nic_tag\":\"b\",\"ips\":[\"192.0.2.5/24\"]}",
-		"Cannot add multiple NICs with the same IP: 192.0.2.5/24",
-		"dup ip");
+		"Cannot add multiple NICs with the same IP: 192.0.2.5/24", "dup ip");
 	NIC_ERR("{\"nic_tag\":\"a\",\"mac\":\"b2:00:00:00:00:01\","
 		"\"vrrp_vrid\":1}",
 		"Cannot set both .mac and .vrrp_vrid for NIC: {\"nic_tag\":\"a\","
-		"\"mac\":\"b2:00:00:00:00:01\",\"vrrp_vrid\":1}", "mac and vrid");
+		"\"mac\":\"b2:00:00:00:00:01\",\"vrrp_vrid\":1}",
+		"mac and vrid");
 	NIC_ERR("{\"nic_tag\":\"a\",\"allowed_ips\":[\"1.1.1.1\",\"1.1.1.2\","
 		"\"1.1.1.3\",\"1.1.1.4\",\"1.1.1.5\",\"1.1.1.6\",\"1.1.1.7\","
 		"\"1.1.1.8\",\"1.1.1.9\",\"1.1.1.10\",\"1.1.1.11\",\"1.1.1.12\","
 		"\"1.1.1.13\",\"1.1.1.14\"]}",
 		"Maximum of 13 allowed_ips per nic", "allowed_ips count");
-	NIC_ERR("{\"nic_tag\":\"a\",\"allowed_ips\":[\"x\"]}",
-		"invalid allowed_ips: x", "allowed_ips bad");
-	NIC_ERR("{\"nic_tag\":\"a\",\"mac\":\"zz\"}",
-		"Invalid value(s) for: nics.*.mac", "bad mac");
-	NIC_ERR("{\"nic_tag\":\"a\",\"mtu\":100}",
-		"Invalid value(s) for: nics.*.mtu", "mtu range");
-	create_fails("{" MIN_J ",\"nics\":[1]}", "Invalid value(s) for: nics",
-		     "nics", "nic not object");
-	create_fails("{" MIN_J ",\"nics\":{}}", "Invalid value(s) for: nics",
-		     "nics", "nics not array");
+	NIC_ERR("{\"nic_tag\":\"a\",\"allowed_ips\":[\"x\"]}", "invalid allowed_ips: x",
+		"allowed_ips bad");
+	NIC_ERR("{\"nic_tag\":\"a\",\"mac\":\"zz\"}", "Invalid value(s) for: nics.*.mac",
+		"bad mac");
+	NIC_ERR("{\"nic_tag\":\"a\",\"mtu\":100}", "Invalid value(s) for: nics.*.mtu", "mtu range");
+	create_fails("{" MIN_J ",\"nics\":[1]}", "Invalid value(s) for: nics", "nics",
+		     "nic not object");
+	create_fails("{" MIN_J ",\"nics\":{}}", "Invalid value(s) for: nics", "nics",
+		     "nics not array");
 }
 
 static void test_conflicts(void)
@@ -639,10 +636,12 @@ static void test_conflicts(void)
 	env.other_vms = others;
 	NIC_ERR("{\"nic_tag\":\"a\",\"mac\":\"B2:0:0:0:0:9\"}",
 		"Conflict detected with another vm, please check the MAC, IP, "
-		"and VRID", "mac conflict");
+		"and VRID",
+		"mac conflict");
 	NIC_ERR("{\"nic_tag\":\"admin\",\"ips\":[\"192.0.2.50/24\"]}",
 		"Conflict detected with another vm, please check the MAC, IP, "
-		"and VRID", "ip conflict");
+		"and VRID",
+		"ip conflict");
 	json_decref(create_ok("{" MIN_J ",\"nics\":[{\"nic_tag\":\"other\","
 			      "\"ips\":[\"192.0.2.50/24\"]}]}",
 			      "same ip on another tag"));
@@ -667,27 +666,34 @@ static void test_routes(void)
 	json_decref(vm);
 	create_fails("{" MIN_J ",\"routes\":{\"nowhere\":\"192.0.2.1\"}}",
 		     "Invalid route destination: \"nowhere\" (must be IP address "
-		     "or CIDR)", "routes", "bad dst");
+		     "or CIDR)",
+		     "routes", "bad dst");
 	create_fails("{" MIN_J ",\"routes\":{\"10.0.0.0/4\":\"192.0.2.1\"}}",
 		     "Invalid route destination: \"10.0.0.0/4\" (must be IP "
-		     "address or CIDR)", "routes", "short prefix dst");
+		     "address or CIDR)",
+		     "routes", "short prefix dst");
 	create_fails("{" MIN_J ",\"routes\":{\"10.0.0.0/8\":\"gw\"}}",
 		     "Invalid route gateway: \"gw\" (must be IP address, MAC "
-		     "address, or nic)", "routes", "bad gw");
+		     "address, or nic)",
+		     "routes", "bad gw");
 	create_fails("{" MIN_J ",\"routes\":{\"10.0.0.0/8\":\"nics[0]\"}}",
 		     "Route gateway: \"nics[0]\" refers to non-existent or DHCP "
-		     "nic", "routes", "missing nic");
+		     "nic",
+		     "routes", "missing nic");
 	create_fails("{" MIN_J ",\"nics\":[{\"nic_tag\":\"a\",\"ips\":[\"dhcp\"]}],"
 		     "\"routes\":{\"10.0.0.0/8\":\"nics[0]\"}}",
 		     "Route gateway: \"nics[0]\" refers to non-existent or DHCP "
-		     "nic", "routes", "dhcp nic");
+		     "nic",
+		     "routes", "dhcp nic");
 	create_fails("{" MIN_J ",\"routes\":{\"10.0.0.0/8\":"
 		     "\"macs[b2:00:00:00:00:02]\"}}",
 		     "Route gateway: \"macs[b2:00:00:00:00:02]\" refers to "
-		     "non-existent or DHCP nic", "routes", "missing mac");
+		     "non-existent or DHCP nic",
+		     "routes", "missing mac");
 	create_fails("{" MIN_J ",\"routes\":{\"10.0.0.0/8\":\"nics[x]\"}}",
 		     "Route gateway: \"nics[x]\" refers to non-existent or DHCP "
-		     "nic", "routes", "bad nic index");
+		     "nic",
+		     "routes", "bad nic index");
 }
 
 static void test_create_misc(void)
@@ -695,26 +701,24 @@ static void test_create_misc(void)
 	struct zh_error err = ZH_ERROR_INIT;
 	json_t *vm = NULL, *arr = json_array();
 
-	ok(vmcfg_create(arr, &env, NULL, NULL, &vm, &err) == -EINVAL,
-	   "non-object payload refused");
+	ok(vmcfg_create(arr, &env, NULL, NULL, &vm, &err) == -EINVAL, "non-object payload refused");
 	zh_error_clear(&err);
 	json_decref(arr);
 
 	vm = create_ok("{" MIN_J ",\"filesystems\":[{\"type\":\"lofs\",\"source\":"
 		       "\"/srv\",\"target\":\"/data\",\"options\":\"ro,nodevices\"}]}",
 		       "filesystems");
-	is_json(json_object_get(json_array_get(json_object_get(vm, "filesystems"),
-					       0), "options"),
+	is_json(json_object_get(json_array_get(json_object_get(vm, "filesystems"), 0), "options"),
 		"[\"ro\",\"nodevices\"]", "filesystem options split");
 	json_decref(vm);
 
 	vm = create_ok("{" MIN_J ",\"tags\":{\"a\":1},\"customer_metadata\":"
 		       "{\"user-script\":\"x\"},\"internal_metadata_namespaces\":"
-		       "\"ns1,ns2\"}", "metadata");
+		       "\"ns1,ns2\"}",
+		       "metadata");
 	is_member(vm, "tags", "{\"a\":1}", "tags kept");
 	is_member(vm, "customer_metadata", "{\"user-script\":\"x\"}", "cm kept");
-	is_member(vm, "internal_metadata_namespaces", "[\"ns1\",\"ns2\"]",
-		  "namespaces split");
+	is_member(vm, "internal_metadata_namespaces", "[\"ns1\",\"ns2\"]", "namespaces split");
 	json_decref(vm);
 
 	/* no env at all: every host check skipped */
@@ -723,8 +727,7 @@ static void test_create_misc(void)
 			       "\"nics\":[{\"nic_tag\":\"nope\"}]}");
 
 		vm = NULL;
-		ok(vmcfg_create(p, NULL, NULL, NULL, &vm, &err) == 0,
-		   "NULL env skips host checks");
+		ok(vmcfg_create(p, NULL, NULL, NULL, &vm, &err) == 0, "NULL env skips host checks");
 		json_decref(vm);
 		json_decref(p);
 	}
@@ -745,8 +748,7 @@ static json_t *base_vm(void)
 			 "base vm");
 }
 
-static json_t *update_ok(const json_t *vm, const char *text, json_t **changed,
-			 const char *name)
+static json_t *update_ok(const json_t *vm, const char *text, json_t **changed, const char *name)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	json_t *p = js(text), *out = NULL;
@@ -768,8 +770,8 @@ static json_t *update_ok(const json_t *vm, const char *text, json_t **changed,
 	return out;
 }
 
-static void update_fails(const json_t *vm, const char *text, const char *msg,
-			 const char *prop, const char *name)
+static void update_fails(const json_t *vm, const char *text, const char *msg, const char *prop,
+			 const char *name)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	json_t *p = js(text), *out = NULL, *ch = NULL;
@@ -787,16 +789,17 @@ static void test_update_simple(json_t *vm)
 {
 	json_t *ch = NULL, *out;
 
-	out = update_ok(vm, "{\"alias\":\"db\",\"quota\":\"20\",\"autoboot\":"
-			    "\"false\",\"cpu_cap\":\"150\",\"resolvers\":"
-			    "\"8.8.8.8,8.8.4.4\"}", &ch, "simple");
+	out = update_ok(vm,
+			"{\"alias\":\"db\",\"quota\":\"20\",\"autoboot\":"
+			"\"false\",\"cpu_cap\":\"150\",\"resolvers\":"
+			"\"8.8.8.8,8.8.4.4\"}",
+			&ch, "simple");
 	is_member(out, "alias", "\"db\"", "alias updated");
 	is_member(out, "quota", "20", "quota coerced");
 	is_member(out, "autoboot", "false", "autoboot coerced");
 	is_member(out, "cpu_cap", "150", "cpu_cap coerced");
 	is_member(out, "resolvers", "[\"8.8.8.8\",\"8.8.4.4\"]", "resolvers split");
-	is_json(ch, "[\"alias\",\"autoboot\",\"cpu_cap\",\"quota\",\"resolvers\"]",
-		"changed list");
+	is_json(ch, "[\"alias\",\"autoboot\",\"cpu_cap\",\"quota\",\"resolvers\"]", "changed list");
 	json_decref(out);
 	json_decref(ch);
 
@@ -807,7 +810,8 @@ static void test_update_simple(json_t *vm)
 	is_json(ch, "[]", "nothing changed");
 	is_int(nwarn, 2, "two warnings");
 	ok(strstr(warnings, "Warning, invalid update property: [uuid] removing "
-			    "from payload.") != NULL, "update warning text");
+			    "from payload.") != NULL,
+	   "update warning text");
 	json_decref(out);
 	json_decref(ch);
 
@@ -823,89 +827,103 @@ static void test_update_simple(json_t *vm)
 	json_decref(out);
 	json_decref(ch);
 
-	out = update_ok(vm, "{\"limit_priv\":\"default,-net_access\"}", NULL,
-			"NULL changed");
+	out = update_ok(vm, "{\"limit_priv\":\"default,-net_access\"}", NULL, "NULL changed");
 	is_member(out, "limit_priv", "\"default,-net_access\"", "limit_priv");
 	json_decref(out);
 }
 
 static void test_update_errors(json_t *vm)
 {
-	update_fails(vm, "{\"cpu_cap\":\"x\"}", "Invalid value for cpu_cap: \"x\"",
-		     "cpu_cap", "NaN");
-	update_fails(vm, "{\"max_swap\":10}", "Invalid value(s) for: max_swap",
-		     "max_swap", "swap below min");
-	update_fails(vm, "{\"autoboot\":\"maybe\"}",
-		     "Invalid value(s) for: autoboot", "autoboot", "bad bool");
-	update_fails(vm, "{\"add_nics\":{}}", "add_nics must be an array.",
-		     "add_nics", "add_nics not array");
-	update_fails(vm, "{\"update_nics\":5}", "update_nics must be an array.",
-		     "update_nics", "update_nics not array");
+	update_fails(vm, "{\"cpu_cap\":\"x\"}", "Invalid value for cpu_cap: \"x\"", "cpu_cap",
+		     "NaN");
+	update_fails(vm, "{\"max_swap\":10}", "Invalid value(s) for: max_swap", "max_swap",
+		     "swap below min");
+	update_fails(vm, "{\"autoboot\":\"maybe\"}", "Invalid value(s) for: autoboot", "autoboot",
+		     "bad bool");
+	update_fails(vm, "{\"add_nics\":{}}", "add_nics must be an array.", "add_nics",
+		     "add_nics not array");
+	update_fails(vm, "{\"update_nics\":5}", "update_nics must be an array.", "update_nics",
+		     "update_nics not array");
 	update_fails(vm, "{\"zfs_root_recsize\":3}",
 		     "invalid zfs_root_recsize (3), must be 512-131072 and a "
-		     "power of 2. (0 to disable)", "zfs_root_recsize", "recsize");
+		     "power of 2. (0 to disable)",
+		     "zfs_root_recsize", "recsize");
 	update_fails(vm, "{\"set_routes\":{\"x\":\"1.2.3.4\"}}",
 		     "Invalid route destination: \"x\" (must be IP address or "
-		     "CIDR)", "routes", "bad set_routes");
+		     "CIDR)",
+		     "routes", "bad set_routes");
 	update_fails(vm, "{\"update_nics\":[{\"primary\":true}]}",
 		     "NIC object needs a .mac property to update", "update_nics",
 		     "update without mac");
 	update_fails(vm, "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:99\"}]}",
-		     "There is no existing NIC with that mac address",
-		     "update_nics", "update unknown mac");
-	update_fails(vm, "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
-			 "\"primary\":false}]}",
-		     "invalid value for NIC's primary flag: false (must be true)",
-		     "nics.*.primary", "primary false on update");
-	update_fails(vm, "{\"add_nics\":[{\"nic_tag\":\"x\",\"mac\":"
-			 "\"b2:00:00:00:00:01\"}]}",
+		     "There is no existing NIC with that mac address", "update_nics",
+		     "update unknown mac");
+	update_fails(vm,
+		     "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
+		     "\"primary\":false}]}",
+		     "invalid value for NIC's primary flag: false (must be true)", "nics.*.primary",
+		     "primary false on update");
+	update_fails(vm,
+		     "{\"add_nics\":[{\"nic_tag\":\"x\",\"mac\":"
+		     "\"b2:00:00:00:00:01\"}]}",
 		     "Cannot add multiple NICs with the same MAC: "
-		     "b2:00:00:00:00:01", "nics", "add dup mac");
-	update_fails(vm, "{\"add_nics\":[{\"nic_tag\":\"x\",\"ips\":"
-			 "[\"10.1.1.5/24\"]}]}",
-		     "Cannot add multiple NICs with the same IP: 10.1.1.5/24",
-		     "nics", "add dup ip");
-	update_fails(vm, "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
-			 "\"nic_tag\":\"etherstub/x\"}]}",
+		     "b2:00:00:00:00:01",
+		     "nics", "add dup mac");
+	update_fails(vm,
+		     "{\"add_nics\":[{\"nic_tag\":\"x\",\"ips\":"
+		     "[\"10.1.1.5/24\"]}]}",
+		     "Cannot add multiple NICs with the same IP: 10.1.1.5/24", "nics",
+		     "add dup ip");
+	update_fails(vm,
+		     "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
+		     "\"nic_tag\":\"etherstub/x\"}]}",
 		     "invalid or missing .nic_tag option for NIC: {\"mac\":"
-		     "\"b2:00:00:00:00:01\",\"nic_tag\":\"etherstub/x\"}", "nics",
-		     "update tag with slash");
-	update_fails(vm, "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
-			 "\"nic_tag\":\"nope\"}]}", "Invalid nic tag \"nope\"",
-		     "nics", "update unknown tag");
+		     "\"b2:00:00:00:00:01\",\"nic_tag\":\"etherstub/x\"}",
+		     "nics", "update tag with slash");
+	update_fails(vm,
+		     "{\"update_nics\":[{\"mac\":\"b2:00:00:00:00:01\","
+		     "\"nic_tag\":\"nope\"}]}",
+		     "Invalid nic tag \"nope\"", "nics", "update unknown tag");
 	update_fails(vm, "{\"update_filesystems\":[{\"type\":\"lofs\"}]}",
-		     "filesystem object needs a .target property to update",
-		     "update_filesystems", "fs update without target");
+		     "filesystem object needs a .target property to update", "update_filesystems",
+		     "fs update without target");
 	update_fails(vm, "{\"update_filesystems\":[{\"target\":\"/nope\"}]}",
-		     "There is no existing filesystem with that target",
-		     "update_filesystems", "fs update unknown target");
-	update_fails(vm, "{\"remove_nics\":[\"b2:00:00:00:00:01\"],"
-			 "\"set_routes\":{\"10.0.0.0/8\":\"nics[1]\"}}",
+		     "There is no existing filesystem with that target", "update_filesystems",
+		     "fs update unknown target");
+	update_fails(vm,
+		     "{\"remove_nics\":[\"b2:00:00:00:00:01\"],"
+		     "\"set_routes\":{\"10.0.0.0/8\":\"nics[1]\"}}",
 		     "Route gateway: \"nics[1]\" refers to non-existent or DHCP "
-		     "nic", "routes", "route to removed nic");
+		     "nic",
+		     "routes", "route to removed nic");
 }
 
 static void test_update_hashes(json_t *vm)
 {
 	json_t *ch = NULL, *out;
 
-	out = update_ok(vm, "{\"set_tags\":{\"c\":3,\"a\":10},\"remove_tags\":"
-			    "[\"b\"],\"set_customer_metadata\":{\"x\":\"y\"},"
-			    "\"remove_customer_metadata\":\"k\","
-			    "\"set_internal_metadata\":{\"i\":\"j\"},"
-			    "\"set_routes\":{\"10.0.0.0/8\":\"10.1.1.1\"}}",
+	out = update_ok(vm,
+			"{\"set_tags\":{\"c\":3,\"a\":10},\"remove_tags\":"
+			"[\"b\"],\"set_customer_metadata\":{\"x\":\"y\"},"
+			"\"remove_customer_metadata\":\"k\","
+			"\"set_internal_metadata\":{\"i\":\"j\"},"
+			"\"set_routes\":{\"10.0.0.0/8\":\"10.1.1.1\"}}",
 			&ch, "hashes");
 	is_member(out, "tags", "{\"a\":10,\"c\":3}", "set/remove tags");
 	is_member(out, "customer_metadata", "{\"x\":\"y\"}", "customer_metadata");
 	is_member(out, "internal_metadata", "{\"i\":\"j\"}", "internal_metadata");
 	is_member(out, "routes", "{\"10.0.0.0/8\":\"10.1.1.1\"}", "set_routes");
-	is_json(ch, "[\"customer_metadata\",\"internal_metadata\",\"routes\","
-		    "\"tags\"]", "changed hashes");
+	is_json(ch,
+		"[\"customer_metadata\",\"internal_metadata\",\"routes\","
+		"\"tags\"]",
+		"changed hashes");
 	json_decref(ch);
 
 	{
-		json_t *o2 = update_ok(out, "{\"remove_routes\":[\"10.0.0.0/8\","
-					    "\"1.1.1.1\"]}", &ch, "remove_routes");
+		json_t *o2 = update_ok(out,
+				       "{\"remove_routes\":[\"10.0.0.0/8\","
+				       "\"1.1.1.1\"]}",
+				       &ch, "remove_routes");
 		is_member(o2, "routes", "{}", "route removed");
 		is_json(ch, "[\"routes\"]", "routes changed");
 		json_decref(o2);
@@ -918,8 +936,9 @@ static void test_update_nics(json_t *vm)
 {
 	json_t *ch = NULL, *out, *n;
 
-	out = update_ok(vm, "{\"add_nics\":[{\"nic_tag\":\"admin\",\"ip\":"
-			    "\"10.2.2.2\",\"netmask\":\"255.255.0.0\"}]}",
+	out = update_ok(vm,
+			"{\"add_nics\":[{\"nic_tag\":\"admin\",\"ip\":"
+			"\"10.2.2.2\",\"netmask\":\"255.255.0.0\"}]}",
 			&ch, "add_nics");
 	n = nic_of(out, 2);
 	is_member(n, "interface", "\"net2\"", "added net2");
@@ -931,15 +950,19 @@ static void test_update_nics(json_t *vm)
 	json_decref(out);
 	json_decref(ch);
 
-	out = update_ok(vm, "{\"add_nics\":[{\"nic_tag\":\"admin\",\"primary\":"
-			    "true,\"ips\":[\"dhcp\"]}]}", NULL, "add primary");
+	out = update_ok(vm,
+			"{\"add_nics\":[{\"nic_tag\":\"admin\",\"primary\":"
+			"true,\"ips\":[\"dhcp\"]}]}",
+			NULL, "add primary");
 	is_member(nic_of(out, 0), "primary", NULL, "old primary cleared");
 	is_member(nic_of(out, 2), "primary", "true", "new primary");
 	json_decref(out);
 
-	out = update_ok(vm, "{\"update_nics\":[{\"mac\":\"B2:0:0:0:0:2\","
-			    "\"primary\":true,\"ip\":\"198.18.1.9\",\"vlan_id\":"
-			    "\"12\",\"interface\":\"net7\"}]}", &ch, "update_nics");
+	out = update_ok(vm,
+			"{\"update_nics\":[{\"mac\":\"B2:0:0:0:0:2\","
+			"\"primary\":true,\"ip\":\"198.18.1.9\",\"vlan_id\":"
+			"\"12\",\"interface\":\"net7\"}]}",
+			&ch, "update_nics");
 	is_member(nic_of(out, 0), "primary", NULL, "primary moved off");
 	n = nic_of(out, 1);
 	is_member(n, "primary", "true", "primary moved on");
@@ -951,8 +974,10 @@ static void test_update_nics(json_t *vm)
 	json_decref(out);
 	json_decref(ch);
 
-	out = update_ok(vm, "{\"remove_nics\":[\"b2:00:00:00:00:01\","
-			    "\"b2:00:00:00:00:77\"]}", &ch, "remove primary");
+	out = update_ok(vm,
+			"{\"remove_nics\":[\"b2:00:00:00:00:01\","
+			"\"b2:00:00:00:00:77\"]}",
+			&ch, "remove primary");
 	is_int(json_array_size(json_object_get(out, "nics")), 1, "one nic left");
 	is_member(nic_of(out, 0), "primary", "true", "new primary picked");
 	is_int(nwarn, 1, "unknown mac warned");
@@ -960,8 +985,10 @@ static void test_update_nics(json_t *vm)
 	json_decref(out);
 	json_decref(ch);
 
-	out = update_ok(vm, "{\"remove_nics\":\"b2:00:00:00:00:01,"
-			    "b2:00:00:00:00:02\"}", NULL, "remove all");
+	out = update_ok(vm,
+			"{\"remove_nics\":\"b2:00:00:00:00:01,"
+			"b2:00:00:00:00:02\"}",
+			NULL, "remove all");
 	is_json(json_object_get(out, "nics"), "[]", "no nics left");
 	json_decref(out);
 }
@@ -1001,24 +1028,27 @@ static void test_update_filesystems(json_t *vm)
 {
 	json_t *ch = NULL, *out, *o2;
 
-	out = update_ok(vm, "{\"add_filesystems\":[{\"type\":\"lofs\",\"source\":"
-			    "\"/a\",\"target\":\"/x\",\"options\":\"ro\"}]}", &ch,
-			"add fs");
+	out = update_ok(vm,
+			"{\"add_filesystems\":[{\"type\":\"lofs\",\"source\":"
+			"\"/a\",\"target\":\"/x\",\"options\":\"ro\"}]}",
+			&ch, "add fs");
 	is_json(json_object_get(out, "filesystems"),
 		"[{\"options\":[\"ro\"],\"source\":\"/a\",\"target\":\"/x\","
-		"\"type\":\"lofs\"}]", "fs added");
+		"\"type\":\"lofs\"}]",
+		"fs added");
 	is_json(ch, "[\"filesystems\"]", "fs changed");
 	json_decref(ch);
 	update_fails(out, "{\"add_filesystems\":[{\"target\":\"/x\"}]}",
-		     "Cannot add multiple filesystems with the same target: /x",
-		     "add_filesystems", "dup target");
-	o2 = update_ok(out, "{\"update_filesystems\":[{\"target\":\"/x\","
-			    "\"source\":\"/b\"}]}", NULL, "update fs");
-	is_str(jsonutil_str(json_array_get(json_object_get(o2, "filesystems"), 0),
-			    "source"), "/b", "fs source updated");
+		     "Cannot add multiple filesystems with the same target: /x", "add_filesystems",
+		     "dup target");
+	o2 = update_ok(out,
+		       "{\"update_filesystems\":[{\"target\":\"/x\","
+		       "\"source\":\"/b\"}]}",
+		       NULL, "update fs");
+	is_str(jsonutil_str(json_array_get(json_object_get(o2, "filesystems"), 0), "source"), "/b",
+	       "fs source updated");
 	json_decref(o2);
-	o2 = update_ok(out, "{\"remove_filesystems\":[\"/x\",\"/y\"]}", NULL,
-		       "remove fs");
+	o2 = update_ok(out, "{\"remove_filesystems\":[\"/x\",\"/y\"]}", NULL, "remove fs");
 	is_json(json_object_get(o2, "filesystems"), "[]", "fs removed");
 	is_int(nwarn, 1, "unknown target warned");
 	json_decref(o2);

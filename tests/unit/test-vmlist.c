@@ -29,7 +29,8 @@ static json_t *sample(void)
 		  "\"state\":\"stopped\",\"autoboot\":false,"
 		  "\"tags\":{\"role\":\"db\",\"a.b\":\"dotted\",\"n\":3},"
 		  "\"resolvers\":[\"8.8.8.8\",\"8.8.4.4\"],"
-		  "\"nics\":[{\"ip\":\"10.0.0.1\",\"mac\":\"02:00:00:0a:0b:0c\",\"nic_tag\":\"admin\"},"
+		  "\"nics\":[{\"ip\":\"10.0.0.1\",\"mac\":\"02:00:00:0a:0b:0c\",\"nic_tag\":"
+		  "\"admin\"},"
 		  "{\"ip\":\"192.0.2.5\",\"nic_tag\":\"external\"}]}");
 }
 
@@ -55,7 +56,8 @@ static void test_fake(void)
 {
 	_cleanup_json_ json_t *v = sample();
 	_cleanup_json_ json_t *lx = vm("{\"brand\":\"lx\",\"max_physical_memory\":1}");
-	_cleanup_json_ json_t *k = vm("{\"brand\":\"kvm\",\"ram\":1024,\"max_physical_memory\":2048}");
+	_cleanup_json_ json_t *k =
+		vm("{\"brand\":\"kvm\",\"ram\":1024,\"max_physical_memory\":2048}");
 	_cleanup_json_ json_t *h = vm("{\"brand\":\"bhyve\"}");
 
 	is_str(jsonutil_str(v, "type"), "OS", "joyent type OS");
@@ -132,9 +134,12 @@ static json_t *three(void)
 {
 	json_t *a = json_array();
 
-	json_array_append_new(a, vm("{\"uuid\":\"c\",\"brand\":\"joyent\",\"max_physical_memory\":1024,\"alias\":\"x\"}"));
-	json_array_append_new(a, vm("{\"uuid\":\"a\",\"brand\":\"joyent\",\"max_physical_memory\":256}"));
-	json_array_append_new(a, vm("{\"uuid\":\"b\",\"brand\":\"lx\",\"max_physical_memory\":1024}"));
+	json_array_append_new(a, vm("{\"uuid\":\"c\",\"brand\":\"joyent\",\"max_physical_memory\":"
+				    "1024,\"alias\":\"x\"}"));
+	json_array_append_new(
+		a, vm("{\"uuid\":\"a\",\"brand\":\"joyent\",\"max_physical_memory\":256}"));
+	json_array_append_new(a,
+			      vm("{\"uuid\":\"b\",\"brand\":\"lx\",\"max_physical_memory\":1024}"));
 	return a;
 }
 
@@ -145,7 +150,7 @@ static char *order(const json_t *a)
 	json_t *e;
 
 	buf[0] = '\0';
-	json_array_foreach(a, i, e)
+	json_array_foreach (a, i, e)
 		strncat(buf, jsonutil_str(e, "uuid"), sizeof(buf) - strlen(buf) - 1);
 	return buf;
 }
@@ -207,10 +212,14 @@ static void test_output(void)
 	ok(vmlist_columns_parse("uuid,tags.role,nics.0.ip,zoneid", &cols2, &err) == 0,
 	   "flattened columns");
 	h2 = vmlist_format_line(NULL, cols2, VMLIST_HEADER);
-	is_str(h2, "UUID                                  TAGS.ROLE             NICS.0.IP             ZONEID",
+	is_str(h2,
+	       "UUID                                  TAGS.ROLE             NICS.0.IP             "
+	       "ZONEID",
 	       "flattened header");
 	l2 = vmlist_format_line(v, cols2, VMLIST_HEADER);
-	is_str(l2, "11111111-1111-1111-1111-111111111111  db                    10.0.0.1              -",
+	is_str(l2,
+	       "11111111-1111-1111-1111-111111111111  db                    10.0.0.1              "
+	       "-",
 	       "missing value is -");
 	p = vmlist_format_line(v, cols2, VMLIST_PARSABLE);
 	is_str(p, "11111111-1111-1111-1111-111111111111:db:10.0.0.1:", "parsable line");

@@ -26,6 +26,7 @@
  *     runstate_finish(uuid);                   (then close(fd))
  */
 #include <fcntl.h>
+#include <time.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,6 +165,33 @@ static int lock_once(const char *path, struct zh_error *err)
 	if (!same_file(fd, path))
 		return -EAGAIN; /* unlinked under us by an ending zoneadmd */
 	return TAKE_FD(fd);
+}
+
+int runstate_open_lock(const char *uuid)
+{
+	_cleanup_free_ char *path = runstate_path(uuid, RS_LOCK);
+	int fd;
+
+	if (!path)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	return fd < 0 ? -errno : fd;
+}
+
+int runstate_wait_released(int fd, int ms)
+{
+	const struct timespec tick = {0, 1000 * 1000};
+
+	for (int waited = 0; waited <= ms; waited++) {
+		struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+
+		if (fcntl(fd, F_OFD_GETLK, &fl) < 0)
+			return -errno;
+		if (fl.l_type == F_UNLCK)
+			return 0;
+		nanosleep(&tick, NULL);
+	}
+	return -ETIMEDOUT;
 }
 
 int runstate_lock(const char *uuid, struct zh_error *err)

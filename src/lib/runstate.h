@@ -54,6 +54,14 @@ int runstate_write_exit(const char *uuid, int exit_status, const char *failed,
  */
 void runstate_finish(const char *uuid);
 
+/*
+ * Callers that must know zoneadmd is gone (stop, delete): open its lock file
+ * while it runs (-ENOENT if none), then wait (at most ms) until no process
+ * holds that lock any more: zoneadmd and its sentinel have both ended.
+ */
+int runstate_open_lock(const char *uuid);
+int runstate_wait_released(int fd, int ms);
+
 /* Remove the run directory (delete of the VM). */
 int runstate_remove(const char *uuid, struct zh_error *err);
 

@@ -356,6 +356,7 @@ static void wait_closed(int fd, int timeout_ms)
 
 int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *err)
 {
+	_cleanup_close_ int lfd = runstate_open_lock(uuid);
 	_cleanup_close_ int fd = ctl_connect(uuid, err);
 	json_t *p = json_pack("{s:i,s:b}", "timeout", timeout, "force", force);
 	int r;
@@ -377,6 +378,8 @@ int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *e
 	}
 	if (r == 0)
 		wait_closed(fd, 10000);
+	if (r == 0 && lfd >= 0) /* zoneadmd and its sentinel have ended */
+		runstate_wait_released(lfd, 10000);
 	return r;
 }
 

@@ -40,8 +40,9 @@ class Result:
 class Host:
     """One zonehost "host": a private ZONEHOST_ROOT and helpers to drive it."""
 
-    def __init__(self, root):
+    def __init__(self, root, netns=None):
         self.root = root
+        self.netns = netns
         self.env = dict(os.environ)
         self.env["ZONEHOST_ROOT"] = root
         self.env["PATH"] = CMD + ":" + self.env.get("PATH", "")
@@ -50,7 +51,10 @@ class Host:
         e = dict(self.env)
         if env:
             e.update(env)
-        cp = subprocess.run([str(a) for a in args], input=input, capture_output=True,
+        argv = [str(a) for a in args]
+        if self.netns:  # the whole host side runs in the test's own network namespace
+            argv = ["nsenter", "--net=/run/netns/" + self.netns, "--"] + argv
+        cp = subprocess.run(argv, input=input, capture_output=True,
                             text=True, timeout=timeout, env=e,
                             stdin=None if input is not None else subprocess.DEVNULL)
         return Result(cp)
@@ -132,6 +136,31 @@ def host2():
     h = Host(new_root())
     yield h
     leaked = h.teardown()
+    assert not leaked, "test left mounts behind: %r" % leaked
+
+
+def new_netns():
+    name = "zh-%s" % uuidlib.uuid4().hex[:10]
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
+    return name
+
+
+@pytest.fixture
+def nethost(busybox_image):
+    """A host whose zonehost commands (and so its bridges, VNICs and nft
+    tables) all live in a network namespace of the test's own; returns
+    (host, image_uuid) with the busybox image installed.  Addresses used in
+    tests come from 198.18.0.0/15 or 192.0.2.0/24 only."""
+    ns = new_netns()
+    h = Host(new_root(), netns=ns)
+    m, f, manifest = busybox_image
+    try:
+        h.ok(os.path.join(CMD, "imgadm"), "install", "-m", m, "-f", f)
+        yield h, manifest["uuid"]
+    finally:
+        leaked = h.teardown()
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
     assert not leaked, "test left mounts behind: %r" % leaked
 
 

@@ -1,0 +1,88 @@
+/*
+ * net.h - nic tags, VNICs, addresses and routes (netlink).
+ *
+ * Owns: the nic tag records (<config>/nictags.json, written atomically),
+ * the Linux bridge each tag names (a nic tag IS a bridge of that name: with
+ * a physical uplink as a port, or without one as an etherstub), and every
+ * VNIC: a veth pair whose host end (net_vnic_host_name()) is a port of the
+ * tag's bridge and whose zone end is moved into the zone's network
+ * namespace and named after the NIC's `interface` (net0, net1, ...).
+ * Never changes the host's own addresses, routes or foreign interfaces.
+ *
+ *     if (!net_nictag_exists("admin")) ...
+ *     net_vnics_create(uuid, vm, zone_pid, &err);     (before init runs)
+ *     ...
+ *     net_vnics_destroy(uuid, vm, &err);              (zone end; idempotent)
+ *
+ * Names are derived from the VM's uuid and the NIC's index only, so any
+ * process (zoneadmd, its sentinel, vmadm delete) can remove what another
+ * made: host end "z<10 hex of the uuid>n<index>" (<= 15 chars).
+ *
+ * All functions act on the network namespace of the calling process (tests
+ * and operators may run the whole host side in a namespace of their own).
+ */
+#ifndef ZH_NET_H
+#define ZH_NET_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+#define NET_IFNAMSIZ 16
+
+/* ---- nic tags ---- */
+
+struct net_nictag {
+	char *name;		/* also the bridge's name */
+	char *uplink;		/* physical interface, or NULL for an etherstub */
+	char *mac;		/* uplink's MAC as given, or NULL */
+	unsigned mtu;		/* 0: default */
+};
+
+/* A nic tag name must be a valid Linux interface name: [A-Za-z0-9_]{1,15}. */
+bool net_nictag_name_valid(const char *name);
+
+/* All recorded tags (array of n); free with net_nictags_free. */
+int net_nictag_list(struct net_nictag **tags, size_t *n, struct zh_error *err);
+void net_nictags_free(struct net_nictag *tags, size_t n);
+
+bool net_nictag_exists(const char *name);
+
+/* Record a tag and create its bridge (and enslave the uplink); -EEXIST if taken. */
+int net_nictag_add(const struct net_nictag *t, struct zh_error *err);
+int net_nictag_update(const struct net_nictag *t, struct zh_error *err);
+/* Remove the record and the bridge (the caller refuses while VMs use the tag). */
+int net_nictag_delete(const char *name, struct zh_error *err);
+
+/* Make sure every recorded tag's bridge exists (host boot, first use). */
+int net_nictags_ensure(struct zh_error *err);
+
+/* ---- VNICs ---- */
+
+/* "z<10 hex>n<idx>": the host end of NIC idx of VM uuid. */
+void net_vnic_host_name(const char *uuid, unsigned idx, char out[NET_IFNAMSIZ]);
+
+/*
+ * Create the VM's VNICs: veth pairs, host ends on the tags' bridges (up,
+ * with the MTU), zone ends moved into the network namespace of zone_pid,
+ * renamed, given their MAC, addresses (static `ips`), MTU, brought up, lo
+ * up, routes (the primary NIC's gateway as default route, `routes`), all
+ * from the host side before init runs.  `dhcp`/`addrconf` NICs are only
+ * brought up.  On failure everything made is removed.
+ */
+int net_vnics_create(const char *uuid, const json_t *vm, pid_t zone_pid,
+		     struct zh_error *err);
+
+/* Remove the host ends of every VNIC of the VM (missing ones are fine). */
+int net_vnics_destroy(const char *uuid, const json_t *vm, struct zh_error *err);
+
+/* Live changes on a running zone: make the VNICs and addresses match vm. */
+int net_vnics_sync(const char *uuid, const json_t *old_vm, const json_t *new_vm,
+		   pid_t zone_pid, struct zh_error *err);
+
+/* Write /etc/resolv.conf, /etc/hostname and /etc/hosts into the zone root (before boot). */
+int net_zone_files(const char *zone_root, const json_t *vm, struct zh_error *err);
+
+#endif

@@ -1,0 +1,32 @@
+/*
+ * nft.h - per-VM packet filtering on the bridges: anti-spoofing and VLAN
+ * segments (libnftables, bridge family).
+ *
+ * Owns: one nftables table per VM, "bridge zh_<uuid without dashes>",
+ * keyed on the host ends of the VM's VNICs (net_vnic_host_name()).  By
+ * default a VNIC may only send frames from its own MAC, IPv4 and ARP from
+ * its `ips`/`allowed_ips`, IPv6 from its own addresses and its MAC-derived
+ * link-local, and no DHCP server replies; each allow_* property lifts its
+ * part.  `vlan_id` is enforced as segment isolation: a frame entering from
+ * a VNIC is marked with its VLAN and may leave only by ports of the same
+ * VLAN (so VLANs exchange no frame, broadcasts included).
+ *
+ *     nft_vm_apply(uuid, vm, &err);     (replace the VM's table atomically)
+ *     nft_vm_remove(uuid, &err);        (idempotent)
+ *
+ * Never touches a table it did not make.
+ */
+#ifndef ZH_NFT_H
+#define ZH_NFT_H
+
+#include <jansson.h>
+
+#include "error.h"
+
+int nft_vm_apply(const char *uuid, const json_t *vm, struct zh_error *err);
+int nft_vm_remove(const char *uuid, struct zh_error *err);
+
+/* The nft script nft_vm_apply would load (pure; for tests and the fuzzer). */
+int nft_vm_script(const char *uuid, const json_t *vm, char **out, struct zh_error *err);
+
+#endif

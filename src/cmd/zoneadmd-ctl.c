@@ -88,10 +88,14 @@ static int h_console(struct zad *z, struct zad_client *c, const json_t *in, json
 	return 0;
 }
 
+/* Re-read the config: live limits, signals, and the network (nics, routes). */
 static int h_update(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 		    struct zh_error *err)
 {
-	return zad_reload(z, err);
+	_cleanup_json_ json_t *old = json_incref(z->vm);
+	int r = zad_reload(z, err);
+
+	return r < 0 ? r : zad_net_update(z, old, err);
 }
 
 static const ctl_handler handlers[CTL_CMD_MAX] = {

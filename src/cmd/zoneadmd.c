@@ -18,8 +18,12 @@
  *   4. cgroup_create + cgroup_apply (the VM's limits).
  *   5. the console pty (zoneadmd-console.c) and the console log.
  *   6. the control socket <run>/<uuid>/control.sock (0600, root only).
- *   7. zone_spawn(): init (init_name or /sbin/init) in its namespaces, its
+ *   7. net_zone_files() (resolv.conf, hostname, hosts in the zone root);
+ *      zone_spawn(): init (init_name or /sbin/init) in its namespaces, its
  *      pidfd watched; state.json "running" with pid and boot_timestamp.
+ *      Between the id maps and init, zone_spawn calls net_hook(): the
+ *      VNICs (net_vnics_create: veths on the tags' bridges, zone ends in
+ *      the new netns, addresses and routes) and the VM's nft table.
  * Then it serves one epoll loop over: init's pidfd, the control socket and
  * its clients, the pty master, a signalfd and a timerfd (stop timeout).
  *
@@ -36,10 +40,16 @@
  *
  * When init ends for good: exit.json {"exit_status"} (128+signal for a
  * signal), everything left in the cgroup killed, the cgroup removed, the
- * pty closed, state.json, the socket and the lock file removed, STOP
- * waiters answered, the sentinel told "clean end", exit.  zoneadmd makes
- * nothing else on the host (the zone's mounts live in its own mount
- * namespace; zone_spawn detaches the idmapped root from the host's).
+ * VNICs and the nft table removed, the pty closed, state.json, the
+ * socket and the lock file removed, STOP waiters answered, the sentinel
+ * told "clean end", exit.  zoneadmd makes nothing else on the host (the
+ * zone's mounts live in its own mount namespace; zone_spawn detaches the
+ * idmapped root from the host's).  A reboot removes the VNICs and makes
+ * them again in the new netns.
+ * CTL_UPDATE (vmadm update) re-reads the config and, when nics or routes
+ * changed on a running zone, applies them at once (net_vnics_sync,
+ * nft_vm_apply); if that fails the old network is put back and the
+ * caller told, and vmadm puts the old config back.
  *
  * WHEN ZONEADMD ITSELF IS KILLED (SIGKILL, OOM, a bug): the zone is
  * stopped, and nothing is left on the host.  Before it makes anything,
@@ -50,7 +60,8 @@
  * A byte means zoneadmd ended cleanly and did its own clean-up: it exits.
  * EOF without a byte means zoneadmd died: it kills every process in the
  * zone's cgroup (init included, which takes its PID namespace and with it
- * the zone's mounts), removes the cgroups, writes exit.json (exit_status
+ * the zone's mounts), removes the cgroups, the VNICs (found by the VM's
+ * name prefix, so no state is needed) and the nft table, writes exit.json (exit_status
  * 137: init was SIGKILLed), removes state.json, the socket and the lock
  * file, and exits, releasing the lock.  The orphaned init is reaped by the
  * host's init.  The sentinel ignores SIGTERM/SIGINT/SIGHUP; if it dies,
@@ -83,6 +94,8 @@
 #include "ctl.h"
 #include "fsutil.h"
 #include "jsonutil.h"
+#include "net.h"
+#include "nft.h"
 #include "paths.h"
 #include "runstate.h"
 #include "vmstore.h"
@@ -164,6 +177,10 @@ static _Noreturn void sentinel_main(const char *uuid, int rfd, int lockfd)
 	cgroup_kill_all(uuid, &err);
 	zh_error_clear(&err);
 	cgroup_destroy(uuid, &err);
+	zh_error_clear(&err);
+	net_vnics_destroy(uuid, NULL, &err); /* by name: NICs added live too */
+	zh_error_clear(&err);
+	nft_vm_remove(uuid, &err);
 	zh_error_clear(&err);
 	runstate_write_exit(uuid, EXIT_KILLED_BY_SENTINEL, NULL, &err);
 	zh_error_clear(&err);
@@ -426,6 +443,87 @@ static int check_init(struct zad *z, struct zh_error *err)
 	return 0;
 }
 
+/* ---- network ---- */
+
+static bool has_nics(const json_t *vm)
+{
+	return json_array_size(json_object_get(vm, "nics")) > 0;
+}
+
+/* zone_spawn's before_release: the child's netns exists, init has not run. */
+static int net_hook(void *ctx, pid_t pid, struct zh_error *err)
+{
+	struct zad *z = ctx;
+	int r;
+
+	z->net_made = true;
+	/* The rules match port names: loaded first, no port is ever open unfiltered. */
+	if (has_nics(z->vm) && (r = nft_vm_apply(z->uuid, z->vm, err)) < 0)
+		return r;
+	return net_vnics_create(z->uuid, z->vm, pid, err);
+}
+
+static void net_release(struct zad *z)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+
+	if (!z->net_made)
+		return;
+	if (net_vnics_destroy(z->uuid, z->vm, &err) < 0)
+		zad_logf(z, "%s", err.msg);
+	zh_error_clear(&err);
+	if (nft_vm_remove(z->uuid, &err) < 0)
+		zad_logf(z, "%s", err.msg);
+	zh_error_clear(&err);
+	z->net_made = false;
+}
+
+static int net_prepare(struct zad *z, struct zh_error *err)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+
+	net_release(z); /* a reboot: the old VNICs go before the new netns */
+	if (has_nics(z->vm) && net_nictags_ensure(&e) < 0)
+		zad_logf(z, "nic tags: %s", e.msg); /* a missing bridge fails below */
+	zh_error_clear(&e);
+	return net_zone_files(z->root, z->vm, err);
+}
+
+static bool net_changed(const json_t *old, const json_t *vm)
+{
+	return !json_equal(json_object_get(old, "nics"), json_object_get(vm, "nics")) ||
+	       !json_equal(json_object_get(old, "routes"), json_object_get(vm, "routes"));
+}
+
+int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	int r;
+
+	if (!z->net_made || z->zp.pid <= 0 || z->phase != ZAD_RUNNING || !net_changed(old, z->vm))
+		return 0;
+	if (net_nictags_ensure(&e) < 0)
+		zad_logf(z, "nic tags: %s", e.msg); /* a missing bridge fails below */
+	zh_error_clear(&e);
+	r = net_vnics_sync(z->uuid, old, z->vm, z->zp.pid, err);
+	if (r == 0)
+		r = nft_vm_apply(z->uuid, z->vm, err);
+	if (r == 0) {
+		zad_logf(z, "network updated");
+		return 0;
+	}
+	zad_logf(z, "network update failed: %s; restoring", err->msg);
+	if (net_vnics_sync(z->uuid, z->vm, old, z->zp.pid, &e) < 0 ||
+	    nft_vm_apply(z->uuid, old, &e) < 0)
+		zad_logf(z, "restoring the network: %s", e.msg);
+	zh_error_clear(&e);
+	json_decref(z->vm);
+	z->vm = json_deep_copy(old);
+	return r;
+}
+
+/* ---- boot ---- */
+
 static int zad_boot(struct zad *z, struct zh_error *err)
 {
 	char *const argv[] = {(char *)init_path(z), NULL};
@@ -435,7 +533,7 @@ static int zad_boot(struct zad *z, struct zh_error *err)
 	struct zone_spec s;
 	int r;
 
-	if ((r = check_init(z, err)) < 0)
+	if ((r = check_init(z, err)) < 0 || (r = net_prepare(z, err)) < 0)
 		return r;
 	if (cgroup_version() == 2 && (cgfd = cgroup_open_fd(z->uuid, err)) < 0)
 		return cgfd;
@@ -452,6 +550,8 @@ static int zad_boot(struct zad *z, struct zh_error *err)
 		.filesystems = json_object_get(z->vm, "filesystems"),
 		.cgroup_fd = cgfd >= 0 ? cgfd : -1,
 		.cgroup_uuid = z->uuid,
+		.before_release = net_hook,
+		.hook_ctx = z,
 	};
 	r = zone_spawn(&s, &z->zp, err);
 	if (r < 0)
@@ -473,6 +573,7 @@ static void release_host(struct zad *z)
 	struct zh_error err = ZH_ERROR_INIT;
 
 	disarm_timer(z);
+	net_release(z);
 	if (z->cgroup_made) {
 		kill_zone(z);
 		if (cgroup_destroy(z->uuid, &err) < 0)

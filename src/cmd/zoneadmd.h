@@ -59,6 +59,7 @@ struct zad {
 	enum zad_phase phase;
 	bool reboot_force;
 	bool cgroup_made;
+	bool net_made; /* VNICs / nft table may exist (net_hook ran) */
 
 	int pty_master, pty_slave;
 	struct zlog conlog, log;
@@ -76,6 +77,8 @@ int zad_write_state(struct zad *z, const char *state);
 int zad_stop(struct zad *z, int timeout, bool force);
 int zad_reboot(struct zad *z, bool force, int timeout);
 int zad_reload(struct zad *z, struct zh_error *err);
+/* After zad_reload: apply changed nics/routes to the running zone (old: the config before). */
+int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err);
 
 /* zoneadmd-log.c */
 int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,

@@ -6,7 +6,8 @@
  *     zonehost pool destroy [--force] [NAME]
  *     zonehost pool mount-all
  *     zonehost sysinfo
- *     zonehost autoboot      (start every VM with autoboot=true; at host boot)
+ *     zonehost autoboot      (at host boot: bring up the nic tags' bridges,
+ *                             then start every VM with autoboot=true)
  *     zonehost help
  *
  * A thin main (STYLE.md 1): parse, call pool.* / sysinfo.*, print.  Data
@@ -22,6 +23,7 @@
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "lock.h"
+#include "net.h"
 #include "paths.h"
 #include "pool.h"
 #include "runstate.h"
@@ -413,7 +415,10 @@ static int start_one(const json_t *vm)
 	return 0;
 }
 
-/* `zonehost autoboot`: start every VM with autoboot=true (at host boot). */
+/*
+ * `zonehost autoboot` (at host boot): re-create the recorded nic tags'
+ * bridges (net_nictags_ensure), then start every VM with autoboot=true.
+ */
 static int cmd_autoboot(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -424,6 +429,11 @@ static int cmd_autoboot(int argc, char **argv)
 
 	if (argc > 1)
 		return usage("unexpected argument \"%s\"", argv[1]);
+	if (net_nictags_ensure(&err) < 0) { /* bridges first: zones' VNICs join them */
+		fprintf(stderr, "Failed to bring up nic tags: %s\n", err.msg);
+		zh_error_clear(&err);
+		failed++;
+	}
 	if (vmstore_load_all(&vms, &err) < 0)
 		return cmd_fail(&err);
 	json_array_foreach (vms, i, vm)

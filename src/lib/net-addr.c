@@ -1,1 +1,616 @@
-/* placeholder: being written */
+/*
+ * net-addr.c - the zone side of the VNICs: links, addresses and routes
+ * inside the zone's network namespace, and the zone's resolver and host
+ * files (net.h).
+ *
+ * Owns: the netlink socket made inside a zone's network namespace
+ * (setns() there in the calling thread, socket, setns() back: a socket
+ * stays bound to the namespace it was created in; zoneadmd is
+ * single-threaded), the static addresses of `ips` on each zone end, lo
+ * up, the default route (primary NIC's gateways[0]) and `routes` (dst ->
+ * gateway IP, or "nics[N]"/"macs[m]": a link route on that NIC); and the
+ * files /etc/resolv.conf (from `resolvers`), /etc/hostname and a marked
+ * block of /etc/hosts in the zone root.  Not: the veth pairs
+ * (net-vnic.c).  `dhcp`/`addrconf` entries get no address: the link is
+ * up and the guest's own client configures it.
+ *
+ *     net_sock_open_pid(init_pid, &zs, &err);
+ *     net_zone_addrs(zs, old_nic, nic, &err);     (diff: only what changed)
+ *     net_zone_routes(zs, old_vm, vm, &err);
+ *     net_zone_files("/zones/<u>/root", vm, &err);
+ *
+ * Invariants: files are written under the zone root only, through
+ * openat2(RESOLVE_IN_ROOT) for /etc and rename() for the file itself, so
+ * a zone-controlled symlink never leads out of the root; the caller's
+ * network namespace is never left (net_sock_open_pid enters the zone's in
+ * a thread of its own).
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/openat2.h>
+#include <linux/rtnetlink.h>
+#include <netlink/netlink.h>
+#include <netlink/route/addr.h>
+#include <netlink/route/link.h>
+#include <netlink/route/route.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "jsonutil.h"
+#include "net-vnic-internal.h"
+#include "net.h"
+#include "util.h"
+
+#define HOSTS_MAX   (256u << 10)
+#define HOSTS_BEGIN "# zonehost: begin (written at each boot from hostname, dns_domain, nics)\n"
+#define HOSTS_END   "# zonehost: end\n"
+
+DEFINE_CLEANUP_FUNC(struct rtnl_link, rtnl_link_put)
+DEFINE_CLEANUP_FUNC(struct rtnl_addr, rtnl_addr_put)
+DEFINE_CLEANUP_FUNC(struct rtnl_route, rtnl_route_put)
+DEFINE_CLEANUP_FUNC(struct nl_addr, nl_addr_put)
+
+/* ---- the socket inside the zone ---- */
+
+static int open_ns(const char *path, int *fd, struct zh_error *err)
+{
+	*fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (*fd < 0)
+		return zh_error_set(err, errno == ENOENT ? ESRCH : errno, NULL,
+				    "cannot open %s: %m", path);
+	return 0;
+}
+
+/*
+ * A netlink socket stays bound to the network namespace it was created in,
+ * so it is created by a short-lived thread that enters the zone's
+ * namespace (setns(CLONE_NEWNET) changes only the calling thread); the
+ * caller's own namespace is never left, whatever fails.
+ */
+struct ns_sock_job {
+	int nsfd;
+	struct nl_sock *sk;
+	struct zh_error err;
+	int r;
+};
+
+static void *ns_sock_thread(void *arg)
+{
+	struct ns_sock_job *j = arg;
+
+	if (setns(j->nsfd, CLONE_NEWNET) < 0)
+		j->r = zh_error_set(&j->err, errno, NULL, "cannot enter the zone's network: %m");
+	else
+		j->r = net_sock_open(&j->sk, &j->err);
+	return NULL;
+}
+
+int net_sock_open_pid(pid_t pid, struct nl_sock **out, struct zh_error *err)
+{
+	struct ns_sock_job j = {.nsfd = -EBADF, .err = ZH_ERROR_INIT};
+	_cleanup_close_ int zone = -EBADF;
+	char path[64];
+	pthread_t t;
+	int r;
+
+	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
+	if ((r = open_ns(path, &zone, err)) < 0)
+		return r;
+	j.nsfd = zone;
+	r = pthread_create(&t, NULL, ns_sock_thread, &j);
+	if (r != 0)
+		return zh_error_set(err, r, NULL, "cannot start a thread: %s", strerror(r));
+	pthread_join(t, NULL);
+	if (j.r < 0) {
+		r = zh_error_set(err, j.err.errnum, j.err.prop, "%s", j.err.msg);
+		zh_error_clear(&j.err);
+		return r;
+	}
+	*out = j.sk;
+	return 0;
+}
+
+/* ---- links ---- */
+
+static int zone_link(struct nl_sock *zs, const char *name, struct rtnl_link **out,
+		     struct zh_error *err)
+{
+	int r = name ? rtnl_link_get_kernel(zs, 0, name, out) : -NLE_INVAL;
+
+	if (r < 0)
+		return zh_error_set(err, ENODEV, "nics", "interface %s is missing in the zone",
+				    name ? name : "(none)");
+	return 0;
+}
+
+static int link_up(struct nl_sock *zs, const char *name, struct zh_error *err)
+{
+	_cleanup_(rtnl_link_putp) struct rtnl_link *cur = NULL, *chg = rtnl_link_alloc();
+	int r;
+
+	if (!chg)
+		return zh_error_oom(err);
+	if ((r = zone_link(zs, name, &cur, err)) < 0)
+		return r;
+	if (rtnl_link_get_flags(cur) & IFF_UP)
+		return 0;
+	rtnl_link_set_flags(chg, IFF_UP);
+	r = rtnl_link_change(zs, cur, chg, 0);
+	if (r < 0)
+		return zh_error_set(err, net_nlerr(r), "nics", "cannot bring %s up: %s", name,
+				    nl_geterror(r));
+	return 0;
+}
+
+int net_zone_lo_up(struct nl_sock *zs, struct zh_error *err)
+{
+	return link_up(zs, "lo", err);
+}
+
+/* ---- addresses ---- */
+
+static bool is_static(const char *ip)
+{
+	return ip && strchr(ip, '/') && !streq(ip, "dhcp") && !streq(ip, "addrconf");
+}
+
+static bool has_ip(const json_t *nic, const char *ip)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach (json_object_get(nic, "ips"), i, e)
+		if (json_is_string(e) && streq(json_string_value(e), ip))
+			return true;
+	return false;
+}
+
+static int addr_op(struct nl_sock *zs, int ifindex, const char *cidr, bool add,
+		   struct zh_error *err)
+{
+	_cleanup_(rtnl_addr_putp) struct rtnl_addr *a = rtnl_addr_alloc();
+	_cleanup_(nl_addr_putp) struct nl_addr *local = NULL;
+	int r;
+
+	if (!a)
+		return zh_error_oom(err);
+	if ((r = nl_addr_parse(cidr, AF_UNSPEC, &local)) < 0)
+		return zh_error_set(err, EINVAL, "nics", "Invalid IP for NIC: %s", cidr);
+	rtnl_addr_set_ifindex(a, ifindex);
+	rtnl_addr_set_family(a, nl_addr_get_family(local));
+	if ((r = rtnl_addr_set_local(a, local)) < 0)
+		return zh_error_set(err, net_nlerr(r), "nics", "address %s: %s", cidr,
+				    nl_geterror(r));
+	rtnl_addr_set_prefixlen(a, (int)nl_addr_get_prefixlen(local));
+	if (nl_addr_get_family(local) == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
+	if (!add) {
+		rtnl_addr_delete(zs, a, 0); /* gone already is fine */
+		return 0;
+	}
+	r = rtnl_addr_add(zs, a, NLM_F_CREATE | NLM_F_REPLACE);
+	if (r < 0)
+		return zh_error_set(err, net_nlerr(r), "nics", "cannot add address %s: %s", cidr,
+				    nl_geterror(r));
+	return 0;
+}
+
+/* Apply to ifindex every static ip of `from` that `unless` lacks. */
+static int addr_diff(struct nl_sock *zs, int ifindex, const json_t *from, const json_t *unless,
+		     bool add, struct zh_error *err)
+{
+	json_t *e;
+	size_t i;
+	int r;
+
+	json_array_foreach (json_object_get(from, "ips"), i, e) {
+		const char *ip = json_string_value(e);
+
+		if (!is_static(ip) || (unless && has_ip(unless, ip)))
+			continue;
+		if ((r = addr_op(zs, ifindex, ip, add, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int net_zone_addrs(struct nl_sock *zs, const json_t *old_nic, const json_t *nic,
+		   struct zh_error *err)
+{
+	_cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
+	const char *ifname = jsonutil_str(nic, "interface");
+	int r, ifindex;
+
+	if ((r = zone_link(zs, ifname, &l, err)) < 0)
+		return r;
+	ifindex = rtnl_link_get_ifindex(l);
+	if (old_nic && (r = addr_diff(zs, ifindex, old_nic, nic, false, err)) < 0)
+		return r;
+	if ((r = addr_diff(zs, ifindex, nic, old_nic, true, err)) < 0)
+		return r;
+	return link_up(zs, ifname, err);
+}
+
+/* ---- routes ---- */
+
+struct route_want {
+	const char *dst; /* "default" or an IPv4 / CIDR */
+	const char *gw;	 /* gateway IP, or NULL for a link route */
+	const char *dev; /* interface, or NULL: the kernel picks it from gw */
+};
+
+static const json_t *primary_nic(const json_t *vm)
+{
+	json_t *nic;
+	size_t i;
+
+	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+		if (json_is_true(json_object_get(nic, "primary")))
+			return nic;
+	return json_array_get(json_object_get(vm, "nics"), 0);
+}
+
+static bool has_static(const json_t *nic)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach (json_object_get(nic, "ips"), i, e)
+		if (is_static(json_string_value(e)))
+			return true;
+	return false;
+}
+
+/* Any NIC the guest configures itself (its routes may not be reachable yet). */
+static bool guest_configured(const json_t *vm)
+{
+	json_t *nic, *e;
+	size_t i, j;
+
+	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+		json_array_foreach (json_object_get(nic, "ips"), j, e)
+			if (!is_static(json_string_value(e)))
+				return true;
+	return false;
+}
+
+static bool default_route(const json_t *vm, struct route_want *w)
+{
+	const json_t *p = primary_nic(vm);
+	json_t *g = json_array_get(json_object_get(p, "gateways"), 0);
+
+	if (!json_is_string(g) || !has_static(p))
+		return false; /* dhcp: the guest's client sets its default route */
+	*w = (struct route_want){"default", json_string_value(g), jsonutil_str(p, "interface")};
+	return true;
+}
+
+static const json_t *nic_by_mac(const json_t *vm, const char *mac)
+{
+	json_t *nic;
+	size_t i;
+
+	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+		if (jsonutil_str(nic, "mac") && strcasecmp(jsonutil_str(nic, "mac"), mac) == 0)
+			return nic;
+	return NULL;
+}
+
+/* "nics[N]" / "macs[m]" -> that NIC's interface; else NULL. */
+static const char *route_dev(const json_t *vm, const char *gw)
+{
+	size_t n = strlen(gw);
+	char in[32];
+	int64_t idx;
+
+	if (n < 7 || n - 6 >= sizeof(in) || gw[n - 1] != ']')
+		return NULL;
+	memcpy(in, gw + 5, n - 6);
+	in[n - 6] = '\0';
+	if (strncmp(gw, "nics[", 5) == 0 && util_parse_i64(in, &idx) == 0 && idx >= 0)
+		return jsonutil_str(json_array_get(json_object_get(vm, "nics"), (size_t)idx),
+				    "interface");
+	if (strncmp(gw, "macs[", 5) == 0)
+		return jsonutil_str(nic_by_mac(vm, in), "interface");
+	return NULL;
+}
+
+static bool user_route(const json_t *vm, const char *dst, struct route_want *w)
+{
+	const char *gw = jsonutil_str(json_object_get(vm, "routes"), dst);
+	const char *dev;
+
+	if (!gw)
+		return false;
+	dev = route_dev(vm, gw);
+	*w = (struct route_want){dst, dev ? NULL : gw, dev};
+	return true;
+}
+
+static bool want_equal(const struct route_want *a, const struct route_want *b)
+{
+	return streq(a->dst, b->dst) && (a->gw == NULL) == (b->gw == NULL) &&
+	       (!a->gw || streq(a->gw, b->gw)) && (a->dev == NULL) == (b->dev == NULL) &&
+	       (!a->dev || streq(a->dev, b->dev));
+}
+
+static int route_nexthop(struct nl_sock *zs, struct rtnl_route *rt, const struct route_want *w,
+			 struct zh_error *err)
+{
+	_cleanup_(rtnl_link_putp) struct rtnl_link *l = NULL;
+	_cleanup_(nl_addr_putp) struct nl_addr *gw = NULL;
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	int r;
+
+	if (!nh)
+		return zh_error_oom(err);
+	rtnl_route_add_nexthop(rt, nh);
+	if (w->dev && (r = zone_link(zs, w->dev, &l, err)) < 0)
+		return r;
+	if (l)
+		rtnl_route_nh_set_ifindex(nh, rtnl_link_get_ifindex(l));
+	if (!w->gw)
+		return 0;
+	if (nl_addr_parse(w->gw, AF_INET, &gw) < 0)
+		return zh_error_set(err, EINVAL, "routes", "Invalid route gateway: \"%s\"", w->gw);
+	rtnl_route_nh_set_gateway(nh, gw);
+	return 0;
+}
+
+static int route_op(struct nl_sock *zs, const struct route_want *w, bool add, struct zh_error *err)
+{
+	_cleanup_(rtnl_route_putp) struct rtnl_route *rt = rtnl_route_alloc();
+	_cleanup_(nl_addr_putp) struct nl_addr *dst = NULL;
+	int r;
+
+	if (!rt)
+		return zh_error_oom(err);
+	if (nl_addr_parse(w->dst, AF_INET, &dst) < 0)
+		return zh_error_set(err, EINVAL, "routes", "Invalid route destination: \"%s\"",
+				    w->dst);
+	rtnl_route_set_family(rt, AF_INET);
+	rtnl_route_set_table(rt, RT_TABLE_MAIN);
+	rtnl_route_set_dst(rt, dst);
+	rtnl_route_set_protocol(rt, RTPROT_STATIC); /* ours only */
+	if (!add) {
+		rtnl_route_set_scope(rt, RT_SCOPE_NOWHERE); /* any scope (libnl's default: link) */
+		rtnl_route_delete(zs, rt, 0);		    /* gone already is fine */
+		return 0;
+	}
+	rtnl_route_set_scope(rt, w->gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK);
+	if ((r = route_nexthop(zs, rt, w, err)) < 0)
+		return r;
+	r = rtnl_route_add(zs, rt, NLM_F_CREATE | NLM_F_REPLACE);
+	if (r < 0)
+		return zh_error_set(err, net_nlerr(r), "routes",
+				    "cannot add route %s via %s (is the gateway on one of the "
+				    "VM's networks?): %s",
+				    w->dst, w->gw ? w->gw : w->dev, nl_geterror(r));
+	return 0;
+}
+
+/* Remove routes of old that vm no longer wants (or wants differently). */
+static void routes_drop(struct nl_sock *zs, const json_t *old, const json_t *vm)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	struct route_want a, b;
+	const char *dst;
+	json_t *v;
+
+	if (default_route(old, &a) && !(default_route(vm, &b) && want_equal(&a, &b)))
+		route_op(zs, &a, false, &ignored);
+	json_object_foreach (json_object_get(old, "routes"), dst, v)
+		if (user_route(old, dst, &a) && !(user_route(vm, dst, &b) && want_equal(&a, &b)))
+			route_op(zs, &a, false, &ignored);
+	zh_error_clear(&ignored);
+}
+
+int net_zone_routes(struct nl_sock *zs, const json_t *old_vm, const json_t *vm,
+		    struct zh_error *err)
+{
+	struct route_want w;
+	const char *dst;
+	json_t *v;
+	int r;
+
+	if (old_vm)
+		routes_drop(zs, old_vm, vm);
+	if (default_route(vm, &w) && (r = route_op(zs, &w, true, err)) < 0)
+		return r;
+	json_object_foreach (json_object_get(vm, "routes"), dst, v) {
+		if (!user_route(vm, dst, &w) || (r = route_op(zs, &w, true, err)) == 0)
+			continue;
+		/* Perhaps via a network the guest's DHCP client has not configured yet. */
+		if (guest_configured(vm)) {
+			zh_error_clear(err);
+			continue;
+		}
+		return r;
+	}
+	return 0;
+}
+
+/* ---- files in the zone root ---- */
+
+/* /etc of the root, resolved inside it (RESOLVE_IN_ROOT). */
+static int open_etc(const char *root, struct zh_error *err)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int fd;
+
+	if (rfd < 0)
+		return zh_error_set(err, errno, NULL, "cannot open zone root %s: %m", root);
+	fd = (int)syscall(SYS_openat2, rfd, "etc", &how, sizeof(how));
+	if (fd < 0 && errno == ENOENT && mkdirat(rfd, "etc", 0755) == 0)
+		fd = (int)syscall(SYS_openat2, rfd, "etc", &how, sizeof(how));
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot open %s/etc: %m", root);
+	return fd;
+}
+
+/* Write name in etcfd by temp file + rename (never follows a symlink). */
+static int write_etc(int etcfd, const char *name, const char *data, struct zh_error *err)
+{
+	char tmp[64];
+	size_t len = strlen(data);
+	_cleanup_close_ int fd = -EBADF;
+
+	snprintf(tmp, sizeof(tmp), ".%s.zonehost-new", name);
+	unlinkat(etcfd, tmp, 0);
+	fd = openat(etcfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot write /etc/%s in the zone: %m", name);
+	if (fchmod(fd, 0644) < 0 || write(fd, data, len) != (ssize_t)len) {
+		int e = errno ? errno : EIO;
+
+		unlinkat(etcfd, tmp, 0);
+		return zh_error_set(err, e, NULL, "cannot write /etc/%s in the zone: %m", name);
+	}
+	if (renameat(etcfd, tmp, etcfd, name) < 0) {
+		int e = errno;
+
+		unlinkat(etcfd, tmp, 0);
+		return zh_error_set(err, e, NULL, "cannot replace /etc/%s in the zone: %m", name);
+	}
+	return 0;
+}
+
+/* The current file (a regular file only; symlinks are not followed). */
+static char *read_etc(int etcfd, const char *name)
+{
+	_cleanup_close_ int fd = openat(etcfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_fclose_ FILE *f = NULL;
+	struct stat st;
+	char *buf;
+	size_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HOSTS_MAX)
+		return NULL;
+	buf = calloc(1, (size_t)st.st_size + 1);
+	if (!buf)
+		return NULL;
+	f = fdopen(TAKE_FD(fd), "r");
+	n = f ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+	buf[n] = '\0';
+	return buf;
+}
+
+static const char *vm_hostname(const json_t *vm)
+{
+	const char *h = jsonutil_str(vm, "hostname");
+
+	if (!h || !*h)
+		h = jsonutil_str(vm, "zonename");
+	if (!h || !*h)
+		h = jsonutil_str(vm, "uuid");
+	return h ? h : "localhost";
+}
+
+/* The primary NIC's first static address, without its prefix. */
+static void primary_ip(const json_t *vm, char out[64])
+{
+	json_t *e;
+	size_t i;
+
+	snprintf(out, 64, "127.0.1.1");
+	json_array_foreach (json_object_get(primary_nic(vm), "ips"), i, e) {
+		const char *s = json_string_value(e);
+
+		if (is_static(s)) {
+			snprintf(out, 64, "%.*s", (int)(strchr(s, '/') - s), s);
+			return;
+		}
+	}
+}
+
+static char *hosts_block(const json_t *vm)
+{
+	const char *h = vm_hostname(vm), *dom = jsonutil_str(vm, "dns_domain");
+	char ip[64];
+	char *out = NULL;
+
+	primary_ip(vm, ip);
+	if (dom && *dom) {
+		if (asprintf(&out,
+			     HOSTS_BEGIN "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+					 "ip6-loopback\n%s\t%s.%s %s\n" HOSTS_END,
+			     ip, h, dom, h) < 0)
+			return NULL;
+	} else if (asprintf(&out,
+			    HOSTS_BEGIN "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost "
+					"ip6-loopback\n%s\t%s\n" HOSTS_END,
+			    ip, h) < 0) {
+		return NULL;
+	}
+	return out;
+}
+
+/* Our block replaces the old one; every other line of the file stays. */
+static char *hosts_merge(const char *old, const char *block)
+{
+	const char *b = old ? strstr(old, HOSTS_BEGIN) : NULL;
+	const char *e = b ? strstr(b, HOSTS_END) : NULL;
+	char *out = NULL;
+	int r;
+
+	if (b && e)
+		r = asprintf(&out, "%.*s%s%s", (int)(b - old), old, block, e + strlen(HOSTS_END));
+	else
+		r = asprintf(&out, "%s%s", block, old ? old : "");
+	return r < 0 ? NULL : out;
+}
+
+static int write_hosts(int etcfd, const json_t *vm, struct zh_error *err)
+{
+	_cleanup_free_ char *old = read_etc(etcfd, "hosts");
+	_cleanup_free_ char *block = hosts_block(vm), *all = NULL, *hn = NULL;
+	int r;
+
+	if (!block || !(all = hosts_merge(old, block)) ||
+	    asprintf(&hn, "%s\n", vm_hostname(vm)) < 0)
+		return zh_error_oom(err);
+	r = write_etc(etcfd, "hostname", hn, err);
+	return r < 0 ? r : write_etc(etcfd, "hosts", all, err);
+}
+
+static int write_resolv(int etcfd, const json_t *vm, struct zh_error *err)
+{
+	json_t *rs = json_object_get(vm, "resolvers"), *e;
+	const char *dom = jsonutil_str(vm, "dns_domain");
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, i;
+	FILE *f;
+
+	if (json_array_size(rs) == 0)
+		return 0; /* the image's own resolv.conf stays */
+	f = open_memstream(&buf, &len);
+	if (!f)
+		return zh_error_oom(err);
+	fputs("# Written by zonehost from the VM's resolvers.\n", f);
+	if (dom && *dom && !streq(dom, "local"))
+		fprintf(f, "search %s\n", dom);
+	json_array_foreach (rs, i, e)
+		if (json_is_string(e))
+			fprintf(f, "nameserver %s\n", json_string_value(e));
+	if (fclose(f) != 0 || !buf)
+		return zh_error_oom(err);
+	return write_etc(etcfd, "resolv.conf", buf, err);
+}
+
+int net_zone_files(const char *zone_root, const json_t *vm, struct zh_error *err)
+{
+	_cleanup_close_ int etc = open_etc(zone_root, err);
+	int r;
+
+	if (etc < 0)
+		return etc;
+	r = write_resolv(etc, vm, err);
+	return r < 0 ? r : write_hosts(etc, vm, err);
+}

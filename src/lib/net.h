@@ -35,10 +35,11 @@
 /* ---- nic tags ---- */
 
 struct net_nictag {
-	char *name;		/* also the bridge's name */
-	char *uplink;		/* physical interface, or NULL for an etherstub */
-	char *mac;		/* uplink's MAC as given, or NULL */
-	unsigned mtu;		/* 0: default */
+	char *name;   /* also the bridge's name */
+	char *uplink; /* physical interface, or NULL for an etherstub */
+	char *mac;    /* uplink's MAC as given, or NULL (net_nictag_list: else
+			 the live uplink's MAC when it has one) */
+	unsigned mtu; /* 0: default */
 };
 
 /* A nic tag name must be a valid Linux interface name: [A-Za-z0-9_]{1,15}. */
@@ -65,6 +66,15 @@ int net_nictags_ensure(struct zh_error *err);
 void net_vnic_host_name(const char *uuid, unsigned idx, char out[NET_IFNAMSIZ]);
 
 /*
+ * The idx of net_vnic_host_name() for a NIC at position pos of `nics`:
+ * the number N of its `interface` (net<N>, eth<N>; < 500), so a NIC keeps
+ * its host-end name when an earlier NIC is removed; 500 + pos when the
+ * interface carries no such number.  Every user of host-end names (nft.c
+ * too) must name NIC pos as net_vnic_host_name(uuid, net_nic_index(nic, pos)).
+ */
+unsigned net_nic_index(const json_t *nic, size_t pos);
+
+/*
  * Create the VM's VNICs: veth pairs, host ends on the tags' bridges (up,
  * with the MTU), zone ends moved into the network namespace of zone_pid,
  * renamed, given their MAC, addresses (static `ips`), MTU, brought up, lo
@@ -72,15 +82,14 @@ void net_vnic_host_name(const char *uuid, unsigned idx, char out[NET_IFNAMSIZ]);
  * from the host side before init runs.  `dhcp`/`addrconf` NICs are only
  * brought up.  On failure everything made is removed.
  */
-int net_vnics_create(const char *uuid, const json_t *vm, pid_t zone_pid,
-		     struct zh_error *err);
+int net_vnics_create(const char *uuid, const json_t *vm, pid_t zone_pid, struct zh_error *err);
 
 /* Remove the host ends of every VNIC of the VM (missing ones are fine). */
 int net_vnics_destroy(const char *uuid, const json_t *vm, struct zh_error *err);
 
 /* Live changes on a running zone: make the VNICs and addresses match vm. */
-int net_vnics_sync(const char *uuid, const json_t *old_vm, const json_t *new_vm,
-		   pid_t zone_pid, struct zh_error *err);
+int net_vnics_sync(const char *uuid, const json_t *old_vm, const json_t *new_vm, pid_t zone_pid,
+		   struct zh_error *err);
 
 /* Write /etc/resolv.conf, /etc/hostname and /etc/hosts into the zone root (before boot). */
 int net_zone_files(const char *zone_root, const json_t *vm, struct zh_error *err);

@@ -29,4 +29,13 @@ int nft_vm_remove(const char *uuid, struct zh_error *err);
 /* The nft script nft_vm_apply would load (pure; for tests and the fuzzer). */
 int nft_vm_script(const char *uuid, const json_t *vm, char **out, struct zh_error *err);
 
+/*
+ * 0 if a NIC on nic tag `tag` may use vlan_id: always for vlan_id 0 and on
+ * etherstubs (segment isolation by nft); -EOPNOTSUPP with a clear message
+ * for a VLAN on a tag with a physical uplink (that needs 802.1Q bridge VLAN
+ * filtering, which zonehost does not use on this kernel).  nft_vm_apply
+ * checks every NIC with it; callers may check earlier (vmadm validate).
+ */
+int nft_vlan_supported(const char *tag, int vlan_id, struct zh_error *err);
+
 #endif

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "jsonutil.h"
+#include "net.h"
 #include "paths.h"
 #include "pool.h"
 #include "sysinfo.h"
@@ -195,6 +196,22 @@ static void pool_fields(json_t *o)
 			json_integer((json_int_t)((uint64_t)sv.f_blocks * sv.f_frsize >> 30)));
 }
 
+/* "NIC Tags": the names of the recorded nic tags (net.h), sorted. */
+static json_t *nictag_names(void)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	struct net_nictag *tags = NULL;
+	json_t *a = json_array();
+	size_t n = 0;
+
+	if (a && net_nictag_list(&tags, &n, &e) == 0)
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(a, json_string(tags[i].name));
+	zh_error_clear(&e);
+	net_nictags_free(tags, n);
+	return a;
+}
+
 static json_t *zonehost_fields(const char *ci)
 {
 	struct utsname u;
@@ -219,11 +236,11 @@ int sysinfo_collect(json_t **out, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "cannot read host information: %m");
 	snprintf(mib, sizeof(mib), "%llu", (unsigned long long)si.totalram * si.mem_unit >> 20);
 	snprintf(bt, sizeof(bt), "%lld", boot_time());
-	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{}, s:{}, s:{}, s:[], s:o*}", "UUID",
+	o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:{}, s:{}, s:{}, s:o*, s:o*}", "UUID",
 		      uuid, "Hostname", u.nodename, "System Type", "Linux", "Live Image",
 		      ZH_VERSION, "MiB of Memory", mib, "Boot Time", bt, "VM Capable", true,
 		      "Network Interfaces", "Virtual Network Interfaces", "Link Aggregations",
-		      "NIC Tags", "zonehost", zonehost_fields(ci));
+		      "NIC Tags", nictag_names(), "zonehost", zonehost_fields(ci));
 	if (!o || !cpu_fields(o, ci))
 		return zh_error_oom(err);
 	pool_fields(o);

@@ -10,7 +10,9 @@
  *              id range -> clone <image>@final -> chmod 700 -> config/ ->
  *              quota -> save -> (unlock) -> start if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
- *              running, quota) -> save -> CTL_UPDATE to zoneadmd
+ *              running, quota) -> save -> CTL_UPDATE to zoneadmd (which
+ *              syncs changed nics/routes; if it cannot, the old config
+ *              goes back and the update fails)
  *     delete:  lock VM -> indestructible check -> halt (-F) if running ->
  *              destroy dataset -> run dir -> lock file
  *
@@ -26,6 +28,7 @@
 #include "ctl.h"
 #include "jsonutil.h"
 #include "lock.h"
+#include "net.h"
 #include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
@@ -102,6 +105,12 @@ static bool env_vm_exists(void *ctx, const char *uuid)
 	return r == 0;
 }
 
+/* A nic tag exists when it is recorded (net.h); its bridge is made on use. */
+static bool env_nic_tag_exists(void *ctx, const char *tag)
+{
+	return net_nictag_exists(tag);
+}
+
 static bool wants_nics(const json_t *payload)
 {
 	return json_object_get(payload, "nics") || json_object_get(payload, "add_nics") ||
@@ -116,6 +125,7 @@ static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **other
 		.image_type = env_image_type,
 		.pool_exists = env_pool_exists,
 		.vm_exists = env_vm_exists,
+		.nic_tag_exists = env_nic_tag_exists,
 	};
 	if (wants_nics(payload)) {
 		int r = vmstore_load_all(others, err);
@@ -367,6 +377,34 @@ static void notify_zoneadmd(const char *uuid)
 	zh_error_clear(&ignored);
 }
 
+/*
+ * NICs and routes of a running zone change at once: its zoneadmd (which
+ * owns the VNICs) re-reads the saved config and syncs them.  If it cannot,
+ * it restores the old network; the old config goes back here and the
+ * update fails with zoneadmd's reason.  A zone that stopped meanwhile gets
+ * the new config at its next start.
+ */
+static int apply_network(const struct pool *p, const char *uuid, const json_t *old,
+			 const json_t *changed, struct zh_error *err)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	int r;
+
+	if (!changed_has(changed, "nics") && !changed_has(changed, "routes"))
+		return 1;
+	if (!is_live(uuid))
+		return 0;
+	r = ctl_call(uuid, CTL_UPDATE, NULL, NULL, err);
+	if (r == 0 || r == -ENOTCONN || r == -ENOENT || r == -ECONNREFUSED) {
+		zh_error_clear(err);
+		return 0;
+	}
+	if (vmstore_save(p, old, &ignored) == 0)
+		notify_zoneadmd(uuid);
+	zh_error_clear(&ignored);
+	return r;
+}
+
 static int apply_and_store(const struct pool *p, const char *uuid, const json_t *old,
 			   const json_t *vm, const json_t *changed, struct zh_error *err)
 {
@@ -386,9 +424,12 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 		pool_quota_set(p, uuid, old_bytes, &ignored);
 		zh_error_clear(&ignored);
 	}
-	if (r == 0 && json_array_size(changed) > 0)
+	if (r < 0 || json_array_size(changed) == 0)
+		return r;
+	r = apply_network(p, uuid, old, changed, err);
+	if (r > 0)
 		notify_zoneadmd(uuid);
-	return r;
+	return r < 0 ? r : 0;
 }
 
 int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx, struct zh_error *err)

@@ -185,6 +185,53 @@ static int upgrade_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, con
 	return set_str_array(r, nic, "ips", cidr);
 }
 
+/* Is v4 address a inside the IPv4 CIDR c? */
+static bool in_cidr(const char *a, const char *c)
+{
+	char net[64];
+	int pfx = -1;
+	struct in_addr x, y;
+	uint32_t m;
+
+	if (split_cidr(c, net, &pfx) != 4 || pfx < 0 || pfx > 32 ||
+	    inet_pton(AF_INET, a, &x) != 1 || inet_pton(AF_INET, net, &y) != 1)
+		return false;
+	m = pfx == 0 ? 0 : 0xffffffffu << (32 - pfx);
+	return (ntohl(x.s_addr) & m) == (ntohl(y.s_addr) & m);
+}
+
+/*
+ * A gateway must lie inside one of the NIC's static IPv4 networks (an
+ * address outside its netmask is unreachable); NICs without one (dhcp)
+ * are not checked.  Message: the gateway, the networks, the NIC.
+ */
+static int check_gateway(struct vmcfg_run *r, const json_t *nic, const char *gw, const json_t *orig)
+{
+	json_t *ips = json_object_get(nic, "ips"), *e;
+	_cleanup_free_ char *txt = NULL, *nets = NULL;
+	bool any = false;
+	size_t i;
+
+	json_array_foreach (ips, i, e) {
+		char a[64];
+		int pfx = -1;
+		const char *s = json_string_value(e);
+
+		if (!s || split_cidr(s, a, &pfx) != 4)
+			continue;
+		if (in_cidr(gw, s))
+			return 0;
+		any = true;
+	}
+	if (!any)
+		return 0;
+	nets = vmcfg_dump(ips);
+	txt = vmcfg_dump(orig);
+	return zh_error_set(r->err, EINVAL, "nics",
+			    "Invalid gateway for NIC: %s is outside the NIC's networks %s: %s", gw,
+			    nets, txt);
+}
+
 static int check_ips(struct vmcfg_run *r, const json_t *nic, const json_t *orig)
 {
 	json_t *ips = json_object_get(nic, "ips"), *e;
@@ -197,8 +244,13 @@ static int check_ips(struct vmcfg_run *r, const json_t *nic, const json_t *orig)
 		if (!ips_entry_ok(json_string_value(e)))
 			return nic_error(r, "Invalid IP for NIC: ", orig);
 	json_array_foreach (gws, i, e) {
-		if (props_valid_ipv4(json_string_value(e)))
+		if (props_valid_ipv4(json_string_value(e))) {
+			int ret = check_gateway(r, nic, json_string_value(e), orig);
+
+			if (ret < 0)
+				return ret;
 			continue;
+		}
 		_cleanup_free_ char *t = vmcfg_dump(e);
 		return zh_error_set(r->err, EINVAL, "nics",
 				    "Static gateways must be IPv4 addresses: %s",

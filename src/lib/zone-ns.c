@@ -17,8 +17,9 @@
  *          NEWUSER | NEWNS | NEWPID | NEWUTS | NEWIPC | NEWNET [| NEWCGROUP |
  *          INTO_CGROUP on v2]); write "0 <id_base> 65536" to the child's
  *          uid_map and gid_map (we are real root: no setgroups=deny);
- *          idmap the detached tree through the child's user ns; then
- *          write "go".  Cgroups: cgroup2 is joined at clone
+ *          idmap the detached tree through the child's user ns; call
+ *          s->before_release (zoneadmd: VNICs into the child's netns);
+ *          then write "go".  Cgroups: cgroup2 is joined at clone
  *          (CLONE_INTO_CGROUP); on v1 the child moves itself through the
  *          "tasks" files the parent opened (cgroup_join_open: no RCU wait).
  *  child:  with host credentials: / rslave, attach the root, open the host
@@ -298,7 +299,7 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	return 0;
 }
 
-/* Maps, idmapped root, cgroup (v1); then let the child go. */
+/* Maps, idmapped root, cgroup (v1), the caller's hook; then let the child go. */
 static int release(struct spawn *sp, struct zh_error *err)
 {
 	const struct zone_spec *s = sp->s;
@@ -309,6 +310,9 @@ static int release(struct spawn *sp, struct zh_error *err)
 		return -err->errnum;
 	/* The zone's root may manage its own cgroup subtree (systemd). */
 	if (s->cgroup_uuid && cgroup_chown(s->cgroup_uuid, s->id_base, s->id_base, err) < 0)
+		return -err->errnum;
+	/* The caller's turn: the namespaces exist, init has not run (VNICs). */
+	if (s->before_release && s->before_release(s->hook_ctx, sp->pid, err) < 0)
 		return -err->errnum;
 	/* Joined at clone (cgroup2) or by the child itself (v1 tasks files). */
 	if (write(sp->sync_wr, "g", 1) != 1)

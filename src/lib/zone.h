@@ -48,6 +48,14 @@ struct zone_spec {
 	const json_t *filesystems; /* payload "filesystems" array or NULL */
 	int cgroup_fd;		   /* v2: clone into it; -1 on v1 */
 	const char *cgroup_uuid;   /* v1: attach the child to this zone's cgroups */
+	/*
+	 * Called by the parent after the child's id maps are written, before
+	 * it is let go: its namespaces (network included) exist and init has
+	 * not run (zoneadmd moves the VNICs in here).  NULL: none.  A failure
+	 * fails the spawn (the child is killed).
+	 */
+	int (*before_release)(void *ctx, pid_t pid, struct zh_error *err);
+	void *hook_ctx;
 };
 
 struct zone_proc {

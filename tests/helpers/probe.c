@@ -6,7 +6,9 @@
  *   probe id | hostname | ps | mounts | ifaces | fds | caps | syscalls |
  *         devs | ls DIR | cat FILE | write FILE TEXT | stat FILE |
  *         btrfs-snapshot DIR | exe-write [PID...] | sleep N |
- *         ns | fork CMD [ARGS...] | init [CMD ARGS...]
+ *         ns | fork CMD [ARGS...] | init [CMD ARGS...] |
+ *         rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [udp SPORT DPORT [TEXT]] |
+ *         udplisten PORT SECONDS
  *
  * Each prints plain "key=value" or one-entry-per-line text on stdout and
  * exits 0 when the probe itself ran (a refused operation is a result, not
@@ -14,22 +16,29 @@
  * "probe-init ready", runs CMD (another probe command) if given, reaps
  * children, and exits 0 on SIGTERM, SIGUSR2 or SIGINT.
  */
+#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/btrfs.h>
+#include <linux/if_packet.h>
 #include <linux/keyctl.h>
 #include <linux/reboot.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static const char *ename(int e)
@@ -403,6 +412,239 @@ static int cmd_init(char **a)
 	return 0;
 }
 
+/*
+ * ---- raw frames (anti-spoofing tests) ----
+ *
+ * rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [udp SPORT DPORT [TEXT]]
+ *   TYPE ip:   Ethernet + IPv4 + UDP (default ports 9999, text "probe")
+ *   TYPE ip6:  Ethernet + IPv6 + UDP
+ *   TYPE arp:  an ARP request "who-has DSTIP tell SRCIP (SRCMAC)"
+ *   TYPE 0xNNNN: that ethertype, TEXT (or "probe") as payload
+ * udplisten PORT SECONDS: print "recv=TEXT from=ADDR" per datagram
+ */
+
+struct rawargs {
+	unsigned char src[6], dst[6];
+	unsigned short type;
+	int family;
+	unsigned char sip[16], dip[16];
+	unsigned sport, dport;
+	const char *text;
+};
+
+static int parse_mac6(const char *s, unsigned char m[6])
+{
+	unsigned v[6];
+	int n = 0;
+
+	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%n", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &n) !=
+		    6 ||
+	    s[n])
+		return -1;
+	for (int i = 0; i < 6; i++)
+		m[i] = (unsigned char)v[i];
+	return 0;
+}
+
+static unsigned csum_add(unsigned sum, const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (unsigned)(p[i] << 8 | p[i + 1]);
+	if (n & 1)
+		sum += (unsigned)(p[n - 1] << 8);
+	return sum;
+}
+
+static unsigned short csum_fold(unsigned sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (unsigned short)~sum;
+}
+
+static void put16(unsigned char *p, unsigned v)
+{
+	p[0] = (unsigned char)(v >> 8);
+	p[1] = (unsigned char)v;
+}
+
+/* UDP header + text at p; pseudo-header checksum for the family. */
+static size_t build_udp(const struct rawargs *r, unsigned char *p)
+{
+	size_t tl = strlen(r->text), ul = 8 + tl, al = r->family == AF_INET ? 4 : 16;
+	unsigned sum = 0;
+
+	put16(p, r->sport);
+	put16(p + 2, r->dport);
+	put16(p + 4, (unsigned)ul);
+	put16(p + 6, 0);
+	memcpy(p + 8, r->text, tl);
+	sum = csum_add(sum, r->sip, al);
+	sum = csum_add(sum, r->dip, al);
+	sum += 17 + (unsigned)ul;
+	sum = csum_add(sum, p, ul);
+	put16(p + 6, csum_fold(sum) ? csum_fold(sum) : 0xffff);
+	return ul;
+}
+
+static size_t build_ip4(const struct rawargs *r, unsigned char *p)
+{
+	size_t ul = build_udp(r, p + 20);
+
+	memset(p, 0, 20);
+	p[0] = 0x45;
+	put16(p + 2, (unsigned)(20 + ul));
+	p[8] = 64;
+	p[9] = 17;
+	memcpy(p + 12, r->sip, 4);
+	memcpy(p + 16, r->dip, 4);
+	put16(p + 10, csum_fold(csum_add(0, p, 20)));
+	return 20 + ul;
+}
+
+static size_t build_ip6(const struct rawargs *r, unsigned char *p)
+{
+	size_t ul = build_udp(r, p + 40);
+
+	memset(p, 0, 40);
+	p[0] = 0x60;
+	put16(p + 4, (unsigned)ul);
+	p[6] = 17;
+	p[7] = 64;
+	memcpy(p + 8, r->sip, 16);
+	memcpy(p + 24, r->dip, 16);
+	return 40 + ul;
+}
+
+static size_t build_arp(const struct rawargs *r, unsigned char *p)
+{
+	put16(p, 1);
+	put16(p + 2, 0x0800);
+	p[4] = 6;
+	p[5] = 4;
+	put16(p + 6, 1);
+	memcpy(p + 8, r->src, 6);
+	memcpy(p + 14, r->sip, 4);
+	memset(p + 18, 0, 6);
+	memcpy(p + 24, r->dip, 4);
+	return 28;
+}
+
+static int parse_rawargs(char **a, struct rawargs *r)
+{
+	int n = 0;
+
+	while (a[n])
+		n++;
+	if (n < 6 || parse_mac6(a[1], r->src) < 0 || parse_mac6(a[2], r->dst) < 0)
+		return -1;
+	r->family = strcmp(a[3], "ip6") == 0 ? AF_INET6 : AF_INET;
+	if (strcmp(a[3], "ip") == 0)
+		r->type = 0x0800;
+	else if (strcmp(a[3], "ip6") == 0)
+		r->type = 0x86dd;
+	else if (strcmp(a[3], "arp") == 0)
+		r->type = 0x0806;
+	else
+		r->type = (unsigned short)strtoul(a[3], NULL, 16);
+	if (inet_pton(r->family, a[4], r->sip) != 1 || inet_pton(r->family, a[5], r->dip) != 1)
+		return -1;
+	r->sport = r->dport = 9999;
+	r->text = "probe";
+	if (n >= 9 && strcmp(a[6], "udp") == 0) {
+		r->sport = (unsigned)strtoul(a[7], NULL, 10) & 0xffff;
+		r->dport = (unsigned)strtoul(a[8], NULL, 10) & 0xffff;
+		if (n >= 10)
+			r->text = a[9];
+	} else if (n >= 7) {
+		r->text = a[6];
+	}
+	return strlen(r->text) > 1000 ? -1 : 0;
+}
+
+static int cmd_rawsend(char **a)
+{
+	struct rawargs r;
+	unsigned char f[1600];
+	size_t len = 14;
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET};
+	int fd;
+
+	if (parse_rawargs(a, &r) < 0) {
+		fprintf(stderr, "usage: rawsend IFACE SRCMAC DSTMAC ip|ip6|arp|0xNNNN SRCIP DSTIP "
+				"[udp SPORT DPORT [TEXT]]\n");
+		return 2;
+	}
+	memcpy(f, r.dst, 6);
+	memcpy(f + 6, r.src, 6);
+	put16(f + 12, r.type);
+	if (r.type == 0x0800)
+		len += build_ip4(&r, f + 14);
+	else if (r.type == 0x86dd)
+		len += build_ip6(&r, f + 14);
+	else if (r.type == 0x0806)
+		len += build_arp(&r, f + 14);
+	else {
+		memcpy(f + 14, r.text, strlen(r.text));
+		len += strlen(r.text);
+	}
+	while (len < 60)
+		f[len++] = 0;
+	sll.sll_ifindex = (int)if_nametoindex(a[0]);
+	sll.sll_halen = 6;
+	memcpy(sll.sll_addr, r.dst, 6);
+	fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+	if (fd < 0 || sll.sll_ifindex == 0 ||
+	    sendto(fd, f, len, 0, (struct sockaddr *)&sll, sizeof(sll)) != (ssize_t)len) {
+		printf("rawsend=%s\n", ename(errno));
+		if (fd >= 0)
+			close(fd);
+		return 0;
+	}
+	close(fd);
+	printf("rawsend=ok\n");
+	return 0;
+}
+
+static int cmd_udplisten(char **a)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT};
+	int off = 0, fd;
+	time_t end;
+
+	if (!a[0] || !a[1])
+		return 2;
+	sa.sin6_port = htons((unsigned short)strtoul(a[0], NULL, 10));
+	end = time(NULL) + (time_t)strtoul(a[1], NULL, 10);
+	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
+	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		printf("udplisten=%s\n", ename(errno));
+		return 0;
+	}
+	printf("listening\n");
+	fflush(stdout);
+	while (time(NULL) < end) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct sockaddr_in6 from;
+		socklen_t fl = sizeof(from);
+		char buf[2048], addr[INET6_ADDRSTRLEN];
+		ssize_t n;
+
+		if (poll(&pfd, 1, 100) <= 0)
+			continue;
+		n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			continue;
+		buf[n] = '\0';
+		inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
+		printf("recv=%s from=%s\n", buf, addr);
+		fflush(stdout);
+	}
+	close(fd);
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(char **a);
@@ -426,6 +668,8 @@ static const struct {
 	{"init", cmd_init},
 	{"ns", cmd_ns},
 	{"fork", cmd_fork},
+	{"rawsend", cmd_rawsend},
+	{"udplisten", cmd_udplisten},
 };
 
 static int dispatch(char **a)

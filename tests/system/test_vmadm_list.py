@@ -1,17 +1,20 @@
 """vmadm list and vmadm lookup: columns, sorting, filters, -p/-H/-h/-o/-s,
 lookup -j/-1/-o."""
 import json
+import os
 
 import pytest
 
+from conftest import CMD
 from test_vmadm_util import create
 
 HEADER = "UUID                                  TYPE  RAM      STATE             ALIAS"
 
 
 @pytest.fixture
-def three(imghost):
-    h, img = imghost
+def three(nethost):
+    h, img = nethost
+    h.ok(os.path.join(CMD, "nictagadm"), "add", "-l", "admin")  # nics need their tag
     a = create(h, img, alias="web", max_physical_memory=512, tags={"role": "www"})
     b = create(h, img, alias="db", max_physical_memory=1024, tags={"role": "db"},
                nics=[{"nic_tag": "admin", "ips": ["192.0.2.5/24"]}])

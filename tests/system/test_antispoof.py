@@ -1,0 +1,384 @@
+"""Anti-spoofing (issue 4 §5): nft bridge rules per VNIC drop forged frames.
+
+The topology is built by hand in network namespaces of the test's own: a
+bridge "stub0" (an etherstub) in a "host" namespace, and per zone a
+namespace whose net0 is one end of a veth pair; the other end is a port of
+stub0 named as net_vnic_host_name() names it.  The rules are loaded with
+tests/helpers/nft-apply (nft_vm_apply) and forged frames are sent from
+inside a "zone" with `probe rawsend` (AF_PACKET); `probe udplisten` in the
+peer shows what arrives, nft counters show what was dropped.
+Addresses: 198.18.0.0/24 and link-local IPv6 only.
+"""
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid as uuidlib
+
+import pytest
+
+from conftest import BUILD, new_netns
+
+HELPERS = os.path.join(BUILD, "tests", "helpers")
+PROBE = os.path.join(HELPERS, "probe")
+NFT_APPLY = os.path.join(HELPERS, "nft-apply")
+
+pytestmark = pytest.mark.skipif(
+    not (os.path.exists(PROBE) and os.path.exists(NFT_APPLY)) or os.geteuid() != 0,
+    reason="needs root, tests/helpers/probe and tests/helpers/nft-apply")
+
+BCAST = "ff:ff:ff:ff:ff:ff"
+
+
+def host_name(uuid, idx=0):
+    """net_vnic_host_name(): "z" + 10 hex of the uuid + "n" + idx."""
+    return "z%sn%d" % (uuid.replace("-", "")[:10], idx)
+
+
+def ll6(mac):
+    """fe80::EUI-64 of a MAC."""
+    b = [int(x, 16) for x in mac.split(":")]
+    b[0] ^= 2
+    w = [b[0] << 8 | b[1], b[2] << 8 | 0xff, 0xfe << 8 | b[3], b[4] << 8 | b[5]]
+    return "fe80::" + ":".join("%x" % x for x in w)
+
+
+def sh(*args, check=True, **kw):
+    cp = subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=30, **kw)
+    if check:
+        assert cp.returncode == 0, "%r: %s%s" % (args, cp.stdout, cp.stderr)
+    return cp
+
+
+class Zone:
+    def __init__(self, topo, uuid, mac, ip, nic):
+        self.topo, self.uuid, self.mac, self.ip = topo, uuid, mac, ip
+        self.ns = new_netns()
+        self.port = host_name(uuid)
+        self.nic = nic
+
+    def vm(self, **flags):
+        nic = dict(self.nic)
+        nic.update(flags)
+        return {"uuid": self.uuid, "nics": [nic]}
+
+    def run(self, *args, check=True):
+        return sh("ip", "netns", "exec", self.ns, *args, check=check)
+
+    def rawsend(self, *args):
+        r = self.run(PROBE, "rawsend", "net0", *args)
+        assert "rawsend=ok" in r.stdout, r.stdout
+
+    def udp(self, dst, text, src_mac=None, src_ip=None, dst_mac=None, sport=9999, dport=9999):
+        self.rawsend(src_mac or self.mac, dst_mac or dst.mac, "ip", src_ip or self.ip, dst.ip,
+                     "udp", sport, dport, text)
+
+    def listen(self, port=9999, seconds=1):
+        p = subprocess.Popen(["ip", "netns", "exec", self.ns, PROBE, "udplisten", str(port),
+                              str(seconds)], stdout=subprocess.PIPE, text=True)
+        assert p.stdout.readline().strip() == "listening"
+        return p
+
+    def neigh(self, ip):
+        return self.run("ip", "neigh", "show", ip, "dev", "net0").stdout
+
+
+class Topo:
+    """An etherstub bridge in a namespace of its own, zones hanging off it."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.ns = new_netns()
+        self.zones = []
+        self.env = dict(os.environ, ZONEHOST_ROOT=str(tmp))
+        self.run("ip", "link", "add", "stub0", "type", "bridge")
+        self.run("ip", "link", "set", "stub0", "up")
+
+    def run(self, *args, check=True):
+        return sh("ip", "netns", "exec", self.ns, *args, check=check, env=self.env)
+
+    def zone(self, n, vlan_id=0, **extra):
+        mac = "02:00:c6:12:00:%02x" % n
+        ip = "198.18.0.%d" % n
+        nic = {"interface": "net0", "nic_tag": "stub0", "mac": mac, "ips": [ip + "/24"],
+               "vlan_id": vlan_id}
+        nic.update(extra)
+        z = Zone(self, str(uuidlib.uuid4()), mac, ip, nic)
+        self.zones.append(z)
+        self.run("ip", "link", "add", z.port, "type", "veth", "peer", "name", "net0",
+                 "netns", z.ns)
+        z.run("ip", "link", "set", "net0", "address", mac)
+        z.run("sysctl", "-qw", "net.ipv6.conf.net0.accept_dad=0")
+        z.run("ip", "addr", "add", ip + "/24", "dev", "net0")
+        z.run("ip", "link", "set", "net0", "up")
+        self.run("ip", "link", "set", z.port, "master", "stub0", "up")
+        self.apply(z)
+        return z
+
+    def apply(self, z, vm=None, check=True):
+        path = os.path.join(str(self.tmp), z.uuid + ".json")
+        with open(path, "w") as f:
+            json.dump(vm or z.vm(), f)
+        return self.run(NFT_APPLY, z.uuid, path, check=check)
+
+    def counters(self, z):
+        r = self.run("nft", "-j", "list", "counters", "table", "bridge",
+                     "zh_" + z.uuid.replace("-", ""))
+        out = {}
+        for o in json.loads(r.stdout)["nftables"]:
+            if "counter" in o:
+                out[o["counter"]["name"]] = o["counter"]["packets"]
+        return out
+
+    def close(self):
+        for z in self.zones:
+            subprocess.run(["ip", "netns", "del", z.ns], capture_output=True)
+        subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
+@pytest.fixture
+def topo(tmp_path):
+    t = Topo(tmp_path)
+    yield t
+    t.close()
+
+
+def received(p):
+    out, _ = p.communicate(timeout=10)
+    return [l.split()[0][5:] for l in out.splitlines() if l.startswith("recv=")]
+
+
+def test_legit_passes_forged_ipv4_dropped(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    p = b.listen()
+    a.udp(b, "legit")
+    a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
+    a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:00:66")
+    a.udp(b, "stolen-identity", src_mac=b.mac, src_ip=b.ip, dst_mac=BCAST)
+    a.udp(b, "legit2")
+    assert received(p) == ["legit", "legit2"]
+    c = topo.counters(a)
+    assert c["n0_bad_mac"] == 2 and c["n0_bad_ip4"] == 1, c
+    # a real stack works through the rules, both ways
+    a.run("busybox", "ping", "-c", "2", "-W", "2", b.ip)
+    b.run("busybox", "ping", "-c", "1", "-W", "2", a.ip)
+
+
+def test_dhcp_server_replies_dropped(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    p = b.listen(68)
+    a.udp(b, "offer", sport=67, dport=68, dst_mac=BCAST)
+    a.udp(b, "not-dhcp", sport=9999, dport=68)
+    assert received(p) == ["not-dhcp"]
+    assert topo.counters(a)["n0_dhcp_server"] == 1
+
+
+def test_forged_arp_dropped(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    a.rawsend(a.mac, BCAST, "arp", "198.18.0.9", b.ip)          # someone else's IP
+    a.rawsend(a.mac, BCAST, "arp", b.ip, "198.18.0.3")           # the peer's IP
+    a.rawsend("02:00:c6:12:00:66", BCAST, "arp", "198.18.0.66", b.ip)  # another MAC
+    time.sleep(0.2)
+    assert "lladdr" not in b.neigh("198.18.0.9")
+    assert "lladdr" not in b.neigh("198.18.0.66")
+    c = topo.counters(a)
+    assert c["n0_bad_arp"] == 2 and c["n0_bad_mac"] == 1, c
+    a.rawsend(a.mac, BCAST, "arp", a.ip, b.ip)                   # legit
+    time.sleep(0.2)
+    assert a.mac in b.neigh(a.ip)
+
+
+def test_ipv6_only_own_link_local(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    p = b.listen()
+    dst = ("33:33:00:00:00:01", "ff02::1")
+    a.rawsend(a.mac, dst[0], "ip6", ll6(a.mac), dst[1], "udp", 9999, 9999, "ll")
+    a.rawsend(a.mac, dst[0], "ip6", "fe80::dead", dst[1], "udp", 9999, 9999, "spoof6")
+    a.rawsend(a.mac, dst[0], "ip6", ll6(b.mac), dst[1], "udp", 9999, 9999, "steal6")
+    assert received(p) == ["ll"]
+    assert topo.counters(a)["n0_bad_ip6"] == 2
+
+
+def test_other_ethertypes_dropped(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    # a probe table in the host namespace counts what the bridge forwards
+    topo.run("nft", "add table bridge t; add chain bridge t f { type filter hook forward "
+             "priority 10; }; add rule bridge t f ether type 0x88b5 counter")
+    a.rawsend(a.mac, b.mac, "0x88b5", a.ip, b.ip, "experimental")
+    assert topo.counters(a)["n0_bad_type"] == 1
+    assert "packets 0" in topo.run("nft", "list", "chain", "bridge", "t", "f").stdout
+    topo.apply(a, a.vm(allow_restricted_traffic=True))
+    a.rawsend(a.mac, b.mac, "0x88b5", a.ip, b.ip, "experimental")
+    assert "packets 1" in topo.run("nft", "list", "chain", "bridge", "t", "f").stdout
+
+
+def test_allow_flags_lift_their_part(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    topo.apply(a, a.vm(allow_ip_spoofing=True))
+    p = b.listen()
+    a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
+    a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:00:66")
+    assert received(p) == ["spoofed-ip"]
+
+    topo.apply(a, a.vm(allow_mac_spoofing=True))
+    p = b.listen()
+    a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
+    a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:00:66")
+    assert received(p) == ["spoofed-mac"]
+
+    topo.apply(a, a.vm(allow_dhcp_spoofing=True))       # implies ip spoofing
+    p = b.listen(68)
+    a.udp(b, "offer", sport=67, dport=68)
+    a.udp(b, "spoofed-ip", src_ip="198.18.0.77", sport=67, dport=68)
+    assert received(p) == ["offer", "spoofed-ip"]
+
+    topo.apply(a, a.vm(allowed_ips=["198.18.0.64/26"]))
+    p = b.listen()
+    a.udp(b, "in-range", src_ip="198.18.0.77")
+    a.udp(b, "out-of-range", src_ip="198.18.0.7")
+    assert received(p) == ["in-range"]
+
+    topo.apply(a)                                       # back to the defaults
+    p = b.listen()
+    a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
+    a.udp(b, "legit")
+    assert received(p) == ["legit"]
+
+
+def test_replace_and_remove(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    table = "zh_" + a.uuid.replace("-", "")
+    for _ in range(3):
+        topo.apply(a)
+    tables = topo.run("nft", "list", "tables").stdout
+    assert tables.count(table) == 1
+    topo.run(NFT_APPLY, "--remove", a.uuid)
+    topo.run(NFT_APPLY, "--remove", a.uuid)            # idempotent
+    assert table not in topo.run("nft", "list", "tables").stdout
+    # nothing of the other VM was touched
+    assert "zh_" + b.uuid.replace("-", "") in topo.run("nft", "list", "tables").stdout
+
+
+def test_dhcp_nic_learns_its_lease(topo, tmp_path):
+    """A dhcp NIC may use the address a DHCP server gave it, and no other."""
+    a = topo.zone(1, ips=["dhcp"])
+    b = topo.zone(2)
+    a.run("ip", "addr", "flush", "dev", "net0")
+    # dnsmasq in a namespace of its own on a plain (unmanaged) port of stub0
+    srv = new_netns()
+    topo.zones.append(type("Z", (), {"ns": srv})())
+    topo.run("ip", "link", "add", "srv0", "type", "veth", "peer", "name", "eth0", "netns", srv)
+    topo.run("ip", "link", "set", "srv0", "master", "stub0", "up")
+    sh("ip", "-n", srv, "addr", "add", "198.18.0.254/24", "dev", "eth0")
+    sh("ip", "-n", srv, "link", "set", "eth0", "up")
+    leases = tmp_path / "leases"
+    d = subprocess.Popen(["ip", "netns", "exec", srv, "dnsmasq", "-k", "-C", "/dev/null",
+                          "--port=0", "--interface=eth0", "--bind-interfaces",
+                          "--dhcp-range=198.18.0.50,198.18.0.50,255.255.255.0,1h",
+                          "--dhcp-leasefile=%s" % leases, "--pid-file="],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        p = b.listen()
+        a.udp(b, "before-lease", src_ip="198.18.0.50")
+        assert received(p) == []
+        r = a.run("busybox", "udhcpc", "-i", "net0", "-n", "-q", "-f", "-t", "5", "-T", "1",
+                  "-s", "/bin/true", check=False)
+        assert r.returncode == 0, r.stderr
+        p = b.listen()
+        a.udp(b, "after-lease", src_ip="198.18.0.50")
+        a.udp(b, "not-leased", src_ip="198.18.0.51")
+        assert received(p) == ["after-lease"]
+    finally:
+        d.terminate()
+        d.wait(timeout=10)
+
+
+# ---- end to end: real zones (vmadm, zoneadmd, VNICs) on an etherstub ----
+
+ZLOGIN = os.path.join(BUILD, "src", "cmd", "zlogin")
+
+
+class RealZone:
+    """A running busybox zone with the probe at /probe."""
+
+    def __init__(self, h, img, n, **nicprops):
+        import shutil
+        from test_vmadm_util import create
+        self.h, self.n = h, n
+        self.mac = "02:00:c6:12:01:%02x" % n
+        self.ip = "198.18.1.%d" % n
+        nic = {"nic_tag": "stub0", "mac": self.mac, "ips": [self.ip + "/24"]}
+        nic.update(nicprops)
+        self.uuid = create(h, img, nics=[nic])
+        shutil.copy(PROBE, os.path.join(h.root, "zones", self.uuid, "root", "probe"))
+        r = h.vmadm("start", self.uuid)
+        assert r.rc == 0, r
+
+    def argv(self, cmd):
+        return ["nsenter", "--net=/run/netns/" + self.h.netns, "--", ZLOGIN, self.uuid, cmd]
+
+    def zl(self, cmd, check=True):
+        r = self.h.run(*self.argv(cmd)[3:], timeout=30)
+        if check:
+            assert r.rc == 0, r
+        return r
+
+    def rawsend(self, *args):
+        r = self.zl("/probe rawsend net0 " + " ".join(str(a) for a in args))
+        assert "rawsend=ok" in r.out, r
+
+    def udp(self, dst, text, src_mac=None, src_ip=None, dst_mac=None, sport=9999, dport=9999):
+        self.rawsend(src_mac or self.mac, dst_mac or dst.mac, "ip", src_ip or self.ip, dst.ip,
+                     "udp", sport, dport, text)
+
+    def listen(self, port=9999, seconds=2):
+        p = subprocess.Popen(self.argv("/probe udplisten %d %d" % (port, seconds)),
+                             stdout=subprocess.PIPE, text=True, env=self.h.env)
+        assert p.stdout.readline().strip() == "listening"
+        return p
+
+    def update_nic(self, **props):
+        props["mac"] = self.mac
+        r = self.h.vmadm("update", self.uuid, input=json.dumps({"update_nics": [props]}))
+        assert r.rc == 0, r
+
+    def counters(self):
+        r = self.h.run("nft", "-j", "list", "counters", "table", "bridge",
+                       "zh_" + self.uuid.replace("-", ""))
+        assert r.rc == 0, r
+        return {o["counter"]["name"]: o["counter"]["packets"]
+                for o in json.loads(r.out)["nftables"] if "counter" in o}
+
+
+@pytest.fixture
+def zones(nethost):
+    h, img = nethost
+    h.ok(os.path.join(BUILD, "src", "cmd", "nictagadm"), "add", "-l", "stub0")
+    h.ok("ip", "link", "set", "stub0", "up")
+    return h, img
+
+
+def test_zones_forged_frames_dropped_and_allow_lifts(zones):
+    h, img = zones
+    a, b = RealZone(h, img, 1), RealZone(h, img, 2)
+    a.zl("ping -c 1 -W 2 %s" % b.ip)
+    p, p68 = b.listen(), b.listen(68)
+    a.udp(b, "legit")
+    a.udp(b, "spoofed-ip", src_ip="198.18.1.77")
+    a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:01:66")
+    a.udp(b, "stolen-identity", src_mac=b.mac, src_ip=b.ip, dst_mac=BCAST)
+    a.udp(b, "dhcp-offer", sport=67, dport=68, dst_mac=BCAST)
+    a.rawsend(a.mac, BCAST, "arp", "198.18.1.9", b.ip)
+    assert received(p) == ["legit"] and received(p68) == []
+    c = a.counters()
+    assert (c["n0_bad_mac"], c["n0_bad_ip4"], c["n0_bad_arp"], c["n0_dhcp_server"]) == \
+        (2, 1, 1, 1), c
+    assert "lladdr" not in b.zl("ip neigh show 198.18.1.9").out
+    # live update: allow_ip_spoofing lifts the IP check at once
+    a.update_nic(allow_ip_spoofing=True)
+    p = b.listen()
+    a.udp(b, "spoofed-ip", src_ip="198.18.1.77")
+    a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:01:66")
+    assert received(p) == ["spoofed-ip"]
+

@@ -1,0 +1,267 @@
+/*
+ * test-nft.c - the per-VM nft script (nft.h): the rules each allow_*
+ * combination produces, VLAN marks, address formatting, hostile input.
+ * As root, every generated script is also loaded with nft_vm_apply into a
+ * private network namespace (unshare), so the kernel accepts each one.
+ */
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jsonutil.h"
+#include "net.h"
+#include "nft.h"
+#include "tap.h"
+
+#define UUID "0123abcd-4567-489a-8bcd-ef0123456789"
+#define MAC  "02:00:C6:12:00:01"
+
+static char *script_of(const char *vmjson, struct zh_error *err)
+{
+	json_t *vm = json_loads(vmjson, 0, NULL);
+	char *s = NULL;
+
+	if (!vm)
+		return NULL;
+	if (nft_vm_script(UUID, vm, &s, err) < 0)
+		s = NULL;
+	json_decref(vm);
+	return s;
+}
+
+static bool has(const char *s, const char *needle)
+{
+	return s && strstr(s, needle) != NULL;
+}
+
+static void test_default(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char port[NET_IFNAMSIZ], want[128];
+	char *s = script_of("{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\","
+			    "\"ips\":[\"198.18.0.1/24\",\"2001:db8::5/64\"],\"nic_tag\":\"x\"}]}",
+			    &err);
+
+	ok(s != NULL, "default NIC: script built (%s)", err.msg ? err.msg : "");
+	ok(has(s, "table bridge zh_0123abcd4567489a8bcdef0123456789 {}\n"
+		  "delete table bridge zh_0123abcd4567489a8bcdef0123456789\n"
+		  "table bridge zh_0123abcd4567489a8bcdef0123456789 {\n"),
+	   "atomic replace of table zh_<uuid hex>");
+	net_vnic_host_name(UUID, 0, port);
+	snprintf(want, sizeof(want), "iifname vmap { \"%s\" : jump n0_in }", port);
+	ok(has(s, want), "prerouting keyed on the host port name %s", port);
+	snprintf(want, sizeof(want), "oifname vmap { \"%s\" : jump n0_out }", port);
+	ok(has(s, want), "forward_out keyed on the host port name");
+	ok(has(s, "hook prerouting priority -200"), "prerouting at -200");
+	ok(has(s, "hook forward priority 0"), "forward at 0");
+	ok(has(s, "ether saddr != 02:00:c6:12:00:01 counter name n0_bad_mac drop"), "MAC check");
+	ok(has(s, "arp saddr ether != 02:00:c6:12:00:01 counter name n0_bad_arp drop"),
+	   "ARP sender MAC check");
+	ok(has(s, "elements = { 198.18.0.1 }"), "ips entry is the host address only");
+	ok(has(s, "elements = { 2001:db8::5, fe80::c6ff:fe12:1 }"), "IPv6 ips + EUI-64 link-local");
+	ok(has(s, "ip saddr @n0_ip4 return"), "IPv4 source check");
+	ok(has(s, "arp saddr ip @n0_ip4 return"), "ARP sender IP check");
+	ok(has(s, "ip6 saddr @n0_ip6 return"), "IPv6 source check");
+	ok(has(s, "ip6 saddr :: meta l4proto ipv6-icmp return"), ":: for DAD");
+	ok(has(s, "udp sport 67 udp dport 68 counter name n0_dhcp_server drop"),
+	   "DHCP replies dropped");
+	ok(has(s, "udp sport 547 udp dport 546 counter name n0_dhcp_server drop"), "DHCPv6 too");
+	ok(has(s, "counter name n0_bad_type drop"), "other ethertypes dropped");
+	ok(has(s, "meta mark set 0x5a000000"), "VLAN 0 mark");
+	ok(has(s, "meta mark != { 0x00000000, 0x5a000000 } counter name n0_vlan drop"),
+	   "VLAN 0 port takes unmarked and VLAN 0 frames");
+	ok(!has(s, "lease") && !has(s, "output_out"), "no DHCP snooping without dhcp");
+	ok(!has(s, "::ffff:ffff:ffff:ffff"), "no SLAAC rule without addrconf");
+	free(s);
+	zh_error_clear(&err);
+}
+
+/* Every combination of the four allow_* flags lifts exactly its parts. */
+static void test_flags(void)
+{
+	for (unsigned m = 0; m < 16; m++) {
+		struct zh_error err = ZH_ERROR_INIT;
+		bool mac = m & 1, ip = m & 2, dhcp = m & 4, rt = m & 8;
+		char vm[512];
+		char *s;
+
+		snprintf(vm, sizeof(vm),
+			 "{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\","
+			 "\"ips\":[\"198.18.0.1/24\"],\"allow_mac_spoofing\":%s,"
+			 "\"allow_ip_spoofing\":%s,\"allow_dhcp_spoofing\":%s,"
+			 "\"allow_restricted_traffic\":%s}]}",
+			 mac ? "true" : "false", ip ? "true" : "false", dhcp ? "true" : "false",
+			 rt ? "true" : "false");
+		s = script_of(vm, &err);
+		ok(s != NULL, "flags %u: script", m);
+		ok(has(s, "ether saddr !=") == !mac, "flags %u: MAC check iff !allow_mac_spoofing",
+		   m);
+		ok(has(s, "arp saddr ether !=") == !mac, "flags %u: ARP MAC check iff !mac", m);
+		ok(has(s, "ip saddr @n0_ip4") == !(ip || dhcp),
+		   "flags %u: IPv4 check iff !(allow_ip || allow_dhcp)", m);
+		ok(has(s, "arp saddr ip @n0_ip4") == !(ip || dhcp), "flags %u: ARP IP check", m);
+		ok(has(s, "counter name n0_bad_ip6 drop") == !(ip || dhcp), "flags %u: IPv6 check",
+		   m);
+		ok(has(s, "n0_dhcp_server drop") == !dhcp, "flags %u: DHCP check iff !dhcp", m);
+		ok(has(s, "counter name n0_bad_type drop") == !rt, "flags %u: ethertypes iff !rt",
+		   m);
+		ok(has(s, "arp hlen != 6") == !(mac && (ip || dhcp)), "flags %u: ARP shape check",
+		   m);
+		free(s);
+		zh_error_clear(&err);
+	}
+}
+
+static void test_dhcp_server_alias(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char *s = script_of("{\"nics\":[{\"mac\":\"" MAC "\",\"dhcp_server\":true}]}", &err);
+
+	ok(s && !has(s, "dhcp_server drop") && !has(s, "ip saddr @n0_ip4"),
+	   "dhcp_server is allow_dhcp_spoofing (and implies ip spoofing)");
+	free(s);
+	zh_error_clear(&err);
+}
+
+static void test_dhcp_addrconf(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char *s = script_of("{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\","
+			    "\"ips\":[\"dhcp\",\"addrconf\"]}]}",
+			    &err);
+
+	ok(has(s, "set n0_lease {"), "dhcp: lease set");
+	ok(has(s, "ip saddr @n0_lease return"), "dhcp: leased source allowed");
+	ok(has(s, "arp saddr ip @n0_lease return"), "dhcp: leased ARP sender allowed");
+	ok(has(s, "ip saddr 0.0.0.0 udp sport 68 udp dport 67 return"),
+	   "dhcp: DISCOVER from 0.0.0.0");
+	ok(has(s, "@th,288,48 0x0200c6120001 update @n0_lease { @th,192,32 }"),
+	   "dhcp: snoop replies to our chaddr");
+	ok(has(s, "hook output priority 0") && has(s, ": jump n0_snoop"),
+	   "dhcp: host-sent replies snooped too");
+	ok(has(s, "ip6 saddr & ::ffff:ffff:ffff:ffff == ::c6ff:fe12:1 return"),
+	   "addrconf: EUI-64 interface id allowed");
+	ok(!has(s, "elements = { 198"), "no static IPv4");
+	free(s);
+	zh_error_clear(&err);
+}
+
+static void test_vlan_and_allowed(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char p0[NET_IFNAMSIZ], p3[NET_IFNAMSIZ], want[160];
+	char *s = script_of(
+		"{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\",\"vlan_id\":10,"
+		"\"ips\":[\"198.18.0.1/24\"],\"allowed_ips\":[\"10.1.2.3/8\","
+		"\"198.18.0.0/24\",\"2001:db8:1::77/48\",\"192.0.2.9\"]},"
+		"{\"interface\":\"net3\",\"mac\":\"02:00:c6:12:00:03\",\"vlan_id\":4095}]}",
+		&err);
+
+	ok(has(s, "meta mark set 0x5a00000a"), "vlan 10 mark");
+	ok(has(s, "meta mark != 0x5a00000a counter name n0_vlan drop"), "vlan 10 egress check");
+	ok(has(s, "meta mark set 0x5a000fff") && has(s, "meta mark != 0x5a000fff"), "vlan 4095");
+	ok(has(s, "elements = { 198.18.0.1, 10.0.0.0/8, 198.18.0.0/24, 192.0.2.9 }"),
+	   "allowed_ips masked to their networks");
+	ok(has(s, "2001:db8:1::/48"), "IPv6 allowed_ips");
+	ok(has(s, "auto-merge"), "overlapping entries merge");
+	net_vnic_host_name(UUID, 0, p0);
+	net_vnic_host_name(UUID, 3, p3);
+	snprintf(want, sizeof(want), "iifname vmap { \"%s\" : jump n0_in, \"%s\" : jump n1_in }",
+		 p0, p3);
+	ok(has(s, want), "port names follow the interface number (%s, %s)", p0, p3);
+	free(s);
+	zh_error_clear(&err);
+}
+
+static void expect_fail(const char *uuid, const char *vmjson, const char *what)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	json_t *vm = json_loads(vmjson, 0, NULL);
+	char *s = NULL;
+	int r = nft_vm_script(uuid, vm, &s, &err);
+
+	ok(r < 0 && s == NULL && err.msg, "rejects %s (%s)", what, err.msg ? err.msg : "");
+	free(s);
+	json_decref(vm);
+	zh_error_clear(&err);
+}
+
+static void test_bad(void)
+{
+	expect_fail("0123abcd-4567-489a-8bcd-ef012345678\"", "{}", "a uuid with a quote");
+	expect_fail("x", "{}", "a short uuid");
+	expect_fail(UUID, "[]", "a VM that is not an object");
+	expect_fail(UUID, "{\"nics\":{}}", "nics not a list");
+	expect_fail(UUID, "{\"nics\":[{\"ips\":[]}]}", "a NIC without mac");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"02:00:00:00:00:01\\\" } ; flush ruleset ; #\"}]}",
+		    "a mac with nft syntax");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"02:00:00:00:00:1\"}]}", "a short mac");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"" MAC "\",\"ips\":[\"1.2.3.4/24 } ; flush\"]}]}",
+		    "an address with nft syntax");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"" MAC "\",\"ips\":[\"1.2.3.4/33\"]}]}",
+		    "prefix 33");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"" MAC "\",\"allowed_ips\":[\"1.2.3.4/+8\"]}]}",
+		    "prefix +8");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"" MAC "\",\"ips\":[7]}]}", "a number in ips");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"" MAC "\",\"vlan_id\":4096}]}", "vlan_id 4096");
+	expect_fail(UUID, "{\"nics\":[{\"mac\":\"" MAC "\",\"vlan_id\":\"1\"}]}", "vlan_id string");
+}
+
+static void test_no_nics(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char *s = script_of("{\"brand\":\"joyent-minimal\"}", &err);
+
+	ok(s && has(s, "chain prerouting {") && !has(s, "vmap"), "no nics: empty base chains");
+	free(s);
+	zh_error_clear(&err);
+}
+
+/* As root: the kernel accepts every script (private network namespace). */
+static void test_load(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	static const char *const vms[] = {
+		"{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\",\"ips\":[\"198.18.0.1/24\","
+		"\"2001:db8::5/64\"],\"allowed_ips\":[\"198.18.0.0/24\",\"0.0.0.0/0\",\"::/0\"]}]}",
+		"{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC
+		"\",\"ips\":[\"dhcp\",\"addrconf\"]},"
+		"{\"interface\":\"net1\",\"mac\":\"02:00:00:00:00:02\",\"allow_ip_spoofing\":true,"
+		"\"allow_mac_spoofing\":true,\"allow_restricted_traffic\":true,\"vlan_id\":7}]}",
+		"{\"nics\":[{\"mac\":\"" MAC "\",\"allow_dhcp_spoofing\":true}]}",
+		"{}",
+	};
+	char dir[] = "/tmp/test-nft-XXXXXX";
+
+	if (getuid() != 0 || unshare(CLONE_NEWNET) < 0 || !mkdtemp(dir)) {
+		ok(1, "# SKIP loading: needs root and a private network namespace");
+		return;
+	}
+	setenv("ZONEHOST_ROOT", dir, 1);
+	for (size_t i = 0; i < ARRAY_SIZE(vms); i++) {
+		json_t *vm = json_loads(vms[i], 0, NULL);
+		int r = nft_vm_apply(UUID, vm, &err);
+
+		ok(r == 0, "kernel loads script %zu (%s)", i, err.msg ? err.msg : "");
+		ok(nft_vm_apply(UUID, vm, &err) == 0, "and replaces it atomically");
+		json_decref(vm);
+		zh_error_clear(&err);
+	}
+	ok(nft_vm_remove(UUID, &err) == 0, "remove");
+	ok(nft_vm_remove(UUID, &err) == 0, "remove is idempotent");
+	zh_error_clear(&err);
+	rmdir(dir);
+}
+
+int main(void)
+{
+	test_default();
+	test_flags();
+	test_dhcp_server_alias();
+	test_dhcp_addrconf();
+	test_vlan_and_allowed();
+	test_bad();
+	test_no_nics();
+	test_load();
+	return tap_done();
+}

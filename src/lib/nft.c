@@ -526,10 +526,20 @@ static bool any_dhcp(const struct vmrules *r)
 	return false;
 }
 
-static void put_table(FILE *f, const struct vmrules *r)
+/*
+ * replace: "table {} + delete table + table {...}" swaps an existing table
+ * in one transaction; else "create table" + contents, which fails if the
+ * table exists.  A transaction that deletes a table waits for an RCU grace
+ * period in the kernel (~10 ms here), so a zone start, whose table cannot
+ * exist yet, loads the create form first (nft_vm_apply).
+ */
+static void put_table(FILE *f, const struct vmrules *r, bool replace)
 {
-	fprintf(f, "table bridge %s {}\ndelete table bridge %s\ntable bridge %s {\n", r->table,
-		r->table, r->table);
+	if (replace)
+		fprintf(f, "table bridge %s {}\ndelete table bridge %s\n", r->table, r->table);
+	else
+		fprintf(f, "create table bridge %s\n", r->table);
+	fprintf(f, "table bridge %s {\n", r->table);
 	for (size_t i = 0; i < r->n; i++)
 		put_nic_objects(f, i, &r->nics[i]);
 	put_base_chain(f, r, "prerouting", "prerouting", -200, "iifname", "in", false);
@@ -550,7 +560,8 @@ static void put_table(FILE *f, const struct vmrules *r)
 	fputs("}\n", f);
 }
 
-int nft_vm_script(const char *uuid, const json_t *vm, char **out, struct zh_error *err)
+static int vm_script(const char *uuid, const json_t *vm, bool replace, char **out,
+		     struct zh_error *err)
 {
 	struct vmrules r = {.nics = NULL};
 	_cleanup_free_ char *buf = NULL;
@@ -568,12 +579,17 @@ int nft_vm_script(const char *uuid, const json_t *vm, char **out, struct zh_erro
 		vmrules_free(&r);
 		return zh_error_oom(err);
 	}
-	put_table(f, &r);
+	put_table(f, &r, replace);
 	vmrules_free(&r);
 	if (ferror(f) | fclose(f))
 		return zh_error_oom(err);
 	*out = TAKE_PTR(buf);
 	return 0;
+}
+
+int nft_vm_script(const char *uuid, const json_t *vm, char **out, struct zh_error *err)
+{
+	return vm_script(uuid, vm, true, out, err);
 }
 
 /* ---- loading ---- */
@@ -650,12 +666,16 @@ static int check_vlans(const json_t *vm, struct zh_error *err)
 
 int nft_vm_apply(const char *uuid, const json_t *vm, struct zh_error *err)
 {
-	_cleanup_free_ char *script = NULL;
+	_cleanup_free_ char *fresh = NULL, *script = NULL;
+	struct zh_error e = ZH_ERROR_INIT;
 	int r;
 
-	if ((r = nft_vm_script(uuid, vm, &script, err)) < 0)
+	if ((r = check_vlans(vm, err)) < 0 || (r = vm_script(uuid, vm, false, &fresh, err)) < 0)
 		return r;
-	if ((r = check_vlans(vm, err)) < 0)
+	if (nft_run(fresh, "loading the VM's packet filter", &e) == 0)
+		return 0;
+	zh_error_clear(&e); /* most likely: the table exists; swap it */
+	if ((r = nft_vm_script(uuid, vm, &script, err)) < 0)
 		return r;
 	return nft_run(script, "loading the VM's packet filter", err);
 }

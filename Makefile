@@ -6,7 +6,7 @@
 PREFIX ?= /usr/local
 BUILD  ?= build
 
-.PHONY: all build deps check demo install bench bench-deps bench-density image-debian clean format
+.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density image-debian clean format
 
 all: build
 
@@ -24,6 +24,9 @@ check: deps
 
 demo: deps build
 	./tools/demo
+
+demo-clean:
+	./tools/demo clean
 
 install: $(BUILD)/build.ninja
 	meson configure $(BUILD) -Dprefix=$(abspath $(PREFIX)) >/dev/null

@@ -6,7 +6,7 @@
 PREFIX ?= /usr/local
 BUILD  ?= build
 
-.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density image-debian clean format
+.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net image-debian clean format
 
 all: build
 
@@ -42,6 +42,9 @@ bench: build bench-deps
 
 bench-density: build
 	./bench/density --count 1000
+
+bench-net: build bench-deps
+	./bench/net --zones 500
 
 image-debian:
 	./tools/mkimage-debian /var/tmp/zonehost-images

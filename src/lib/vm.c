@@ -29,6 +29,7 @@
 #include "jsonutil.h"
 #include "lock.h"
 #include "net.h"
+#include "nft.h"
 #include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
@@ -111,6 +112,17 @@ static bool env_nic_tag_exists(void *ctx, const char *tag)
 	return net_nictag_exists(tag);
 }
 
+static int env_nic_vlan_ok(void *ctx, const char *tag, int vlan_id, char *msg, size_t len)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	int r = nft_vlan_supported(tag, vlan_id, &e);
+
+	if (r < 0)
+		snprintf(msg, len, "%s", e.msg ? e.msg : "VLAN not supported");
+	zh_error_clear(&e);
+	return r;
+}
+
 static bool wants_nics(const json_t *payload)
 {
 	return json_object_get(payload, "nics") || json_object_get(payload, "add_nics") ||
@@ -126,6 +138,7 @@ static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **other
 		.pool_exists = env_pool_exists,
 		.vm_exists = env_vm_exists,
 		.nic_tag_exists = env_nic_tag_exists,
+		.nic_vlan_ok = env_nic_vlan_ok,
 	};
 	if (wants_nics(payload)) {
 		int r = vmstore_load_all(others, err);

@@ -284,6 +284,20 @@ static bool tag_chars_ok(const char *t, bool update)
 	return true;
 }
 
+/* A VLAN the host cannot isolate on this tag (e.g. uplink without 802.1Q). */
+static int check_vlan(struct vmcfg_run *r, const json_t *nic, const char *tag)
+{
+	json_t *v = json_object_get(nic, "vlan_id");
+	char msg[256];
+
+	if (!r->env || !r->env->nic_vlan_ok || !json_is_integer(v) || json_integer_value(v) <= 0 ||
+	    json_integer_value(v) > 4095)
+		return 0;
+	if (r->env->nic_vlan_ok(r->env->ctx, tag, (int)json_integer_value(v), msg, sizeof(msg)) < 0)
+		return zh_error_set(r->err, EINVAL, "nics", "%s", msg);
+	return 0;
+}
+
 static int check_tag(struct vmcfg_run *r, const json_t *nic, const json_t *orig, bool update)
 {
 	const char *tag = jsonutil_str(nic, "nic_tag");
@@ -295,7 +309,7 @@ static int check_tag(struct vmcfg_run *r, const json_t *nic, const json_t *orig,
 				 orig);
 	if (r->env && r->env->nic_tag_exists && !r->env->nic_tag_exists(r->env->ctx, tag))
 		return zh_error_set(r->err, EINVAL, "nics", "Invalid nic tag \"%s\"", tag);
-	return 0;
+	return check_vlan(r, nic, tag);
 }
 
 static int check_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, bool update)

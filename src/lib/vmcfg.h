@@ -37,6 +37,8 @@ struct vmcfg_env {
 	int (*image_type)(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len);
 	bool (*pool_exists)(void *ctx, const char *name);
 	bool (*nic_tag_exists)(void *ctx, const char *tag);
+	/* Can vlan_id (!= 0) be used on tag?  Else 0 > return, reason in msg. */
+	int (*nic_vlan_ok)(void *ctx, const char *tag, int vlan_id, char *msg, size_t len);
 	bool (*vm_exists)(void *ctx, const char *uuid);
 	/* Other VMs (stored configs) for MAC/IP conflict checks; may be NULL. */
 	const json_t *other_vms;

@@ -138,3 +138,20 @@ def test_bad_live_update_changes_nothing(bad):
         assert links(h) == before
         assert tables(h) == tbl
         assert get(h, u)["nics"] == cfg
+
+
+def test_vlan_on_an_uplinked_tag_is_refused_up_front(bad):
+    """This kernel has no 802.1Q: a vlan_id on a tag with a physical uplink
+    is refused at create (clearly, naming why), while on an etherstub it is
+    a segment and works."""
+    h, img = bad
+    subprocess.run(["ip", "-n", h.netns, "link", "add", "up0", "type", "veth", "peer",
+                    "name", "up0p"], check=True)
+    h.ok(NICTAGADM, "add", "phys0", "up0")
+    err = refused(h, img, [{"nic_tag": "phys0", "vlan_id": 10, "ips": ["198.18.3.2/24"]}],
+                  "802.1Q")
+    assert "phys0" in err and "vlan_id 10" in err
+    r = h.vmadm("create", input=json.dumps({
+        "brand": "joyent", "image_uuid": img, "autoboot": False,
+        "nics": [{"nic_tag": "stub0", "vlan_id": 10, "ips": ["198.18.3.3/24"]}]}))
+    assert r.rc == 0, r

@@ -2,42 +2,62 @@
  * nft.c - per-VM anti-spoofing and VLAN segment rules (libnftables,
  * bridge family).
  *
- * Owns: the table "bridge zh_<uuid hex>" of each VM, nothing else.  The
- * table is built from the VM's `nics` by nft_vm_script() (pure) and loaded
- * by nft_vm_apply() in ONE nft transaction that creates, deletes and
- * re-creates it, so a live update never opens a window without rules (nft
- * 1.0.6 has no `destroy`; `table {}` + `delete table` is its idiom).
+ * Owns: the table "bridge zonehost" of each network namespace, shared by
+ * all VMs, and in it the objects of each VM, all named "v<12 hex of the
+ * uuid>_..." - nothing else.  A frame costs one verdict map lookup per
+ * hook however many VMs there are:
  *
- *     nft_vm_apply(uuid, vm, &err);    (before or after the VNICs exist:
- *                                        rules match port NAMES)
- *     nft_vm_remove(uuid, &err);       (idempotent)
+ *   chain prerouting   hook prerouting, priority -200: iifname vmap @ports_in
+ *   chain forward      hook forward, priority 0:       oifname vmap @ports_out
+ *   chain output       hook output, priority 0:        oifname vmap @ports_snoop
+ *   map ports_in/ports_out/ports_snoop   ifname : verdict, one element per
+ *                      host port P of a VM: "P" : jump V_nI_in (_out, _snoop)
  *
- * Layout of a table (NIC i, host port P = net_vnic_host_name(uuid, i)):
+ * and per NIC I of VM V (host port P = net_vnic_host_name(uuid, idx)):
  *
- *   chain prerouting   hook prerouting, priority -200 ("filter"):
- *                      iifname vmap { P : jump nI_in }
- *   chain nI_in        meta mark set 0x5a000000|vlan_id; source MAC check;
- *                      ether type vmap { ip: goto nI_ip4, arp: goto nI_arp,
- *                      ip6: goto nI_ip6 }; other ethertypes dropped
- *   chain nI_ip4/arp/ip6  DHCP(v6) server replies dropped; sender address
- *                      must be in set nI_ip4 / nI_ip6 (or nI_lease)
- *   chain forward_out  hook forward, priority 0: oifname vmap { P : jump nI_out }
- *   chain nI_out       DHCP lease snooping, then the VLAN check: a frame may
+ *   chain V_nI_in      meta mark set 0x5a000000|vlan_id; source MAC check;
+ *                      ether type ip/arp/ip6 goto V_nI_ip4/arp/ip6; other
+ *                      ethertypes dropped
+ *   chain V_nI_ip4/arp/ip6  DHCP(v6) server replies dropped; sender address
+ *                      must be one of the NIC's (a rule per address or
+ *                      prefix) or in the set V_nI_lease
+ *   chain V_nI_out     DHCP lease snooping, then the VLAN check: a frame may
  *                      leave by P only if its mark says P's VLAN (mark 0 -
  *                      the host, an uplink, a port zonehost does not manage -
  *                      counts as VLAN 0)
- *   chain output_out   hook output (frames the host itself sends, e.g. a DHCP
- *                      server on the bridge): lease snooping only
+ *   chain V_nI_snoop   DHCP replies to the NIC's MAC add the offered address
+ *                      to set V_nI_lease (frames the host sends reach it by
+ *                      ports_snoop from the output hook)
+ *   counter V_nI_bad_mac, _bad_ip4, _bad_arp, _bad_ip6, _dhcp_server,
+ *                      _bad_type, _vlan
  *
- * Since each VM's table marks its own ports' ingress in prerouting and
- * guards its own ports' egress in forward (a later hook than every
- * prerouting chain), isolation holds with independent per-VM tables.
+ * No VM has an interval set: libnftables fetches the elements of every
+ * interval set of the table for any element change, which made an apply
+ * cost grow with the number of VMs.
+ *
+ * nft_vm_apply() lists ports_in and ports_snoop (cheap: no rules are
+ * fetched; ports_out always holds the keys of ports_in) to find the VM's
+ * current objects (their chains are named by the jump
+ * targets; nothing else is trusted), then in ONE transaction deletes them
+ * (elements first, then chains, sets and counters; "add X; delete X" for
+ * those that may not exist, as nft 1.0.6 has no `destroy`) and adds the new
+ * ones, so a live update never opens a window without rules.  The base
+ * table, maps and chains are (re)declared idempotently by every apply; the
+ * base chains' rules are added when the table is created.  nft_vm_remove()
+ * deletes the VM's objects, or the whole table when the VM was its last
+ * user (deleting a table waits for an RCU grace period, so only then).
+ * Applies and removals of one ZONEHOST_ROOT are serialised by the lock
+ * "nft" (lock.h), so "list, then change" never races.
+ *
+ *     nft_vm_apply(uuid, vm, &err);    (before or after the VNICs exist:
+ *                                        rules match port NAMES)
+ *     nft_vm_remove(uuid, &err);       (idempotent; needs only the uuid)
  *
  * Defaults and the allow_* properties (per NIC):
  *   - source MAC must be `mac` (frames and ARP sender)   allow_mac_spoofing
  *   - IPv4 source / ARP sender IP in `ips` (the host addresses),
  *     `allowed_ips` (CIDRs), 0.0.0.0 for ARP probes; a `dhcp` NIC also its
- *     snooped leases (set nI_lease, filled from DHCP replies to its MAC)
+ *     snooped leases (set V_nI_lease, filled from DHCP replies to its MAC)
  *     and 0.0.0.0 -> DHCP server for DISCOVER/REQUEST       allow_ip_spoofing
  *   - IPv6 source in `ips`, `allowed_ips`, fe80::EUI-64 of the MAC, :: for
  *     ICMPv6 (DAD, MLD); an `addrconf` NIC also any address whose interface
@@ -50,8 +70,9 @@
  *                                                    allow_restricted_traffic
  *
  * Every string in the script is re-formatted from parsed binary values
- * (addresses via inet_ntop, MACs via %02x, port names from the uuid's hex
- * digits); nothing of the VM's JSON is copied into it.
+ * (addresses via inet_ntop, MACs via %02x, port and object names from the
+ * uuid's hex digits); nothing of the VM's JSON is copied into it, and of
+ * the kernel's listing only names that pass a strict check.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -59,15 +80,18 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "jsonutil.h"
+#include "lock.h"
 #include "net.h"
 #include "nft.h"
 #include "util.h"
 
-#define NFT_MARK	0x5a000000u
-#define MAX_NICS	64
-#define MAX_PREFIXES	64
-#define LEASE_TIMEOUT	"2d"
-#define TABLE_NAME_SIZE 40 /* "zh_" + 32 hex + NUL */
+#define NFT_MARK      0x5a000000u
+#define MAX_NICS      64
+#define MAX_PREFIXES  64
+#define LEASE_TIMEOUT "2d"
+#define VM_ID_SIZE    14 /* "v" + 12 hex + NUL */
+#define TABLE	      "bridge zonehost"
 
 struct pfx {
 	int family; /* AF_INET or AF_INET6 */
@@ -86,10 +110,13 @@ struct nic {
 };
 
 struct vmrules {
-	char table[TABLE_NAME_SIZE];
+	char id[VM_ID_SIZE];
 	struct nic *nics;
 	size_t n;
 };
+
+enum { PORTS_IN, PORTS_OUT, PORTS_SNOOP };
+static const char *const maps[] = {"ports_in", "ports_out", "ports_snoop"};
 
 static void vmrules_free(struct vmrules *r)
 {
@@ -99,20 +126,21 @@ static void vmrules_free(struct vmrules *r)
 
 /* ---- parsing (everything ends up binary) ---- */
 
-static int table_name(const char *uuid, char out[TABLE_NAME_SIZE], struct zh_error *err)
+/* "v" + the first 12 hex digits of the uuid: the prefix of the VM's objects. */
+static int vm_id(const char *uuid, char out[VM_ID_SIZE], struct zh_error *err)
 {
-	size_t k = 0;
+	size_t k = 1;
 
 	if (!uuid || !util_is_uuid_shape(uuid))
-		return zh_error_set(err, EINVAL, "uuid", "invalid uuid for nft table");
-	memcpy(out, "zh_", 3);
-	k = 3;
+		return zh_error_set(err, EINVAL, "uuid", "invalid uuid for nft rules");
+	out[0] = 'v';
 	for (const char *c = uuid; *c; c++) {
 		if (*c == '-')
 			continue;
 		if (!isxdigit((unsigned char)*c))
-			return zh_error_set(err, EINVAL, "uuid", "invalid uuid for nft table");
-		out[k++] = (char)tolower((unsigned char)*c);
+			return zh_error_set(err, EINVAL, "uuid", "invalid uuid for nft rules");
+		if (k < VM_ID_SIZE - 1)
+			out[k++] = (char)tolower((unsigned char)*c);
 	}
 	out[k] = '\0';
 	return 0;
@@ -281,7 +309,7 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 
 	if (!json_is_object(vm))
 		return zh_error_set(err, EINVAL, NULL, "VM config is not an object");
-	if ((ret = table_name(uuid, r->table, err)) < 0)
+	if ((ret = vm_id(uuid, r->id, err)) < 0)
 		return ret;
 	if (!nics || json_is_null(nics))
 		return 0;
@@ -301,6 +329,9 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 }
 
 /* ---- formatting ---- */
+
+static const char *const counters[] = {"bad_mac",     "bad_ip4",  "bad_arp", "bad_ip6",
+				       "dhcp_server", "bad_type", "vlan"};
 
 static void put_mac(FILE *f, const unsigned char m[6])
 {
@@ -340,247 +371,376 @@ static void eui64(const unsigned char m[6], bool link_local, unsigned char out[1
 	out[15] = m[5];
 }
 
-static void put_set(FILE *f, size_t i, const struct nic *n, int family)
+/* One "<match> <prefix> return" rule per address of the family. */
+static void put_addr_rules(FILE *f, const struct nic *n, int family, const char *match)
 {
-	bool first = true;
-
-	fprintf(f, "\tset n%zu_%s {\n\t\ttype %s\n\t\tflags interval\n\t\tauto-merge\n", i,
-		family == AF_INET ? "ip4" : "ip6", family == AF_INET ? "ipv4_addr" : "ipv6_addr");
 	for (size_t k = 0; k < n->np; k++) {
 		if (n->p[k].family != family)
 			continue;
-		fputs(first ? "\t\telements = { " : ", ", f);
+		fprintf(f, "\t\t%s ", match);
 		put_pfx(f, &n->p[k]);
-		first = false;
+		fputs(" return\n", f);
 	}
-	if (family == AF_INET6) {
-		unsigned char ll[16];
-
-		eui64(n->mac, true, ll);
-		fputs(first ? "\t\telements = { " : ", ", f);
-		put_addr(f, AF_INET6, ll);
-		first = false;
-	}
-	if (!first)
-		fputs(" }\n", f);
-	fputs("\t}\n", f);
 }
 
-static void put_nic_objects(FILE *f, size_t i, const struct nic *n)
+static void put_nic_objects(FILE *f, const char *id, size_t i, const struct nic *n)
 {
-	static const char *const counters[] = {"bad_mac",     "bad_ip4",  "bad_arp", "bad_ip6",
-					       "dhcp_server", "bad_type", "vlan"};
-
 	for (size_t c = 0; c < ARRAY_SIZE(counters); c++)
-		fprintf(f, "\tcounter n%zu_%s {\n\t}\n", i, counters[c]);
-	put_set(f, i, n, AF_INET);
-	put_set(f, i, n, AF_INET6);
+		fprintf(f, "\tcounter %s_n%zu_%s {\n\t}\n", id, i, counters[c]);
 	if (n->dhcp)
 		fprintf(f,
-			"\tset n%zu_lease {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
+			"\tset %s_n%zu_lease {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
 			"\t\ttimeout " LEASE_TIMEOUT "\n\t}\n",
-			i);
+			id, i);
 }
 
-static void put_in_chain(FILE *f, size_t i, const struct nic *n)
+static void put_in_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
-	fprintf(f, "\tchain n%zu_in {\n\t\tmeta mark set 0x%08x\n", i, NFT_MARK | n->vlan);
+	fprintf(f, "\tchain %s_n%zu_in {\n\t\tmeta mark set 0x%08x\n", id, i, NFT_MARK | n->vlan);
 	if (!n->allow_mac) {
 		fputs("\t\tether saddr != ", f);
 		put_mac(f, n->mac);
-		fprintf(f, " counter name n%zu_bad_mac drop\n", i);
+		fprintf(f, " counter name %s_n%zu_bad_mac drop\n", id, i);
 	}
 	fprintf(f,
-		"\t\tether type vmap { ip : goto n%zu_ip4, arp : goto n%zu_arp, ip6 : goto "
-		"n%zu_ip6 }\n",
-		i, i, i);
+		"\t\tether type ip goto %s_n%zu_ip4\n\t\tether type arp goto %s_n%zu_arp\n"
+		"\t\tether type ip6 goto %s_n%zu_ip6\n",
+		id, i, id, i, id, i);
 	if (!n->allow_restricted)
-		fprintf(f, "\t\tcounter name n%zu_bad_type drop\n", i);
+		fprintf(f, "\t\tcounter name %s_n%zu_bad_type drop\n", id, i);
 	fputs("\t}\n", f);
 }
 
-static void put_ip4_chain(FILE *f, size_t i, const struct nic *n)
+static void put_ip4_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
-	fprintf(f, "\tchain n%zu_ip4 {\n", i);
+	fprintf(f, "\tchain %s_n%zu_ip4 {\n", id, i);
 	if (!n->allow_dhcp)
-		fprintf(f, "\t\tudp sport 67 udp dport 68 counter name n%zu_dhcp_server drop\n", i);
+		fprintf(f, "\t\tudp sport 67 udp dport 68 counter name %s_n%zu_dhcp_server drop\n",
+			id, i);
 	if (!n->allow_ip) {
-		fprintf(f, "\t\tip saddr @n%zu_ip4 return\n", i);
+		put_addr_rules(f, n, AF_INET, "ip saddr");
 		if (n->dhcp)
 			fprintf(f,
-				"\t\tip saddr @n%zu_lease return\n"
+				"\t\tip saddr @%s_n%zu_lease return\n"
 				"\t\tip saddr 0.0.0.0 udp sport 68 udp dport 67 return\n",
-				i);
-		fprintf(f, "\t\tcounter name n%zu_bad_ip4 drop\n", i);
+				id, i);
+		fprintf(f, "\t\tcounter name %s_n%zu_bad_ip4 drop\n", id, i);
 	}
 	fputs("\t}\n", f);
 }
 
-static void put_arp_chain(FILE *f, size_t i, const struct nic *n)
+static void put_arp_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
-	fprintf(f, "\tchain n%zu_arp {\n", i);
+	fprintf(f, "\tchain %s_n%zu_arp {\n", id, i);
 	if (!n->allow_mac || !n->allow_ip)
 		fprintf(f,
-			"\t\tarp htype != 1 counter name n%zu_bad_arp drop\n"
-			"\t\tarp ptype != ip counter name n%zu_bad_arp drop\n"
-			"\t\tarp hlen != 6 counter name n%zu_bad_arp drop\n"
-			"\t\tarp plen != 4 counter name n%zu_bad_arp drop\n",
-			i, i, i, i);
+			"\t\tarp htype != 1 counter name %s_n%zu_bad_arp drop\n"
+			"\t\tarp ptype != ip counter name %s_n%zu_bad_arp drop\n"
+			"\t\tarp hlen != 6 counter name %s_n%zu_bad_arp drop\n"
+			"\t\tarp plen != 4 counter name %s_n%zu_bad_arp drop\n",
+			id, i, id, i, id, i, id, i);
 	if (!n->allow_mac) {
 		fputs("\t\tarp saddr ether != ", f);
 		put_mac(f, n->mac);
-		fprintf(f, " counter name n%zu_bad_arp drop\n", i);
+		fprintf(f, " counter name %s_n%zu_bad_arp drop\n", id, i);
 	}
 	if (!n->allow_ip) {
-		fprintf(f, "\t\tarp saddr ip @n%zu_ip4 return\n\t\tarp saddr ip 0.0.0.0 return\n",
-			i);
+		put_addr_rules(f, n, AF_INET, "arp saddr ip");
+		fputs("\t\tarp saddr ip 0.0.0.0 return\n", f);
 		if (n->dhcp)
-			fprintf(f, "\t\tarp saddr ip @n%zu_lease return\n", i);
-		fprintf(f, "\t\tcounter name n%zu_bad_arp drop\n", i);
+			fprintf(f, "\t\tarp saddr ip @%s_n%zu_lease return\n", id, i);
+		fprintf(f, "\t\tcounter name %s_n%zu_bad_arp drop\n", id, i);
 	}
 	fputs("\t}\n", f);
 }
 
-static void put_ip6_chain(FILE *f, size_t i, const struct nic *n)
+static void put_ip6_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
-	unsigned char id[16];
+	unsigned char a[16];
 
-	fprintf(f, "\tchain n%zu_ip6 {\n", i);
+	fprintf(f, "\tchain %s_n%zu_ip6 {\n", id, i);
 	if (!n->allow_dhcp)
-		fprintf(f, "\t\tudp sport 547 udp dport 546 counter name n%zu_dhcp_server drop\n",
-			i);
+		fprintf(f,
+			"\t\tudp sport 547 udp dport 546 counter name %s_n%zu_dhcp_server drop\n",
+			id, i);
 	if (!n->allow_ip) {
-		fprintf(f, "\t\tip6 saddr @n%zu_ip6 return\n", i);
+		put_addr_rules(f, n, AF_INET6, "ip6 saddr");
+		eui64(n->mac, true, a);
+		fputs("\t\tip6 saddr ", f);
+		put_addr(f, AF_INET6, a);
+		fputs(" return\n", f);
 		if (n->addrconf) {
-			eui64(n->mac, false, id);
+			eui64(n->mac, false, a);
 			fputs("\t\tip6 saddr & ::ffff:ffff:ffff:ffff == ", f);
-			put_addr(f, AF_INET6, id);
+			put_addr(f, AF_INET6, a);
 			fputs(" return\n", f);
 		}
 		fprintf(f,
 			"\t\tip6 saddr :: meta l4proto ipv6-icmp return\n"
-			"\t\tcounter name n%zu_bad_ip6 drop\n",
-			i);
+			"\t\tcounter name %s_n%zu_bad_ip6 drop\n",
+			id, i);
 	}
 	fputs("\t}\n", f);
 }
 
 /* DHCP replies to this NIC's MAC (chaddr) add the offered address (yiaddr). */
-static void put_snoop_chain(FILE *f, size_t i, const struct nic *n)
+static void put_snoop_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
 	fprintf(f,
-		"\tchain n%zu_snoop {\n\t\tether type ip udp sport 67 udp dport 68 @th,288,48 0x",
-		i);
+		"\tchain %s_n%zu_snoop {\n\t\tether type ip udp sport 67 udp dport 68 "
+		"@th,288,48 0x",
+		id, i);
 	for (int k = 0; k < 6; k++)
 		fprintf(f, "%02x", n->mac[k]);
-	fprintf(f, " update @n%zu_lease { @th,192,32 }\n\t}\n", i);
+	fprintf(f, " update @%s_n%zu_lease { @th,192,32 }\n\t}\n", id, i);
 }
 
-static void put_out_chain(FILE *f, size_t i, const struct nic *n)
+static void put_out_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
-	fprintf(f, "\tchain n%zu_out {\n", i);
+	fprintf(f, "\tchain %s_n%zu_out {\n", id, i);
 	if (n->dhcp)
-		fprintf(f, "\t\tjump n%zu_snoop\n", i);
+		fprintf(f, "\t\tjump %s_n%zu_snoop\n", id, i);
 	if (n->vlan == 0)
-		fprintf(f, "\t\tmeta mark != { 0x00000000, 0x%08x }", NFT_MARK);
+		fprintf(f, "\t\tmeta mark 0x00000000 return\n\t\tmeta mark != 0x%08x", NFT_MARK);
 	else
 		fprintf(f, "\t\tmeta mark != 0x%08x", NFT_MARK | n->vlan);
-	fprintf(f, " counter name n%zu_vlan drop\n\t}\n", i);
+	fprintf(f, " counter name %s_n%zu_vlan drop\n\t}\n", id, i);
 }
 
-/* The vmap body: "P0" : jump n0_<suffix>, ... (only dhcp NICs if dhcp_only). */
-static void put_port_vmap(FILE *f, const struct vmrules *r, const char *suffix, bool dhcp_only)
+/* add element ... map { "P0" : jump V_n0_<suffix>, ... } (only dhcp NICs if dhcp_only). */
+static void put_elements(FILE *f, const struct vmrules *r, const char *map, const char *suffix,
+			 bool dhcp_only)
 {
 	const char *sep = "";
 
 	for (size_t i = 0; i < r->n; i++) {
 		if (dhcp_only && !r->nics[i].dhcp)
 			continue;
-		fprintf(f, "%s\"%s\" : jump n%zu_%s", sep, r->nics[i].port, i, suffix);
+		if (!*sep)
+			fprintf(f, "add element " TABLE " %s { ", map);
+		fprintf(f, "%s\"%s\" : jump %s_n%zu_%s", sep, r->nics[i].port, r->id, i, suffix);
 		sep = ", ";
 	}
-}
-
-static void put_base_chain(FILE *f, const struct vmrules *r, const char *name, const char *hook,
-			   int prio, const char *key, const char *suffix, bool dhcp_only)
-{
-	bool any = false;
-
-	for (size_t i = 0; i < r->n; i++)
-		any = any || !dhcp_only || r->nics[i].dhcp;
-	fprintf(f, "\tchain %s {\n\t\ttype filter hook %s priority %d; policy accept;\n", name,
-		hook, prio);
-	if (any) {
-		fprintf(f, "\t\t%s vmap { ", key);
-		put_port_vmap(f, r, suffix, dhcp_only);
+	if (*sep)
 		fputs(" }\n", f);
-	}
-	fputs("\t}\n", f);
 }
 
-static bool any_dhcp(const struct vmrules *r)
+/* The shared table, its maps and base chains: idempotent, no rules. */
+static void put_base(FILE *f)
 {
-	for (size_t i = 0; i < r->n; i++)
-		if (r->nics[i].dhcp)
-			return true;
-	return false;
-}
+	static const char *const hooks[][3] = {{"prerouting", "prerouting", "-200"},
+					       {"forward", "forward", "0"},
+					       {"output", "output", "0"}};
 
-/*
- * replace: "table {} + delete table + table {...}" swaps an existing table
- * in one transaction; else "create table" + contents, which fails if the
- * table exists.  A transaction that deletes a table waits for an RCU grace
- * period in the kernel (~10 ms here), so a zone start, whose table cannot
- * exist yet, loads the create form first (nft_vm_apply).
- */
-static void put_table(FILE *f, const struct vmrules *r, bool replace)
-{
-	if (replace)
-		fprintf(f, "table bridge %s {}\ndelete table bridge %s\n", r->table, r->table);
-	else
-		fprintf(f, "create table bridge %s\n", r->table);
-	fprintf(f, "table bridge %s {\n", r->table);
-	for (size_t i = 0; i < r->n; i++)
-		put_nic_objects(f, i, &r->nics[i]);
-	put_base_chain(f, r, "prerouting", "prerouting", -200, "iifname", "in", false);
-	put_base_chain(f, r, "forward_out", "forward", 0, "oifname", "out", false);
-	if (any_dhcp(r))
-		put_base_chain(f, r, "output_out", "output", 0, "oifname", "snoop", true);
-	for (size_t i = 0; i < r->n; i++) {
-		const struct nic *n = &r->nics[i];
-
-		put_in_chain(f, i, n);
-		put_ip4_chain(f, i, n);
-		put_arp_chain(f, i, n);
-		put_ip6_chain(f, i, n);
-		if (n->dhcp)
-			put_snoop_chain(f, i, n);
-		put_out_chain(f, i, n);
-	}
+	fputs("table " TABLE " {\n", f);
+	for (size_t m = 0; m < ARRAY_SIZE(maps); m++)
+		fprintf(f, "\tmap %s {\n\t\ttype ifname : verdict\n\t}\n", maps[m]);
+	for (size_t h = 0; h < ARRAY_SIZE(hooks); h++)
+		fprintf(f,
+			"\tchain %s {\n\t\ttype filter hook %s priority %s; policy accept;\n\t}\n",
+			hooks[h][0], hooks[h][1], hooks[h][2]);
 	fputs("}\n", f);
 }
 
-static int vm_script(const char *uuid, const json_t *vm, bool replace, char **out,
-		     struct zh_error *err)
+/* The base chains' dispatch rules: once, when the table is created. */
+static void put_base_rules(FILE *f)
 {
-	struct vmrules r = {.nics = NULL};
+	fputs("add rule " TABLE " prerouting iifname vmap @ports_in\n"
+	      "add rule " TABLE " forward oifname vmap @ports_out\n"
+	      "add rule " TABLE " output oifname vmap @ports_snoop\n",
+	      f);
+}
+
+/* The VM's objects and its map elements (after put_base). */
+static void put_vm(FILE *f, const struct vmrules *r)
+{
+	if (r->n == 0)
+		return;
+	fputs("table " TABLE " {\n", f);
+	for (size_t i = 0; i < r->n; i++) {
+		const struct nic *n = &r->nics[i];
+
+		put_nic_objects(f, r->id, i, n);
+		put_ip4_chain(f, r->id, i, n);
+		put_arp_chain(f, r->id, i, n);
+		put_ip6_chain(f, r->id, i, n);
+		if (n->dhcp)
+			put_snoop_chain(f, r->id, i, n);
+		put_out_chain(f, r->id, i, n);
+		put_in_chain(f, r->id, i, n);
+	}
+	fputs("}\n", f);
+	put_elements(f, r, "ports_in", "in", false);
+	put_elements(f, r, "ports_out", "out", false);
+	put_elements(f, r, "ports_snoop", "snoop", true);
+}
+
+/* ---- the VM's current objects (from the kernel's listing) ---- */
+
+struct old {
+	bool exists; /* the table exists */
+	bool others; /* it has elements of other VMs */
+	size_t n[ARRAY_SIZE(maps)];
+	char key[ARRAY_SIZE(maps)][MAX_NICS][NET_IFNAMSIZ];
+	bool nic[MAX_NICS];
+};
+
+static bool port_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n >= NET_IFNAMSIZ)
+		return false;
+	for (const char *c = s; *c; c++)
+		if (!isalnum((unsigned char)*c) && *c != '_')
+			return false;
+	return true;
+}
+
+/* "<id>_n<I>_<suffix>" -> I, or -1 if the target is not the VM's. */
+static int target_nic(const char *t, const char *id)
+{
+	size_t l = strlen(id);
+	unsigned v = 0;
+	const char *c;
+
+	if (!t || strncmp(t, id, l) != 0 || strncmp(t + l, "_n", 2) != 0)
+		return -1;
+	for (c = t + l + 2; isdigit((unsigned char)*c) && v < MAX_NICS; c++)
+		v = v * 10 + (unsigned)(*c - '0');
+	if (c == t + l + 2 || *c != '_' || v >= MAX_NICS)
+		return -1;
+	return (int)v;
+}
+
+static int scan_elem(const json_t *e, size_t m, const char *id, struct old *o)
+{
+	const char *key = json_string_value(json_array_get(e, 0));
+	const json_t *v = json_array_get(e, 1);
+	const char *t = json_string_value(json_object_get(json_object_get(v, "jump"), "target"));
+	int nic = target_nic(t, id);
+
+	if (nic < 0) {
+		o->others = true;
+		return 0;
+	}
+	if (!key || !port_ok(key) || o->n[m] >= MAX_NICS)
+		return -EIO;
+	memcpy(o->key[m][o->n[m]++], key, strlen(key) + 1);
+	o->nic[nic] = true;
+	return 0;
+}
+
+static int scan_doc(const json_t *doc, const char *id, struct old *o)
+{
+	const json_t *item, *e;
+	size_t i, k;
+
+	json_array_foreach (json_object_get(doc, "nftables"), i, item) {
+		const json_t *map = json_object_get(item, "map");
+		const char *name = json_string_value(json_object_get(map, "name"));
+
+		for (size_t m = 0; name && m < ARRAY_SIZE(maps); m++) {
+			if (!streq(name, maps[m]))
+				continue;
+			json_array_foreach (json_object_get(map, "elem"), k, e)
+				if (scan_elem(e, m, id, o) < 0)
+					return -EIO;
+		}
+	}
+	return 0;
+}
+
+/* The JSON output of several list commands: one document each. */
+static int parse_listing(const char *out, const char *id, struct old *o)
+{
+	size_t len = out ? strlen(out) : 0, off = 0;
+
+	while (off < len) {
+		json_error_t je;
+		json_t *doc;
+		int r;
+
+		off += strspn(out + off, " \t\r\n");
+		if (off >= len)
+			break;
+		doc = json_loadb(out + off, len - off, JSON_DISABLE_EOF_CHECK, &je);
+		if (!doc)
+			return -EIO;
+		off += (size_t)je.position;
+		r = scan_doc(doc, id, o);
+		json_decref(doc);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static const char *const first[] = {"in", "out"};		  /* jump to the others */
+static const char *const then[] = {"ip4", "arp", "ip6", "snoop"}; /* jumped to */
+
+/* Declare (add) every object NIC i of the VM may have, so all can be deleted. */
+static void put_all_decls(FILE *f, const char *id, size_t i)
+{
+	for (size_t c = 0; c < ARRAY_SIZE(first); c++)
+		fprintf(f, "\tchain %s_n%zu_%s {\n\t}\n", id, i, first[c]);
+	for (size_t c = 0; c < ARRAY_SIZE(then); c++)
+		fprintf(f, "\tchain %s_n%zu_%s {\n\t}\n", id, i, then[c]);
+	fprintf(f,
+		"\tset %s_n%zu_lease {\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n"
+		"\t\ttimeout " LEASE_TIMEOUT "\n\t}\n",
+		id, i);
+	for (size_t c = 0; c < ARRAY_SIZE(counters); c++)
+		fprintf(f, "\tcounter %s_n%zu_%s {\n\t}\n", id, i, counters[c]);
+}
+
+static void put_all_deletes(FILE *f, const char *id, size_t i)
+{
+	for (size_t c = 0; c < ARRAY_SIZE(then); c++)
+		fprintf(f, "delete chain " TABLE " %s_n%zu_%s\n", id, i, then[c]);
+	fprintf(f, "delete set " TABLE " %s_n%zu_lease\n", id, i);
+	for (size_t c = 0; c < ARRAY_SIZE(counters); c++)
+		fprintf(f, "delete counter " TABLE " %s_n%zu_%s\n", id, i, counters[c]);
+}
+
+/*
+ * Delete the VM's current objects: its map elements, then the chains that
+ * jump (so nothing refers to the rest), then the rest ("add X; delete X":
+ * which of them exist depends on the NIC's old properties).
+ */
+static void put_removal(FILE *f, const char *id, const struct old *o)
+{
+	for (size_t m = 0; m < ARRAY_SIZE(maps); m++)
+		for (size_t k = 0; k < o->n[m]; k++)
+			fprintf(f, "delete element " TABLE " %s { \"%s\" }\n", maps[m],
+				o->key[m][k]);
+	fputs("table " TABLE " {\n", f);
+	for (size_t i = 0; i < MAX_NICS; i++)
+		if (o->nic[i])
+			put_all_decls(f, id, i);
+	fputs("}\n", f);
+	for (size_t i = 0; i < MAX_NICS; i++)
+		for (size_t c = 0; o->nic[i] && c < ARRAY_SIZE(first); c++)
+			fprintf(f, "delete chain " TABLE " %s_n%zu_%s\n", id, i, first[c]);
+	for (size_t i = 0; i < MAX_NICS; i++)
+		if (o->nic[i])
+			put_all_deletes(f, id, i);
+}
+
+static int vm_script(const struct vmrules *r, const struct old *o, char **out, struct zh_error *err)
+{
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0;
-	FILE *f;
-	int ret;
+	FILE *f = open_memstream(&buf, &len);
 
-	ret = vmrules_parse(uuid, vm, &r, err);
-	if (ret < 0) {
-		vmrules_free(&r);
-		return ret;
-	}
-	f = open_memstream(&buf, &len);
-	if (!f) {
-		vmrules_free(&r);
+	if (!f)
 		return zh_error_oom(err);
-	}
-	put_table(f, &r, replace);
-	vmrules_free(&r);
+	put_base(f);
+	if (o && !o->exists)
+		put_base_rules(f);
+	if (o)
+		put_removal(f, r->id, o);
+	put_vm(f, r);
 	if (ferror(f) | fclose(f))
 		return zh_error_oom(err);
 	*out = TAKE_PTR(buf);
@@ -589,7 +749,13 @@ static int vm_script(const char *uuid, const json_t *vm, bool replace, char **ou
 
 int nft_vm_script(const char *uuid, const json_t *vm, char **out, struct zh_error *err)
 {
-	return vm_script(uuid, vm, true, out, err);
+	struct vmrules r = {.nics = NULL};
+	int ret = vmrules_parse(uuid, vm, &r, err);
+
+	if (ret == 0)
+		ret = vm_script(&r, NULL, out, err);
+	vmrules_free(&r);
+	return ret;
 }
 
 /* ---- loading ---- */
@@ -601,25 +767,74 @@ static void nft_ctx_freep(struct nft_ctx **c)
 	*c = NULL;
 }
 
-/* Run script in one transaction; nft's own message on failure. */
-static int nft_run(const char *script, const char *what, struct zh_error *err)
+static struct nft_ctx *nft_open(bool json, struct zh_error *err)
 {
-	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-	const char *msg;
-	size_t n;
+	struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
 
-	if (!ctx)
-		return zh_error_oom(err);
-	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-		return zh_error_oom(err);
-	if (nft_run_cmd_from_buffer(ctx, script) == 0)
-		return 0;
-	msg = nft_ctx_get_error_buffer(ctx);
-	n = msg ? strlen(msg) : 0;
+	if (!ctx) {
+		zh_error_oom(err);
+		return NULL;
+	}
+	if (json)
+		nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+	if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0) {
+		nft_ctx_free(ctx);
+		zh_error_oom(err);
+		return NULL;
+	}
+	return ctx;
+}
+
+static int nft_fail(struct nft_ctx *ctx, const char *what, struct zh_error *err)
+{
+	const char *msg = nft_ctx_get_error_buffer(ctx);
+	size_t n = msg ? strlen(msg) : 0;
+
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
 	return zh_error_set(err, EIO, "nics", "%s: nft: %.*s", what, (int)n,
 			    n ? msg : "failed (no message)");
+}
+
+/* Run script in one transaction; nft's own message on failure. */
+static int nft_run(const char *script, const char *what, struct zh_error *err)
+{
+	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_open(false, err);
+
+	if (!ctx)
+		return -ENOMEM;
+	if (nft_run_cmd_from_buffer(ctx, script) == 0)
+		return 0;
+	return nft_fail(ctx, what, err);
+}
+
+/* The VM's current objects, from the shared maps (no rules are fetched). */
+static int list_old(const char *id, struct old *o, struct zh_error *err)
+{
+	_cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_open(true, err);
+	char cmd[64];
+	const char *msg;
+
+	memset(o, 0, sizeof(*o));
+	if (!ctx)
+		return -ENOMEM;
+	for (size_t m = 0; m < ARRAY_SIZE(maps); m++) {
+		if (m == PORTS_OUT)
+			continue; /* the same ports as ports_in, in every transaction */
+		snprintf(cmd, sizeof(cmd), "list map " TABLE " %s", maps[m]);
+		if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+			msg = nft_ctx_get_error_buffer(ctx);
+			if (m == 0 && msg && strstr(msg, "No such file or directory"))
+				return 0; /* no table yet */
+			return nft_fail(ctx, "listing the packet filter", err);
+		}
+		if (parse_listing(nft_ctx_get_output_buffer(ctx), id, o) < 0)
+			return zh_error_set(err, EIO, "nics", "unexpected nft listing of " TABLE);
+	}
+	memcpy(o->key[PORTS_OUT], o->key[PORTS_IN], sizeof(o->key[PORTS_IN]));
+	o->n[PORTS_OUT] = o->n[PORTS_IN];
+	o->exists = true;
+	return 0;
 }
 
 int nft_vlan_supported(const char *tag, int vlan_id, struct zh_error *err)
@@ -666,29 +881,52 @@ static int check_vlans(const json_t *vm, struct zh_error *err)
 
 int nft_vm_apply(const char *uuid, const json_t *vm, struct zh_error *err)
 {
-	_cleanup_free_ char *fresh = NULL, *script = NULL;
-	struct zh_error e = ZH_ERROR_INIT;
-	int r;
+	struct vmrules r = {.nics = NULL};
+	_cleanup_free_ struct old *o = calloc(1, sizeof(*o));
+	_cleanup_free_ char *script = NULL;
+	_cleanup_close_ int lock = -EBADF;
+	int ret;
 
-	if ((r = check_vlans(vm, err)) < 0 || (r = vm_script(uuid, vm, false, &fresh, err)) < 0)
-		return r;
-	if (nft_run(fresh, "loading the VM's packet filter", &e) == 0)
-		return 0;
-	zh_error_clear(&e); /* most likely: the table exists; swap it */
-	if ((r = nft_vm_script(uuid, vm, &script, err)) < 0)
-		return r;
+	if (!o)
+		return zh_error_oom(err);
+	if ((ret = check_vlans(vm, err)) < 0)
+		return ret;
+	if ((ret = vmrules_parse(uuid, vm, &r, err)) < 0 ||
+	    (ret = lock = lock_take("nft", err)) < 0 || (ret = list_old(r.id, o, err)) < 0 ||
+	    (ret = vm_script(&r, o, &script, err)) < 0) {
+		vmrules_free(&r);
+		return ret;
+	}
+	vmrules_free(&r);
 	return nft_run(script, "loading the VM's packet filter", err);
 }
 
 int nft_vm_remove(const char *uuid, struct zh_error *err)
 {
-	char t[TABLE_NAME_SIZE];
+	_cleanup_free_ struct old *o = calloc(1, sizeof(*o));
 	_cleanup_free_ char *script = NULL;
+	_cleanup_close_ int lock = -EBADF;
+	char id[VM_ID_SIZE];
+	size_t len = 0;
+	FILE *f;
 	int r;
 
-	if ((r = table_name(uuid, t, err)) < 0)
+	if (!o)
+		return zh_error_oom(err);
+	if ((r = vm_id(uuid, id, err)) < 0 || (r = lock = lock_take("nft", err)) < 0 ||
+	    (r = list_old(id, o, err)) < 0)
 		return r;
-	if (asprintf(&script, "table bridge %s {}\ndelete table bridge %s\n", t, t) < 0)
+	if (!o->exists)
+		return 0;
+	if (o->others && o->n[PORTS_IN] + o->n[PORTS_SNOOP] == 0)
+		return 0; /* nothing of this VM */
+	if (!(f = open_memstream(&script, &len)))
+		return zh_error_oom(err);
+	if (o->others)
+		put_removal(f, id, o);
+	else
+		fputs("delete table " TABLE "\n", f); /* the last VM: no empty table left */
+	if (ferror(f) | fclose(f))
 		return zh_error_oom(err);
 	return nft_run(script, "removing the VM's packet filter", err);
 }

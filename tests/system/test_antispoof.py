@@ -123,18 +123,26 @@ class Topo:
         return self.run(NFT_APPLY, z.uuid, path, check=check)
 
     def counters(self, z):
-        r = self.run("nft", "-j", "list", "counters", "table", "bridge",
-                     "zh_" + z.uuid.replace("-", ""))
-        out = {}
-        for o in json.loads(r.stdout)["nftables"]:
-            if "counter" in o:
-                out[o["counter"]["name"]] = o["counter"]["packets"]
-        return out
+        r = self.run("nft", "-j", "list", "counters", "table", "bridge", "zonehost")
+        return vm_counters(r.stdout, z.uuid)
 
     def close(self):
         for z in self.zones:
             subprocess.run(["ip", "netns", "del", z.ns], capture_output=True)
         subprocess.run(["ip", "netns", "del", self.ns], capture_output=True)
+
+
+def vm_prefix(uuid):
+    """The prefix of a VM's objects in the shared table bridge zonehost."""
+    return "v" + uuid.replace("-", "")[:12] + "_"
+
+
+def vm_counters(nft_json, uuid):
+    """{"n0_bad_mac": packets, ...} of VM uuid from `nft -j list counters`."""
+    pre = vm_prefix(uuid)
+    return {o["counter"]["name"][len(pre):]: o["counter"]["packets"]
+            for o in json.loads(nft_json)["nftables"]
+            if "counter" in o and o["counter"]["name"].startswith(pre)}
 
 
 @pytest.fixture
@@ -248,16 +256,20 @@ def test_allow_flags_lift_their_part(topo):
 
 def test_replace_and_remove(topo):
     a, b = topo.zone(1), topo.zone(2)
-    table = "zh_" + a.uuid.replace("-", "")
     for _ in range(3):
         topo.apply(a)
-    tables = topo.run("nft", "list", "tables").stdout
-    assert tables.count(table) == 1
+    table = topo.run("nft", "list", "table", "bridge", "zonehost").stdout
+    assert table.count("chain %sn0_in {" % vm_prefix(a.uuid)) == 1
+    assert table.count("iifname vmap @ports_in") == 1
     topo.run(NFT_APPLY, "--remove", a.uuid)
     topo.run(NFT_APPLY, "--remove", a.uuid)            # idempotent
-    assert table not in topo.run("nft", "list", "tables").stdout
+    table = topo.run("nft", "list", "table", "bridge", "zonehost").stdout
+    assert vm_prefix(a.uuid) not in table and a.port not in table
     # nothing of the other VM was touched
-    assert "zh_" + b.uuid.replace("-", "") in topo.run("nft", "list", "tables").stdout
+    assert "chain %sn0_in {" % vm_prefix(b.uuid) in table and b.port in table
+    # the last VM's removal takes the shared table with it
+    topo.run(NFT_APPLY, "--remove", b.uuid)
+    assert "zonehost" not in topo.run("nft", "list", "tables").stdout
 
 
 def test_dhcp_nic_learns_its_lease(topo, tmp_path):
@@ -344,11 +356,9 @@ class RealZone:
         assert r.rc == 0, r
 
     def counters(self):
-        r = self.h.run("nft", "-j", "list", "counters", "table", "bridge",
-                       "zh_" + self.uuid.replace("-", ""))
+        r = self.h.run("nft", "-j", "list", "counters", "table", "bridge", "zonehost")
         assert r.rc == 0, r
-        return {o["counter"]["name"]: o["counter"]["packets"]
-                for o in json.loads(r.out)["nftables"] if "counter" in o}
+        return vm_counters(r.out, self.uuid)
 
 
 @pytest.fixture

@@ -71,8 +71,10 @@ def host_links(h, u):
 
 
 def nft_tables(h, u):
-    cp = ns_run(h, "nft", "list", "tables", check=False)
-    return [l for l in cp.stdout.splitlines() if u.replace("-", "") in l]
+    """VM u's chains and map elements in the shared table bridge zonehost."""
+    cp = ns_run(h, "nft", "list", "table", "bridge", "zonehost", check=False)
+    pre = "v" + u.replace("-", "")[:12] + "_"
+    return [l for l in cp.stdout.splitlines() if pre in l]
 
 
 def assert_clean(h, u):

@@ -11,7 +11,8 @@ import os
 import time
 
 from conftest import busybox_image, nethost  # noqa: F401
-from test_antispoof import BCAST, NFT_APPLY, RealZone, Topo, received, topo, zones  # noqa: F401
+from test_antispoof import (BCAST, NFT_APPLY, RealZone, Topo, received, topo,  # noqa: F401
+                            vm_prefix, zones)
 
 
 def reaches(src, dst):
@@ -63,7 +64,8 @@ def test_vlan_on_an_uplinked_tag_is_refused(topo, tmp_path):
     r = topo.apply(a, a.vm(nic_tag="external", vlan_id=10), check=False)
     assert r.returncode == 1 and "802.1Q" in r.stderr
     # the refused update left the previous rules in place
-    assert "zh_" + a.uuid.replace("-", "") in topo.run("nft", "list", "tables").stdout
+    assert "chain %sn0_in {" % vm_prefix(a.uuid) in \
+        topo.run("nft", "list", "table", "bridge", "zonehost").stdout
 
 
 # ---- end to end: real zones on an etherstub ----

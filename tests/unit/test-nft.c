@@ -43,34 +43,44 @@ static void test_default(void)
 			    &err);
 
 	ok(s != NULL, "default NIC: script built (%s)", err.msg ? err.msg : "");
-	ok(has(s, "table bridge zh_0123abcd4567489a8bcdef0123456789 {}\n"
-		  "delete table bridge zh_0123abcd4567489a8bcdef0123456789\n"
-		  "table bridge zh_0123abcd4567489a8bcdef0123456789 {\n"),
-	   "atomic replace of table zh_<uuid hex>");
+	ok(has(s, "table bridge zonehost {\n\tmap ports_in {\n\t\ttype ifname : verdict\n"),
+	   "the shared table and its maps, declared idempotently");
+	ok(!has(s, "delete") && !has(s, "add rule"),
+	   "no deletion, no base rule in the pure script");
 	net_vnic_host_name(UUID, 0, port);
-	snprintf(want, sizeof(want), "iifname vmap { \"%s\" : jump n0_in }", port);
-	ok(has(s, want), "prerouting keyed on the host port name %s", port);
-	snprintf(want, sizeof(want), "oifname vmap { \"%s\" : jump n0_out }", port);
-	ok(has(s, want), "forward_out keyed on the host port name");
+	snprintf(want, sizeof(want),
+		 "add element bridge zonehost ports_in { \"%s\" : jump v0123abcd4567_n0_in }",
+		 port);
+	ok(has(s, want), "ports_in keyed on the host port name %s", port);
+	snprintf(want, sizeof(want),
+		 "add element bridge zonehost ports_out { \"%s\" : jump v0123abcd4567_n0_out }",
+		 port);
+	ok(has(s, want), "ports_out keyed on the host port name");
 	ok(has(s, "hook prerouting priority -200"), "prerouting at -200");
 	ok(has(s, "hook forward priority 0"), "forward at 0");
-	ok(has(s, "ether saddr != 02:00:c6:12:00:01 counter name n0_bad_mac drop"), "MAC check");
-	ok(has(s, "arp saddr ether != 02:00:c6:12:00:01 counter name n0_bad_arp drop"),
+	ok(has(s, "ether saddr != 02:00:c6:12:00:01 counter name v0123abcd4567_n0_bad_mac drop"),
+	   "MAC check");
+	ok(has(s,
+	       "arp saddr ether != 02:00:c6:12:00:01 counter name v0123abcd4567_n0_bad_arp drop"),
 	   "ARP sender MAC check");
-	ok(has(s, "elements = { 198.18.0.1 }"), "ips entry is the host address only");
-	ok(has(s, "elements = { 2001:db8::5, fe80::c6ff:fe12:1 }"), "IPv6 ips + EUI-64 link-local");
-	ok(has(s, "ip saddr @n0_ip4 return"), "IPv4 source check");
-	ok(has(s, "arp saddr ip @n0_ip4 return"), "ARP sender IP check");
-	ok(has(s, "ip6 saddr @n0_ip6 return"), "IPv6 source check");
+	ok(has(s, "ip saddr 198.18.0.1 return\n"), "ips entry is the host address only");
+	ok(has(s, "ip6 saddr 2001:db8::5 return\n\t\tip6 saddr fe80::c6ff:fe12:1 return\n"),
+	   "IPv6 ips + EUI-64 link-local");
+	ok(has(s, "counter name v0123abcd4567_n0_bad_ip4 drop"), "IPv4 source check");
+	ok(has(s, "arp saddr ip 198.18.0.1 return"), "ARP sender IP check");
+	ok(has(s, "counter name v0123abcd4567_n0_bad_ip6 drop"), "IPv6 source check");
 	ok(has(s, "ip6 saddr :: meta l4proto ipv6-icmp return"), ":: for DAD");
-	ok(has(s, "udp sport 67 udp dport 68 counter name n0_dhcp_server drop"),
+	ok(has(s, "udp sport 67 udp dport 68 counter name v0123abcd4567_n0_dhcp_server drop"),
 	   "DHCP replies dropped");
-	ok(has(s, "udp sport 547 udp dport 546 counter name n0_dhcp_server drop"), "DHCPv6 too");
-	ok(has(s, "counter name n0_bad_type drop"), "other ethertypes dropped");
+	ok(has(s, "udp sport 547 udp dport 546 counter name v0123abcd4567_n0_dhcp_server drop"),
+	   "DHCPv6 too");
+	ok(has(s, "counter name v0123abcd4567_n0_bad_type drop"), "other ethertypes dropped");
 	ok(has(s, "meta mark set 0x5a000000"), "VLAN 0 mark");
-	ok(has(s, "meta mark != { 0x00000000, 0x5a000000 } counter name n0_vlan drop"),
+	ok(has(s, "meta mark 0x00000000 return\n\t\tmeta mark != 0x5a000000 counter name "
+		  "v0123abcd4567_n0_vlan drop"),
 	   "VLAN 0 port takes unmarked and VLAN 0 frames");
-	ok(!has(s, "lease") && !has(s, "output_out"), "no DHCP snooping without dhcp");
+	ok(!has(s, "lease") && !has(s, "ports_snoop { \""), "no DHCP snooping without dhcp");
+	ok(!has(s, "interval"), "no interval sets (libnftables would fetch their elements)");
 	ok(!has(s, "::ffff:ffff:ffff:ffff"), "no SLAAC rule without addrconf");
 	free(s);
 	zh_error_clear(&err);
@@ -97,14 +107,14 @@ static void test_flags(void)
 		ok(has(s, "ether saddr !=") == !mac, "flags %u: MAC check iff !allow_mac_spoofing",
 		   m);
 		ok(has(s, "arp saddr ether !=") == !mac, "flags %u: ARP MAC check iff !mac", m);
-		ok(has(s, "ip saddr @n0_ip4") == !(ip || dhcp),
+		ok(has(s, "ip saddr 198.18.0.1 return") == !(ip || dhcp),
 		   "flags %u: IPv4 check iff !(allow_ip || allow_dhcp)", m);
-		ok(has(s, "arp saddr ip @n0_ip4") == !(ip || dhcp), "flags %u: ARP IP check", m);
-		ok(has(s, "counter name n0_bad_ip6 drop") == !(ip || dhcp), "flags %u: IPv6 check",
-		   m);
+		ok(has(s, "arp saddr ip 198.18.0.1") == !(ip || dhcp), "flags %u: ARP IP check", m);
+		ok(has(s, "counter name v0123abcd4567_n0_bad_ip6 drop") == !(ip || dhcp),
+		   "flags %u: IPv6 check", m);
 		ok(has(s, "n0_dhcp_server drop") == !dhcp, "flags %u: DHCP check iff !dhcp", m);
-		ok(has(s, "counter name n0_bad_type drop") == !rt, "flags %u: ethertypes iff !rt",
-		   m);
+		ok(has(s, "counter name v0123abcd4567_n0_bad_type drop") == !rt,
+		   "flags %u: ethertypes iff !rt", m);
 		ok(has(s, "arp hlen != 6") == !(mac && (ip || dhcp)), "flags %u: ARP shape check",
 		   m);
 		free(s);
@@ -117,7 +127,7 @@ static void test_dhcp_server_alias(void)
 	struct zh_error err = ZH_ERROR_INIT;
 	char *s = script_of("{\"nics\":[{\"mac\":\"" MAC "\",\"dhcp_server\":true}]}", &err);
 
-	ok(s && !has(s, "dhcp_server drop") && !has(s, "ip saddr @n0_ip4"),
+	ok(s && !has(s, "dhcp_server drop") && !has(s, "ip saddr 198.18.0.1"),
 	   "dhcp_server is allow_dhcp_spoofing (and implies ip spoofing)");
 	free(s);
 	zh_error_clear(&err);
@@ -130,18 +140,20 @@ static void test_dhcp_addrconf(void)
 			    "\"ips\":[\"dhcp\",\"addrconf\"]}]}",
 			    &err);
 
-	ok(has(s, "set n0_lease {"), "dhcp: lease set");
-	ok(has(s, "ip saddr @n0_lease return"), "dhcp: leased source allowed");
-	ok(has(s, "arp saddr ip @n0_lease return"), "dhcp: leased ARP sender allowed");
+	ok(has(s, "set v0123abcd4567_n0_lease {"), "dhcp: lease set");
+	ok(has(s, "ip saddr @v0123abcd4567_n0_lease return"), "dhcp: leased source allowed");
+	ok(has(s, "arp saddr ip @v0123abcd4567_n0_lease return"),
+	   "dhcp: leased ARP sender allowed");
 	ok(has(s, "ip saddr 0.0.0.0 udp sport 68 udp dport 67 return"),
 	   "dhcp: DISCOVER from 0.0.0.0");
-	ok(has(s, "@th,288,48 0x0200c6120001 update @n0_lease { @th,192,32 }"),
+	ok(has(s, "@th,288,48 0x0200c6120001 update @v0123abcd4567_n0_lease { @th,192,32 }"),
 	   "dhcp: snoop replies to our chaddr");
-	ok(has(s, "hook output priority 0") && has(s, ": jump n0_snoop"),
+	ok(has(s, "hook output priority 0") && has(s, "ports_snoop { \"") &&
+		   has(s, ": jump v0123abcd4567_n0_snoop"),
 	   "dhcp: host-sent replies snooped too");
 	ok(has(s, "ip6 saddr & ::ffff:ffff:ffff:ffff == ::c6ff:fe12:1 return"),
 	   "addrconf: EUI-64 interface id allowed");
-	ok(!has(s, "elements = { 198"), "no static IPv4");
+	ok(!has(s, "ip saddr 198"), "no static IPv4");
 	free(s);
 	zh_error_clear(&err);
 }
@@ -158,16 +170,19 @@ static void test_vlan_and_allowed(void)
 		&err);
 
 	ok(has(s, "meta mark set 0x5a00000a"), "vlan 10 mark");
-	ok(has(s, "meta mark != 0x5a00000a counter name n0_vlan drop"), "vlan 10 egress check");
+	ok(has(s, "meta mark != 0x5a00000a counter name v0123abcd4567_n0_vlan drop"),
+	   "vlan 10 egress check");
 	ok(has(s, "meta mark set 0x5a000fff") && has(s, "meta mark != 0x5a000fff"), "vlan 4095");
-	ok(has(s, "elements = { 198.18.0.1, 10.0.0.0/8, 198.18.0.0/24, 192.0.2.9 }"),
+	ok(has(s, "ip saddr 198.18.0.1 return\n\t\tip saddr 10.0.0.0/8 return\n"
+		  "\t\tip saddr 198.18.0.0/24 return\n\t\tip saddr 192.0.2.9 return\n"),
 	   "allowed_ips masked to their networks");
 	ok(has(s, "2001:db8:1::/48"), "IPv6 allowed_ips");
-	ok(has(s, "auto-merge"), "overlapping entries merge");
 	net_vnic_host_name(UUID, 0, p0);
 	net_vnic_host_name(UUID, 3, p3);
-	snprintf(want, sizeof(want), "iifname vmap { \"%s\" : jump n0_in, \"%s\" : jump n1_in }",
-		 p0, p3);
+	snprintf(
+		want, sizeof(want),
+		"ports_in { \"%s\" : jump v0123abcd4567_n0_in, \"%s\" : jump v0123abcd4567_n1_in }",
+		p0, p3);
 	ok(has(s, want), "port names follow the interface number (%s, %s)", p0, p3);
 	free(s);
 	zh_error_clear(&err);
@@ -212,7 +227,7 @@ static void test_no_nics(void)
 	struct zh_error err = ZH_ERROR_INIT;
 	char *s = script_of("{\"brand\":\"joyent-minimal\"}", &err);
 
-	ok(s && has(s, "chain prerouting {") && !has(s, "vmap"), "no nics: empty base chains");
+	ok(s && has(s, "chain prerouting {") && !has(s, "v0123abcd4567_"), "no nics: base only");
 	free(s);
 	zh_error_clear(&err);
 }

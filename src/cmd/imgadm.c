@@ -10,6 +10,8 @@
  *     imgadm list [-j] [-H] [-o field,...] [-s field,...] [FIELD=VALUE ...]
  *     imgadm get [-P pool] UUID
  *     imgadm delete [-P pool] UUID          (alias: destroy)
+ *     imgadm create [-m MANIFEST|-] [-o DIR] [-c COMPRESSION] [-q] VM_UUID [FIELD=VALUE ...]
+ *                                           (imgadm-create.c)
  *
  * install and delete hold the host lock (lock.h); so does any command that
  * may create the default pool.
@@ -21,6 +23,7 @@
 
 #include "cmdutil.h"
 #include "image.h"
+#include "imgadm.h"
 #include "jsonutil.h"
 #include "lock.h"
 #include "pool.h"
@@ -38,7 +41,9 @@ static const char usage_text[] =
 	"    imgadm list [-j] [-H] [-o field,...] [-s field,...] [FIELD=VALUE ...]\n"
 	"    imgadm get [-P pool] UUID\n"
 	"    imgadm install [-P pool] [-q] -m MANIFEST -f FILE\n"
-	"    imgadm delete [-P pool] UUID     (alias: destroy)\n";
+	"    imgadm delete [-P pool] UUID     (alias: destroy)\n"
+	"    imgadm create [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
+	"                  VM_UUID [FIELD=VALUE ...]\n";
 
 static int fail_code(struct zh_error *err, const char *code, int exit_code)
 {
@@ -434,8 +439,9 @@ static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } commands[] = {
-	{"install", cmd_install}, {"list", cmd_list},	   {"get", cmd_get},   {"info", cmd_get},
-	{"delete", cmd_delete},	  {"destroy", cmd_delete}, {"help", cmd_help},
+	{"install", cmd_install}, {"list", cmd_list},	     {"get", cmd_get},
+	{"info", cmd_get},	  {"delete", cmd_delete},    {"destroy", cmd_delete},
+	{"help", cmd_help},	  {"create", imgadm_create},
 };
 
 int main(int argc, char **argv)

@@ -34,11 +34,13 @@ static const char usage_text[] =
 	"  reboot <uuid> [-F]\n"
 	"  kill [-s <signal> | -<signal>] <uuid>\n"
 	"  console <uuid>\n"
+	"  create-snapshot <uuid> <snapname>\n"
+	"  delete-snapshot <uuid> <snapname>\n"
+	"  rollback-snapshot <uuid> <snapname>\n"
 	"  help\n"
 	"\n"
-	"Not implemented yet: info sysrq\n"
-	"  create-snapshot delete-snapshot rollback-snapshot events send receive\n"
-	"  recv reprovision install\n";
+	"Not implemented yet: info sysrq events send receive recv reprovision\n"
+	"  install\n";
 
 void vmadm_usage(FILE *f)
 {
@@ -136,9 +138,9 @@ static const struct vmadm_command commands[] = {
 	{"console", cmd_console},
 	{"info", cmd_not_implemented},
 	{"sysrq", cmd_not_implemented},
-	{"create-snapshot", cmd_not_implemented},
-	{"delete-snapshot", cmd_not_implemented},
-	{"rollback-snapshot", cmd_not_implemented},
+	{"create-snapshot", cmd_create_snapshot},
+	{"delete-snapshot", cmd_delete_snapshot},
+	{"rollback-snapshot", cmd_rollback_snapshot},
 	{"events", cmd_not_implemented},
 	{"send", cmd_not_implemented},
 	{"receive", cmd_not_implemented},

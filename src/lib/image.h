@@ -91,4 +91,24 @@ char *image_record_path(const struct pool *p, const char *uuid);
 int image_clones(const struct pool *p, const char *uuid, size_t *count, char **first,
 		 struct zh_error *err);
 
+/*
+ * imgadm create: an image (manifest v2 + tar file) from a stopped VM's zone
+ * root.  fields holds manifest fields from -m and field=value (name and
+ * version required); compression is none|gzip|bzip2|xz|zstd (NULL: gzip);
+ * output_dir NULL means ".".  Writes NAME-VERSION.imgmanifest and
+ * NAME-VERSION.tar[.ext] through temp names renamed at the end, so a
+ * failure leaves no output file.  The paths written go to *manifest_out and
+ * *file_out.  -ENOENT (prop "vm_uuid") for an unknown VM, -EBUSY (prop
+ * "state") for a VM that is not stopped.
+ */
+struct image_create_opts {
+	const char *vm_uuid;
+	const json_t *fields;
+	const char *compression;
+	const char *output_dir;
+};
+
+int image_create(const struct image_create_opts *o, char **manifest_out, char **file_out,
+		 struct zh_error *err);
+
 #endif

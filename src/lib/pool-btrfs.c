@@ -17,7 +17,9 @@
  */
 #include <btrfsutil.h>
 #include <fcntl.h>
+#include <endian.h>
 #include <linux/btrfs.h>
+#include <linux/btrfs_tree.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
@@ -482,4 +484,92 @@ int pool_btrfs_dataset_count(const char *mountpoint)
 	_cleanup_strv_ char **v = NULL;
 
 	return list_subvols(mountpoint, &v);
+}
+
+/* ---- quota usage, creation time, exchange ---- */
+
+static int qgroup_search(int fd, uint64_t id, uint64_t *rfer)
+{
+	struct btrfs_ioctl_search_args a;
+	struct btrfs_ioctl_search_header sh;
+	struct btrfs_qgroup_info_item item;
+
+	memset(&a, 0, sizeof(a));
+	a.key.tree_id = BTRFS_QUOTA_TREE_OBJECTID;
+	a.key.min_type = a.key.max_type = BTRFS_QGROUP_INFO_KEY;
+	a.key.min_offset = a.key.max_offset = id; /* level 0 */
+	a.key.max_objectid = 0;
+	a.key.max_transid = UINT64_MAX;
+	a.key.nr_items = 1;
+	if (ioctl(fd, BTRFS_IOC_TREE_SEARCH, &a) < 0)
+		return -errno;
+	if (a.key.nr_items < 1)
+		return -ENOENT;
+	memcpy(&sh, a.buf, sizeof(sh));
+	if (sh.len < sizeof(item))
+		return -EIO;
+	memcpy(&item, a.buf + sizeof(sh), sizeof(item));
+	*rfer = le64toh(item.rfer);
+	return 0;
+}
+
+int pool_quota_used(const struct pool *p, const char *name, uint64_t *bytes, struct zh_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t id = 0;
+	int r = check_name(name, false, err);
+
+	if (r < 0)
+		return r;
+	if (!(path = pool_dataset_path(p, name)))
+		return zh_error_oom(err);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
+	if (btrfs_util_subvolume_id_fd(fd, &id) != BTRFS_UTIL_OK)
+		return zh_error_set(err, errno ? errno : EIO, NULL,
+				    "dataset \"%s\": cannot read subvolume id: %m", name);
+	if (syncfs(fd) < 0)
+		return zh_error_set(err, errno, NULL, "cannot sync \"%s\": %m", name);
+	r = qgroup_search(fd, id, bytes);
+	if (r < 0)
+		return zh_error_set(err, -r, NULL, "cannot read the usage of \"%s\": %s", name,
+				    strerror(-r));
+	return 0;
+}
+
+int pool_subvol_otime(const struct pool *p, const char *name, int64_t *ms, struct zh_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	struct btrfs_util_subvolume_info info;
+	enum btrfs_util_error e;
+	int r = check_name(name, true, err);
+
+	if (r < 0)
+		return r;
+	if (!(path = pool_dataset_path(p, name)))
+		return zh_error_oom(err);
+	errno = 0;
+	e = btrfs_util_subvolume_info(path, 0, &info);
+	if (e != BTRFS_UTIL_OK)
+		return util_err(err, e, "read the creation time of", name);
+	*ms = (int64_t)info.otime.tv_sec * 1000 + info.otime.tv_nsec / 1000000;
+	return 0;
+}
+
+int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, struct zh_error *err)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	int r = check_name(a, false, err);
+
+	if (r < 0 || (r = check_name(b, false, err)) < 0)
+		return r;
+	dfd = open(p->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return zh_error_set(err, errno, NULL, "cannot open %s: %m", p->mountpoint);
+	if (renameat2(dfd, a, dfd, b, RENAME_EXCHANGE) < 0)
+		return zh_error_set(err, errno, NULL, "cannot exchange \"%s\" and \"%s\": %m", a,
+				    b);
+	return 0;
 }

@@ -126,6 +126,15 @@ int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh
 /* btrfs qgroup limit on the dataset's qgroup (referenced bytes); 0 = none. */
 int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err);
 
+/* Bytes the dataset's qgroup references (after a sync of the pool). */
+int pool_quota_used(const struct pool *p, const char *name, uint64_t *bytes, struct zh_error *err);
+
+/* Creation time of a subvolume (dataset or "ds@snap"), in ms since the epoch. */
+int pool_subvol_otime(const struct pool *p, const char *name, int64_t *ms, struct zh_error *err);
+
+/* Swap the names of two datasets atomically (renameat2 RENAME_EXCHANGE). */
+int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, struct zh_error *err);
+
 /* Entry names directly under the mount point that are subvolumes (sorted). */
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);
 

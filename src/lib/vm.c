@@ -21,6 +21,7 @@
  * autoboot, starts it after both locks are released (vm-run.c).  update of
  * a running zone applies cgroup limits live; delete halts it first.
  */
+#include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -418,6 +419,25 @@ static int apply_network(const struct pool *p, const char *uuid, const json_t *o
 	return r;
 }
 
+/* A quota below what the dataset already uses is refused. */
+static int quota_fits(const struct pool *p, const char *uuid, uint64_t bytes, struct zh_error *err)
+{
+	uint64_t used = 0;
+	int r;
+
+	if (!bytes)
+		return 0;
+	r = pool_quota_used(p, uuid, &used, err);
+	if (r < 0)
+		return r;
+	if (used > bytes)
+		return zh_error_set(err, ENOSPC, "quota",
+				    "Cannot set quota to %" PRIu64
+				    " GiB: VM %s already uses %" PRIu64 " MiB",
+				    bytes >> 30, uuid, (used + (1u << 20) - 1) >> 20);
+	return 0;
+}
+
 static int apply_and_store(const struct pool *p, const char *uuid, const json_t *old,
 			   const json_t *vm, const json_t *changed, struct zh_error *err)
 {
@@ -430,6 +450,7 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 		return r;
 	if (quota && ((r = quota_bytes(vm, &bytes, err)) < 0 ||
 		      (r = quota_bytes(old, &old_bytes, err)) < 0 ||
+		      (r = quota_fits(p, uuid, bytes, err)) < 0 ||
 		      (r = pool_quota_set(p, uuid, bytes, err)) < 0))
 		return r;
 	r = vmstore_save(p, vm, err);
@@ -496,8 +517,8 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	if (is_live(uuid) && (r = vm_stop_locked(uuid, 0, true, err)) < 0 && r != -ENOTCONN)
 		return r; /* SmartOS halts a running VM before deleting it */
 	zh_error_clear(err);
-	r = pool_subvol_destroy(p, uuid, err);
-	if (r < 0)
+	r = vm_snapshot_destroy_all(p, uuid, err);
+	if (r < 0 || (r = pool_subvol_destroy(p, uuid, err)) < 0)
 		return r;
 	run = paths_join(paths_run(), uuid);
 	if (!run)

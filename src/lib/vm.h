@@ -62,4 +62,23 @@ int vm_id_base_alloc(json_t *vm, struct zh_error *err);
 int vm_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
 		struct vmcfg_report *rep);
 
+/*
+ * Snapshots (vm-snapshot.c): the read-only subvolume "<uuid>@vmsnap-<name>".
+ * Names: 1-64 chars of [a-zA-Z0-9-_.:%] (-EINVAL otherwise); duplicate:
+ * -EEXIST `snapshot with name "x" already exists.`; missing: -ENOENT.
+ * Rollback stops a running zone, swaps the dataset for a writable clone of
+ * the snapshot (keeping the current config/), destroys newer snapshots,
+ * re-applies the quota and starts the zone again if it was running.
+ */
+bool vm_snapshot_name_valid(const char *name);
+int vm_snapshot_create(const char *uuid, const char *name, struct zh_error *err);
+int vm_snapshot_delete(const char *uuid, const char *name, struct zh_error *err);
+int vm_snapshot_rollback(const char *uuid, const char *name, struct zh_error *err);
+
+struct pool;
+/* [{name, created_at}] newest first, into *out (a new array). */
+int vm_snapshot_list(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err);
+/* Destroy every "<uuid>@..." snapshot (vm_delete). */
+int vm_snapshot_destroy_all(const struct pool *p, const char *uuid, struct zh_error *err);
+
 #endif

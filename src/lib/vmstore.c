@@ -28,6 +28,7 @@
 #include "jsonutil.h"
 #include "runstate.h"
 #include "util.h"
+#include "vm.h"
 #include "vmstore.h"
 
 #define VMSTORE_CONFIG_MAX (4u << 20)
@@ -363,6 +364,18 @@ static int find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out
 	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured", uuid);
 }
 
+/* Only for one VM (get): listing snapshots reads the pool's top directory. */
+static int decorate_snapshots(const struct pool *p, json_t *vm, const char *uuid,
+			      struct zh_error *err)
+{
+	json_t *snaps = NULL;
+	int r = vm_snapshot_list(p, uuid, &snaps, err);
+
+	if (r < 0)
+		return r;
+	return json_object_set_new(vm, "snapshots", snaps) < 0 ? zh_error_oom(err) : 0;
+}
+
 int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
@@ -373,7 +386,7 @@ int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, stru
 	if (r < 0)
 		return r;
 	r = vmstore_decorate(p, vm, err);
-	if (r < 0)
+	if (r < 0 || (r = decorate_snapshots(p, vm, uuid, err)) < 0)
 		return r;
 	*pool_out = TAKE_PTR(p);
 	*vm_out = TAKE_PTR(vm);

@@ -1,0 +1,384 @@
+/*
+ * vm-snapshot.c - VM snapshots: create, delete, list and rollback.
+ *
+ * Owns: the read-only subvolumes "<uuid>@vmsnap-<name>" beside a VM's
+ * dataset, and the rollback transaction.  btrfs has no in-place rollback,
+ * so a rollback clones the snapshot to "<uuid>-rollback", copies the
+ * CURRENT config/ into the clone (the config is never rolled back),
+ * exchanges the two names atomically and deletes the old dataset.  Every
+ * step is O(1) in the number of files.
+ *
+ *     vm_snapshot_create(uuid, "before-upgrade", &err);
+ *     vm_snapshot_rollback(uuid, "before-upgrade", &err);
+ *
+ * Invariants: every change happens with the VM lock held (lock_vm());
+ * vm_start runs after the lock is dropped, since it takes it itself.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fsutil.h"
+#include "jsonutil.h"
+#include "lock.h"
+#include "macro.h"
+#include "pool.h"
+#include "runstate.h"
+#include "util.h"
+#include "vm.h"
+#include "vmstore.h"
+
+DEFINE_CLEANUP_FUNC(DIR, closedir)
+
+#define SNAP_PREFIX	"vmsnap-"
+#define SNAP_NAME_MAX	64
+#define CONFIG_FILE_MAX (16u << 20)
+
+bool vm_snapshot_name_valid(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+
+	if (n < 1 || n > SNAP_NAME_MAX)
+		return false;
+	return strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			    "0123456789-_.:%") == n;
+}
+
+/* "<uuid>@vmsnap-<name>" */
+static char *snap_ds(const char *uuid, const char *name)
+{
+	char *s = NULL;
+
+	return asprintf(&s, "%s@" SNAP_PREFIX "%s", uuid, name) < 0 ? NULL : s;
+}
+
+static int check_name(const char *name, struct zh_error *err)
+{
+	if (vm_snapshot_name_valid(name))
+		return 0;
+	return zh_error_set(err, EINVAL, "snapshot",
+			    "Invalid snapshot name \"%s\": 1-64 characters of [a-zA-Z0-9-_.:%%]",
+			    name ? name : "");
+}
+
+/* Lock an existing VM; its pool in *p. */
+static int lock_existing(const char *uuid, struct pool **p, struct zh_error *err)
+{
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_find(uuid, p, &vm, err);
+
+	if (r < 0)
+		return r;
+	return lock_vm(uuid, err);
+}
+
+static bool is_live(const char *uuid)
+{
+	struct runstate rs;
+	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
+
+	runstate_clear(&rs);
+	return live;
+}
+
+/* ---- create / delete ---- */
+
+int vm_snapshot_create(const char *uuid, const char *name, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_close_ int vl = -EBADF;
+	_cleanup_free_ char *ds = NULL;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	if ((vl = lock_existing(uuid, &p, err)) < 0)
+		return vl;
+	if (!(ds = snap_ds(uuid, name)))
+		return zh_error_oom(err);
+	if (pool_dataset_exists(p, ds))
+		return zh_error_set(err, EEXIST, "snapshot",
+				    "snapshot with name \"%s\" already exists.", name);
+	return pool_snapshot_create(p, uuid, strchr(ds, '@') + 1, err);
+}
+
+static int need_snapshot(const struct pool *p, const char *uuid, const char *name, char **ds,
+			 struct zh_error *err)
+{
+	if (!(*ds = snap_ds(uuid, name)))
+		return zh_error_oom(err);
+	if (!pool_dataset_exists(p, *ds))
+		return zh_error_set(err, ENOENT, "snapshot",
+				    "snapshot with name \"%s\" does not exist for VM %s", name,
+				    uuid);
+	return 0;
+}
+
+int vm_snapshot_delete(const char *uuid, const char *name, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_close_ int vl = -EBADF;
+	_cleanup_free_ char *ds = NULL;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	if ((vl = lock_existing(uuid, &p, err)) < 0)
+		return vl;
+	if ((r = need_snapshot(p, uuid, name, &ds, err)) < 0)
+		return r;
+	return pool_subvol_destroy(p, ds, err);
+}
+
+/* ---- list ---- */
+
+/* Names of "<uuid>@<prefix>*" subvolumes (full dataset names). */
+static int list_snaps(const struct pool *p, const char *uuid, const char *prefix, char ***out,
+		      struct zh_error *err)
+{
+	_cleanup_strv_ char **all = NULL;
+	_cleanup_free_ char *want = NULL;
+	size_t n = 0;
+	int r = pool_dataset_list(p, &all, err);
+
+	if (r < 0)
+		return r;
+	if (asprintf(&want, "%s@%s", uuid, prefix) < 0)
+		return zh_error_oom(err);
+	for (size_t i = 0; all[i]; i++) {
+		if (strncmp(all[i], want, strlen(want)) == 0)
+			all[n++] = all[i];
+		else
+			free(all[i]);
+	}
+	all[n] = NULL;
+	*out = TAKE_PTR(all);
+	return (int)n;
+}
+
+static int cmp_created(const void *a, const void *b)
+{
+	json_int_t x = json_integer_value(json_object_get(*(json_t *const *)a, "ms"));
+	json_int_t y = json_integer_value(json_object_get(*(json_t *const *)b, "ms"));
+
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int snap_entry(const struct pool *p, const char *ds, json_t **out, struct zh_error *err)
+{
+	char ts[UTIL_TIMESTAMP_LEN + 1];
+	const char *at = strchr(ds, '@');
+	int64_t ms = 0;
+	int r = pool_subvol_otime(p, ds, &ms, err);
+
+	if (r < 0)
+		return r;
+	util_timestamp_from(ts, ms);
+	*out = json_pack("{s:s,s:s,s:I}", "name", at + 1 + strlen(SNAP_PREFIX), "created_at", ts,
+			 "ms", (json_int_t)ms);
+	return *out ? 0 : zh_error_oom(err);
+}
+
+/* Entries with a private "ms" key, newest first. */
+static int list_sorted(const struct pool *p, const char *uuid, json_t ***v, size_t *n,
+		       struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int r = list_snaps(p, uuid, SNAP_PREFIX, &names, err);
+
+	if (r < 0)
+		return r;
+	*n = 0;
+	if (!(*v = calloc((size_t)r + 1, sizeof(json_t *))))
+		return zh_error_oom(err);
+	for (size_t i = 0; names[i]; i++, (*n)++)
+		if ((r = snap_entry(p, names[i], &(*v)[i], err)) < 0)
+			return r;
+	qsort(*v, *n, sizeof(json_t *), cmp_created);
+	return 0;
+}
+
+static void free_entries(json_t **v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++)
+		json_decref(v[i]);
+	free(v);
+}
+
+int vm_snapshot_list(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
+{
+	json_t **v = NULL, *arr = json_array();
+	size_t n = 0;
+	int r = arr ? list_sorted(p, uuid, &v, &n, err) : zh_error_oom(err);
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		json_object_del(v[i], "ms");
+		if (json_array_append(arr, v[i]) < 0)
+			r = zh_error_oom(err);
+	}
+	free_entries(v, n);
+	if (r < 0) {
+		json_decref(arr);
+		return r;
+	}
+	*out = arr;
+	return 0;
+}
+
+int vm_snapshot_destroy_all(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int r = list_snaps(p, uuid, "", &names, err);
+
+	for (size_t i = 0; r >= 0 && names[i]; i++)
+		r = pool_subvol_destroy(p, names[i], err);
+	return r < 0 ? r : 0;
+}
+
+/* ---- rollback ---- */
+
+static int copy_file(const char *from, const char *to, struct zh_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0;
+	int r = fsutil_read_all(from, CONFIG_FILE_MAX, &buf, &len, err);
+
+	if (r < 0)
+		return r;
+	return fsutil_write_atomic(to, buf, len, 0644, err);
+}
+
+/* Replace dst's config/ by the regular files of src's. */
+static int copy_config(const char *src, const char *dst, struct zh_error *err)
+{
+	_cleanup_(closedirp) DIR *d = NULL;
+	struct dirent *de;
+	int r = fsutil_rm_rf(dst, err);
+
+	if (r < 0 || (r = fsutil_mkdir_p(dst, 0755, err)) < 0)
+		return r;
+	if (!(d = opendir(src)))
+		return errno == ENOENT ? 0 : zh_error_set(err, errno, NULL, "%s: %m", src);
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *f = NULL, *t = NULL;
+
+		if (de->d_type != DT_REG)
+			continue;
+		if (asprintf(&f, "%s/%s", src, de->d_name) < 0 ||
+		    asprintf(&t, "%s/%s", dst, de->d_name) < 0)
+			return zh_error_oom(err);
+		if ((r = copy_file(f, t, err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int carry_config(const struct pool *p, const char *uuid, const char *tmp,
+			struct zh_error *err)
+{
+	_cleanup_free_ char *s = NULL, *d = NULL;
+
+	if (asprintf(&s, "%s/%s/config", p->mountpoint, uuid) < 0 ||
+	    asprintf(&d, "%s/%s/config", p->mountpoint, tmp) < 0)
+		return zh_error_oom(err);
+	return copy_config(s, d, err);
+}
+
+static int quota_of(const char *uuid, uint64_t *bytes, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_find(uuid, &p, &vm, err);
+	json_int_t q;
+
+	if (r < 0)
+		return r;
+	q = json_integer_value(json_object_get(vm, "quota"));
+	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
+	return 0;
+}
+
+/* Clone snap, swap it in, drop the old dataset; undo on failure. */
+static int swap_in(const struct pool *p, const char *uuid, const char *snap, uint64_t quota,
+		   struct zh_error *err)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_free_ char *tmp = NULL;
+	int r;
+
+	if (asprintf(&tmp, "%s-rollback", uuid) < 0)
+		return zh_error_oom(err);
+	pool_subvol_destroy(p, tmp, &ignored); /* a leftover of a crash */
+	zh_error_clear(&ignored);
+	if ((r = pool_clone(p, snap, tmp, err)) < 0)
+		return r;
+	if ((r = carry_config(p, uuid, tmp, err)) < 0 ||
+	    (quota && (r = pool_quota_set(p, tmp, quota, err)) < 0) ||
+	    (r = pool_dataset_exchange(p, uuid, tmp, err)) < 0) {
+		pool_subvol_destroy(p, tmp, &ignored);
+		zh_error_clear(&ignored);
+		return r;
+	}
+	return pool_subvol_destroy(p, tmp, err);
+}
+
+/* Destroy the snapshots newer than ds (they come before it, newest first). */
+static int destroy_newer(const struct pool *p, const char *uuid, const char *name,
+			 struct zh_error *err)
+{
+	json_t **v = NULL;
+	size_t n = 0;
+	int r = list_sorted(p, uuid, &v, &n, err);
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *nm = jsonutil_str(v[i], "name");
+		_cleanup_free_ char *ds = NULL;
+
+		if (streq(nm, name))
+			break;
+		if (!(ds = snap_ds(uuid, nm)))
+			r = zh_error_oom(err);
+		else
+			r = pool_subvol_destroy(p, ds, err);
+	}
+	free_entries(v, n);
+	return r;
+}
+
+static int rollback_locked(const char *uuid, const char *name, bool *was_running,
+			   struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_close_ int vl = lock_existing(uuid, &p, err);
+	_cleanup_free_ char *ds = NULL;
+	uint64_t quota = 0;
+	int r;
+
+	if (vl < 0)
+		return vl;
+	if ((r = need_snapshot(p, uuid, name, &ds, err)) < 0 ||
+	    (r = quota_of(uuid, &quota, err)) < 0)
+		return r;
+	*was_running = is_live(uuid);
+	if (*was_running && (r = vm_stop_locked(uuid, -1, false, err)) < 0 && r != -ENOTCONN)
+		return r;
+	zh_error_clear(err);
+	if ((r = swap_in(p, uuid, ds, quota, err)) < 0)
+		return r;
+	return destroy_newer(p, uuid, name, err);
+}
+
+int vm_snapshot_rollback(const char *uuid, const char *name, struct zh_error *err)
+{
+	bool was_running = false;
+	int r = check_name(name, err);
+
+	if (r < 0)
+		return r;
+	r = rollback_locked(uuid, name, &was_running, err);
+	if (r < 0 || !was_running)
+		return r;
+	return vm_start(uuid, err);
+}

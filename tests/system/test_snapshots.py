@@ -1,0 +1,159 @@
+"""vmadm create-snapshot / delete-snapshot / rollback-snapshot (issue 5 §2):
+names, duplicates, messages, `snapshots` in vmadm get, rollback of a stopped
+and of a running zone (newer snapshots destroyed, config kept), delete of a
+VM with snapshots, and O(1) snapshot and rollback."""
+import os
+import subprocess
+import time
+
+from conftest import CMD
+from test_vmadm_util import TS_RE, create, get, pool_mount
+
+ZLOGIN = os.path.join(CMD, "zlogin")
+
+
+def root_of(h, u):
+    return os.path.join(pool_mount(h), u, "root")
+
+
+def snap(h, verb, u, name):
+    return h.vmadm(verb + "-snapshot", u, name)
+
+
+def test_create_list_delete(imghost):
+    h, img = imghost
+    u = create(h, img)
+    r = snap(h, "create", u, "first")
+    assert r.rc == 0, r
+    assert r.err == "Created snapshot first for VM %s\n" % u
+    assert os.path.isdir(os.path.join(pool_mount(h), u + "@vmsnap-first"))
+    time.sleep(0.01)
+    assert snap(h, "create", u, "a-b_c.d:e%f").rc == 0
+    snaps = get(h, u)["snapshots"]
+    assert [s["name"] for s in snaps] == ["a-b_c.d:e%f", "first"]   # newest first
+    assert all(TS_RE.match(s["created_at"]) for s in snaps)
+    r = snap(h, "delete", u, "first")
+    assert r.rc == 0, r
+    assert r.err == "Deleted snapshot first for VM %s\n" % u
+    assert [s["name"] for s in get(h, u)["snapshots"]] == ["a-b_c.d:e%f"]
+    assert not os.path.exists(os.path.join(pool_mount(h), u + "@vmsnap-first"))
+
+
+def test_bad_names_and_duplicates(imghost):
+    h, img = imghost
+    u = create(h, img)
+    for bad in ("", "a/b", "x" * 65, "sp ace", "at@sign", "é"):
+        r = snap(h, "create", u, bad)
+        assert r.rc == 2, (bad, r)
+        assert "Invalid snapshot name" in r.err
+    assert snap(h, "create", u, "x" * 64).rc == 0
+    assert snap(h, "create", u, "dup").rc == 0
+    r = snap(h, "create", u, "dup")
+    assert r.rc == 1, r
+    assert r.err == 'snapshot with name "dup" already exists.\n'
+    r = snap(h, "delete", u, "nope")
+    assert r.rc == 1 and '"nope" does not exist' in r.err, r
+    r = snap(h, "rollback", u, "nope")
+    assert r.rc == 1 and '"nope" does not exist' in r.err, r
+    r = h.vmadm("create-snapshot", u)
+    assert r.rc == 2, r
+    r = snap(h, "create", "00000000-0000-0000-0000-000000000001", "s")
+    assert r.rc == 1, r
+    assert get(h, u)["snapshots"][-1]["name"] == "x" * 64
+
+
+def test_rollback_stopped(imghost):
+    h, img = imghost
+    u = create(h, img, alias="before")
+    root = root_of(h, u)
+    with open(os.path.join(root, "keep"), "w") as f:
+        f.write("old")
+    assert snap(h, "create", u, "s1").rc == 0
+    with open(os.path.join(root, "keep"), "w") as f:
+        f.write("new")
+    with open(os.path.join(root, "later"), "w") as f:
+        f.write("x")
+    assert snap(h, "create", u, "s2").rc == 0
+    assert h.vmadm("update", u, "alias=after").rc == 0
+    r = snap(h, "rollback", u, "s1")
+    assert r.rc == 0, r
+    assert r.err == "Rolled back VM %s to snapshot s1\n" % u
+    with open(os.path.join(root, "keep")) as f:
+        assert f.read() == "old"
+    assert not os.path.exists(os.path.join(root, "later"))
+    vm = get(h, u)
+    assert vm["alias"] == "after"                     # the config is not rolled back
+    assert [s["name"] for s in vm["snapshots"]] == ["s1"]   # newer s2 destroyed
+    assert vm["state"] == "stopped"
+    leftovers = [n for n in os.listdir(pool_mount(h)) if n.startswith(u) and "@" not in n]
+    assert leftovers == [u]
+
+
+def test_rollback_keeps_quota(imghost):
+    h, img = imghost
+    u = create(h, img, quota=3)
+    assert snap(h, "create", u, "q").rc == 0
+    assert snap(h, "rollback", u, "q").rc == 0
+    from test_vmadm_util import qgroup_limit
+    assert qgroup_limit(h, u) == 3 << 30
+
+
+def test_rollback_running(imghost):
+    h, img = imghost
+    u = create(h, img)
+    assert h.vmadm("start", u).rc == 0
+    try:
+        assert h.run(ZLOGIN, u, "sh", "-c", "echo one > /before").rc == 0
+        assert snap(h, "create", u, "s1").rc == 0
+        assert h.run(ZLOGIN, u, "sh", "-c", "echo two > /after").rc == 0
+        assert snap(h, "create", u, "s2").rc == 0
+        r = snap(h, "rollback", u, "s1")
+        assert r.rc == 0, r
+        vm = get(h, u)
+        assert vm["state"] == "running"
+        assert [s["name"] for s in vm["snapshots"]] == ["s1"]
+        r = h.run(ZLOGIN, u, "cat", "/before")
+        assert r.rc == 0 and r.out == "one\n", r
+        r = h.run(ZLOGIN, u, "ls", "/after")
+        assert r.rc != 0, r
+    finally:
+        h.vmadm("stop", "-F", u)
+
+
+def test_delete_vm_with_snapshots(imghost):
+    h, img = imghost
+    u = create(h, img)
+    assert snap(h, "create", u, "a").rc == 0
+    assert snap(h, "create", u, "b").rc == 0
+    assert h.vmadm("delete", u).rc == 0
+    assert [n for n in os.listdir(pool_mount(h)) if n.startswith(u)] == []
+    out = subprocess.run(["btrfs", "subvolume", "list", "-o", pool_mount(h)],
+                         capture_output=True, text=True).stdout
+    assert u not in out
+
+
+def fill(root, n):
+    d = os.path.join(root, "many")
+    os.makedirs(d, exist_ok=True)
+    for i in range(n):
+        with open(os.path.join(d, str(i)), "w") as f:
+            f.write("x")
+
+
+def timed(h, *args):
+    t = time.monotonic()
+    r = h.vmadm(*args)
+    assert r.rc == 0, r
+    return time.monotonic() - t
+
+
+def test_snapshot_and_rollback_are_constant_time(imghost):
+    h, img = imghost
+    times = {}
+    for n in (100, 10000):
+        u = create(h, img)
+        fill(root_of(h, u), n)
+        times[n] = (timed(h, "create-snapshot", u, "t"),
+                    timed(h, "rollback-snapshot", u, "t"))
+    for n, (s, r) in times.items():
+        assert s < 0.2 and r < 0.2, times

@@ -12,6 +12,10 @@
  *     imgadm delete [-P pool] UUID          (alias: destroy)
  *     imgadm create [-m MANIFEST|-] [-o DIR] [-c COMPRESSION] [-q] VM_UUID [FIELD=VALUE ...]
  *                                           (imgadm-create.c)
+ *     imgadm sources [-a URL | -d URL]      (imgadm-source.c)
+ *     imgadm avail [-j] [-H] [-o field,...]
+ *     imgadm import [-P pool] [-q] UUID
+ *     imgadm vacuum [-n]
  *
  * install and delete hold the host lock (lock.h); so does any command that
  * may create the default pool.
@@ -43,7 +47,11 @@ static const char usage_text[] =
 	"    imgadm install [-P pool] [-q] -m MANIFEST -f FILE\n"
 	"    imgadm delete [-P pool] UUID     (alias: destroy)\n"
 	"    imgadm create [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
-	"                  VM_UUID [FIELD=VALUE ...]\n";
+	"                  VM_UUID [FIELD=VALUE ...]\n"
+	"    imgadm sources [-a URL | -d URL]\n"
+	"    imgadm avail [-j] [-H] [-o field,...]\n"
+	"    imgadm import [-P pool] [-q] UUID\n"
+	"    imgadm vacuum [-n]\n";
 
 static int fail_code(struct zh_error *err, const char *code, int exit_code)
 {
@@ -405,6 +413,11 @@ static int print_table(const json_t *rows, const char *columns, bool header)
 	return 0;
 }
 
+int imgadm_print_table(const json_t *rows, const char *columns, bool header)
+{
+	return print_table(rows, columns, header);
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -441,7 +454,8 @@ static const struct {
 } commands[] = {
 	{"install", cmd_install}, {"list", cmd_list},	     {"get", cmd_get},
 	{"info", cmd_get},	  {"delete", cmd_delete},    {"destroy", cmd_delete},
-	{"help", cmd_help},	  {"create", imgadm_create},
+	{"help", cmd_help},	  {"create", imgadm_create}, {"sources", imgadm_sources},
+	{"avail", imgadm_avail},  {"import", imgadm_import}, {"vacuum", imgadm_vacuum},
 };
 
 int main(int argc, char **argv)

@@ -4,7 +4,19 @@
 #ifndef ZH_IMGADM_H
 #define ZH_IMGADM_H
 
+#include <jansson.h>
+#include <stdbool.h>
+
 /* imgadm create (imgadm-create.c). */
 int imgadm_create(int argc, char **argv);
+
+/* imgadm sources, avail, import, vacuum (imgadm-source.c). */
+int imgadm_sources(int argc, char **argv);
+int imgadm_avail(int argc, char **argv);
+int imgadm_import(int argc, char **argv);
+int imgadm_vacuum(int argc, char **argv);
+
+/* The list table of records {"manifest",...} (imgadm.c); -ENOMEM. */
+int imgadm_print_table(const json_t *rows, const char *columns, bool header);
 
 #endif

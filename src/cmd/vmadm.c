@@ -37,9 +37,11 @@ static const char usage_text[] =
 	"  create-snapshot <uuid> <snapname>\n"
 	"  delete-snapshot <uuid> <snapname>\n"
 	"  rollback-snapshot <uuid> <snapname>\n"
+	"  send <uuid> [-s <snapname>]\n"
+	"  receive | recv\n"
 	"  help\n"
 	"\n"
-	"Not implemented yet: info sysrq events send receive recv reprovision\n"
+	"Not implemented yet: info sysrq events reprovision\n"
 	"  install\n";
 
 void vmadm_usage(FILE *f)
@@ -142,9 +144,9 @@ static const struct vmadm_command commands[] = {
 	{"delete-snapshot", cmd_delete_snapshot},
 	{"rollback-snapshot", cmd_rollback_snapshot},
 	{"events", cmd_not_implemented},
-	{"send", cmd_not_implemented},
-	{"receive", cmd_not_implemented},
-	{"recv", cmd_not_implemented},
+	{"send", cmd_send},
+	{"receive", cmd_receive},
+	{"recv", cmd_receive},
 	{"reprovision", cmd_not_implemented},
 	{"install", cmd_not_implemented},
 };

@@ -25,6 +25,8 @@ int cmd_console(int argc, char **argv);
 int cmd_create_snapshot(int argc, char **argv);
 int cmd_delete_snapshot(int argc, char **argv);
 int cmd_rollback_snapshot(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_receive(int argc, char **argv);
 
 /* The full usage text. */
 void vmadm_usage(FILE *f);

@@ -20,6 +20,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "pool.h"
@@ -110,5 +111,30 @@ struct image_create_opts {
 
 int image_create(const struct image_create_opts *o, char **manifest_out, char **file_out,
 		 struct zh_error *err);
+
+/* ---- image sources (image-source.c) ---- */
+
+/* The configured source URLs: a JSON array of strings (empty when none). */
+int image_sources_get(json_t **out, struct zh_error *err);
+
+/* Add / remove a source URL (http:// or https://); -EEXIST / -ENOENT. */
+int image_sources_add(const char *url, struct zh_error *err);
+int image_sources_delete(const char *url, struct zh_error *err);
+
+/* GET <source>/images: the JSON array of manifests the source offers. */
+int image_source_avail(const char *source, json_t **out, struct zh_error *err);
+
+/* Called while downloading: bytes so far and the expected total. */
+typedef void (*image_progress_fn)(void *ud, uint64_t done, uint64_t total);
+
+/*
+ * Import uuid from the first source that has it: fetch and check the
+ * manifest, download the file to a temp file in the pool (a dropped
+ * connection restarts it, 3 attempts in all), install it with
+ * image_install_manifest(), remove the temp file.  Nothing is left on
+ * failure.  -ENOENT when no source has it.
+ */
+int image_source_import(const struct pool *p, const char *uuid, image_progress_fn progress,
+			void *ud, json_t **manifest_out, struct zh_error *err);
 
 #endif

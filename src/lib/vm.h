@@ -81,4 +81,14 @@ int vm_snapshot_list(const struct pool *p, const char *uuid, json_t **out, struc
 /* Destroy every "<uuid>@..." snapshot (vm_delete). */
 int vm_snapshot_destroy_all(const struct pool *p, const char *uuid, struct zh_error *err);
 
+/*
+ * Send/receive (vm-send.c): the VM bundle stream.  vm_send writes the VM
+ * (full, or incremental from its snapshot from) to fd out; vm_receive reads
+ * one from fd in and creates the VM (or updates it, for an incremental
+ * onto the same stopped VM holding the base snapshot), its uuid in
+ * uuid_out.  A bad stream leaves nothing behind.  Callers ignore SIGPIPE.
+ */
+int vm_send(const char *uuid, const char *from, int out, struct zh_error *err);
+int vm_receive(int in, char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err);
+
 #endif

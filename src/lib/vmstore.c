@@ -205,6 +205,23 @@ static int decorate_paths(const struct pool *p, json_t *vm, const char *uuid)
 	return 0;
 }
 
+/* A stopped VM with a receive in progress (vm-send.c's "<pool>/.recv-<uuid>"): "receiving". */
+static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid)
+{
+	const char *state = jsonutil_str(vm, "state");
+	_cleanup_free_ char *tmp = NULL;
+
+	if (!state || !streq(state, "stopped"))
+		return 0;
+	if (asprintf(&tmp, "%s/.recv-%s", p->mountpoint, uuid) < 0)
+		return -ENOMEM;
+	if (!fsutil_is_dir(tmp))
+		return 0;
+	if (set_str(vm, "state", "receiving") < 0 || set_str(vm, "zone_state", "installed") < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 static int decorate_mtime(const struct pool *p, json_t *vm, const char *uuid)
 {
 	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
@@ -225,8 +242,8 @@ int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
-	if (vm_runtime_state(uuid, vm) < 0 || decorate_paths(p, vm, uuid) < 0 ||
-	    set_str(vm, "server_uuid", server_uuid()) < 0 ||
+	if (vm_runtime_state(uuid, vm) < 0 || decorate_receiving(p, vm, uuid) < 0 ||
+	    decorate_paths(p, vm, uuid) < 0 || set_str(vm, "server_uuid", server_uuid()) < 0 ||
 	    set_str(vm, "platform_buildstamp", platform_buildstamp()) < 0 ||
 	    decorate_mtime(p, vm, uuid) < 0 ||
 	    json_object_set_new(vm, "hvm", json_boolean(brand_is_hvm(jsonutil_str(vm, "brand")))) <

@@ -1,0 +1,803 @@
+/*
+ * vm-send.c - `vmadm send` / `vmadm receive`: a VM as one stream.
+ *
+ * Owns: the bundle format and the receive transaction.  The stream is a
+ * sequence of chunks, each a 512-byte header then its payload zero-padded
+ * to a multiple of 512.  The header is NUL-separated and zero-filled, as in
+ * SmartOS's VM bundle, with a SHA-256 of the payload after the sizes:
+ *
+ *     MAGIC-VMBUNDLE\0 1\0 CHECKSUM\0 <name>\0 <size>\0 <size+pad>\0 <sha256>\0
+ *
+ * Chunks: "JSON" ({"vm": stored config, "from": snapshot or null}); then per
+ * dataset (snapshot) sent, chunks named after the subvolume ("<uuid>@vmsnap-x"
+ * or "<uuid>@sending") carrying up to 1 MiB each of its `btrfs send` stream,
+ * closed by an empty chunk of the same name; then an empty "END" chunk.  A
+ * full send carries every snapshot of the VM, oldest first, each incremental
+ * on the one before, then a fresh read-only "<uuid>@sending"; `-s FROM` the
+ * snapshots newer than FROM and "<uuid>@sending", starting from FROM.
+ *
+ * Receive verifies each chunk before piping it into `btrfs receive`, into
+ * a temporary directory "<pool>/.recv-<uuid>".  Only after "END" are the
+ * snapshots renamed into the pool, the dataset cloned writable from the
+ * received "@sending", the config saved and the quota applied.  Any failure
+ * before that removes the temporary directory and all in it: nothing is
+ * left behind.  Callers must ignore SIGPIPE (a dead `btrfs receive`).
+ */
+#include <btrfsutil.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "jsonutil.h"
+#include "lock.h"
+#include "macro.h"
+#include "paths.h"
+#include "pool.h"
+#include "runstate.h"
+#include "util.h"
+#include "vm.h"
+#include "vmstore.h"
+
+DEFINE_CLEANUP_FUNC(DIR, closedir)
+
+#define BUNDLE_MAGIC   "MAGIC-VMBUNDLE"
+#define BUNDLE_VERSION "1"
+#define HDR_SIZE       512
+#define DATA_CHUNK     (1u << 20)
+#define JSON_MAX       (16u << 20)
+#define SUM_HEX	       64
+
+struct chunk_hdr {
+	char name[HDR_SIZE];
+	uint64_t size;
+	uint64_t padded;
+	char sum[SUM_HEX + 1];
+};
+
+static uint64_t pad512(uint64_t n)
+{
+	return (n + HDR_SIZE - 1) / HDR_SIZE * HDR_SIZE;
+}
+
+static void sha256_hex(const void *data, size_t len, char out[SUM_HEX + 1])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int mdlen = 0;
+
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		mdlen = 0;
+	for (unsigned int i = 0; i < mdlen && i < SUM_HEX / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+	out[mdlen ? SUM_HEX : 0] = '\0';
+}
+
+/* ---- raw I/O ---- */
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Bytes read (< len only at EOF), or -errno. */
+static ssize_t read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* ---- chunks ---- */
+
+static int chunk_write(int fd, const char *name, const void *data, size_t len, struct zh_error *err)
+{
+	static const char zeros[HDR_SIZE];
+	char hdr[HDR_SIZE] = {0}, sum[SUM_HEX + 1];
+	uint64_t padded = pad512(len);
+	int n, r;
+
+	sha256_hex(data, len, sum);
+	n = snprintf(hdr, sizeof(hdr), "%s%c%s%c%s%c%s%c%zu%c%llu%c%s", BUNDLE_MAGIC, 0,
+		     BUNDLE_VERSION, 0, "CHECKSUM", 0, name, 0, len, 0, (unsigned long long)padded,
+		     0, sum);
+	if (n < 0 || n >= HDR_SIZE)
+		return zh_error_set(err, ENAMETOOLONG, NULL, "chunk name too long: %s", name);
+	if ((r = write_all(fd, hdr, sizeof(hdr))) < 0 ||
+	    (len && (r = write_all(fd, data, len)) < 0) ||
+	    (r = write_all(fd, zeros, padded - len)) < 0)
+		return zh_error_set(err, -r, NULL, "cannot write stream: %s", strerror(-r));
+	return 0;
+}
+
+/* The header's NUL-separated fields into f[0..6]; -EINVAL if fewer. */
+static int hdr_fields(const char *hdr, const char *f[7])
+{
+	size_t off = 0;
+
+	for (int i = 0; i < 7; i++) {
+		size_t n = strnlen(hdr + off, HDR_SIZE - off);
+
+		if (off + n >= HDR_SIZE)
+			return -EINVAL;
+		f[i] = hdr + off;
+		off += n + 1;
+	}
+	return 0;
+}
+
+static int hdr_parse(const char *hdr, struct chunk_hdr *h)
+{
+	const char *f[7];
+
+	if (hdr_fields(hdr, f) < 0 || !streq(f[0], BUNDLE_MAGIC) || !streq(f[1], BUNDLE_VERSION) ||
+	    !streq(f[2], "CHECKSUM") || !*f[3] || util_parse_u64(f[4], &h->size) < 0 ||
+	    util_parse_u64(f[5], &h->padded) < 0 || strlen(f[6]) != SUM_HEX)
+		return -EINVAL;
+	if (h->padded != pad512(h->size) || h->size > JSON_MAX)
+		return -EINVAL;
+	snprintf(h->name, sizeof(h->name), "%s", f[3]);
+	snprintf(h->sum, sizeof(h->sum), "%s", f[6]);
+	return 0;
+}
+
+static int chunk_read_hdr(int fd, struct chunk_hdr *h, struct zh_error *err)
+{
+	char hdr[HDR_SIZE];
+	ssize_t n = read_full(fd, hdr, sizeof(hdr));
+
+	if (n < 0)
+		return zh_error_set(err, (int)-n, NULL, "cannot read stream: %s",
+				    strerror((int)-n));
+	if (n < HDR_SIZE)
+		return zh_error_set(err, EPIPE, NULL, "truncated stream: unexpected end of input");
+	if (hdr_parse(hdr, h) < 0)
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: bad chunk header");
+	return 0;
+}
+
+/* The padded payload into a new *buf, verified against its checksum. */
+static int chunk_read_payload(int fd, const struct chunk_hdr *h, char **buf, struct zh_error *err)
+{
+	char sum[SUM_HEX + 1];
+	ssize_t n;
+
+	if (!(*buf = malloc(h->padded + 1)))
+		return zh_error_oom(err);
+	n = read_full(fd, *buf, h->padded);
+	if (n < 0)
+		return zh_error_set(err, (int)-n, NULL, "cannot read stream: %s",
+				    strerror((int)-n));
+	if ((uint64_t)n < h->padded)
+		return zh_error_set(err, EPIPE, NULL, "truncated stream: unexpected end of input");
+	(*buf)[h->size] = '\0';
+	sha256_hex(*buf, h->size, sum);
+	if (!streq(sum, h->sum))
+		return zh_error_set(err, EBADMSG, NULL,
+				    "corrupt stream: checksum mismatch in chunk \"%s\"", h->name);
+	return 0;
+}
+
+/* ---- btrfs send / receive children ---- */
+
+static const char *btrfs_path(void)
+{
+	static const char *const cands[] = {"/usr/bin/btrfs", "/usr/sbin/btrfs", "/bin/btrfs",
+					    "/sbin/btrfs"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cands); i++)
+		if (access(cands[i], X_OK) == 0)
+			return cands[i];
+	return NULL;
+}
+
+/* Child side: only async-signal-safe calls between fork and exec. */
+static _Noreturn void btrfs_child(char *const argv[], int in, int out, int nullfd, int efd)
+{
+	char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C",
+			      NULL};
+	int e;
+
+	signal(SIGPIPE, SIG_DFL);
+	if (dup2(in, 0) >= 0 && dup2(out, 1) >= 0 && dup2(nullfd, 2) >= 0)
+		execve(argv[0], argv, envp);
+	e = errno;
+	if (write(efd, &e, sizeof(e)) < 0)
+		_exit(126);
+	_exit(127);
+}
+
+static int btrfs_spawn(char **argv, int in, int out, pid_t *pid, struct zh_error *err)
+{
+	_cleanup_close_ int nullfd = -EBADF, er = -EBADF, ew = -EBADF;
+	int p[2], e = 0;
+
+	if (!(argv[0] = (char *)btrfs_path()))
+		return zh_error_set(err, ENOENT, NULL, "btrfs not found (install btrfs-progs)");
+	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (nullfd < 0 || pipe2(p, O_CLOEXEC) < 0)
+		return zh_error_set(err, errno, NULL, "cannot run btrfs: %m");
+	er = p[0];
+	ew = p[1];
+	*pid = fork();
+	if (*pid < 0)
+		return zh_error_set(err, errno, NULL, "cannot fork: %m");
+	if (*pid == 0)
+		btrfs_child(argv, in < 0 ? nullfd : in, out < 0 ? nullfd : out, nullfd, ew);
+	closep(&ew);
+	if (read_full(er, &e, sizeof(e)) == sizeof(e)) {
+		waitpid(*pid, NULL, 0);
+		return zh_error_set(err, e, NULL, "cannot run btrfs: %s", strerror(e));
+	}
+	return 0;
+}
+
+static int btrfs_wait(pid_t pid, const char *what, struct zh_error *err)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return zh_error_set(err, errno, NULL, "%s: %m", what);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	return zh_error_set(err, EIO, NULL, "%s failed", what);
+}
+
+/* ---- send ---- */
+
+/* Stream the btrfs send pipe rfd as chunks named name, then the closing empty chunk. */
+static int send_chunks(int rfd, int out, const char *name, struct zh_error *err)
+{
+	_cleanup_free_ char *buf = malloc(DATA_CHUNK);
+	ssize_t n;
+	int r;
+
+	if (!buf)
+		return zh_error_oom(err);
+	while ((n = read_full(rfd, buf, DATA_CHUNK)) > 0)
+		if ((r = chunk_write(out, name, buf, (size_t)n, err)) < 0)
+			return r;
+	if (n < 0)
+		return zh_error_set(err, (int)-n, NULL, "cannot read btrfs send: %s",
+				    strerror((int)-n));
+	return 0;
+}
+
+static int send_dataset(const struct pool *p, const char *ds, const char *parent, int out,
+			struct zh_error *err)
+{
+	_cleanup_free_ char *path = pool_dataset_path(p, ds);
+	_cleanup_free_ char *ppath = parent ? pool_dataset_path(p, parent) : NULL;
+	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+	char *argv[] = {NULL, (char *)"send", (char *)"-q", (char *)"-p", ppath, path, NULL};
+	int fds[2], r;
+	pid_t pid;
+
+	if (!path || (parent && !ppath))
+		return zh_error_oom(err);
+	if (!parent) {
+		argv[3] = path;
+		argv[4] = NULL;
+	}
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return zh_error_set(err, errno, NULL, "cannot create pipe: %m");
+	rfd = fds[0];
+	wfd = fds[1];
+	if ((r = btrfs_spawn(argv, -1, wfd, &pid, err)) < 0)
+		return r;
+	closep(&wfd);
+	r = send_chunks(rfd, out, ds, err);
+	closep(&rfd);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	if ((r = btrfs_wait(pid, "btrfs send", err)) < 0)
+		return r;
+	return chunk_write(out, ds, "", 0, err);
+}
+
+/* "<uuid>@vmsnap-<name>" for each snapshot to send, oldest first (after from). */
+static int send_chain(const struct pool *p, const char *uuid, const char *from, char ***out,
+		      struct zh_error *err)
+{
+	_cleanup_json_ json_t *snaps = NULL;
+	size_t n, k = 0;
+	int r = vm_snapshot_list(p, uuid, &snaps, err);
+
+	if (r < 0)
+		return r;
+	n = json_array_size(snaps);
+	if (!(*out = calloc(n + 2, sizeof(char *))))
+		return zh_error_oom(err);
+	for (size_t i = n; i-- > 0;) {
+		const char *name = jsonutil_str(json_array_get(snaps, i), "name");
+
+		if (from && streq(name, from)) {
+			while (k > 0)
+				free((*out)[--k]);
+			continue;
+		}
+		if (asprintf(&(*out)[k++], "%s@vmsnap-%s", uuid, name) < 0)
+			return zh_error_oom(err);
+	}
+	if (asprintf(&(*out)[k], "%s@sending", uuid) < 0)
+		return zh_error_oom(err);
+	return 0;
+}
+
+static int send_json(int out, json_t *vm, const char *from, struct zh_error *err)
+{
+	_cleanup_json_ json_t *o = json_pack("{s:O,s:s?}", "vm", vm, "from", from);
+	_cleanup_free_ char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+	if (!s)
+		return zh_error_oom(err);
+	return chunk_write(out, "JSON", s, strlen(s), err);
+}
+
+static int send_all(const struct pool *p, const char *uuid, const char *from, json_t *vm, int out,
+		    struct zh_error *err)
+{
+	_cleanup_strv_ char **chain = NULL;
+	_cleanup_free_ char *parent = NULL;
+	int r = send_chain(p, uuid, from, &chain, err);
+
+	if (r < 0 || (r = send_json(out, vm, from, err)) < 0)
+		return r;
+	if (from && asprintf(&parent, "%s@vmsnap-%s", uuid, from) < 0)
+		return zh_error_oom(err);
+	for (size_t i = 0; chain[i]; i++) {
+		if ((r = send_dataset(p, chain[i], i ? chain[i - 1] : parent, out, err)) < 0)
+			return r;
+	}
+	return chunk_write(out, "END", "", 0, err);
+}
+
+static int make_sending(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_close_ int vl = lock_vm(uuid, err);
+	_cleanup_free_ char *ds = NULL;
+	int r;
+
+	if (vl < 0)
+		return vl;
+	if (asprintf(&ds, "%s@sending", uuid) < 0)
+		return zh_error_oom(err);
+	if ((r = pool_subvol_destroy(p, ds, err)) < 0)
+		return r;
+	return pool_snapshot_create(p, uuid, "sending", err);
+}
+
+int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_free_ char *fromds = NULL, *sending = NULL;
+	struct zh_error ignored = ZH_ERROR_INIT;
+	int r = vmstore_find(uuid, &p, &vm, err);
+
+	if (r < 0)
+		return r;
+	if (from &&
+	    (!vm_snapshot_name_valid(from) || asprintf(&fromds, "%s@vmsnap-%s", uuid, from) < 0 ||
+	     !pool_dataset_exists(p, fromds)))
+		return zh_error_set(err, ENOENT, NULL,
+				    "snapshot with name \"%s\" does not exist for VM %s", from,
+				    uuid);
+	if (asprintf(&sending, "%s@sending", uuid) < 0)
+		return zh_error_oom(err);
+	if ((r = make_sending(p, uuid, err)) < 0)
+		return r;
+	r = send_all(p, uuid, from, vm, out, err);
+	pool_subvol_destroy(p, sending, &ignored);
+	zh_error_clear(&ignored);
+	return r;
+}
+
+/* ---- receive ---- */
+
+struct recv {
+	struct pool *p;
+	json_t *vm; /* the stream's config */
+	char *from; /* incremental base snapshot, or NULL */
+	char uuid[UTIL_UUID_LEN + 1];
+	char *tmp;  /* <mount>/.recv-<uuid> */
+	char **got; /* received subvolume names, in order */
+	size_t ngot;
+	bool exists;
+};
+
+static void recv_clear(struct recv *rc)
+{
+	pool_free(rc->p);
+	json_decref(rc->vm);
+	free(rc->tmp);
+	free(rc->from);
+	for (size_t i = 0; i < rc->ngot; i++)
+		free(rc->got[i]);
+	free(rc->got);
+}
+
+/* Delete every subvolume in the temporary directory, then the directory. */
+static void tmp_remove(const char *tmp)
+{
+	_cleanup_(closedirp) DIR *d = opendir(tmp);
+	struct zh_error ignored = ZH_ERROR_INIT;
+	struct dirent *de;
+
+	while (d && (de = readdir(d))) {
+		_cleanup_free_ char *path = NULL;
+
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if (asprintf(&path, "%s/%s", tmp, de->d_name) < 0)
+			continue;
+		if (btrfs_util_delete_subvolume(path, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE) !=
+		    BTRFS_UTIL_OK)
+			fsutil_rm_rf(path, &ignored);
+		zh_error_clear(&ignored);
+	}
+	rmdir(tmp);
+}
+
+static int recv_json(int in, struct recv *rc, struct zh_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	struct chunk_hdr h;
+	json_error_t je;
+	json_t *o;
+	int r = chunk_read_hdr(in, &h, err);
+
+	if (r < 0)
+		return r;
+	if (!streq(h.name, "JSON"))
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: expected a JSON chunk");
+	if ((r = chunk_read_payload(in, &h, &buf, err)) < 0)
+		return r;
+	o = json_loadb(buf, h.size, 0, &je);
+	rc->vm = json_incref(json_object_get(o, "vm"));
+	if (jsonutil_str(o, "from") && !(rc->from = strdup(jsonutil_str(o, "from")))) {
+		json_decref(o);
+		return zh_error_oom(err);
+	}
+	json_decref(o);
+	if (rc->from && !vm_snapshot_name_valid(rc->from))
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: bad snapshot name");
+	if (!json_is_object(rc->vm) || !util_is_uuid(jsonutil_str(rc->vm, "uuid")))
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: bad VM config");
+	snprintf(rc->uuid, sizeof(rc->uuid), "%s", jsonutil_str(rc->vm, "uuid"));
+	return 0;
+}
+
+static bool is_live(const char *uuid)
+{
+	struct runstate rs;
+	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
+
+	runstate_clear(&rs);
+	return live;
+}
+
+/* Whether the stream may land: a new uuid, or an incremental onto its stopped VM. */
+static int recv_check_existing(struct recv *rc, struct zh_error *err)
+{
+	_cleanup_free_ char *base = NULL;
+	struct zh_error e2 = ZH_ERROR_INIT;
+	json_t *old = NULL;
+	int r = vmstore_find(rc->uuid, &rc->p, &old, &e2);
+
+	zh_error_clear(&e2);
+	rc->exists = r == 0;
+	if (rc->exists) {
+		json_object_set(rc->vm, "zonehost_id_base",
+				json_object_get(old, "zonehost_id_base"));
+		json_decref(old);
+	}
+	if (rc->exists && !rc->from)
+		return zh_error_set(err, EEXIST, NULL, "VM %s already exists", rc->uuid);
+	if (!rc->exists && rc->from)
+		return zh_error_set(err, ENOENT, NULL,
+				    "VM %s does not exist: an incremental stream needs it",
+				    rc->uuid);
+	if (!rc->exists) {
+		pool_free(TAKE_PTR(rc->p));
+		return pool_open_default(&rc->p, err);
+	}
+	if (asprintf(&base, "%s@vmsnap-%s", rc->uuid, rc->from) < 0)
+		return zh_error_oom(err);
+	if (!pool_dataset_exists(rc->p, base))
+		return zh_error_set(err, ENOENT, NULL,
+				    "snapshot with name \"%s\" does not exist for VM %s", rc->from,
+				    rc->uuid);
+	if (is_live(rc->uuid))
+		return zh_error_set(err, EBUSY, NULL, "VM %s must be stopped to receive into it",
+				    rc->uuid);
+	return 0;
+}
+
+/* A received subvolume name: "<uuid>@sending" or "<uuid>@vmsnap-<valid>", new here. */
+static int recv_name_ok(const struct recv *rc, const char *name, struct zh_error *err)
+{
+	size_t ul = strlen(rc->uuid);
+	const char *rest = name + ul + 1;
+
+	if (strncmp(name, rc->uuid, ul) != 0 || name[ul] != '@' ||
+	    (!streq(rest, "sending") &&
+	     (strncmp(rest, "vmsnap-", 7) != 0 || !vm_snapshot_name_valid(rest + 7))))
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: unexpected chunk \"%s\"",
+				    name);
+	for (size_t i = 0; i < rc->ngot; i++)
+		if (streq(rc->got[i], name))
+			return zh_error_set(err, EINVAL, NULL, "corrupt stream: chunk \"%s\" twice",
+					    name);
+	if (!streq(rest, "sending") && pool_dataset_exists(rc->p, name))
+		return zh_error_set(err, EEXIST, NULL, "snapshot with name \"%s\" already exists.",
+				    rest + 7);
+	return 0;
+}
+
+/* Verify and pipe chunks named like h into wfd, up to the closing empty chunk. */
+static int recv_pipe(int in, int wfd, struct chunk_hdr *h, struct zh_error *err)
+{
+	char name[HDR_SIZE];
+	int r;
+
+	snprintf(name, sizeof(name), "%s", h->name);
+	while (h->size > 0) {
+		_cleanup_free_ char *buf = NULL;
+
+		if ((r = chunk_read_payload(in, h, &buf, err)) < 0)
+			return r;
+		if ((r = write_all(wfd, buf, h->size)) < 0)
+			return zh_error_set(err, -r, NULL, "btrfs receive: %s", strerror(-r));
+		if ((r = chunk_read_hdr(in, h, err)) < 0)
+			return r;
+		if (!streq(h->name, name))
+			return zh_error_set(err, EINVAL, NULL,
+					    "corrupt stream: unexpected chunk \"%s\"", h->name);
+	}
+	return 0;
+}
+
+static int recv_dataset(int in, struct recv *rc, struct chunk_hdr *h, struct zh_error *err)
+{
+	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
+	_cleanup_free_ char *path = NULL;
+	char *argv[] = {NULL, (char *)"receive", (char *)"-q", rc->tmp, NULL};
+	int fds[2], r = recv_name_ok(rc, h->name, err);
+	pid_t pid;
+
+	if (r < 0)
+		return r;
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return zh_error_set(err, errno, NULL, "cannot create pipe: %m");
+	rfd = fds[0];
+	wfd = fds[1];
+	if ((r = btrfs_spawn(argv, rfd, -1, &pid, err)) < 0)
+		return r;
+	closep(&rfd);
+	r = recv_pipe(in, wfd, h, err);
+	closep(&wfd);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	if ((r = btrfs_wait(pid, "btrfs receive", err)) < 0)
+		return r;
+	if (asprintf(&path, "%s/%s", rc->tmp, h->name) < 0 ||
+	    !(rc->got[rc->ngot] = strdup(h->name)))
+		return zh_error_oom(err);
+	rc->ngot++;
+	if (!fsutil_is_dir(path))
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: \"%s\" not received",
+				    h->name);
+	return 0;
+}
+
+static int recv_grow(struct recv *rc, struct zh_error *err)
+{
+	char **v = realloc(rc->got, (rc->ngot + 1) * sizeof(char *));
+
+	if (!v)
+		return zh_error_oom(err);
+	rc->got = v;
+	return 0;
+}
+
+/* Every dataset up to "END"; the last must be "<uuid>@sending". */
+static int recv_datasets(int in, struct recv *rc, struct zh_error *err)
+{
+	struct chunk_hdr h;
+	int r;
+
+	for (;;) {
+		if ((r = chunk_read_hdr(in, &h, err)) < 0)
+			return r;
+		if (streq(h.name, "END") && h.size == 0)
+			break;
+		if ((r = recv_grow(rc, err)) < 0 || (r = recv_dataset(in, rc, &h, err)) < 0)
+			return r;
+	}
+	if (rc->ngot == 0 || !strstr(rc->got[rc->ngot - 1], "@sending"))
+		return zh_error_set(err, EINVAL, NULL, "corrupt stream: no dataset");
+	return 0;
+}
+
+/* ---- install ---- */
+
+static int move_in(const struct recv *rc, const char *from, const char *to, struct zh_error *err)
+{
+	_cleanup_free_ char *src = NULL, *dst = pool_dataset_path(rc->p, to);
+
+	if (!dst || asprintf(&src, "%s/%s", rc->tmp, from) < 0)
+		return zh_error_oom(err);
+	/* a read-only subvolume cannot change directory: lift the flag for the move */
+	if (btrfs_util_set_subvolume_read_only(src, false) != BTRFS_UTIL_OK)
+		return zh_error_set(err, errno, NULL, "cannot move %s into place: %m", to);
+	if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) < 0)
+		return zh_error_set(err, errno, NULL, "cannot move %s into place: %m", to);
+	if (btrfs_util_set_subvolume_read_only(dst, true) != BTRFS_UTIL_OK)
+		return zh_error_set(err, errno, NULL, "cannot make %s read-only: %m", to);
+	return 0;
+}
+
+static int recv_dataset_swap(struct recv *rc, const char *received, struct zh_error *err)
+{
+	_cleanup_free_ char *next = NULL;
+	struct zh_error ignored = ZH_ERROR_INIT;
+	int r;
+
+	if (!rc->exists)
+		return pool_clone(rc->p, received, rc->uuid, err);
+	if (asprintf(&next, "%s-recv", rc->uuid) < 0)
+		return zh_error_oom(err);
+	if ((r = pool_clone(rc->p, received, next, err)) < 0)
+		return r;
+	if ((r = pool_dataset_exchange(rc->p, rc->uuid, next, err)) < 0) {
+		pool_subvol_destroy(rc->p, next, &ignored);
+		zh_error_clear(&ignored);
+		return r;
+	}
+	pool_subvol_destroy(rc->p, next, &ignored);
+	zh_error_clear(&ignored);
+	return 0;
+}
+
+static int recv_config(struct recv *rc, struct zh_error *err)
+{
+	json_int_t q = json_integer_value(json_object_get(rc->vm, "quota"));
+	_cleanup_close_ int hl = -EBADF;
+	int r;
+
+	if (json_object_set_new(rc->vm, "zpool", json_string(rc->p->name)) < 0)
+		return zh_error_oom(err);
+	if (!rc->exists) {
+		json_object_del(rc->vm, "zonehost_id_base");
+		if ((hl = lock_host(err)) < 0)
+			return hl;
+		if ((r = vm_id_base_alloc(rc->vm, err)) < 0)
+			return r;
+	}
+	if (q > 0 && q <= (json_int_t)(UINT64_MAX >> 31) &&
+	    (r = pool_quota_set(rc->p, rc->uuid, (uint64_t)q << 30, err)) < 0)
+		return r;
+	return vmstore_save(rc->p, rc->vm, err);
+}
+
+/* Undo moved snapshots (and a new dataset) after a failed install. */
+static void recv_undo(struct recv *rc, size_t moved, const char *received)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	for (size_t i = 0; i < moved; i++)
+		pool_subvol_destroy(rc->p, rc->got[i], &ignored);
+	pool_subvol_destroy(rc->p, received, &ignored);
+	if (!rc->exists)
+		pool_subvol_destroy(rc->p, rc->uuid, &ignored);
+	zh_error_clear(&ignored);
+}
+
+static int recv_install(struct recv *rc, struct zh_error *err)
+{
+	_cleanup_free_ char *received = NULL;
+	struct zh_error ignored = ZH_ERROR_INIT;
+	size_t moved = 0;
+	int r = 0;
+
+	if (asprintf(&received, "%s@received", rc->uuid) < 0)
+		return zh_error_oom(err);
+	pool_subvol_destroy(rc->p, received, &ignored);
+	zh_error_clear(&ignored);
+	for (; moved + 1 < rc->ngot && r == 0; moved++)
+		r = move_in(rc, rc->got[moved], rc->got[moved], err);
+	if (r == 0)
+		r = move_in(rc, rc->got[rc->ngot - 1], received, err);
+	if (r == 0)
+		r = recv_dataset_swap(rc, received, err);
+	if (r == 0)
+		r = recv_config(rc, err);
+	if (r < 0) {
+		recv_undo(rc, moved, received);
+		return r;
+	}
+	pool_subvol_destroy(rc->p, received, &ignored);
+	zh_error_clear(&ignored);
+	return 0;
+}
+
+static int recv_run(int in, struct recv *rc, struct zh_error *err)
+{
+	int r;
+
+	if (asprintf(&rc->tmp, "%s/.recv-%s", rc->p->mountpoint, rc->uuid) < 0)
+		return zh_error_oom(err);
+	tmp_remove(rc->tmp); /* a crashed receive's leftovers */
+	if (mkdir(rc->tmp, 0700) < 0)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", rc->tmp);
+	r = recv_datasets(in, rc, err);
+	if (r == 0)
+		r = recv_install(rc, err);
+	tmp_remove(rc->tmp);
+	return r;
+}
+
+static void drop_lock_file(const char *uuid)
+{
+	_cleanup_free_ char *path = NULL;
+
+	if (asprintf(&path, "%s/locks/%s.lock", paths_run(), uuid) >= 0)
+		unlink(path);
+}
+
+int vm_receive(int in, char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
+{
+	struct recv rc = {0};
+	_cleanup_close_ int vl = -EBADF;
+	int r = recv_json(in, &rc, err);
+
+	if (r == 0 && (vl = lock_vm(rc.uuid, err)) < 0)
+		r = vl;
+	if (r == 0)
+		r = recv_check_existing(&rc, err);
+	if (r == 0)
+		r = recv_run(in, &rc, err);
+	if (r == 0)
+		snprintf(uuid_out, UTIL_UUID_LEN + 1, "%s", rc.uuid);
+	else if (vl >= 0 && !rc.exists)
+		drop_lock_file(rc.uuid); /* no lock file for a VM that never came */
+	recv_clear(&rc);
+	return r;
+}

@@ -1,0 +1,207 @@
+"""vmadm send / receive (issue 5 §3): two hosts on one machine (two
+ZONEHOST_ROOTs, two pools).  Full and incremental streams keep the VM's
+uuid, config and files; a truncated or tampered stream and a receive of an
+existing uuid fail with exit 1 and leave nothing behind."""
+import os
+import subprocess
+import time
+
+from conftest import CMD
+from test_vmadm_util import create, get, pool_mount
+
+VMADM = os.path.join(CMD, "vmadm")
+HDR = 512
+
+
+def send(h, u, *args):
+    cp = subprocess.run([VMADM, "send", u, *args], env=h.env, capture_output=True,
+                        stdin=subprocess.DEVNULL, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    assert cp.stderr.decode() == "Successfully sent VM %s\n" % u
+    return cp.stdout
+
+
+def receive(h, data):
+    cp = subprocess.run([VMADM, "receive"], env=h.env, input=data, capture_output=True,
+                        timeout=120)
+    return cp.returncode, cp.stderr.decode()
+
+
+def root_file(h, u, name):
+    return os.path.join(pool_mount(h), u, "root", name)
+
+
+def write(h, u, name, text):
+    with open(root_file(h, u, name), "w") as f:
+        f.write(text)
+
+
+def read(h, u, name):
+    with open(root_file(h, u, name)) as f:
+        return f.read()
+
+
+def leftovers(h):
+    mnt = pool_mount(h)
+    if not os.path.isdir(mnt):
+        return []
+    return sorted(n for n in os.listdir(mnt) if n != "lost+found")
+
+
+def chunks(data):
+    """[(name, header offset, size)] of a bundle."""
+    out, off = [], 0
+    while off < len(data):
+        f = data[off:off + HDR].split(b"\0")
+        name, size = f[3].decode(), int(f[4])
+        out.append((name, off, size))
+        off += HDR + int(f[5])
+    return out
+
+
+def test_full_send_receive(imghost, host2):
+    h, img = imghost
+    u = create(h, img, alias="mover", quota=5)
+    write(h, u, "marker", "hello from host 1\n")
+    data = send(h, u)
+    names = [c[0] for c in chunks(data)]
+    assert names[0] == "JSON" and names[-1] == "END"
+    assert u + "@sending" in names
+    assert not os.path.exists(os.path.join(pool_mount(h), u + "@sending"))
+    rc, err = receive(host2, data)
+    assert rc == 0, err
+    assert err == "Successfully received VM %s\n" % u
+    assert read(host2, u, "marker") == "hello from host 1\n"
+    vm = get(host2, u)
+    assert vm["uuid"] == u and vm["alias"] == "mover" and vm["quota"] == 5
+    assert vm["state"] == "stopped"
+    assert [n for n in leftovers(host2) if n.startswith(".recv")] == []
+    # a uuid that exists is refused, host unchanged
+    before = leftovers(host2)
+    rc, err = receive(host2, data)
+    assert rc == 1 and err == "VM %s already exists\n" % u
+    assert leftovers(host2) == before
+    # the received VM starts
+    r = host2.vmadm("start", u)
+    assert r.rc == 0, r
+    assert host2.vmadm("stop", "-F", u).rc == 0
+
+
+def test_incremental(imghost, host2):
+    h, img = imghost
+    u = create(h, img)
+    write(h, u, "a", "one\n")
+    assert h.vmadm("create-snapshot", u, "s1").rc == 0
+    write(h, u, "a", "two\n")
+    rc, err = receive(host2, send(h, u))
+    assert rc == 0, err
+    assert read(host2, u, "a") == "two\n"
+    assert os.path.isdir(os.path.join(pool_mount(host2), u + "@vmsnap-s1"))
+    assert [s["name"] for s in get(host2, u)["snapshots"]] == ["s1"]
+    write(h, u, "a", "three\n")
+    write(h, u, "b", "new\n")
+    data = send(h, u, "-s", "s1")
+    assert len(data) < 1 << 20
+    rc, err = receive(host2, data)
+    assert rc == 0, err
+    assert read(host2, u, "a") == "three\n"
+    assert read(host2, u, "b") == "new\n"
+    assert sorted(leftovers(host2)) == sorted([u, u + "@vmsnap-s1"])
+    # an incremental onto a host without the VM is refused
+    r = h.vmadm("delete", u)
+    assert r.rc == 0, r
+    rc, err = receive(h, data)
+    assert rc == 1 and "does not exist" in err
+    assert u not in leftovers(h)
+
+
+def test_bad_streams_leave_nothing(imghost, host2):
+    h, img = imghost
+    u = create(h, img)
+    write(h, u, "marker", "x" * 100000)
+    data = send(h, u)
+    assert receive(host2, b"")[0] == 1
+    host2.vmadm("list")     # make sure the pool exists for the comparison
+    before = leftovers(host2)
+    ds = [c for c in chunks(data) if c[0] == u + "@sending" and c[2] > 0][0]
+    tampered = bytearray(data)
+    tampered[ds[1] + HDR + ds[2] // 2] ^= 0xff
+    cut = data[:len(data) // 2]
+    no_end = data[:chunks(data)[-1][1]]
+    bad_hdr = bytearray(data)
+    bad_hdr[ds[1]] ^= 0xff
+    for bad, msg in ((bytes(tampered), "checksum mismatch"), (cut, "truncated"),
+                     (no_end, "truncated"), (bytes(bad_hdr), "bad chunk header")):
+        rc, err = receive(host2, bad)
+        assert rc == 1, err
+        assert msg in err, err
+        assert leftovers(host2) == before
+        assert host2.vmadm("get", u).rc == 1
+        assert not [f for _, _, fs in os.walk(host2.root) for f in fs if u in f]
+    rc, err = receive(host2, data)
+    assert rc == 0, err
+    assert read(host2, u, "marker") == "x" * 100000
+
+
+def test_send_bad_input(imghost):
+    h, img = imghost
+    u = create(h, img)
+    r = h.vmadm("send", u, "-s", "nope", env=None)
+    assert r.rc == 1
+    assert 'snapshot with name "nope" does not exist' in r.err
+    r = h.vmadm("send", "00000000-0000-0000-0000-000000000001")
+    assert r.rc == 1
+    r = h.vmadm("send", u, "-s", "bad/name")
+    assert r.rc == 2
+    assert not os.path.exists(os.path.join(pool_mount(h), u + "@sending"))
+
+
+def test_state_receiving(imghost, host2):
+    """An incremental receive in progress shows `state: receiving`; a stream
+    cut off there leaves the VM as it was."""
+    h, img = imghost
+    u = create(h, img)
+    write(h, u, "a", "one\n")
+    assert h.vmadm("create-snapshot", u, "s1").rc == 0
+    assert receive(host2, send(h, u))[0] == 0
+    write(h, u, "a", "two\n")
+    data = send(h, u, "-s", "s1")
+    first = [c for c in chunks(data) if c[0] != "JSON"][0]
+    p = subprocess.Popen([VMADM, "receive"], env=host2.env, stdin=subprocess.PIPE,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    p.stdin.write(data[:first[1] + HDR])
+    p.stdin.flush()
+    for _ in range(100):
+        if get(host2, u)["state"] == "receiving":
+            break
+        time.sleep(0.05)
+    assert get(host2, u)["state"] == "receiving"
+    p.stdin.close()
+    assert p.wait(timeout=60) == 1
+    assert b"truncated" in p.stderr.read()
+    p.stderr.close()
+    assert get(host2, u)["state"] == "stopped"
+    assert read(host2, u, "a") == "one\n"
+    assert sorted(leftovers(host2)) == sorted([u, u + "@vmsnap-s1"])
+
+
+def test_migration(imghost, host2):
+    """Full send while the zone runs, stop, incremental send, start on the
+    target; the downtime (stop .. started on the target) is printed."""
+    h, img = imghost
+    u = create(h, img)
+    assert h.vmadm("start", u).rc == 0
+    write(h, u, "data", "before\n")
+    assert h.vmadm("create-snapshot", u, "m1").rc == 0
+    assert receive(host2, send(h, u))[0] == 0
+    t0 = time.monotonic()
+    assert h.vmadm("stop", u).rc == 0
+    write(h, u, "data", "after\n")
+    rc, err = receive(host2, send(h, u, "-s", "m1"))
+    assert rc == 0, err
+    assert host2.vmadm("start", u).rc == 0
+    downtime = time.monotonic() - t0
+    print("migration downtime: %.3f s" % downtime)
+    assert get(host2, u)["state"] == "running"
+    assert read(host2, u, "data") == "after\n"
+    assert host2.vmadm("stop", "-F", u).rc == 0

@@ -6,7 +6,7 @@
 PREFIX ?= /usr/local
 BUILD  ?= build
 
-.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net image-debian clean format
+.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net bench-storage image-debian clean format
 
 all: build
 
@@ -45,6 +45,9 @@ bench-density: build
 
 bench-net: build bench-deps
 	./bench/net --zones 500
+
+bench-storage: build
+	./bench/storage --files 100000 --mib 512
 
 image-debian:
 	./tools/mkimage-debian /var/tmp/zonehost-images

@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <termios.h>
 
+#include "fsutil.h"
 #include "cmdutil.h"
 #include "ctl.h"
 #include "jsonutil.h"
@@ -27,21 +28,6 @@ struct relay {
 	int sock;
 	bool tty, stdin_open, detached, closed;
 };
-
-static int write_all(int fd, const char *b, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
 
 static int check_running(const char *uuid)
 {
@@ -90,7 +76,7 @@ static void from_zone(struct relay *r)
 
 	if (n < 0 && errno == EINTR)
 		return;
-	if (n <= 0 || write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+	if (n <= 0 || fsutil_write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 		r->closed = true;
 }
 

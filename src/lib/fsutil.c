@@ -11,7 +11,7 @@
 
 #include "fsutil.h"
 
-static int write_all(int fd, const void *data, size_t len)
+int fsutil_write_all(int fd, const void *data, size_t len)
 {
 	const char *p = data;
 
@@ -53,7 +53,7 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t m
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", tmp);
-	r = write_all(fd, data, len);
+	r = fsutil_write_all(fd, data, len);
 	if (r == 0 && fchmod(fd, mode) < 0)
 		r = -errno;
 	if (r == 0 && fsync(fd) < 0)

@@ -20,6 +20,9 @@
 int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t mode,
 			struct zh_error *err);
 
+/* write(2) all of data, retrying on EINTR and short writes: 0 or -errno. */
+int fsutil_write_all(int fd, const void *data, size_t len);
+
 /* Read a whole file (at most max bytes; -EFBIG beyond) into a NUL-terminated buffer. */
 int fsutil_read_all(const char *path, size_t max, char **out, size_t *len, struct zh_error *err);
 

@@ -32,6 +32,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "image.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -118,21 +119,6 @@ static int out_file_commit(struct out_file *f, struct zh_error *err)
 	return 0;
 }
 
-static int write_all(int fd, const char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* ---- the archive's sink: file + SHA-1 + size ---- */
 
 struct sink {
@@ -144,7 +130,7 @@ struct sink {
 static la_ssize_t sink_write(struct archive *a, void *data, const void *buf, size_t len)
 {
 	struct sink *s = data;
-	int r = write_all(s->fd, buf, len);
+	int r = fsutil_write_all(s->fd, buf, len);
 
 	if (r < 0) {
 		archive_set_error(a, -r, "cannot write the image file: %s", strerror(-r));
@@ -528,8 +514,8 @@ static int write_outputs(struct create_state *c, int rootfd, int filter, const c
 		return zh_error_oom(err);
 	if ((r = image_manifest_check(c->manifest, err)) < 0)
 		return r;
-	if ((r = write_all(c->man.fd, text, strlen(text))) < 0 ||
-	    (r = write_all(c->man.fd, "\n", 1)) < 0)
+	if ((r = fsutil_write_all(c->man.fd, text, strlen(text))) < 0 ||
+	    (r = fsutil_write_all(c->man.fd, "\n", 1)) < 0)
 		return zh_error_set(err, -r, "-o", "%s: cannot write: %s", c->man.final,
 				    strerror(-r));
 	return 0;

@@ -384,24 +384,32 @@ int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh
 	return 0;
 }
 
+/* Open dataset name (a directory, no symlink) and read its subvolume id. */
+static int open_subvol(const struct pool *p, const char *name, int *fd, uint64_t *id,
+		       struct zh_error *err)
+{
+	_cleanup_free_ char *path = pool_dataset_path(p, name);
+
+	if (!path)
+		return zh_error_oom(err);
+	*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0)
+		return zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
+	if (btrfs_util_subvolume_id_fd(*fd, id) != BTRFS_UTIL_OK)
+		return zh_error_set(err, errno ? errno : EIO, NULL,
+				    "dataset \"%s\": cannot read subvolume id: %m", name);
+	return 0;
+}
+
 int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err)
 {
 	struct btrfs_ioctl_qgroup_limit_args a;
-	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	uint64_t id = 0;
 	int r = check_name(name, false, err);
 
-	if (r < 0)
+	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
 		return r;
-	if (!(path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
-	if (btrfs_util_subvolume_id_fd(fd, &id) != BTRFS_UTIL_OK)
-		return zh_error_set(err, errno ? errno : EIO, NULL,
-				    "dataset \"%s\": cannot read subvolume id: %m", name);
 	memset(&a, 0, sizeof(a));
 	a.qgroupid = id; /* level 0: 0/<subvolume id> */
 	a.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
@@ -515,21 +523,12 @@ static int qgroup_search(int fd, uint64_t id, uint64_t *rfer)
 
 int pool_quota_used(const struct pool *p, const char *name, uint64_t *bytes, struct zh_error *err)
 {
-	_cleanup_free_ char *path = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	uint64_t id = 0;
 	int r = check_name(name, false, err);
 
-	if (r < 0)
+	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
 		return r;
-	if (!(path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
-	fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
-	if (btrfs_util_subvolume_id_fd(fd, &id) != BTRFS_UTIL_OK)
-		return zh_error_set(err, errno ? errno : EIO, NULL,
-				    "dataset \"%s\": cannot read subvolume id: %m", name);
 	if (syncfs(fd) < 0)
 		return zh_error_set(err, errno, NULL, "cannot sync \"%s\": %m", name);
 	r = qgroup_search(fd, id, bytes);

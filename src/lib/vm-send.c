@@ -81,23 +81,6 @@ static void sha256_hex(const void *data, size_t len, char out[SUM_HEX + 1])
 
 /* ---- raw I/O ---- */
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Bytes read (< len only at EOF), or -errno. */
 static ssize_t read_full(int fd, void *buf, size_t len)
 {
@@ -132,9 +115,9 @@ static int chunk_write(int fd, const char *name, const void *data, size_t len, s
 		     0, sum);
 	if (n < 0 || n >= HDR_SIZE)
 		return zh_error_set(err, ENAMETOOLONG, NULL, "chunk name too long: %s", name);
-	if ((r = write_all(fd, hdr, sizeof(hdr))) < 0 ||
-	    (len && (r = write_all(fd, data, len)) < 0) ||
-	    (r = write_all(fd, zeros, padded - len)) < 0)
+	if ((r = fsutil_write_all(fd, hdr, sizeof(hdr))) < 0 ||
+	    (len && (r = fsutil_write_all(fd, data, len)) < 0) ||
+	    (r = fsutil_write_all(fd, zeros, padded - len)) < 0)
 		return zh_error_set(err, -r, NULL, "cannot write stream: %s", strerror(-r));
 	return 0;
 }
@@ -580,7 +563,7 @@ static int recv_pipe(int in, int wfd, struct chunk_hdr *h, struct zh_error *err)
 
 		if ((r = chunk_read_payload(in, h, &buf, err)) < 0)
 			return r;
-		if ((r = write_all(wfd, buf, h->size)) < 0)
+		if ((r = fsutil_write_all(wfd, buf, h->size)) < 0)
 			return zh_error_set(err, -r, NULL, "btrfs receive: %s", strerror(-r));
 		if ((r = chunk_read_hdr(in, h, err)) < 0)
 			return r;

@@ -1,8 +1,11 @@
 /*
  * imgadm-create.c - `imgadm create`: an image from a stopped VM.
  *
- *     imgadm create [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]
+ *     imgadm create [-i] [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]
  *                   VM_UUID [FIELD=VALUE ...]
+ *
+ * -i makes an incremental image: only what differs from the VM's image,
+ * which becomes the manifest's "origin".
  *
  * Manifest fields come from -m (a file, or "-" for stdin) and FIELD=VALUE
  * arguments (which win; "true"/"false" become booleans); name and version
@@ -21,12 +24,12 @@
 
 static const char create_usage[] =
 	"Usage:\n"
-	"    imgadm create [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
+	"    imgadm create [-i] [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
 	"                  VM_UUID [FIELD=VALUE ...]\n";
 
 struct create_args {
 	const char *manifest, *outdir, *comp, *vm;
-	bool quiet;
+	bool quiet, incremental;
 	char **fields;
 	int nfields;
 };
@@ -42,8 +45,9 @@ static int parse_create(int argc, char **argv, struct create_args *a)
 {
 	int c;
 
-	while ((c = getopt(argc, argv, "+m:o:c:qh")) != -1) {
+	while ((c = getopt(argc, argv, "+im:o:c:qh")) != -1) {
 		switch (c) {
+		case 'i': a->incremental = true; break;
 		case 'm': a->manifest = optarg; break;
 		case 'o': a->outdir = optarg; break;
 		case 'c': a->comp = optarg; break;
@@ -114,16 +118,19 @@ int imgadm_create(int argc, char **argv)
 		return r < 0 ? EXIT_OK : r;
 	if ((r = load_fields(&a, &fields)) != 0)
 		return r;
-	o = (struct image_create_opts){
-		.vm_uuid = a.vm, .fields = fields, .compression = a.comp, .output_dir = a.outdir};
+	o = (struct image_create_opts){.vm_uuid = a.vm,
+				       .fields = fields,
+				       .compression = a.comp,
+				       .output_dir = a.outdir,
+				       .incremental = a.incremental};
 	if (image_create(&o, &mpath, &fpath, &err) < 0) {
 		fprintf(stderr, "imgadm: error: %s\n", err.msg);
 		zh_error_clear(&err);
 		return EXIT_ERR;
 	}
 	if (!a.quiet)
-		printf("Created image %s@%s from VM %s:\n", jsonutil_str(fields, "name"),
-		       jsonutil_str(fields, "version"), a.vm);
+		printf("Created %simage %s@%s from VM %s:\n", a.incremental ? "incremental " : "",
+		       jsonutil_str(fields, "name"), jsonutil_str(fields, "version"), a.vm);
 	printf("%s\n%s\n", mpath, fpath);
 	return EXIT_OK;
 }

@@ -163,11 +163,25 @@ static int open_pool(const char *name, struct pool **out, struct zh_error *err)
 	return pool_open(name, out, err);
 }
 
+/* One line per image, origins first (they came in the chain of uuid). */
+static void print_imported(const json_t *done, const char *uuid)
+{
+	size_t i;
+	json_t *m;
+
+	json_array_foreach (done, i, m) {
+		const char *u = jsonutil_str(m, "uuid");
+
+		printf("Imported %simage %s (%s@%s)\n", streq(u, uuid) ? "" : "origin ", u,
+		       jsonutil_str(m, "name"), jsonutil_str(m, "version"));
+	}
+}
+
 int imgadm_import(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_pool_ struct pool *p = NULL;
-	_cleanup_json_ json_t *have = NULL, *m = NULL;
+	_cleanup_json_ json_t *have = NULL, *done = NULL;
 	_cleanup_close_ int lock = -EBADF;
 	const char *pool = NULL, *uuid;
 	bool quiet = false, tty = isatty(STDERR_FILENO);
@@ -191,35 +205,33 @@ int imgadm_import(int argc, char **argv)
 		return EXIT_OK;
 	}
 	zh_error_clear(&err);
-	c = image_source_import(p, uuid, tty && !quiet ? progress_bar : NULL, NULL, &m, &err);
+	c = image_source_import(p, uuid, tty && !quiet ? progress_bar : NULL, NULL, &done, &err);
 	if (tty && !quiet)
 		fputc('\n', stderr);
 	if (c < 0)
 		return err_exit(&err);
 	if (!quiet)
-		printf("Imported image %s (%s@%s)\n", uuid, jsonutil_str(m, "name"),
-		       jsonutil_str(m, "version"));
+		print_imported(done, uuid);
 	return EXIT_OK;
 }
 
 /* ---- vacuum ---- */
 
+/* Images no VM uses and no kept image has as origin, children before their origins. */
 static int vacuum_pool(const char *name, bool dry, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
-	_cleanup_json_ json_t *imgs = NULL;
+	_cleanup_json_ json_t *plan = NULL;
 	size_t i;
 	json_t *rec;
 	int r = pool_open(name, &p, err);
 
-	if (r < 0 || (r = image_list(p, &imgs, err)) < 0)
+	if (r < 0 || (r = image_vacuum_plan(p, &plan, err)) < 0)
 		return r;
-	json_array_foreach (imgs, i, rec) {
+	json_array_foreach (plan, i, rec) {
 		const json_t *m = json_object_get(rec, "manifest");
 		const char *uuid = jsonutil_str(m, "uuid");
 
-		if (json_integer_value(json_object_get(rec, "clones")) != 0)
-			continue;
 		if (!dry && (r = image_delete(p, uuid, err)) < 0)
 			return r;
 		printf("%s image %s (%s@%s)\n", dry ? "Would delete" : "Deleted", uuid,

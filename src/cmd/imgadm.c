@@ -10,7 +10,7 @@
  *     imgadm list [-j] [-H] [-o field,...] [-s field,...] [FIELD=VALUE ...]
  *     imgadm get [-P pool] UUID
  *     imgadm delete [-P pool] UUID          (alias: destroy)
- *     imgadm create [-m MANIFEST|-] [-o DIR] [-c COMPRESSION] [-q] VM_UUID [FIELD=VALUE ...]
+ *     imgadm create [-i] [-m MANIFEST|-] [-o DIR] [-c COMPRESSION] [-q] VM_UUID [FIELD=VALUE ...]
  *                                           (imgadm-create.c)
  *     imgadm sources [-a URL | -d URL]      (imgadm-source.c)
  *     imgadm avail [-j] [-H] [-o field,...]
@@ -46,7 +46,7 @@ static const char usage_text[] =
 	"    imgadm get [-P pool] UUID\n"
 	"    imgadm install [-P pool] [-q] -m MANIFEST -f FILE\n"
 	"    imgadm delete [-P pool] UUID     (alias: destroy)\n"
-	"    imgadm create [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
+	"    imgadm create [-i] [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
 	"                  VM_UUID [FIELD=VALUE ...]\n"
 	"    imgadm sources [-a URL | -d URL]\n"
 	"    imgadm avail [-j] [-H] [-o field,...]\n"
@@ -67,6 +67,8 @@ static int fail(struct zh_error *err)
 {
 	if (err->errnum == ENOENT && err->prop && streq(err->prop, "uuid"))
 		return fail_code(err, "ImageNotInstalled", EXIT_NOT_INSTALLED);
+	if (err->errnum == ENOENT && err->prop && streq(err->prop, "origin"))
+		return fail_code(err, "OriginNotInstalled", EXIT_ERR);
 	if (err->errnum == EBUSY)
 		return fail_code(err, "ImageHasDependentClones", EXIT_ERR);
 	return fail_code(err, NULL, EXIT_ERR);

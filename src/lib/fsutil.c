@@ -28,6 +28,24 @@ int fsutil_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+ssize_t fsutil_read_full(int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t n = read(fd, (char *)buf + got, len - got);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 int fsutil_fsync_parent(const char *path)
 {
 	_cleanup_free_ char *copy = strdup(path);

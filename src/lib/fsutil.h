@@ -23,6 +23,9 @@ int fsutil_write_atomic(const char *path, const void *data, size_t len, mode_t m
 /* write(2) all of data, retrying on EINTR and short writes: 0 or -errno. */
 int fsutil_write_all(int fd, const void *data, size_t len);
 
+/* read(2) until len bytes or EOF, retrying on EINTR: the count (< len only at EOF) or -errno. */
+ssize_t fsutil_read_full(int fd, void *buf, size_t len);
+
 /* Read a whole file (at most max bytes; -EFBIG beyond) into a NUL-terminated buffer. */
 int fsutil_read_all(const char *path, size_t max, char **out, size_t *len, struct zh_error *err);
 

@@ -20,6 +20,17 @@
  * links; hard links as tar hard links; device nodes and sockets are
  * skipped (the zone runtime provides /dev).  The SHA-1 and size in the
  * manifest are computed from the very bytes written to the file.
+ *
+ * Incremental (-i): the VM root and its image's @final root are walked side
+ * by side, both by fd the same way.  A VM entry goes into the tar when the
+ * origin has none of that name or of that type, or when its metadata
+ * differs (type, mode, uid, gid, size, mtime and ctime to the nanosecond,
+ * symlink target; contents are never compared: the VM is a btrfs snapshot
+ * of the origin, which keeps every inode's ctime, and any change to a file
+ * moves its ctime).  A changed directory's own entry goes in; every
+ * directory present in both is descended.  An origin entry with no VM
+ * entry of that name becomes a whiteout ".wh.NAME" (after the entries of
+ * its directory), and so does one the VM replaced by a device or socket.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -151,7 +162,21 @@ struct walk {
 	struct archive_entry_linkresolver *links;
 	char *buf;
 	struct zh_error *err;
+	bool incremental;
 };
+
+#define WH_PREFIX ".wh."
+
+/* In an incremental image's tar, ".wh.*" names are whiteouts: a VM file cannot have one. */
+static int check_reserved(struct walk *w, const char *name, const char *path)
+{
+	if (!w->incremental || strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) != 0)
+		return 0;
+	return zh_error_set(w->err, EINVAL, "-i",
+			    "-i: %s: names starting with \".wh.\" are reserved for whiteouts in "
+			    "incremental images (rename it or make a full image)",
+			    path);
+}
 
 static int arch_fail(struct walk *w, const char *path)
 {
@@ -252,6 +277,8 @@ static int add_one(struct walk *w, int dirfd, const char *name, const char *rel,
 	}
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return zh_error_set(w->err, errno, NULL, "%s: %m", path);
+	if (check_reserved(w, name, path) < 0)
+		return -w->err->errnum;
 	archive_entry_copy_pathname(e, path);
 	archive_entry_copy_stat(e, &st);
 	if (S_ISDIR(st.st_mode))
@@ -267,7 +294,10 @@ static int add_one(struct walk *w, int dirfd, const char *name, const char *rel,
 	return 0; /* device nodes and sockets */
 }
 
-static int add_tree(struct walk *w, int dirfd, const char *rel, int depth)
+typedef int (*entry_fn)(struct walk *w, const char *name, void *ud);
+
+/* fn on every entry of the directory dirfd (rel names it in messages). */
+static int each_entry(struct walk *w, int dirfd, const char *rel, entry_fn fn, void *ud)
 {
 	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_(closedirp) DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
@@ -279,14 +309,12 @@ static int add_tree(struct walk *w, int dirfd, const char *rel, int depth)
 		return zh_error_set(w->err, errno, NULL, "%s: cannot read directory: %m",
 				    rel ? rel : ".");
 	}
-	if (depth > MAX_DEPTH)
-		return zh_error_set(w->err, ELOOP, NULL, "%s: directories nested too deeply", rel);
 	while ((errno = 0, de = readdir(d))) {
 		int r;
 
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
-		r = add_one(w, dirfd, de->d_name, rel, depth);
+		r = fn(w, de->d_name, ud);
 		if (r < 0)
 			return r;
 	}
@@ -294,6 +322,186 @@ static int add_tree(struct walk *w, int dirfd, const char *rel, int depth)
 		return zh_error_set(w->err, errno, NULL, "%s: cannot read directory: %m",
 				    rel ? rel : ".");
 	return 0;
+}
+
+static int check_depth(struct walk *w, const char *rel, int depth)
+{
+	if (depth > MAX_DEPTH)
+		return zh_error_set(w->err, ELOOP, NULL, "%s: directories nested too deeply", rel);
+	return 0;
+}
+
+struct tree_ctx {
+	int dirfd;
+	const char *rel;
+	int depth;
+};
+
+static int add_tree_entry(struct walk *w, const char *name, void *ud)
+{
+	struct tree_ctx *c = ud;
+
+	return add_one(w, c->dirfd, name, c->rel, c->depth);
+}
+
+static int add_tree(struct walk *w, int dirfd, const char *rel, int depth)
+{
+	struct tree_ctx c = {.dirfd = dirfd, .rel = rel, .depth = depth};
+	int r = check_depth(w, rel, depth);
+
+	return r < 0 ? r : each_entry(w, dirfd, rel, add_tree_entry, &c);
+}
+
+/* ---- incremental: what differs from the origin ---- */
+
+static char *join(const char *rel, const char *name)
+{
+	char *s = NULL;
+
+	if ((rel ? asprintf(&s, "%s/%s", rel, name) : asprintf(&s, "%s", name)) < 0)
+		return NULL;
+	return s;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static bool same_link(int vfd, int ofd, const char *name)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+	ssize_t n = readlinkat(vfd, name, a, sizeof(a));
+	ssize_t m = readlinkat(ofd, name, b, sizeof(b));
+
+	return n >= 0 && n == m && memcmp(a, b, (size_t)n) == 0;
+}
+
+/* Metadata only: see the comment at the top. */
+static bool unchanged(const struct stat *a, const struct stat *b, int vfd, int ofd,
+		      const char *name)
+{
+	if (a->st_mode != b->st_mode || a->st_uid != b->st_uid || a->st_gid != b->st_gid ||
+	    a->st_size != b->st_size || a->st_rdev != b->st_rdev ||
+	    !same_time(&a->st_mtim, &b->st_mtim) || !same_time(&a->st_ctim, &b->st_ctim))
+		return false;
+	return !S_ISLNK(a->st_mode) || same_link(vfd, ofd, name);
+}
+
+/* The types a tar of ours holds (device nodes and sockets are left out). */
+static bool archived_type(mode_t m)
+{
+	return S_ISDIR(m) || S_ISREG(m) || S_ISLNK(m) || S_ISFIFO(m);
+}
+
+static int add_whiteout(struct walk *w, const char *rel, const char *name)
+{
+	_cleanup_(archive_entry_freep) struct archive_entry *e = archive_entry_new();
+	_cleanup_free_ char *gone = join(rel, name);
+	_cleanup_free_ char *path = NULL;
+
+	if (!e || !gone ||
+	    (rel ? asprintf(&path, "%s/" WH_PREFIX "%s", rel, name)
+		 : asprintf(&path, WH_PREFIX "%s", name)) < 0) {
+		path = NULL;
+		return zh_error_oom(w->err);
+	}
+	if (strncmp(name, WH_PREFIX, strlen(WH_PREFIX)) == 0)
+		return zh_error_set(w->err, EINVAL, "-i",
+				    "-i: %s: the VM deleted an entry whose name starts with "
+				    "\".wh.\", which an incremental image cannot carry (make a "
+				    "full image)",
+				    gone);
+	archive_entry_copy_pathname(e, path);
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0);
+	archive_entry_set_size(e, 0);
+	if (archive_write_header(w->a, e) < ARCHIVE_WARN)
+		return arch_fail(w, path);
+	return 0;
+}
+
+static int diff_tree(struct walk *w, int vfd, int ofd, const char *rel, int depth);
+
+/* A directory in both: its own entry if it changed, then what differs inside. */
+static int diff_dir(struct walk *w, int vfd, int ofd, const char *name, const char *path,
+		    const struct stat *st, bool same, int depth)
+{
+	_cleanup_close_ int vsub =
+		openat(vfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_close_ int osub =
+		openat(ofd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	_cleanup_(archive_entry_freep) struct archive_entry *e = NULL;
+	int r;
+
+	if (vsub < 0 || osub < 0)
+		return zh_error_set(w->err, errno, NULL, "%s: cannot open: %m", path);
+	if ((r = check_reserved(w, name, path)) < 0)
+		return r;
+	if (!same) {
+		if (!(e = archive_entry_new()))
+			return zh_error_oom(w->err);
+		archive_entry_copy_pathname(e, path);
+		archive_entry_copy_stat(e, st);
+		archive_entry_set_size(e, 0);
+		if ((r = write_entry(w, e, -EBADF, path)) < 0)
+			return r;
+	}
+	return diff_tree(w, vsub, osub, path, depth + 1);
+}
+
+struct diff_ctx {
+	int vfd, ofd;
+	const char *rel;
+	int depth;
+};
+
+/* One VM entry against the origin's entry of the same name. */
+static int diff_entry(struct walk *w, const char *name, void *ud)
+{
+	struct diff_ctx *c = ud;
+	_cleanup_free_ char *path = join(c->rel, name);
+	struct stat st, ost;
+
+	if (!path)
+		return zh_error_oom(w->err);
+	if (fstatat(c->vfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return zh_error_set(w->err, errno, NULL, "%s: %m", path);
+	if (fstatat(c->ofd, name, &ost, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? add_one(w, c->vfd, name, c->rel, c->depth)
+				       : zh_error_set(w->err, errno, "-i", "origin %s: %m", path);
+	if ((st.st_mode & S_IFMT) != (ost.st_mode & S_IFMT))
+		return archived_type(st.st_mode) ? add_one(w, c->vfd, name, c->rel, c->depth)
+						 : add_whiteout(w, c->rel, name);
+	if (S_ISDIR(st.st_mode))
+		return diff_dir(w, c->vfd, c->ofd, name, path, &st,
+				unchanged(&st, &ost, c->vfd, c->ofd, name), c->depth);
+	if (!archived_type(st.st_mode) || unchanged(&st, &ost, c->vfd, c->ofd, name))
+		return 0;
+	return add_one(w, c->vfd, name, c->rel, c->depth);
+}
+
+/* One origin entry: a whiteout when the VM has nothing of that name. */
+static int gone_entry(struct walk *w, const char *name, void *ud)
+{
+	struct diff_ctx *c = ud;
+	struct stat st;
+
+	if (fstatat(c->vfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (errno != ENOENT)
+		return zh_error_set(w->err, errno, NULL, "%s/%s: %m", c->rel ? c->rel : ".", name);
+	return add_whiteout(w, c->rel, name);
+}
+
+static int diff_tree(struct walk *w, int vfd, int ofd, const char *rel, int depth)
+{
+	struct diff_ctx c = {.vfd = vfd, .ofd = ofd, .rel = rel, .depth = depth};
+	int r = check_depth(w, rel, depth);
+
+	if (r == 0)
+		r = each_entry(w, vfd, rel, diff_entry, &c);
+	return r < 0 ? r : each_entry(w, ofd, rel, gone_entry, &c);
 }
 
 /* ---- the tar file ---- */
@@ -325,13 +533,15 @@ struct tar_result {
 	uint64_t size;
 };
 
-static int write_tar(int rootfd, int outfd, int filter, struct tar_result *res,
+/* The tar of rootfd, or (originfd >= 0) of what differs from originfd. */
+static int write_tar(int rootfd, int originfd, int outfd, int filter, struct tar_result *res,
 		     struct zh_error *err)
 {
 	_cleanup_(EVP_MD_CTX_freep) EVP_MD_CTX *sha = EVP_MD_CTX_new();
 	_cleanup_free_ char *buf = malloc(COPY_BUF);
 	struct sink s = {.fd = outfd, .sha = sha};
-	struct walk w = {.a = archive_write_new(), .buf = buf, .err = err};
+	struct walk w = {
+		.a = archive_write_new(), .buf = buf, .err = err, .incremental = originfd >= 0};
 	int r;
 
 	w.links = archive_entry_linkresolver_new();
@@ -339,7 +549,8 @@ static int write_tar(int rootfd, int outfd, int filter, struct tar_result *res,
 		r = zh_error_oom(err);
 	else if ((r = open_archive(w.a, filter, &s, err)) == 0) {
 		archive_entry_linkresolver_set_strategy(w.links, archive_format(w.a));
-		r = add_tree(&w, rootfd, NULL, 0);
+		r = w.incremental ? diff_tree(&w, rootfd, originfd, NULL, 0)
+				  : add_tree(&w, rootfd, NULL, 0);
 		if (r == 0 && archive_write_close(w.a) != ARCHIVE_OK)
 			r = arch_fail(&w, "image file");
 	}
@@ -479,6 +690,45 @@ static int open_root(const struct pool *p, const char *uuid, struct zh_error *er
 	return fd;
 }
 
+/*
+ * create -i: the VM's image is the origin; it must be installed, with room
+ * left in its chain.  Sets "origin" in the manifest; returns an fd on the
+ * origin's @final root.
+ */
+static int open_origin(const struct pool *p, const json_t *vm, json_t *manifest,
+		       struct zh_error *err)
+{
+	const char *img = jsonutil_str(vm, "image_uuid");
+	_cleanup_free_ char *path = NULL;
+	unsigned depth = 0;
+	int fd, r;
+
+	if (!img || !util_is_uuid(img))
+		return zh_error_set(err, EINVAL, "-i",
+				    "-i: the VM was not created from an image, so there is no "
+				    "origin to compare it with");
+	r = image_origin_depth(p, img, &depth, err);
+	if (r == -ENOENT) {
+		zh_error_clear(err);
+		return zh_error_set(err, ENOENT, "-i",
+				    "-i: the VM's image %s (the origin) is not installed", img);
+	}
+	if (r < 0)
+		return r;
+	if (depth >= IMAGE_ORIGIN_DEPTH_MAX)
+		return zh_error_set(err, ELOOP, "-i",
+				    "-i: image %s already has an origin chain of %u images, the "
+				    "most there can be (make a full image instead)",
+				    img, depth);
+	if (json_object_set_new(manifest, "origin", json_string(img)) < 0 ||
+	    asprintf(&path, "%s/%s@final/root", p->mountpoint, img) < 0)
+		return zh_error_oom(err);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return zh_error_set(err, errno, "-i", "-i: %s: %m", path);
+	return fd;
+}
+
 /* ---- putting it together ---- */
 
 struct create_state {
@@ -493,8 +743,8 @@ static void create_state_done(struct create_state *c)
 	json_decref(c->manifest);
 }
 
-static int write_outputs(struct create_state *c, int rootfd, int filter, const char *dir,
-			 struct zh_error *err)
+static int write_outputs(struct create_state *c, int rootfd, int originfd, int filter,
+			 const char *dir, struct zh_error *err)
 {
 	const char *name = jsonutil_str(c->manifest, "name");
 	const char *version = jsonutil_str(c->manifest, "version");
@@ -507,7 +757,7 @@ static int write_outputs(struct create_state *c, int rootfd, int filter, const c
 		return zh_error_oom(err);
 	if ((r = out_file_open(&c->tar, dir, tarname, err)) < 0 ||
 	    (r = out_file_open(&c->man, dir, manname, err)) < 0 ||
-	    (r = write_tar(rootfd, c->tar.fd, filter, &res, err)) < 0)
+	    (r = write_tar(rootfd, originfd, c->tar.fd, filter, &res, err)) < 0)
 		return r;
 	if (set_files(c->manifest, res.sha1, res.size, filters[filter].name) < 0 ||
 	    !(text = json_dumps(c->manifest, JSON_INDENT(2) | JSON_SORT_KEYS)))
@@ -538,7 +788,7 @@ int image_create(const struct image_create_opts *o, char **manifest_out, char **
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	_cleanup_close_ int rootfd = -EBADF, vl = -EBADF;
+	_cleanup_close_ int rootfd = -EBADF, originfd = -EBADF, vl = -EBADF;
 	_cleanup_(create_state_done) struct create_state c = {.tar.fd = -EBADF, .man.fd = -EBADF};
 	int filter = filter_index(o->compression ? o->compression : "gzip");
 	int r;
@@ -549,13 +799,15 @@ int image_create(const struct image_create_opts *o, char **manifest_out, char **
 				    o->compression);
 	if ((r = vl = find_stopped_vm(o->vm_uuid, &p, &vm, err)) < 0 ||
 	    (r = build_manifest(o, p, vm, &c.manifest, err)) < 0 ||
+	    (o->incremental && (r = originfd = open_origin(p, vm, c.manifest, err)) < 0) ||
 	    (r = set_files(c.manifest, "0000000000000000000000000000000000000000", 0, "none")) <
 		    0 ||
 	    (r = image_manifest_check(c.manifest, err)) < 0)
 		return r == -ENOMEM ? zh_error_oom(err) : r;
 	if ((rootfd = open_root(p, o->vm_uuid, err)) < 0)
 		return rootfd;
-	if ((r = write_outputs(&c, rootfd, filter, o->output_dir ? o->output_dir : ".", err)) < 0 ||
+	if ((r = write_outputs(&c, rootfd, originfd, filter, o->output_dir ? o->output_dir : ".",
+			       err)) < 0 ||
 	    (r = commit_outputs(&c, err)) < 0)
 		return r;
 	*manifest_out = TAKE_PTR(c.man.final);

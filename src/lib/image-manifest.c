@@ -13,7 +13,8 @@
  *
  * Rules: every required field present with the right type; strings bounded
  * (name 512, version 128, description 512, homepage/eula 128); enumerations
- * (state, type, os, compression) closed; uuids in SmartOS's lowercase form.
+ * (state, type, os, compression) closed; uuids in SmartOS's lowercase form;
+ * an "origin" other than the image's own uuid.
  * The first offending field wins; err->prop names it.
  */
 #include <ctype.h>
@@ -287,6 +288,16 @@ static int check_optional(const json_t *m, struct zh_error *err)
 	return 0;
 }
 
+/* An incremental image cannot be its own origin (checked after both uuids are). */
+static int check_origin(const json_t *m, struct zh_error *err)
+{
+	const char *o = jsonutil_str(m, "origin");
+
+	if (o && streq(o, jsonutil_str(m, "uuid")))
+		return bad(err, "origin", "must not be the image's own uuid");
+	return 0;
+}
+
 int image_manifest_check(const json_t *manifest, struct zh_error *err)
 {
 	int r;
@@ -294,7 +305,7 @@ int image_manifest_check(const json_t *manifest, struct zh_error *err)
 	if (!json_is_object(manifest))
 		return zh_error_set(err, EINVAL, NULL, "manifest: not a JSON object");
 	if ((r = check_identity(manifest, err)) < 0 || (r = check_files(manifest, err)) < 0 ||
-	    (r = check_optional(manifest, err)) < 0)
+	    (r = check_optional(manifest, err)) < 0 || (r = check_origin(manifest, err)) < 0)
 		return r;
 	return 0;
 }

@@ -12,9 +12,12 @@
  * Invariants: a download is verified (size, SHA-1 of files[0]) and
  * installed by image_install_manifest(), which leaves nothing on failure;
  * a dropped connection restarts the download from byte 0, at most
- * IMPORT_ATTEMPTS times in all.  Incremental images (with an origin) are
- * refused before anything is downloaded.  Lock order: callers hold the host lock for
- * source edits and imports.
+ * IMPORT_ATTEMPTS times in all.  An incremental image brings its origin
+ * chain: all its manifests are fetched and checked (no cycle, at most
+ * IMAGE_ORIGIN_DEPTH_MAX images) before a byte of any file is downloaded,
+ * then the images are installed origins first; a failure deletes the
+ * origins that this import installed, so the pool is as it was.  Lock
+ * order: callers hold the host lock for source edits and imports.
  */
 #include <curl/curl.h>
 #include <errno.h>
@@ -248,14 +251,103 @@ static int fetch_manifest(const char *source, const char *uuid, json_t **out, st
 		json_decref(*out);
 		*out = NULL;
 		r = zh_error_set(err, EPROTO, "uuid", "%s: manifest has a different uuid", url);
-	} else if (r == 0 && json_object_get(*out, "origin")) {
-		r = zh_error_set(err, ENOTSUP, "origin",
-				 "%s: incremental images (origin %s) are not supported", url,
-				 jsonutil_str(*out, "origin") ?: "?");
-		json_decref(*out);
-		*out = NULL;
 	}
 	return r;
+}
+
+/*
+ * The manifest of uuid from the first source that has it, as the chain
+ * record {"manifest","source"}; -ENOENT when none has it.  child names the
+ * image whose origin uuid is (NULL for the image asked for).
+ */
+static int find_manifest(const json_t *sources, const char *uuid, const char *child, json_t **out,
+			 struct zh_error *err)
+{
+	size_t i;
+	json_t *s;
+
+	json_array_foreach (sources, i, s) {
+		_cleanup_json_ json_t *m = NULL;
+		int r = fetch_manifest(json_string_value(s), uuid, &m, err);
+
+		if (r == -ENOENT) {
+			zh_error_clear(err);
+			continue;
+		}
+		if (r < 0)
+			return r;
+		*out = json_pack("{sOsO}", "manifest", m, "source", s);
+		return *out ? 0 : zh_error_oom(err);
+	}
+	if (child)
+		return zh_error_set(err, ENOENT, "origin",
+				    "origin image %s of image %s was not found in any source", uuid,
+				    child);
+	return zh_error_set(err, ENOENT, "source", "image %s was not found in any source", uuid);
+}
+
+static bool chain_has(const json_t *chain, const char *uuid)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach (chain, i, c)
+		if (streq(jsonutil_str(json_object_get(c, "manifest"), "uuid") ?: "", uuid))
+			return true;
+	return false;
+}
+
+/* Is uuid installed in p (its record exists)? */
+static bool installed(const struct pool *p, const char *uuid)
+{
+	_cleanup_free_ char *rec = image_record_path(p, uuid);
+
+	return rec && fsutil_exists(rec);
+}
+
+/* The next origin to fetch after the chain's first (oldest) image, or NULL when done. */
+static int next_origin(const struct pool *p, const json_t *chain, const char **next,
+		       struct zh_error *err)
+{
+	const json_t *m = json_object_get(json_array_get(chain, 0), "manifest");
+	const char *uuid = jsonutil_str(m, "uuid");
+	const char *o = jsonutil_str(m, "origin");
+
+	*next = NULL;
+	if (!o || installed(p, o))
+		return 0;
+	if (chain_has(chain, o))
+		return zh_error_set(err, ELOOP, "origin",
+				    "image %s has origin %s, which is already in its origin chain "
+				    "(a cycle)",
+				    uuid, o);
+	if (json_array_size(chain) >= IMAGE_ORIGIN_DEPTH_MAX)
+		return zh_error_set(err, ELOOP, "origin",
+				    "image %s: the origin chain is longer than %d images", uuid,
+				    IMAGE_ORIGIN_DEPTH_MAX);
+	*next = o;
+	return 0;
+}
+
+/* Records {"manifest","source"} of uuid and the origins it needs, oldest first. */
+static int resolve_chain(const struct pool *p, const json_t *sources, const char *uuid,
+			 json_t *chain, struct zh_error *err)
+{
+	const char *want = uuid, *child = NULL;
+	int r;
+
+	while (want) {
+		json_t *rec = NULL;
+
+		if ((r = find_manifest(sources, want, child, &rec, err)) < 0)
+			return r;
+		if (json_array_insert_new(chain, 0, rec) < 0)
+			return zh_error_oom(err);
+		child = want;
+		if ((r = next_origin(p, chain, &want, err)) < 0)
+			return r;
+	}
+	return 0;
 }
 
 /* ---- download ---- */
@@ -372,28 +464,63 @@ static int import_from(const struct pool *p, const char *source, const json_t *m
 	return r;
 }
 
+static void delete_quietly(const struct pool *p, const char *uuid)
+{
+	struct zh_error ignore = ZH_ERROR_INIT;
+
+	image_delete(p, uuid, &ignore);
+	zh_error_clear(&ignore);
+}
+
+/* Delete, newest first, the images of done (which this import installed). */
+static void undo_installed(const struct pool *p, const json_t *done)
+{
+	for (size_t i = json_array_size(done); i-- > 0;)
+		delete_quietly(p, jsonutil_str(json_array_get(done, i), "uuid"));
+}
+
+static int install_chain(const struct pool *p, const json_t *chain, struct download *d,
+			 json_t *done, struct zh_error *err)
+{
+	size_t i;
+	json_t *c;
+
+	json_array_foreach (chain, i, c) {
+		json_t *m = json_object_get(c, "manifest");
+		int r = import_from(p, jsonutil_str(c, "source"), m, d, err);
+
+		if (r == 0 && json_array_append(done, m) < 0) {
+			r = zh_error_oom(err);
+			delete_quietly(p, jsonutil_str(m, "uuid"));
+		}
+		if (r < 0) {
+			if (i + 1 < json_array_size(chain))
+				zh_error_prefix(err, "origin image %s", jsonutil_str(m, "uuid"));
+			undo_installed(p, done);
+			return r;
+		}
+	}
+	return 0;
+}
+
 int image_source_import(const struct pool *p, const char *uuid, image_progress_fn progress,
-			void *ud, json_t **manifest_out, struct zh_error *err)
+			void *ud, json_t **installed_out, struct zh_error *err)
 {
 	_cleanup_json_ json_t *list = NULL;
+	_cleanup_json_ json_t *chain = json_array();
+	_cleanup_json_ json_t *done = json_array();
 	struct download d = {.fd = -EBADF, .progress = progress, .ud = ud};
-	size_t i;
-	json_t *s;
-	int r = image_sources_get(&list, err);
+	int r;
 
-	if (r < 0)
+	if (!chain || !done)
+		return zh_error_oom(err);
+	if ((r = image_sources_get(&list, err)) < 0)
 		return r;
 	if (json_array_size(list) == 0)
 		return zh_error_set(err, ENOENT, "sources", "no image sources configured");
-	json_array_foreach (list, i, s) {
-		_cleanup_json_ json_t *m = NULL;
-
-		r = fetch_manifest(json_string_value(s), uuid, &m, err);
-		if (r == -ENOENT)
-			continue;
-		if (r == 0 && (r = import_from(p, json_string_value(s), m, &d, err)) == 0)
-			*manifest_out = json_incref(m);
+	if ((r = resolve_chain(p, list, uuid, chain, err)) < 0 ||
+	    (r = install_chain(p, chain, &d, done, err)) < 0)
 		return r;
-	}
-	return zh_error_set(err, ENOENT, "source", "image %s was not found in any source", uuid);
+	*installed_out = TAKE_PTR(done);
+	return 0;
 }

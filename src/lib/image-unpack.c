@@ -14,7 +14,11 @@
  * archive is hostile input: extraction runs with the working directory at
  * the root and libarchive's SECURE_NODOTDOT, SECURE_NOABSOLUTEPATHS and
  * SECURE_SYMLINKS, so no entry (hard link targets included) can name or
- * reach a path outside the root.
+ * reach a path outside the root.  An incremental image's tar
+ * (image_unpack_layer) is written over the origin's files: each entry goes
+ * through image_layer_entry() (image-apply.c) first, which applies
+ * whiteouts and clears directories that non-directories replace; an empty
+ * archive (nothing changed) is fine there.
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -24,6 +28,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "image-internal.h"
 #include "image.h"
 #include "jsonutil.h"
 
@@ -154,8 +159,23 @@ static bool is_device(struct archive_entry *e)
 	return t == AE_IFCHR || t == AE_IFBLK;
 }
 
-static int extract_entries(struct archive *in, struct archive *out, const char *label,
-			   struct zh_error *err)
+static bool is_dir(struct archive_entry *e)
+{
+	return archive_entry_filetype(e) == AE_IFDIR && !archive_entry_hardlink(e);
+}
+
+/* 1: skip the entry (a whiteout, applied; a device node); 0: extract it. */
+static int before_entry(struct image_layer *layer, struct archive_entry *e, struct zh_error *err)
+{
+	int r = 0;
+
+	if (layer)
+		r = image_layer_entry(layer, archive_entry_pathname(e), is_dir(e), err);
+	return r != 0 ? r : is_device(e);
+}
+
+static int extract_entries(struct archive *in, struct archive *out, struct image_layer *layer,
+			   const char *label, struct zh_error *err)
 {
 	struct archive_entry *e;
 	size_t n = 0;
@@ -168,8 +188,11 @@ static int extract_entries(struct archive *in, struct archive *out, const char *
 		if (r < ARCHIVE_WARN)
 			return archive_fail(in, NULL, label, err);
 		n++;
-		if (is_device(e))
+		if ((r = before_entry(layer, e, err)) != 0) {
+			if (r < 0)
+				return r;
 			continue;
+		}
 		if (archive_write_header(out, e) < ARCHIVE_WARN)
 			return archive_fail(out, e, label, err);
 		if (archive_entry_size(e) > 0 && copy_data(in, out, e, label, err) < 0)
@@ -177,7 +200,7 @@ static int extract_entries(struct archive *in, struct archive *out, const char *
 		if (archive_write_finish_entry(out) < ARCHIVE_WARN)
 			return archive_fail(out, e, label, err);
 	}
-	if (n == 0)
+	if (n == 0 && !layer)
 		return zh_error_set(err, EINVAL, "-f", "-f %s: archive is empty", label);
 	return 0;
 }
@@ -215,18 +238,21 @@ static struct archive *open_writer(void)
 	return a;
 }
 
-static int unpack_here(int fd, const char *label, struct zh_error *err)
+static int unpack_here(int fd, const char *label, bool incremental, struct zh_error *err)
 {
 	_cleanup_(archive_read_freep) struct archive *in = NULL;
 	_cleanup_(archive_write_freep2) struct archive *out = open_writer();
+	_cleanup_(image_layer_close) struct image_layer layer = {.rootfd = -EBADF};
 	int r;
 
 	if (!out)
 		return zh_error_oom(err);
+	if (incremental && (r = image_layer_open(&layer, label, err)) < 0)
+		return r;
 	r = open_reader(fd, &in, label, err);
 	if (r < 0)
 		return r;
-	r = extract_entries(in, out, label, err);
+	r = extract_entries(in, out, incremental ? &layer : NULL, label, err);
 	if (r < 0)
 		return r;
 	if (archive_write_close(out) < ARCHIVE_WARN)
@@ -234,7 +260,8 @@ static int unpack_here(int fd, const char *label, struct zh_error *err)
 	return 0;
 }
 
-int image_unpack(int fd, const char *root, const char *label, struct zh_error *err)
+static int unpack_in(int fd, const char *root, const char *label, bool incremental,
+		     struct zh_error *err)
 {
 	_cleanup_close_ int cwd = open(".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	int r;
@@ -245,8 +272,18 @@ int image_unpack(int fd, const char *root, const char *label, struct zh_error *e
 		return zh_error_set(err, errno, NULL, "cannot open working directory: %m");
 	if (chdir(root) < 0)
 		return zh_error_set(err, errno, NULL, "cannot enter %s: %m", root);
-	r = unpack_here(fd, label, err);
+	r = unpack_here(fd, label, incremental, err);
 	if (fchdir(cwd) < 0 && r == 0)
 		r = zh_error_set(err, errno, NULL, "cannot restore working directory: %m");
 	return r;
+}
+
+int image_unpack(int fd, const char *root, const char *label, struct zh_error *err)
+{
+	return unpack_in(fd, root, label, false, err);
+}
+
+int image_unpack_layer(int fd, const char *root, const char *label, struct zh_error *err)
+{
+	return unpack_in(fd, root, label, true, err);
 }

@@ -6,6 +6,9 @@
  *     <mount>/<uuid>@final      read-only snapshot of it, what VMs clone
  *     <mount>/.imgadm/<uuid>.json  the record {"manifest","zpool","source"?}
  * Does not own: the VMs cloned from an image (vmstore), the pool (pool).
+ * An incremental image's <uuid> starts as a writable snapshot of its
+ * origin's @final (image-apply.c writes the changes); image-origin.c
+ * answers the questions about chains.
  *
  *     json_t *m = NULL;
  *     if (image_manifest_load("img.json", &m, &err) < 0) ...
@@ -17,6 +20,8 @@
  * a crash leaves at most unrecorded subvolumes, which the next install of
  * the same uuid removes; delete removes it first, so a half-deleted image
  * is never listed.  An install that fails removes every subvolume it made.
+ * An image is installed only after its origin, and deleted only after
+ * every image that has it as origin.
  * Lock order: callers hold the host lock for install and delete.
  */
 #include <dirent.h>
@@ -24,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "image-internal.h"
 #include "image.h"
 #include "jsonutil.h"
 #include "paths.h"
@@ -144,8 +150,28 @@ static int supported_type(const json_t *m, struct zh_error *err)
 			    type);
 }
 
-static int make_tree(const struct pool *p, const char *uuid, int fd, const char *file_path,
-		     struct zh_error *err)
+/* The dataset to unpack into: an empty one with root/, or a snapshot of origin@final. */
+static int start_tree(const struct pool *p, const char *uuid, const char *origin, const char *root,
+		      struct zh_error *err)
+{
+	_cleanup_free_ char *snap = NULL;
+	int r;
+
+	if (origin) {
+		if (asprintf(&snap, "%s@final", origin) < 0)
+			return zh_error_oom(err);
+		return pool_clone(p, snap, uuid, err);
+	}
+	r = pool_subvol_create(p, uuid, err);
+	if (r < 0)
+		return r;
+	if (mkdir(root, 0755) < 0)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", root);
+	return 0;
+}
+
+static int make_tree(const struct pool *p, const char *uuid, const char *origin, int fd,
+		     const char *file_path, struct zh_error *err)
 {
 	_cleanup_free_ char *ds = pool_dataset_path(p, uuid);
 	_cleanup_free_ char *root = NULL;
@@ -153,12 +179,13 @@ static int make_tree(const struct pool *p, const char *uuid, int fd, const char 
 
 	if (!ds || !(root = paths_join(ds, "root")))
 		return zh_error_oom(err);
-	r = pool_subvol_create(p, uuid, err);
+	r = start_tree(p, uuid, origin, root, err);
 	if (r < 0)
 		return r;
-	if (mkdir(root, 0755) < 0)
-		return zh_error_set(err, errno, NULL, "cannot create %s: %m", root);
-	r = image_unpack(fd, root, file_path, err);
+	if (origin)
+		r = image_unpack_layer(fd, root, file_path, err);
+	else
+		r = image_unpack(fd, root, file_path, err);
 	if (r < 0)
 		return r;
 	r = pool_set_readonly(p, uuid, true, err);
@@ -193,10 +220,28 @@ static int write_record(const struct pool *p, const json_t *manifest, struct zh_
 	return jsonutil_store_file(path, rec, err);
 }
 
+/* An incremental image's origin must be installed (record and @final). */
+static int check_origin(const struct pool *p, const char *uuid, const char *origin,
+			struct zh_error *err)
+{
+	_cleanup_free_ char *rec = image_record_path(p, origin);
+	_cleanup_free_ char *snap = NULL;
+
+	if (!rec || asprintf(&snap, "%s@final", origin) < 0)
+		return zh_error_oom(err);
+	if (fsutil_exists(rec) && pool_dataset_exists(p, snap))
+		return 0;
+	return zh_error_set(err, ENOENT, "origin",
+			    "image %s needs its origin image %s, which is not installed on "
+			    "zpool \"%s\" (install or import the origin first)",
+			    uuid, origin, p->name);
+}
+
 int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
 			   struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
+	const char *origin = jsonutil_str(manifest, "origin");
 	_cleanup_free_ char *rec = NULL;
 	_cleanup_close_ int fd = -EBADF;
 	int r;
@@ -211,13 +256,15 @@ int image_install_manifest(const struct pool *p, const json_t *manifest, const c
 		return zh_error_oom(err);
 	if (fsutil_exists(rec))
 		return zh_error_set(err, EEXIST, "uuid", "image %s is already installed", uuid);
+	if (origin && (r = check_origin(p, uuid, origin, err)) < 0)
+		return r;
 	fd = image_file_verify(manifest, file_path, err);
 	if (fd < 0)
 		return fd;
 	r = clear_leftovers(p, uuid, err);
 	if (r < 0)
 		return r;
-	r = make_tree(p, uuid, fd, file_path, err);
+	r = make_tree(p, uuid, origin, fd, file_path, err);
 	if (r == 0)
 		r = write_record(p, manifest, err);
 	if (r < 0)
@@ -238,7 +285,7 @@ int image_install(const struct pool *p, const char *manifest_path, const char *f
 
 /* ---- get / list ---- */
 
-static int load_record(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
+int image_record_load(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
 {
 	_cleanup_free_ char *path = image_record_path(p, uuid);
 	_cleanup_json_ json_t *rec = NULL;
@@ -279,7 +326,7 @@ int image_get(const struct pool *p, const char *uuid, json_t **out, struct zh_er
 	if (!util_is_uuid(uuid))
 		return zh_error_set(err, ENOENT, "uuid",
 				    "image \"%s\" was not found on zpool \"%s\"", uuid, p->name);
-	r = load_record(p, uuid, &rec, err);
+	r = image_record_load(p, uuid, &rec, err);
 	if (r < 0 || (r = add_clones(p, uuid, rec, err)) < 0)
 		return r;
 	*out = TAKE_PTR(rec);
@@ -304,7 +351,7 @@ static int cmp_images(const void *a, const void *b)
 }
 
 /* Installed uuids: the records' names. */
-static int record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
+int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
 	DIR *d;
@@ -343,7 +390,7 @@ int image_list(const struct pool *p, json_t **out, struct zh_error *err)
 
 	if (!uuids || !arr)
 		return zh_error_oom(err);
-	r = record_uuids(p, uuids, err);
+	r = image_record_uuids(p, uuids, err);
 	if (r < 0)
 		return r;
 	v = calloc(json_array_size(uuids) + 1, sizeof(*v));
@@ -393,6 +440,25 @@ static int refuse_if_used(const struct pool *p, const char *uuid, struct zh_erro
 			    n - 1);
 }
 
+static int refuse_if_origin(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *first = NULL;
+	size_t n = 0;
+	int r = image_children(p, uuid, &n, &first, err);
+
+	if (r < 0 || n == 0)
+		return r;
+	if (n == 1)
+		return zh_error_set(err, EBUSY, "uuid",
+				    "image \"%s\" is the origin of installed image %s "
+				    "(delete that image first)",
+				    uuid, first);
+	return zh_error_set(err, EBUSY, "uuid",
+			    "image \"%s\" is the origin of installed images %s and %zu others "
+			    "(delete those images first)",
+			    uuid, first, n - 1);
+}
+
 int image_delete(const struct pool *p, const char *uuid, struct zh_error *err)
 {
 	_cleanup_json_ json_t *rec = NULL;
@@ -401,7 +467,8 @@ int image_delete(const struct pool *p, const char *uuid, struct zh_error *err)
 	int r;
 
 	r = image_get(p, uuid, &rec, err);
-	if (r < 0 || (r = refuse_if_used(p, uuid, err)) < 0)
+	if (r < 0 || (r = refuse_if_used(p, uuid, err)) < 0 ||
+	    (r = refuse_if_origin(p, uuid, err)) < 0)
 		return r;
 	path = image_record_path(p, uuid);
 	if (!path || asprintf(&snap, "%s@final", uuid) < 0)

@@ -572,3 +572,28 @@ int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, st
 				    b);
 	return 0;
 }
+
+int pool_dataset_adopt(const struct pool *p, const char *name, struct zh_error *err)
+{
+	struct btrfs_ioctl_received_subvol_args a;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t id = 0;
+	int r = pool_set_readonly(p, name, false, err);
+
+	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
+		return r;
+	memset(&a, 0, sizeof(a)); /* a zero uuid removes the received uuid */
+	if (ioctl(fd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &a) < 0)
+		return zh_error_set(err, errno, NULL,
+				    "dataset \"%s\": cannot clear received uuid: %m", name);
+	return 0;
+}
+
+int pool_sync(const struct pool *p, struct zh_error *err)
+{
+	_cleanup_close_ int fd = open(p->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || syncfs(fd) < 0)
+		return zh_error_set(err, errno, NULL, "cannot sync pool %s: %m", p->name);
+	return 0;
+}

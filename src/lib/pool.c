@@ -412,6 +412,8 @@ int pool_mount_all(struct zh_error *err)
 		struct pool *p = NULL;
 
 		r = pool_open(*n, &p, first ? &e : err);
+		if (r == 0)
+			pool_trash_empty(p, &e); /* what a crash left in the trash */
 		pool_free(p);
 		zh_error_clear(&e);
 		if (r < 0 && !first)
@@ -790,6 +792,12 @@ int pool_destroy(struct pool *p, bool force, struct zh_error *err)
 	if ((lk = pool_lock(p->name, err)) < 0)
 		return lk;
 	mounted = pool_is_mounted(p);
+	if (mounted && (r = pool_trash_empty(p, err)) < 0) {
+		/* also waits for a detached emptier to let go of the mount */
+		if (!force)
+			return r;
+		zh_error_clear(err);
+	}
 	/* A file-backed pool's datasets go with its file. */
 	if (force && mounted && p->backing != POOL_BACKING_FILE &&
 	    (r = destroy_datasets(p, err)) < 0)

@@ -138,4 +138,27 @@ int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, st
 /* Entry names directly under the mount point that are subvolumes (sorted). */
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);
 
+/*
+ * A received subvolume made a writable dataset: clear the read-only flag and
+ * the received uuid (so its own snapshots are never taken for the sender's).
+ */
+int pool_dataset_adopt(const struct pool *p, const char *name, struct zh_error *err);
+
+/* Commit the pool's file system: everything written so far is on disk. */
+int pool_sync(const struct pool *p, struct zh_error *err);
+
+/* ---- trash (pool-trash.c): datasets destroyed after the command returns ---- */
+
+/* Rename dataset or snapshot name out of sight (O(1)); missing is fine. */
+int pool_trash(const struct pool *p, const char *name, struct zh_error *err);
+
+/* Destroy all trash now, waiting for any other emptier first. */
+int pool_trash_empty(const struct pool *p, struct zh_error *err);
+
+/* Destroy all trash in a detached process; returns at once. */
+void pool_trash_empty_later(const struct pool *p);
+
+/* pool_trash() then pool_trash_empty_later(); destroyed at once if it cannot be moved. */
+void pool_drop(const struct pool *p, const char *name);
+
 #endif

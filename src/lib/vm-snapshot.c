@@ -5,8 +5,11 @@
  * dataset, and the rollback transaction.  btrfs has no in-place rollback,
  * so a rollback clones the snapshot to "<uuid>-rollback", copies the
  * CURRENT config/ into the clone (the config is never rolled back),
- * exchanges the two names atomically and deletes the old dataset.  Every
- * step is O(1) in the number of files.
+ * exchanges the two names atomically and drops the old dataset (and the
+ * snapshots newer than the one rolled back to) into the pool's trash, which
+ * a detached process destroys after the command returns (pool-trash.c:
+ * destroying a subvolume prunes its cached files first).  Every step the
+ * caller waits for is O(1) in the number of files.
  *
  *     vm_snapshot_create(uuid, "before-upgrade", &err);
  *     vm_snapshot_rollback(uuid, "before-upgrade", &err);
@@ -321,7 +324,7 @@ static int swap_in(const struct pool *p, const char *uuid, const char *snap, uin
 		zh_error_clear(&ignored);
 		return r;
 	}
-	return pool_subvol_destroy(p, tmp, err);
+	return pool_trash(p, tmp, err);
 }
 
 /* Destroy the snapshots newer than ds (they come before it, newest first). */
@@ -341,7 +344,7 @@ static int destroy_newer(const struct pool *p, const char *uuid, const char *nam
 		if (!(ds = snap_ds(uuid, nm)))
 			r = zh_error_oom(err);
 		else
-			r = pool_subvol_destroy(p, ds, err);
+			r = pool_trash(p, ds, err);
 	}
 	free_entries(v, n);
 	return r;
@@ -365,9 +368,10 @@ static int rollback_locked(const char *uuid, const char *name, bool *was_running
 	if (*was_running && (r = vm_stop_locked(uuid, -1, false, err)) < 0 && r != -ENOTCONN)
 		return r;
 	zh_error_clear(err);
-	if ((r = swap_in(p, uuid, ds, quota, err)) < 0)
-		return r;
-	return destroy_newer(p, uuid, name, err);
+	if ((r = swap_in(p, uuid, ds, quota, err)) == 0)
+		r = destroy_newer(p, uuid, name, err);
+	pool_trash_empty_later(p); /* the old dataset and newer snapshots, after we return */
+	return r;
 }
 
 int vm_snapshot_rollback(const char *uuid, const char *name, struct zh_error *err)

@@ -1,8 +1,9 @@
 """imgadm sources, avail, import and vacuum against a fixture IMGAPI server.
 
 The server (http.server on 127.0.0.1, an ephemeral port) serves /images,
-/images/UUID and /images/UUID/file from the busybox image, in a mode the
-test picks: "ok", "garbage" (answers that are not JSON), "badsum" (a
+/images/UUID and /images/UUID/file from the busybox image (and from any image a test adds
+to its `images` dict: uuid -> (manifest, file bytes)), in a mode the test
+picks: "ok", "garbage" (answers that are not JSON), "badsum" (a
 manifest whose sha1 does not match the file), "drop" (the first file
 download is cut off half way) and "404".  Every failure must leave the pool
 as it was: no image, no temp file.
@@ -40,11 +41,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if srv.mode == "garbage" and not self.path.endswith("/file"):
             return self.send(200, b"<html>this is not json")
         if self.path == "/images":
-            return self.send(200, json.dumps([m, dict(m, uuid=new_uuid(), state="disabled")]).encode())
+            extra = [e[0] for e in srv.images.values()]
+            return self.send(200, json.dumps(
+                [m, dict(m, uuid=new_uuid(), state="disabled")] + extra).encode())
         if self.path == "/images/" + m["uuid"]:
             return self.send(200, json.dumps(m).encode())
         if self.path == "/images/%s/file" % m["uuid"]:
             return self.send_file()
+        for u, (em, data) in srv.images.items():
+            if self.path == "/images/" + u:
+                return self.send(200, json.dumps(em).encode())
+            if self.path == "/images/%s/file" % u and data is not None:
+                return self.send(200, data, "application/octet-stream")
         return self.send(404, b'{"code":"ResourceNotFound"}')
 
     def send_file(self):
@@ -68,6 +76,7 @@ def imgapi(busybox_image):
     srv.mode = "ok"
     srv.dropped = False
     srv.requests = []
+    srv.images = {}
     srv.url = "http://127.0.0.1:%d" % srv.server_address[1]
     t = threading.Thread(target=srv.serve_forever, daemon=True)
     t.start()
@@ -185,6 +194,10 @@ def test_vacuum(host, imgapi):
     assert host.imgadm("get", uuid).rc == 3
 
 
-def test_import_origin_refused(host, imgapi):
-    imgapi.manifest["origin"] = new_uuid()
-    check_fails(host, imgapi, "ok", "origin")
+def test_import_origin_not_found(host, imgapi):
+    """An origin that no source has: refused before any download, nothing left."""
+    origin = new_uuid()
+    imgapi.manifest["origin"] = origin
+    check_fails(host, imgapi, "ok", "origin image %s of image %s was not found in any source"
+                % (origin, imgapi.manifest["uuid"]))
+    assert not [r for r in imgapi.requests if r.endswith("/file")]

@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from conftest import CMD
-from test_vmadm_util import create, get, pool_mount
+from test_vmadm_util import create, get, pool_mount, trash_settled
 
 VMADM = os.path.join(CMD, "vmadm")
 HDR = 512
@@ -42,7 +42,9 @@ def read(h, u, name):
 
 
 def leftovers(h):
+    """Entries of the pool, once the dropped datasets are destroyed."""
     mnt = pool_mount(h)
+    trash_settled(h)
     if not os.path.isdir(mnt):
         return []
     return sorted(n for n in os.listdir(mnt) if n != "lost+found")
@@ -141,6 +143,68 @@ def test_bad_streams_leave_nothing(imghost, host2):
     rc, err = receive(host2, data)
     assert rc == 0, err
     assert read(host2, u, "marker") == "x" * 100000
+
+
+def test_files_and_pipes(imghost, host2, tmp_path):
+    """Several MiB (many chunks) through a regular file (send's output and
+    receive's input are spliced to and from it) and through a pipe."""
+    h, img = imghost
+    u = create(h, img)
+    blob = os.urandom(5 << 20)
+    with open(root_file(h, u, "blob"), "wb") as f:
+        f.write(blob)
+    path = tmp_path / "bundle"
+    with open(path, "wb") as f:
+        cp = subprocess.run([VMADM, "send", u], env=h.env, stdout=f, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    assert len([c for c in chunks(path.read_bytes()) if c[0] == u + "@sending"]) > 5
+    with open(path, "rb") as f:
+        cp = subprocess.run([VMADM, "receive"], env=host2.env, stdin=f, capture_output=True,
+                            timeout=120)
+    assert cp.returncode == 0, cp.stderr
+    with open(root_file(host2, u, "blob"), "rb") as f:
+        assert f.read() == blob
+    assert host2.vmadm("delete", u).rc == 0
+    sender = subprocess.Popen([VMADM, "send", u], env=h.env, stdout=subprocess.PIPE,
+                              stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    cp = subprocess.run([VMADM, "receive"], env=host2.env, stdin=sender.stdout,
+                        capture_output=True, timeout=120)
+    sender.stdout.close()
+    assert sender.wait(timeout=60) == 0 and cp.returncode == 0, cp.stderr
+    with open(root_file(host2, u, "blob"), "rb") as f:
+        assert f.read() == blob
+
+
+def received_uuid(h, ds):
+    out = subprocess.run(["btrfs", "subvolume", "show", os.path.join(pool_mount(h), ds)],
+                         capture_output=True, text=True, check=True).stdout
+    return [ln.split(":", 1)[1].strip() for ln in out.splitlines()
+            if ln.strip().startswith("Received UUID")][0]
+
+
+def test_received_dataset_is_the_vms_own(imghost, host2):
+    """The received dataset is writable and carries no received uuid (its own
+    snapshots must never pass for the sender's); the snapshots keep theirs so
+    a later incremental finds its base; the old dataset of an incremental
+    receive is dropped and destroyed after the command returns."""
+    h, img = imghost
+    u = create(h, img)
+    assert h.vmadm("create-snapshot", u, "s1").rc == 0
+    assert receive(host2, send(h, u))[0] == 0
+    assert received_uuid(host2, u) == "-"
+    assert received_uuid(host2, u + "@vmsnap-s1") != "-"
+    write(host2, u, "local", "writable\n")
+    write(h, u, "a", "next\n")
+    rc, err = receive(host2, send(h, u, "-s", "s1"))
+    assert rc == 0, err
+    assert received_uuid(host2, u) == "-"
+    assert read(host2, u, "a") == "next\n"
+    assert not os.path.exists(root_file(host2, u, "local"))
+    assert sorted(leftovers(host2)) == sorted([u, u + "@vmsnap-s1"])
+    out = subprocess.run(["btrfs", "subvolume", "list", pool_mount(host2)],
+                         capture_output=True, text=True, check=True).stdout
+    assert ".trash-" not in out and "-recv" not in out
 
 
 def test_send_bad_input(imghost):

@@ -4,6 +4,7 @@ import os
 import pty
 import re
 import subprocess
+import time
 
 from conftest import CMD
 
@@ -77,3 +78,17 @@ def run_with_tty_stdin(h, *args):
         os.close(slave)
         os.close(master)
     return cp.returncode, cp.stderr
+
+
+def trash_settled(h, timeout=60):
+    """Wait until the pool's trash (".trash-*", datasets a rollback or an
+    incremental receive dropped) has been destroyed by its detached emptier;
+    fails if it is not gone in time."""
+    mnt = pool_mount(h)
+    deadline = time.monotonic() + timeout
+    while True:
+        left = [n for n in os.listdir(mnt) if n.startswith(".trash-")] if os.path.isdir(mnt) else []
+        if not left:
+            return
+        assert time.monotonic() < deadline, "trash not emptied: %s" % left
+        time.sleep(0.05)

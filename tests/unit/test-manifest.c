@@ -106,6 +106,9 @@ static void test_fields(void)
 	expect("published_at", "\"2024-01-02T03:04:05Z\"", NULL, NULL);
 	expect("published_at", "\"2024-01-02T03:04:05.Z\"", "published_at", NULL);
 	expect("origin", "\"nope\"", "origin", NULL);
+	expect("origin", "\"3c1b8f0e-5a4d-4c2b-9e7f-0a1b2c3d4e5f\"", NULL, NULL);
+	expect("origin", "\"2d2bd9ff-2f0e-4bcc-8c3e-7b0d7cb1b3c1\"", "origin",
+	       "manifest: \"origin\" must not be the image's own uuid");
 	expect("description", "7", "description", NULL);
 	expect("requirements", "[]", "requirements", NULL);
 	expect("requirements", "{\"brand\":\"lx\"}", NULL, NULL);

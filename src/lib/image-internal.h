@@ -1,0 +1,53 @@
+/*
+ * image-internal.h - what the image module's files share.  Not part of the
+ * library's interface: only src/lib/image*.c include it.
+ *
+ *   image.c          the store: records, install, get, list, delete
+ *   image-unpack.c   verifying and unpacking an image file
+ *   image-apply.c    whiteouts and replaced entries of an incremental image
+ *   image-origin.c   origin chains: children, depth, vacuum order
+ */
+#ifndef ZH_IMAGE_INTERNAL_H
+#define ZH_IMAGE_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+#include "pool.h"
+
+/* The record {"manifest",...} of an installed image; -ENOENT (prop "uuid") if none. */
+int image_record_load(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err);
+
+/* Append the uuids of every record in p (unsorted) to the array arr. */
+int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err);
+
+/*
+ * Applying an incremental image's tar on top of its origin's files
+ * (image-apply.c).  rootfd is the root being written (the working
+ * directory of the extraction); written is the set of paths that the
+ * archive has written so far, with their ancestors.
+ */
+struct image_layer {
+	int rootfd;
+	json_t *written;
+	const char *label;
+};
+
+/* Open the working directory as the layer's root. */
+int image_layer_open(struct image_layer *l, const char *label, struct zh_error *err);
+void image_layer_close(struct image_layer *l);
+
+/*
+ * Called before each entry is extracted.  A whiteout is applied here: the
+ * entry it names is deleted, without following symlinks (a missing entry
+ * is fine), and 1 is returned (skip the entry).  For any other entry, a
+ * directory that a non-directory replaces is deleted, the path is
+ * remembered, and 0 is returned (extract it).  A path that is not valid
+ * (image_layer_path), a whiteout of what this archive wrote itself, or a
+ * whiteout reached through a symlink is refused with an error naming the
+ * entry.
+ */
+int image_layer_entry(struct image_layer *l, const char *path, bool is_dir, struct zh_error *err);
+
+#endif

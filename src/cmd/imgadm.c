@@ -160,7 +160,7 @@ static int cmd_install(int argc, char **argv)
 		return EXIT_OK;
 	}
 	zh_error_clear(&err);
-	if (image_install_manifest(p, m, a.file, &err) < 0)
+	if (image_install_manifest(p, m, a.file, NULL, &err) < 0)
 		return fail(&err);
 	if (!a.quiet)
 		printf("Installed image %s (%s@%s)\n", uuid, jsonutil_str(m, "name"),

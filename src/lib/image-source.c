@@ -457,7 +457,7 @@ static int import_from(const struct pool *p, const char *source, const json_t *m
 		return zh_error_set(err, errno, NULL, "create %s: %m", tmp);
 	d->total = (uint64_t)json_integer_value(json_object_get(f, "size"));
 	r = download(url, d, err);
-	if (r == 0 && (r = image_install_manifest(p, m, tmp, err)) < 0)
+	if (r == 0 && (r = image_install_manifest(p, m, tmp, source, err)) < 0)
 		install_error(err, tmp, url);
 	unlink(tmp);
 	closep(&d->fd);

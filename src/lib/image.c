@@ -12,7 +12,7 @@
  *
  *     json_t *m = NULL;
  *     if (image_manifest_load("img.json", &m, &err) < 0) ...
- *     if (image_install_manifest(p, m, "img.tar.gz", &err) < 0) ...
+ *     if (image_install_manifest(p, m, "img.tar.gz", NULL, &err) < 0) ...
  *     if (image_delete(p, uuid, &err) == -EBUSY) ...     (VMs use it)
  *
  * Invariants: the record is what makes an image installed.  Install writes
@@ -194,7 +194,8 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	return pool_snapshot_create(p, uuid, "final", err);
 }
 
-static int write_record(const struct pool *p, const json_t *manifest, struct zh_error *err)
+static int write_record(const struct pool *p, const json_t *manifest, const char *source,
+			struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	_cleanup_free_ char *path = image_record_path(p, uuid);
@@ -212,7 +213,8 @@ static int write_record(const struct pool *p, const json_t *manifest, struct zh_
 			return zh_error_oom(err);
 	}
 	if (json_object_set(rec, "manifest", m) < 0 ||
-	    json_object_set_new(rec, "zpool", json_string(p->name)) < 0)
+	    json_object_set_new(rec, "zpool", json_string(p->name)) < 0 ||
+	    (source && json_object_set_new(rec, "source", json_string(source)) < 0))
 		return zh_error_oom(err);
 	r = fsutil_mkdir_p(dir, 0755, err);
 	if (r < 0)
@@ -238,7 +240,7 @@ static int check_origin(const struct pool *p, const char *uuid, const char *orig
 }
 
 int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
-			   struct zh_error *err)
+			   const char *source, struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	const char *origin = jsonutil_str(manifest, "origin");
@@ -266,7 +268,7 @@ int image_install_manifest(const struct pool *p, const json_t *manifest, const c
 		return r;
 	r = make_tree(p, uuid, origin, fd, file_path, err);
 	if (r == 0)
-		r = write_record(p, manifest, err);
+		r = write_record(p, manifest, source, err);
 	if (r < 0)
 		undo_datasets(p, uuid);
 	return r;
@@ -280,7 +282,7 @@ int image_install(const struct pool *p, const char *manifest_path, const char *f
 
 	if (r < 0)
 		return r;
-	return image_install_manifest(p, m, file_path, err);
+	return image_install_manifest(p, m, file_path, NULL, err);
 }
 
 /* ---- get / list ---- */

@@ -73,9 +73,12 @@ bool image_timestamp_valid(const char *s);
  */
 int image_manifest_load(const char *path, json_t **out, struct zh_error *err);
 
-/* image_install() with an already loaded and checked manifest. */
+/*
+ * image_install() with an already loaded and checked manifest; source (the
+ * image server it came from, or NULL) is kept in the record for imgadm get.
+ */
 int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
-			   struct zh_error *err);
+			   const char *source, struct zh_error *err);
 
 /*
  * Open file_path and check it against files[0] of the manifest: regular

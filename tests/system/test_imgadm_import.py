@@ -126,7 +126,10 @@ def test_import(host, imgapi):
     r = host.ok("imgadm", "import", uuid)
     assert "Imported image " + uuid in r.out
     assert r.err == ""  # no progress bar: stderr is not a tty
-    assert host.ok("imgadm", "get", uuid).json()["manifest"]["uuid"] == uuid
+    got = host.ok("imgadm", "get", uuid).json()
+    assert got["manifest"]["uuid"] == uuid
+    assert got["source"] == imgapi.url and got["zpool"] == "zones" and got["clones"] == 0
+    assert host.ok("imgadm", "list", "-H", "-o", "uuid,source").out.split() == [uuid, imgapi.url]
     assert os.listdir(os.path.join(host.root, "zones/.imgadm")) == [uuid + ".json"]
     r = host.ok("imgadm", "import", uuid)
     assert "already installed" in r.out

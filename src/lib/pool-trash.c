@@ -185,7 +185,10 @@ static _Noreturn void empty_detached(const struct pool *p)
 		dup2(nullfd, 2);
 	}
 	close_range(3, ~0U, 0);
-	pool_trash_empty(p, &err);
+	/* the pool may be gone already (pool destroy empties the trash itself):
+	 * then there is nothing to do, and no lock file to leave behind */
+	if (pool_is_mounted(p))
+		pool_trash_empty(p, &err);
 	_exit(0);
 }
 

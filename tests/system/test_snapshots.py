@@ -190,3 +190,25 @@ def test_rollback_trash(imghost):
     r = h.zonehost("pool", "mount-all")
     assert r.rc == 0, r
     assert not os.path.exists(planted) and not os.path.exists(binned)
+
+
+def test_pool_destroy_right_after_rollback(imghost):
+    """A pool destroyed while the rollback's detached emptier may still be
+    destroying 20,000 cached files: destroy waits for it (the emptier's lock)
+    and leaves no mount, loop device or file of the pool behind; the emptier
+    recreates nothing."""
+    h, img = imghost
+    u = create(h, img)
+    fill(root_of(h, u), 20000)
+    assert snap(h, "create", u, "s").rc == 0
+    os.listdir(os.path.join(root_of(h, u), "many"))    # keep the files cached
+    assert snap(h, "rollback", u, "s").rc == 0
+    r = h.zonehost("pool", "destroy", "--force", "zones")
+    assert r.rc == 0, r
+    mnt = pool_mount(h)
+    with open("/proc/self/mountinfo") as f:
+        assert not [ln for ln in f if mnt in ln]
+    out = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
+    assert h.root not in out
+    time.sleep(0.5)
+    assert not os.path.exists(mnt)

@@ -1,15 +1,9 @@
 /*
  * vm-send.c - `vmadm send` / `vmadm receive`: a VM as one stream.
  *
- * Owns: the bundle format and the receive transaction.  The stream is a
- * sequence of chunks, each a 512-byte header then its payload zero-padded
- * to a multiple of 512.  The header is NUL-separated and zero-filled, as in
- * SmartOS's VM bundle, with an XXH3-128 of the payload after the sizes (a
- * checksum against corruption and truncation: an unkeyed hash, SHA-256 or
- * not, proves nothing against someone who can rewrite the stream, and
- * SHA-256 cost half the throughput on two cores):
- *
- *     MAGIC-VMBUNDLE\0 1\0 CHECKSUM\0 <name>\0 <size>\0 <size+pad>\0 <xxh128>\0
+ * Owns: the order of chunks in the stream and the receive transaction (the
+ * chunk codec is bundle.c).  The stream is a sequence of chunks, each a
+ * 512-byte header then its payload zero-padded to a multiple of 512.
  *
  * Chunks: "JSON" ({"vm": stored config, "from": snapshot or null}); then per
  * dataset (snapshot) sent, chunks named after the subvolume ("<uuid>@vmsnap-x"
@@ -40,8 +34,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <xxhash.h>
 
+#include "bundle.h"
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -56,34 +50,7 @@
 
 DEFINE_CLEANUP_FUNC(DIR, closedir)
 
-#define BUNDLE_MAGIC   "MAGIC-VMBUNDLE"
-#define BUNDLE_VERSION "1"
-#define HDR_SIZE       512
-#define DATA_CHUNK     (1u << 20)
-#define JSON_MAX       (16u << 20)
-#define SUM_HEX	       32
-
-struct chunk_hdr {
-	char name[HDR_SIZE];
-	uint64_t size;
-	uint64_t padded;
-	char sum[SUM_HEX + 1];
-};
-
-static uint64_t pad512(uint64_t n)
-{
-	return (n + HDR_SIZE - 1) / HDR_SIZE * HDR_SIZE;
-}
-
-/* XXH3-128 of the payload as 32 hex digits (big-endian, as XXH128_canonicalFromHash). */
-static void sum_hex(const void *data, size_t len, char out[SUM_HEX + 1])
-{
-	XXH128_canonical_t c;
-
-	XXH128_canonicalFromHash(&c, XXH3_128bits(data, len));
-	for (size_t i = 0; i < sizeof(c.digest); i++)
-		snprintf(out + 2 * i, 3, "%02x", c.digest[i]);
-}
+#define DATA_CHUNK (1u << 20)
 
 /* ---- raw I/O ---- */
 
@@ -112,14 +79,11 @@ static int write_err(int r, struct zh_error *err)
 static int chunk_write_hdr(int fd, const char *name, const void *data, size_t len,
 			   struct zh_error *err)
 {
-	char hdr[HDR_SIZE] = {0}, sum[SUM_HEX + 1];
-	int n, r;
+	char hdr[BUNDLE_HDR_SIZE], sum[BUNDLE_SUM_HEX + 1];
+	int r;
 
-	sum_hex(data, len, sum);
-	n = snprintf(hdr, sizeof(hdr), "%s%c%s%c%s%c%s%c%zu%c%llu%c%s", BUNDLE_MAGIC, 0,
-		     BUNDLE_VERSION, 0, "CHECKSUM", 0, name, 0, len, 0,
-		     (unsigned long long)pad512(len), 0, sum);
-	if (n < 0 || n >= HDR_SIZE)
+	bundle_sum(data, len, sum);
+	if (bundle_hdr_format(hdr, name, len, sum) < 0)
 		return zh_error_set(err, ENAMETOOLONG, NULL, "chunk name too long: %s", name);
 	if ((r = fsutil_write_all(fd, hdr, sizeof(hdr))) < 0)
 		return write_err(r, err);
@@ -128,8 +92,8 @@ static int chunk_write_hdr(int fd, const char *name, const void *data, size_t le
 
 static int chunk_write_pad(int fd, size_t len, struct zh_error *err)
 {
-	static const char zeros[HDR_SIZE];
-	int r = fsutil_write_all(fd, zeros, pad512(len) - len);
+	static const char zeros[BUNDLE_HDR_SIZE];
+	int r = fsutil_write_all(fd, zeros, bundle_pad(len) - len);
 
 	return r < 0 ? write_err(r, err) : 0;
 }
@@ -145,48 +109,17 @@ static int chunk_write(int fd, const char *name, const void *data, size_t len, s
 	return chunk_write_pad(fd, len, err);
 }
 
-/* The header's NUL-separated fields into f[0..6]; -EINVAL if fewer. */
-static int hdr_fields(const char *hdr, const char *f[7])
+static int chunk_read_hdr(int fd, struct bundle_hdr *h, struct zh_error *err)
 {
-	size_t off = 0;
-
-	for (int i = 0; i < 7; i++) {
-		size_t n = strnlen(hdr + off, HDR_SIZE - off);
-
-		if (off + n >= HDR_SIZE)
-			return -EINVAL;
-		f[i] = hdr + off;
-		off += n + 1;
-	}
-	return 0;
-}
-
-static int hdr_parse(const char *hdr, struct chunk_hdr *h)
-{
-	const char *f[7];
-
-	if (hdr_fields(hdr, f) < 0 || !streq(f[0], BUNDLE_MAGIC) || !streq(f[1], BUNDLE_VERSION) ||
-	    !streq(f[2], "CHECKSUM") || !*f[3] || util_parse_u64(f[4], &h->size) < 0 ||
-	    util_parse_u64(f[5], &h->padded) < 0 || strlen(f[6]) != SUM_HEX)
-		return -EINVAL;
-	if (h->padded != pad512(h->size) || h->size > JSON_MAX)
-		return -EINVAL;
-	snprintf(h->name, sizeof(h->name), "%s", f[3]);
-	snprintf(h->sum, sizeof(h->sum), "%s", f[6]);
-	return 0;
-}
-
-static int chunk_read_hdr(int fd, struct chunk_hdr *h, struct zh_error *err)
-{
-	char hdr[HDR_SIZE];
+	char hdr[BUNDLE_HDR_SIZE];
 	ssize_t n = fsutil_read_full(fd, hdr, sizeof(hdr));
 
 	if (n < 0)
 		return zh_error_set(err, (int)-n, NULL, "cannot read stream: %s",
 				    strerror((int)-n));
-	if (n < HDR_SIZE)
+	if (n < BUNDLE_HDR_SIZE)
 		return zh_error_set(err, EPIPE, NULL, "truncated stream: unexpected end of input");
-	if (hdr_parse(hdr, h) < 0)
+	if (bundle_hdr_parse(hdr, h) < 0)
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: bad chunk header");
 	return 0;
 }
@@ -212,20 +145,17 @@ static int read_err(int r, struct zh_error *err)
 }
 
 /* The payload in buf (h->padded bytes, room for one more) against its checksum. */
-static int chunk_verify(const struct chunk_hdr *h, char *buf, struct zh_error *err)
+static int chunk_verify(const struct bundle_hdr *h, char *buf, struct zh_error *err)
 {
-	char sum[SUM_HEX + 1];
-
 	buf[h->size] = '\0';
-	sum_hex(buf, h->size, sum);
-	if (!streq(sum, h->sum))
+	if (!bundle_payload_ok(h, buf))
 		return zh_error_set(err, EBADMSG, NULL,
 				    "corrupt stream: checksum mismatch in chunk \"%s\"", h->name);
 	return 0;
 }
 
 /* The padded payload into *buf (grown to *cap as needed), verified against its checksum. */
-static int chunk_read_payload(int fd, const struct chunk_hdr *h, char **buf, size_t *cap,
+static int chunk_read_payload(int fd, const struct bundle_hdr *h, char **buf, size_t *cap,
 			      struct zh_error *err)
 {
 	ssize_t n;
@@ -403,8 +333,7 @@ static int send_chain(const struct pool *p, const char *uuid, const char *from, 
 
 static int send_json(int out, json_t *vm, const char *from, struct zh_error *err)
 {
-	_cleanup_json_ json_t *o = json_pack("{s:O,s:s?}", "vm", vm, "from", from);
-	_cleanup_free_ char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+	_cleanup_free_ char *s = bundle_json_format(vm, from);
 
 	if (!s)
 		return zh_error_oom(err);
@@ -521,9 +450,7 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0;
-	struct chunk_hdr h;
-	json_error_t je;
-	json_t *o;
+	struct bundle_hdr h;
 	int r = chunk_read_hdr(in, &h, err);
 
 	if (r < 0)
@@ -532,19 +459,7 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: expected a JSON chunk");
 	if ((r = chunk_read_payload(in, &h, &buf, &cap, err)) < 0)
 		return r;
-	o = json_loadb(buf, h.size, 0, &je);
-	rc->vm = json_incref(json_object_get(o, "vm"));
-	if (jsonutil_str(o, "from") && !(rc->from = strdup(jsonutil_str(o, "from")))) {
-		json_decref(o);
-		return zh_error_oom(err);
-	}
-	json_decref(o);
-	if (rc->from && !vm_snapshot_name_valid(rc->from))
-		return zh_error_set(err, EINVAL, NULL, "corrupt stream: bad snapshot name");
-	if (!json_is_object(rc->vm) || !util_is_uuid(jsonutil_str(rc->vm, "uuid")))
-		return zh_error_set(err, EINVAL, NULL, "corrupt stream: bad VM config");
-	snprintf(rc->uuid, sizeof(rc->uuid), "%s", jsonutil_str(rc->vm, "uuid"));
-	return 0;
+	return bundle_json_parse(buf, h.size, &rc->vm, &rc->from, rc->uuid, err);
 }
 
 static bool is_live(const char *uuid)
@@ -615,7 +530,7 @@ static int recv_name_ok(const struct recv *rc, const char *name, struct zh_error
 }
 
 /* One data chunk: taken from in, verified, only then passed on to wfd. */
-static int recv_chunk(int in, int wfd, const struct chunk_hdr *h, struct relay *rl, char **buf,
+static int recv_chunk(int in, int wfd, const struct bundle_hdr *h, struct relay *rl, char **buf,
 		      size_t *cap, struct zh_error *err)
 {
 	int kept, r = buf_reserve(buf, cap, h->padded + 1, err);
@@ -636,11 +551,11 @@ static int recv_chunk(int in, int wfd, const struct chunk_hdr *h, struct relay *
 }
 
 /* Verify and pipe chunks named like h into wfd, up to the closing empty chunk. */
-static int recv_pipe(int in, int wfd, struct chunk_hdr *h, struct zh_error *err)
+static int recv_pipe(int in, int wfd, struct bundle_hdr *h, struct zh_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0;
-	char name[HDR_SIZE];
+	char name[BUNDLE_HDR_SIZE];
 	struct relay rl;
 	int r = relay_open(&rl, 2 * DATA_CHUNK);
 
@@ -659,7 +574,7 @@ static int recv_pipe(int in, int wfd, struct chunk_hdr *h, struct zh_error *err)
 	return r;
 }
 
-static int recv_dataset(int in, struct recv *rc, struct chunk_hdr *h, struct zh_error *err)
+static int recv_dataset(int in, struct recv *rc, struct bundle_hdr *h, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
 	_cleanup_free_ char *path = NULL;
@@ -709,7 +624,7 @@ static int recv_grow(struct recv *rc, struct zh_error *err)
 /* Every dataset up to "END"; the last must be "<uuid>@sending". */
 static int recv_datasets(int in, struct recv *rc, struct zh_error *err)
 {
-	struct chunk_hdr h;
+	struct bundle_hdr h;
 	int r;
 
 	for (;;) {

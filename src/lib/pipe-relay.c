@@ -34,17 +34,26 @@
 #include "macro.h"
 #include "pipe-relay.h"
 
-/* Move exactly len bytes from pipe (or to pipe) in to out; -EPIPE at a short end. */
+/*
+ * Move exactly len bytes from pipe (or to pipe) in to out; -EPIPE at a
+ * short end.  -EINVAL (out or in takes no splice) comes only before the
+ * first byte moved, so the caller may fall back to a copy.
+ */
 static int splice_all(int in, int out, size_t len)
 {
+	bool first = true;
+
 	while (len > 0) {
 		ssize_t n = splice(in, NULL, out, NULL, len, SPLICE_F_MOVE);
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -EPIPE;
+		if (n < 0)
+			return errno == EINVAL && !first ? -EIO : -errno;
+		if (n == 0)
+			return -EPIPE;
 		len -= (size_t)n;
+		first = false;
 	}
 	return 0;
 }

@@ -154,15 +154,6 @@ static void progress_bar(void *ud, uint64_t done, uint64_t total)
 		(unsigned long long)total);
 }
 
-static int open_pool(const char *name, struct pool **out, struct zh_error *err)
-{
-	if (!name)
-		return pool_open_default(out, err);
-	if (!pool_name_valid(name))
-		return zh_error_set(err, EINVAL, "-P", "-P %s: invalid pool name", name);
-	return pool_open(name, out, err);
-}
-
 /* One line per image, origins first (they came in the chain of uuid). */
 static void print_imported(const json_t *done, const char *uuid)
 {
@@ -198,7 +189,7 @@ int imgadm_import(int argc, char **argv)
 		return bad_usage("import [-P pool] [-q] UUID");
 	uuid = argv[optind];
 	lock = lock_host(&err);
-	if (lock < 0 || open_pool(pool, &p, &err) < 0)
+	if (lock < 0 || imgadm_open_pool(pool, &p, &err) < 0)
 		return err_exit(&err);
 	if (image_get(p, uuid, &have, &err) == 0) {
 		printf("Image %s is already installed, skipping\n", uuid);

@@ -89,7 +89,7 @@ static int usage_error(const char *fmt, ...)
 
 /* ---- pools ---- */
 
-static int open_pool(const char *name, struct pool **out, struct zh_error *err)
+int imgadm_open_pool(const char *name, struct pool **out, struct zh_error *err)
 {
 	if (!name)
 		return pool_open_default(out, err);
@@ -104,7 +104,7 @@ static int lock_and_open(const char *name, int *lock, struct pool **out, struct 
 	*lock = lock_host(err);
 	if (*lock < 0)
 		return *lock;
-	return open_pool(name, out, err);
+	return imgadm_open_pool(name, out, err);
 }
 
 /* ---- install ---- */

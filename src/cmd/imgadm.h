@@ -7,6 +7,9 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "error.h"
+#include "pool.h"
+
 /* imgadm create (imgadm-create.c). */
 int imgadm_create(int argc, char **argv);
 
@@ -15,6 +18,9 @@ int imgadm_sources(int argc, char **argv);
 int imgadm_avail(int argc, char **argv);
 int imgadm_import(int argc, char **argv);
 int imgadm_vacuum(int argc, char **argv);
+
+/* The pool -P name names (checked), or the default pool when name is NULL. */
+int imgadm_open_pool(const char *name, struct pool **out, struct zh_error *err);
 
 /* The list table of records {"manifest",...} (imgadm.c); -ENOMEM. */
 int imgadm_print_table(const json_t *rows, const char *columns, bool header);

@@ -344,17 +344,27 @@ int pool_snapshot_create(const struct pool *p, const char *ds, const char *snap,
 	return snapshot(p, ds, dst, BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY, err);
 }
 
+/* "<mountpoint>/<name>" of a valid dataset or snapshot name. */
+static int checked_path(const struct pool *p, const char *name, char **path, struct zh_error *err)
+{
+	int r = check_name(name, true, err);
+
+	if (r < 0)
+		return r;
+	if (!(*path = pool_dataset_path(p, name)))
+		return zh_error_oom(err);
+	return 0;
+}
+
 int pool_subvol_destroy(const struct pool *p, const char *name, struct zh_error *err)
 {
 	_cleanup_free_ char *path = NULL;
 	enum btrfs_util_error e;
 	struct stat st;
-	int r = check_name(name, true, err);
+	int r = checked_path(p, name, &path, err);
 
 	if (r < 0)
 		return r;
-	if (!(path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0
 				       : zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
@@ -371,12 +381,10 @@ int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh
 {
 	_cleanup_free_ char *path = NULL;
 	enum btrfs_util_error e;
-	int r = check_name(name, true, err);
+	int r = checked_path(p, name, &path, err);
 
 	if (r < 0)
 		return r;
-	if (!(path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
 	errno = 0;
 	e = btrfs_util_set_subvolume_read_only(path, ro);
 	if (e != BTRFS_UTIL_OK)
@@ -543,12 +551,10 @@ int pool_subvol_otime(const struct pool *p, const char *name, int64_t *ms, struc
 	_cleanup_free_ char *path = NULL;
 	struct btrfs_util_subvolume_info info;
 	enum btrfs_util_error e;
-	int r = check_name(name, true, err);
+	int r = checked_path(p, name, &path, err);
 
 	if (r < 0)
 		return r;
-	if (!(path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
 	errno = 0;
 	e = btrfs_util_subvolume_info(path, 0, &info);
 	if (e != BTRFS_UTIL_OK)

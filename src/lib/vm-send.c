@@ -46,6 +46,7 @@
 #include "runstate.h"
 #include "util.h"
 #include "vm.h"
+#include "vmcfg.h"
 #include "vmstore.h"
 
 DEFINE_CLEANUP_FUNC(DIR, closedir)
@@ -391,6 +392,7 @@ int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
 				    uuid);
 	if (asprintf(&sending, "%s@sending", uuid) < 0)
 		return zh_error_oom(err);
+	vmstore_strip_derived(vm); /* the stored config: the receiver derives its own */
 	if ((r = make_sending(p, uuid, err)) < 0)
 		return r;
 	pipe_grow(out);
@@ -459,7 +461,40 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: expected a JSON chunk");
 	if ((r = chunk_read_payload(in, &h, &buf, &cap, err)) < 0)
 		return r;
-	return bundle_json_parse(buf, h.size, &rc->vm, &rc->from, rc->uuid, err);
+	if ((r = bundle_json_parse(buf, h.size, &rc->vm, &rc->from, rc->uuid, err)) < 0)
+		return r;
+	vmstore_strip_derived(rc->vm);		     /* this host derives its own */
+	json_object_del(rc->vm, "zonehost_id_base"); /* and allocates its own ids */
+	return 0;
+}
+
+/*
+ * The stream's config is input from another host: checked as `vmadm
+ * validate receive` would (the property table's receive rules, conflicts
+ * with this host's VMs, nic tags and images that exist here) before
+ * anything is received.
+ */
+static int recv_validate(struct recv *rc, struct zh_error *err)
+{
+	struct vmcfg_report rep = VMCFG_REPORT_INIT;
+	_cleanup_json_ json_t *vm = json_deep_copy(rc->vm), *o = NULL;
+	_cleanup_free_ char *s = NULL;
+	int r;
+
+	if (!vm)
+		return zh_error_oom(err);
+	json_object_del(vm, "zonehost_id_base"); /* ours, for a VM that exists here */
+	r = vm_validate_received(vm, &rep);
+
+	if (r == -EINVAL && (o = vmcfg_report_json(&rep)))
+		s = json_dumps(o, JSON_COMPACT);
+	vmcfg_report_clear(&rep);
+	if (r == -ENOMEM)
+		return zh_error_oom(err);
+	if (r < 0)
+		return zh_error_set(err, EINVAL, NULL, "invalid VM config in stream: %s",
+				    s ? s : "out of memory");
+	return 0;
 }
 
 static bool is_live(const char *uuid)
@@ -790,6 +825,10 @@ int vm_receive(int in, char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
 		r = vl;
 	if (r == 0)
 		r = recv_check_existing(&rc, err);
+	if (r == 0 && json_object_set_new(rc.vm, "zpool", json_string(rc.p->name)) < 0)
+		r = zh_error_oom(err);
+	if (r == 0)
+		r = recv_validate(&rc, err);
 	if (r == 0)
 		r = recv_run(in, &rc, err);
 	if (r == 0)

@@ -544,3 +544,18 @@ int vm_validate(const char *brand, enum vmcfg_action action, const json_t *paylo
 	}
 	return vmcfg_validate(brand, action, payload, &env, rep);
 }
+
+int vm_validate_received(const json_t *vm, struct vmcfg_report *rep)
+{
+	_cleanup_json_ json_t *others = NULL;
+	struct zh_error err = ZH_ERROR_INIT;
+	struct vmcfg_env env;
+	int r = env_init(&env, vm, &others, &err);
+
+	if (r < 0) {
+		zh_error_clear(&err);
+		return r;
+	}
+	env.image_type = NULL;
+	return vmcfg_validate(NULL, VMCFG_RECEIVE, vm, &env, rep);
+}

@@ -63,6 +63,14 @@ int vm_validate(const char *brand, enum vmcfg_action action, const json_t *paylo
 		struct vmcfg_report *rep);
 
 /*
+ * A config received from another host (vmadm receive), without its derived
+ * fields: the receive rules of the property table and this host's checks
+ * (conflicts with other VMs, nic tags, the pool), but not that its image is
+ * installed here (the stream carries all the data).
+ */
+int vm_validate_received(const json_t *vm, struct vmcfg_report *rep);
+
+/*
  * Snapshots (vm-snapshot.c): the read-only subvolume "<uuid>@vmsnap-<name>".
  * Names: 1-64 chars of [a-zA-Z0-9-_.:%] (-EINVAL otherwise); duplicate:
  * -EEXIST `snapshot with name "x" already exists.`; missing: -ENOENT.

@@ -412,6 +412,12 @@ int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, stru
 
 /* ---- save ---- */
 
+void vmstore_strip_derived(json_t *vm)
+{
+	for (const char *const *f = derived_fields; *f; f++)
+		json_object_del(vm, *f);
+}
+
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 {
 	_cleanup_json_ json_t *copy = json_deep_copy(vm);
@@ -422,7 +428,6 @@ int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
 	if (!copy || !(path = vmstore_config_path(p, uuid)))
 		return zh_error_oom(err);
-	for (const char *const *f = derived_fields; *f; f++)
-		json_object_del(copy, *f);
+	vmstore_strip_derived(copy);
 	return jsonutil_store_file(path, copy, err);
 }

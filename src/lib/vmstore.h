@@ -36,6 +36,9 @@ int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, stru
 /* Add the derived read-only fields to a stored config (in place). */
 int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err);
 
+/* Remove the derived read-only fields (in place): what is left is the stored config. */
+void vmstore_strip_derived(json_t *vm);
+
 /* Strip derived fields and write the config atomically. */
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err);
 

@@ -2,6 +2,8 @@
 ZONEHOST_ROOTs, two pools).  Full and incremental streams keep the VM's
 uuid, config and files; a truncated or tampered stream and a receive of an
 existing uuid fail with exit 1 and leave nothing behind."""
+import ctypes
+import json
 import os
 import subprocess
 import time
@@ -205,6 +207,54 @@ def test_received_dataset_is_the_vms_own(imghost, host2):
     out = subprocess.run(["btrfs", "subvolume", "list", pool_mount(host2)],
                          capture_output=True, text=True, check=True).stdout
     assert ".trash-" not in out and "-recv" not in out
+
+
+def xxh128(b):
+    lib = ctypes.CDLL("libxxhash.so.0")
+
+    class H(ctypes.Structure):
+        _fields_ = [("low64", ctypes.c_uint64), ("high64", ctypes.c_uint64)]
+    lib.XXH3_128bits.restype = H
+    lib.XXH3_128bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+    h = lib.XXH3_128bits(b, len(b))
+    return "%016x%016x" % (h.high64, h.low64)
+
+
+def with_config(data, change):
+    """The stream with its JSON chunk's VM config changed (and re-checksummed,
+    as a sender would make it)."""
+    _, off, size = chunks(data)[0]
+    body = json.loads(data[off + HDR:off + HDR + size])
+    change(body["vm"])
+    new = json.dumps(body).encode()
+    pad = (len(new) + HDR - 1) // HDR * HDR
+    hdr = b"\0".join([b"MAGIC-VMBUNDLE", b"1", b"CHECKSUM", b"JSON", str(len(new)).encode(),
+                      str(pad).encode(), xxh128(new).encode()]) + b"\0"
+    rest = off + HDR + (size + HDR - 1) // HDR * HDR
+    return hdr.ljust(HDR, b"\0") + new.ljust(pad, b"\0") + data[rest:]
+
+
+def test_received_config_is_validated(imghost, host2):
+    """The config in a stream is input from another host: checked by the
+    receive rules before anything lands; a bad one leaves nothing."""
+    h, img = imghost
+    u = create(h, img)
+    data = send(h, u)
+    host2.vmadm("list")
+    before = leftovers(host2)
+    cases = [(lambda vm: vm.update(quota="lots"), '"bad_values":["quota"]'),
+             (lambda vm: vm.update(evil=1), '"bad_properties":["evil"]'),
+             (lambda vm: vm.update(brand="nosuch"), '"bad_brand":"nosuch"'),
+             (lambda vm: vm.update(filesystems=[{"source": 5}]), '"filesystems.*.source"')]
+    for change, msg in cases:
+        rc, err = receive(host2, with_config(data, change))
+        assert rc == 1, err
+        assert err.startswith("invalid VM config in stream: ") and msg in err, err
+        assert leftovers(host2) == before
+        assert host2.vmadm("get", u).rc == 1
+    rc, err = receive(host2, with_config(data, lambda vm: vm.update(alias="renamed")))
+    assert rc == 0, err
+    assert get(host2, u)["alias"] == "renamed"
 
 
 def test_send_bad_input(imghost):

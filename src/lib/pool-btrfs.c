@@ -412,17 +412,22 @@ static int open_subvol(const struct pool *p, const char *name, int *fd, uint64_t
 int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err)
 {
 	struct btrfs_ioctl_qgroup_limit_args a;
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int fd = -EBADF, top = -EBADF;
 	uint64_t id = 0;
 	int r = check_name(name, false, err);
 
 	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
 		return r;
+	/* through the pool's top level: on the dataset's own fd, a dataset at
+	 * its quota could be refused the change with EDQUOT */
+	top = open(p->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0)
+		return zh_error_set(err, errno, NULL, "cannot open %s: %m", p->mountpoint);
 	memset(&a, 0, sizeof(a));
 	a.qgroupid = id; /* level 0: 0/<subvolume id> */
 	a.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
 	a.lim.max_rfer = bytes ? bytes : UINT64_MAX; /* all ones: no limit */
-	if (ioctl(fd, BTRFS_IOC_QGROUP_LIMIT, &a) < 0)
+	if (ioctl(top, BTRFS_IOC_QGROUP_LIMIT, &a) < 0)
 		return zh_error_set(err, errno, NULL, "cannot set quota on \"%s\": %s", name,
 				    errno == ENOTCONN ? "quota accounting is off in this pool"
 						      : strerror(errno));

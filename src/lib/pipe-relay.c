@@ -73,8 +73,10 @@ int relay_open(struct relay *rl, int size)
 	int r;
 
 	*rl = (struct relay){.hold = {-EBADF, -EBADF}, .dup = {-EBADF, -EBADF}, .devnull = -EBADF};
-	if ((r = new_pipe(rl->hold, size)) < 0 || (r = new_pipe(rl->dup, size)) < 0)
+	if ((r = new_pipe(rl->hold, size)) < 0 || (r = new_pipe(rl->dup, size)) < 0) {
+		relay_close(rl);
 		return r;
+	}
 	rl->size = (size_t)fcntl(rl->hold[1], F_GETPIPE_SZ);
 	return 0;
 }

@@ -469,10 +469,9 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 }
 
 /*
- * The stream's config is input from another host: checked as `vmadm
- * validate receive` would (the property table's receive rules, conflicts
- * with this host's VMs, nic tags and images that exist here) before
- * anything is received.
+ * The stream's config is input from another host: checked by the property
+ * table's receive rules, and its NICs against this host's other VMs (MAC,
+ * IP on the same tag), before anything is received.
  */
 static int recv_validate(struct recv *rc, struct zh_error *err)
 {
@@ -494,7 +493,7 @@ static int recv_validate(struct recv *rc, struct zh_error *err)
 	if (r < 0)
 		return zh_error_set(err, EINVAL, NULL, "invalid VM config in stream: %s",
 				    s ? s : "out of memory");
-	return 0;
+	return vm_check_received_nics(vm, err);
 }
 
 static bool is_live(const char *uuid)

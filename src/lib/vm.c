@@ -559,3 +559,14 @@ int vm_validate_received(const json_t *vm, struct vmcfg_report *rep)
 	env.image_type = NULL;
 	return vmcfg_validate(NULL, VMCFG_RECEIVE, vm, &env, rep);
 }
+
+int vm_check_received_nics(const json_t *vm, struct zh_error *err)
+{
+	_cleanup_json_ json_t *others = NULL;
+	struct vmcfg_env env;
+	int r = env_init(&env, vm, &others, err);
+
+	if (r < 0)
+		return r;
+	return vmcfg_nics_conflicts(vm, &env, err);
+}

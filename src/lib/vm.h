@@ -70,6 +70,9 @@ int vm_validate(const char *brand, enum vmcfg_action action, const json_t *paylo
  */
 int vm_validate_received(const json_t *vm, struct vmcfg_report *rep);
 
+/* A received config's NICs against this host's other VMs (as create checks them). */
+int vm_check_received_nics(const json_t *vm, struct zh_error *err);
+
 /*
  * Snapshots (vm-snapshot.c): the read-only subvolume "<uuid>@vmsnap-<name>".
  * Names: 1-64 chars of [a-zA-Z0-9-_.:%] (-EINVAL otherwise); duplicate:

@@ -714,6 +714,14 @@ static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 	return 0;
 }
 
+int vmcfg_nics_conflicts(const json_t *vm, const struct vmcfg_env *env, struct zh_error *err)
+{
+	struct vmcfg_run r = {.env = env, .uuid = jsonutil_str(vm, "uuid"), .err = err};
+	const json_t *nics = json_object_get(vm, "nics");
+
+	return json_is_array(nics) ? check_conflicts(&r, nics) : 0;
+}
+
 int vmcfg_nics_finish(struct vmcfg_run *r, json_t *cur)
 {
 	int ret;

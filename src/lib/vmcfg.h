@@ -66,6 +66,12 @@ typedef void (*vmcfg_warn_fn)(void *ctx, const char *line);
 int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
 		   const struct vmcfg_env *env, struct vmcfg_report *rep);
 
+/*
+ * A whole VM's NICs against env->other_vms (MAC, or IP on the same tag and
+ * VLAN, in another VM): "Conflict detected with another vm..." (-EINVAL).
+ */
+int vmcfg_nics_conflicts(const json_t *vm, const struct vmcfg_env *env, struct zh_error *err);
+
 /* {"bad_brand":..} or {"bad_values":[..],"bad_properties":[..],"missing_properties":[..]}. New
  * reference. */
 json_t *vmcfg_report_json(const struct vmcfg_report *rep);

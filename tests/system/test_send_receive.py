@@ -257,6 +257,30 @@ def test_received_config_is_validated(imghost, host2):
     assert get(host2, u)["alias"] == "renamed"
 
 
+def nic(mac, ip):
+    return {"nic_tag": "stub0", "mac": mac, "ip": ip, "netmask": "255.255.255.0",
+            "primary": True}
+
+
+def test_received_nics_must_not_conflict(imghost, host2):
+    """A received VM's NICs are checked against the receiving host's VMs as
+    create checks them: no MAC twice, no IP twice on one tag."""
+    h, img = imghost
+    a, b = create(h, img), create(h, img)
+    da, db = send(h, a), send(h, b)
+    nics = lambda *n: lambda vm: vm.update(nics=list(n))  # noqa: E731
+    rc, err = receive(host2, with_config(da, nics(nic("02:08:20:00:00:01", "198.18.0.9"))))
+    assert rc == 0, err
+    before = leftovers(host2)
+    for bad in (nic("02:08:20:00:00:01", "198.18.0.10"), nic("02:08:20:00:00:02", "198.18.0.9")):
+        rc, err = receive(host2, with_config(db, nics(bad)))
+        assert rc == 1 and "Conflict detected with another vm" in err, err
+        assert leftovers(host2) == before
+        assert host2.vmadm("get", b).rc == 1
+    rc, err = receive(host2, with_config(db, nics(nic("02:08:20:00:00:02", "198.18.0.10"))))
+    assert rc == 0, err
+
+
 def test_send_bad_input(imghost):
     h, img = imghost
     u = create(h, img)

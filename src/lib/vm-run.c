@@ -387,7 +387,7 @@ int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err)
 {
 	_cleanup_close_ int vl = -EBADF;
 	struct runstate rs;
-	int r;
+	int r, full;
 
 	vl = lock_and_state(uuid, &rs, err);
 	if (vl < 0)
@@ -399,9 +399,18 @@ int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err)
 	}
 	runstate_clear(&rs);
 	r = set_flag(uuid, "autoboot", false, false, err);
-	if (r < 0)
+	if (r == -EDQUOT || r == -ENOSPC) /* a full dataset must not keep a zone running */
+		zh_error_clear(err);
+	else if (r < 0)
 		return r;
-	return vm_stop_locked(uuid, timeout < 0 ? 60 : timeout, force, err);
+	full = r;
+	r = vm_stop_locked(uuid, timeout < 0 ? 60 : timeout, force, err);
+	if (r < 0 || full == 0)
+		return r;
+	return zh_error_set(
+		err, -full, "autoboot",
+		"VM %s stopped, but autoboot stays true: its config cannot be written: %s", uuid,
+		strerror(-full));
 }
 
 int vm_reboot(const char *uuid, bool force, struct zh_error *err)

@@ -89,3 +89,20 @@ def test_zone_cannot_create_nested_subvolumes(imghost):
         h.vmadm("stop", "-F", u)
     assert not os.path.exists(os.path.join(root_of(h, u), "probe-subvol"))
     assert not os.path.exists(os.path.join(root_of(h, u), "probe-snap"))
+
+
+def test_full_zone_still_stops(imghost):
+    """A tenant who fills the dataset to its quota cannot keep the operator
+    from stopping the zone: the config (autoboot=false) may not fit, the
+    stop happens anyway and says so."""
+    h, img = imghost
+    u = start(h, img, quota=1)
+    try:
+        prefill(h, u, 1000)
+        dd(h, u, "/fill", 100)
+        h.run(ZLOGIN, u, "sh", "-c", "i=0; while echo x > /f$i; do i=$((i+1)); done")
+        r = h.vmadm("stop", u)
+        assert get(h, u)["state"] == "stopped", r
+        assert r.rc == 0 or ("stopped, but autoboot stays true" in r.err and r.rc == 1), r
+    finally:
+        h.vmadm("stop", "-F", u)

@@ -317,14 +317,10 @@ static int stop_zones(const struct pool *p)
 		return cmd_fail(&err);
 	json_array_foreach (vms, i, vm) {
 		const char *uuid = jsonutil_str(vm, "uuid");
-		struct runstate rs;
-		bool live;
 
-		if (!uuid || runstate_read(uuid, &rs) < 0)
+		if (!uuid || !runstate_is_live(uuid))
 			continue;
-		live = rs.live;
-		runstate_clear(&rs);
-		if (live && vm_stop(uuid, 0, true, &err) < 0 && err.errnum != ENOTCONN)
+		if (vm_stop(uuid, 0, true, &err) < 0 && err.errnum != ENOTCONN)
 			return cmd_fail(&err);
 		zh_error_clear(&err);
 	}

@@ -139,6 +139,15 @@ void runstate_clear(struct runstate *rs)
 	*rs = (struct runstate){0};
 }
 
+bool runstate_is_live(const char *uuid)
+{
+	struct runstate rs;
+	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
+
+	runstate_clear(&rs);
+	return live;
+}
+
 /* ---- zoneadmd side ---- */
 
 static bool same_file(int fd, const char *path)

@@ -39,6 +39,9 @@ char *runstate_path(const char *uuid, const char *name);
 int runstate_read(const char *uuid, struct runstate *rs);
 void runstate_clear(struct runstate *rs);
 
+/* Whether a zoneadmd holds the VM's run lock (the zone is up or coming up). */
+bool runstate_is_live(const char *uuid);
+
 /* zoneadmd side: take the lock (non-blocking; -EBUSY if another holds it). */
 int runstate_lock(const char *uuid, struct zh_error *err);
 int runstate_write(const char *uuid, const char *state, pid_t pid, const char *boot_timestamp,

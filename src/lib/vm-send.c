@@ -236,6 +236,17 @@ static int btrfs_wait(pid_t pid, const char *what, struct zh_error *err)
 	return zh_error_set(err, EIO, NULL, "%s failed", what);
 }
 
+/* The child's end: killed when our side failed (r < 0), else its exit status checked. */
+static int btrfs_finish(pid_t pid, int r, const char *what, struct zh_error *err)
+{
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	return btrfs_wait(pid, what, err);
+}
+
 /* ---- send ---- */
 
 /* Stream the btrfs send pipe rfd as chunks named name (see pipe-relay.c). */
@@ -293,12 +304,7 @@ static int send_dataset(const struct pool *p, const char *ds, const char *parent
 	closep(&wfd);
 	r = send_chunks(rfd, out, ds, err);
 	closep(&rfd);
-	if (r < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return r;
-	}
-	if ((r = btrfs_wait(pid, "btrfs send", err)) < 0)
+	if ((r = btrfs_finish(pid, r, "btrfs send", err)) < 0)
 		return r;
 	return chunk_write(out, ds, "", 0, err);
 }
@@ -496,15 +502,6 @@ static int recv_validate(struct recv *rc, struct zh_error *err)
 	return vm_check_received_nics(vm, err);
 }
 
-static bool is_live(const char *uuid)
-{
-	struct runstate rs;
-	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
-
-	runstate_clear(&rs);
-	return live;
-}
-
 /* Whether the stream may land: a new uuid, or an incremental onto its stopped VM. */
 static int recv_check_existing(struct recv *rc, struct zh_error *err)
 {
@@ -536,7 +533,7 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 		return zh_error_set(err, ENOENT, NULL,
 				    "snapshot with name \"%s\" does not exist for VM %s", rc->from,
 				    rc->uuid);
-	if (is_live(rc->uuid))
+	if (runstate_is_live(rc->uuid))
 		return zh_error_set(err, EBUSY, NULL, "VM %s must be stopped to receive into it",
 				    rc->uuid);
 	return 0;
@@ -628,12 +625,7 @@ static int recv_dataset(int in, struct recv *rc, struct bundle_hdr *h, struct zh
 	closep(&rfd);
 	r = recv_pipe(in, wfd, h, err);
 	closep(&wfd);
-	if (r < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return r;
-	}
-	if ((r = btrfs_wait(pid, "btrfs receive", err)) < 0)
+	if ((r = btrfs_finish(pid, r, "btrfs receive", err)) < 0)
 		return r;
 	if (asprintf(&path, "%s/%s", rc->tmp, h->name) < 0 ||
 	    !(rc->got[rc->ngot] = strdup(h->name)))

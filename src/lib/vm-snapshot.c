@@ -77,15 +77,6 @@ static int lock_existing(const char *uuid, struct pool **p, struct zh_error *err
 	return lock_vm(uuid, err);
 }
 
-static bool is_live(const char *uuid)
-{
-	struct runstate rs;
-	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
-
-	runstate_clear(&rs);
-	return live;
-}
-
 /* ---- create / delete ---- */
 
 int vm_snapshot_create(const char *uuid, const char *name, struct zh_error *err)
@@ -364,7 +355,7 @@ static int rollback_locked(const char *uuid, const char *name, bool *was_running
 	if ((r = need_snapshot(p, uuid, name, &ds, err)) < 0 ||
 	    (r = quota_of(uuid, &quota, err)) < 0)
 		return r;
-	*was_running = is_live(uuid);
+	*was_running = runstate_is_live(uuid);
 	if (*was_running && (r = vm_stop_locked(uuid, -1, false, err)) < 0 && r != -ENOTCONN)
 		return r;
 	zh_error_clear(err);

@@ -348,15 +348,6 @@ static bool limits_changed(const json_t *changed)
 	return false;
 }
 
-static bool is_live(const char *uuid)
-{
-	struct runstate rs;
-	bool live = runstate_read(uuid, &rs) == 0 && rs.live;
-
-	runstate_clear(&rs);
-	return live;
-}
-
 /*
  * A running zone gets its new cgroup limits now; if the kernel refuses
  * them the old ones go back and the update fails, naming the cause.
@@ -369,7 +360,7 @@ static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,
 	struct cgroup_limits l;
 	int r;
 
-	if (!limits_changed(changed) || !is_live(uuid))
+	if (!limits_changed(changed) || !runstate_is_live(uuid))
 		return 0;
 	cgroup_limits_from_vm(vm, &l);
 	r = cgroup_apply(uuid, &l, err);
@@ -386,7 +377,7 @@ static void notify_zoneadmd(const char *uuid)
 {
 	struct zh_error ignored = ZH_ERROR_INIT;
 
-	if (is_live(uuid))
+	if (runstate_is_live(uuid))
 		ctl_call(uuid, CTL_UPDATE, NULL, NULL, &ignored);
 	zh_error_clear(&ignored);
 }
@@ -406,7 +397,7 @@ static int apply_network(const struct pool *p, const char *uuid, const json_t *o
 
 	if (!changed_has(changed, "nics") && !changed_has(changed, "routes"))
 		return 1;
-	if (!is_live(uuid))
+	if (!runstate_is_live(uuid))
 		return 0;
 	r = ctl_call(uuid, CTL_UPDATE, NULL, NULL, err);
 	if (r == 0 || r == -ENOTCONN || r == -ENOENT || r == -ECONNREFUSED) {
@@ -514,7 +505,8 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	if (flag_set(vm, "indestructible_delegated"))
 		return zh_error_set(err, EPERM, "indestructible_delegated",
 				    "indestructible_delegated is set, cannot delete");
-	if (is_live(uuid) && (r = vm_stop_locked(uuid, 0, true, err)) < 0 && r != -ENOTCONN)
+	if (runstate_is_live(uuid) && (r = vm_stop_locked(uuid, 0, true, err)) < 0 &&
+	    r != -ENOTCONN)
 		return r; /* SmartOS halts a running VM before deleting it */
 	zh_error_clear(err);
 	r = vm_snapshot_destroy_all(p, uuid, err);

@@ -17,7 +17,7 @@ import pty
 import pytest
 
 from conftest import CMD, new_uuid
-from test_vmadm_util import TS_RE, create, get
+from test_vmadm_util import TS_RE, create, get, wait_for
 
 MSG_START = "Successfully started VM %s\n"
 MSG_STOP = "Successfully completed stop for VM %s\n"
@@ -31,16 +31,6 @@ def run_dir(h, u):
 
 def state(h, u):
     return get(h, u)["state"]
-
-
-def wait_for(fn, timeout=10.0, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return fn()
 
 
 def start(h, u):

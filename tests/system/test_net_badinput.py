@@ -33,11 +33,7 @@ def bad(nethost):
     h.ok(NICTAGADM, "add", "-l", "stub0")
     h.ok(NICTAGADM, "add", "-l", "stub1")
     yield h, img
-    r = h.vmadm("list", "-p", "-o", "uuid,state")
-    for line in r.out.splitlines():
-        u, _, st = line.partition(":")
-        if st != "stopped":
-            h.vmadm("stop", "-F", u)
+    h.stop_all()
 
 
 def refused(h, img, nics, msg, **props):

@@ -18,22 +18,12 @@ import time
 import pytest
 
 from conftest import CMD
-from test_vmadm_util import create, get
+from test_vmadm_util import create, get, wait_for
 
 ZLOGIN = os.path.join(CMD, "zlogin")
 
 
 # ---- helpers ----
-
-def wait_for(fn, timeout=10.0, step=0.05):
-    end = time.time() + timeout
-    while time.time() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(step)
-    return fn()
-
 
 def ns_run(h, *argv, check=True):
     cp = subprocess.run(["ip", "netns", "exec", h.netns] + list(argv), capture_output=True,
@@ -99,11 +89,7 @@ def net(nethost):
     h, img = nethost
     add_tag(h)
     yield h, img
-    r = h.vmadm("list", "-p", "-o", "uuid,state")
-    for line in r.out.splitlines():
-        u, _, st = line.partition(":")
-        if st != "stopped":
-            h.vmadm("stop", "-F", u)
+    h.stop_all()
 
 
 # ---- tests ----

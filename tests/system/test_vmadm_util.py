@@ -92,3 +92,14 @@ def trash_settled(h, timeout=60):
             return
         assert time.monotonic() < deadline, "trash not emptied: %s" % left
         time.sleep(0.05)
+
+
+def wait_for(fn, timeout=10.0, step=0.05):
+    """fn()'s first true value within timeout, else its last value."""
+    end = time.time() + timeout
+    while time.time() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()

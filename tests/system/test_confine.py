@@ -66,6 +66,8 @@ def runs():
 def test_every_denied_syscall_gets_eperm_from_the_filter(runs):
     base, conf = runs
     for name in DENIED:
+        if base[name] == "NOABI":  # the platform has no i386 entry at all
+            continue
         assert conf[name] == "EPERM", (name, conf[name])
     # Without confinement the kernel itself answers otherwise: the EPERM is ours.
     for name in DENIED:
@@ -76,7 +78,7 @@ def test_every_denied_syscall_gets_eperm_from_the_filter(runs):
 def test_allowed_things_still_work(runs):
     _, conf = runs
     assert conf["personality_query"] == "0"
-    assert conf["i386_getpid"] == "0"
+    assert conf["i386_getpid"] in ("0", "NOABI")
     assert conf["allow:fork"] == "0"
     assert conf["allow:userns_tmpfs"] == "0"     # tmpfs in a new user+mount ns
     assert conf["allow:pidns_reboot"] == "0"     # reboot() ends the pidns init with SIGHUP

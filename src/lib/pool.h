@@ -109,6 +109,13 @@ DEFINE_CLEANUP_FUNC(struct pool, pool_free)
 char *pool_dataset_path(const struct pool *p, const char *name);
 bool pool_dataset_exists(const struct pool *p, const char *name);
 
+/*
+ * An fd (O_DIRECTORY) on dataset or snapshot name, opened from the pool's
+ * top without following links and checked to be that subvolume of this
+ * pool; -ENOENT if absent, -ENOTDIR if the name is anything else.
+ */
+int pool_dataset_open(const struct pool *p, const char *name, struct zh_error *err);
+
 int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err);
 
 /* Writable snapshot of snapshot/dataset src as dataset dst (O(1)). */

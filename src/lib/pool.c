@@ -752,16 +752,19 @@ int pool_create(const struct pool_create_opts *o, struct pool **out, struct zh_e
 static int destroy_datasets(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
-	_cleanup_free_ char *meta = NULL;
+	_cleanup_free_ char *meta = NULL, *cfgs = NULL;
 	int r = pool_dataset_list(p, &names, err);
 
 	for (char **n = names; r >= 0 && *n; n++)
 		r = pool_subvol_destroy(p, *n, err);
 	if (r < 0)
 		return r;
-	if (!(meta = paths_join(p->mountpoint, ".imgadm")))
+	if (!(meta = paths_join(p->mountpoint, ".imgadm")) ||
+	    !(cfgs = paths_join(p->mountpoint, ".vmadm")))
 		return zh_error_oom(err);
-	return fsutil_rm_rf(meta, err);
+	if ((r = fsutil_rm_rf(meta, err)) < 0)
+		return r;
+	return fsutil_rm_rf(cfgs, err); /* the VMs' configs (vmstore.c) */
 }
 
 static int remove_backing(const struct pool *p, bool was_mounted, bool force, struct zh_error *err)

@@ -49,7 +49,7 @@ def leftovers(h):
     trash_settled(h)
     if not os.path.isdir(mnt):
         return []
-    return sorted(n for n in os.listdir(mnt) if n != "lost+found")
+    return sorted(n for n in os.listdir(mnt) if n not in ("lost+found", ".vmadm"))
 
 
 def chunks(data):

@@ -412,8 +412,11 @@ int pool_mount_all(struct zh_error *err)
 		struct pool *p = NULL;
 
 		r = pool_open(*n, &p, first ? &e : err);
-		if (r == 0)
-			pool_trash_empty(p, &e); /* what a crash left in the trash */
+		if (r == 0) { /* what a crash left: trash, receives (their parked bases back) */
+			pool_trash_empty(p, &e);
+			zh_error_clear(&e);
+			pool_recv_recover(p);
+		}
 		pool_free(p);
 		zh_error_clear(&e);
 		if (r < 0 && !first)

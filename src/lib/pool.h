@@ -168,4 +168,49 @@ void pool_trash_empty_later(const struct pool *p);
 /* pool_trash() then pool_trash_empty_later(); destroyed at once if it cannot be moved. */
 void pool_drop(const struct pool *p, const char *name);
 
+/*
+ * ---- receive inbox (pool-recv.c): the subvolume ".recv-<tag>" that
+ * `btrfs receive` is confined to; see pool-recv.c ----
+ */
+
+struct pool_recv {
+	int top;	  /* the pool's top directory */
+	int fd;		  /* the inbox */
+	uint64_t id;	  /* its subvolume id (0: not ours to destroy) */
+	char *path;	  /* <mountpoint>/.recv-<tag> */
+	char *base;	  /* dataset parked in the inbox, or NULL */
+	uint64_t base_id; /* its subvolume id */
+};
+
+#define POOL_RECV_INIT                      \
+	{                                   \
+		.top = -EBADF, .fd = -EBADF \
+	}
+
+/*
+ * A fresh, empty inbox for tag (a VM uuid), mode 0700.  What a crash left
+ * there is removed first (a parked base put back in the pool).
+ */
+int pool_recv_open(const struct pool *p, const char *tag, struct pool_recv *in,
+		   struct zh_error *err);
+
+/* Move snapshot ds (read-only, kept so) into the inbox until pool_recv_close(). */
+int pool_recv_park(struct pool_recv *in, const char *ds, struct zh_error *err);
+
+/*
+ * The inbox holds exactly the subvolumes names[0..n) (and the parked base,
+ * untouched), nothing else: no file, link, directory or other subvolume.
+ */
+int pool_recv_check(const struct pool_recv *in, char *const *names, size_t n, struct zh_error *err);
+
+/* Move received subvolume from (checked) into the pool as dataset to; read-only if ro. */
+int pool_recv_take(struct pool_recv *in, const char *from, const char *to, bool ro,
+		   struct zh_error *err);
+
+/* Put the parked base back, destroy the inbox and all left in it; idempotent. */
+void pool_recv_close(struct pool_recv *in);
+
+/* At boot: every inbox a crash left, its parked base put back, destroyed. */
+void pool_recv_recover(const struct pool *p);
+
 #endif

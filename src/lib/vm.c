@@ -600,6 +600,25 @@ int vm_validate_received(const json_t *vm, struct vmcfg_report *rep)
 	return vmcfg_validate(NULL, VMCFG_RECEIVE, vm, &env, rep);
 }
 
+int vm_check_received_host(const json_t *vm, struct zh_error *err)
+{
+	_cleanup_json_ json_t *names = NULL;
+	_cleanup_free_ char *list = NULL;
+
+	if (vmcfg_host_props(vm, &names) < 0)
+		return zh_error_oom(err);
+	if (json_array_size(names) == 0)
+		return 0;
+	if (!(list = json_dumps(names, JSON_COMPACT)))
+		return zh_error_oom(err);
+	return zh_error_set(err, EPERM, json_string_value(json_array_get(names, 0)),
+			    "VM config in stream reaches outside the VM: %s (host paths, devices, "
+			    "hypervisor options or network exemptions only this host's operator "
+			    "grants); receive it with --allow-host-access only if you trust its "
+			    "sender",
+			    list);
+}
+
 int vm_check_received_nics(const json_t *vm, struct zh_error *err)
 {
 	_cleanup_json_ json_t *others = NULL;

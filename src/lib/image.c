@@ -2,7 +2,10 @@
  * image.c - the image store: install, get, list, delete (reference §4).
  *
  * Owns, in each pool:
- *     <mount>/<uuid>            read-only subvolume, the image's root in root/
+ *     <mount>/<uuid>            read-only subvolume (mode 0700: its setuid
+ *                               binaries and file capabilities, kept for
+ *                               zones, are unreachable by host users; the
+ *                               pool is nosuid too), the image's root in root/
  *     <mount>/<uuid>@final      read-only snapshot of it, what VMs clone
  *     <mount>/.imgadm/<uuid>.json  the record {"manifest","zpool","source"?}
  * Does not own: the VMs cloned from an image (vmstore), the pool (pool).
@@ -170,6 +173,18 @@ static int start_tree(const struct pool *p, const char *uuid, const char *origin
 	return 0;
 }
 
+/* The image's files (setuid binaries, file capabilities) are root's alone on the host. */
+static int make_private(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_close_ int fd = pool_dataset_open(p, uuid, err);
+
+	if (fd < 0)
+		return fd;
+	if (fchmod(fd, 0700) < 0)
+		return zh_error_set(err, errno, NULL, "cannot chmod dataset %s: %m", uuid);
+	return 0;
+}
+
 static int make_tree(const struct pool *p, const char *uuid, const char *origin, int fd,
 		     const char *file_path, struct zh_error *err)
 {
@@ -180,7 +195,7 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	if (!ds || !(root = paths_join(ds, "root")))
 		return zh_error_oom(err);
 	r = start_tree(p, uuid, origin, root, err);
-	if (r < 0)
+	if (r < 0 || (r = make_private(p, uuid, err)) < 0)
 		return r;
 	if (origin)
 		r = image_unpack_layer(fd, root, file_path, err);

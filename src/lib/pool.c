@@ -22,6 +22,12 @@
  * other lock is taken), so two processes never mount one pool twice.
  * A pool backed by an existing mount (POOL_BACKING_MOUNT) is bind-mounted
  * at the pool's mount point, unless it already is that mount point.
+ *
+ * The pool's mount is nosuid,nodev (an existing mount used in place is
+ * made so when the pool is created): the datasets hold tenants' files and
+ * images' setuid binaries, file capabilities and device nodes, which must
+ * mean nothing to the host.  Zones see their roots through clones of it
+ * that allow setuid again (zone-idmap.c).
  */
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -286,8 +292,18 @@ static bool mount_in_place(const struct pool *p)
 
 static int mount_dev(const char *dev, const char *mp, struct zh_error *err)
 {
-	if (mount(dev, mp, "btrfs", 0, NULL) < 0)
+	if (mount(dev, mp, "btrfs", MS_NOSUID | MS_NODEV, NULL) < 0)
 		return zh_error_set(err, errno, NULL, "cannot mount %s on %s: %m", dev, mp);
+	return 0;
+}
+
+/* The mount at mp (only that one) made nosuid,nodev; its other flags kept. */
+static int harden(const char *mp, struct zh_error *err)
+{
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+
+	if (mount_setattr(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, &a, sizeof(a)) < 0)
+		return zh_error_set(err, errno, NULL, "cannot make %s nosuid,nodev: %m", mp);
 	return 0;
 }
 
@@ -311,7 +327,7 @@ static int mount_bind(const struct pool *p, struct zh_error *err)
 	if (mount(p->source, p->mountpoint, NULL, MS_BIND, NULL) < 0)
 		return zh_error_set(err, errno, NULL, "cannot bind %s on %s: %m", p->source,
 				    p->mountpoint);
-	return 0;
+	return harden(p->mountpoint, err);
 }
 
 static int mount_pool(const struct pool *p, struct zh_error *err)
@@ -322,7 +338,7 @@ static int mount_pool(const struct pool *p, struct zh_error *err)
 	case POOL_BACKING_MOUNT:
 		if (mount_in_place(p))
 			return pool_btrfs_is_btrfs(p->mountpoint)
-				       ? 0
+				       ? harden(p->mountpoint, err)
 				       : zh_error_set(err, ENOTDIR, NULL, "%s is not a btrfs mount",
 						      p->mountpoint);
 		return mount_bind(p, err);

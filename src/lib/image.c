@@ -173,18 +173,6 @@ static int start_tree(const struct pool *p, const char *uuid, const char *origin
 	return 0;
 }
 
-/* The image's files (setuid binaries, file capabilities) are root's alone on the host. */
-static int make_private(const struct pool *p, const char *uuid, struct zh_error *err)
-{
-	_cleanup_close_ int fd = pool_dataset_open(p, uuid, err);
-
-	if (fd < 0)
-		return fd;
-	if (fchmod(fd, 0700) < 0)
-		return zh_error_set(err, errno, NULL, "cannot chmod dataset %s: %m", uuid);
-	return 0;
-}
-
 static int make_tree(const struct pool *p, const char *uuid, const char *origin, int fd,
 		     const char *file_path, struct zh_error *err)
 {
@@ -195,7 +183,8 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	if (!ds || !(root = paths_join(ds, "root")))
 		return zh_error_oom(err);
 	r = start_tree(p, uuid, origin, root, err);
-	if (r < 0 || (r = make_private(p, uuid, err)) < 0)
+	/* its setuid binaries and file capabilities: root's alone on the host */
+	if (r < 0 || (r = pool_dataset_private(p, uuid, err)) < 0)
 		return r;
 	if (origin)
 		r = image_unpack_layer(fd, root, file_path, err);

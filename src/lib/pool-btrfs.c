@@ -406,6 +406,17 @@ int pool_dataset_open(const struct pool *p, const char *name, struct zh_error *e
 	return r < 0 ? r : fd;
 }
 
+int pool_dataset_private(const struct pool *p, const char *name, struct zh_error *err)
+{
+	_cleanup_close_ int fd = pool_dataset_open(p, name, err);
+
+	if (fd < 0)
+		return fd;
+	if (fchmod(fd, 0700) < 0)
+		return zh_error_set(err, errno, NULL, "cannot chmod dataset \"%s\": %m", name);
+	return 0;
+}
+
 /* ---- subvolumes and snapshots ---- */
 
 int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err)

@@ -116,6 +116,9 @@ bool pool_dataset_exists(const struct pool *p, const char *name);
  */
 int pool_dataset_open(const struct pool *p, const char *name, struct zh_error *err);
 
+/* Dataset name made mode 0700: its files are root's alone on the host. */
+int pool_dataset_private(const struct pool *p, const char *name, struct zh_error *err);
+
 int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err);
 
 /* Writable snapshot of snapshot/dataset src as dataset dst (O(1)). */

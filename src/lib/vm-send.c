@@ -354,27 +354,52 @@ static void err_tail(int fd, char out[ERR_TAIL])
 			*c = '?';
 }
 
-static int btrfs_wait(const struct btrfs_run *b, struct zh_error *err)
+static int btrfs_status(const struct btrfs_run *b, int status, struct zh_error *err)
 {
 	char msg[ERR_TAIL];
-	int status;
 
-	while (waitpid(b->pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return zh_error_set(err, errno, NULL, "%s: %m", b->what);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	err_tail(b->errfd, msg);
 	return zh_error_set(err, EIO, NULL, "%s failed%s%s", b->what, *msg ? ": " : "", msg);
 }
 
+static int btrfs_wait(struct btrfs_run *b, struct zh_error *err)
+{
+	int status;
+
+	while (waitpid(b->pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return zh_error_set(err, errno, NULL, "%s: %m", b->what);
+	b->pid = 0;
+	return btrfs_status(b, status, err);
+}
+
+/*
+ * Our side failed (r < 0) while the child still had its input: if it had
+ * already failed on its own (a stream it refused, so our write broke),
+ * its reason replaces ours.
+ */
+static int btrfs_blame(struct btrfs_run *b, int r, struct zh_error *err)
+{
+	int status;
+
+	if (r >= 0 || waitpid(b->pid, &status, WNOHANG) != b->pid)
+		return r;
+	b->pid = 0;
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return r;
+	zh_error_clear(err);
+	return btrfs_status(b, status, err);
+}
+
 /* The child's end: killed when our side failed (r < 0), else its exit status checked. */
 static int btrfs_finish(struct btrfs_run *b, int r, struct zh_error *err)
 {
-	if (r < 0) {
+	if (r < 0 && b->pid > 0) {
 		kill(b->pid, SIGKILL);
 		waitpid(b->pid, NULL, 0);
-	} else {
+	} else if (r == 0 && b->pid > 0) {
 		r = btrfs_wait(b, err);
 	}
 	closep(&b->errfd);
@@ -773,7 +798,7 @@ static int recv_dataset(int in, struct recv *rc, struct bundle_hdr *h, struct zh
 		return r;
 	}
 	closep(&rfd);
-	r = recv_pipe(in, &rc->pace, wfd, h, err);
+	r = btrfs_blame(&b, recv_pipe(in, &rc->pace, wfd, h, err), err);
 	closep(&wfd);
 	if ((r = btrfs_finish(&b, r, err)) < 0)
 		return r;

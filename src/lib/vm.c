@@ -195,18 +195,6 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 	return pool_clone(p, src, uuid, err);
 }
 
-/* The dataset is root's alone on the host (its root/ is the zone's /). */
-static int make_private(const struct pool *p, const char *uuid, struct zh_error *err)
-{
-	_cleanup_close_ int fd = pool_dataset_open(p, uuid, err);
-
-	if (fd < 0)
-		return fd;
-	if (fchmod(fd, 0700) < 0)
-		return zh_error_set(err, errno, NULL, "cannot chmod dataset %s: %m", uuid);
-	return 0;
-}
-
 /* quota (GiB) in bytes; 0 = none.  A quota beyond 2^64 bytes is a bad value. */
 static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
 {
@@ -231,7 +219,7 @@ static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err
 	r = make_root(p, uuid, jsonutil_str(vm, "image_uuid"), err);
 	if (r < 0)
 		return r;
-	r = make_private(p, uuid, err);
+	r = pool_dataset_private(p, uuid, err); /* its root/ is the zone's / */
 	if (r < 0)
 		goto undo;
 	if (quota && (r = pool_quota_set(p, uuid, quota, err)) < 0)

@@ -12,7 +12,8 @@ import uuid as uuidlib
 
 from conftest import CMD
 from sendstream import Stream, bundle, json_of, mkfile, rename, symlink
-from test_send_receive import chunks, leftovers, read, receive, send, with_config, write
+from test_send_receive import (chunks, leftovers, read, receive, received_then_changed, send,
+                               with_config, write)
 from test_vmadm_util import create, get, pool_mount
 
 VMADM = os.path.join(CMD, "vmadm")
@@ -92,7 +93,7 @@ def test_stream_cannot_write_outside_its_dataset(imghost, host2, tmp_path):
     for what, attack in attacks.items():
         rc, err = receive(host2, bundle(vm, [(u + "@sending", full(u + "@sending", attack))]))
         assert rc == 1, (what, err)
-        assert "Successfully" not in err, (what, err)
+        assert "btrfs receive failed: ERROR: " in err or "refused stream: " in err, (what, err)
         assert os.listdir(target) == [], what
         assert not os.path.exists("/" + evil), what
         state.same()
@@ -162,12 +163,7 @@ def test_incremental_cannot_touch_its_base(imghost, host2):
     is refused and the base is back in place, unchanged, and a good
     incremental still applies on it afterwards."""
     h, img = imghost
-    u = create(h, img)
-    write(h, u, "a", "one\n")
-    assert h.vmadm("create-snapshot", u, "s1").rc == 0
-    assert receive(host2, send(h, u))[0] == 0
-    write(h, u, "a", "two\n")
-    good = send(h, u, "-s", "s1")
+    u, good = received_then_changed(h, host2, img)
     ds = [c for c in chunks(good) if c[0] == u + "@sending"]
     raw = b"".join(good[off + 512:off + 512 + size] for _, off, size in ds)
     base = os.path.join(pool_mount(host2), u + "@vmsnap-s1")

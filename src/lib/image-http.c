@@ -419,10 +419,14 @@ static bool retryable(CURLcode rc)
 
 static int dl_reset(struct dl *d, struct zh_error *err)
 {
+	off_t end = lseek(d->fd, 0, SEEK_END);
+
 	d->got = 0;
 	d->over = false;
 	d->write_err = 0;
-	if (ftruncate(d->fd, 0) < 0 || lseek(d->fd, 0, SEEK_SET) < 0)
+	/* only when there is something to drop: btrfs flushes a file truncated to 0 when it is
+	 * closed, which would write out what the stage is about to discard */
+	if (end < 0 || (end > 0 && ftruncate(d->fd, 0) < 0) || lseek(d->fd, 0, SEEK_SET) < 0)
 		return zh_error_set(err, errno, NULL, "cannot truncate the download file: %m");
 	if (EVP_DigestInit_ex(d->sha, EVP_sha1(), NULL) != 1)
 		return zh_error_set(err, EIO, NULL, "SHA-1 failed");

@@ -368,6 +368,8 @@ static int find_manifest(const json_t *sources, const char *uuid, const char *ch
 			zh_error_clear(err);
 			continue;
 		}
+		if (r < 0 && child)
+			return zh_error_prefix(err, "origin image %s of image %s", uuid, child);
 		if (r < 0)
 			return r;
 		*out = json_pack("{sOsO}", "manifest", m, "source", s);

@@ -608,6 +608,31 @@ def test_import_no_answer(imghost, silent):
     assert 2 < took < 30, took
 
 
+@pytest.mark.parametrize("case", ["stall-headers", "too-big"])
+def test_import_origin_misbehaves(imghost, imgapi, case):
+    """The same rules for the origin chain an import fetches: here the origin's manifest
+    stalls, or its file is too big; nothing of the chain is left."""
+    host, img = imghost
+    origin = add_target(imgapi, **({"size": 8 << 20} if case == "too-big" else {}))
+    child = add_target(imgapi)
+    child["origin"] = origin["uuid"]
+    path = "/images/" + origin["uuid"] + ("/file" if case == "too-big" else "")
+    imgapi.bad[path] = "stall-headers" if case == "stall-headers" else "too-big"
+    imgapi.gate.set()
+    host.ok("imgadm", "sources", "-a", imgapi.url)
+    err, took = bad_import("origin " + case, host, img, imgapi, child["uuid"], STALL, False)
+    if case == "too-big":
+        assert err.startswith("imgadm: error: origin image %s: %s%s: the server sent more" % (
+            origin["uuid"], imgapi.url, path)), err
+    else:
+        assert err.startswith("imgadm: error: origin image %s of image %s: %s%s: transfer "
+                              "stalled after 0 bytes" % (origin["uuid"], child["uuid"],
+                                                         imgapi.url, path)), err
+    assert host.imgadm("get", origin["uuid"]).rc == 3
+    assert file_path(child["uuid"]) not in imgapi.requests
+    assert took < 30, took
+
+
 @pytest.mark.parametrize("case,words", [
     ("huge-json", "answer has more than 1048576 JSON values (the limit for an image list)"),
     ("huge-string", "answer larger than 67108864 bytes (the limit for an image list)"),

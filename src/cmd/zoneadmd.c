@@ -61,7 +61,8 @@
  * EOF without a byte means zoneadmd died: it kills every process in the
  * zone's cgroup (init included, which takes its PID namespace and with it
  * the zone's mounts), removes the cgroups, the VNICs (found by the VM's
- * name prefix, so no state is needed) and the nft table, writes exit.json (exit_status
+ * name prefix, from the uuid and the id slot of the config it inherited
+ * from zoneadmd: no other state is needed) and the nft objects, writes exit.json (exit_status
  * 137: init was SIGKILLed), removes state.json, the socket and the lock
  * file, and exits, releasing the lock.  The orphaned init is reaped by the
  * host's init.  The sentinel ignores SIGTERM/SIGINT/SIGHUP; if it dies,
@@ -155,7 +156,7 @@ void zad_logf(struct zad *z, const char *fmt, ...)
 
 static void detach_stdio(bool all);
 
-static _Noreturn void sentinel_main(const char *uuid, int rfd, int lockfd)
+static _Noreturn void sentinel_main(const char *uuid, const json_t *vm, int rfd, int lockfd)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	char c;
@@ -178,7 +179,7 @@ static _Noreturn void sentinel_main(const char *uuid, int rfd, int lockfd)
 	zh_error_clear(&err);
 	cgroup_destroy(uuid, &err);
 	zh_error_clear(&err);
-	net_vnics_destroy(uuid, NULL, &err); /* by name: NICs added live too */
+	net_vnics_destroy(uuid, vm, &err); /* by name prefix: NICs added live too */
 	zh_error_clear(&err);
 	nft_vm_remove(uuid, &err);
 	zh_error_clear(&err);
@@ -202,7 +203,7 @@ static int sentinel_start(struct zad *z, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "fork: %m");
 	}
 	if (pid == 0)
-		sentinel_main(z->uuid, p[0], z->lock_fd);
+		sentinel_main(z->uuid, z->vm, p[0], z->lock_fd);
 	close(p[0]);
 	z->sentinel_fd = p[1];
 	z->sentinel_pid = pid;

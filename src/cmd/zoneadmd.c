@@ -18,7 +18,9 @@
  *   4. cgroup_create + cgroup_apply (the VM's limits).
  *   5. the console pty (zoneadmd-console.c) and the console log.
  *   6. the control socket <run>/<uuid>/control.sock (0600, root only).
- *   7. net_zone_files() (resolv.conf, hostname, hosts in the zone root);
+ *   7. net_zone_files() (resolv.conf, hostname, hosts in the zone root;
+ *      a file the tenant made something else than a regular file is left
+ *      alone and logged, never opened: the boot goes on);
  *      zone_spawn(): init (init_name or /sbin/init) in its namespaces, its
  *      pidfd watched; state.json "running" with pid and boot_timestamp.
  *      Between the id maps and init, zone_spawn calls net_hook(): the
@@ -479,7 +481,12 @@ static void net_release(struct zad *z)
 	z->net_made = false;
 }
 
-static int net_prepare(struct zad *z, struct zh_error *err)
+/*
+ * The zone's resolv.conf, hostname and hosts are a convenience written
+ * into the tenant's own files: one the tenant replaced by something else
+ * (a FIFO, a directory) is left alone and logged, and the zone boots.
+ */
+static void net_prepare(struct zad *z)
 {
 	struct zh_error e = ZH_ERROR_INIT;
 
@@ -487,7 +494,9 @@ static int net_prepare(struct zad *z, struct zh_error *err)
 	if (has_nics(z->vm) && net_nictags_ensure(&e) < 0)
 		zad_logf(z, "nic tags: %s", e.msg); /* a missing bridge fails below */
 	zh_error_clear(&e);
-	return net_zone_files(z->root, z->vm, err);
+	if (net_zone_files(z->root, z->vm, &e) < 0)
+		zad_logf(z, "zone files: %s", e.msg);
+	zh_error_clear(&e);
 }
 
 static bool net_changed(const json_t *old, const json_t *vm)
@@ -534,8 +543,9 @@ static int zad_boot(struct zad *z, struct zh_error *err)
 	struct zone_spec s;
 	int r;
 
-	if ((r = check_init(z, err)) < 0 || (r = net_prepare(z, err)) < 0)
+	if ((r = check_init(z, err)) < 0)
 		return r;
+	net_prepare(z);
 	if (cgroup_version() == 2 && (cgfd = cgroup_open_fd(z->uuid, err)) < 0)
 		return cgfd;
 	s = (struct zone_spec){

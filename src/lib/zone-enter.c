@@ -59,6 +59,7 @@
 #include <grp.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -259,11 +260,17 @@ static bool next_line(struct line_reader *r, char *out, size_t size)
 	}
 }
 
-/* Open a file of the zone for reading: a regular file only (no FIFO, no device). */
+/*
+ * Open a file of the zone for reading: non-blocking, not through a symlink
+ * at its end nor a /proc magic link on the way (S runs as zone root and
+ * holds fds of the caller), a regular file only (no FIFO, no device).
+ */
 static int open_zone_file(const char *path)
 {
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW,
+			       .resolve = RESOLVE_NO_MAGICLINKS};
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 
 	if (fd < 0)
 		return -errno;

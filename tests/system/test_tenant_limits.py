@@ -1,0 +1,87 @@
+"""A hostile tenant against the host and its neighbours (issue 10 classes
+5, 7, 8 and 10), each attack made from inside a running zone by the static
+probe (tests/helpers/probe) copied into its root and run through zlogin.
+
+Every test shows that the attack fails, and that another zone and the host
+still get what the attacker tried to take from them.  Zones have no NICs:
+nothing here touches a network.
+"""
+import json
+import os
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import BUILD, CMD
+from test_vmadm_util import create, get, wait_for
+
+PROBE = os.path.join(BUILD, "tests", "helpers", "probe")
+ZLOGIN = os.path.join(CMD, "zlogin")
+
+pytestmark = pytest.mark.skipif(not os.path.exists(PROBE) or os.geteuid() != 0,
+                                reason="needs root and tests/helpers/probe")
+
+
+def zone(h, img, **props):
+    """A running busybox zone with the probe at /probe."""
+    u = create(h, img, **props)
+    shutil.copy(PROBE, os.path.join(get(h, u)["zonepath"], "root", "probe"))
+    r = h.vmadm("start", u)
+    assert r.rc == 0, r
+    return u
+
+
+def zl(h, u, cmd, check=True, timeout=60):
+    r = h.run(ZLOGIN, u, cmd, timeout=timeout)
+    if check:
+        assert r.rc == 0, r
+    return r
+
+
+def zoneadmd_log(h, u):
+    path = os.path.join(get(h, u)["zonepath"], "logs", "zoneadmd.log")
+    with open(path) as f:
+        return [json.loads(l)["msg"] for l in f if l.strip()]
+
+
+# ---- class 10: files zonehost writes into the zone ----
+
+def test_fifo_or_directory_in_place_of_zone_files(imghost):
+    """`mkfifo /etc/hosts` + reboot stalled zoneadmd in open(); vmadm stop
+    hung.  Now each such file is left alone with a logged reason, the zone
+    reboots, and stop works."""
+    h, img = imghost
+    u = zone(h, img, resolvers=["192.0.2.53"], hostname="victim")
+    zl(h, u, "rm -f /etc/hosts /etc/hostname /etc/resolv.conf && mkfifo /etc/hosts "
+             "/etc/hostname && mkdir /etc/resolv.conf && echo secret > /secret && "
+             "ln -s /secret /etc/hosts.allow")
+    pid = get(h, u)["pid"]
+    r = h.vmadm("reboot", u, timeout=60)
+    assert r.rc == 0, r
+    assert wait_for(lambda: get(h, u)["state"] == "running" and get(h, u)["pid"] != pid, 30)
+    zl(h, u, "test -p /etc/hosts && test -p /etc/hostname && test -d /etc/resolv.conf")
+    log = "\n".join(zoneadmd_log(h, u))
+    for f in ("resolv.conf", "hostname", "hosts"):
+        assert "left /etc/%s in the zone alone: it is not a regular file" % f in log, log
+    t0 = time.monotonic()
+    r = h.vmadm("stop", u, timeout=90)
+    assert r.rc == 0 and time.monotonic() - t0 < 60, r
+    assert get(h, u)["state"] == "stopped"
+
+
+def test_symlinked_zone_files_are_replaced_not_followed(imghost):
+    h, img = imghost
+    u = zone(h, img, resolvers=["192.0.2.53"])
+    zl(h, u, "echo secret > /secret && rm -f /etc/hosts /etc/resolv.conf && "
+             "ln -s /secret /etc/hosts && ln -s ../../../../../../../etc/passwd /etc/resolv.conf")
+    with open("/etc/passwd") as f:
+        host_passwd = f.read()
+    assert h.vmadm("reboot", u, timeout=60).rc == 0
+    assert wait_for(lambda: zl(h, u, "test -f /etc/hosts", check=False).rc == 0, 30)
+    assert zl(h, u, "cat /secret").out == "secret\n"
+    zl(h, u, "test ! -L /etc/hosts && test ! -L /etc/resolv.conf")
+    assert "nameserver 192.0.2.53" in zl(h, u, "cat /etc/resolv.conf").out
+    with open("/etc/passwd") as f:
+        assert f.read() == host_passwd

@@ -47,12 +47,13 @@
  * binary's mm was created in, the host's).  What S executes is resolved in
  * the zone's mount namespace after setns(), so it is a zone file, and from
  * then on /proc/<pid>/exe is that zone file.  No fd of a host binary (or
- * any host fd but the session's own 0/1/2 without a pty) survives the
- * exec: close_range(CLOEXEC) covers whatever the caller held.  P, the
- * relay, stays in the host's namespaces where the zone cannot see it.
- * With a pty the caller's terminal is never handed to the zone (only the
- * zone's own pty); without one S has its own session, so the caller's
- * terminal is not its controlling tty and TIOCSTI on it is refused.
+ * any host fd but the session's own 0/1/2, pipes of the caller's relay,
+ * without a pty) survives the exec: close_range(CLOEXEC) covers whatever
+ * the caller held.  P, the relay, stays in the host's namespaces where the
+ * zone cannot see it.  With a pty the caller's terminal is never handed to
+ * the zone (only the zone's own pty); without one the session gets pipes
+ * only (check_stdio refuses anything else), so no file, terminal or socket
+ * of the caller is ever the tenant's to truncate or keep.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -763,6 +764,25 @@ static int run_outer(const struct zone_enter_spec *s, int sock, struct zone_sess
 	return 0;
 }
 
+/*
+ * Without a pty the session's 0-2 must be pipes (or -1: /dev/null): the
+ * caller relays them.  A file, terminal or socket of the caller handed to
+ * the zone would stay the tenant's to truncate, read or write into after
+ * the session ended.
+ */
+static int check_stdio(const struct zone_enter_spec *s, struct zh_error *err)
+{
+	struct stat st;
+
+	for (int i = 0; !s->pty && i < 3; i++)
+		if (s->stdio[i] >= 0 && (fstat(s->stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode)))
+			return zh_error_set(err, EINVAL, NULL,
+					    "zlogin: the session's fd %d must be a pipe the caller "
+					    "relays",
+					    i);
+	return 0;
+}
+
 int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err)
 {
 	struct zone_session zs = {.pidfd = -EBADF, .master_fd = -EBADF, .pts = -1};
@@ -770,7 +790,7 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct
 	int sv[2], r;
 	pid_t cpid;
 
-	if (open_init(s->uuid, s->init_pid, &init_fd, err) < 0)
+	if (check_stdio(s, err) < 0 || open_init(s->uuid, s->init_pid, &init_fd, err) < 0)
 		return -err->errnum;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return zh_error_set(err, errno, NULL, "zlogin: socketpair: %m");

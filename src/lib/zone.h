@@ -91,7 +91,9 @@ const char *const *zone_caps_dropped(void);
  * shell, argv[0] "-sh" style).  The session is a child of the caller.
  * With pty, the pty comes from the zone's devpts, is the session's
  * controlling tty and its 0/1/2, and its master is returned; else the
- * session gets stdio[0..2] as its 0/1/2 and no controlling tty.
+ * session gets stdio[0..2], which must be pipes the caller relays (-1:
+ * /dev/null; anything else is refused), as its 0/1/2 and no controlling
+ * tty.
  * Returns once the command has been exec'd.  Errors: -ESRCH when the zone
  * is not (or no longer) running; prop "user" for an unknown user; prop
  * "command" when the command cannot be exec'd (-ENOENT: not found).
@@ -108,7 +110,7 @@ struct zone_enter_spec {
 	bool pty;
 	const struct termios *termios; /* pty: initial modes, or NULL */
 	const struct winsize *winsize; /* pty: initial size, or NULL */
-	int stdio[3];		       /* no pty: the session's 0, 1, 2 */
+	int stdio[3];		       /* no pty: the session's 0, 1, 2 (pipes, or -1) */
 };
 
 struct zone_session {

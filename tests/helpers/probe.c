@@ -8,7 +8,7 @@
  *         btrfs-snapshot DIR | exe-write [PID...] | sleep N |
  *         ns | fork CMD [ARGS...] | init [CMD ARGS...] |
  *         rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [L4 ...] (below) |
- *         udplisten PORT SECONDS
+ *         udplisten PORT SECONDS | stdio
  *
  * Each prints plain "key=value" or one-entry-per-line text on stdout and
  * exits 0 when the probe itself ran (a refused operation is a result, not
@@ -779,6 +779,24 @@ static int cmd_udplisten(char **a)
 	return 0;
 }
 
+/* stdio: what fds 0-2 are, and whether ftruncate() gets through them. */
+static int cmd_stdio(char **a)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		const char *t = "closed";
+
+		if (fstat(fd, &st) == 0)
+			t = S_ISFIFO(st.st_mode)   ? "pipe"
+			    : S_ISREG(st.st_mode)  ? "file"
+			    : S_ISCHR(st.st_mode)  ? "chr"
+			    : S_ISSOCK(st.st_mode) ? "sock"
+						   : "other";
+		printf("fd%d=%s trunc%d=%s\n", fd, t, fd, ename(ftruncate(fd, 0) < 0 ? errno : 0));
+	}
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(char **a);
@@ -804,6 +822,7 @@ static const struct {
 	{"fork", cmd_fork},
 	{"rawsend", cmd_rawsend},
 	{"udplisten", cmd_udplisten},
+	{"stdio", cmd_stdio},
 };
 
 static int dispatch(char **a)

@@ -71,6 +71,9 @@ int zone_seccomp_load(struct zh_error *err);
 /* Names of the syscalls the filter answers with EPERM; NULL-terminated, static. */
 const char *const *zone_seccomp_denied_syscalls(void);
 
+/* Those it answers with ENOSYS (native AIO: no zone may drain fs.aio-max-nr). */
+const char *const *zone_seccomp_enosys_syscalls(void);
+
 /* ioctl request numbers the filter answers with EPERM (btrfs subvolume/qgroup, TIOCSTI ...). */
 const unsigned long *zone_seccomp_denied_ioctls(size_t *n);
 

@@ -8,7 +8,8 @@
  *         btrfs-snapshot DIR | exe-write [PID...] | sleep N |
  *         ns | fork CMD [ARGS...] | init [CMD ARGS...] |
  *         rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [L4 ...] (below) |
- *         udplisten PORT SECONDS | stdio
+ *         udplisten PORT SECONDS | stdio | inotify N [S] | ptys N [PTMX [S]] |
+ *         aio N EVENTS [S] | mount TYPE DIR [remount] [DATA]
  *
  * Each prints plain "key=value" or one-entry-per-line text on stdout and
  * exits 0 when the probe itself ran (a refused operation is a result, not
@@ -32,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -62,6 +65,12 @@ static const char *ename(int e)
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENOEXEC: return "ENOEXEC";
 	case ESRCH: return "ESRCH";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
+	case ENOSPC: return "ENOSPC";
+	case EAGAIN: return "EAGAIN";
+	case EIO: return "EIO";
+	case ENXIO: return "ENXIO";
 	default: snprintf(buf, sizeof(buf), "errno%d", e); return buf;
 	}
 }
@@ -779,6 +788,94 @@ static int cmd_udplisten(char **a)
 	return 0;
 }
 
+/*
+ * ---- per-user kernel resources (issue 10 classes 5, 7, 8) ----
+ *
+ * Each takes what it can, up to N, prints "<what>=<first errno or ok>
+ * count=<taken>", then holds it SECONDS (default 0) before exiting:
+ *   inotify N [SECONDS]         inotify_init1()
+ *   ptys N [PTMX [SECONDS]]     open(PTMX, default /dev/ptmx); RLIMIT_NOFILE raised first
+ *   aio N EVENTS [SECONDS]      io_setup(EVENTS)
+ * mount TYPE DIR [remount] [DATA]: mount(2) of TYPE on DIR (mkdir'd), "mount=<errno>"
+ */
+static void hold(const char *what, int err, long count, const char *secs)
+{
+	printf("%s=%s count=%ld\n", what, ename(err), count);
+	fflush(stdout);
+	if (secs)
+		sleep((unsigned)strtoul(secs, NULL, 10));
+}
+
+static int cmd_inotify(char **a)
+{
+	long n = a[0] ? strtol(a[0], NULL, 10) : 0, k = 0;
+	int err = 0;
+
+	for (; k < n; k++)
+		if (syscall(SYS_inotify_init1, O_CLOEXEC) < 0) {
+			err = errno;
+			break;
+		}
+	hold("inotify", err, k, a[0] ? a[1] : NULL);
+	return 0;
+}
+
+static int cmd_ptys(char **a)
+{
+	long n = a[0] ? strtol(a[0], NULL, 10) : 0, k = 0;
+	const char *ptmx = a[0] && a[1] ? a[1] : "/dev/ptmx";
+	struct rlimit rl;
+	int err = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (; k < n; k++)
+		if (open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) {
+			err = errno;
+			break;
+		}
+	hold("ptys", err, k, a[0] && a[1] ? a[2] : NULL);
+	return 0;
+}
+
+static int cmd_aio(char **a)
+{
+	long n = a[0] ? strtol(a[0], NULL, 10) : 0, k = 0;
+	unsigned events = a[0] && a[1] ? (unsigned)strtoul(a[1], NULL, 10) : 1;
+	int err = 0;
+
+	for (; k < n; k++) {
+		unsigned long ctx = 0;
+
+		if (syscall(SYS_io_setup, events, &ctx) < 0) {
+			err = errno;
+			break;
+		}
+	}
+	hold("io_setup", err, k, a[0] && a[1] ? a[2] : NULL);
+	return 0;
+}
+
+static int cmd_mount(char **a)
+{
+	unsigned long flags = 0;
+	const char *data = NULL;
+
+	if (!a[0] || !a[1])
+		return 2;
+	mkdir(a[1], 0755);
+	if (a[2] && strcmp(a[2], "remount") == 0) {
+		flags = MS_REMOUNT;
+		data = a[3];
+	} else {
+		data = a[2];
+	}
+	printf("mount=%s\n", ename(mount(a[0], a[1], a[0], flags, data) < 0 ? errno : 0));
+	return 0;
+}
+
 /* stdio: what fds 0-2 are, and whether ftruncate() gets through them. */
 static int cmd_stdio(char **a)
 {
@@ -823,6 +920,10 @@ static const struct {
 	{"rawsend", cmd_rawsend},
 	{"udplisten", cmd_udplisten},
 	{"stdio", cmd_stdio},
+	{"inotify", cmd_inotify},
+	{"ptys", cmd_ptys},
+	{"aio", cmd_aio},
+	{"mount", cmd_mount},
 };
 
 static int dispatch(char **a)

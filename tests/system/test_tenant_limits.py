@@ -85,3 +85,40 @@ def test_symlinked_zone_files_are_replaced_not_followed(imghost):
     assert "nameserver 192.0.2.53" in zl(h, u, "cat /etc/resolv.conf").out
     with open("/etc/passwd") as f:
         assert f.read() == host_passwd
+
+
+# ---- class 8: native AIO ----
+
+IO_SETUP = {"x86_64": (206, 207), "aarch64": (0, 1)}.get(os.uname().machine)
+
+
+def host_io_setup(events):
+    """io_setup(events) + io_destroy on the host: 0 or the errno."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    ctx = ctypes.c_ulong(0)
+    if libc.syscall(IO_SETUP[0], ctypes.c_uint(events), ctypes.byref(ctx)) < 0:
+        return ctypes.get_errno()
+    libc.syscall(IO_SETUP[1], ctx)
+    return 0
+
+
+def aio_nr():
+    with open("/proc/sys/fs/aio-nr") as f:
+        return int(f.read())
+
+
+@pytest.mark.skipif(IO_SETUP is None, reason="io_setup number unknown on this arch")
+def test_aio_cannot_be_drained_by_a_zone(imghost):
+    """64 io_setup calls from a zone filled the host-wide aio-nr: the host
+    and the other zones got EAGAIN.  Zones get ENOSYS (no native AIO, the
+    way a kernel without it answers, so software falls back to threads);
+    the pool stays the host's."""
+    h, img = imghost
+    a, b = zone(h, img), zone(h, img)
+    before = aio_nr()
+    r = zl(h, a, "/probe aio 64 65536")
+    assert r.out.strip() == "io_setup=ENOSYS count=0", r
+    assert aio_nr() - before < 65536, "the zone's contexts were counted"
+    assert zl(h, b, "/probe aio 1 128").out.strip() == "io_setup=ENOSYS count=0"
+    assert host_io_setup(4096) == 0

@@ -122,3 +122,62 @@ def test_aio_cannot_be_drained_by_a_zone(imghost):
     assert aio_nr() - before < 65536, "the zone's contexts were counted"
     assert zl(h, b, "/probe aio 1 128").out.strip() == "io_setup=ENOSYS count=0"
     assert host_io_setup(4096) == 0
+
+
+# ---- class 5: per-user kernel limits ----
+
+NS_GET_OWNER_UID = 0xb704
+
+
+def userns_owner(pid):
+    import array
+    import fcntl
+    fd = os.open("/proc/%d/ns/user" % pid, os.O_RDONLY)
+    try:
+        buf = array.array("I", [0xffffffff])
+        fcntl.ioctl(fd, NS_GET_OWNER_UID, buf, True)
+        return buf[0]
+    finally:
+        os.close(fd)
+
+
+def host_inotify(n):
+    """How many inotify instances this (host root) process can open, up to n."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    fds = []
+    try:
+        for _ in range(n):
+            fd = libc.inotify_init1(os.O_CLOEXEC)
+            if fd < 0:
+                break
+            fds.append(fd)
+        return len(fds)
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
+def test_inotify_exhaustion_stays_in_the_zone(imghost):
+    """A zone's user namespace was owned by host root, so its inotify
+    instances counted against root's 128: a zone that took them all left
+    the host and every other zone with EMFILE.  Each zone's namespaces are
+    owned by its own host uid now (zonehost_id_base): the limit binds per
+    zone."""
+    h, img = imghost
+    with open("/proc/sys/fs/inotify/max_user_instances") as f:
+        limit = int(f.read())
+    a, b = zone(h, img), zone(h, img)
+    for u in (a, b):
+        vm = get(h, u)
+        assert userns_owner(vm["pid"]) == vm["zonehost_id_base"]
+    hog = subprocess.Popen([ZLOGIN, a, "/probe inotify %d 60" % (limit + 10)], env=h.env,
+                           stdout=subprocess.PIPE, text=True)
+    try:
+        line = hog.stdout.readline().split()
+        assert line[0] == "inotify=EMFILE" and 0 < int(line[1][6:]) <= limit, line
+        assert zl(h, b, "/probe inotify 16").out.strip() == "inotify=ok count=16"
+        assert host_inotify(16) == 16
+    finally:
+        hog.kill()
+        hog.wait()

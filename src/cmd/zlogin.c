@@ -10,6 +10,8 @@
  * be reached or overwritten from it).
  *
  *     zlogin 0f2c...              login shell on a pty from the zone's devpts
+ *                                 (or zlogin's own when the zone has used all of
+ *                                 its ptys: zone-enter.c)
  *     zlogin 0f2c... hostname     the command, exit status passed through
  *     echo hi | zlogin 0f2c... cat
  *
@@ -420,6 +422,20 @@ static void raw_mode(const struct termios *saved)
 	tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
 }
 
+/* "[Connected to zone 'U' pts/N]", or "... closed]"; a pty of zlogin's own is said so. */
+static void banner(const char *uuid, int pts, bool closed)
+{
+	const char *verb = closed ? "\n[Connection to" : "[Connected to";
+
+	if (pts >= 0)
+		fprintf(stderr, "%s zone '%s' pts/%d%s]\n", verb, uuid, pts,
+			closed ? " closed" : "");
+	else
+		fprintf(stderr,
+			"%s zone '%s' on a pty of zlogin's own: the zone has none left%s]\n", verb,
+			uuid, closed ? " closed" : "");
+}
+
 static int session_run(const struct opts *o, struct zone_enter_spec *s)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -445,7 +461,7 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 		chan_add(&r, STDIN_FILENO, r.master, false);
 		chan_add(&r, r.master, STDOUT_FILENO, true);
 		if (!o->quiet)
-			fprintf(stderr, "[Connected to zone '%s' pts/%d]\n", o->uuid, zs.pts);
+			banner(o->uuid, zs.pts, false);
 		raw_mode(s->termios);
 	}
 	if (r.sigfd >= 0)
@@ -457,7 +473,7 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 	if (zone_session_wait(&zs, &code, &err) < 0)
 		code = cmd_fail(&err);
 	if (s->pty && !o->quiet)
-		fprintf(stderr, "\n[Connection to zone '%s' pts/%d closed]\n", o->uuid, zs.pts);
+		banner(o->uuid, zs.pts, true);
 	relay_close_pipes(&r);
 	if (r.sigfd >= 0)
 		close(r.sigfd);

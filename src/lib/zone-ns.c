@@ -235,6 +235,7 @@ struct spawn {
 	struct zone_fs fs[ZONE_FS_MAX];
 	size_t nfs;
 	int tree_fd;
+	int pts_fd;
 	int sync_wr;
 	int err_rd;
 	pid_t pid;
@@ -426,6 +427,7 @@ static void spawn_close(struct spawn *sp)
 	for (size_t i = 0; i < sp->nfs; i++)
 		closep(&sp->fs[i].fd);
 	closep(&sp->tree_fd);
+	closep(&sp->pts_fd);
 	closep(&sp->sync_wr);
 	closep(&sp->err_rd);
 	closep(&sp->c.sync_fd);
@@ -442,9 +444,12 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 		return -err->errnum;
 	sp->c.join = &sp->join;
 	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
-	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 || make_pipes(sp, syncp, errp, err) < 0)
+	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
+	    zone_devpts_open(sp->s->id_base + ZONE_TTY_GID, ZONE_PTY_MAX, &sp->pts_fd, err) < 0 ||
+	    make_pipes(sp, syncp, errp, err) < 0)
 		return -err->errnum;
 	sp->c.tree_fd = sp->tree_fd;
+	sp->c.pts_fd = sp->pts_fd;
 	sp->c.fs = sp->fs;
 	sp->c.nfs = sp->nfs;
 	if (do_clone(sp, err) < 0)
@@ -477,8 +482,10 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error
 		      .root_fd = -EBADF,
 		      .sync_fd = -EBADF,
 		      .err_fd = -EBADF,
-		      .console_src = -EBADF},
+		      .console_src = -EBADF,
+		      .pts_fd = -EBADF},
 		.tree_fd = -EBADF,
+		.pts_fd = -EBADF,
 		.sync_wr = -EBADF,
 		.err_rd = -EBADF,
 		.pid = -1,

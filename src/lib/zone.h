@@ -92,7 +92,9 @@ const char *const *zone_caps_dropped(void);
  * the zone's capability bounding set and seccomp filter, and execs argv
  * from the zone's own file system (argv NULL or empty: the user's login
  * shell, argv[0] "-sh" style).  The session is a child of the caller.
- * With pty, the pty comes from the zone's devpts, is the session's
+ * With pty, the pty comes from the zone's devpts (when that has none left,
+ * from a devpts instance of the caller's own, private to the session), is
+ * the session's
  * controlling tty and its 0/1/2, and its master is returned; else the
  * session gets stdio[0..2], which must be pipes the caller relays (-1:
  * /dev/null; anything else is refused), as its 0/1/2 and no controlling
@@ -119,7 +121,7 @@ struct zone_enter_spec {
 struct zone_session {
 	int pidfd;     /* the session process (caller's child) */
 	int master_fd; /* pty master, or -EBADF */
-	int pts;       /* pty number in the zone, or -1 */
+	int pts;       /* pty number in the zone, or -1 (not the zone's) */
 };
 
 int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err);

@@ -181,3 +181,69 @@ def test_inotify_exhaustion_stays_in_the_zone(imghost):
     finally:
         hog.kill()
         hog.wait()
+
+
+# ---- class 7: ptys ----
+
+ZONE_PTY_MAX = 256   # zone-internal.h
+
+
+def pty_zlogin(h, u, cmd):
+    """zlogin with a terminal as stdin (so with a pty): (exit code, output)."""
+    import pty
+    import select
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ.update(h.env)
+        os.execv(ZLOGIN, [ZLOGIN, u, cmd])
+    out = b""
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if r:
+            try:
+                d = os.read(fd, 65536)
+            except OSError:
+                break
+            if not d:
+                break
+            out += d
+    _, st = os.waitpid(pid, 0)
+    os.close(fd)
+    return os.waitstatus_to_exitcode(st), out.decode(errors="replace")
+
+
+def test_pty_exhaustion_stays_in_the_zone(imghost):
+    """One zone opened 3,069 ptys from a devpts with no bound; other zones,
+    and zlogin to them, got ENOSPC.  Each zone's /dev/pts is bounded now,
+    the zone cannot lift the bound, and zlogin still gets a pty."""
+    h, img = imghost
+    a, b = zone(h, img), zone(h, img)
+    hog = subprocess.Popen([ZLOGIN, a, "/probe ptys %d /dev/ptmx 120" % (ZONE_PTY_MAX + 50)],
+                           env=h.env, stdout=subprocess.PIPE, text=True)
+    try:
+        line = hog.stdout.readline().split()
+        assert line == ["ptys=ENOSPC", "count=%d" % ZONE_PTY_MAX], line
+        # the bound is the host's: the zone cannot remount it away
+        r = zl(h, a, "/probe mount devpts /dev/pts remount max=100000,newinstance")
+        assert r.out.strip() == "mount=EPERM", r
+        # the other zone and the host are unaffected
+        assert zl(h, b, "/probe ptys 8").out.strip() == "ptys=ok count=8"
+        m, s = os.openpty()
+        os.close(m)
+        os.close(s)
+        rc, out = pty_zlogin(h, b, "test -t 0 && tty")
+        assert rc == 0 and "[Connected to zone '%s' pts/" % b in out and "/dev/pts/" in out, out
+        # zlogin to the full zone gets a pty of its own: a terminal all the same
+        rc, out = pty_zlogin(h, a, "test -t 0 && test -t 1 && echo is-a-tty-$((6*7))")
+        assert rc == 0 and "is-a-tty-42" in out, out
+        assert "on a pty of zlogin's own: the zone has none left" in out, out
+        # a devpts the zone mounts itself gets no reserve and no more of its own /dev/pts
+        r = zl(h, a, "/probe mount devpts /tmp/pts newinstance,ptmxmode=0666 && "
+                     "/probe ptys 4 /tmp/pts/ptmx")
+        assert r.out.split() == ["mount=ok", "ptys=ok", "count=4"], r
+    finally:
+        hog.kill()
+        hog.wait()
+    rc, out = pty_zlogin(h, a, "tty")     # the hog is gone: the zone's own ptys again
+    assert rc == 0 and "[Connected to zone '%s' pts/" % a in out, out

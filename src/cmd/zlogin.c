@@ -250,6 +250,8 @@ static void chan_write(struct chan *c)
 	if (n <= 0) {
 		c->dead = true;
 		c->len = 0;
+		c->eof =
+			c->eof || c->owns_out; /* the session closed its stdin: stop reading ours */
 		return;
 	}
 	c->off += (size_t)n;

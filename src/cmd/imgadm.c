@@ -12,13 +12,14 @@
  *     imgadm delete [-P pool] UUID          (alias: destroy)
  *     imgadm create [-i] [-m MANIFEST|-] [-o DIR] [-c COMPRESSION] [-q] VM_UUID [FIELD=VALUE ...]
  *                                           (imgadm-create.c)
- *     imgadm sources [-a URL | -d URL]      (imgadm-source.c)
- *     imgadm avail [-j] [-H] [-o field,...]
- *     imgadm import [-P pool] [-q] UUID
+ *     imgadm sources [-v | -c | -a URL [LIMITS] | -d URL]   (imgadm-source.c)
+ *     imgadm avail [-j] [-H] [-o field,...] [LIMITS]
+ *     imgadm import [-P pool] [-q] [LIMITS] UUID
  *     imgadm vacuum [-n]
  *
  * install and delete hold the host lock (lock.h); so does any command that
- * may create the default pool.
+ * may create the default pool.  import takes it only to install what it
+ * has already downloaded and verified (image_source_import()).
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -48,10 +49,11 @@ static const char usage_text[] =
 	"    imgadm delete [-P pool] UUID     (alias: destroy)\n"
 	"    imgadm create [-i] [-m MANIFEST|-] [-o OUTPUT_DIR] [-c none|gzip|bzip2|xz|zstd] [-q]\n"
 	"                  VM_UUID [FIELD=VALUE ...]\n"
-	"    imgadm sources [-a URL | -d URL]\n"
-	"    imgadm avail [-j] [-H] [-o field,...]\n"
-	"    imgadm import [-P pool] [-q] UUID\n"
-	"    imgadm vacuum [-n]\n";
+	"    imgadm sources [-v | -c | -a URL [LIMITS] | -d URL]\n"
+	"    imgadm avail [-j] [-H] [-o field,...] [LIMITS]\n"
+	"    imgadm import [-P pool] [-q] [LIMITS] UUID\n"
+	"    imgadm vacuum [-n]\n"
+	"LIMITS: [--speed-limit BYTES] [--speed-time SECONDS] [--max-time SECONDS]\n";
 
 static int fail_code(struct zh_error *err, const char *code, int exit_code)
 {

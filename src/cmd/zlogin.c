@@ -10,13 +10,18 @@
  * be reached or overwritten from it).
  *
  *     zlogin 0f2c...              login shell on a pty from the zone's devpts
+ *                                 (or zlogin's own when the zone has used all of
+ *                                 its ptys: zone-enter.c)
  *     zlogin 0f2c... hostname     the command, exit status passed through
  *     echo hi | zlogin 0f2c... cat
  *
  * A pty is used exactly when stdin is a terminal.  Without one the session
- * gets the caller's stdin as is, and its stdout/stderr as is unless they
- * are terminals, which are relayed through pipes instead (a zone process
- * never holds an fd of the caller's terminal).  One command argument with
+ * gets three pipes of zlogin's own as its stdin, stdout and stderr, and
+ * zlogin relays them to and from the caller's: no fd of the caller (a log
+ * file it could truncate, a terminal, a pipe it could keep writing into
+ * after zlogin returned) ever reaches the zone.  EOF on the caller's stdin
+ * closes the session's; once the session has exited, its stdin is closed
+ * and what it wrote is drained.  One command argument with
  * shell syntax in it ("ls -l | wc") runs as `/bin/sh -c ARG` in the zone,
  * as illumos zlogin runs every command through a shell; several arguments
  * are exec'd as they are.
@@ -56,7 +61,7 @@
 #include "zone.h"
 
 #define RELAY_BUF    16384
-#define RELAY_CHANS  2
+#define RELAY_CHANS  3
 #define SHELL_SYNTAX " \t\n;&|<>()$`\\\"'*?[#~"
 
 const char *program_name = "zlogin";
@@ -74,6 +79,7 @@ struct chan {
 	bool eof;	  /* no more input */
 	bool dead;	  /* output failed: discard */
 	bool session_out; /* in is the session's output */
+	bool owns_out;	  /* out is our pipe to the session: closed at EOF */
 	size_t off, len;
 	char buf[RELAY_BUF];
 };
@@ -184,13 +190,38 @@ static int enter_failed(const char *uuid, struct zh_error *err)
 
 /* ---- the relay ---- */
 
-static void chan_add(struct relay *r, int in, int out, bool session_out)
+static struct chan *chan_add(struct relay *r, int in, int out, bool session_out)
 {
 	struct chan *c = &r->ch[r->n++];
 
 	c->in = in;
 	c->out = out;
 	c->session_out = session_out;
+	return c;
+}
+
+/* Our pipe into the session: closed once its input ended and all of it went in. */
+static void chan_finish(struct chan *c)
+{
+	if (c->owns_out && c->eof && !c->len && c->out >= 0) {
+		close(c->out);
+		c->out = -EBADF;
+	}
+}
+
+/* The session exited: nothing more goes into it. */
+static void session_exited(struct relay *r)
+{
+	r->exited = true;
+	for (size_t i = 0; i < r->n; i++) {
+		struct chan *c = &r->ch[i];
+
+		if (!c->session_out) {
+			c->eof = true;
+			c->len = 0;
+			chan_finish(c);
+		}
+	}
 }
 
 /* Read what is there into the empty buffer. */
@@ -219,6 +250,8 @@ static void chan_write(struct chan *c)
 	if (n <= 0) {
 		c->dead = true;
 		c->len = 0;
+		c->eof =
+			c->eof || c->owns_out; /* the session closed its stdin: stop reading ours */
 		return;
 	}
 	c->off += (size_t)n;
@@ -312,8 +345,10 @@ static void relay_run(struct relay *r)
 			else if (p[i].fd == r->sigfd)
 				on_signal(r);
 			else
-				r->exited = true;
+				session_exited(r);
 		}
+		for (size_t i = 0; i < r->n; i++)
+			chan_finish(&r->ch[i]);
 	}
 }
 
@@ -344,21 +379,41 @@ static void set_nonblock(int fd)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 }
 
-/* Without a pty: a terminal on stdout/stderr is relayed through a pipe. */
+/*
+ * Without a pty: the session's 0, 1 and 2 are pipes of ours (child_end[]
+ * their session ends), relayed from our stdin and to our stdout/stderr.
+ */
 static int pipes_setup(struct zone_enter_spec *s, struct relay *r, int child_end[3])
 {
-	for (int fd = 1; fd <= 2; fd++) {
+	for (int fd = 0; fd <= 2; fd++) {
 		int pp[2];
 
-		if (!isatty(fd))
-			continue;
 		if (pipe2(pp, O_CLOEXEC) < 0)
 			return cmd_die(EXIT_ERR, "zlogin: pipe: %m");
-		s->stdio[fd] = child_end[fd] = pp[1];
-		set_nonblock(pp[0]);
-		chan_add(r, pp[0], fd, true);
+		if (fd == STDIN_FILENO) {
+			s->stdio[fd] = child_end[fd] = pp[0];
+			set_nonblock(pp[1]);
+			chan_add(r, STDIN_FILENO, pp[1], false)->owns_out = true;
+		} else {
+			s->stdio[fd] = child_end[fd] = pp[1];
+			set_nonblock(pp[0]);
+			chan_add(r, pp[0], fd, true);
+		}
 	}
 	return 0;
+}
+
+/* Close our pipe ends (the pty master is the session's, closed with it). */
+static void relay_close_pipes(struct relay *r)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		struct chan *c = &r->ch[i];
+
+		if (c->session_out && c->in != r->master)
+			closep(&c->in);
+		if (c->owns_out)
+			closep(&c->out);
+	}
 }
 
 static void raw_mode(const struct termios *saved)
@@ -367,6 +422,20 @@ static void raw_mode(const struct termios *saved)
 
 	cfmakeraw(&t);
 	tcsetattr(STDIN_FILENO, TCSADRAIN, &t);
+}
+
+/* "[Connected to zone 'U' pts/N]", or "... closed]"; a pty of zlogin's own is said so. */
+static void banner(const char *uuid, int pts, bool closed)
+{
+	const char *verb = closed ? "\n[Connection to" : "[Connected to";
+
+	if (pts >= 0)
+		fprintf(stderr, "%s zone '%s' pts/%d%s]\n", verb, uuid, pts,
+			closed ? " closed" : "");
+	else
+		fprintf(stderr,
+			"%s zone '%s' on a pty of zlogin's own: the zone has none left%s]\n", verb,
+			uuid, closed ? " closed" : "");
 }
 
 static int session_run(const struct opts *o, struct zone_enter_spec *s)
@@ -379,11 +448,12 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 	if (!s->pty && pipes_setup(s, &r, child_end))
 		return EXIT_ERR;
 	if (zone_enter(s, &zs, &err) < 0) {
-		for (int i = 1; i <= 2; i++)
+		for (int i = 0; i <= 2; i++)
 			closep(&child_end[i]);
+		relay_close_pipes(&r);
 		return enter_failed(o->uuid, &err);
 	}
-	for (int i = 1; i <= 2; i++)
+	for (int i = 0; i <= 2; i++)
 		closep(&child_end[i]);
 	r.pidfd = zs.pidfd;
 	r.sigfd = signals_block();
@@ -393,7 +463,7 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 		chan_add(&r, STDIN_FILENO, r.master, false);
 		chan_add(&r, r.master, STDOUT_FILENO, true);
 		if (!o->quiet)
-			fprintf(stderr, "[Connected to zone '%s' pts/%d]\n", o->uuid, zs.pts);
+			banner(o->uuid, zs.pts, false);
 		raw_mode(s->termios);
 	}
 	if (r.sigfd >= 0)
@@ -405,10 +475,8 @@ static int session_run(const struct opts *o, struct zone_enter_spec *s)
 	if (zone_session_wait(&zs, &code, &err) < 0)
 		code = cmd_fail(&err);
 	if (s->pty && !o->quiet)
-		fprintf(stderr, "\n[Connection to zone '%s' pts/%d closed]\n", o->uuid, zs.pts);
-	for (size_t i = 0; i < r.n; i++)
-		if (r.ch[i].session_out && r.ch[i].in != r.master)
-			close(r.ch[i].in);
+		banner(o->uuid, zs.pts, true);
+	relay_close_pipes(&r);
 	if (r.sigfd >= 0)
 		close(r.sigfd);
 	zone_session_close(&zs);
@@ -432,7 +500,7 @@ int main(int argc, char **argv)
 		.user = o.user,
 		.argv = o.argv,
 		.term = getenv("TERM"),
-		.stdio = {0, 1, 2},
+		.stdio = {-1, -1, -1}, /* pipes_setup()'s, never the caller's */
 	};
 	if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &tio) == 0) {
 		s.pty = true;

@@ -18,7 +18,9 @@
  *   4. cgroup_create + cgroup_apply (the VM's limits).
  *   5. the console pty (zoneadmd-console.c) and the console log.
  *   6. the control socket <run>/<uuid>/control.sock (0600, root only).
- *   7. net_zone_files() (resolv.conf, hostname, hosts in the zone root);
+ *   7. net_zone_files() (resolv.conf, hostname, hosts in the zone root;
+ *      a file the tenant made something else than a regular file is left
+ *      alone and logged, never opened: the boot goes on);
  *      zone_spawn(): init (init_name or /sbin/init) in its namespaces, its
  *      pidfd watched; state.json "running" with pid and boot_timestamp.
  *      Between the id maps and init, zone_spawn calls net_hook(): the
@@ -61,7 +63,8 @@
  * EOF without a byte means zoneadmd died: it kills every process in the
  * zone's cgroup (init included, which takes its PID namespace and with it
  * the zone's mounts), removes the cgroups, the VNICs (found by the VM's
- * name prefix, so no state is needed) and the nft table, writes exit.json (exit_status
+ * name prefix, from the uuid and the id slot of the config it inherited
+ * from zoneadmd: no other state is needed) and the nft objects, writes exit.json (exit_status
  * 137: init was SIGKILLed), removes state.json, the socket and the lock
  * file, and exits, releasing the lock.  The orphaned init is reaped by the
  * host's init.  The sentinel ignores SIGTERM/SIGINT/SIGHUP; if it dies,
@@ -155,7 +158,7 @@ void zad_logf(struct zad *z, const char *fmt, ...)
 
 static void detach_stdio(bool all);
 
-static _Noreturn void sentinel_main(const char *uuid, int rfd, int lockfd)
+static _Noreturn void sentinel_main(const char *uuid, const json_t *vm, int rfd, int lockfd)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	char c;
@@ -178,7 +181,7 @@ static _Noreturn void sentinel_main(const char *uuid, int rfd, int lockfd)
 	zh_error_clear(&err);
 	cgroup_destroy(uuid, &err);
 	zh_error_clear(&err);
-	net_vnics_destroy(uuid, NULL, &err); /* by name: NICs added live too */
+	net_vnics_destroy(uuid, vm, &err); /* by name prefix: NICs added live too */
 	zh_error_clear(&err);
 	nft_vm_remove(uuid, &err);
 	zh_error_clear(&err);
@@ -202,7 +205,7 @@ static int sentinel_start(struct zad *z, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "fork: %m");
 	}
 	if (pid == 0)
-		sentinel_main(z->uuid, p[0], z->lock_fd);
+		sentinel_main(z->uuid, z->vm, p[0], z->lock_fd);
 	close(p[0]);
 	z->sentinel_fd = p[1];
 	z->sentinel_pid = pid;
@@ -478,7 +481,12 @@ static void net_release(struct zad *z)
 	z->net_made = false;
 }
 
-static int net_prepare(struct zad *z, struct zh_error *err)
+/*
+ * The zone's resolv.conf, hostname and hosts are a convenience written
+ * into the tenant's own files: one the tenant replaced by something else
+ * (a FIFO, a directory) is left alone and logged, and the zone boots.
+ */
+static void net_prepare(struct zad *z)
 {
 	struct zh_error e = ZH_ERROR_INIT;
 
@@ -486,7 +494,9 @@ static int net_prepare(struct zad *z, struct zh_error *err)
 	if (has_nics(z->vm) && net_nictags_ensure(&e) < 0)
 		zad_logf(z, "nic tags: %s", e.msg); /* a missing bridge fails below */
 	zh_error_clear(&e);
-	return net_zone_files(z->root, z->vm, err);
+	if (net_zone_files(z->root, z->vm, &e) < 0)
+		zad_logf(z, "zone files: %s", e.msg);
+	zh_error_clear(&e);
 }
 
 static bool net_changed(const json_t *old, const json_t *vm)
@@ -566,8 +576,9 @@ static int zad_boot(struct zad *z, struct zh_error *err)
 	struct zone_spec s;
 	int r;
 
-	if ((r = check_init(z, err)) < 0 || (r = net_prepare(z, err)) < 0)
+	if ((r = check_init(z, err)) < 0)
 		return r;
+	net_prepare(z);
 	if (json_array_size(json_object_get(z->vm, "filesystems")) &&
 	    (r = fenced_dirs(z, &fenced, &own, err)) < 0)
 		return r;

@@ -45,14 +45,14 @@ static int add_arches(scmp_filter_ctx ctx)
 	return r == -EEXIST ? 0 : r;
 }
 
-static int deny(scmp_filter_ctx ctx, const char *name)
+static int deny(scmp_filter_ctx ctx, const char *name, int errnum)
 {
 	int nr = seccomp_syscall_resolve_name(name);
 
 	/* Unknown to libseccomp on every arch of the filter: nothing to deny. */
 	if (nr == __NR_SCMP_ERROR)
 		return 0;
-	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), nr, 0);
+	return seccomp_rule_add(ctx, SCMP_ACT_ERRNO(errnum), nr, 0);
 }
 
 static int add_rules(scmp_filter_ctx ctx, const char **what)
@@ -61,7 +61,10 @@ static int add_rules(scmp_filter_ctx ctx, const char **what)
 	int r = 0;
 
 	for (const char *const *n = denied_syscalls; r == 0 && *n; n++)
-		if ((r = deny(ctx, *n)) < 0)
+		if ((r = deny(ctx, *n, EPERM)) < 0)
+			*what = *n;
+	for (const char *const *n = zone_enosys_syscalls; r == 0 && *n; n++)
+		if ((r = deny(ctx, *n, ENOSYS)) < 0)
 			*what = *n;
 	for (size_t i = 0; r == 0 && i < ARRAY_SIZE(denied_ioctls); i++)
 		r = seccomp_rule_add(

@@ -224,7 +224,8 @@ static int write_entry(struct walk *w, struct archive_entry *e, int fd, const ch
 static int add_regular(struct walk *w, int dirfd, const char *name, const char *path,
 		       struct archive_entry *e)
 {
-	_cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int fd =
+		openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
 
 	if (fd < 0 || fstat(fd, &st) < 0)

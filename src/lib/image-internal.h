@@ -6,6 +6,8 @@
  *   image-unpack.c   verifying and unpacking an image file
  *   image-apply.c    whiteouts and replaced entries of an incremental image
  *   image-origin.c   origin chains: children, depth, vacuum order
+ *   image-source.c   image sources and imports
+ *   image-http.c     bounded HTTP requests to image sources
  */
 #ifndef ZH_IMAGE_INTERNAL_H
 #define ZH_IMAGE_INTERNAL_H
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 
 #include "error.h"
+#include "image.h"
 #include "pool.h"
 
 /* The record {"manifest",...} of an installed image; -ENOENT (prop "uuid") if none. */
@@ -49,5 +52,25 @@ void image_layer_close(struct image_layer *l);
  * entry.
  */
 int image_layer_entry(struct image_layer *l, const char *path, bool is_dir, struct zh_error *err);
+
+/*
+ * GET url into *text (NUL-terminated, *len bytes; freed by the caller),
+ * within lim and the rules of image-http.c; an answer over max bytes or
+ * IMAGE_JSON_VALUES_MAX values is refused (-EFBIG) as soon as it is, what
+ * ("a manifest") naming the cap.  -ENOENT on HTTP 404; every error names
+ * url.
+ */
+int image_http_get(const char *url, const struct image_http_limits *lim,
+		   const struct image_fetch *f, size_t max, const char *what, char **text,
+		   size_t *len, struct zh_error *err);
+
+/*
+ * Download url into fd (truncated first, and on each retry), never more
+ * than file0's "size" bytes; 0 once its size and SHA-1 match file0, with
+ * fd back at offset 0.  Every error names url.
+ */
+int image_http_download(const char *url, const struct image_http_limits *lim,
+			const struct image_fetch *f, const json_t *file0, int fd,
+			struct zh_error *err);
 
 #endif

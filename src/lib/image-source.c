@@ -1,54 +1,165 @@
 /*
  * image-source.c - image sources (IMGAPI servers): the source list, what
- * they offer, and importing an image from them through libcurl.
+ * they offer, and importing an image from them.  The requests themselves,
+ * and every rule that bounds them, are image-http.c's.
  *
- * Owns: <config>/imgadm-sources.json, a JSON array of source URLs (no
- * trailing slash), always rewritten atomically; and, during an import, the
- * temp file <pool mount>/.imgadm/.import-XXXXXX, removed before returning
- * whatever happens.
+ * Owns: <config>/imgadm-sources.json, a JSON array of sources (a URL
+ * string, or {"url", "speed_limit"?, "speed_time"?, "max_time"?} for a
+ * source with limits of its own), always rewritten atomically; and, during
+ * an import, its stage (pool_stage_create) holding the downloaded files,
+ * removed before returning whatever happens.
  *
- *     if (image_source_import(p, uuid, progress, ud, &manifest, &err) < 0) ...
+ *     struct image_fetch f = {.limits = IMAGE_HTTP_LIMITS_UNSET, .cancel = &stop};
+ *     if (image_source_import(p, uuid, &f, &manifests, &err) < 0) ...
  *
- * Invariants: a download is verified (size, SHA-1 of files[0]) and
- * installed by image_install_manifest(), which leaves nothing on failure;
- * a dropped connection restarts the download from byte 0, at most
- * IMPORT_ATTEMPTS times in all.  An incremental image brings its origin
- * chain: all its manifests are fetched and checked (no cycle, at most
- * IMAGE_ORIGIN_DEPTH_MAX images) before a byte of any file is downloaded,
- * then the images are installed origins first; a failure deletes the
- * origins that this import installed, so the pool is as it was.  Lock
- * order: callers hold the host lock for source edits and imports.
+ * Invariants: no network request is made with the host lock (or a VM lock)
+ * held.  An import holds "import.<uuid>" throughout; it fetches and checks
+ * every manifest of the chain (no cycle, at most IMAGE_ORIGIN_DEPTH_MAX
+ * images) before a byte of any file, then downloads and verifies every
+ * file into its stage, and only then takes the host lock to install them,
+ * origins first.  An install failure deletes the origins that this import
+ * installed, so the pool is as it was.  Lock order: "import.<uuid>", then
+ * the host lock; callers hold neither (source edits: the caller holds the
+ * host lock).
  */
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "image-internal.h"
 #include "image.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "paths.h"
 #include "util.h"
 
-#define SOURCES_FILE	"imgadm-sources.json"
-#define SOURCES_MAX	(1024 * 1024)
-#define JSON_MAX	(64 * 1024 * 1024)
-#define IMPORT_ATTEMPTS 3
+#define SOURCES_FILE "imgadm-sources.json"
+#define SOURCES_MAX  (1024 * 1024)
 
 static char *sources_path(void)
 {
 	return paths_join(paths_config(), SOURCES_FILE);
 }
 
+/* ---- limits ---- */
+
+static const struct limit_def {
+	const char *name; /* option: "speed-limit" */
+	const char *key;  /* in the source list: "speed_limit" */
+	long max;
+	size_t off;
+} limit_defs[] = {
+	{"speed-limit", "speed_limit", 1L << 30, offsetof(struct image_http_limits, speed_limit)},
+	{"speed-time", "speed_time", 86400L, offsetof(struct image_http_limits, speed_time)},
+	{"max-time", "max_time", 30 * 86400L, offsetof(struct image_http_limits, max_time)},
+};
+
+static long *limit_field(struct image_http_limits *l, const struct limit_def *d)
+{
+	return (long *)((char *)l + d->off);
+}
+
+static const struct limit_def *limit_find(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(limit_defs); i++)
+		if (streq(limit_defs[i].name, name) || streq(limit_defs[i].key, name))
+			return &limit_defs[i];
+	return NULL;
+}
+
+static bool limit_ok(const struct limit_def *d, int64_t v)
+{
+	return v >= 0 && v <= d->max;
+}
+
+int image_http_limit_parse(const char *name, const char *text, long *out, struct zh_error *err)
+{
+	const struct limit_def *d = limit_find(name);
+	int64_t v = -1;
+
+	if (!d)
+		return zh_error_set(err, EINVAL, name, "unknown limit \"%s\"", name);
+	if (util_parse_i64(text, &v) < 0)
+		return zh_error_set(err, EINVAL, d->name, "--%s %s: not a whole number", d->name,
+				    text);
+	if (!limit_ok(d, v))
+		return zh_error_set(err, EINVAL, d->name, "--%s %s: must be 0 (no limit) to %ld",
+				    d->name, text, d->max);
+	*out = (long)v;
+	return 0;
+}
+
+const char *image_source_url(const json_t *source)
+{
+	return json_is_object(source) ? jsonutil_str(source, "url") : json_string_value(source);
+}
+
+void image_source_limits(const json_t *source, const struct image_http_limits *cli, bool file,
+			 struct image_http_limits *out)
+{
+	*out = (struct image_http_limits){IMAGE_SPEED_LIMIT_DEFAULT, IMAGE_SPEED_TIME_DEFAULT,
+					  file ? IMAGE_MAX_TIME_FILE_DEFAULT
+					       : IMAGE_MAX_TIME_API_DEFAULT};
+	for (size_t i = 0; i < ARRAY_SIZE(limit_defs); i++) {
+		const struct limit_def *d = &limit_defs[i];
+		const json_t *v = json_object_get(source, d->key);
+		long c = cli ? *limit_field((struct image_http_limits *)cli, d) : -1;
+
+		if (c >= 0)
+			*limit_field(out, d) = c;
+		else if (json_is_integer(v))
+			*limit_field(out, d) = (long)json_integer_value(v);
+	}
+}
+
+/* ---- the source list ---- */
+
+static bool url_valid(const char *url)
+{
+	return url && (strncmp(url, "http://", 7) == 0 || strncmp(url, "https://", 8) == 0);
+}
+
+/* A URL string, or an object with a URL and known limits in range. */
+static int entry_check(const json_t *e, const char *path, struct zh_error *err)
+{
+	const char *key;
+	json_t *v;
+
+	if (!url_valid(image_source_url(e)))
+		return zh_error_set(err, EINVAL, NULL,
+				    "%s: a source that is not an http:// or https:// URL", path);
+	json_object_foreach ((json_t *)e, key, v) {
+		const struct limit_def *d = limit_find(key);
+
+		if (streq(key, "url"))
+			continue;
+		if (!d || !streq(d->key, key))
+			return zh_error_set(err, EINVAL, NULL, "%s: unknown source setting \"%s\"",
+					    path, key);
+		if (!json_is_integer(v))
+			return zh_error_set(err, EINVAL, NULL, "%s: \"%s\" must be a number", path,
+					    key);
+		if (!limit_ok(d, json_integer_value(v)))
+			return zh_error_set(err, EINVAL, NULL,
+					    "%s: \"%s\" must be 0 (no limit) to %ld", path, key,
+					    d->max);
+	}
+	return 0;
+}
+
 int image_sources_get(json_t **out, struct zh_error *err)
 {
 	_cleanup_free_ char *path = sources_path();
 	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
+	_cleanup_json_ json_t *list = NULL;
+	size_t len = 0, i;
 	json_error_t je;
+	json_t *e;
 	int r;
 
 	if (!path)
@@ -60,12 +171,13 @@ int image_sources_get(json_t **out, struct zh_error *err)
 	r = fsutil_read_all(path, SOURCES_MAX, &text, &len, err);
 	if (r < 0)
 		return r;
-	*out = json_loadb(text, len, 0, &je);
-	if (!*out || !json_is_array(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		return zh_error_set(err, EINVAL, NULL, "%s: not a JSON array of URLs", path);
-	}
+	list = json_loadb(text, len, 0, &je);
+	if (!list || !json_is_array(list))
+		return zh_error_set(err, EINVAL, NULL, "%s: not a JSON array of sources", path);
+	json_array_foreach (list, i, e)
+		if ((r = entry_check(e, path, err)) < 0)
+			return r;
+	*out = TAKE_PTR(list);
 	return 0;
 }
 
@@ -89,7 +201,7 @@ static ssize_t sources_find(const json_t *list, const char *url)
 	json_t *v;
 
 	json_array_foreach (list, i, v)
-		if (json_is_string(v) && streq(json_string_value(v), url))
+		if (streq(image_source_url(v) ?: "", url))
 			return (ssize_t)i;
 	return -1;
 }
@@ -99,7 +211,7 @@ static int url_normalize(const char *url, char **out, struct zh_error *err)
 {
 	size_t n = strlen(url);
 
-	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+	if (!url_valid(url))
 		return zh_error_set(err, EINVAL, "url",
 				    "invalid source URL \"%s\" (http:// or https://)", url);
 	while (n > 0 && url[n - 1] == '/')
@@ -108,7 +220,27 @@ static int url_normalize(const char *url, char **out, struct zh_error *err)
 	return *out ? 0 : zh_error_oom(err);
 }
 
-int image_sources_add(const char *url, struct zh_error *err)
+/* The list entry for url: the URL itself, or an object when it has limits of its own. */
+static json_t *entry_new(const char *url, const struct image_http_limits *lim)
+{
+	json_t *e = json_pack("{ss}", "url", url);
+
+	for (size_t i = 0; e && lim && i < ARRAY_SIZE(limit_defs); i++) {
+		long v = *limit_field((struct image_http_limits *)lim, &limit_defs[i]);
+
+		if (v >= 0 && json_object_set_new(e, limit_defs[i].key, json_integer(v)) < 0) {
+			json_decref(e);
+			return NULL;
+		}
+	}
+	if (e && json_object_size(e) == 1) {
+		json_decref(e);
+		return json_string(url);
+	}
+	return e;
+}
+
+int image_sources_add(const char *url, const struct image_http_limits *lim, struct zh_error *err)
 {
 	_cleanup_json_ json_t *list = NULL;
 	_cleanup_free_ char *u = NULL;
@@ -118,7 +250,7 @@ int image_sources_add(const char *url, struct zh_error *err)
 		return r;
 	if (sources_find(list, u) >= 0)
 		return zh_error_set(err, EEXIST, "url", "source \"%s\" is already configured", u);
-	if (json_array_append_new(list, json_string(u)) < 0)
+	if (json_array_append_new(list, entry_new(u, lim)) < 0)
 		return zh_error_oom(err);
 	return sources_put(list, err);
 }
@@ -139,120 +271,82 @@ int image_sources_delete(const char *url, struct zh_error *err)
 	return sources_put(list, err);
 }
 
-/* ---- HTTP ---- */
+/* ---- requests ---- */
 
-struct membuf {
-	char *data;
-	size_t len;
-};
-
-static size_t mem_write(char *ptr, size_t size, size_t nmemb, void *ud)
+/* GET <source><path> as JSON text, within the source's limits for an API answer. */
+static int source_get(const json_t *source, const char *path, const struct image_fetch *f,
+		      size_t max, const char *what, char **url, char **text, size_t *len,
+		      struct zh_error *err)
 {
-	struct membuf *b = ud;
-	size_t n = size * nmemb;
-	char *d;
+	struct image_http_limits lim;
 
-	if (b->len + n > JSON_MAX || !(d = realloc(b->data, b->len + n + 1)))
-		return 0;
-	memcpy(d + b->len, ptr, n);
-	b->data = d;
-	b->len += n;
-	b->data[b->len] = '\0';
-	return n;
-}
-
-static CURL *http_new(const char *url)
-{
-	CURL *c = curl_easy_init();
-
-	if (!c)
-		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_FAILONERROR, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "zonehost-imgadm");
-	return c;
-}
-
-/* Map a finished transfer to 0, -ENOENT (HTTP 404) or an error naming url. */
-static int http_result(CURL *c, CURLcode rc, const char *url, struct zh_error *err)
-{
-	long code = 0;
-
-	if (rc == CURLE_OK)
-		return 0;
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-	if (rc == CURLE_HTTP_RETURNED_ERROR && code == 404)
-		return zh_error_set(err, ENOENT, "url", "%s: HTTP 404 (not found)", url);
-	if (rc == CURLE_HTTP_RETURNED_ERROR)
-		return zh_error_set(err, EIO, "url", "%s: HTTP error %ld", url, code);
-	return zh_error_set(err, EIO, "url", "%s: %s", url, curl_easy_strerror(rc));
-}
-
-static void curl_cleanupp(CURL **c)
-{
-	if (*c)
-		curl_easy_cleanup(*c);
-}
-
-static int http_get_mem(const char *url, struct membuf *b, struct zh_error *err)
-{
-	_cleanup_(curl_cleanupp) CURL *c = http_new(url);
-	CURLcode rc;
-
-	if (!c)
+	if (asprintf(url, "%s%s", image_source_url(source), path) < 0) {
+		*url = NULL;
 		return zh_error_oom(err);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
-	rc = curl_easy_perform(c);
-	return http_result(c, rc, url, err);
+	}
+	image_source_limits(source, &f->limits, false, &lim);
+	return image_http_get(*url, &lim, f, max, what, text, len, err);
 }
 
-int image_source_avail(const char *source, json_t **out, struct zh_error *err)
+/* GET <source><path> as parsed JSON; every error names the URL. */
+static int source_get_json(const json_t *source, const char *path, const struct image_fetch *f,
+			   size_t max, const char *what, json_t **out, struct zh_error *err)
 {
-	_cleanup_free_ char *url = NULL;
-	struct membuf b = {0};
+	_cleanup_free_ char *url = NULL, *text = NULL;
+	size_t len = 0;
 	json_error_t je;
-	int r;
+	int r = source_get(source, path, f, max, what, &url, &text, &len, err);
 
-	if (asprintf(&url, "%s/images", source) < 0)
-		return zh_error_oom(err);
-	r = http_get_mem(url, &b, err);
-	if (r == 0) {
-		*out = json_loadb(b.data ? b.data : "", b.len, 0, &je);
-		if (!*out || !json_is_array(*out))
-			r = zh_error_set(err, EPROTO, "url", "%s: server answered %s", url,
-					 *out ? "JSON that is not an array of manifests" : je.text);
-	}
-	free(b.data);
-	if (r < 0 && *out) {
-		json_decref(*out);
-		*out = NULL;
-	}
-	return r;
+	if (r < 0)
+		return r;
+	*out = json_loadb(text, len, 0, &je);
+	if (!*out)
+		return zh_error_set(err, EPROTO, "url", "%s: server answered %s", url, je.text);
+	return 0;
+}
+
+int image_source_avail(const json_t *source, const struct image_fetch *f, json_t **out,
+		       struct zh_error *err)
+{
+	int r = source_get_json(source, "/images", f, IMAGE_ANSWER_MAX, "an image list", out, err);
+
+	if (r < 0 || json_is_array(*out))
+		return r;
+	json_decref(*out);
+	*out = NULL;
+	return zh_error_set(err, EPROTO, "url",
+			    "%s/images: server answered JSON that is not an array of manifests",
+			    image_source_url(source));
+}
+
+int image_source_ping(const json_t *source, const struct image_fetch *f, struct zh_error *err)
+{
+	_cleanup_json_ json_t *j = NULL;
+
+	return source_get_json(source, "/ping", f, IMAGE_MANIFEST_MAX, "a ping answer", &j, err);
 }
 
 /* The checked manifest of uuid at source; -ENOENT on HTTP 404. */
-static int fetch_manifest(const char *source, const char *uuid, json_t **out, struct zh_error *err)
+static int fetch_manifest(const json_t *source, const char *uuid, const struct image_fetch *f,
+			  json_t **out, struct zh_error *err)
 {
-	_cleanup_free_ char *url = NULL;
-	struct membuf b = {0};
+	_cleanup_free_ char *path = NULL, *url = NULL, *text = NULL;
+	size_t len = 0;
 	int r;
 
-	if (asprintf(&url, "%s/images/%s", source, uuid) < 0)
+	if (asprintf(&path, "/images/%s", uuid) < 0)
 		return zh_error_oom(err);
-	r = http_get_mem(url, &b, err);
-	if (r == 0 && (r = image_manifest_parse(b.data ? b.data : "", b.len, out, err)) < 0)
-		zh_error_prefix(err, "%s", url);
-	free(b.data);
-	if (r == 0 && !streq(jsonutil_str(*out, "uuid") ?: "", uuid)) {
+	r = source_get(source, path, f, IMAGE_MANIFEST_MAX, "a manifest", &url, &text, &len, err);
+	if (r < 0)
+		return r;
+	if ((r = image_manifest_parse(text, len, out, err)) < 0)
+		return zh_error_prefix(err, "%s", url);
+	if (!streq(jsonutil_str(*out, "uuid") ?: "", uuid)) {
 		json_decref(*out);
 		*out = NULL;
-		r = zh_error_set(err, EPROTO, "uuid", "%s: manifest has a different uuid", url);
+		return zh_error_set(err, EPROTO, "uuid", "%s: manifest has a different uuid", url);
 	}
-	return r;
+	return 0;
 }
 
 /*
@@ -260,20 +354,22 @@ static int fetch_manifest(const char *source, const char *uuid, json_t **out, st
  * record {"manifest","source"}; -ENOENT when none has it.  child names the
  * image whose origin uuid is (NULL for the image asked for).
  */
-static int find_manifest(const json_t *sources, const char *uuid, const char *child, json_t **out,
-			 struct zh_error *err)
+static int find_manifest(const json_t *sources, const char *uuid, const char *child,
+			 const struct image_fetch *f, json_t **out, struct zh_error *err)
 {
 	size_t i;
 	json_t *s;
 
 	json_array_foreach (sources, i, s) {
 		_cleanup_json_ json_t *m = NULL;
-		int r = fetch_manifest(json_string_value(s), uuid, &m, err);
+		int r = fetch_manifest(s, uuid, f, &m, err);
 
 		if (r == -ENOENT) {
 			zh_error_clear(err);
 			continue;
 		}
+		if (r < 0 && child)
+			return zh_error_prefix(err, "origin image %s of image %s", uuid, child);
 		if (r < 0)
 			return r;
 		*out = json_pack("{sOsO}", "manifest", m, "source", s);
@@ -331,7 +427,7 @@ static int next_origin(const struct pool *p, const json_t *chain, const char **n
 
 /* Records {"manifest","source"} of uuid and the origins it needs, oldest first. */
 static int resolve_chain(const struct pool *p, const json_t *sources, const char *uuid,
-			 json_t *chain, struct zh_error *err)
+			 const struct image_fetch *f, json_t *chain, struct zh_error *err)
 {
 	const char *want = uuid, *child = NULL;
 	int r;
@@ -339,7 +435,7 @@ static int resolve_chain(const struct pool *p, const json_t *sources, const char
 	while (want) {
 		json_t *rec = NULL;
 
-		if ((r = find_manifest(sources, want, child, &rec, err)) < 0)
+		if ((r = find_manifest(sources, want, child, f, &rec, err)) < 0)
 			return r;
 		if (json_array_insert_new(chain, 0, rec) < 0)
 			return zh_error_oom(err);
@@ -350,117 +446,127 @@ static int resolve_chain(const struct pool *p, const json_t *sources, const char
 	return 0;
 }
 
-/* ---- download ---- */
+/* ---- import ---- */
 
-struct download {
-	int fd;
-	image_progress_fn progress;
-	void *ud;
-	uint64_t total;
+struct import {
+	const struct pool *p;
+	const struct image_fetch *f;
+	json_t *chain; /* records {"manifest","source"}, oldest first */
+	struct pool_stage stage;
+	int fds[IMAGE_ORIGIN_DEPTH_MAX]; /* the verified file of each chain image */
+	json_t *done;			 /* the manifests this import installed */
 };
 
-static size_t file_write(char *ptr, size_t size, size_t nmemb, void *ud)
+static void import_release(struct import *im)
 {
-	struct download *d = ud;
-	size_t n = size * nmemb;
-
-	for (size_t off = 0; off < n;) {
-		ssize_t w = write(d->fd, ptr + off, n - off);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return 0;
-		off += (size_t)w;
-	}
-	return n;
+	for (size_t i = 0; i < ARRAY_SIZE(im->fds); i++)
+		closep(&im->fds[i]);
+	pool_stage_destroy(&im->stage);
+	json_decref(im->chain);
+	json_decref(im->done);
 }
 
-static int file_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
-			 curl_off_t ulnow)
+static int check_cancel(const struct image_fetch *f, struct zh_error *err)
 {
-	struct download *d = ud;
-
-	(void)dltotal, (void)ultotal, (void)ulnow;
-	if (d->progress)
-		d->progress(d->ud, (uint64_t)dlnow, d->total);
+	if (f->cancel && *f->cancel)
+		return zh_error_set(err, EINTR, NULL, "interrupted");
 	return 0;
 }
 
-static bool retryable(CURLcode rc)
+static const json_t *file0_of(const json_t *rec)
 {
-	return rc == CURLE_PARTIAL_FILE || rc == CURLE_RECV_ERROR || rc == CURLE_GOT_NOTHING ||
-	       rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_SEND_ERROR;
+	return json_array_get(json_object_get(json_object_get(rec, "manifest"), "files"), 0);
 }
 
-static int download_once(const char *url, struct download *d, CURLcode *rc, struct zh_error *err)
+static const char *uuid_of(const json_t *rec)
 {
-	_cleanup_(curl_cleanupp) CURL *c = http_new(url);
+	return jsonutil_str(json_object_get(rec, "manifest"), "uuid");
+}
 
-	if (!c)
+/* A stage for the chain's files, as large as they are declared. */
+static int stage_chain(struct import *im, struct zh_error *err)
+{
+	uint64_t total = 0;
+	size_t i;
+	json_t *c;
+	int r;
+
+	json_array_foreach (im->chain, i, c)
+		total += (uint64_t)json_integer_value(json_object_get(file0_of(c), "size"));
+	r = pool_stage_create(im->p, total, &im->stage, err);
+	if (r < 0)
+		return zh_error_prefix(
+			err, "cannot import image %s",
+			uuid_of(json_array_get(im->chain, json_array_size(im->chain) - 1)));
+	return 0;
+}
+
+static int download_one(struct import *im, size_t i, struct zh_error *err)
+{
+	const json_t *rec = json_array_get(im->chain, i);
+	const json_t *source = json_object_get(rec, "source");
+	_cleanup_free_ char *url = NULL;
+	struct image_http_limits lim;
+
+	if (asprintf(&url, "%s/images/%s/file", image_source_url(source), uuid_of(rec)) < 0)
 		return zh_error_oom(err);
-	if (ftruncate(d->fd, 0) < 0 || lseek(d->fd, 0, SEEK_SET) < 0)
-		return zh_error_set(err, errno, NULL, "truncate download file: %m");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, file_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, d);
-	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, file_progress);
-	curl_easy_setopt(c, CURLOPT_XFERINFODATA, d);
-	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
-	*rc = curl_easy_perform(c);
-	return http_result(c, *rc, url, err);
+	im->fds[i] = openat(im->stage.fd, uuid_of(rec),
+			    O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (im->fds[i] < 0)
+		return zh_error_set(err, errno, NULL, "cannot create %s/%s: %m", im->stage.path,
+				    uuid_of(rec));
+	image_source_limits(source, &im->f->limits, true, &lim);
+	return image_http_download(url, &lim, im->f, file0_of(rec), im->fds[i], err);
 }
 
-static int download(const char *url, struct download *d, struct zh_error *err)
+static int download_chain(struct import *im, struct zh_error *err)
 {
-	CURLcode rc = CURLE_OK;
-	int r = -EIO;
+	size_t n = json_array_size(im->chain);
 
-	for (int i = 0; i < IMPORT_ATTEMPTS; i++) {
-		zh_error_clear(err);
-		r = download_once(url, d, &rc, err);
-		if (r == 0 || !retryable(rc))
+	for (size_t i = 0; i < n; i++) {
+		int r = download_one(im, i, err);
+
+		if (r < 0 && i + 1 < n)
+			zh_error_prefix(err, "origin image %s",
+					uuid_of(json_array_get(im->chain, i)));
+		if (r == 0)
+			r = check_cancel(im->f, err);
+		if (r < 0)
 			return r;
 	}
-	return zh_error_prefix(err, "after %d attempts", IMPORT_ATTEMPTS);
+	return 0;
 }
 
-/* Name the URL instead of the (removed) temp file in an install error. */
-static void install_error(struct zh_error *err, const char *tmp, const char *url)
+/* Name the URL instead of the staged file in an install error. */
+static void install_error(struct zh_error *err, const char *file, const char *url)
 {
-	const char *at = err->msg ? strstr(err->msg, tmp) : NULL;
+	const char *at = err->msg ? strstr(err->msg, file) : NULL;
 	_cleanup_free_ char *rest = NULL;
 
-	if (at && strncmp(at + strlen(tmp), ": ", 2) == 0 &&
-	    (rest = strdup(at + strlen(tmp) + 2))) {
+	if (at && strncmp(at + strlen(file), ": ", 2) == 0 &&
+	    (rest = strdup(at + strlen(file) + 2))) {
 		zh_error_reword(err, "%s: %s", url, rest);
 		return;
 	}
 	zh_error_prefix(err, "%s", url);
 }
 
-static int import_from(const struct pool *p, const char *source, const json_t *m,
-		       struct download *d, struct zh_error *err)
+static int install_one(struct import *im, size_t i, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, ".imgadm");
-	_cleanup_free_ char *tmp = NULL, *url = NULL;
-	const json_t *f = json_array_get(json_object_get(m, "files"), 0);
+	const json_t *rec = json_array_get(im->chain, i);
+	const json_t *m = json_object_get(rec, "manifest");
+	const char *source = image_source_url(json_object_get(rec, "source"));
+	_cleanup_free_ char *file = NULL, *url = NULL;
 	int r;
 
-	if (!dir || asprintf(&tmp, "%s/.import-XXXXXX", dir) < 0 ||
-	    asprintf(&url, "%s/images/%s/file", source, jsonutil_str(m, "uuid")) < 0)
+	if (asprintf(&file, "%s/%s", im->stage.path, uuid_of(rec)) < 0 ||
+	    asprintf(&url, "%s/images/%s/file", source, uuid_of(rec)) < 0)
 		return zh_error_oom(err);
-	r = fsutil_mkdir_p(dir, 0755, err);
+	r = image_install_verified(im->p, m, im->fds[i], file, source, err);
 	if (r < 0)
-		return r;
-	d->fd = mkostemp(tmp, O_CLOEXEC);
-	if (d->fd < 0)
-		return zh_error_set(err, errno, NULL, "create %s: %m", tmp);
-	d->total = (uint64_t)json_integer_value(json_object_get(f, "size"));
-	r = download(url, d, err);
-	if (r == 0 && (r = image_install_manifest(p, m, tmp, source, err)) < 0)
-		install_error(err, tmp, url);
-	unlink(tmp);
-	closep(&d->fd);
+		install_error(err, file, url);
+	else if (json_array_append(im->done, (json_t *)m) < 0)
+		r = zh_error_oom(err);
 	return r;
 }
 
@@ -472,55 +578,73 @@ static void delete_quietly(const struct pool *p, const char *uuid)
 	zh_error_clear(&ignore);
 }
 
-/* Delete, newest first, the images of done (which this import installed). */
-static void undo_installed(const struct pool *p, const json_t *done)
+/* Under the host lock: install what is not installed yet, origins first; all or nothing. */
+static int install_chain(struct import *im, struct zh_error *err)
 {
-	for (size_t i = json_array_size(done); i-- > 0;)
-		delete_quietly(p, jsonutil_str(json_array_get(done, i), "uuid"));
-}
+	_cleanup_close_ int hl = lock_take_until(LOCK_HOST, im->f->cancel, err);
+	size_t n = json_array_size(im->chain);
+	int r = hl < 0 ? hl : 0;
 
-static int install_chain(const struct pool *p, const json_t *chain, struct download *d,
-			 json_t *done, struct zh_error *err)
-{
-	size_t i;
-	json_t *c;
-
-	json_array_foreach (chain, i, c) {
-		json_t *m = json_object_get(c, "manifest");
-		int r = import_from(p, jsonutil_str(c, "source"), m, d, err);
-
-		if (r == 0 && json_array_append(done, m) < 0) {
-			r = zh_error_oom(err);
-			delete_quietly(p, jsonutil_str(m, "uuid"));
-		}
-		if (r < 0) {
-			if (i + 1 < json_array_size(chain))
-				zh_error_prefix(err, "origin image %s", jsonutil_str(m, "uuid"));
-			undo_installed(p, done);
-			return r;
-		}
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if ((r = check_cancel(im->f, err)) < 0)
+			break;
+		if (installed(im->p, uuid_of(json_array_get(im->chain, i))))
+			continue; /* another command installed it meanwhile */
+		r = install_one(im, i, err);
+		if (r < 0 && i + 1 < n)
+			zh_error_prefix(err, "origin image %s",
+					uuid_of(json_array_get(im->chain, i)));
 	}
-	return 0;
+	if (r == 0)
+		r = check_cancel(im->f, err);
+	for (size_t k = json_array_size(im->done); r < 0 && hl >= 0 && k-- > 0;)
+		delete_quietly(im->p, jsonutil_str(json_array_get(im->done, k), "uuid"));
+	return r;
 }
 
-int image_source_import(const struct pool *p, const char *uuid, image_progress_fn progress,
-			void *ud, json_t **installed_out, struct zh_error *err)
+/* With "import.<uuid>" held: resolve, stage, download, install. */
+static int import_locked(struct import *im, const char *uuid, struct zh_error *err)
 {
 	_cleanup_json_ json_t *list = NULL;
-	_cleanup_json_ json_t *chain = json_array();
-	_cleanup_json_ json_t *done = json_array();
-	struct download d = {.fd = -EBADF, .progress = progress, .ud = ud};
 	int r;
 
-	if (!chain || !done)
-		return zh_error_oom(err);
 	if ((r = image_sources_get(&list, err)) < 0)
 		return r;
 	if (json_array_size(list) == 0)
 		return zh_error_set(err, ENOENT, "sources", "no image sources configured");
-	if ((r = resolve_chain(p, list, uuid, chain, err)) < 0 ||
-	    (r = install_chain(p, chain, &d, done, err)) < 0)
+	if ((r = resolve_chain(im->p, list, uuid, im->f, im->chain, err)) < 0 ||
+	    (r = check_cancel(im->f, err)) < 0 || (r = stage_chain(im, err)) < 0 ||
+	    (r = download_chain(im, err)) < 0)
 		return r;
-	*installed_out = TAKE_PTR(done);
-	return 0;
+	return install_chain(im, err);
+}
+
+int image_source_import(const struct pool *p, const char *uuid, const struct image_fetch *f,
+			json_t **installed_out, struct zh_error *err)
+{
+	_cleanup_free_ char *lock_name = NULL;
+	_cleanup_close_ int il = -EBADF;
+	struct import im = {.p = p, .f = f, .stage = POOL_STAGE_INIT};
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(im.fds); i++)
+		im.fds[i] = -EBADF;
+	if (!util_is_uuid(uuid))
+		return zh_error_set(err, EINVAL, "uuid", "invalid image uuid \"%s\"", uuid);
+	if (asprintf(&lock_name, "import.%s", uuid) < 0)
+		return zh_error_oom(err);
+	if ((il = lock_take_until(lock_name, f->cancel, err)) < 0)
+		return il;
+	im.chain = json_array();
+	im.done = json_array();
+	if (!im.chain || !im.done)
+		r = zh_error_oom(err);
+	else if (installed(p, uuid)) /* by the import we waited for */
+		r = 0;
+	else
+		r = import_locked(&im, uuid, err);
+	if (r == 0)
+		*installed_out = json_incref(im.done);
+	import_release(&im);
+	return r;
 }

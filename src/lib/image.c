@@ -39,9 +39,8 @@
 #include "util.h"
 #include "vmstore.h"
 
-#define RECORD_DIR   ".imgadm"
-#define MANIFEST_MAX (1u << 20)
-#define RECORD_MAX   (2u << 20)
+#define RECORD_DIR ".imgadm"
+#define RECORD_MAX (2u << 20)
 
 char *image_record_path(const struct pool *p, const char *uuid)
 {
@@ -58,7 +57,7 @@ int image_manifest_load(const char *path, json_t **out, struct zh_error *err)
 	size_t len = 0;
 	int r;
 
-	r = fsutil_read_all(path, MANIFEST_MAX, &text, &len, err);
+	r = fsutil_read_all(path, IMAGE_MANIFEST_MAX, &text, &len, err);
 	if (r < 0) {
 		zh_error_set(err, -r, "-m", "-m %s: %s", path,
 			     r == -EFBIG ? "manifest larger than 1 MiB" : strerror(-r));
@@ -243,13 +242,12 @@ static int check_origin(const struct pool *p, const char *uuid, const char *orig
 			    uuid, origin, p->name);
 }
 
-int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
-			   const char *source, struct zh_error *err)
+/* What is checked before the file is read: the manifest, not installed, its origin installed. */
+static int install_check(const struct pool *p, const json_t *manifest, struct zh_error *err)
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	const char *origin = jsonutil_str(manifest, "origin");
 	_cleanup_free_ char *rec = NULL;
-	_cleanup_close_ int fd = -EBADF;
 	int r;
 
 	r = image_manifest_check(manifest, err);
@@ -264,18 +262,48 @@ int image_install_manifest(const struct pool *p, const json_t *manifest, const c
 		return zh_error_set(err, EEXIST, "uuid", "image %s is already installed", uuid);
 	if (origin && (r = check_origin(p, uuid, origin, err)) < 0)
 		return r;
-	fd = image_file_verify(manifest, file_path, err);
-	if (fd < 0)
-		return fd;
-	r = clear_leftovers(p, uuid, err);
+	return 0;
+}
+
+/* Unpack the verified file on fd into the image's datasets and record it; all or nothing. */
+static int install_tree(const struct pool *p, const json_t *manifest, int fd, const char *label,
+			const char *source, struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(manifest, "uuid");
+	int r = clear_leftovers(p, uuid, err);
+
 	if (r < 0)
 		return r;
-	r = make_tree(p, uuid, origin, fd, file_path, err);
+	r = make_tree(p, uuid, jsonutil_str(manifest, "origin"), fd, label, err);
 	if (r == 0)
 		r = write_record(p, manifest, source, err);
 	if (r < 0)
 		undo_datasets(p, uuid);
 	return r;
+}
+
+int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
+			   const char *source, struct zh_error *err)
+{
+	_cleanup_close_ int fd = -EBADF;
+	int r = install_check(p, manifest, err);
+
+	if (r < 0)
+		return r;
+	fd = image_file_verify(manifest, file_path, err);
+	if (fd < 0)
+		return fd;
+	return install_tree(p, manifest, fd, file_path, source, err);
+}
+
+int image_install_verified(const struct pool *p, const json_t *manifest, int fd, const char *label,
+			   const char *source, struct zh_error *err)
+{
+	int r = install_check(p, manifest, err);
+
+	if (r < 0)
+		return r;
+	return install_tree(p, manifest, fd, label, source, err);
 }
 
 int image_install(const struct pool *p, const char *manifest_path, const char *file_path,

@@ -24,6 +24,7 @@
 #define ZH_IMAGE_H
 
 #include <jansson.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -78,6 +79,15 @@ int image_manifest_load(const char *path, json_t **out, struct zh_error *err);
  * image server it came from, or NULL) is kept in the record for imgadm get.
  */
 int image_install_manifest(const struct pool *p, const json_t *manifest, const char *file_path,
+			   const char *source, struct zh_error *err);
+
+/*
+ * image_install_manifest() of a file already verified against the
+ * manifest's files[0] (size and SHA-1; image-http.c does it as it
+ * downloads): fd is open on it, at offset 0, and only this process can
+ * write it.  label names it in messages.
+ */
+int image_install_verified(const struct pool *p, const json_t *manifest, int fd, const char *label,
 			   const char *source, struct zh_error *err);
 
 /*
@@ -196,36 +206,129 @@ struct image_create_opts {
 int image_create(const struct image_create_opts *o, char **manifest_out, char **file_out,
 		 struct zh_error *err);
 
-/* ---- image sources (image-source.c) ---- */
-
-/* The configured source URLs: a JSON array of strings (empty when none). */
-int image_sources_get(json_t **out, struct zh_error *err);
-
-/* Add / remove a source URL (http:// or https://); -EEXIST / -ENOENT. */
-int image_sources_add(const char *url, struct zh_error *err);
-int image_sources_delete(const char *url, struct zh_error *err);
-
-/* GET <source>/images: the JSON array of manifests the source offers. */
-int image_source_avail(const char *source, json_t **out, struct zh_error *err);
+/* ---- image sources (image-source.c, image-http.c) ---- */
 
 /* Called while downloading: bytes so far and the expected total. */
 typedef void (*image_progress_fn)(void *ud, uint64_t done, uint64_t total);
 
 /*
- * Import uuid from the first source that has it: fetch and check the
- * manifest, download the file to a temp file in the pool (a dropped
- * connection restarts it, 3 attempts in all), install it with
- * image_install_manifest(), remove the temp file.  An image with an origin
- * that is not installed brings its chain: every manifest is fetched first
- * (each from the first source that has it) until an origin that is
- * installed or an image with none, refusing a cycle and a chain longer
- * than IMAGE_ORIGIN_DEPTH_MAX before any download; then the images are
- * installed, origins first.  Nothing is left on failure: the origins this
- * import installed are deleted again.  *installed_out gets the array of
- * the manifests installed, origins first.  -ENOENT when no source has uuid
- * (or an origin: prop "origin").
+ * Limits on each HTTP request to an image source (docs/man/imgadm.8,
+ * LIMITS).  A request during which fewer than speed_limit bytes/s arrive
+ * for speed_time s is abandoned (connecting must succeed within speed_time
+ * s too), and so is one that lasts max_time s (a file download's retries
+ * included).  In a setting, -1 means "not set here" (the source's setting
+ * applies, else the default) and 0 means "no limit".
  */
-int image_source_import(const struct pool *p, const char *uuid, image_progress_fn progress,
-			void *ud, json_t **installed_out, struct zh_error *err);
+struct image_http_limits {
+	long speed_limit; /* bytes/s */
+	long speed_time;  /* s */
+	long max_time;	  /* s */
+};
+
+#define IMAGE_HTTP_LIMITS_UNSET \
+	{                       \
+		-1, -1, -1      \
+	}
+#define IMAGE_SPEED_LIMIT_DEFAULT   1024L  /* bytes/s */
+#define IMAGE_SPEED_TIME_DEFAULT    30L	   /* s */
+#define IMAGE_MAX_TIME_API_DEFAULT  300L   /* s, a manifest, an image list, a ping */
+#define IMAGE_MAX_TIME_FILE_DEFAULT 86400L /* s, an image file */
+#define IMAGE_REDIRECTS_MAX	    5
+#define IMAGE_MANIFEST_MAX	    (1u << 20)	/* bytes of a manifest, local or remote */
+#define IMAGE_ANSWER_MAX	    (64u << 20) /* bytes of any other JSON answer */
+#define IMAGE_JSON_VALUES_MAX	    (1u << 20)	/* values in any JSON answer (memory) */
+
+/*
+ * Check a limit given as text (an option) or JSON (a source's setting):
+ * name is "speed-limit" (bytes/s, at most 1 GiB/s), "speed-time" (s, at
+ * most a day) or "max-time" (s, at most 30 days); 0 turns it off.
+ * -EINVAL (prop name) otherwise.
+ */
+int image_http_limit_parse(const char *name, const char *text, long *out, struct zh_error *err);
+
+/* What one import, avail or check is told by its caller. */
+struct image_fetch {
+	struct image_http_limits limits; /* from the command line; -1: unset */
+	/*
+	 * Set by the caller's SIGINT/SIGTERM handler (installed without
+	 * SA_RESTART): the request in flight stops within about a second,
+	 * what was made is removed, and the call returns -EINTR.
+	 */
+	const volatile sig_atomic_t *cancel;
+	image_progress_fn progress; /* bytes so far and the file's size; may be NULL */
+	void *ud;
+};
+
+/*
+ * The configured sources, in the order they are tried: a JSON array whose
+ * entries are URL strings or {"url", "speed_limit"?, "speed_time"?,
+ * "max_time"?} objects (empty when none).  A file that is not that is an
+ * error naming it.
+ */
+int image_sources_get(json_t **out, struct zh_error *err);
+
+/* A source entry's URL (NULL for a malformed entry). */
+const char *image_source_url(const json_t *source);
+
+/*
+ * The limits for a request to source: each of cli's that is set (>= 0),
+ * else the source's, else the default; max_time's default is that of an
+ * image file when file, else that of an API answer.
+ */
+void image_source_limits(const json_t *source, const struct image_http_limits *cli, bool file,
+			 struct image_http_limits *out);
+
+/*
+ * Add a source URL (http:// or https://) with its own limits (lim may be
+ * NULL; -1 fields are not stored); remove one.  -EEXIST / -ENOENT.
+ */
+int image_sources_add(const char *url, const struct image_http_limits *lim, struct zh_error *err);
+int image_sources_delete(const char *url, struct zh_error *err);
+
+/* GET <source>/images: the JSON array of manifests the source offers. */
+int image_source_avail(const json_t *source, const struct image_fetch *f, json_t **out,
+		       struct zh_error *err);
+
+/* GET <source>/ping: 0 when the source answers with JSON (imgadm sources -c). */
+int image_source_ping(const json_t *source, const struct image_fetch *f, struct zh_error *err);
+
+/*
+ * Import uuid from the first source that has it.  Holds the lock
+ * "import.<uuid>" throughout (a second import of the same image waits, then
+ * finds it installed: *installed_out empty) and no other lock while it
+ * talks to the network: the manifest (and every manifest of the origin
+ * chain) is fetched and checked; the files are downloaded into one stage
+ * (pool_stage_create: a qgroup limit of their declared sizes, refused when
+ * the pool lacks the space), each one's size and SHA-1 checked as it
+ * arrives (image-http.c); then the host lock is taken and the images are
+ * installed from the verified files, origins first, skipping any that
+ * another command installed meanwhile.  A chain is refused before any
+ * download when it has a cycle or is longer than IMAGE_ORIGIN_DEPTH_MAX.
+ * Nothing is left on failure or cancellation (-EINTR): the stage goes and
+ * the images this import installed are deleted again.  *installed_out
+ * gets the array of the manifests installed, origins first.  -ENOENT when
+ * no source has uuid (or an origin: prop "origin").
+ */
+int image_source_import(const struct pool *p, const char *uuid, const struct image_fetch *f,
+			json_t **installed_out, struct zh_error *err);
+
+/*
+ * Counting the values of JSON text as it streams in, to refuse an answer
+ * that would take too much memory to parse: values (start at 1) is an
+ * upper bound of the values and keys in the text seen so far, whatever
+ * the chunks it came in (the '[', '{', ',' and ':' outside strings, plus
+ * one).  Pure; fuzzed by tests/fuzz/fuzz-json-scan.c.
+ */
+struct image_json_scan {
+	size_t values;
+	bool in_str, esc;
+};
+
+#define IMAGE_JSON_SCAN_INIT    \
+	{                       \
+		1, false, false \
+	}
+
+void image_json_scan(struct image_json_scan *s, const char *p, size_t n);
 
 #endif

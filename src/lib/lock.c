@@ -10,7 +10,7 @@
 #include "lock.h"
 #include "paths.h"
 
-int lock_take(const char *name, struct zh_error *err)
+int lock_take_until(const char *name, const volatile sig_atomic_t *stop, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
 	_cleanup_free_ char *path = NULL;
@@ -28,8 +28,16 @@ int lock_take(const char *name, struct zh_error *err)
 	while (flock(fd, LOCK_EX) < 0) {
 		if (errno != EINTR)
 			return zh_error_set(err, errno, NULL, "cannot lock %s: %m", path);
+		if (stop && *stop)
+			return zh_error_set(err, EINTR, NULL,
+					    "interrupted while waiting for lock %s", name);
 	}
 	return TAKE_FD(fd);
+}
+
+int lock_take(const char *name, struct zh_error *err)
+{
+	return lock_take_until(name, NULL, err);
 }
 
 int lock_vm(const char *uuid, struct zh_error *err)

@@ -6,7 +6,11 @@
  * process dies, so a crashed vmadm never leaves a VM locked.
  *
  * Lock order: the host lock (LOCK_HOST) before any VM lock; VM locks are
- * never nested.  Images take the host lock too.
+ * never nested.  Images take the host lock too, only to install or delete:
+ * an import holds its image's "import.<uuid>" lock while it downloads
+ * (no other lock held), then takes the host lock to install.  Leaf locks
+ * ("pool-<name>", "stage.<pool>", "trash.<pool>", "nft", nic tags) are
+ * taken last and held briefly.
  *
  *     _cleanup_close_ int l = -EBADF;
  *     if ((l = lock_vm(uuid, &err)) < 0) return l;
@@ -14,12 +18,20 @@
 #ifndef ZH_LOCK_H
 #define ZH_LOCK_H
 
+#include <signal.h>
+
 #include "error.h"
 
 #define LOCK_HOST "host"
 
 /* Block until the named lock is held; returns the fd that holds it. */
 int lock_take(const char *name, struct zh_error *err);
+
+/*
+ * lock_take(), but a signal that sets *stop while it waits (its handler
+ * installed without SA_RESTART) ends the wait: -EINTR.
+ */
+int lock_take_until(const char *name, const volatile sig_atomic_t *stop, struct zh_error *err);
 
 /* Same as lock_take(uuid): serialises every change to one VM. */
 int lock_vm(const char *uuid, struct zh_error *err);

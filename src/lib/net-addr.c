@@ -20,10 +20,15 @@
  *     net_zone_files("/zones/<u>/root", vm, &err);
  *
  * Invariants: files are written under the zone root only, through
- * openat2(RESOLVE_IN_ROOT) for /etc and rename() for the file itself, so
- * a zone-controlled symlink never leads out of the root; the caller's
- * network namespace is never left (net_sock_open_pid enters the zone's in
- * a thread of its own).
+ * openat2(RESOLVE_IN_ROOT) for /etc and rename() of a fresh, randomly
+ * named temp file for the file itself, so a zone-controlled symlink never
+ * leads out of the root; what the tenant put in place of a file that is
+ * not a regular file or a symlink (a FIFO, a directory) is left alone and
+ * reported, and the other files are still written; the old /etc/hosts is
+ * read non-blocking, without following a symlink, only if it is a regular
+ * file, and at most 256 KiB of it (a tenant's `mkfifo /etc/hosts` never
+ * stalls zoneadmd).  The caller's network namespace is never left
+ * (net_sock_open_pid enters the zone's in a thread of its own).
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -38,9 +43,11 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "fsutil.h"
 #include "jsonutil.h"
 #include "net-vnic-internal.h"
 #include "net.h"
@@ -455,18 +462,57 @@ static int open_etc(const char *root, struct zh_error *err)
 	return fd;
 }
 
-/* Write name in etcfd by temp file + rename (never follows a symlink). */
+/*
+ * What stands at name: nothing or a regular file (or a symlink, which a
+ * rename replaces without following) may be replaced; anything else (a
+ * FIFO, a directory, a device) is the tenant's and is refused.
+ */
+static int check_replaceable(int etcfd, const char *name, struct zh_error *err)
+{
+	struct stat st;
+
+	if (fstatat(etcfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0
+				       : zh_error_set(err, errno, NULL,
+						      "cannot check /etc/%s in the zone: %m", name);
+	if (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))
+		return 0;
+	return zh_error_set(err, EEXIST, NULL,
+			    "left /etc/%s in the zone alone: it is not a regular file (mode %o)",
+			    name, (unsigned)(st.st_mode & S_IFMT));
+}
+
+/* A new file in etcfd under a fresh random name (never follows, never reuses). */
+static int open_temp(int etcfd, const char *name, char *tmp, size_t size, struct zh_error *err)
+{
+	for (int tries = 0; tries < 8; tries++) {
+		uint64_t rnd = 0;
+		int fd;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+			return zh_error_set(err, EIO, NULL, "getrandom: %m");
+		snprintf(tmp, size, ".%s.zonehost-%016llx", name, (unsigned long long)rnd);
+		fd = openat(etcfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+		if (fd >= 0 || errno != EEXIST)
+			return fd >= 0 ? fd
+				       : zh_error_set(err, errno, NULL,
+						      "cannot write /etc/%s in the zone: %m", name);
+	}
+	return zh_error_set(err, EEXIST, NULL, "cannot write /etc/%s in the zone: %m", name);
+}
+
+/* Write name in etcfd by temp file + rename (never opens or follows the old one). */
 static int write_etc(int etcfd, const char *name, const char *data, struct zh_error *err)
 {
 	char tmp[64];
 	size_t len = strlen(data);
-	_cleanup_close_ int fd = -EBADF;
+	int r = check_replaceable(etcfd, name, err);
 
-	snprintf(tmp, sizeof(tmp), ".%s.zonehost-new", name);
-	unlinkat(etcfd, tmp, 0);
-	fd = openat(etcfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (r < 0)
+		return r;
+	_cleanup_close_ int fd = open_temp(etcfd, name, tmp, sizeof(tmp), err);
 	if (fd < 0)
-		return zh_error_set(err, errno, NULL, "cannot write /etc/%s in the zone: %m", name);
+		return fd;
 	if (fchmod(fd, 0644) < 0 || write(fd, data, len) != (ssize_t)len) {
 		int e = errno ? errno : EIO;
 
@@ -482,22 +528,30 @@ static int write_etc(int etcfd, const char *name, const char *data, struct zh_er
 	return 0;
 }
 
-/* The current file (a regular file only; symlinks are not followed). */
+/*
+ * The current file, or NULL when there is none we may read: opened
+ * non-blocking and without following a symlink (a FIFO the tenant put
+ * there must not stall zoneadmd), a regular file only, of at most
+ * HOSTS_MAX bytes.
+ */
 static char *read_etc(int etcfd, const char *name)
 {
-	_cleanup_close_ int fd = openat(etcfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_fclose_ FILE *f = NULL;
+	_cleanup_close_ int fd =
+		openat(etcfd, name, O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
 	struct stat st;
 	char *buf;
-	size_t n;
+	ssize_t n;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size > HOSTS_MAX)
 		return NULL;
 	buf = calloc(1, (size_t)st.st_size + 1);
 	if (!buf)
 		return NULL;
-	f = fdopen(TAKE_FD(fd), "r");
-	n = f ? fread(buf, 1, (size_t)st.st_size, f) : 0;
+	n = fsutil_read_full(fd, buf, (size_t)st.st_size); /* what it said, not what it grew to */
+	if (n < 0) {
+		free(buf);
+		return NULL;
+	}
 	buf[n] = '\0';
 	return buf;
 }
@@ -567,17 +621,23 @@ static char *hosts_merge(const char *old, const char *block)
 	return r < 0 ? NULL : out;
 }
 
+static int write_hostname(int etcfd, const json_t *vm, struct zh_error *err)
+{
+	_cleanup_free_ char *hn = NULL;
+
+	if (asprintf(&hn, "%s\n", vm_hostname(vm)) < 0)
+		return zh_error_oom(err);
+	return write_etc(etcfd, "hostname", hn, err);
+}
+
 static int write_hosts(int etcfd, const json_t *vm, struct zh_error *err)
 {
 	_cleanup_free_ char *old = read_etc(etcfd, "hosts");
-	_cleanup_free_ char *block = hosts_block(vm), *all = NULL, *hn = NULL;
-	int r;
+	_cleanup_free_ char *block = hosts_block(vm), *all = NULL;
 
-	if (!block || !(all = hosts_merge(old, block)) ||
-	    asprintf(&hn, "%s\n", vm_hostname(vm)) < 0)
+	if (!block || !(all = hosts_merge(old, block)))
 		return zh_error_oom(err);
-	r = write_etc(etcfd, "hostname", hn, err);
-	return r < 0 ? r : write_etc(etcfd, "hosts", all, err);
+	return write_etc(etcfd, "hosts", all, err);
 }
 
 static int write_resolv(int etcfd, const json_t *vm, struct zh_error *err)
@@ -606,11 +666,26 @@ static int write_resolv(int etcfd, const json_t *vm, struct zh_error *err)
 
 int net_zone_files(const char *zone_root, const json_t *vm, struct zh_error *err)
 {
+	static int (*const writers[])(int, const json_t *, struct zh_error *) = {
+		write_resolv, write_hostname, write_hosts};
 	_cleanup_close_ int etc = open_etc(zone_root, err);
-	int r;
+	int r = 0;
 
 	if (etc < 0)
 		return etc;
-	r = write_resolv(etc, vm, err);
-	return r < 0 ? r : write_hosts(etc, vm, err);
+	/* Each file on its own: one the tenant broke does not stop the others. */
+	for (size_t i = 0; i < ARRAY_SIZE(writers); i++) {
+		struct zh_error e = ZH_ERROR_INIT;
+
+		if (writers[i](etc, vm, &e) == 0)
+			continue;
+		if (r == 0) {
+			r = -e.errnum;
+			*err = e; /* the first reason, moved */
+		} else {
+			zh_error_reword(err, "%s; %s", err->msg, e.msg); /* and the next ones */
+			zh_error_clear(&e);
+		}
+	}
+	return r;
 }

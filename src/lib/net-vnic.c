@@ -1,23 +1,28 @@
 /*
  * net-vnic.c - VNICs: one veth pair per NIC (net.h).
  *
- * Owns: the host end of every VNIC, named net_vnic_host_name(uuid,
- * net_nic_index(nic, pos)), a port of the bridge its nic tag names, up,
- * with the NIC's MTU; and, through it, the zone end (deleting either end
- * of a veth pair deletes both).  The zone end is created directly inside
- * the zone's network namespace (IFLA_NET_NS_PID on the peer) under its
- * final name (`interface`), MAC and MTU; net-addr.c then brings it up and
+ * Owns: the host end of every VNIC, named net_vnic_host_name(prefix,
+ * net_nic_index(nic, pos)) with the VM's net_vnic_prefix(), a port of the bridge its nic tag names,
+ * up, with the NIC's MTU; and, through it, the zone end (deleting either end of a veth pair deletes
+ * both).  The zone end is created directly inside the zone's network namespace (IFLA_NET_NS_PID on
+ * the peer) under its final name (`interface`), MAC and MTU; net-addr.c then brings it up and
  * configures it from a socket made inside that namespace.  Not: the bridges
  * (net-nictag.c), the nft tables (nft.c).
  *
  *     net_vnics_create(uuid, vm, init_pid, &err);         before init runs
  *     net_vnics_sync(uuid, old, new, init_pid, &err);     vmadm update
- *     net_vnics_destroy(uuid, NULL, &err);                any process, any time
+ *     net_vnics_destroy(uuid, vm, &err);                  any process, any time
  *
- * Invariants: names depend only on the uuid and the NIC's interface
- * number, so destroy needs no state: it removes every link of the calling
- * namespace whose name starts with the VM's prefix "z<10 hex>n".  create
- * either succeeds whole or leaves no VNIC of the VM behind.
+ * Invariants: names depend only on the VM's uuid, its id slot and the
+ * NIC's interface number, so destroy needs only the config zoneadmd loaded
+ * at start (its sentinel keeps a copy): it removes every link of the
+ * calling namespace whose name starts with the VM's prefix
+ * "z<6 hex of the uuid><4 hex of the slot>n".  The slot is
+ * zonehost_id_base / 65536, allocated under the host lock and never shared
+ * by two VMs of this host, so two VMs whose uuids share a prefix (a chosen
+ * uuid, in a payload or a stream) still get distinct names; the uuid digits
+ * only help an operator read them.  create either succeeds whole or leaves
+ * no VNIC of the VM behind.
  */
 #include <ctype.h>
 #include <linux/if.h>
@@ -32,7 +37,9 @@
 #include "net.h"
 #include "util.h"
 
-#define IDX_FALLBACK 500u
+#define IDX_FALLBACK   500u
+#define VNIC_UUID_HEX  6
+#define VNIC_SLOT_SIZE 65536 /* zonehost_id_base / this: the VM's id slot */
 
 DEFINE_CLEANUP_FUNC(struct rtnl_link, rtnl_link_put)
 DEFINE_CLEANUP_FUNC(struct nl_cache, nl_cache_free)
@@ -40,24 +47,31 @@ DEFINE_CLEANUP_FUNC(struct nl_addr, nl_addr_put)
 
 /* ---- names ---- */
 
-static void vm_prefix(const char *uuid, char out[NET_IFNAMSIZ])
+int net_vnic_prefix(const char *uuid, const json_t *vm, char out[NET_IFNAMSIZ],
+		    struct zh_error *err)
 {
+	json_t *b = json_object_get(vm, "zonehost_id_base");
+	json_int_t base = json_is_integer(b) ? json_integer_value(b) : 0;
 	size_t n = 0;
 
+	if (!uuid || !util_is_uuid_shape(uuid))
+		return zh_error_set(err, EINVAL, "uuid", "invalid uuid for VNIC names");
+	if (base < VNIC_SLOT_SIZE || base % VNIC_SLOT_SIZE || base / VNIC_SLOT_SIZE > 0xffff)
+		return zh_error_set(err, EINVAL, "zonehost_id_base",
+				    "VM %s has no valid uid/gid range (zonehost_id_base) to name "
+				    "its VNICs by",
+				    uuid);
 	out[n++] = 'z';
-	for (const char *p = uuid; *p && n < 11; p++)
+	for (const char *p = uuid; *p && n < 1 + VNIC_UUID_HEX; p++)
 		if (isxdigit((unsigned char)*p))
 			out[n++] = (char)tolower((unsigned char)*p);
-	out[n++] = 'n';
-	out[n] = '\0';
+	snprintf(out + n, NET_IFNAMSIZ - n, "%04xn", (unsigned)(base / VNIC_SLOT_SIZE));
+	return 0;
 }
 
-void net_vnic_host_name(const char *uuid, unsigned idx, char out[NET_IFNAMSIZ])
+void net_vnic_host_name(const char *prefix, unsigned idx, char out[NET_IFNAMSIZ])
 {
-	char pre[NET_IFNAMSIZ];
-
-	vm_prefix(uuid, pre); /* at most 12 chars: 3 digits fit */
-	snprintf(out, NET_IFNAMSIZ, "%.12s%u", pre, idx % 1000u);
+	snprintf(out, NET_IFNAMSIZ, "%.12s%u", prefix, idx % 1000u); /* 12 + 3 digits fit */
 }
 
 unsigned net_nic_index(const json_t *nic, size_t pos)
@@ -73,9 +87,9 @@ unsigned net_nic_index(const json_t *nic, size_t pos)
 	return IDX_FALLBACK + (unsigned)(pos % IDX_FALLBACK);
 }
 
-static void nic_host_name(const char *uuid, const json_t *nic, size_t pos, char out[NET_IFNAMSIZ])
+static void nic_host_name(const char *prefix, const json_t *nic, size_t pos, char out[NET_IFNAMSIZ])
 {
-	net_vnic_host_name(uuid, net_nic_index(nic, pos), out);
+	net_vnic_host_name(prefix, net_nic_index(nic, pos), out);
 }
 
 /* ---- sockets and errors ---- */
@@ -231,13 +245,13 @@ static int host_del(struct nl_sock *sk, const char *name)
 }
 
 /* One NIC: its veth pair, then its addresses from inside the zone. */
-static int nic_up(struct nl_sock *sk, struct nl_sock *zs, const char *uuid, const json_t *nic,
+static int nic_up(struct nl_sock *sk, struct nl_sock *zs, const char *pre, const json_t *nic,
 		  size_t pos, pid_t zone_pid, struct zh_error *err)
 {
 	char host[NET_IFNAMSIZ];
 	int r;
 
-	nic_host_name(uuid, nic, pos, host);
+	nic_host_name(pre, nic, pos, host);
 	r = veth_add(sk, host, nic, zone_pid, err);
 	if (r < 0)
 		return r;
@@ -249,18 +263,15 @@ static int nic_up(struct nl_sock *sk, struct nl_sock *zs, const char *uuid, cons
 
 /* ---- create / destroy ---- */
 
-static int destroy_prefix(struct nl_sock *sk, const char *uuid, struct zh_error *err)
+static int destroy_prefix(struct nl_sock *sk, const char *pre, struct zh_error *err)
 {
 	_cleanup_(nl_cache_freep) struct nl_cache *cache = NULL;
-	char pre[NET_IFNAMSIZ];
-	size_t plen;
+	size_t plen = strlen(pre);
 	int r = rtnl_link_alloc_cache(sk, AF_UNSPEC, &cache), first = 0;
 
 	if (r < 0)
 		return zh_error_set(err, net_nlerr(r), NULL, "cannot list links: %s",
 				    nl_geterror(r));
-	vm_prefix(uuid, pre);
-	plen = strlen(pre);
 	for (struct nl_object *o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
 		const char *name = rtnl_link_get_name((struct rtnl_link *)o);
 
@@ -277,15 +288,16 @@ static int destroy_prefix(struct nl_sock *sk, const char *uuid, struct zh_error 
 int net_vnics_destroy(const char *uuid, const json_t *vm, struct zh_error *err)
 {
 	_cleanup_(net_sock_freep) struct nl_sock *sk = NULL;
-	int r = net_sock_open(&sk, err);
+	char pre[NET_IFNAMSIZ];
+	int r;
 
-	(void)vm; /* names come from the uuid alone: NICs added live are found too */
-	if (r < 0)
+	/* By the VM's prefix, not its NIC list: NICs added live are found too. */
+	if ((r = net_vnic_prefix(uuid, vm, pre, err)) < 0 || (r = net_sock_open(&sk, err)) < 0)
 		return r;
-	return destroy_prefix(sk, uuid, err);
+	return destroy_prefix(sk, pre, err);
 }
 
-static int create_all(struct nl_sock *sk, struct nl_sock *zs, const char *uuid, const json_t *vm,
+static int create_all(struct nl_sock *sk, struct nl_sock *zs, const char *pre, const json_t *vm,
 		      pid_t zone_pid, struct zh_error *err)
 {
 	json_t *nics = json_object_get(vm, "nics"), *nic;
@@ -295,7 +307,7 @@ static int create_all(struct nl_sock *sk, struct nl_sock *zs, const char *uuid, 
 	if ((r = net_zone_lo_up(zs, err)) < 0)
 		return r;
 	json_array_foreach (nics, i, nic)
-		if ((r = nic_up(sk, zs, uuid, nic, i, zone_pid, err)) < 0)
+		if ((r = nic_up(sk, zs, pre, nic, i, zone_pid, err)) < 0)
 			return r;
 	return net_zone_routes(zs, NULL, vm, err);
 }
@@ -304,13 +316,15 @@ int net_vnics_create(const char *uuid, const json_t *vm, pid_t zone_pid, struct 
 {
 	_cleanup_(net_sock_freep) struct nl_sock *sk = NULL, *zs = NULL;
 	struct zh_error ignored = ZH_ERROR_INIT;
+	char pre[NET_IFNAMSIZ];
 	int r;
 
-	if ((r = net_sock_open(&sk, err)) < 0 || (r = net_sock_open_pid(zone_pid, &zs, err)) < 0)
+	if ((r = net_vnic_prefix(uuid, vm, pre, err)) < 0 || (r = net_sock_open(&sk, err)) < 0 ||
+	    (r = net_sock_open_pid(zone_pid, &zs, err)) < 0)
 		return r;
-	r = create_all(sk, zs, uuid, vm, zone_pid, err);
+	r = create_all(sk, zs, pre, vm, zone_pid, err);
 	if (r < 0) {
-		destroy_prefix(sk, uuid, &ignored);
+		destroy_prefix(sk, pre, &ignored);
 		zh_error_clear(&ignored);
 	}
 	return r;
@@ -371,7 +385,7 @@ static int nic_change(struct nl_sock *sk, struct nl_sock *zs, const char *host, 
 	return net_zone_addrs(zs, old, nic, err);
 }
 
-static int sync_removed(struct nl_sock *sk, const char *uuid, const json_t *old_vm,
+static int sync_removed(struct nl_sock *sk, const char *pre, const json_t *old_vm,
 			const json_t *new_vm, struct zh_error *err)
 {
 	char host[NET_IFNAMSIZ];
@@ -382,7 +396,7 @@ static int sync_removed(struct nl_sock *sk, const char *uuid, const json_t *old_
 	json_array_foreach (json_object_get(old_vm, "nics"), i, nic) {
 		if (find_nic(new_vm, jsonutil_str(nic, "mac"), &pos))
 			continue;
-		nic_host_name(uuid, nic, i, host);
+		nic_host_name(pre, nic, i, host);
 		if ((r = host_del(sk, host)) < 0)
 			return zh_error_set(err, -r, "nics", "cannot remove VNIC %s: %s", host,
 					    strerror(-r));
@@ -390,7 +404,7 @@ static int sync_removed(struct nl_sock *sk, const char *uuid, const json_t *old_
 	return 0;
 }
 
-static int sync_kept(struct nl_sock *sk, struct nl_sock *zs, const char *uuid, const json_t *old_vm,
+static int sync_kept(struct nl_sock *sk, struct nl_sock *zs, const char *pre, const json_t *old_vm,
 		     const json_t *new_vm, pid_t zone_pid, struct zh_error *err)
 {
 	char host[NET_IFNAMSIZ];
@@ -402,11 +416,11 @@ static int sync_kept(struct nl_sock *sk, struct nl_sock *zs, const char *uuid, c
 	json_array_foreach (json_object_get(new_vm, "nics"), i, nic) {
 		old = find_nic(old_vm, jsonutil_str(nic, "mac"), &pos);
 		if (!old)
-			r = nic_up(sk, zs, uuid, nic, i, zone_pid, err);
+			r = nic_up(sk, zs, pre, nic, i, zone_pid, err);
 		else if (json_equal((json_t *)old, nic))
 			continue;
 		else {
-			nic_host_name(uuid, old, pos, host);
+			nic_host_name(pre, old, pos, host);
 			r = nic_change(sk, zs, host, old, nic, err);
 		}
 		if (r < 0)
@@ -419,12 +433,14 @@ int net_vnics_sync(const char *uuid, const json_t *old_vm, const json_t *new_vm,
 		   struct zh_error *err)
 {
 	_cleanup_(net_sock_freep) struct nl_sock *sk = NULL, *zs = NULL;
+	char pre[NET_IFNAMSIZ];
 	int r;
 
-	if ((r = net_sock_open(&sk, err)) < 0 || (r = net_sock_open_pid(zone_pid, &zs, err)) < 0)
+	if ((r = net_vnic_prefix(uuid, new_vm, pre, err)) < 0 ||
+	    (r = net_sock_open(&sk, err)) < 0 || (r = net_sock_open_pid(zone_pid, &zs, err)) < 0)
 		return r;
-	if ((r = sync_removed(sk, uuid, old_vm, new_vm, err)) < 0 ||
-	    (r = sync_kept(sk, zs, uuid, old_vm, new_vm, zone_pid, err)) < 0)
+	if ((r = sync_removed(sk, pre, old_vm, new_vm, err)) < 0 ||
+	    (r = sync_kept(sk, zs, pre, old_vm, new_vm, zone_pid, err)) < 0)
 		return r;
 	return net_zone_routes(zs, old_vm, new_vm, err);
 }

@@ -14,9 +14,11 @@
  *     ...
  *     net_vnics_destroy(uuid, vm, &err);              (zone end; idempotent)
  *
- * Names are derived from the VM's uuid and the NIC's index only, so any
- * process (zoneadmd, its sentinel, vmadm delete) can remove what another
- * made: host end "z<10 hex of the uuid>n<index>" (<= 15 chars).
+ * Names are derived from the VM's uuid, its id slot (zonehost_id_base /
+ * 65536, unique per VM on the host) and the NIC's index only, so any
+ * process holding the VM's config (zoneadmd, its sentinel) can remove what
+ * another made: host end "z<6 hex of the uuid><4 hex of the slot>n<index>"
+ * (<= 15 chars), never the same for two VMs of one host.
  *
  * All functions act on the network namespace of the calling process (tests
  * and operators may run the whole host side in a namespace of their own).
@@ -62,15 +64,23 @@ int net_nictags_ensure(struct zh_error *err);
 
 /* ---- VNICs ---- */
 
-/* "z<10 hex>n<idx>": the host end of NIC idx of VM uuid. */
-void net_vnic_host_name(const char *uuid, unsigned idx, char out[NET_IFNAMSIZ]);
+/*
+ * The prefix of the host ends of VM uuid's VNICs, "z<6 hex of the uuid><4
+ * hex of its slot>n" (12 chars), the slot being zonehost_id_base / 65536
+ * of vm.  -EINVAL (prop "zonehost_id_base") when vm has no valid id base.
+ */
+int net_vnic_prefix(const char *uuid, const json_t *vm, char out[NET_IFNAMSIZ],
+		    struct zh_error *err);
+
+/* prefix + idx: the host end of NIC idx of the VM whose prefix it is. */
+void net_vnic_host_name(const char *prefix, unsigned idx, char out[NET_IFNAMSIZ]);
 
 /*
  * The idx of net_vnic_host_name() for a NIC at position pos of `nics`:
  * the number N of its `interface` (net<N>, eth<N>; < 500), so a NIC keeps
  * its host-end name when an earlier NIC is removed; 500 + pos when the
  * interface carries no such number.  Every user of host-end names (nft.c
- * too) must name NIC pos as net_vnic_host_name(uuid, net_nic_index(nic, pos)).
+ * too) must name NIC pos as net_vnic_host_name(prefix, net_nic_index(nic, pos)).
  */
 unsigned net_nic_index(const json_t *nic, size_t pos);
 
@@ -84,7 +94,10 @@ unsigned net_nic_index(const json_t *nic, size_t pos);
  */
 int net_vnics_create(const char *uuid, const json_t *vm, pid_t zone_pid, struct zh_error *err);
 
-/* Remove the host ends of every VNIC of the VM (missing ones are fine). */
+/*
+ * Remove the host ends of every VNIC of the VM (missing ones are fine),
+ * found by the prefix vm's id slot gives, whatever its nics say.
+ */
 int net_vnics_destroy(const char *uuid, const json_t *vm, struct zh_error *err);
 
 /* Live changes on a running zone: make the VNICs and addresses match vm. */

@@ -3,8 +3,8 @@
  * bridge family).
  *
  * Owns: the table "bridge zonehost" of each network namespace, shared by
- * all VMs, and in it the objects of each VM, all named "v<12 hex of the
- * uuid>_..." - nothing else.  A frame costs one verdict map lookup per
+ * all VMs, and in it the objects of each VM, all named "v<the uuid's 32
+ * hex digits>_..." - nothing else.  A frame costs one verdict map lookup per
  * hook however many VMs there are:
  *
  *   chain prerouting   hook prerouting, priority -200: iifname vmap @ports_in
@@ -13,14 +13,21 @@
  *   map ports_in/ports_out/ports_snoop   ifname : verdict, one element per
  *                      host port P of a VM: "P" : jump V_nI_in (_out, _snoop)
  *
- * and per NIC I of VM V (host port P = net_vnic_host_name(uuid, idx)):
+ * and per NIC I of VM V (host port P = net_vnic_host_name(prefix, idx), the
+ * VM's net_vnic_prefix(): unique per VM on the host, as V is):
  *
  *   chain V_nI_in      meta mark set 0x5a000000|vlan_id; source MAC check;
  *                      ether type ip/arp/ip6 goto V_nI_ip4/arp/ip6; other
  *                      ethertypes dropped
- *   chain V_nI_ip4/arp/ip6  DHCP(v6) server replies dropped; sender address
+ *   chain V_nI_ip4/arp/ip6  DHCP(v6) server messages and ICMP redirects
+ *                      dropped; ICMPv6 through V_nI_nd; sender address
  *                      must be one of the NIC's (a rule per address or
  *                      prefix) or in the set V_nI_lease
+ *   chain V_nI_nd      ICMPv6: router advertisements and redirects dropped;
+ *                      the link-layer address option of an RS, NS or NA
+ *                      must be the NIC's MAC (one option at most); the
+ *                      target of an NA or a DAD NS goes to V_nI_nt
+ *   chain V_nI_nt      that target must be one of the NIC's IPv6 addresses
  *   chain V_nI_out     DHCP lease snooping, then the VLAN check: a frame may
  *                      leave by P only if its mark says P's VLAN (mark 0 -
  *                      the host, an uplink, a port zonehost does not manage -
@@ -28,8 +35,9 @@
  *   chain V_nI_snoop   DHCP replies to the NIC's MAC add the offered address
  *                      to set V_nI_lease (frames the host sends reach it by
  *                      ports_snoop from the output hook)
- *   counter V_nI_bad_mac, _bad_ip4, _bad_arp, _bad_ip6, _dhcp_server,
- *                      _bad_type, _vlan
+ *   counter V_nI_bad_mac, _bad_ip4, _bad_arp, _bad_ip6, _bad_nd (NS/NA/RS
+ *                      target or address option), _bad_ra (RA, redirect),
+ *                      _dhcp_server, _bad_type, _vlan
  *
  * No VM has an interval set: libnftables fetches the elements of every
  * interval set of the table for any element change, which made an apply
@@ -63,11 +71,23 @@
  *     ICMPv6 (DAD, MLD); an `addrconf` NIC also any address whose interface
  *     id is the MAC's EUI-64 (SLAAC; privacy addresses are refused)
  *                                                         allow_ip_spoofing
- *   - no DHCP server replies (UDP 67->68, 547->546)       allow_dhcp_spoofing
+ *   - no router: no IPv6 router advertisement or redirect, no IPv4 ICMP
+ *     redirect (a router VM spoofs IP anyway)             allow_ip_spoofing
+ *   - neighbour discovery about the NIC only: the target of an NA, and of
+ *     a DAD NS, is one of the addresses above           allow_ip_spoofing;
+ *     the link-layer address option of an RS, NS or NA is `mac`, and no
+ *     second option hides behind it                    allow_mac_spoofing
+ *   - no DHCP server traffic, by what it is, not by its source port:
+ *     nothing to a client port (UDP 68, 546: only servers send there), no
+ *     server message to a server port (BOOTREPLY; DHCPv6 ADVERTISE, REPLY,
+ *     RECONFIGURE, RELAY-REPL: a relay agent's input)   allow_dhcp_spoofing
  *     (which implies allow_ip_spoofing; `dhcp_server` is its alias)
  *   - only IPv4, ARP and IPv6 ethertypes (no 802.1Q tagged frames, no
  *     LLDP, no raw 802.3 ...) - SmartOS's "restricted" link protection:
  *                                                    allow_restricted_traffic
+ *     (the IP checks above see untagged frames only: a NIC allowed other
+ *     ethertypes may send 802.1Q-tagged IP past them)
+ * Each check counts what it drops (nft list counters table bridge zonehost).
  *
  * Every string in the script is re-formatted from parsed binary values
  * (addresses via inet_ntop, MACs via %02x, port and object names from the
@@ -90,7 +110,7 @@
 #define MAX_NICS      64
 #define MAX_PREFIXES  64
 #define LEASE_TIMEOUT "2d"
-#define VM_ID_SIZE    14 /* "v" + 12 hex + NUL */
+#define VM_ID_SIZE    34 /* "v" + the uuid's 32 hex digits + NUL */
 #define TABLE	      "bridge zonehost"
 
 struct pfx {
@@ -126,7 +146,11 @@ static void vmrules_free(struct vmrules *r)
 
 /* ---- parsing (everything ends up binary) ---- */
 
-/* "v" + the first 12 hex digits of the uuid: the prefix of the VM's objects. */
+/*
+ * "v" + the 32 hex digits of the uuid: the prefix of the VM's objects.
+ * The whole uuid (nft names may be 256 bytes long), so two VMs never share
+ * it, whatever uuids they were given.
+ */
 static int vm_id(const char *uuid, char out[VM_ID_SIZE], struct zh_error *err)
 {
 	size_t k = 1;
@@ -271,7 +295,7 @@ static int parse_vlan(struct nic *nic, size_t i, const json_t *o, struct zh_erro
 	return 0;
 }
 
-static int parse_nic(const char *uuid, size_t i, const json_t *o, struct nic *nic,
+static int parse_nic(const char *pre, size_t i, const json_t *o, struct nic *nic,
 		     struct zh_error *err)
 {
 	const char *mac;
@@ -291,7 +315,7 @@ static int parse_nic(const char *uuid, size_t i, const json_t *o, struct nic *ni
 	if ((r = parse_ips(nic, i, json_object_get(o, "ips"), true, err)) < 0 ||
 	    (r = parse_ips(nic, i, json_object_get(o, "allowed_ips"), false, err)) < 0)
 		return r;
-	net_vnic_host_name(uuid, net_nic_index(o, i), nic->port);
+	net_vnic_host_name(pre, net_nic_index(o, i), nic->port);
 	for (const char *c = nic->port; *c; c++)
 		if (!isalnum((unsigned char)*c) && *c != '_')
 			return nic_err(err, i, "unexpected host port name");
@@ -304,6 +328,7 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 			 struct zh_error *err)
 {
 	json_t *nics = json_is_object(vm) ? json_object_get(vm, "nics") : NULL, *o;
+	char pre[NET_IFNAMSIZ];
 	size_t i;
 	int ret;
 
@@ -317,11 +342,13 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 		return zh_error_set(err, EINVAL, "nics", "nics is not a list");
 	if (json_array_size(nics) > MAX_NICS)
 		return zh_error_set(err, E2BIG, "nics", "too many nics (at most %d)", MAX_NICS);
+	if (json_array_size(nics) && (ret = net_vnic_prefix(uuid, vm, pre, err)) < 0)
+		return ret;
 	r->nics = calloc(json_array_size(nics) + 1, sizeof(*r->nics));
 	if (!r->nics)
 		return zh_error_oom(err);
 	json_array_foreach (nics, i, o) {
-		if ((ret = parse_nic(uuid, i, o, &r->nics[i], err)) < 0)
+		if ((ret = parse_nic(pre, i, o, &r->nics[i], err)) < 0)
 			return ret;
 		r->n = i + 1;
 	}
@@ -330,8 +357,8 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 
 /* ---- formatting ---- */
 
-static const char *const counters[] = {"bad_mac",     "bad_ip4",  "bad_arp", "bad_ip6",
-				       "dhcp_server", "bad_type", "vlan"};
+static const char *const counters[] = {"bad_mac", "bad_ip4",	 "bad_arp",  "bad_ip6", "bad_nd",
+				       "bad_ra",  "dhcp_server", "bad_type", "vlan"};
 
 static void put_mac(FILE *f, const unsigned char m[6])
 {
@@ -411,13 +438,28 @@ static void put_in_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 	fputs("\t}\n", f);
 }
 
+/*
+ * DHCP server traffic, by what it is rather than by its source port: any
+ * datagram to a client port (68, 546) - only a server or relay sends there
+ * - and a server's message to the server port (a BOOTREPLY, or a DHCPv6
+ * ADVERTISE, REPLY, RECONFIGURE or RELAY-REPL: what a relay agent listens
+ * for).  The first payload byte is the BOOTP op / the DHCPv6 msg-type.
+ */
+static void put_dhcp_rules(FILE *f, const char *id, size_t i, bool v6)
+{
+	fprintf(f, "\t\tudp dport %d counter name %s_n%zu_dhcp_server drop\n", v6 ? 546 : 68, id,
+		i);
+	fprintf(f, "\t\tudp dport %d @th,64,8 %s counter name %s_n%zu_dhcp_server drop\n",
+		v6 ? 547 : 67, v6 ? "{ 2, 7, 10, 13 }" : "2", id, i);
+}
+
 static void put_ip4_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
 	fprintf(f, "\tchain %s_n%zu_ip4 {\n", id, i);
 	if (!n->allow_dhcp)
-		fprintf(f, "\t\tudp sport 67 udp dport 68 counter name %s_n%zu_dhcp_server drop\n",
-			id, i);
+		put_dhcp_rules(f, id, i, false);
 	if (!n->allow_ip) {
+		fprintf(f, "\t\ticmp type redirect counter name %s_n%zu_bad_ra drop\n", id, i);
 		put_addr_rules(f, n, AF_INET, "ip saddr");
 		if (n->dhcp)
 			fprintf(f,
@@ -454,15 +496,116 @@ static void put_arp_chain(FILE *f, const char *id, size_t i, const struct nic *n
 	fputs("\t}\n", f);
 }
 
+/* "@th,OFF,128 [& MASK ==] 0xADDR": p at bit offset off of the transport header. */
+static void put_th_addr(FILE *f, unsigned off, const struct pfx *p)
+{
+	fprintf(f, "@th,%u,128 ", off);
+	if (p->len < 128) {
+		fputs("& 0x", f);
+		for (unsigned b = 0; b < 16; b++) {
+			unsigned keep =
+				p->len >= (b + 1) * 8 ? 8 : (p->len > b * 8 ? p->len - b * 8 : 0);
+
+			fprintf(f, "%02x", (0xff00u >> keep) & 0xffu);
+		}
+		fputs(" == ", f);
+	}
+	fputs("0x", f);
+	for (unsigned b = 0; b < 16; b++)
+		fprintf(f, "%02x", p->a[b]);
+}
+
+/*
+ * The target of an NA, or of a DAD NS (source ::), must be one of the
+ * NIC's IPv6 addresses: the same list as the source check.
+ */
+static void put_nt_chain(FILE *f, const char *id, size_t i, const struct nic *n)
+{
+	struct pfx ll = {.family = AF_INET6, .len = 128};
+
+	fprintf(f, "\tchain %s_n%zu_nt {\n", id, i);
+	for (size_t k = 0; k < n->np; k++) {
+		if (n->p[k].family != AF_INET6)
+			continue;
+		fputs("\t\t", f);
+		put_th_addr(f, 64, &n->p[k]);
+		fputs(" return\n", f);
+	}
+	eui64(n->mac, true, ll.a);
+	fputs("\t\t", f);
+	put_th_addr(f, 64, &ll);
+	fputs(" return\n", f);
+	if (n->addrconf) {
+		eui64(n->mac, false, ll.a);
+		fputs("\t\t@th,128,64 0x", f);
+		for (unsigned b = 8; b < 16; b++)
+			fprintf(f, "%02x", ll.a[b]);
+		fputs(" return\n", f);
+	}
+	fprintf(f, "\t\tcounter name %s_n%zu_bad_nd drop\n\t}\n", id, i);
+}
+
+/*
+ * Link-layer address options (RFC 4861 4.6.1) must name the NIC's MAC:
+ * an RS carries at most one option (at byte 8), an NS or NA at most one
+ * (at byte 24): an address option (1 source, 2 target) or, in a DAD NS, a
+ * nonce (14, RFC 7527).  A second option is refused, so none can hide
+ * behind the first.  A rule whose payload lies beyond the packet does not
+ * match ("0-255": any byte there).
+ */
+static void put_lla_rules(FILE *f, const char *id, size_t i, const struct nic *n)
+{
+	static const char ns_na[] = "icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert }";
+	static const char rs[] = "icmpv6 type nd-router-solicit";
+	char mac[16];
+
+	snprintf(mac, sizeof(mac), "0x%02x%02x%02x%02x%02x%02x", n->mac[0], n->mac[1], n->mac[2],
+		 n->mac[3], n->mac[4], n->mac[5]);
+	fprintf(f,
+		"\t\t%s @th,128,8 0-255 counter name %s_n%zu_bad_nd drop\n"
+		"\t\t%s @th,64,16 != 0x0101 counter name %s_n%zu_bad_nd drop\n"
+		"\t\t%s @th,80,48 != %s counter name %s_n%zu_bad_nd drop\n",
+		rs, id, i, rs, id, i, rs, mac, id, i);
+	fprintf(f,
+		"\t\t%s @th,256,8 0-255 counter name %s_n%zu_bad_nd drop\n"
+		"\t\t%s @th,192,16 != { 0x0101, 0x0201, 0x0e01 } counter name %s_n%zu_bad_nd drop\n"
+		"\t\t%s @th,192,16 { 0x0101, 0x0201 } @th,208,48 != %s counter name %s_n%zu_bad_nd "
+		"drop\n",
+		ns_na, id, i, ns_na, id, i, ns_na, mac, id, i);
+}
+
+/*
+ * ICMPv6 from the NIC: no router advertisement or redirect (a zone is no
+ * router unless it may spoof IP), neighbour discovery only about its own
+ * addresses and MAC.
+ */
+static void put_nd_chain(FILE *f, const char *id, size_t i, const struct nic *n)
+{
+	fprintf(f, "\tchain %s_n%zu_nd {\n", id, i);
+	if (!n->allow_ip)
+		fprintf(f,
+			"\t\ticmpv6 type { nd-router-advert, nd-redirect } counter name "
+			"%s_n%zu_bad_ra drop\n",
+			id, i);
+	if (!n->allow_mac)
+		put_lla_rules(f, id, i, n);
+	if (!n->allow_ip)
+		fprintf(f,
+			"\t\ticmpv6 type nd-neighbor-advert goto %s_n%zu_nt\n"
+			"\t\tip6 saddr :: icmpv6 type nd-neighbor-solicit goto %s_n%zu_nt\n",
+			id, i, id, i);
+	fputs("\t}\n", f);
+}
+
 static void put_ip6_chain(FILE *f, const char *id, size_t i, const struct nic *n)
 {
 	unsigned char a[16];
 
 	fprintf(f, "\tchain %s_n%zu_ip6 {\n", id, i);
 	if (!n->allow_dhcp)
-		fprintf(f,
-			"\t\tudp sport 547 udp dport 546 counter name %s_n%zu_dhcp_server drop\n",
-			id, i);
+		put_dhcp_rules(f, id, i, true);
+	if (!n->allow_ip || !n->allow_mac)
+		fprintf(f, "\t\tmeta l4proto ipv6-icmp jump %s_n%zu_nd\n", id, i);
 	if (!n->allow_ip) {
 		put_addr_rules(f, n, AF_INET6, "ip6 saddr");
 		eui64(n->mac, true, a);
@@ -563,6 +706,10 @@ static void put_vm(FILE *f, const struct vmrules *r)
 		put_nic_objects(f, r->id, i, n);
 		put_ip4_chain(f, r->id, i, n);
 		put_arp_chain(f, r->id, i, n);
+		if (!n->allow_ip)
+			put_nt_chain(f, r->id, i, n);
+		if (!n->allow_ip || !n->allow_mac)
+			put_nd_chain(f, r->id, i, n);
 		put_ip6_chain(f, r->id, i, n);
 		if (n->dhcp)
 			put_snoop_chain(f, r->id, i, n);
@@ -676,8 +823,9 @@ static int parse_listing(const char *out, const char *id, struct old *o)
 	return 0;
 }
 
-static const char *const first[] = {"in", "out"};		  /* jump to the others */
-static const char *const then[] = {"ip4", "arp", "ip6", "snoop"}; /* jumped to */
+static const char *const first[] = {"in", "out"}; /* jump to the others */
+/* Jumped to, in an order where each is deleted after every chain that jumps to it. */
+static const char *const then[] = {"ip4", "arp", "ip6", "snoop", "nd", "nt"};
 
 /* Declare (add) every object NIC i of the VM may have, so all can be deleted. */
 static void put_all_decls(FILE *f, const char *id, size_t i)

@@ -2,19 +2,22 @@
  * nft.h - per-VM packet filtering on the bridges: anti-spoofing and VLAN
  * segments (libnftables, bridge family).
  *
- * Owns: one nftables table per VM, "bridge zh_<uuid without dashes>",
- * keyed on the host ends of the VM's VNICs (net_vnic_host_name()).  By
- * default a VNIC may only send frames from its own MAC, IPv4 and ARP from
- * its `ips`/`allowed_ips`, IPv6 from its own addresses and its MAC-derived
- * link-local, and no DHCP server replies; each allow_* property lifts its
- * part.  `vlan_id` is enforced as segment isolation: a frame entering from
- * a VNIC is marked with its VLAN and may leave only by ports of the same
- * VLAN (so VLANs exchange no frame, broadcasts included).
+ * Owns: the VM's objects in the shared table "bridge zonehost" (nft.c
+ * explains the layout), keyed on the host ends of the VM's VNICs
+ * (net_vnic_host_name()) and named by the VM's whole uuid.  By default a
+ * VNIC may only send frames from its own MAC, IPv4 and ARP from its
+ * `ips`/`allowed_ips`, IPv6 from its own addresses and its MAC-derived
+ * link-local, neighbour discovery about itself only, no router
+ * advertisement or redirect, and no DHCP server traffic; each allow_*
+ * property lifts its part.  `vlan_id` is enforced as segment isolation: a
+ * frame entering from a VNIC is marked with its VLAN and may leave only by
+ * ports of the same VLAN (so VLANs exchange no frame, broadcasts included).
  *
- *     nft_vm_apply(uuid, vm, &err);     (replace the VM's table atomically)
+ *     nft_vm_apply(uuid, vm, &err);     (replace the VM's objects atomically;
+ *                                        vm needs its zonehost_id_base)
  *     nft_vm_remove(uuid, &err);        (idempotent)
  *
- * Never touches a table it did not make.
+ * Never touches an object it did not make.
  */
 #ifndef ZH_NFT_H
 #define ZH_NFT_H

@@ -507,17 +507,17 @@ int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh
 	return 0;
 }
 
-int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err)
+int pool_btrfs_qgroup_limit(const char *mountpoint, uint64_t id, uint64_t bytes, const char *name,
+			    struct zh_error *err)
 {
 	struct btrfs_ioctl_qgroup_limit_args a;
-	_cleanup_close_ int fd = -EBADF, top = -EBADF;
-	uint64_t id = 0;
-	int r = check_name(name, false, err);
+	_cleanup_close_ int top = -EBADF;
 
-	if (r < 0 || (r = open_ds(p, name, &top, &fd, &id, err)) < 0)
-		return r;
 	/* through the pool's top level: on the dataset's own fd, a dataset at
 	 * its quota could be refused the change with EDQUOT */
+	top = open(mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (top < 0)
+		return zh_error_set(err, errno, NULL, "cannot open %s: %m", mountpoint);
 	memset(&a, 0, sizeof(a));
 	a.qgroupid = id; /* level 0: 0/<subvolume id> */
 	a.lim.flags = BTRFS_QGROUP_LIMIT_MAX_RFER;
@@ -527,6 +527,17 @@ int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struc
 				    errno == ENOTCONN ? "quota accounting is off in this pool"
 						      : strerror(errno));
 	return 0;
+}
+
+int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err)
+{
+	_cleanup_close_ int fd = -EBADF, top = -EBADF;
+	uint64_t id = 0;
+	int r = check_name(name, false, err);
+
+	if (r < 0 || (r = open_ds(p, name, &top, &fd, &id, err)) < 0)
+		return r;
+	return pool_btrfs_qgroup_limit(p->mountpoint, id, bytes, name, err);
 }
 
 /* ---- listing ---- */

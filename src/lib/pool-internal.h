@@ -5,6 +5,8 @@
  *   pool.c        records, create/open/destroy/status (the transactions)
  *   pool-loop.c   loop devices behind file-backed pools
  *   pool-btrfs.c  mkfs, mounts, quota, subvolumes, snapshots, qgroups
+ *   pool-trash.c  datasets destroyed after the command returns
+ *   pool-stage.c  staging subvolumes for data not yet a dataset
  */
 #ifndef ZH_POOL_INTERNAL_H
 #define ZH_POOL_INTERNAL_H
@@ -51,6 +53,13 @@ bool pool_btrfs_is_btrfs(const char *path);
  * (fstype and source copied out when asked for), 0 if not, <0 on error.
  */
 int pool_mountinfo_find(const char *path, char **fstype, char **source);
+
+/*
+ * Set the limit of qgroup 0/<id> (a subvolume of the pool mounted at
+ * mountpoint) to bytes of referenced data; 0 = none.  name is for messages.
+ */
+int pool_btrfs_qgroup_limit(const char *mountpoint, uint64_t id, uint64_t bytes, const char *name,
+			    struct zh_error *err);
 
 /* Count the entries of pool_dataset_list() without keeping them. */
 int pool_btrfs_dataset_count(const char *mountpoint);

@@ -172,6 +172,38 @@ void pool_trash_empty_later(const struct pool *p);
 void pool_drop(const struct pool *p, const char *name);
 
 /*
+ * ---- staging (pool-stage.c): private subvolumes for data that is not a
+ * dataset yet (an image file while it downloads) ----
+ */
+
+/* A stage is refused unless this much of the pool stays free beside it. */
+#define POOL_STAGE_RESERVE_PCT 5
+/* Room for btrfs's own metadata in a stage's qgroup limit beside n bytes of data. */
+#define POOL_STAGE_SLACK(n) ((1ULL << 20) + (n) / 64)
+
+struct pool_stage {
+	char *path; /* <mountpoint>/.stage-<random> */
+	int fd;	    /* its directory, flock'ed while the owner lives */
+};
+
+#define POOL_STAGE_INIT      \
+	{                    \
+		.fd = -EBADF \
+	}
+
+/*
+ * A new stage that can hold size bytes of files (its qgroup limit), made
+ * only when the pool has size bytes free beyond POOL_STAGE_RESERVE_PCT
+ * percent of its size (else -ENOSPC, naming the figures).  Stale stages
+ * (their owner killed) are destroyed first.  Invisible to listings.
+ */
+int pool_stage_create(const struct pool *p, uint64_t size, struct pool_stage *s,
+		      struct zh_error *err);
+
+/* Destroy the stage and everything in it; idempotent. */
+void pool_stage_destroy(struct pool_stage *s);
+
+/*
  * ---- receive inbox (pool-recv.c): the subvolume ".recv-<tag>" that
  * `btrfs receive` is confined to; see pool-recv.c ----
  */

@@ -13,15 +13,33 @@
  *   null zero full random urandom tty   binds of the host's nodes
  *   console         bind of the console pty slave (s->console_fd), if any;
  *                   it must be a pty of the host's /dev/pts (no tty: none)
- *   pts             devpts newinstance,ptmxmode=0666,mode=0620,gid=5
+ *   pts             devpts max=ZONE_PTY_MAX,ptmxmode=0666,mode=0620,gid=5,
+ *                   nosuid,noexec, made by the parent (zone_devpts_open())
  *   ptmx -> pts/ptmx
  *   shm             tmpfs mode=1777,nosuid,nodev,noexec
  *   fd -> /proc/self/fd, stdin/stdout/stderr -> /proc/self/fd/0..2
  * The zone's root filesystem is nodev, so a node the zone finds or makes
  * there is useless; the only usable nodes are these.
+ *
+ * ptys (issue 10 class 7): every devpts instance draws on one host-wide
+ * count (kernel.pty.nr, limit kernel.pty.max); instances mounted from the
+ * initial mount namespace may use all of it, the others only up to
+ * kernel.pty.max - kernel.pty.reserve.  A devpts the zone mounted itself
+ * had no bound, and one zone opened 3,069 ptys: other zones, and zlogin to
+ * them, got ENOSPC.  So the zone's /dev/pts is made by the parent (in
+ * zoneadmd's mount and user namespaces), with max=ZONE_PTY_MAX: the zone
+ * cannot remount it (its superblock is the host user namespace's) and, when
+ * zoneadmd runs in the initial mount namespace, it may use the reserve,
+ * which instances a zone mounts itself never touch.  A zone can still
+ * mount devpts instances of its own (it is root in its user namespace):
+ * those can only fill the pool below the reserve, never the reserve that
+ * the zones' /dev/pts, zlogin's own ptys (zone-enter.c) and the host's
+ * /dev/pts share.  Hosts with many zones raise kernel.pty.max and
+ * kernel.pty.reserve (ZONE_PTY_MAX per zone that may fill its own).
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -73,6 +91,32 @@ static int open_console(struct zone_child *c)
 	return 0;
 }
 
+/* A devpts option, its value in octal (modes) or decimal. */
+static int pts_set(int fd, const char *key, bool octal, unsigned v)
+{
+	char val[32];
+
+	snprintf(val, sizeof(val), octal ? "%o" : "%u", v);
+	return fsconfig(fd, FSCONFIG_SET_STRING, key, val, 0);
+}
+
+int zone_devpts_open(gid_t tty_gid, unsigned max, int *out, struct zh_error *err)
+{
+	_cleanup_close_ int fd = fsopen("devpts", FSOPEN_CLOEXEC);
+
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot make a devpts instance: %m");
+	if (pts_set(fd, "max", false, max) < 0 || pts_set(fd, "ptmxmode", true, 0666) < 0 ||
+	    (tty_gid != (gid_t)-1 &&
+	     (pts_set(fd, "mode", true, 0620) < 0 || pts_set(fd, "gid", false, tty_gid) < 0)) ||
+	    fsconfig(fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return zh_error_set(err, errno, NULL, "cannot set up a devpts instance: %m");
+	*out = fsmount(fd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+	if (*out < 0)
+		return zh_error_set(err, errno, NULL, "cannot mount a devpts instance: %m");
+	return 0;
+}
+
 int zone_dev_prepare(struct zone_child *c)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(dev_nodes); i++)
@@ -91,6 +135,19 @@ static int bind_node(struct zone_child *c, size_t i)
 	snprintf(dst, sizeof(dst), "/dev/%s", dev_nodes[i]);
 	return zone_mount_bind_fd(c, c->dev_fds[i], dst, ZONE_T_FILE, false,
 				  MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC);
+}
+
+/* The parent's devpts instance (zone_devpts_open()) onto /dev/pts. */
+static int mount_pts(struct zone_child *c)
+{
+	_cleanup_close_ int tfd = -EBADF;
+
+	if (zone_mount_target(c, "/dev/pts", ZONE_T_DIR, &tfd) < 0)
+		return -c->errnum;
+	if (move_mount(c->pts_fd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) <
+	    0)
+		return zone_child_fail(c, errno, "cannot mount the zone's /dev/pts: %m");
+	return 0;
 }
 
 static int make_links(struct zone_child *c)
@@ -117,8 +174,7 @@ int zone_dev_setup(struct zone_child *c)
 	    zone_mount_bind_fd(c, c->console_src, "/dev/console", ZONE_T_FILE, false,
 			       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
 		return -c->errnum;
-	if (zone_mount_fs(c, "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
-			  "newinstance,ptmxmode=0666,mode=0620,gid=5") < 0 ||
+	if (mount_pts(c) < 0 ||
 	    zone_mount_fs(c, "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
 			  "mode=1777,size=64m") < 0)
 		return -c->errnum;

@@ -30,14 +30,19 @@
  *        /etc/group (parsed here: the host's NSS is never asked); drop the
  *        bounding set (zone_caps_drop) and load the seccomp filter
  *        (zone_seccomp_load), both while still zone root, as init got
- *        them; setgroups/setresgid/setresuid to the user; setsid; with a pty: open the zone's
- * /dev/ptmx (as the user, so the pts is the user's), TIOCGPTPEER for the slave, make it the
- * controlling tty and 0/1/2, hand the master to P; else dup stdio[] to 0/1/2; chdir home; a fresh
- * environment (HOME, SHELL, USER, LOGNAME, PATH, TERM); every fd >= 3 CLOEXEC (close_range);
- *        default signal dispositions, empty mask; not dumpable; parent
- *        death -> SIGHUP; execve from the zone's file system.  A failure goes up the socket as one
- * message; S _exit()s. P:    reads the socket until EOF (S exec'd, C gone), reaps C. Helpers in C
- * and S never allocate (fixed buffers), never log.
+ *        them; setgroups/setresgid/setresuid to the user; setsid; with a
+ *        pty: open the zone's /dev/ptmx (as the user, so the pts is the
+ *        user's; when the zone's bounded /dev/pts has none left, the ptmx
+ *        of a one-pty devpts instance P made before the clone, zone-dev.c),
+ *        TIOCGPTPEER for the slave, make it the controlling tty and 0/1/2,
+ *        hand the master to P; else dup stdio[] to 0/1/2; chdir home; a
+ *        fresh environment (HOME, SHELL, USER, LOGNAME, PATH, TERM); every
+ *        fd >= 3 CLOEXEC (close_range); default signal dispositions, empty
+ *        mask; not dumpable; parent death -> SIGHUP; execve from the
+ *        zone's file system.  A failure goes up the socket as one message;
+ *        S _exit()s.
+ *  P:    reads the socket until EOF (S exec'd, C gone), reaps C.
+ * Helpers in C and S never allocate (fixed buffers), never log.
  *
  * Why the session cannot overwrite a host binary (the /proc/self/exe class,
  * CVE-2019-5736): the only host code that runs in the zone's namespaces is
@@ -47,18 +52,20 @@
  * binary's mm was created in, the host's).  What S executes is resolved in
  * the zone's mount namespace after setns(), so it is a zone file, and from
  * then on /proc/<pid>/exe is that zone file.  No fd of a host binary (or
- * any host fd but the session's own 0/1/2 without a pty) survives the
- * exec: close_range(CLOEXEC) covers whatever the caller held.  P, the
- * relay, stays in the host's namespaces where the zone cannot see it.
- * With a pty the caller's terminal is never handed to the zone (only the
- * zone's own pty); without one S has its own session, so the caller's
- * terminal is not its controlling tty and TIOCSTI on it is refused.
+ * any host fd but the session's own 0/1/2, pipes of the caller's relay,
+ * without a pty) survives the exec: close_range(CLOEXEC) covers whatever
+ * the caller held.  P, the relay, stays in the host's namespaces where the
+ * zone cannot see it.  With a pty the caller's terminal is never handed to
+ * the zone (only the zone's own pty); without one the session gets pipes
+ * only (check_stdio refuses anything else), so no file, terminal or socket
+ * of the caller is ever the tenant's to truncate or keep.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <linux/close_range.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -78,6 +85,7 @@
 #include "fsutil.h"
 #include "macro.h"
 #include "util.h"
+#include "zone-internal.h"
 #include "zone.h"
 
 #define ENTER_NS_FLAGS                                                                             \
@@ -118,6 +126,7 @@ struct enter_child {
 	const struct cgroup_join *join; /* the zone's cgroups (cgroup.h) */
 	int init_pidfd;
 	int sock;
+	int own_pts; /* pty: a devpts instance of P's, for when the zone has none left */
 	struct enter_user u;
 	struct enter_msg err;
 };
@@ -259,11 +268,17 @@ static bool next_line(struct line_reader *r, char *out, size_t size)
 	}
 }
 
-/* Open a file of the zone for reading: a regular file only (no FIFO, no device). */
+/*
+ * Open a file of the zone for reading: non-blocking, not through a symlink
+ * at its end nor a /proc magic link on the way (S runs as zone root and
+ * holds fds of the caller), a regular file only (no FIFO, no device).
+ */
 static int open_zone_file(const char *path)
 {
+	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW,
+			       .resolve = RESOLVE_NO_MAGICLINKS};
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
 
 	if (fd < 0)
 		return -errno;
@@ -391,19 +406,51 @@ static int become(struct enter_child *c, uid_t uid, gid_t gid, size_t n, const g
 	return 0;
 }
 
+/* An unlocked pty master from ptmx (at dirfd; not through a magic link); -1. */
+static int open_master(int dirfd, const char *ptmx, int *n)
+{
+	struct open_how how = {.flags = O_RDWR | O_NOCTTY | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_MAGICLINKS};
+	int unlock = 0, m = (int)syscall(SYS_openat2, dirfd, ptmx, &how, sizeof(how));
+
+	if (m >= 0 && (ioctl(m, TIOCGPTN, n) < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0)) {
+		close(m);
+		errno = ENOTTY;
+		return -1;
+	}
+	return m;
+}
+
+/*
+ * The zone's own pty; when its /dev/pts has none left (ENOSPC: it is
+ * bounded, zone-dev.c) or its /dev/ptmx is broken, one from P's private
+ * devpts instance, so an operator still gets a terminal (its pts has no
+ * name in the zone: n is -1).
+ */
+static int zone_master(struct enter_child *c, int *n)
+{
+	int m = open_master(AT_FDCWD, "/dev/ptmx", n), e = errno;
+
+	if (m >= 0 || c->own_pts < 0)
+		return m >= 0 ? m
+			      : child_fail(c, e, NULL,
+					   "zlogin: cannot get a pty from the zone's /dev/ptmx: %s",
+					   strerror(e));
+	m = open_master(c->own_pts, "ptmx", n);
+	if (m < 0)
+		return child_fail(c, errno, NULL, "zlogin: no pty in the zone, nor of ours: %m");
+	*n = -1;
+	return m;
+}
+
 static int pty_setup(struct enter_child *c)
 {
 	const struct zone_enter_spec *s = c->s;
-	int unlock = 0, n = -1, m, sl;
+	int n = -1, m, sl;
 
-	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	m = zone_master(c, &n);
 	if (m < 0)
-		return child_fail(c, errno, NULL, "zlogin: cannot open the zone's /dev/ptmx: %m");
-	if (ioctl(m, TIOCGPTN, &n) < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0) {
-		close(m);
-		return child_fail(c, ENOTTY, NULL,
-				  "zlogin: the zone's /dev/ptmx is not a pty multiplexer");
-	}
+		return -c->err.errnum;
 	sl = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (sl < 0 || ioctl(sl, TIOCSCTTY, 0) < 0 ||
 	    (s->termios && tcsetattr(sl, TCSANOW, s->termios) < 0) ||
@@ -412,7 +459,7 @@ static int pty_setup(struct enter_child *c)
 		int e = errno;
 
 		close(m);
-		return child_fail(c, e, NULL, "zlogin: cannot set up the zone's pty %d: %m", n);
+		return child_fail(c, e, NULL, "zlogin: cannot set up the session's pty %d: %m", n);
 	}
 	if (sl > 2)
 		close(sl);
@@ -756,6 +803,25 @@ static int run_outer(const struct zone_enter_spec *s, int sock, struct zone_sess
 	return 0;
 }
 
+/*
+ * Without a pty the session's 0-2 must be pipes (or -1: /dev/null): the
+ * caller relays them.  A file, terminal or socket of the caller handed to
+ * the zone would stay the tenant's to truncate, read or write into after
+ * the session ended.
+ */
+static int check_stdio(const struct zone_enter_spec *s, struct zh_error *err)
+{
+	struct stat st;
+
+	for (int i = 0; !s->pty && i < 3; i++)
+		if (s->stdio[i] >= 0 && (fstat(s->stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode)))
+			return zh_error_set(err, EINVAL, NULL,
+					    "zlogin: the session's fd %d must be a pipe the caller "
+					    "relays",
+					    i);
+	return 0;
+}
+
 int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err)
 {
 	struct zone_session zs = {.pidfd = -EBADF, .master_fd = -EBADF, .pts = -1};
@@ -763,13 +829,19 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct
 	int sv[2], r;
 	pid_t cpid;
 
-	if (open_init(s->uuid, s->init_pid, &init_fd, err) < 0)
+	if (check_stdio(s, err) < 0 || open_init(s->uuid, s->init_pid, &init_fd, err) < 0)
 		return -err->errnum;
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return zh_error_set(err, errno, NULL, "zlogin: socketpair: %m");
-	_cleanup_close_ int sock = sv[0];
+	_cleanup_close_ int sock = sv[0], own_pts = -EBADF;
 	struct cgroup_join join;
 	struct enter_child c = {.s = s, .join = &join, .init_pidfd = init_fd, .sock = sv[1]};
+
+	if (s->pty && zone_devpts_open((gid_t)-1, 1, &own_pts, err) < 0) {
+		close(sv[1]);
+		return -err->errnum;
+	}
+	c.own_pts = own_pts;
 
 	if (cgroup_join_open(s->uuid, &join, err) < 0) {
 		close(sv[1]);

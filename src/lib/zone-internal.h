@@ -26,8 +26,10 @@
 #include "zone.h"
 
 #define ZONE_CHILD_MSG_MAX 480
-#define ZONE_DEV_NODES	   6  /* null zero full random urandom tty */
-#define ZONE_FS_MAX	   64 /* `filesystems` entries a zone may have */
+#define ZONE_DEV_NODES	   6   /* null zero full random urandom tty */
+#define ZONE_FS_MAX	   64  /* `filesystems` entries a zone may have */
+#define ZONE_PTY_MAX	   256 /* ptys of a zone's /dev/pts (zone-dev.c) */
+#define ZONE_TTY_GID	   5   /* the zone's "tty" group: its pts belong to it */
 
 /* One `filesystems` entry: a detached clone of its source, and its attributes. */
 struct zone_fs {
@@ -46,6 +48,7 @@ struct zone_child {
 	/* Host objects, opened with the host's credentials (O_PATH): */
 	int dev_fds[ZONE_DEV_NODES]; /* the device nodes to bind */
 	int console_src;	     /* the console pty, by name in our ns */
+	int pts_fd;		     /* the zone's devpts, made by the parent (detached) */
 	struct zone_fs *fs;	     /* `filesystems`, opened by the parent */
 	size_t nfs;
 	int errnum;
@@ -109,6 +112,16 @@ int zone_mount_fs(struct zone_child *c, const char *path, const char *type, unsi
  */
 int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path, enum zone_target kind,
 		       bool rec, unsigned long long attr);
+
+/*
+ * zone-dev.c, parent (zone_spawn, zone_enter): a new devpts instance,
+ * detached (a mount fd, O_CLOEXEC), nosuid and noexec, of at most max
+ * ptys, ptmx mode 0666; with tty_gid != -1 (a host gid) pts mode 0620
+ * and that group, else pts owned by their opener, mode 0600.  Made in the
+ * caller's user and mount namespaces: a zone cannot remount it, and from
+ * the initial mount namespace it may use the kernel.pty.reserve ptys.
+ */
+int zone_devpts_open(gid_t tty_gid, unsigned max, int *out, struct zh_error *err);
 
 /* zone-dev.c, child, host credentials: open the host's nodes and console. */
 int zone_dev_prepare(struct zone_child *c);

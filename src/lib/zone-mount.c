@@ -98,7 +98,8 @@ static int create_last(struct zone_child *c, const char *path, bool dir)
 					       path);
 		return 0;
 	}
-	int fd = openat(pfd, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	int fd = openat(pfd, slash + 1,
+			O_CREAT | O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return zone_child_fail(c, errno, "cannot create %s in the zone root: %m", path);
 	close(fd);

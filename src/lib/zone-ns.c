@@ -15,7 +15,10 @@
  * Sequence (host-capabilities.md §1):
  *  parent: open_tree() the zone root (detached), pipes, clone3(CLONE_PIDFD |
  *          NEWUSER | NEWNS | NEWPID | NEWUTS | NEWIPC | NEWNET [| NEWCGROUP |
- *          INTO_CGROUP on v2]); write "0 <id_base> 65536" to the child's
+ *          INTO_CGROUP on v2]) with euid id_base for that call only, so the
+ *          zone's user namespace is owned by the zone's own host uid and
+ *          per-user kernel limits bind per zone (owner_enter() explains);
+ *          write "0 <id_base> 65536" to the child's
  *          uid_map and gid_map (we are real root: no setgroups=deny);
  *          idmap the detached tree through the child's user ns; call
  *          s->before_release (zoneadmd: VNICs into the child's netns);
@@ -44,6 +47,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/capability.h>
 #include <linux/close_range.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -52,6 +56,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -230,6 +235,7 @@ struct spawn {
 	struct zone_fs fs[ZONE_FS_MAX];
 	size_t nfs;
 	int tree_fd;
+	int pts_fd;
 	int sync_wr;
 	int err_rd;
 	pid_t pid;
@@ -267,6 +273,54 @@ static int make_pipes(struct spawn *sp, int syncp[2], int errp[2], struct zh_err
 	return 0;
 }
 
+/*
+ * The user namespace's owner is the euid of the process that creates it,
+ * and the kernel charges every per-user count of the namespace (inotify
+ * instances and watches, namespaces, RLIMIT_NPROC, SIGPENDING, MSGQUEUE,
+ * MEMLOCK) up the chain to (parent namespace, owner) as well.  Created by
+ * root, every zone shared host root's counts: one zone taking all 128
+ * inotify instances left the host and every other zone with EMFILE.
+ * So this thread takes the zone's host uid (id_base, its root) as euid
+ * for the clone3 only: the owner becomes the zone's, and each zone has
+ * the host's per-user limits to itself.  fsuid stays 0 (the child opens
+ * host objects before it becomes the zone's root) and the capabilities
+ * stay effective (CLONE_INTO_CGROUP, a host that restricts unprivileged
+ * user namespaces).  Raw syscalls: only this thread changes, and the
+ * change is undone before anything else runs in it.  The owner holds
+ * every capability over the zone's namespaces, but a host process with
+ * that euid could already signal and trace the zone's root processes.
+ */
+static int owner_enter(uid_t owner, int *dumpable, struct zh_error *err)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+
+	*dumpable = prctl(PR_GET_DUMPABLE, 0, 0, 0, 0);
+	if (syscall(SYS_capget, &h, d) < 0)
+		return zh_error_set(err, errno, NULL, "capget: %m");
+	if (syscall(SYS_setresuid, -1, owner, -1) < 0)
+		return zh_error_set(err, errno, NULL, "cannot take uid %u to own the zone: %m",
+				    (unsigned)owner);
+	syscall(SYS_setfsuid, 0); /* returns the previous fsuid, never fails for root */
+	d[0].effective = d[0].permitted;
+	d[1].effective = d[1].permitted;
+	if (syscall(SYS_capset, &h, d) < 0) {
+		int e = errno;
+
+		syscall(SYS_setresuid, -1, 0, -1);
+		return zh_error_set(err, e, NULL, "capset: %m");
+	}
+	return 0;
+}
+
+/* Back to euid 0 (the effective set is refilled from the permitted one). */
+static void owner_leave(int dumpable)
+{
+	syscall(SYS_setresuid, -1, 0, -1);
+	if (dumpable > 0)
+		prctl(PR_SET_DUMPABLE, dumpable, 0, 0, 0); /* an euid change cleared it */
+}
+
 static int do_clone(struct spawn *sp, struct zh_error *err)
 {
 	struct clone_args a = {0};
@@ -286,7 +340,16 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 		a.flags |= CLONE_NEWCGROUP;
 	else
 		sp->c.cgroupns = true;
+	int dumpable, e;
+
+	if (owner_enter(sp->s->id_base, &dumpable, err) < 0)
+		return -err->errnum;
 	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
+	if (pid != 0) {
+		e = errno;
+		owner_leave(dumpable);
+		errno = e;
+	}
 	if (pid < 0)
 		return zh_error_set(err, errno, NULL, "cannot clone the zone's first process: %m");
 	if (pid == 0) {
@@ -364,6 +427,7 @@ static void spawn_close(struct spawn *sp)
 	for (size_t i = 0; i < sp->nfs; i++)
 		closep(&sp->fs[i].fd);
 	closep(&sp->tree_fd);
+	closep(&sp->pts_fd);
 	closep(&sp->sync_wr);
 	closep(&sp->err_rd);
 	closep(&sp->c.sync_fd);
@@ -380,9 +444,12 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 		return -err->errnum;
 	sp->c.join = &sp->join;
 	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
-	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 || make_pipes(sp, syncp, errp, err) < 0)
+	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
+	    zone_devpts_open(sp->s->id_base + ZONE_TTY_GID, ZONE_PTY_MAX, &sp->pts_fd, err) < 0 ||
+	    make_pipes(sp, syncp, errp, err) < 0)
 		return -err->errnum;
 	sp->c.tree_fd = sp->tree_fd;
+	sp->c.pts_fd = sp->pts_fd;
 	sp->c.fs = sp->fs;
 	sp->c.nfs = sp->nfs;
 	if (do_clone(sp, err) < 0)
@@ -415,8 +482,10 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error
 		      .root_fd = -EBADF,
 		      .sync_fd = -EBADF,
 		      .err_fd = -EBADF,
-		      .console_src = -EBADF},
+		      .console_src = -EBADF,
+		      .pts_fd = -EBADF},
 		.tree_fd = -EBADF,
+		.pts_fd = -EBADF,
 		.sync_wr = -EBADF,
 		.err_rd = -EBADF,
 		.pid = -1,

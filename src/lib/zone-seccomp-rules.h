@@ -52,6 +52,17 @@ static const char *const zone_denied_syscalls[] = {
 	NULL,
 };
 
+/*
+ * Answered ENOSYS, as a kernel without CONFIG_AIO answers: the kernel's
+ * native AIO, whose host-wide pool (fs.aio-max-nr) no namespace or cgroup
+ * partitions.  Software then falls back to threads (glibc's POSIX AIO
+ * never used these calls).
+ */
+static const char *const zone_enosys_syscalls[] = {
+	"io_setup",	 "io_destroy",		 "io_submit", "io_cancel", "io_getevents",
+	"io_pgetevents", "io_pgetevents_time64", NULL,
+};
+
 static const unsigned long zone_denied_ioctls[] = {
 	TIOCSTI,
 	TIOCLINUX,

@@ -12,7 +12,8 @@
  *     if (zone_caps_drop(&err) < 0 || zone_seccomp_load(&err) < 0)
  *             report through the error pipe, _exit
  *
- * Policy: default ALLOW; a short deny list answers EPERM.  A zone is a
+ * Policy: default ALLOW; a short deny list answers EPERM (native AIO:
+ * ENOSYS, see below).  A zone is a
  * whole system (systemd, mount, unshare, nested containers, ptrace, reboot
  * all work), so the filter does not re-implement what the user namespace
  * already guards; it removes what is host-wide or is attack surface the
@@ -40,6 +41,16 @@
  *   io_uring_setup io_uring_enter io_uring_register: operations submitted
  *     through a ring bypass this filter, and io_uring has been the largest
  *     source of kernel privilege escalations (Docker and ChromeOS block it).
+ *   io_setup io_destroy io_submit io_cancel io_getevents io_pgetevents
+ *     (answered ENOSYS, not EPERM, as on a kernel built without AIO, so
+ *     software falls back to threads: MariaDB, libaio users, QEMU's
+ *     aio=native): every native AIO context of every zone is counted in
+ *     one host-wide total (fs.aio-nr, limit fs.aio-max-nr) that neither
+ *     namespaces nor cgroups divide; one zone calling io_setup 64 times
+ *     filled it, and the host and every other zone got EAGAIN.  No
+ *     per-zone share of it can be enforced, so zones get no native AIO and
+ *     the host keeps the whole pool.  glibc's POSIX AIO (aio_read ...)
+ *     uses threads and works.
  *   personality with READ_IMPLIES_EXEC or MMAP_PAGE_ZERO: weakens W^X /
  *     maps page zero (aids NULL-dereference exploits); other personalities
  *     (linux32, uname26, ADDR_NO_RANDOMIZE for debuggers) stay allowed.
@@ -81,6 +92,11 @@
 const char *const *zone_seccomp_denied_syscalls(void)
 {
 	return zone_denied_syscalls;
+}
+
+const char *const *zone_seccomp_enosys_syscalls(void)
+{
+	return zone_enosys_syscalls;
 }
 
 const unsigned long *zone_seccomp_denied_ioctls(size_t *n)

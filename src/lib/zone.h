@@ -78,6 +78,9 @@ int zone_seccomp_load(struct zh_error *err);
 /* Names of the syscalls the filter answers with EPERM; NULL-terminated, static. */
 const char *const *zone_seccomp_denied_syscalls(void);
 
+/* Those it answers with ENOSYS (native AIO: no zone may drain fs.aio-max-nr). */
+const char *const *zone_seccomp_enosys_syscalls(void);
+
 /* ioctl request numbers the filter answers with EPERM (btrfs subvolume/qgroup, TIOCSTI ...). */
 const unsigned long *zone_seccomp_denied_ioctls(size_t *n);
 
@@ -96,9 +99,13 @@ const char *const *zone_caps_dropped(void);
  * the zone's capability bounding set and seccomp filter, and execs argv
  * from the zone's own file system (argv NULL or empty: the user's login
  * shell, argv[0] "-sh" style).  The session is a child of the caller.
- * With pty, the pty comes from the zone's devpts, is the session's
+ * With pty, the pty comes from the zone's devpts (when that has none left,
+ * from a devpts instance of the caller's own, private to the session), is
+ * the session's
  * controlling tty and its 0/1/2, and its master is returned; else the
- * session gets stdio[0..2] as its 0/1/2 and no controlling tty.
+ * session gets stdio[0..2], which must be pipes the caller relays (-1:
+ * /dev/null; anything else is refused), as its 0/1/2 and no controlling
+ * tty.
  * Returns once the command has been exec'd.  Errors: -ESRCH when the zone
  * is not (or no longer) running; prop "user" for an unknown user; prop
  * "command" when the command cannot be exec'd (-ENOENT: not found).
@@ -115,13 +122,13 @@ struct zone_enter_spec {
 	bool pty;
 	const struct termios *termios; /* pty: initial modes, or NULL */
 	const struct winsize *winsize; /* pty: initial size, or NULL */
-	int stdio[3];		       /* no pty: the session's 0, 1, 2 */
+	int stdio[3];		       /* no pty: the session's 0, 1, 2 (pipes, or -1) */
 };
 
 struct zone_session {
 	int pidfd;     /* the session process (caller's child) */
 	int master_fd; /* pty master, or -EBADF */
-	int pts;       /* pty number in the zone, or -1 */
+	int pts;       /* pty number in the zone, or -1 (not the zone's) */
 };
 
 int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err);

@@ -4,9 +4,10 @@
  * Feeds VM JSON (nics with hostile strings) to nft_vm_script, with a fixed
  * uuid and with the input's own "uuid", and checks that every script it
  * builds stays inside the grammar nft.c writes: only a small character
- * set, every quoted string a host port name z<10 hex>n<digits>, `;` only
- * in base chain headers, no comments.  A violation traps: it would mean a
- * string from the input reached the script.
+ * set, every quoted string a host port name z<6 hex of the uuid><4 hex of
+ * the id slot>n<digits>, `;` only in base chain headers, no comments.  A
+ * violation traps: it would mean a string from the input reached the
+ * script.  The corpus has NICs with and without a zonehost_id_base.
  *
  *     ./fuzz-nft -max_total_time=20 corpus/fuzz-nft
  */

@@ -67,6 +67,12 @@ static void denied_syscalls(void)
 	TRY("io_uring_setup", SYS_io_uring_setup, 0, NULL);
 	TRY("io_uring_enter", SYS_io_uring_enter, -1, 0, 0, 0, NULL, 0);
 	TRY("io_uring_register", SYS_io_uring_register, -1, 0, NULL, 0);
+	TRY("io_setup", SYS_io_setup, 0, NULL);
+	TRY("io_destroy", SYS_io_destroy, 0);
+	TRY("io_submit", SYS_io_submit, 0, 0, NULL);
+	TRY("io_cancel", SYS_io_cancel, 0, NULL, NULL);
+	TRY("io_getevents", SYS_io_getevents, 0, 0, 0, NULL, NULL);
+	TRY("io_pgetevents", SYS_io_pgetevents, 0, 0, 0, NULL, NULL, NULL);
 	TRY("ioctl_TIOCSTI", SYS_ioctl, -1, TIOCSTI, NULL);
 	TRY("ioctl_BTRFS_IOC_SNAP_CREATE_V2", SYS_ioctl, -1, BTRFS_IOC_SNAP_CREATE_V2, NULL);
 	/* _IOR: bit 31 set; glibc's int argument arrives sign-extended. */

@@ -7,8 +7,9 @@
  *         devs | ls DIR | cat FILE | write FILE TEXT | stat FILE |
  *         btrfs-snapshot DIR | exe-write [PID...] | sleep N |
  *         ns | fork CMD [ARGS...] | init [CMD ARGS...] |
- *         rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [udp SPORT DPORT [TEXT]] |
- *         udplisten PORT SECONDS
+ *         rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [L4 ...] (below) |
+ *         udplisten PORT SECONDS | stdio | inotify N [S] | ptys N [PTMX [S]] |
+ *         aio N EVENTS [S] | mount TYPE DIR [remount] [DATA]
  *
  * Each prints plain "key=value" or one-entry-per-line text on stdout and
  * exits 0 when the probe itself ran (a refused operation is a result, not
@@ -32,6 +33,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -62,6 +65,12 @@ static const char *ename(int e)
 	case EOPNOTSUPP: return "EOPNOTSUPP";
 	case ENOEXEC: return "ENOEXEC";
 	case ESRCH: return "ESRCH";
+	case EMFILE: return "EMFILE";
+	case ENFILE: return "ENFILE";
+	case ENOSPC: return "ENOSPC";
+	case EAGAIN: return "EAGAIN";
+	case EIO: return "EIO";
+	case ENXIO: return "ENXIO";
 	default: snprintf(buf, sizeof(buf), "errno%d", e); return buf;
 	}
 }
@@ -431,11 +440,25 @@ static int cmd_init(char **a)
 /*
  * ---- raw frames (anti-spoofing tests) ----
  *
- * rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [udp SPORT DPORT [TEXT]]
- *   TYPE ip:   Ethernet + IPv4 + UDP (default ports 9999, text "probe")
- *   TYPE ip6:  Ethernet + IPv6 + UDP
+ * rawsend IFACE SRCMAC DSTMAC TYPE SRCIP DSTIP [L4 ...]
+ *   TYPE ip:   Ethernet + IPv4 + L4; ip6: Ethernet + IPv6 + L4
  *   TYPE arp:  an ARP request "who-has DSTIP tell SRCIP (SRCMAC)"
  *   TYPE 0xNNNN: that ethertype, TEXT (or "probe") as payload
+ *   L4 (default: udp 9999 9999 probe):
+ *     udp SPORT DPORT [TEXT]          a datagram carrying TEXT
+ *     dhcp SPORT DPORT offer|discover CHADDR
+ *                                     a DHCP message (BOOTP op 2|1, magic
+ *                                     cookie, option 53) over UDP
+ *     dhcp6 SPORT DPORT advertise|reply|solicit|relay-repl
+ *                                     a DHCPv6 message of that type
+ *     ra                              ICMPv6 router advertisement (router
+ *                                     lifetime 1800 s, source LLA SRCMAC)
+ *     na TARGET [LLADDR]              unsolicited neighbour advertisement
+ *                                     (override), target LLA LLADDR|SRCMAC
+ *     na2 TARGET LLADDR               the same with an unknown option
+ *                                     before the target LLA option
+ *     ns TARGET                       neighbour solicitation (source LLA
+ *                                     SRCMAC; none when SRCIP is ::)
  * udplisten PORT SECONDS: print "recv=TEXT from=ADDR" per datagram
  */
 
@@ -444,8 +467,10 @@ struct rawargs {
 	unsigned short type;
 	int family;
 	unsigned char sip[16], dip[16];
+	unsigned proto; /* 17 udp, 58 icmpv6 */
 	unsigned sport, dport;
-	const char *text;
+	unsigned char pay[1100]; /* L4 payload (udp) or the whole ICMPv6 message */
+	size_t plen;
 };
 
 static int parse_mac6(const char *s, unsigned char m[6])
@@ -484,34 +509,37 @@ static void put16(unsigned char *p, unsigned v)
 	p[1] = (unsigned char)v;
 }
 
-/* UDP header + text at p; pseudo-header checksum for the family. */
-static size_t build_udp(const struct rawargs *r, unsigned char *p)
+/* The L4 header + payload at p, checksummed over the family's pseudo-header. */
+static size_t build_l4(const struct rawargs *r, unsigned char *p)
 {
-	size_t tl = strlen(r->text), ul = 8 + tl, al = r->family == AF_INET ? 4 : 16;
+	size_t hl = r->proto == 17 ? 8 : 0, ul = hl + r->plen, al = r->family == AF_INET ? 4 : 16;
+	size_t ck = r->proto == 17 ? 6 : 2;
 	unsigned sum = 0;
 
-	put16(p, r->sport);
-	put16(p + 2, r->dport);
-	put16(p + 4, (unsigned)ul);
-	put16(p + 6, 0);
-	memcpy(p + 8, r->text, tl);
+	if (r->proto == 17) {
+		put16(p, r->sport);
+		put16(p + 2, r->dport);
+		put16(p + 4, (unsigned)ul);
+	}
+	memcpy(p + hl, r->pay, r->plen);
+	put16(p + ck, 0);
 	sum = csum_add(sum, r->sip, al);
 	sum = csum_add(sum, r->dip, al);
-	sum += 17 + (unsigned)ul;
+	sum += r->proto + (unsigned)ul;
 	sum = csum_add(sum, p, ul);
-	put16(p + 6, csum_fold(sum) ? csum_fold(sum) : 0xffff);
+	put16(p + ck, csum_fold(sum) ? csum_fold(sum) : 0xffff);
 	return ul;
 }
 
 static size_t build_ip4(const struct rawargs *r, unsigned char *p)
 {
-	size_t ul = build_udp(r, p + 20);
+	size_t ul = build_l4(r, p + 20);
 
 	memset(p, 0, 20);
 	p[0] = 0x45;
 	put16(p + 2, (unsigned)(20 + ul));
 	p[8] = 64;
-	p[9] = 17;
+	p[9] = (unsigned char)r->proto;
 	memcpy(p + 12, r->sip, 4);
 	memcpy(p + 16, r->dip, 4);
 	put16(p + 10, csum_fold(csum_add(0, p, 20)));
@@ -520,13 +548,13 @@ static size_t build_ip4(const struct rawargs *r, unsigned char *p)
 
 static size_t build_ip6(const struct rawargs *r, unsigned char *p)
 {
-	size_t ul = build_udp(r, p + 40);
+	size_t ul = build_l4(r, p + 40);
 
 	memset(p, 0, 40);
 	p[0] = 0x60;
 	put16(p + 4, (unsigned)ul);
-	p[6] = 17;
-	p[7] = 64;
+	p[6] = (unsigned char)r->proto;
+	p[7] = r->proto == 58 ? 255 : 64; /* ND needs hop limit 255 */
 	memcpy(p + 8, r->sip, 16);
 	memcpy(p + 24, r->dip, 16);
 	return 40 + ul;
@@ -544,6 +572,112 @@ static size_t build_arp(const struct rawargs *r, unsigned char *p)
 	memset(p + 18, 0, 6);
 	memcpy(p + 24, r->dip, 4);
 	return 28;
+}
+
+/* A link-layer address option (type 1 source, 2 target) at p. */
+static size_t put_lla(unsigned char *p, unsigned type, const unsigned char mac[6])
+{
+	p[0] = (unsigned char)type;
+	p[1] = 1;
+	memcpy(p + 2, mac, 6);
+	return 8;
+}
+
+/* ra | na TARGET [LLA] | na2 TARGET LLA | ns TARGET: the ICMPv6 message. */
+static int build_nd(char **a, struct rawargs *r)
+{
+	unsigned char *m = r->pay, lla[6];
+	static const unsigned char any[16];
+
+	memcpy(lla, r->src, 6);
+	memset(m, 0, 32);
+	r->proto = 58;
+	if (strcmp(a[0], "ra") == 0) {
+		m[0] = 134;
+		m[4] = 64;	    /* cur hop limit */
+		put16(m + 6, 1800); /* router lifetime: "I am a default router" */
+		r->plen = 16 + put_lla(m + 16, 1, lla);
+		return 0;
+	}
+	if (!a[1] || inet_pton(AF_INET6, a[1], m + 8) != 1 || (a[2] && parse_mac6(a[2], lla) < 0))
+		return -1;
+	r->plen = 24;
+	if (strcmp(a[0], "ns") == 0) {
+		m[0] = 135;
+		if (memcmp(r->sip, any, 16) != 0)
+			r->plen += put_lla(m + 24, 1, lla);
+		return 0;
+	}
+	m[0] = 136;
+	m[4] = 0x20; /* override */
+	if (strcmp(a[0], "na2") == 0) {
+		m[24] = 200; /* an option no one knows, which a receiver skips */
+		m[25] = 1;
+		r->plen += 8;
+	}
+	r->plen += put_lla(m + r->plen, 2, lla);
+	return strcmp(a[0], "na") == 0 || strcmp(a[0], "na2") == 0 ? 0 : -1;
+}
+
+/* dhcp SPORT DPORT offer|discover CHADDR: a BOOTP message with the DHCP cookie. */
+static int build_dhcp4(char **a, struct rawargs *r)
+{
+	unsigned char *b = r->pay;
+	unsigned char chaddr[6];
+	int offer = a[3] && strcmp(a[3], "offer") == 0;
+
+	if (!a[3] || !a[4] || parse_mac6(a[4], chaddr) < 0)
+		return -1;
+	memset(b, 0, 300);
+	b[0] = offer ? 2 : 1; /* op: BOOTREPLY | BOOTREQUEST */
+	b[1] = 1;	      /* htype ethernet */
+	b[2] = 6;
+	memcpy(b + 4, "\x12\x34\x56\x78", 4);			     /* xid */
+	memcpy(b + 16, "\xc6\x12\x00\x32", 4);			     /* yiaddr 198.18.0.50 */
+	memcpy(b + 28, chaddr, 6);				     /* chaddr */
+	memcpy(b + 236, "\x63\x82\x53\x63", 4);			     /* magic cookie */
+	memcpy(b + 240, offer ? "\x35\x01\x02" : "\x35\x01\x01", 3); /* DHCP message type */
+	b[243] = 0xff;
+	r->plen = 300;
+	return 0;
+}
+
+/* dhcp6 SPORT DPORT TYPE: msg-type, transaction id, an empty client id. */
+static int build_dhcp6(char **a, struct rawargs *r)
+{
+	static const struct {
+		const char *name;
+		unsigned char type;
+	} t[] = {{"solicit", 1}, {"advertise", 2}, {"reply", 7}, {"relay-repl", 13}};
+
+	for (size_t i = 0; a[3] && i < sizeof(t) / sizeof(t[0]); i++)
+		if (strcmp(a[3], t[i].name) == 0) {
+			memcpy(r->pay, "\x00\x12\x34\x56\x00\x01\x00\x00", 8);
+			r->pay[0] = t[i].type;
+			r->plen = 8;
+			return 0;
+		}
+	return -1;
+}
+
+/* a: "udp|dhcp|dhcp6" SPORT DPORT ... */
+static int build_udp_kind(char **a, struct rawargs *r)
+{
+	if (!a[1] || !a[2])
+		return -1;
+	r->sport = (unsigned)strtoul(a[1], NULL, 10) & 0xffff;
+	r->dport = (unsigned)strtoul(a[2], NULL, 10) & 0xffff;
+	if (strcmp(a[0], "dhcp") == 0)
+		return build_dhcp4(a, r);
+	if (strcmp(a[0], "dhcp6") == 0)
+		return build_dhcp6(a, r);
+	if (a[3]) {
+		r->plen = strlen(a[3]);
+		if (r->plen > 1000)
+			return -1;
+		memcpy(r->pay, a[3], r->plen);
+	}
+	return 0;
 }
 
 static int parse_rawargs(char **a, struct rawargs *r)
@@ -565,17 +699,21 @@ static int parse_rawargs(char **a, struct rawargs *r)
 		r->type = (unsigned short)strtoul(a[3], NULL, 16);
 	if (inet_pton(r->family, a[4], r->sip) != 1 || inet_pton(r->family, a[5], r->dip) != 1)
 		return -1;
+	r->proto = 17;
 	r->sport = r->dport = 9999;
-	r->text = "probe";
-	if (n >= 9 && strcmp(a[6], "udp") == 0) {
-		r->sport = (unsigned)strtoul(a[7], NULL, 10) & 0xffff;
-		r->dport = (unsigned)strtoul(a[8], NULL, 10) & 0xffff;
-		if (n >= 10)
-			r->text = a[9];
-	} else if (n >= 7) {
-		r->text = a[6];
-	}
-	return strlen(r->text) > 1000 ? -1 : 0;
+	r->plen = 5;
+	memcpy(r->pay, "probe", 5);
+	if (n == 6)
+		return 0;
+	if (strcmp(a[6], "udp") == 0 || strcmp(a[6], "dhcp") == 0 || strcmp(a[6], "dhcp6") == 0)
+		return build_udp_kind(a + 6, r);
+	if (r->type == 0x86dd)
+		return build_nd(a + 6, r);
+	r->plen = strlen(a[6]);
+	if (r->plen > 1000)
+		return -1;
+	memcpy(r->pay, a[6], r->plen);
+	return 0;
 }
 
 static int cmd_rawsend(char **a)
@@ -587,8 +725,10 @@ static int cmd_rawsend(char **a)
 	int fd;
 
 	if (parse_rawargs(a, &r) < 0) {
-		fprintf(stderr, "usage: rawsend IFACE SRCMAC DSTMAC ip|ip6|arp|0xNNNN SRCIP DSTIP "
-				"[udp SPORT DPORT [TEXT]]\n");
+		fprintf(stderr,
+			"usage: rawsend IFACE SRCMAC DSTMAC ip|ip6|arp|0xNNNN SRCIP DSTIP "
+			"[udp SPORT DPORT [TEXT] | dhcp|dhcp6 SPORT DPORT TYPE [CHADDR] | ra | "
+			"na|na2|ns TARGET [LLADDR]]\n");
 		return 2;
 	}
 	memcpy(f, r.dst, 6);
@@ -601,8 +741,8 @@ static int cmd_rawsend(char **a)
 	else if (r.type == 0x0806)
 		len += build_arp(&r, f + 14);
 	else {
-		memcpy(f + 14, r.text, strlen(r.text));
-		len += strlen(r.text);
+		memcpy(f + 14, r.pay, r.plen);
+		len += r.plen;
 	}
 	while (len < 60)
 		f[len++] = 0;
@@ -654,10 +794,119 @@ static int cmd_udplisten(char **a)
 			continue;
 		buf[n] = '\0';
 		inet_ntop(AF_INET6, &from.sin6_addr, addr, sizeof(addr));
-		printf("recv=%s from=%s\n", buf, addr);
+		if (n > 0 && (buf[0] < 0x20 || buf[0] > 0x7e)) /* a DHCP message */
+			printf("recv=binary%zd from=%s\n", n, addr);
+		else
+			printf("recv=%s from=%s\n", buf, addr);
 		fflush(stdout);
 	}
 	close(fd);
+	return 0;
+}
+
+/*
+ * ---- per-user kernel resources (issue 10 classes 5, 7, 8) ----
+ *
+ * Each takes what it can, up to N, prints "<what>=<first errno or ok>
+ * count=<taken>", then holds it SECONDS (default 0) before exiting:
+ *   inotify N [SECONDS]         inotify_init1()
+ *   ptys N [PTMX [SECONDS]]     open(PTMX, default /dev/ptmx); RLIMIT_NOFILE raised first
+ *   aio N EVENTS [SECONDS]      io_setup(EVENTS)
+ * mount TYPE DIR [remount] [DATA]: mount(2) of TYPE on DIR (mkdir'd), "mount=<errno>"
+ */
+static void hold(const char *what, int err, long count, const char *secs)
+{
+	printf("%s=%s count=%ld\n", what, ename(err), count);
+	fflush(stdout);
+	if (secs)
+		sleep((unsigned)strtoul(secs, NULL, 10));
+}
+
+static int cmd_inotify(char **a)
+{
+	long n = a[0] ? strtol(a[0], NULL, 10) : 0, k = 0;
+	int err = 0;
+
+	for (; k < n; k++)
+		if (syscall(SYS_inotify_init1, O_CLOEXEC) < 0) {
+			err = errno;
+			break;
+		}
+	hold("inotify", err, k, a[0] ? a[1] : NULL);
+	return 0;
+}
+
+static int cmd_ptys(char **a)
+{
+	long n = a[0] ? strtol(a[0], NULL, 10) : 0, k = 0;
+	const char *ptmx = a[0] && a[1] ? a[1] : "/dev/ptmx";
+	struct rlimit rl;
+	int err = 0;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+	for (; k < n; k++)
+		if (open(ptmx, O_RDWR | O_NOCTTY | O_CLOEXEC) < 0) {
+			err = errno;
+			break;
+		}
+	hold("ptys", err, k, a[0] && a[1] ? a[2] : NULL);
+	return 0;
+}
+
+static int cmd_aio(char **a)
+{
+	long n = a[0] ? strtol(a[0], NULL, 10) : 0, k = 0;
+	unsigned events = a[0] && a[1] ? (unsigned)strtoul(a[1], NULL, 10) : 1;
+	int err = 0;
+
+	for (; k < n; k++) {
+		unsigned long ctx = 0;
+
+		if (syscall(SYS_io_setup, events, &ctx) < 0) {
+			err = errno;
+			break;
+		}
+	}
+	hold("io_setup", err, k, a[0] && a[1] ? a[2] : NULL);
+	return 0;
+}
+
+static int cmd_mount(char **a)
+{
+	unsigned long flags = 0;
+	const char *data = NULL;
+
+	if (!a[0] || !a[1])
+		return 2;
+	mkdir(a[1], 0755);
+	if (a[2] && strcmp(a[2], "remount") == 0) {
+		flags = MS_REMOUNT;
+		data = a[3];
+	} else {
+		data = a[2];
+	}
+	printf("mount=%s\n", ename(mount(a[0], a[1], a[0], flags, data) < 0 ? errno : 0));
+	return 0;
+}
+
+/* stdio: what fds 0-2 are, and whether ftruncate() gets through them. */
+static int cmd_stdio(char **a)
+{
+	for (int fd = 0; fd < 3; fd++) {
+		struct stat st;
+		const char *t = "closed";
+
+		if (fstat(fd, &st) == 0)
+			t = S_ISFIFO(st.st_mode)   ? "pipe"
+			    : S_ISREG(st.st_mode)  ? "file"
+			    : S_ISCHR(st.st_mode)  ? "chr"
+			    : S_ISSOCK(st.st_mode) ? "sock"
+						   : "other";
+		printf("fd%d=%s trunc%d=%s\n", fd, t, fd, ename(ftruncate(fd, 0) < 0 ? errno : 0));
+	}
 	return 0;
 }
 
@@ -687,6 +936,11 @@ static const struct {
 	{"fork", cmd_fork},
 	{"rawsend", cmd_rawsend},
 	{"udplisten", cmd_udplisten},
+	{"stdio", cmd_stdio},
+	{"inotify", cmd_inotify},
+	{"ptys", cmd_ptys},
+	{"aio", cmd_aio},
+	{"mount", cmd_mount},
 };
 
 static int dispatch(char **a)

@@ -9,6 +9,7 @@ inside a "zone" with `probe rawsend` (AF_PACKET); `probe udplisten` in the
 peer shows what arrives, nft counters show what was dropped.
 Addresses: 198.18.0.0/24 and link-local IPv6 only.
 """
+import ipaddress
 import json
 import os
 import subprocess
@@ -19,6 +20,7 @@ import uuid as uuidlib
 import pytest
 
 from conftest import BUILD, new_netns
+from test_vmadm_util import wait_for
 
 HELPERS = os.path.join(BUILD, "tests", "helpers")
 PROBE = os.path.join(HELPERS, "probe")
@@ -31,17 +33,17 @@ pytestmark = pytest.mark.skipif(
 BCAST = "ff:ff:ff:ff:ff:ff"
 
 
-def host_name(uuid, idx=0):
-    """net_vnic_host_name(): "z" + 10 hex of the uuid + "n" + idx."""
-    return "z%sn%d" % (uuid.replace("-", "")[:10], idx)
+def host_name(uuid, base, idx=0):
+    """net_vnic_host_name(): "z" + 6 hex of the uuid + 4 hex of the id slot
+    (zonehost_id_base / 65536) + "n" + idx."""
+    return "z%s%04xn%d" % (uuid.replace("-", "")[:6], base >> 16, idx)
 
 
 def ll6(mac):
-    """fe80::EUI-64 of a MAC."""
+    """fe80::EUI-64 of a MAC, as `ip` prints it."""
     b = [int(x, 16) for x in mac.split(":")]
     b[0] ^= 2
-    w = [b[0] << 8 | b[1], b[2] << 8 | 0xff, 0xfe << 8 | b[3], b[4] << 8 | b[5]]
-    return "fe80::" + ":".join("%x" % x for x in w)
+    return str(ipaddress.IPv6Address(bytes([0xfe, 0x80] + [0] * 6 + b[:3] + [0xff, 0xfe] + b[3:])))
 
 
 def sh(*args, check=True, **kw):
@@ -52,16 +54,18 @@ def sh(*args, check=True, **kw):
 
 
 class Zone:
-    def __init__(self, topo, uuid, mac, ip, nic):
+    def __init__(self, topo, uuid, mac, ip, nic, base):
         self.topo, self.uuid, self.mac, self.ip = topo, uuid, mac, ip
         self.ns = new_netns()
-        self.port = host_name(uuid)
+        self.base = base
+        self.port = host_name(uuid, base)
         self.nic = nic
+        self.ll = ll6(mac)
 
     def vm(self, **flags):
         nic = dict(self.nic)
         nic.update(flags)
-        return {"uuid": self.uuid, "nics": [nic]}
+        return {"uuid": self.uuid, "zonehost_id_base": self.base, "nics": [nic]}
 
     def run(self, *args, check=True):
         return sh("ip", "netns", "exec", self.ns, *args, check=check)
@@ -74,7 +78,7 @@ class Zone:
         self.rawsend(src_mac or self.mac, dst_mac or dst.mac, "ip", src_ip or self.ip, dst.ip,
                      "udp", sport, dport, text)
 
-    def listen(self, port=9999, seconds=1):
+    def listen(self, port=9999, seconds=2):
         p = subprocess.Popen(["ip", "netns", "exec", self.ns, PROBE, "udplisten", str(port),
                               str(seconds)], stdout=subprocess.PIPE, text=True)
         assert p.stdout.readline().strip() == "listening"
@@ -104,7 +108,7 @@ class Topo:
         nic = {"interface": "net0", "nic_tag": "stub0", "mac": mac, "ips": [ip + "/24"],
                "vlan_id": vlan_id}
         nic.update(extra)
-        z = Zone(self, str(uuidlib.uuid4()), mac, ip, nic)
+        z = Zone(self, str(uuidlib.uuid4()), mac, ip, nic, (16 + n) << 16)
         self.zones.append(z)
         self.run("ip", "link", "add", z.port, "type", "veth", "peer", "name", "net0",
                  "netns", z.ns)
@@ -134,7 +138,7 @@ class Topo:
 
 def vm_prefix(uuid):
     """The prefix of a VM's objects in the shared table bridge zonehost."""
-    return "v" + uuid.replace("-", "")[:12] + "_"
+    return "v" + uuid.replace("-", "") + "_"
 
 
 def vm_counters(nft_json, uuid):
@@ -174,12 +178,93 @@ def test_legit_passes_forged_ipv4_dropped(topo):
 
 
 def test_dhcp_server_replies_dropped(topo):
+    """DHCP server traffic is dropped by what it is, whatever its source port."""
     a, b = topo.zone(1), topo.zone(2)
-    p = b.listen(68)
+    p68, p67 = b.listen(68), b.listen(67)
     a.udp(b, "offer", sport=67, dport=68, dst_mac=BCAST)
-    a.udp(b, "not-dhcp", sport=9999, dport=68)
-    assert received(p) == ["not-dhcp"]
-    assert topo.counters(a)["n0_dhcp_server"] == 1
+    for sport in (67, 1234, 68):           # a real OFFER, from any port
+        a.rawsend(a.mac, BCAST, "ip", a.ip, "255.255.255.255", "dhcp", sport, 68, "offer", b.mac)
+    a.udp(b, "not-dhcp", sport=9999, dport=68)   # the client port is the servers' only
+    a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 1234, 67, "offer", b.mac)  # to a relay
+    a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 68, 67, "discover", a.mac)  # a client's
+    assert received(p68) == []
+    assert received(p67) == ["binary300"]
+    assert topo.counters(a)["n0_dhcp_server"] == 6
+
+
+def test_dhcp6_server_messages_dropped(topo):
+    a, b = topo.zone(1), topo.zone(2)
+    p546, p547 = b.listen(546), b.listen(547)
+    for sport in (547, 1234):
+        a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", sport, 546, "advertise")
+    a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", 1234, 547, "relay-repl")
+    a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", 1234, 547, "reply")
+    a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", 546, 547, "solicit")  # a client's
+    assert received(p546) == []
+    assert received(p547) == ["binary8"]
+    assert topo.counters(a)["n0_dhcp_server"] == 4
+
+
+ALLNODES = ("33:33:00:00:00:01", "ff02::1")
+
+
+def default6(z):
+    return z.run("ip", "-6", "route", "show", "default").stdout.strip()
+
+
+def test_router_advert_dropped(topo):
+    """A zone's RA installs no default route in its neighbour; allow_ip_spoofing lifts it."""
+    a, b = topo.zone(1), topo.zone(2)
+    b.run("sysctl", "-qw", "net.ipv6.conf.net0.accept_ra=1", "net.ipv6.conf.net0.forwarding=0")
+    a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "ra")
+    time.sleep(0.3)
+    assert default6(b) == ""
+    assert topo.counters(a)["n0_bad_ra"] == 1
+    topo.apply(a, a.vm(allow_mac_spoofing=True, allow_dhcp_spoofing=False))
+    a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "ra")
+    time.sleep(0.3)
+    assert default6(b) == "", "allow_mac_spoofing does not make a router"
+    topo.apply(a, a.vm(allow_ip_spoofing=True))
+    a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "ra")
+    assert wait_for(lambda: a.ll in default6(b), 20), "the RA (control) installed no route"
+
+
+def neigh_mac(z, ip):
+    out = z.neigh(ip)
+    return out.split("lladdr")[1].split()[0] if "lladdr" in out else None
+
+
+def test_neighbour_advert_for_another_address_dropped(topo):
+    """An unsolicited NA for B's address does not repoint C's entry to A."""
+    a, b, c = topo.zone(1), topo.zone(2), topo.zone(3)
+    c.run("busybox", "ping", "-6", "-c", "1", "-W", "2", b.ll + "%net0")
+    assert neigh_mac(c, b.ll) == b.mac
+    a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "na", b.ll)   # target: B
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", b.ll)
+    a.rawsend(a.mac, c.mac, "ip6", "::", c.ll, "ns", b.ll)                 # DAD for B's address
+    time.sleep(0.3)
+    assert neigh_mac(c, b.ll) == b.mac
+    assert topo.counters(a)["n0_bad_nd"] == 3
+    # the NIC's own address with a MAC that is not its own, even behind another option
+    c.run("busybox", "ping", "-6", "-c", "1", "-W", "2", a.ll + "%net0")
+    assert neigh_mac(c, a.ll) == a.mac
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", a.ll, b.mac)
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na2", a.ll, b.mac)
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "ns", c.ll)                 # legit resolution
+    time.sleep(0.3)
+    assert neigh_mac(c, a.ll) == a.mac
+    assert topo.counters(a)["n0_bad_nd"] == 5
+    # allow_mac_spoofing lifts the address option check only, not the target check
+    topo.apply(a, a.vm(allow_mac_spoofing=True))
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", b.ll)
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", a.ll, b.mac)
+    assert wait_for(lambda: neigh_mac(c, a.ll) == b.mac, 20), "the NA (control) did nothing"
+    assert neigh_mac(c, b.ll) == b.mac
+    # both lifted: the attack is the control that the test can see it
+    topo.apply(a, a.vm(allow_mac_spoofing=True, allow_ip_spoofing=True))
+    a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", b.ll)
+    assert wait_for(lambda: neigh_mac(c, b.ll) == a.mac, 20), "the NA (control) did nothing"
+
 
 
 def test_forged_arp_dropped(topo):
@@ -239,7 +324,8 @@ def test_allow_flags_lift_their_part(topo):
     p = b.listen(68)
     a.udp(b, "offer", sport=67, dport=68)
     a.udp(b, "spoofed-ip", src_ip="198.18.0.77", sport=67, dport=68)
-    assert received(p) == ["offer", "spoofed-ip"]
+    a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 1234, 68, "offer", b.mac)
+    assert received(p) == ["offer", "spoofed-ip", "binary300"]
 
     topo.apply(a, a.vm(allowed_ips=["198.18.0.64/26"]))
     p = b.listen()
@@ -392,3 +478,30 @@ def test_zones_forged_frames_dropped_and_allow_lifts(zones):
     a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:01:66")
     assert received(p) == ["spoofed-ip"]
 
+
+
+def test_zones_router_neighbour_and_dhcp_attacks_fail(zones):
+    """Issue 10 class 6, from inside a zone: a router advertisement, an
+    unsolicited NA for a neighbour's address and a DHCP offer from a port
+    other than 67 reach neither the other zones nor the host; each is
+    counted."""
+    h, img = zones
+    a, b, c = RealZone(h, img, 1), RealZone(h, img, 2), RealZone(h, img, 3)
+    lla, llb = ll6(a.mac), ll6(b.mac)
+    assert wait_for(lambda: c.zl("ping -6 -c 1 -W 1 %s%%net0" % llb, check=False).rc == 0, 30)
+    assert "lladdr " + b.mac in c.zl("ip -6 neigh show %s dev net0" % llb).out
+    p68 = b.listen(68)
+    a.rawsend(a.mac, ALLNODES[0], "ip6", lla, ALLNODES[1], "ra")
+    a.rawsend(a.mac, ALLNODES[0], "ip6", lla, ALLNODES[1], "na", llb)
+    a.rawsend(a.mac, c.mac, "ip6", lla, ll6(c.mac), "na", llb)
+    a.rawsend(a.mac, BCAST, "ip", a.ip, "255.255.255.255", "dhcp", 1234, 68, "offer", b.mac)
+    a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 67, 68, "offer", b.mac)
+    assert received(p68) == []
+    time.sleep(0.3)
+    for z in (b, c):
+        assert z.zl("ip -6 route show default").out.strip() == ""
+    assert "lladdr " + b.mac in c.zl("ip -6 neigh show %s dev net0" % llb).out
+    assert h.run("ip", "-6", "route", "show", "default").out.strip() == ""   # the host
+    cnt = a.counters()
+    assert (cnt["n0_bad_ra"], cnt["n0_bad_nd"], cnt["n0_dhcp_server"]) == (1, 2, 2), cnt
+    b.zl("ping -c 1 -W 2 %s" % c.ip)   # the others' network works on

@@ -29,6 +29,9 @@ DENIED = [
     "i386_add_key", "x32_add_key",
 ]
 
+# Native AIO: ENOSYS, as without CONFIG_AIO, so software falls back (issue 10 class 8).
+ENOSYS = ["io_setup", "io_destroy", "io_submit", "io_cancel", "io_getevents", "io_pgetevents"]
+
 CAP = {"CHOWN": 0, "DAC_OVERRIDE": 1, "SETGID": 6, "SETUID": 7, "SETPCAP": 8,
        "NET_ADMIN": 12, "NET_RAW": 13, "SYS_MODULE": 16, "SYS_RAWIO": 17,
        "SYS_CHROOT": 18, "SYS_PTRACE": 19, "SYS_PACCT": 20, "SYS_ADMIN": 21,
@@ -73,6 +76,13 @@ def test_every_denied_syscall_gets_eperm_from_the_filter(runs):
     for name in DENIED:
         if name != "x32_add_key" or base[name] != "ENOSYS":
             assert base[name] != "EPERM", (name, base[name])
+
+
+def test_native_aio_gets_enosys_from_the_filter(runs):
+    base, conf = runs
+    for name in ENOSYS:
+        assert conf[name] == "ENOSYS", (name, conf[name])
+        assert base[name] != "ENOSYS", (name, base[name])   # the kernel has AIO: ours
 
 
 def test_allowed_things_still_work(runs):

@@ -52,9 +52,14 @@ def start(h, u):
     return get(h, u)
 
 
-def host_links(h, u):
+def vnic_prefix(h, u):
+    """net_vnic_prefix(): "z" + 6 hex of the uuid + 4 hex of the id slot + "n"."""
+    return "z%s%04xn" % (u.replace("-", "")[:6], get(h, u)["zonehost_id_base"] >> 16)
+
+
+def host_links(h, u, pre=None):
     """Host-side links of VM u in the test's namespace (by the name prefix)."""
-    pre = "z" + u.replace("-", "")[:10] + "n"
+    pre = pre or vnic_prefix(h, u)
     out = ns_run(h, "ip", "-o", "link").stdout
     return [l.split(":")[1].strip().split("@")[0] for l in out.splitlines()
             if l.split(":")[1].strip().startswith(pre)]
@@ -63,12 +68,13 @@ def host_links(h, u):
 def nft_tables(h, u):
     """VM u's chains and map elements in the shared table bridge zonehost."""
     cp = ns_run(h, "nft", "list", "table", "bridge", "zonehost", check=False)
-    pre = "v" + u.replace("-", "")[:12] + "_"
+    pre = "v" + u.replace("-", "") + "_"
     return [l for l in cp.stdout.splitlines() if pre in l]
 
 
-def assert_clean(h, u):
-    assert wait_for(lambda: not host_links(h, u), 5), host_links(h, u)
+def assert_clean(h, u, pre=None):
+    pre = pre or vnic_prefix(h, u)
+    assert wait_for(lambda: not host_links(h, u, pre), 5), host_links(h, u, pre)
     assert nft_tables(h, u) == []
 
 
@@ -315,8 +321,9 @@ def test_no_leftovers_after_stop_delete_and_failed_start(net):
     assert h.vmadm("stop", u).rc == 0
     assert_clean(h, u)
     start(h, u)
+    pre = vnic_prefix(h, u)
     assert h.vmadm("delete", u).rc == 0
-    assert_clean(h, u)
+    assert_clean(h, u, pre)
     # failed start after both VNICs were made: a route the kernel refuses
     v = create(h, img, nics=[nic("198.18.0.73/24"), nic("198.18.1.74/24")],
                routes={"198.19.0.0/16": "192.0.2.1"})
@@ -346,6 +353,36 @@ def test_no_leftovers_after_kill9_of_zoneadmd(net):
     assert_clean(h, u)
     start(h, u)
     assert len(host_links(h, u)) == 2
+
+
+def test_uuids_sharing_a_prefix_keep_their_own_names(net):
+    """Issue 10 class 12: two VMs whose uuids differ only in the last digit
+    (a chosen uuid, in a payload or a stream) get distinct host ports and nft
+    objects: starting, killing or deleting one never touches the other."""
+    h, img = net
+    u1 = "0f2c3a10-0000-4000-8000-000000000001"
+    u2 = "0f2c3a10-0000-4000-8000-000000000002"
+    for u, ip in ((u1, "198.18.0.91/24"), (u2, "198.18.0.92/24")):
+        assert create(h, img, uuid=u, nics=[nic(ip)]) == u
+    start(h, u1)
+    start(h, u2)
+    l1, l2 = host_links(h, u1), host_links(h, u2)
+    assert len(l1) == 1 and len(l2) == 1 and l1 != l2, (l1, l2)
+    assert [l for l in nft_tables(h, u1) if u2.replace("-", "") in l] == []
+    zl(h, u1, "ping -c 1 -W 2 198.18.0.92")
+    # zoneadmd of the second dies: its sentinel removes its VNICs only
+    with open(os.path.join(h.root, "run", "zonehost", u2, "state.json")) as f:
+        os.kill(json.load(f)["zoneadmd_pid"], signal.SIGKILL)
+    assert wait_for(lambda: get(h, u2)["state"] == "stopped", 20)
+    assert_clean(h, u2)
+    assert host_links(h, u1) == l1 and nft_tables(h, u1)
+    assert get(h, u1)["state"] == "running"
+    start(h, u2)
+    pre = vnic_prefix(h, u2)
+    assert h.vmadm("delete", u2).rc == 0
+    assert_clean(h, u2, pre)
+    assert host_links(h, u1) == l1
+    zl(h, u1, "ip -o link show dev net0")
 
 
 # ---- speed ----

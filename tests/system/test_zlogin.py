@@ -10,6 +10,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import subprocess
 import tempfile
@@ -17,10 +18,11 @@ import time
 
 import pytest
 
-from conftest import CMD, new_uuid
+from conftest import BUILD, CMD, new_uuid
 from test_vmadm_util import create
 
 ZLOGIN = os.path.join(CMD, "zlogin")
+PROBE = os.path.join(BUILD, "tests", "helpers", "probe")
 HOSTNAME = "zl-test-zone"
 SANE_ENV = {"HOME", "SHELL", "USER", "LOGNAME", "PATH", "TERM"}
 
@@ -109,6 +111,30 @@ def test_stdin_pipe(zone):
     p = subprocess.run("echo hi | %s %s cat" % (ZLOGIN, u), shell=True, env=h.env,
                        capture_output=True, text=True, timeout=30)
     assert (p.returncode, p.stdout) == (0, "hi\n")
+
+
+def test_caller_files_never_reach_the_zone(zone, tmp_path):
+    """Issue 10 class 9: with stdio on files, a tenant truncated the
+    operator's log through its fd 1 and kept writing into it after zlogin
+    returned.  The session's 0-2 are zlogin's own pipes, always."""
+    h, u = zone
+    shutil.copy(PROBE, os.path.join(h.root, "zones", u, "root", "probe"))
+    log, errf, inp = tmp_path / "log", tmp_path / "err", tmp_path / "in"
+    log.write_text("operator line\n")
+    inp.write_text("input line\n")
+    attack = ("/probe stdio; cat; /probe stdio >&2; (: > /proc/self/fd/1) 2>/dev/null; "
+              "(sleep 2; echo late; echo late >&2) & exit 5")
+    t0 = time.monotonic()
+    with open(log, "a") as out, open(errf, "w") as err, open(inp) as stdin:
+        rc = subprocess.run([ZLOGIN, u, attack], env=h.env, stdin=stdin, stdout=out,
+                            stderr=err, timeout=30).returncode
+    assert rc == 5, (log.read_text(), errf.read_text())
+    assert time.monotonic() - t0 < 2, "zlogin waited for the background writer"
+    want = "".join("fd%d=pipe trunc%d=EINVAL\n" % (i, i) for i in range(3))
+    assert log.read_text().startswith("operator line\n" + want + "input line\n")
+    assert errf.read_text().startswith(want)
+    time.sleep(3)                     # the background writer has had its chance
+    assert "late" not in log.read_text() and "late" not in errf.read_text()
 
 
 def test_sees_only_the_zone(zone):

@@ -15,10 +15,34 @@
 
 #define UUID "0123abcd-4567-489a-8bcd-ef0123456789"
 #define MAC  "02:00:C6:12:00:01"
+#define VID  "v0123abcd4567489a8bcdef0123456789" /* the VM's object prefix: the whole uuid */
+#define BASE 1048576				 /* zonehost_id_base: slot 0x0010 */
+
+/* vmjson, with a zonehost_id_base unless it has one (VNIC names need it). */
+static json_t *vm_of(const char *vmjson)
+{
+	json_t *vm = json_loads(vmjson, 0, NULL);
+
+	if (json_is_object(vm) && !json_object_get(vm, "zonehost_id_base"))
+		json_object_set_new(vm, "zonehost_id_base", json_integer(BASE));
+	return vm;
+}
+
+static void port_of(unsigned idx, char out[NET_IFNAMSIZ])
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	json_t *vm = vm_of("{}");
+	char pre[NET_IFNAMSIZ] = "";
+
+	net_vnic_prefix(UUID, vm, pre, &err);
+	net_vnic_host_name(pre, idx, out);
+	json_decref(vm);
+	zh_error_clear(&err);
+}
 
 static char *script_of(const char *vmjson, struct zh_error *err)
 {
-	json_t *vm = json_loads(vmjson, 0, NULL);
+	json_t *vm = vm_of(vmjson);
 	char *s = NULL;
 
 	if (!vm)
@@ -37,7 +61,7 @@ static bool has(const char *s, const char *needle)
 static void test_default(void)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	char port[NET_IFNAMSIZ], want[128];
+	char port[NET_IFNAMSIZ], want[256];
 	char *s = script_of("{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\","
 			    "\"ips\":[\"198.18.0.1/24\",\"2001:db8::5/64\"],\"nic_tag\":\"x\"}]}",
 			    &err);
@@ -47,37 +71,59 @@ static void test_default(void)
 	   "the shared table and its maps, declared idempotently");
 	ok(!has(s, "delete") && !has(s, "add rule"),
 	   "no deletion, no base rule in the pure script");
-	net_vnic_host_name(UUID, 0, port);
+	port_of(0, port);
 	snprintf(want, sizeof(want),
-		 "add element bridge zonehost ports_in { \"%s\" : jump v0123abcd4567_n0_in }",
-		 port);
+		 "add element bridge zonehost ports_in { \"%s\" : jump " VID "_n0_in }", port);
 	ok(has(s, want), "ports_in keyed on the host port name %s", port);
 	snprintf(want, sizeof(want),
-		 "add element bridge zonehost ports_out { \"%s\" : jump v0123abcd4567_n0_out }",
-		 port);
+		 "add element bridge zonehost ports_out { \"%s\" : jump " VID "_n0_out }", port);
 	ok(has(s, want), "ports_out keyed on the host port name");
 	ok(has(s, "hook prerouting priority -200"), "prerouting at -200");
 	ok(has(s, "hook forward priority 0"), "forward at 0");
-	ok(has(s, "ether saddr != 02:00:c6:12:00:01 counter name v0123abcd4567_n0_bad_mac drop"),
+	ok(has(s, "ether saddr != 02:00:c6:12:00:01 counter name " VID "_n0_bad_mac drop"),
 	   "MAC check");
-	ok(has(s,
-	       "arp saddr ether != 02:00:c6:12:00:01 counter name v0123abcd4567_n0_bad_arp drop"),
+	ok(has(s, "arp saddr ether != 02:00:c6:12:00:01 counter name " VID "_n0_bad_arp drop"),
 	   "ARP sender MAC check");
 	ok(has(s, "ip saddr 198.18.0.1 return\n"), "ips entry is the host address only");
 	ok(has(s, "ip6 saddr 2001:db8::5 return\n\t\tip6 saddr fe80::c6ff:fe12:1 return\n"),
 	   "IPv6 ips + EUI-64 link-local");
-	ok(has(s, "counter name v0123abcd4567_n0_bad_ip4 drop"), "IPv4 source check");
+	ok(has(s, "counter name " VID "_n0_bad_ip4 drop"), "IPv4 source check");
 	ok(has(s, "arp saddr ip 198.18.0.1 return"), "ARP sender IP check");
-	ok(has(s, "counter name v0123abcd4567_n0_bad_ip6 drop"), "IPv6 source check");
+	ok(has(s, "counter name " VID "_n0_bad_ip6 drop"), "IPv6 source check");
 	ok(has(s, "ip6 saddr :: meta l4proto ipv6-icmp return"), ":: for DAD");
-	ok(has(s, "udp sport 67 udp dport 68 counter name v0123abcd4567_n0_dhcp_server drop"),
-	   "DHCP replies dropped");
-	ok(has(s, "udp sport 547 udp dport 546 counter name v0123abcd4567_n0_dhcp_server drop"),
-	   "DHCPv6 too");
-	ok(has(s, "counter name v0123abcd4567_n0_bad_type drop"), "other ethertypes dropped");
+	ok(has(s, "\t\tudp dport 68 counter name " VID "_n0_dhcp_server drop"),
+	   "anything to the DHCP client port dropped, whatever its source port");
+	ok(has(s, "udp dport 67 @th,64,8 2 counter name " VID "_n0_dhcp_server drop"),
+	   "a BOOTREPLY to the server port (a relay agent) dropped");
+	ok(has(s, "\t\tudp dport 546 counter name " VID "_n0_dhcp_server drop"),
+	   "DHCPv6: anything to the client port");
+	ok(has(s,
+	       "udp dport 547 @th,64,8 { 2, 7, 10, 13 } counter name " VID "_n0_dhcp_server drop"),
+	   "DHCPv6: server message types to the server port");
+	ok(!has(s, "sport 67") && !has(s, "sport 547"), "no rule keyed on a source port");
+	ok(has(s, "icmp type redirect counter name " VID "_n0_bad_ra drop"),
+	   "IPv4 redirects dropped");
+	ok(has(s, "meta l4proto ipv6-icmp jump " VID "_n0_nd\n"), "ICMPv6 through the nd chain");
+	ok(has(s,
+	       "icmpv6 type { nd-router-advert, nd-redirect } counter name " VID "_n0_bad_ra drop"),
+	   "router advertisements and redirects dropped");
+	ok(has(s, "icmpv6 type nd-neighbor-advert goto " VID "_n0_nt\n"), "NA target checked");
+	ok(has(s, "ip6 saddr :: icmpv6 type nd-neighbor-solicit goto " VID "_n0_nt\n"),
+	   "DAD NS target checked");
+	ok(has(s, "\t\t@th,64,128 0x20010db8000000000000000000000005 return\n"
+		  "\t\t@th,64,128 0xfe800000000000000000c6fffe120001 return\n"
+		  "\t\tcounter name " VID "_n0_bad_nd drop\n"),
+	   "NA targets: the NIC's IPv6 addresses and link-local");
+	ok(has(s, "@th,208,48 != 0x0200c6120001 counter name " VID "_n0_bad_nd drop"),
+	   "NS/NA link-layer address option is the NIC's MAC");
+	ok(has(s, "icmpv6 type nd-router-solicit @th,80,48 != 0x0200c6120001"),
+	   "RS source link-layer address option is the NIC's MAC");
+	ok(has(s, "@th,256,8 0-255 counter name " VID "_n0_bad_nd drop"),
+	   "a second NS/NA option is refused");
+	ok(has(s, "counter name " VID "_n0_bad_type drop"), "other ethertypes dropped");
 	ok(has(s, "meta mark set 0x5a000000"), "VLAN 0 mark");
 	ok(has(s, "meta mark 0x00000000 return\n\t\tmeta mark != 0x5a000000 counter name "
-		  "v0123abcd4567_n0_vlan drop"),
+		  "" VID "_n0_vlan drop"),
 	   "VLAN 0 port takes unmarked and VLAN 0 frames");
 	ok(!has(s, "lease") && !has(s, "ports_snoop { \""), "no DHCP snooping without dhcp");
 	ok(!has(s, "interval"), "no interval sets (libnftables would fetch their elements)");
@@ -110,10 +156,18 @@ static void test_flags(void)
 		ok(has(s, "ip saddr 198.18.0.1 return") == !(ip || dhcp),
 		   "flags %u: IPv4 check iff !(allow_ip || allow_dhcp)", m);
 		ok(has(s, "arp saddr ip 198.18.0.1") == !(ip || dhcp), "flags %u: ARP IP check", m);
-		ok(has(s, "counter name v0123abcd4567_n0_bad_ip6 drop") == !(ip || dhcp),
+		ok(has(s, "counter name " VID "_n0_bad_ip6 drop") == !(ip || dhcp),
 		   "flags %u: IPv6 check", m);
 		ok(has(s, "n0_dhcp_server drop") == !dhcp, "flags %u: DHCP check iff !dhcp", m);
-		ok(has(s, "counter name v0123abcd4567_n0_bad_type drop") == !rt,
+		ok(has(s, "n0_bad_ra drop") == !(ip || dhcp), "flags %u: RA/redirect check iff !ip",
+		   m);
+		ok(has(s, "goto " VID "_n0_nt") == !(ip || dhcp),
+		   "flags %u: NA/NS target check iff !ip", m);
+		ok(has(s, "@th,208,48 !=") == !mac, "flags %u: ND address option check iff !mac",
+		   m);
+		ok(has(s, "jump " VID "_n0_nd") == !(mac && (ip || dhcp)),
+		   "flags %u: nd chain iff a check is left", m);
+		ok(has(s, "counter name " VID "_n0_bad_type drop") == !rt,
 		   "flags %u: ethertypes iff !rt", m);
 		ok(has(s, "arp hlen != 6") == !(mac && (ip || dhcp)), "flags %u: ARP shape check",
 		   m);
@@ -140,16 +194,15 @@ static void test_dhcp_addrconf(void)
 			    "\"ips\":[\"dhcp\",\"addrconf\"]}]}",
 			    &err);
 
-	ok(has(s, "set v0123abcd4567_n0_lease {"), "dhcp: lease set");
-	ok(has(s, "ip saddr @v0123abcd4567_n0_lease return"), "dhcp: leased source allowed");
-	ok(has(s, "arp saddr ip @v0123abcd4567_n0_lease return"),
-	   "dhcp: leased ARP sender allowed");
+	ok(has(s, "set " VID "_n0_lease {"), "dhcp: lease set");
+	ok(has(s, "ip saddr @" VID "_n0_lease return"), "dhcp: leased source allowed");
+	ok(has(s, "arp saddr ip @" VID "_n0_lease return"), "dhcp: leased ARP sender allowed");
 	ok(has(s, "ip saddr 0.0.0.0 udp sport 68 udp dport 67 return"),
 	   "dhcp: DISCOVER from 0.0.0.0");
-	ok(has(s, "@th,288,48 0x0200c6120001 update @v0123abcd4567_n0_lease { @th,192,32 }"),
+	ok(has(s, "@th,288,48 0x0200c6120001 update @" VID "_n0_lease { @th,192,32 }"),
 	   "dhcp: snoop replies to our chaddr");
 	ok(has(s, "hook output priority 0") && has(s, "ports_snoop { \"") &&
-		   has(s, ": jump v0123abcd4567_n0_snoop"),
+		   has(s, ": jump " VID "_n0_snoop"),
 	   "dhcp: host-sent replies snooped too");
 	ok(has(s, "ip6 saddr & ::ffff:ffff:ffff:ffff == ::c6ff:fe12:1 return"),
 	   "addrconf: EUI-64 interface id allowed");
@@ -161,7 +214,7 @@ static void test_dhcp_addrconf(void)
 static void test_vlan_and_allowed(void)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	char p0[NET_IFNAMSIZ], p3[NET_IFNAMSIZ], want[160];
+	char p0[NET_IFNAMSIZ], p3[NET_IFNAMSIZ], want[256];
 	char *s = script_of(
 		"{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\",\"vlan_id\":10,"
 		"\"ips\":[\"198.18.0.1/24\"],\"allowed_ips\":[\"10.1.2.3/8\","
@@ -170,19 +223,17 @@ static void test_vlan_and_allowed(void)
 		&err);
 
 	ok(has(s, "meta mark set 0x5a00000a"), "vlan 10 mark");
-	ok(has(s, "meta mark != 0x5a00000a counter name v0123abcd4567_n0_vlan drop"),
+	ok(has(s, "meta mark != 0x5a00000a counter name " VID "_n0_vlan drop"),
 	   "vlan 10 egress check");
 	ok(has(s, "meta mark set 0x5a000fff") && has(s, "meta mark != 0x5a000fff"), "vlan 4095");
 	ok(has(s, "ip saddr 198.18.0.1 return\n\t\tip saddr 10.0.0.0/8 return\n"
 		  "\t\tip saddr 198.18.0.0/24 return\n\t\tip saddr 192.0.2.9 return\n"),
 	   "allowed_ips masked to their networks");
 	ok(has(s, "2001:db8:1::/48"), "IPv6 allowed_ips");
-	net_vnic_host_name(UUID, 0, p0);
-	net_vnic_host_name(UUID, 3, p3);
-	snprintf(
-		want, sizeof(want),
-		"ports_in { \"%s\" : jump v0123abcd4567_n0_in, \"%s\" : jump v0123abcd4567_n1_in }",
-		p0, p3);
+	port_of(0, p0);
+	port_of(3, p3);
+	snprintf(want, sizeof(want),
+		 "ports_in { \"%s\" : jump " VID "_n0_in, \"%s\" : jump " VID "_n1_in }", p0, p3);
 	ok(has(s, want), "port names follow the interface number (%s, %s)", p0, p3);
 	free(s);
 	zh_error_clear(&err);
@@ -191,7 +242,7 @@ static void test_vlan_and_allowed(void)
 static void expect_fail(const char *uuid, const char *vmjson, const char *what)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	json_t *vm = json_loads(vmjson, 0, NULL);
+	json_t *vm = vm_of(vmjson);
 	char *s = NULL;
 	int r = nft_vm_script(uuid, vm, &s, &err);
 
@@ -227,8 +278,54 @@ static void test_no_nics(void)
 	struct zh_error err = ZH_ERROR_INIT;
 	char *s = script_of("{\"brand\":\"joyent-minimal\"}", &err);
 
-	ok(s && has(s, "chain prerouting {") && !has(s, "v0123abcd4567_"), "no nics: base only");
+	ok(s && has(s, "chain prerouting {") && !has(s, "" VID "_"), "no nics: base only");
 	free(s);
+	zh_error_clear(&err);
+}
+
+/*
+ * Two VMs whose uuids share all but their last digit (a chosen uuid can do
+ * that) get distinct host port names and distinct nft objects.
+ */
+static void test_names_unique(void)
+{
+	static const char u1[] = "0123abcd-4567-489a-8bcd-ef0123456780";
+	static const char u2[] = "0123abcd-4567-489a-8bcd-ef0123456781";
+	struct zh_error err = ZH_ERROR_INIT;
+	json_t *a = json_pack("{s:I}", "zonehost_id_base", (json_int_t)BASE);
+	json_t *b = json_pack("{s:I}", "zonehost_id_base", (json_int_t)BASE + 65536);
+	json_t *none = json_pack("{s:[{s:s}]}", "nics", "mac", MAC);
+	char pa[NET_IFNAMSIZ] = "", pb[NET_IFNAMSIZ] = "", na[NET_IFNAMSIZ], nb[NET_IFNAMSIZ];
+	char want[128];
+	char *s = NULL;
+
+	ok(net_vnic_prefix(u1, a, pa, &err) == 0 && net_vnic_prefix(u2, b, pb, &err) == 0,
+	   "prefixes of two VMs (%s, %s)", pa, pb);
+	ok(streq(pa, "z0123ab0010n") && streq(pb, "z0123ab0011n"),
+	   "z + 6 hex of the uuid + the 4-hex id slot + n");
+	net_vnic_host_name(pa, 999, na);
+	net_vnic_host_name(pb, 999, nb);
+	ok(!streq(na, nb) && strlen(na) == 15, "port names differ and fit IFNAMSIZ (%s)", na);
+	ok(net_vnic_prefix(u1, none, pa, &err) == -EINVAL && streq(err.prop, "zonehost_id_base"),
+	   "no id base: no VNIC name (%s)", err.msg ? err.msg : "");
+	zh_error_clear(&err);
+	ok(nft_vm_script(u1, none, &s, &err) < 0 && !s, "nor nft rules for its NICs");
+	zh_error_clear(&err);
+	json_object_set_new(none, "zonehost_id_base", json_integer(BASE + 1));
+	ok(net_vnic_prefix(u1, none, pa, &err) == -EINVAL, "an id base off the 65536 grid refused");
+	zh_error_clear(&err);
+	json_object_set_new(a, "nics", json_pack("[{s:s,s:s}]", "interface", "net0", "mac", MAC));
+	json_object_set_new(b, "nics", json_pack("[{s:s,s:s}]", "interface", "net0", "mac", MAC));
+	net_vnic_prefix(u1, a, pa, &err);
+	net_vnic_host_name(pa, 0, na);
+	snprintf(want, sizeof(want), "{ \"%s\" : jump v0123abcd4567489a8bcdef0123456780_n0_in }",
+		 na);
+	ok(nft_vm_script(u1, a, &s, &err) == 0 && has(s, want),
+	   "objects carry the whole uuid, elements the slot's port name");
+	free(s);
+	json_decref(a);
+	json_decref(b);
+	json_decref(none);
 	zh_error_clear(&err);
 }
 
@@ -254,7 +351,7 @@ static void test_load(void)
 	}
 	setenv("ZONEHOST_ROOT", dir, 1);
 	for (size_t i = 0; i < ARRAY_SIZE(vms); i++) {
-		json_t *vm = json_loads(vms[i], 0, NULL);
+		json_t *vm = vm_of(vms[i]);
 		int r = nft_vm_apply(UUID, vm, &err);
 
 		ok(r == 0, "kernel loads script %zu (%s)", i, err.msg ? err.msg : "");
@@ -277,6 +374,7 @@ int main(void)
 	test_vlan_and_allowed();
 	test_bad();
 	test_no_nics();
+	test_names_unique();
 	test_load();
 	return tap_done();
 }

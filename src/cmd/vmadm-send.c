@@ -1,10 +1,13 @@
 /*
  * vmadm-send.c - `vmadm send <uuid> [-s <snapname>]` writes the VM as a
  * bundle stream to stdout (incremental from snapshot <snapname> with -s);
- * `vmadm receive` (alias recv) reads one from stdin and creates the VM.
+ * `vmadm receive` (alias recv) reads one from stdin and creates the VM;
+ * --allow-host-access accepts a config that reaches outside the VM, and
+ * --low-speed-limit/--low-speed-time set the stalled-input rule (0: none).
  * Messages on stderr: `Successfully sent VM <uuid>`, `Successfully received
  * VM <uuid>`.  The stream format is described in src/lib/vm-send.c.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -47,18 +50,67 @@ int cmd_send(int argc, char **argv)
 	return EXIT_OK;
 }
 
+enum { OPT_ALLOW_HOST = 256, OPT_SPEED_LIMIT, OPT_SPEED_TIME };
+
+static int receive_opt(int c, const char *arg, struct vm_receive_opts *o)
+{
+	uint64_t v = 0;
+
+	if (c == OPT_ALLOW_HOST) {
+		o->allow_host = true;
+		return 0;
+	}
+	if (c != OPT_SPEED_LIMIT && c != OPT_SPEED_TIME)
+		return vmadm_usage_error("Invalid option for receive");
+	if (util_parse_u64(arg, &v) < 0 || (c == OPT_SPEED_TIME && v > 86400))
+		return vmadm_usage_error("Invalid value \"%s\" for --%s", arg,
+					 c == OPT_SPEED_LIMIT ? "low-speed-limit"
+							      : "low-speed-time");
+	if (c == OPT_SPEED_LIMIT)
+		o->speed_limit = v;
+	else
+		o->speed_time = (unsigned)v;
+	return 0;
+}
+
+static int receive_args(int argc, char **argv, struct vm_receive_opts *o)
+{
+	static const struct option longs[] = {
+		{"allow-host-access", no_argument, NULL, OPT_ALLOW_HOST},
+		{"low-speed-limit", required_argument, NULL, OPT_SPEED_LIMIT},
+		{"low-speed-time", required_argument, NULL, OPT_SPEED_TIME},
+		{NULL, 0, NULL, 0},
+	};
+	int c, r;
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":dv", longs, NULL)) != -1) {
+		if (c == 'd' || c == 'v')
+			continue;
+		if (c == ':')
+			return vmadm_usage_error("Option %s needs an argument", argv[optind - 1]);
+		if (c == '?')
+			return vmadm_usage_error("Invalid option: %s", argv[optind - 1]);
+		if ((r = receive_opt(c, optarg, o)) != 0)
+			return r;
+	}
+	if (optind < argc)
+		return vmadm_usage_error("Too many arguments for %s", argv[0]);
+	return 0;
+}
+
 int cmd_receive(int argc, char **argv)
 {
+	struct vm_receive_opts o = VM_RECEIVE_OPTS_INIT;
 	struct zh_error err = ZH_ERROR_INIT;
 	char uuid[UTIL_UUID_LEN + 1];
 	int r;
 
-	if ((r = vmadm_getopt(argc, argv, "", NULL, NULL)) != 0)
+	if ((r = receive_args(argc, argv, &o)) != 0)
 		return r;
-	if (optind < argc)
-		return vmadm_usage_error("Too many arguments for %s", argv[0]);
 	signal(SIGPIPE, SIG_IGN);
-	if (vm_receive(STDIN_FILENO, uuid, &err) < 0)
+	if (vm_receive(STDIN_FILENO, &o, uuid, &err) < 0)
 		return cmd_fail(&err);
 	fprintf(stderr, "Successfully received VM %s\n", uuid);
 	return EXIT_OK;

@@ -534,18 +534,54 @@ int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err)
 
 /* ---- boot ---- */
 
+/*
+ * Where no `filesystems` source may be (zone-mount.c): every pool's mount
+ * and zonehost's run directory, canonical; *own the VM's own dataset.
+ */
+static int fenced_dirs(const struct zad *z, char ***out, char **own, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL, **v = NULL;
+	size_t n = 0;
+	int r = pool_list(&names, err);
+
+	if (r < 0)
+		return r;
+	for (n = 0; names[n]; n++)
+		;
+	if (!(v = calloc(n + 2, sizeof(char *))) || !(*own = realpath(z->zonepath, NULL)))
+		return zh_error_oom(err);
+	n = 0;
+	for (char **nm = names; *nm; nm++) {
+		_cleanup_pool_ struct pool *p = NULL;
+		struct zh_error e = ZH_ERROR_INIT;
+
+		if (pool_load(*nm, &p, &e) == 0 && (v[n] = realpath(p->mountpoint, NULL)))
+			n++;
+		zh_error_clear(&e);
+	}
+	if ((v[n] = realpath(paths_run(), NULL)))
+		n++;
+	*out = TAKE_PTR(v);
+	return 0;
+}
+
 static int zad_boot(struct zad *z, struct zh_error *err)
 {
 	char *const argv[] = {(char *)init_path(z), NULL};
 	char *const envp[] = {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 			      "TERM=linux", "container=zonehost", NULL};
 	_cleanup_close_ int cgfd = -EBADF;
+	_cleanup_strv_ char **fenced = NULL;
+	_cleanup_free_ char *own = NULL;
 	struct zone_spec s;
 	int r;
 
 	if ((r = check_init(z, err)) < 0)
 		return r;
 	net_prepare(z);
+	if (json_array_size(json_object_get(z->vm, "filesystems")) &&
+	    (r = fenced_dirs(z, &fenced, &own, err)) < 0)
+		return r;
 	if (cgroup_version() == 2 && (cgfd = cgroup_open_fd(z->uuid, err)) < 0)
 		return cgfd;
 	s = (struct zone_spec){
@@ -559,6 +595,8 @@ static int zad_boot(struct zad *z, struct zh_error *err)
 		.tmpfs_mib = (uint64_t)int_prop(z, "tmpfs"),
 		.memlock_mib = (uint64_t)int_prop(z, "max_locked_memory"),
 		.filesystems = json_object_get(z->vm, "filesystems"),
+		.fs_fenced = fenced,
+		.fs_own = own,
 		.cgroup_fd = cgfd >= 0 ? cgfd : -1,
 		.cgroup_uuid = z->uuid,
 		.before_release = net_hook,

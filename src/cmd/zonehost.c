@@ -231,16 +231,7 @@ struct holdings {
 	unsigned images, vms, other;
 };
 
-static bool dataset_has(const struct pool *p, const char *ds, const char *rel)
-{
-	_cleanup_free_ char *path = NULL;
-
-	if (asprintf(&path, "%s/%s/%s", p->mountpoint, ds, rel) < 0)
-		return false;
-	return fsutil_exists(path);
-}
-
-/* Images: datasets with .imgadm/<name>.json; VMs: with config/vm.json. */
+/* Images: datasets with .imgadm/<name>.json; VMs: with .vmadm/<name>.json. */
 static int count_holdings(const struct pool *p, struct holdings *h)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -249,7 +240,7 @@ static int count_holdings(const struct pool *p, struct holdings *h)
 	if (pool_dataset_list(p, &names, &err) < 0)
 		return cmd_fail(&err);
 	for (char **n = names; *n; n++) {
-		_cleanup_free_ char *rec = NULL;
+		_cleanup_free_ char *rec = NULL, *cfg = NULL;
 
 		if (strchr(*n, '@'))
 			continue; /* snapshots go with their dataset */
@@ -257,7 +248,7 @@ static int count_holdings(const struct pool *p, struct holdings *h)
 			return cmd_die(EXIT_ERR, "out of memory");
 		if (fsutil_exists(rec))
 			h->images++;
-		else if (dataset_has(p, *n, "config/vm.json"))
+		else if ((cfg = vmstore_config_path(p, *n)) && fsutil_exists(cfg))
 			h->vms++;
 		else
 			h->other++;

@@ -2,7 +2,10 @@
  * image.c - the image store: install, get, list, delete (reference §4).
  *
  * Owns, in each pool:
- *     <mount>/<uuid>            read-only subvolume, the image's root in root/
+ *     <mount>/<uuid>            read-only subvolume (mode 0700: its setuid
+ *                               binaries and file capabilities, kept for
+ *                               zones, are unreachable by host users; the
+ *                               pool is nosuid too), the image's root in root/
  *     <mount>/<uuid>@final      read-only snapshot of it, what VMs clone
  *     <mount>/.imgadm/<uuid>.json  the record {"manifest","zpool","source"?}
  * Does not own: the VMs cloned from an image (vmstore), the pool (pool).
@@ -179,7 +182,8 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	if (!ds || !(root = paths_join(ds, "root")))
 		return zh_error_oom(err);
 	r = start_tree(p, uuid, origin, root, err);
-	if (r < 0)
+	/* its setuid binaries and file capabilities: root's alone on the host */
+	if (r < 0 || (r = pool_dataset_private(p, uuid, err)) < 0)
 		return r;
 	if (origin)
 		r = image_unpack_layer(fd, root, file_path, err);

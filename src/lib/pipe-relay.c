@@ -23,16 +23,97 @@
  *     ... verify buf ...
  *     r = relay_recv_pass(&rl, out, keep, len); keep bytes on, the rest dropped
  *     relay_close(&rl);
+ *
+ * The receiving input may be a network pipe that stalls: every wait for it
+ * goes through relay_pace_wait() (poll() with the time left in the low-speed
+ * window), so a stalled sender ends the receive with -ETIMEDOUT instead of
+ * holding it (and the VM lock) forever.
  */
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
 #include "macro.h"
 #include "pipe-relay.h"
+
+/* ---- the low-speed rule ---- */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* At the window's end: too few bytes is the end, else a new window. */
+static int pace_close_window(struct relay_pace *pc)
+{
+	if (pc->waited < (int64_t)pc->time * 1000)
+		return 0;
+	if (pc->got < pc->limit * pc->time)
+		return -ETIMEDOUT;
+	pc->waited = 0;
+	pc->got = 0;
+	return 0;
+}
+
+int relay_pace_wait(struct relay_pace *pc, int fd)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int64_t t0, left;
+	int n, r;
+
+	if (!pc || !pc->limit || !pc->time)
+		return poll(&p, 1, -1) < 0 && errno != EINTR ? -errno : 0;
+	for (;;) {
+		left = (int64_t)pc->time * 1000 - pc->waited;
+		t0 = now_ms();
+		n = poll(&p, 1, left > 0 ? (int)left : 0);
+		pc->waited += now_ms() - t0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if ((r = pace_close_window(pc)) < 0)
+			return r;
+		if (n > 0)
+			return 0;
+	}
+}
+
+void relay_pace_count(struct relay_pace *pc, size_t n)
+{
+	if (pc)
+		pc->got += n;
+}
+
+ssize_t relay_read_full(struct relay_pace *pc, int fd, void *buf, size_t len)
+{
+	size_t got = 0;
+	int r;
+
+	while (got < len) {
+		ssize_t n;
+
+		if ((r = relay_pace_wait(pc, fd)) < 0)
+			return r;
+		n = read(fd, (char *)buf + got, len - got);
+		if (n < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+		relay_pace_count(pc, (size_t)n);
+	}
+	return (ssize_t)got;
+}
+
+/* ---- moving bytes ---- */
 
 /*
  * Move exactly len bytes from pipe (or to pipe) in to out; -EPIPE at a
@@ -136,18 +217,19 @@ static int fill_hold(struct relay *rl, int in, size_t len, size_t *moved)
 	while (*moved < len) {
 		ssize_t n = splice(in, NULL, rl->hold[1], NULL, len - *moved,
 				   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
-		struct pollfd p = {.fd = in, .events = POLLIN};
+		int r;
 
 		if (n > 0) {
 			*moved += (size_t)n;
+			relay_pace_count(rl->pace, (size_t)n);
 			waited = false;
 		} else if (n == 0) {
 			return -EPIPE;
 		} else if (errno == EAGAIN && waited) {
 			return 0; /* in has bytes but hold takes no more */
 		} else if (errno == EAGAIN) {
-			if (poll(&p, 1, -1) < 0 && errno != EINTR)
-				return -errno;
+			if ((r = relay_pace_wait(rl->pace, in)) < 0)
+				return r;
 			waited = true;
 		} else if (errno != EINTR) {
 			return -errno;
@@ -163,7 +245,7 @@ static int take_by_copy(struct relay *rl, int in, char *buf, size_t len, size_t 
 
 	if (n != (ssize_t)moved)
 		return n < 0 ? (int)n : -EIO;
-	n = fsutil_read_full(in, buf + moved, len - moved);
+	n = relay_read_full(rl->pace, in, buf + moved, len - moved);
 	if (n < 0)
 		return (int)n;
 	return (size_t)n < len - moved ? -EPIPE : 0;

@@ -7,14 +7,38 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+
+/*
+ * A low-speed rule on an input (curl's LOW_SPEED_LIMIT/TIME): the input
+ * fails with -ETIMEDOUT when, over `time` seconds spent waiting for it,
+ * fewer than limit * time bytes arrived.  Only time spent waiting for the
+ * input counts, so a slow consumer never trips it.  limit 0: no rule.
+ */
+struct relay_pace {
+	uint64_t limit; /* bytes per second */
+	unsigned time;	/* seconds */
+	int64_t waited; /* ms waited in this window */
+	uint64_t got;	/* bytes that came in this window */
+};
+
+/* Wait until fd is readable: 0, -ETIMEDOUT by the rule, or -errno. */
+int relay_pace_wait(struct relay_pace *pc, int fd);
+
+/* n bytes came in. */
+void relay_pace_count(struct relay_pace *pc, size_t n);
+
+/* fsutil_read_full() of an input under the rule (pc may be NULL). */
+ssize_t relay_read_full(struct relay_pace *pc, int fd, void *buf, size_t len);
 
 struct relay {
 	int hold[2];
 	int dup[2];
 	int devnull;
-	size_t size; /* hold's capacity in bytes */
-	bool copy;   /* splice does not work here: read() and write() */
+	size_t size;		 /* hold's capacity in bytes */
+	bool copy;		 /* splice does not work here: read() and write() */
+	struct relay_pace *pace; /* the receiving input's rule, or NULL */
 };
 
 /* Two private pipes of size bytes each (best effort); -errno. */

@@ -13,7 +13,13 @@
  *
  * Invariants: names are checked before any path is built from them (no
  * '/', no leading '.', '@' only as the snapshot separator); mkfs runs as
- * a child with no inherited descriptors and no shell.
+ * a child with no inherited descriptors and no shell.  Every subvolume is
+ * reached from the pool's top directory by file descriptor: openat() with
+ * O_NOFOLLOW, then checked to be the subvolume that entry names (its
+ * parent subvolume and directory are the top's, on the same file system),
+ * so no symlink, nor anything mounted over a name, is ever acted on.
+ * Deletes go by subvolume id (BTRFS_IOC_SNAP_DESTROY_V2), nested ones
+ * first, and resolve no path inside the dataset (a tenant's tree).
  */
 #include <btrfsutil.h>
 #include <fcntl.h>
@@ -32,7 +38,6 @@
 #include "pool-internal.h"
 #include "pool.h"
 
-#define SUBVOL_ROOT_INO 256 /* BTRFS_FIRST_FREE_OBJECTID: a subvolume's root */
 #define MKFS_STDERR_MAX 4096
 
 /* ---- host support, mkfs ---- */
@@ -284,20 +289,146 @@ static int util_err(struct zh_error *err, enum btrfs_util_error e, const char *w
 			    btrfs_util_strerror(e), strerror(errnum));
 }
 
+/* ---- subvolumes by file descriptor ---- */
+
+int pool_btrfs_top(const struct pool *p, struct zh_error *err)
+{
+	int fd = open(p->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot open pool %s (%s): %m", p->name,
+				    p->mountpoint);
+	return fd;
+}
+
+static int fs_id(int fd, uint8_t id[BTRFS_FSID_SIZE])
+{
+	struct btrfs_ioctl_fs_info_args a;
+
+	memset(&a, 0, sizeof(a));
+	if (ioctl(fd, BTRFS_IOC_FS_INFO, &a) < 0)
+		return -errno;
+	memcpy(id, a.fsid, BTRFS_FSID_SIZE);
+	return 0;
+}
+
+/* fd (a subvolume's root) is the entry of directory dfd: same fs, parent and directory. */
+static int subvol_is_child(int dfd, int fd, uint64_t *id)
+{
+	struct btrfs_util_subvolume_info info;
+	uint8_t a[BTRFS_FSID_SIZE], b[BTRFS_FSID_SIZE];
+	struct stat ds, st;
+	uint64_t parent = 0;
+	int r;
+
+	if (fstat(fd, &st) < 0 || fstat(dfd, &ds) < 0)
+		return -errno;
+	if (!S_ISDIR(st.st_mode) || st.st_ino != SUBVOL_ROOT_INO)
+		return -ENOTDIR;
+	if ((r = fs_id(fd, a)) < 0 || (r = fs_id(dfd, b)) < 0)
+		return r == -ENOTTY ? -EXDEV : r;
+	errno = 0;
+	if (btrfs_util_subvolume_id_fd(dfd, &parent) != BTRFS_UTIL_OK ||
+	    btrfs_util_subvolume_info_fd(fd, 0, &info) != BTRFS_UTIL_OK)
+		return errno ? -errno : -EIO;
+	if (memcmp(a, b, sizeof(a)) != 0 || info.parent_id != parent || info.dir_id != ds.st_ino)
+		return -EXDEV;
+	*id = info.id;
+	return 0;
+}
+
+int pool_btrfs_subvol_at(int dfd, const char *name, int *out, uint64_t *id)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	uint64_t sid = 0;
+	int r;
+
+	if (fd < 0)
+		return errno == ELOOP ? -ENOTDIR : -errno;
+	if ((r = subvol_is_child(dfd, fd, &sid)) < 0)
+		return r;
+	if (id)
+		*id = sid;
+	*out = TAKE_FD(fd);
+	return 0;
+}
+
+int pool_btrfs_destroy(int anyfd, uint64_t id)
+{
+	struct btrfs_util_subvolume_iterator *it = NULL;
+	enum btrfs_util_error e;
+	uint64_t sub;
+	char *path;
+
+	e = btrfs_util_create_subvolume_iterator_fd(anyfd, id,
+						    BTRFS_UTIL_SUBVOLUME_ITERATOR_POST_ORDER, &it);
+	while (e == BTRFS_UTIL_OK &&
+	       (e = btrfs_util_subvolume_iterator_next(it, &path, &sub)) == BTRFS_UTIL_OK) {
+		free(path);
+		e = btrfs_util_delete_subvolume_by_id_fd(anyfd, sub);
+	}
+	btrfs_util_destroy_subvolume_iterator(it);
+	if (e != BTRFS_UTIL_OK && e != BTRFS_UTIL_ERROR_STOP_ITERATION)
+		return errno ? -errno : -EIO;
+	if (btrfs_util_delete_subvolume_by_id_fd(anyfd, id) != BTRFS_UTIL_OK)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static int open_err(struct zh_error *err, int r, const char *name)
+{
+	if (r == -ENOENT)
+		return zh_error_set(err, ENOENT, NULL, "dataset \"%s\" does not exist", name);
+	if (r == -ENOTDIR || r == -EXDEV)
+		return zh_error_set(err, ENOTDIR, NULL, "\"%s\" is not a dataset of this pool",
+				    name);
+	return zh_error_set(err, -r, NULL, "dataset \"%s\": %s", name, strerror(-r));
+}
+
+/* Dataset or snapshot name opened from the pool's top (a verified subvolume); *top kept open. */
+static int open_ds(const struct pool *p, const char *name, int *top, int *fd, uint64_t *id,
+		   struct zh_error *err)
+{
+	int r = check_name(name, true, err);
+
+	if (r < 0 || (*top = pool_btrfs_top(p, err)) < 0)
+		return r < 0 ? r : *top;
+	if ((r = pool_btrfs_subvol_at(*top, name, fd, id)) < 0)
+		return open_err(err, r, name);
+	return 0;
+}
+
+int pool_dataset_open(const struct pool *p, const char *name, struct zh_error *err)
+{
+	_cleanup_close_ int top = -EBADF;
+	int fd = -EBADF, r = open_ds(p, name, &top, &fd, NULL, err);
+
+	return r < 0 ? r : fd;
+}
+
+int pool_dataset_private(const struct pool *p, const char *name, struct zh_error *err)
+{
+	_cleanup_close_ int fd = pool_dataset_open(p, name, err);
+
+	if (fd < 0)
+		return fd;
+	if (fchmod(fd, 0700) < 0)
+		return zh_error_set(err, errno, NULL, "cannot chmod dataset \"%s\": %m", name);
+	return 0;
+}
+
 /* ---- subvolumes and snapshots ---- */
 
 int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int top = -EBADF;
 	enum btrfs_util_error e;
 	int r = check_name(name, false, err);
 
-	if (r < 0)
-		return r;
-	if (!(path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
+	if (r < 0 || (top = pool_btrfs_top(p, err)) < 0)
+		return r < 0 ? r : top;
 	errno = 0;
-	e = btrfs_util_create_subvolume(path, 0, NULL, NULL);
+	e = btrfs_util_create_subvolume_fd(top, name, 0, NULL, NULL);
 	if (e != BTRFS_UTIL_OK)
 		return util_err(err, e, "create dataset", name);
 	return 0;
@@ -306,15 +437,14 @@ int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *
 static int snapshot(const struct pool *p, const char *src, const char *dst, int flags,
 		    struct zh_error *err)
 {
-	_cleanup_free_ char *s = NULL, *d = NULL;
+	_cleanup_close_ int top = -EBADF, fd = -EBADF;
 	enum btrfs_util_error e;
+	int r = open_ds(p, src, &top, &fd, NULL, err);
 
-	if (!(s = pool_dataset_path(p, src)) || !(d = pool_dataset_path(p, dst)))
-		return zh_error_oom(err);
-	if (!pool_dataset_exists(p, src))
-		return zh_error_set(err, ENOENT, NULL, "dataset \"%s\" does not exist", src);
+	if (r < 0)
+		return r;
 	errno = 0;
-	e = btrfs_util_create_snapshot(s, d, flags, NULL, NULL);
+	e = btrfs_util_create_snapshot_fd2(fd, top, dst, flags, NULL, NULL);
 	if (e != BTRFS_UTIL_OK)
 		return util_err(err, e, "snapshot", dst);
 	return 0;
@@ -344,68 +474,36 @@ int pool_snapshot_create(const struct pool *p, const char *ds, const char *snap,
 	return snapshot(p, ds, dst, BTRFS_UTIL_CREATE_SNAPSHOT_READ_ONLY, err);
 }
 
-/* "<mountpoint>/<name>" of a valid dataset or snapshot name. */
-static int checked_path(const struct pool *p, const char *name, char **path, struct zh_error *err)
-{
-	int r = check_name(name, true, err);
-
-	if (r < 0)
-		return r;
-	if (!(*path = pool_dataset_path(p, name)))
-		return zh_error_oom(err);
-	return 0;
-}
-
 int pool_subvol_destroy(const struct pool *p, const char *name, struct zh_error *err)
 {
-	_cleanup_free_ char *path = NULL;
-	enum btrfs_util_error e;
-	struct stat st;
-	int r = checked_path(p, name, &path, err);
+	_cleanup_close_ int top = -EBADF, fd = -EBADF;
+	uint64_t id = 0;
+	int r = open_ds(p, name, &top, &fd, &id, err);
 
+	if (r == -ENOENT) { /* missing is fine */
+		zh_error_clear(err);
+		return 0;
+	}
 	if (r < 0)
 		return r;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0
-				       : zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
-	if (!S_ISDIR(st.st_mode) || st.st_ino != SUBVOL_ROOT_INO)
-		return zh_error_set(err, ENOTDIR, NULL, "\"%s\" is not a dataset", name);
-	errno = 0;
-	e = btrfs_util_delete_subvolume(path, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
-	if (e != BTRFS_UTIL_OK)
-		return util_err(err, e, "delete", name);
+	closep(&fd);
+	if ((r = pool_btrfs_destroy(top, id)) < 0)
+		return zh_error_set(err, -r, NULL, "cannot delete \"%s\": %s", name, strerror(-r));
 	return 0;
 }
 
 int pool_set_readonly(const struct pool *p, const char *name, bool ro, struct zh_error *err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int top = -EBADF, fd = -EBADF;
 	enum btrfs_util_error e;
-	int r = checked_path(p, name, &path, err);
+	int r = open_ds(p, name, &top, &fd, NULL, err);
 
 	if (r < 0)
 		return r;
 	errno = 0;
-	e = btrfs_util_set_subvolume_read_only(path, ro);
+	e = btrfs_util_set_subvolume_read_only_fd(fd, ro);
 	if (e != BTRFS_UTIL_OK)
 		return util_err(err, e, ro ? "make read-only" : "make writable", name);
-	return 0;
-}
-
-/* Open dataset name (a directory, no symlink) and read its subvolume id. */
-static int open_subvol(const struct pool *p, const char *name, int *fd, uint64_t *id,
-		       struct zh_error *err)
-{
-	_cleanup_free_ char *path = pool_dataset_path(p, name);
-
-	if (!path)
-		return zh_error_oom(err);
-	*fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (*fd < 0)
-		return zh_error_set(err, errno, NULL, "dataset \"%s\": %m", name);
-	if (btrfs_util_subvolume_id_fd(*fd, id) != BTRFS_UTIL_OK)
-		return zh_error_set(err, errno ? errno : EIO, NULL,
-				    "dataset \"%s\": cannot read subvolume id: %m", name);
 	return 0;
 }
 
@@ -433,11 +531,11 @@ int pool_btrfs_qgroup_limit(const char *mountpoint, uint64_t id, uint64_t bytes,
 
 int pool_quota_set(const struct pool *p, const char *name, uint64_t bytes, struct zh_error *err)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int fd = -EBADF, top = -EBADF;
 	uint64_t id = 0;
 	int r = check_name(name, false, err);
 
-	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
+	if (r < 0 || (r = open_ds(p, name, &top, &fd, &id, err)) < 0)
 		return r;
 	return pool_btrfs_qgroup_limit(p->mountpoint, id, bytes, name, err);
 }
@@ -544,11 +642,11 @@ static int qgroup_search(int fd, uint64_t id, uint64_t *rfer)
 
 int pool_quota_used(const struct pool *p, const char *name, uint64_t *bytes, struct zh_error *err)
 {
-	_cleanup_close_ int fd = -EBADF;
+	_cleanup_close_ int fd = -EBADF, top = -EBADF;
 	uint64_t id = 0;
 	int r = check_name(name, false, err);
 
-	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
+	if (r < 0 || (r = open_ds(p, name, &top, &fd, &id, err)) < 0)
 		return r;
 	if (syncfs(fd) < 0)
 		return zh_error_set(err, errno, NULL, "cannot sync \"%s\": %m", name);
@@ -561,15 +659,15 @@ int pool_quota_used(const struct pool *p, const char *name, uint64_t *bytes, str
 
 int pool_subvol_otime(const struct pool *p, const char *name, int64_t *ms, struct zh_error *err)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int top = -EBADF, fd = -EBADF;
 	struct btrfs_util_subvolume_info info;
 	enum btrfs_util_error e;
-	int r = checked_path(p, name, &path, err);
+	int r = open_ds(p, name, &top, &fd, NULL, err);
 
 	if (r < 0)
 		return r;
 	errno = 0;
-	e = btrfs_util_subvolume_info(path, 0, &info);
+	e = btrfs_util_subvolume_info_fd(fd, 0, &info);
 	if (e != BTRFS_UTIL_OK)
 		return util_err(err, e, "read the creation time of", name);
 	*ms = (int64_t)info.otime.tv_sec * 1000 + info.otime.tv_nsec / 1000000;
@@ -578,15 +676,14 @@ int pool_subvol_otime(const struct pool *p, const char *name, int64_t *ms, struc
 
 int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, struct zh_error *err)
 {
-	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_close_ int top = -EBADF, fa = -EBADF, tb = -EBADF, fb = -EBADF;
 	int r = check_name(a, false, err);
 
-	if (r < 0 || (r = check_name(b, false, err)) < 0)
+	if (r < 0 || (r = check_name(b, false, err)) < 0 ||
+	    (r = open_ds(p, a, &top, &fa, NULL, err)) < 0 ||
+	    (r = open_ds(p, b, &tb, &fb, NULL, err)) < 0)
 		return r;
-	dfd = open(p->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return zh_error_set(err, errno, NULL, "cannot open %s: %m", p->mountpoint);
-	if (renameat2(dfd, a, dfd, b, RENAME_EXCHANGE) < 0)
+	if (renameat2(top, a, top, b, RENAME_EXCHANGE) < 0)
 		return zh_error_set(err, errno, NULL, "cannot exchange \"%s\" and \"%s\": %m", a,
 				    b);
 	return 0;
@@ -595,12 +692,15 @@ int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, st
 int pool_dataset_adopt(const struct pool *p, const char *name, struct zh_error *err)
 {
 	struct btrfs_ioctl_received_subvol_args a;
-	_cleanup_close_ int fd = -EBADF;
-	uint64_t id = 0;
-	int r = pool_set_readonly(p, name, false, err);
+	_cleanup_close_ int top = -EBADF, fd = -EBADF;
+	enum btrfs_util_error e;
+	int r = check_name(name, false, err);
 
-	if (r < 0 || (r = open_subvol(p, name, &fd, &id, err)) < 0)
+	if (r < 0 || (r = open_ds(p, name, &top, &fd, NULL, err)) < 0)
 		return r;
+	errno = 0;
+	if ((e = btrfs_util_set_subvolume_read_only_fd(fd, false)) != BTRFS_UTIL_OK)
+		return util_err(err, e, "make writable", name);
 	memset(&a, 0, sizeof(a)); /* a zero uuid removes the received uuid */
 	if (ioctl(fd, BTRFS_IOC_SET_RECEIVED_SUBVOL, &a) < 0)
 		return zh_error_set(err, errno, NULL,

@@ -16,8 +16,11 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "pool.h"
 
 DEFINE_CLEANUP_FUNC(DIR, closedir)
+
+#define SUBVOL_ROOT_INO 256 /* BTRFS_FIRST_FREE_OBJECTID: a subvolume's root */
 
 /* btrfs cannot be made smaller than this (mkfs.btrfs refuses ~114 MiB). */
 #define POOL_MIN_SIZE (128ULL << 20)
@@ -60,5 +63,24 @@ int pool_btrfs_qgroup_limit(const char *mountpoint, uint64_t id, uint64_t bytes,
 
 /* Count the entries of pool_dataset_list() without keeping them. */
 int pool_btrfs_dataset_count(const char *mountpoint);
+
+/* The pool's top directory, opened (O_DIRECTORY); -errno with err set. */
+int pool_btrfs_top(const struct pool *p, struct zh_error *err);
+
+/*
+ * Open entry name of directory dfd without following a link, as a
+ * subvolume whose parent subvolume and directory are dfd's on the same
+ * file system (so it is that entry, not a symlink nor a mount over it):
+ * its fd in *fd and its id in *id (if id).  -ENOENT when there is no
+ * entry, -ENOTDIR or -EXDEV when the entry is something else.
+ */
+int pool_btrfs_subvol_at(int dfd, const char *name, int *fd, uint64_t *id);
+
+/*
+ * Delete subvolume id and every subvolume nested in it (deepest first),
+ * all by id: no path inside the subvolume is resolved.  anyfd is any fd
+ * on the file system (the pool's top).  -errno.
+ */
+int pool_btrfs_destroy(int anyfd, uint64_t id);
 
 #endif

@@ -46,16 +46,15 @@ static int stage_lock(const struct pool *p, struct zh_error *err)
 	return lock_take(name, err);
 }
 
-/* Destroy the stage dfd/name unless its owner still holds it. */
-static void sweep_one(int dfd, const char *mountpoint, const char *name)
+/* Destroy the stage dfd/name (a verified subvolume, by id) unless its owner still holds it. */
+static void sweep_one(int dfd, const char *name)
 {
-	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t id = 0;
 
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
+	if (pool_btrfs_subvol_at(dfd, name, &fd, &id) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
 		return;
-	if (asprintf(&path, "%s/%s", mountpoint, name) >= 0)
-		btrfs_util_delete_subvolume(path, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
+	pool_btrfs_destroy(dfd, id);
 }
 
 static void sweep_stale(const char *mountpoint)
@@ -65,7 +64,7 @@ static void sweep_stale(const char *mountpoint)
 
 	while (d && (de = readdir(d)))
 		if (strncmp(de->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) == 0)
-			sweep_one(dirfd(d), mountpoint, de->d_name);
+			sweep_one(dirfd(d), de->d_name);
 }
 
 /* The pool must keep the reserve free after size more bytes. */
@@ -140,7 +139,12 @@ int pool_stage_create(const struct pool *p, uint64_t size, struct pool_stage *s,
 
 void pool_stage_destroy(struct pool_stage *s)
 {
-	if (s->path) /* held or not, it is ours: nobody else can have taken it */
+	uint64_t id = 0;
+
+	/* held or not, it is ours: nobody else can have taken it; by id, no path followed */
+	if (s->fd >= 0 && btrfs_util_subvolume_id_fd(s->fd, &id) == BTRFS_UTIL_OK)
+		pool_btrfs_destroy(s->fd, id);
+	else if (s->path)
 		btrfs_util_delete_subvolume(s->path, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE);
 	closep(&s->fd);
 	free(s->path);

@@ -44,15 +44,14 @@
  * directory of its own, so its destroy blocks nothing else; a read-only
  * snapshot, rarely read and unable to change directory, renamed in place.
  */
-static int trash_target(const char *path, const char *name, char bin[static 64],
-			char to[static PATH_MAX])
+static int trash_target(int fd, const char *name, char bin[static 64], char to[static PATH_MAX])
 {
 	bool ro = false;
 	uint64_t rnd = 0;
 
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return -errno;
-	if (btrfs_util_get_subvolume_read_only(path, &ro) != BTRFS_UTIL_OK)
+	if (btrfs_util_get_subvolume_read_only_fd(fd, &ro) != BTRFS_UTIL_OK)
 		return -errno;
 	snprintf(bin, 64, TRASH_PREFIX "%016llx", (unsigned long long)rnd);
 	if (ro)
@@ -64,21 +63,21 @@ static int trash_target(const char *path, const char *name, char bin[static 64],
 
 int pool_trash(const struct pool *p, const char *name, struct zh_error *err)
 {
-	_cleanup_free_ char *path = pool_dataset_path(p, name);
-	_cleanup_close_ int dfd = -EBADF;
+	_cleanup_close_ int dfd = -EBADF, fd = -EBADF;
 	char bin[64], to[PATH_MAX];
 	int r, in_bin;
 
-	if (!path)
-		return zh_error_oom(err);
-	if (!pool_dataset_exists(p, name))
+	if ((fd = pool_dataset_open(p, name, err)) == -ENOENT) {
+		zh_error_clear(err);
 		return 0;
-	if ((in_bin = trash_target(path, name, bin, to)) < 0)
+	}
+	if (fd < 0)
+		return fd;
+	if ((in_bin = trash_target(fd, name, bin, to)) < 0)
 		return zh_error_set(err, -in_bin, NULL, "cannot drop dataset \"%s\": %s", name,
 				    strerror(-in_bin));
-	dfd = open(p->mountpoint, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return zh_error_set(err, errno, NULL, "cannot open %s: %m", p->mountpoint);
+	if ((dfd = pool_btrfs_top(p, err)) < 0)
+		return dfd;
 	if (in_bin && mkdirat(dfd, bin, 0700) < 0)
 		return zh_error_set(err, errno, NULL, "cannot drop dataset \"%s\": %m", name);
 	if (renameat2(dfd, name, dfd, to, RENAME_NOREPLACE) < 0) {
@@ -100,35 +99,39 @@ static int trash_lock(const struct pool *p, struct zh_error *err)
 	return lock_take(name, err);
 }
 
-/* Destroy what is in one bin (a directory, or a subvolume itself), then the bin. */
-static int empty_bin(int dfd, const char *mountpoint, const char *bin)
+/* Destroy the subvolume entry name of directory dfd (verified, by id); 1 if left. */
+static int destroy_entry(int top, int dfd, const char *name)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int fd = -EBADF;
+	uint64_t id = 0;
+
+	if (pool_btrfs_subvol_at(dfd, name, &fd, &id) < 0)
+		return 1;
+	closep(&fd);
+	return pool_btrfs_destroy(top, id) < 0;
+}
+
+/* Destroy what is in one bin (a directory, or a subvolume itself), then the bin. */
+static int empty_bin(int dfd, const char *bin)
+{
 	_cleanup_(closedirp) DIR *d = NULL;
 	struct dirent *de;
 	int fd, left = 0;
+	struct stat st;
 
-	if (asprintf(&path, "%s/%s", mountpoint, bin) < 0)
+	if (fstatat(dfd, bin, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return 1;
-	if (btrfs_util_is_subvolume(path) == BTRFS_UTIL_OK) /* a snapshot dropped in place */
-		return btrfs_util_delete_subvolume(path, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE) !=
-		       BTRFS_UTIL_OK;
+	if (S_ISDIR(st.st_mode) && st.st_ino == SUBVOL_ROOT_INO) /* a snapshot dropped in place */
+		return destroy_entry(dfd, dfd, bin);
 	fd = openat(dfd, bin, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
 		return 1;
 	}
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *sub = NULL;
-
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (asprintf(&sub, "%s/%s", path, de->d_name) < 0 ||
-		    btrfs_util_delete_subvolume(sub, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE) !=
-			    BTRFS_UTIL_OK)
-			left++;
-	}
+	while ((de = readdir(d)))
+		if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+			left += destroy_entry(dfd, dirfd(d), de->d_name);
 	if (left == 0 && unlinkat(dfd, bin, AT_REMOVEDIR) < 0)
 		left++;
 	return left;
@@ -150,7 +153,7 @@ static int empty_locked(const char *mountpoint)
 		return -errno;
 	while ((de = readdir(d)))
 		if (strncmp(de->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) == 0)
-			left += empty_bin(dirfd(d), mountpoint, de->d_name);
+			left += empty_bin(dirfd(d), de->d_name);
 	return left;
 }
 

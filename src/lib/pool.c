@@ -22,6 +22,12 @@
  * other lock is taken), so two processes never mount one pool twice.
  * A pool backed by an existing mount (POOL_BACKING_MOUNT) is bind-mounted
  * at the pool's mount point, unless it already is that mount point.
+ *
+ * The pool's mount is nosuid,nodev (an existing mount used in place is
+ * made so when the pool is created): the datasets hold tenants' files and
+ * images' setuid binaries, file capabilities and device nodes, which must
+ * mean nothing to the host.  Zones see their roots through clones of it
+ * that allow setuid again (zone-idmap.c).
  */
 #include <fcntl.h>
 #include <linux/fs.h>
@@ -286,8 +292,18 @@ static bool mount_in_place(const struct pool *p)
 
 static int mount_dev(const char *dev, const char *mp, struct zh_error *err)
 {
-	if (mount(dev, mp, "btrfs", 0, NULL) < 0)
+	if (mount(dev, mp, "btrfs", MS_NOSUID | MS_NODEV, NULL) < 0)
 		return zh_error_set(err, errno, NULL, "cannot mount %s on %s: %m", dev, mp);
+	return 0;
+}
+
+/* The mount at mp (only that one) made nosuid,nodev; its other flags kept. */
+static int harden(const char *mp, struct zh_error *err)
+{
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV};
+
+	if (mount_setattr(AT_FDCWD, mp, AT_SYMLINK_NOFOLLOW, &a, sizeof(a)) < 0)
+		return zh_error_set(err, errno, NULL, "cannot make %s nosuid,nodev: %m", mp);
 	return 0;
 }
 
@@ -311,7 +327,7 @@ static int mount_bind(const struct pool *p, struct zh_error *err)
 	if (mount(p->source, p->mountpoint, NULL, MS_BIND, NULL) < 0)
 		return zh_error_set(err, errno, NULL, "cannot bind %s on %s: %m", p->source,
 				    p->mountpoint);
-	return 0;
+	return harden(p->mountpoint, err);
 }
 
 static int mount_pool(const struct pool *p, struct zh_error *err)
@@ -322,7 +338,7 @@ static int mount_pool(const struct pool *p, struct zh_error *err)
 	case POOL_BACKING_MOUNT:
 		if (mount_in_place(p))
 			return pool_btrfs_is_btrfs(p->mountpoint)
-				       ? 0
+				       ? harden(p->mountpoint, err)
 				       : zh_error_set(err, ENOTDIR, NULL, "%s is not a btrfs mount",
 						      p->mountpoint);
 		return mount_bind(p, err);
@@ -412,8 +428,11 @@ int pool_mount_all(struct zh_error *err)
 		struct pool *p = NULL;
 
 		r = pool_open(*n, &p, first ? &e : err);
-		if (r == 0)
-			pool_trash_empty(p, &e); /* what a crash left in the trash */
+		if (r == 0) { /* what a crash left: trash, receives (their parked bases back) */
+			pool_trash_empty(p, &e);
+			zh_error_clear(&e);
+			pool_recv_recover(p);
+		}
 		pool_free(p);
 		zh_error_clear(&e);
 		if (r < 0 && !first)
@@ -752,16 +771,19 @@ int pool_create(const struct pool_create_opts *o, struct pool **out, struct zh_e
 static int destroy_datasets(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
-	_cleanup_free_ char *meta = NULL;
+	_cleanup_free_ char *meta = NULL, *cfgs = NULL;
 	int r = pool_dataset_list(p, &names, err);
 
 	for (char **n = names; r >= 0 && *n; n++)
 		r = pool_subvol_destroy(p, *n, err);
 	if (r < 0)
 		return r;
-	if (!(meta = paths_join(p->mountpoint, ".imgadm")))
+	if (!(meta = paths_join(p->mountpoint, ".imgadm")) ||
+	    !(cfgs = paths_join(p->mountpoint, ".vmadm")))
 		return zh_error_oom(err);
-	return fsutil_rm_rf(meta, err);
+	if ((r = fsutil_rm_rf(meta, err)) < 0)
+		return r;
+	return fsutil_rm_rf(cfgs, err); /* the VMs' configs (vmstore.c) */
 }
 
 static int remove_backing(const struct pool *p, bool was_mounted, bool force, struct zh_error *err)

@@ -109,6 +109,16 @@ DEFINE_CLEANUP_FUNC(struct pool, pool_free)
 char *pool_dataset_path(const struct pool *p, const char *name);
 bool pool_dataset_exists(const struct pool *p, const char *name);
 
+/*
+ * An fd (O_DIRECTORY) on dataset or snapshot name, opened from the pool's
+ * top without following links and checked to be that subvolume of this
+ * pool; -ENOENT if absent, -ENOTDIR if the name is anything else.
+ */
+int pool_dataset_open(const struct pool *p, const char *name, struct zh_error *err);
+
+/* Dataset name made mode 0700: its files are root's alone on the host. */
+int pool_dataset_private(const struct pool *p, const char *name, struct zh_error *err);
+
 int pool_subvol_create(const struct pool *p, const char *name, struct zh_error *err);
 
 /* Writable snapshot of snapshot/dataset src as dataset dst (O(1)). */
@@ -192,5 +202,50 @@ int pool_stage_create(const struct pool *p, uint64_t size, struct pool_stage *s,
 
 /* Destroy the stage and everything in it; idempotent. */
 void pool_stage_destroy(struct pool_stage *s);
+
+/*
+ * ---- receive inbox (pool-recv.c): the subvolume ".recv-<tag>" that
+ * `btrfs receive` is confined to; see pool-recv.c ----
+ */
+
+struct pool_recv {
+	int top;	  /* the pool's top directory */
+	int fd;		  /* the inbox */
+	uint64_t id;	  /* its subvolume id (0: not ours to destroy) */
+	char *path;	  /* <mountpoint>/.recv-<tag> */
+	char *base;	  /* dataset parked in the inbox, or NULL */
+	uint64_t base_id; /* its subvolume id */
+};
+
+#define POOL_RECV_INIT                      \
+	{                                   \
+		.top = -EBADF, .fd = -EBADF \
+	}
+
+/*
+ * A fresh, empty inbox for tag (a VM uuid), mode 0700.  What a crash left
+ * there is removed first (a parked base put back in the pool).
+ */
+int pool_recv_open(const struct pool *p, const char *tag, struct pool_recv *in,
+		   struct zh_error *err);
+
+/* Move snapshot ds (read-only, kept so) into the inbox until pool_recv_close(). */
+int pool_recv_park(struct pool_recv *in, const char *ds, struct zh_error *err);
+
+/*
+ * The inbox holds exactly the subvolumes names[0..n) (and the parked base,
+ * untouched), nothing else: no file, link, directory or other subvolume.
+ */
+int pool_recv_check(const struct pool_recv *in, char *const *names, size_t n, struct zh_error *err);
+
+/* Move received subvolume from (checked) into the pool as dataset to; read-only if ro. */
+int pool_recv_take(struct pool_recv *in, const char *from, const char *to, bool ro,
+		   struct zh_error *err);
+
+/* Put the parked base back, destroy the inbox and all left in it; idempotent. */
+void pool_recv_close(struct pool_recv *in);
+
+/* At boot: every inbox a crash left, its parked base put back, destroyed. */
+void pool_recv_recover(const struct pool *p);
 
 #endif

@@ -44,6 +44,7 @@
 #define NOLX PROPS_F_NO_LINUX
 #define UPD  PROPS_F_UPDATABLE
 #define LIVE PROPS_F_LIVE
+#define HOST PROPS_F_HOST
 
 /* Top-level property allowed in create / receive / update. */
 #define TOP(n, t, c, r, u, ...)                                                           \
@@ -73,7 +74,7 @@ static const struct props_prop props[] = {
 	TOP("archive_on_delete", BO, ALL, ALL, ALL, .def = "false"),
 	TOP("autoboot", BO, ALL, ALL, ALL, .def = "true",
 	    .note = "set true by start, false by stop"),
-	TOP("bhyve_extra_opts", S, H, H, H),
+	TOP("bhyve_extra_opts", S, H, H, H, .flags = HOST),
 	TOP("billing_id", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("boot", S, HVM, HVM, HVM, .def = "order=cd"),
 	RO("boot_timestamp"),
@@ -93,7 +94,7 @@ static const struct props_prop props[] = {
 	    .note = "update via set_/remove_customer_metadata"),
 	RO("datacenter_name"),
 	TOP("dataset_uuid", U, OS, OS, 0, .flags = DEP, .note = "renamed to image_uuid"),
-	TOP("datasets", LI, 0, ALL, 0),
+	TOP("datasets", LI, 0, ALL, 0, .flags = HOST, .note = "datasets of the host delegated"),
 	RO("debug_id"),
 	RO("default_gateway", .flags = DEP),
 	TOP("delegate_dataset", BO, OS, OS, 0, .def = "false",
@@ -112,7 +113,7 @@ static const struct props_prop props[] = {
 	SUB("disks.*.model", S, HVM, HVM, .flags = UPD),
 	SUB("disks.*.nocreate", BO, 0, HVM),
 	SUB("disks.*.notrim", BO, H, H, .flags = UPD),
-	SUB("disks.*.path", S, HVM, HVM),
+	SUB("disks.*.path", S, HVM, HVM, .flags = HOST),
 	SUB("disks.*.pci_slot", S, H, H, .flags = UPD),
 	SUB("disks.*.refreservation", I, HVM, HVM, MIN(0), .unit = "MiB"),
 	SUB("disks.*.size", I, H, HVM, MIN(0), .unit = "MiB"),
@@ -128,7 +129,8 @@ static const struct props_prop props[] = {
 	RO("failed"),
 	RO("failed_reason", .note = "zonehost extension: why the last start failed "
 				    "(state failed)"),
-	TOP("filesystems", OA, OS, OS, 0, .note = "update via add_/update_/remove_filesystems"),
+	TOP("filesystems", OA, OS, OS, 0, .flags = HOST,
+	    .note = "update via add_/update_/remove_filesystems"),
 	SUB("filesystems.*.options", LI, OS, OS, .flags = UPD),
 	SUB("filesystems.*.raw", S, OS, OS, .flags = UPD | NOLX),
 	SUB("filesystems.*.source", S, OS, OS, .flags = UPD),
@@ -179,17 +181,17 @@ static const struct props_prop props[] = {
 	RO("missing"),
 	TOP("nic_driver", S, HVM, HVM, HVM),
 	TOP("nics", OA, ALL, ALL, 0, .def = "[]", .note = "update via add_/update_/remove_nics"),
-	SUB("nics.*.allow_dhcp_spoofing", BO, ALL, ALL, .flags = UPD, .def = "false",
+	SUB("nics.*.allow_dhcp_spoofing", BO, ALL, ALL, .flags = UPD | HOST, .def = "false",
 	    .note = "lets DHCP(v6) server traffic out (to client ports, server replies); "
 		    "implies allow_ip_spoofing"),
-	SUB("nics.*.allow_ip_spoofing", BO, ALL, ALL, .flags = UPD, .def = "false",
+	SUB("nics.*.allow_ip_spoofing", BO, ALL, ALL, .flags = UPD | HOST, .def = "false",
 	    .note = "lets out any source IP, router advertisements and redirects, "
 		    "NA/DAD for others' addresses"),
-	SUB("nics.*.allow_mac_spoofing", BO, ALL, ALL, .flags = UPD, .def = "false",
+	SUB("nics.*.allow_mac_spoofing", BO, ALL, ALL, .flags = UPD | HOST, .def = "false",
 	    .note = "lets out any source MAC, ARP sender and ND link-layer address"),
-	SUB("nics.*.allow_restricted_traffic", BO, ALL, ALL, .flags = UPD, .def = "false",
+	SUB("nics.*.allow_restricted_traffic", BO, ALL, ALL, .flags = UPD | HOST, .def = "false",
 	    .note = "lets out ethertypes other than IPv4, ARP, IPv6 (unchecked)"),
-	SUB("nics.*.allow_unfiltered_promisc", BO, HVM, HVM, .flags = UPD, .def = "false"),
+	SUB("nics.*.allow_unfiltered_promisc", BO, HVM, HVM, .flags = UPD | HOST, .def = "false"),
 	SUB("nics.*.allowed_dhcp_cids", LI, JMBLK, JMBLK, .valid = props_valid_cid),
 	SUB("nics.*.allowed_ips", LI, ALL, ALL, .note = "at most 13"),
 	SUB("nics.*.blocked_outgoing_ports", LI, ALL, ALL, .flags = UPD),
@@ -213,15 +215,15 @@ static const struct props_prop props[] = {
 	TOP("owner_uuid", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("package_name", S, JMBLK, JMBLK, JMBLK, .flags = DEP),
 	TOP("package_version", S, JMBLK, JMBLK, JMBLK, .flags = DEP),
-	TOP("pci_devices", OA, H, H, H),
+	TOP("pci_devices", OA, H, H, H, .flags = HOST),
 	SUB("pci_devices.*.model", S, 0, H, .note = "passthru only"),
 	SUB("pci_devices.*.path", S, H, H),
 	SUB("pci_devices.*.pci_slot", S, H, H, .flags = UPD),
 	RO("pid"),
 	RO("platform_buildstamp"),
 	RO("provisioning"),
-	TOP("qemu_extra_opts", S, K, K, K),
-	TOP("qemu_opts", S, K, K, K),
+	TOP("qemu_extra_opts", S, K, K, K, .flags = HOST),
+	TOP("qemu_opts", S, K, K, K, .flags = HOST),
 	TOP("quota", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "10 (bhyve 1)", .unit = "GiB",
 	    .note = "btrfs qgroup limit; 0 = none"),
 	TOP("ram", I, ALL, ALL, ALL, MIN(0), .def = "256", .unit = "MiB",
@@ -247,7 +249,7 @@ static const struct props_prop props[] = {
 	TOP("set_routes", FO, 0, 0, ALL),
 	TOP("set_tags", FO, 0, 0, ALL),
 	RO("snapshots"),
-	TOP("spice_opts", S, K, K, K),
+	TOP("spice_opts", S, K, K, K, .flags = HOST),
 	TOP("spice_password", S, K, K, K),
 	TOP("spice_port", I, K, K, K, MIN(-1)),
 	RO("state"),
@@ -735,6 +737,13 @@ static void doc_notes(FILE *f, const struct props_prop *p)
 	}
 	if (p->flags & PROPS_F_LIVE) {
 		fprintf(f, "%slive update", sep);
+		sep = "; ";
+	}
+	if (p->flags & PROPS_F_HOST) {
+		fprintf(f,
+			"%sreaches outside the VM: refused by receive without "
+			"--allow-host-access",
+			sep);
 		sep = "; ";
 	}
 	if (p->note)

@@ -63,6 +63,12 @@ enum props_action { PROPS_CREATE, PROPS_RECEIVE, PROPS_UPDATE, PROPS_ADD, PROPS_
 #define PROPS_F_KEEP_ZERO  0x08u
 #define PROPS_F_JOINED	   0x40u /* list stored as one comma-joined string */
 #define PROPS_F_LIVE	   0x80u /* update applies without reboot */
+/*
+ * Reaches outside the VM (a host path or device, a hypervisor command
+ * line, an anti-spoofing exemption): only this host's operator grants it,
+ * so a received config that sets it is refused unless allowed.
+ */
+#define PROPS_F_HOST 0x100u
 
 /* Validator of a string value or of each list element. */
 typedef bool (*props_validator)(const char *s);

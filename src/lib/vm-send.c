@@ -17,21 +17,44 @@
  * to user space once per side, for the checksum.
  *
  * Receive verifies each chunk before piping it into `btrfs receive`, into
- * a temporary directory "<pool>/.recv-<uuid>".  Only after "END" are the
- * snapshots renamed into the pool, the received "@sending" renamed to be
- * the dataset (made writable, its received uuid cleared), the pool synced,
- * the config saved and the quota applied.  Any failure before that removes
- * the temporary directory and all in it: nothing is left behind.  Callers
- * must ignore SIGPIPE (a dead `btrfs receive`).
+ * the pool's receive inbox "<pool>/.recv-<uuid>" (pool-recv.c; the base
+ * snapshot of an incremental stream is parked in it).  Only after "END"
+ * are the snapshots moved into the pool, the received "@sending" moved to
+ * be the dataset (made writable, its received uuid cleared), the pool
+ * synced, the config saved and the quota applied.  Any failure before that
+ * destroys the inbox and all in it: nothing is left behind.  Callers must
+ * ignore SIGPIPE (a dead `btrfs receive`).
+ *
+ * The stream is hostile input (another host, or anyone who can hand the
+ * operator a file).  Its config is checked by the receive rules, and any
+ * property that reaches outside the VM (host paths, host devices,
+ * hypervisor command lines, anti-spoofing exemptions) is refused unless
+ * the operator allows it (allow_host).  Its data is written by `btrfs
+ * receive`, which resolves every path in the stream itself, following
+ * symlinks the stream made; so it runs confined to the inbox: in a mount
+ * namespace of its own where the inbox is a nosuid,nodev,noexec bind of
+ * itself, chrooted there (-C) with the inbox as its root subvolume (-m:
+ * parents and clone sources outside it are unreachable), with no new
+ * privileges and only the capabilities a receive needs.  After each
+ * dataset the inbox must hold exactly the subvolumes received so far
+ * (a stream whose paths left its dataset is refused), and a received
+ * dataset's top (root/, config/, logs/) must be plain directories.  The
+ * input is read under a low-speed rule (relay_pace: by default fewer than
+ * 1 KiB/s over 30 s of waiting ends the receive), so a stalled sender
+ * never holds the VM lock forever.
  */
-#include <btrfsutil.h>
-#include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -49,9 +72,8 @@
 #include "vmcfg.h"
 #include "vmstore.h"
 
-DEFINE_CLEANUP_FUNC(DIR, closedir)
-
 #define DATA_CHUNK (1u << 20)
+#define ERR_TAIL   512 /* bytes of btrfs's stderr kept for the message */
 
 /* ---- raw I/O ---- */
 
@@ -110,14 +132,25 @@ static int chunk_write(int fd, const char *name, const void *data, size_t len, s
 	return chunk_write_pad(fd, len, err);
 }
 
-static int chunk_read_hdr(int fd, struct bundle_hdr *h, struct zh_error *err)
+static int read_err(int r, const struct relay_pace *pc, struct zh_error *err)
+{
+	if (r == -EPIPE)
+		return zh_error_set(err, EPIPE, NULL, "truncated stream: unexpected end of input");
+	if (r == -ETIMEDOUT && pc)
+		return zh_error_set(err, ETIMEDOUT, NULL,
+				    "stream stalled: fewer than %llu bytes/s arrived over %u s "
+				    "(--low-speed-limit, --low-speed-time)",
+				    (unsigned long long)pc->limit, pc->time);
+	return zh_error_set(err, -r, NULL, "cannot read stream: %s", strerror(-r));
+}
+
+static int chunk_read_hdr(int fd, struct relay_pace *pc, struct bundle_hdr *h, struct zh_error *err)
 {
 	char hdr[BUNDLE_HDR_SIZE];
-	ssize_t n = fsutil_read_full(fd, hdr, sizeof(hdr));
+	ssize_t n = relay_read_full(pc, fd, hdr, sizeof(hdr));
 
 	if (n < 0)
-		return zh_error_set(err, (int)-n, NULL, "cannot read stream: %s",
-				    strerror((int)-n));
+		return read_err((int)n, pc, err);
 	if (n < BUNDLE_HDR_SIZE)
 		return zh_error_set(err, EPIPE, NULL, "truncated stream: unexpected end of input");
 	if (bundle_hdr_parse(hdr, h) < 0)
@@ -138,13 +171,6 @@ static int buf_reserve(char **buf, size_t *cap, size_t need, struct zh_error *er
 	return 0;
 }
 
-static int read_err(int r, struct zh_error *err)
-{
-	if (r == -EPIPE)
-		return zh_error_set(err, EPIPE, NULL, "truncated stream: unexpected end of input");
-	return zh_error_set(err, -r, NULL, "cannot read stream: %s", strerror(-r));
-}
-
 /* The payload in buf (h->padded bytes, room for one more) against its checksum. */
 static int chunk_verify(const struct bundle_hdr *h, char *buf, struct zh_error *err)
 {
@@ -156,17 +182,17 @@ static int chunk_verify(const struct bundle_hdr *h, char *buf, struct zh_error *
 }
 
 /* The padded payload into *buf (grown to *cap as needed), verified against its checksum. */
-static int chunk_read_payload(int fd, const struct bundle_hdr *h, char **buf, size_t *cap,
-			      struct zh_error *err)
+static int chunk_read_payload(int fd, struct relay_pace *pc, const struct bundle_hdr *h, char **buf,
+			      size_t *cap, struct zh_error *err)
 {
 	ssize_t n;
 	int r = buf_reserve(buf, cap, h->padded + 1, err);
 
 	if (r < 0)
 		return r;
-	n = fsutil_read_full(fd, *buf, h->padded);
+	n = relay_read_full(pc, fd, *buf, h->padded);
 	if (n < 0 || (uint64_t)n < h->padded)
-		return read_err(n < 0 ? (int)n : -EPIPE, err);
+		return read_err(n < 0 ? (int)n : -EPIPE, pc, err);
 	return chunk_verify(h, *buf, err);
 }
 
@@ -183,68 +209,201 @@ static const char *btrfs_path(void)
 	return NULL;
 }
 
+/*
+ * What `btrfs receive` keeps: file owners, modes and set-id bits, device
+ * nodes (an OS image has /dev entries; nodev makes them inert), file
+ * capabilities, chroot, and SYS_ADMIN for its tree searches and
+ * BTRFS_IOC_SET_RECEIVED_SUBVOL.  Everything else is dropped.
+ */
+static bool cap_kept(int cap)
+{
+	static const int kept[] = {CAP_CHOWN,	CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH,
+				   CAP_FOWNER,	CAP_FSETID,	  CAP_MKNOD,
+				   CAP_SETFCAP, CAP_SYS_ADMIN,	  CAP_SYS_CHROOT};
+
+	for (size_t i = 0; i < ARRAY_SIZE(kept); i++)
+		if (kept[i] == cap)
+			return true;
+	return false;
+}
+
+/* Child side: drop the other capabilities (bounding, inheritable, ambient); no new privileges. */
+static int drop_caps(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2];
+
+	for (int c = 0; c < 64; c++)
+		if (!cap_kept(c) && c != CAP_SETPCAP && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0 &&
+		    errno != EINVAL)
+			return -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return -errno;
+	if (syscall(SYS_capget, &h, d) < 0)
+		return -errno;
+	d[0].inheritable = d[1].inheritable = 0;
+	if (syscall(SYS_capset, &h, d) < 0 || prctl(PR_CAPBSET_DROP, CAP_SETPCAP, 0, 0, 0) < 0)
+		return -errno;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ? -errno : 0;
+}
+
+/*
+ * Child side: a mount namespace of its own (nothing propagates back) in
+ * which dir is a nosuid,nodev,noexec bind of itself, then drop_caps().
+ */
+static int confine(const char *dir)
+{
+	struct mount_attr a = {
+		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+	};
+	int t;
+
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return -errno;
+	t = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (t < 0 || mount_setattr(t, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0 ||
+	    move_mount(t, "", AT_FDCWD, dir, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return -errno;
+	close(t);
+	return drop_caps();
+}
+
+struct child_io {
+	int in, out, err; /* its stdin, stdout, stderr */
+	int efd;	  /* write end of the error pipe */
+	const char *jail; /* directory to confine it to, or NULL */
+};
+
 /* Child side: only async-signal-safe calls between fork and exec. */
-static _Noreturn void btrfs_child(char *const argv[], int in, int out, int nullfd, int efd)
+static _Noreturn void btrfs_child(char *const argv[], const struct child_io *io)
 {
 	char *const envp[] = {(char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin", (char *)"LC_ALL=C",
 			      NULL};
-	int e;
+	int e[2] = {0, 0}; /* step (0 exec, 1 confine), errno */
 
 	signal(SIGPIPE, SIG_DFL);
-	if (dup2(in, 0) >= 0 && dup2(out, 1) >= 0 && dup2(nullfd, 2) >= 0)
+	if (io->jail && (e[1] = -confine(io->jail)) != 0)
+		e[0] = 1;
+	else if (dup2(io->in, 0) >= 0 && dup2(io->out, 1) >= 0 && dup2(io->err, 2) >= 0)
 		execve(argv[0], argv, envp);
-	e = errno;
-	if (write(efd, &e, sizeof(e)) < 0)
+	if (!e[1])
+		e[1] = errno;
+	if (write(io->efd, e, sizeof(e)) < 0)
 		_exit(126);
 	_exit(127);
 }
 
-static int btrfs_spawn(char **argv, int in, int out, pid_t *pid, struct zh_error *err)
+struct btrfs_run {
+	const char *what; /* "btrfs send", "btrfs receive" */
+	pid_t pid;
+	int errfd; /* a memfd holding its stderr */
+};
+
+static int btrfs_spawn(char **argv, const char *jail, int in, int out, struct btrfs_run *b,
+		       struct zh_error *err)
 {
 	_cleanup_close_ int nullfd = -EBADF, er = -EBADF, ew = -EBADF;
-	int p[2], e = 0;
+	int p[2], e[2] = {0, 0};
+	struct child_io io;
 
+	b->errfd = -EBADF;
 	if (!(argv[0] = (char *)btrfs_path()))
 		return zh_error_set(err, ENOENT, NULL, "btrfs not found (install btrfs-progs)");
 	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (nullfd < 0 || pipe2(p, O_CLOEXEC) < 0)
+	b->errfd = memfd_create("btrfs-stderr", MFD_CLOEXEC);
+	if (nullfd < 0 || b->errfd < 0 || pipe2(p, O_CLOEXEC) < 0)
 		return zh_error_set(err, errno, NULL, "cannot run btrfs: %m");
 	er = p[0];
 	ew = p[1];
-	*pid = fork();
-	if (*pid < 0)
+	io = (struct child_io){in < 0 ? nullfd : in, out < 0 ? nullfd : out, b->errfd, ew, jail};
+	b->pid = fork();
+	if (b->pid < 0)
 		return zh_error_set(err, errno, NULL, "cannot fork: %m");
-	if (*pid == 0)
-		btrfs_child(argv, in < 0 ? nullfd : in, out < 0 ? nullfd : out, nullfd, ew);
+	if (b->pid == 0)
+		btrfs_child(argv, &io);
 	closep(&ew);
-	if (fsutil_read_full(er, &e, sizeof(e)) == sizeof(e)) {
-		waitpid(*pid, NULL, 0);
-		return zh_error_set(err, e, NULL, "cannot run btrfs: %s", strerror(e));
+	if (fsutil_read_full(er, e, sizeof(e)) == sizeof(e)) {
+		waitpid(b->pid, NULL, 0);
+		return zh_error_set(err, e[1], NULL, "cannot %s %s: %s", e[0] ? "confine" : "run",
+				    b->what, strerror(e[1]));
 	}
 	return 0;
 }
 
-static int btrfs_wait(pid_t pid, const char *what, struct zh_error *err)
+/* The last line of the child's stderr, control characters made '?' (a stream names files). */
+static void err_tail(int fd, char out[ERR_TAIL])
+{
+	struct stat st;
+	off_t off;
+	ssize_t n;
+	char *nl;
+
+	out[0] = '\0';
+	if (fstat(fd, &st) < 0)
+		return;
+	off = st.st_size > ERR_TAIL - 1 ? st.st_size - (ERR_TAIL - 1) : 0;
+	if ((n = pread(fd, out, ERR_TAIL - 1, off)) <= 0)
+		return;
+	out[n] = '\0';
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == ' '))
+		out[--n] = '\0';
+	if ((nl = strrchr(out, '\n')))
+		memmove(out, nl + 1, strlen(nl + 1) + 1);
+	for (char *c = out; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+}
+
+static int btrfs_status(const struct btrfs_run *b, int status, struct zh_error *err)
+{
+	char msg[ERR_TAIL];
+
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return 0;
+	err_tail(b->errfd, msg);
+	return zh_error_set(err, EIO, NULL, "%s failed%s%s", b->what, *msg ? ": " : "", msg);
+}
+
+static int btrfs_wait(struct btrfs_run *b, struct zh_error *err)
 {
 	int status;
 
-	while (waitpid(pid, &status, 0) < 0)
+	while (waitpid(b->pid, &status, 0) < 0)
 		if (errno != EINTR)
-			return zh_error_set(err, errno, NULL, "%s: %m", what);
+			return zh_error_set(err, errno, NULL, "%s: %m", b->what);
+	b->pid = 0;
+	return btrfs_status(b, status, err);
+}
+
+/*
+ * Our side failed (r < 0) while the child still had its input: if it had
+ * already failed on its own (a stream it refused, so our write broke),
+ * its reason replaces ours.
+ */
+static int btrfs_blame(struct btrfs_run *b, int r, struct zh_error *err)
+{
+	int status;
+
+	if (r >= 0 || waitpid(b->pid, &status, WNOHANG) != b->pid)
+		return r;
+	b->pid = 0;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		return 0;
-	return zh_error_set(err, EIO, NULL, "%s failed", what);
+		return r;
+	zh_error_clear(err);
+	return btrfs_status(b, status, err);
 }
 
 /* The child's end: killed when our side failed (r < 0), else its exit status checked. */
-static int btrfs_finish(pid_t pid, int r, const char *what, struct zh_error *err)
+static int btrfs_finish(struct btrfs_run *b, int r, struct zh_error *err)
 {
-	if (r < 0) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		return r;
+	if (r < 0 && b->pid > 0) {
+		kill(b->pid, SIGKILL);
+		waitpid(b->pid, NULL, 0);
+	} else if (r == 0 && b->pid > 0) {
+		r = btrfs_wait(b, err);
 	}
-	return btrfs_wait(pid, what, err);
+	closep(&b->errfd);
+	return r;
 }
 
 /* ---- send ---- */
@@ -285,8 +444,8 @@ static int send_dataset(const struct pool *p, const char *ds, const char *parent
 	_cleanup_free_ char *ppath = parent ? pool_dataset_path(p, parent) : NULL;
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
 	char *argv[] = {NULL, (char *)"send", (char *)"-q", (char *)"-p", ppath, path, NULL};
+	struct btrfs_run b = {.what = "btrfs send"};
 	int fds[2], r;
-	pid_t pid;
 
 	if (!path || (parent && !ppath))
 		return zh_error_oom(err);
@@ -299,12 +458,14 @@ static int send_dataset(const struct pool *p, const char *ds, const char *parent
 	rfd = fds[0];
 	wfd = fds[1];
 	pipe_grow(rfd);
-	if ((r = btrfs_spawn(argv, -1, wfd, &pid, err)) < 0)
+	if ((r = btrfs_spawn(argv, NULL, -1, wfd, &b, err)) < 0) {
+		closep(&b.errfd);
 		return r;
+	}
 	closep(&wfd);
 	r = send_chunks(rfd, out, ds, err);
 	closep(&rfd);
-	if ((r = btrfs_finish(pid, r, "btrfs send", err)) < 0)
+	if ((r = btrfs_finish(&b, r, err)) < 0)
 		return r;
 	return chunk_write(out, ds, "", 0, err);
 }
@@ -415,43 +576,23 @@ struct recv {
 	json_t *vm; /* the stream's config */
 	char *from; /* incremental base snapshot, or NULL */
 	char uuid[UTIL_UUID_LEN + 1];
-	char *tmp;  /* <mount>/.recv-<uuid> */
-	char **got; /* received subvolume names, in order */
+	struct pool_recv in; /* the inbox, <mount>/.recv-<uuid> */
+	char **got;	     /* received subvolume names, in order */
 	size_t ngot;
 	bool exists;
+	bool allow_host;	/* properties that reach outside the VM are fine */
+	struct relay_pace pace; /* the input's low-speed rule */
 };
 
 static void recv_clear(struct recv *rc)
 {
+	pool_recv_close(&rc->in);
 	pool_free(rc->p);
 	json_decref(rc->vm);
-	free(rc->tmp);
 	free(rc->from);
 	for (size_t i = 0; i < rc->ngot; i++)
 		free(rc->got[i]);
 	free(rc->got);
-}
-
-/* Delete every subvolume in the temporary directory, then the directory. */
-static void tmp_remove(const char *tmp)
-{
-	_cleanup_(closedirp) DIR *d = opendir(tmp);
-	struct zh_error ignored = ZH_ERROR_INIT;
-	struct dirent *de;
-
-	while (d && (de = readdir(d))) {
-		_cleanup_free_ char *path = NULL;
-
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (asprintf(&path, "%s/%s", tmp, de->d_name) < 0)
-			continue;
-		if (btrfs_util_delete_subvolume(path, BTRFS_UTIL_DELETE_SUBVOLUME_RECURSIVE) !=
-		    BTRFS_UTIL_OK)
-			fsutil_rm_rf(path, &ignored);
-		zh_error_clear(&ignored);
-	}
-	rmdir(tmp);
 }
 
 static int recv_json(int in, struct recv *rc, struct zh_error *err)
@@ -459,13 +600,13 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0;
 	struct bundle_hdr h;
-	int r = chunk_read_hdr(in, &h, err);
+	int r = chunk_read_hdr(in, &rc->pace, &h, err);
 
 	if (r < 0)
 		return r;
 	if (!streq(h.name, "JSON"))
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: expected a JSON chunk");
-	if ((r = chunk_read_payload(in, &h, &buf, &cap, err)) < 0)
+	if ((r = chunk_read_payload(in, &rc->pace, &h, &buf, &cap, err)) < 0)
 		return r;
 	if ((r = bundle_json_parse(buf, h.size, &rc->vm, &rc->from, rc->uuid, err)) < 0)
 		return r;
@@ -499,6 +640,8 @@ static int recv_validate(struct recv *rc, struct zh_error *err)
 	if (r < 0)
 		return zh_error_set(err, EINVAL, NULL, "invalid VM config in stream: %s",
 				    s ? s : "out of memory");
+	if (!rc->allow_host && (r = vm_check_received_host(vm, err)) < 0)
+		return r;
 	return vm_check_received_nics(vm, err);
 }
 
@@ -554,7 +697,8 @@ static int recv_name_ok(const struct recv *rc, const char *name, struct zh_error
 		if (streq(rc->got[i], name))
 			return zh_error_set(err, EINVAL, NULL, "corrupt stream: chunk \"%s\" twice",
 					    name);
-	if (!streq(rest, "sending") && pool_dataset_exists(rc->p, name))
+	if (!streq(rest, "sending") &&
+	    (pool_dataset_exists(rc->p, name) || (rc->from && streq(rest + 7, rc->from))))
 		return zh_error_set(err, EEXIST, NULL, "snapshot with name \"%s\" already exists.",
 				    rest + 7);
 	return 0;
@@ -569,7 +713,7 @@ static int recv_chunk(int in, int wfd, const struct bundle_hdr *h, struct relay 
 	if (r < 0)
 		return r;
 	if ((kept = relay_recv_take(rl, in, *buf, h->padded)) < 0)
-		return read_err(kept, err);
+		return read_err(kept, rl->pace, err);
 	if ((r = chunk_verify(h, *buf, err)) < 0)
 		return r;
 	if (kept)
@@ -582,7 +726,8 @@ static int recv_chunk(int in, int wfd, const struct bundle_hdr *h, struct relay 
 }
 
 /* Verify and pipe chunks named like h into wfd, up to the closing empty chunk. */
-static int recv_pipe(int in, int wfd, struct bundle_hdr *h, struct zh_error *err)
+static int recv_pipe(int in, struct relay_pace *pc, int wfd, struct bundle_hdr *h,
+		     struct zh_error *err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t cap = 0;
@@ -592,10 +737,11 @@ static int recv_pipe(int in, int wfd, struct bundle_hdr *h, struct zh_error *err
 
 	if (r < 0)
 		return zh_error_set(err, -r, NULL, "cannot create pipe: %s", strerror(-r));
+	rl.pace = pc;
 	snprintf(name, sizeof(name), "%s", h->name);
 	while (r == 0 && h->size > 0) {
 		if ((r = recv_chunk(in, wfd, h, &rl, &buf, &cap, err)) < 0 ||
-		    (r = chunk_read_hdr(in, h, err)) < 0)
+		    (r = chunk_read_hdr(in, pc, h, err)) < 0)
 			break;
 		if (!streq(h->name, name))
 			r = zh_error_set(err, EINVAL, NULL,
@@ -605,13 +751,40 @@ static int recv_pipe(int in, int wfd, struct bundle_hdr *h, struct zh_error *err
 	return r;
 }
 
+/*
+ * The top of received subvolume name: root/ (required), config/ and logs/
+ * plain directories, never links (zonehost opens them by path: a stream's
+ * "root -> /" would make the host's root the zone's).
+ */
+static int recv_check_layout(const struct recv *rc, const char *name, struct zh_error *err)
+{
+	static const char *const dirs[] = {"root", "config", "logs"};
+	_cleanup_close_ int fd =
+		openat(rc->in.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "corrupt stream: \"%s\": %m", name);
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		int e = fstatat(fd, dirs[i], &st, AT_SYMLINK_NOFOLLOW) < 0 ? errno : 0;
+
+		if (e == ENOENT && i > 0)
+			continue;
+		if (e || !S_ISDIR(st.st_mode))
+			return zh_error_set(err, EINVAL, NULL,
+					    "refused stream: \"%s\" of \"%s\" is not a directory",
+					    dirs[i], name);
+	}
+	return 0;
+}
+
 static int recv_dataset(int in, struct recv *rc, struct bundle_hdr *h, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
-	_cleanup_free_ char *path = NULL;
-	char *argv[] = {NULL, (char *)"receive", (char *)"-q", rc->tmp, NULL};
+	char *argv[] = {NULL,	      (char *)"receive", (char *)"-q", (char *)"-C",
+			(char *)"-m", rc->in.path,	 rc->in.path,  NULL};
+	struct btrfs_run b = {.what = "btrfs receive"};
 	int fds[2], r = recv_name_ok(rc, h->name, err);
-	pid_t pid;
 
 	if (r < 0)
 		return r;
@@ -620,21 +793,21 @@ static int recv_dataset(int in, struct recv *rc, struct bundle_hdr *h, struct zh
 	rfd = fds[0];
 	wfd = fds[1];
 	pipe_grow(wfd);
-	if ((r = btrfs_spawn(argv, rfd, -1, &pid, err)) < 0)
+	if ((r = btrfs_spawn(argv, rc->in.path, rfd, -1, &b, err)) < 0) {
+		closep(&b.errfd);
 		return r;
+	}
 	closep(&rfd);
-	r = recv_pipe(in, wfd, h, err);
+	r = btrfs_blame(&b, recv_pipe(in, &rc->pace, wfd, h, err), err);
 	closep(&wfd);
-	if ((r = btrfs_finish(pid, r, "btrfs receive", err)) < 0)
+	if ((r = btrfs_finish(&b, r, err)) < 0)
 		return r;
-	if (asprintf(&path, "%s/%s", rc->tmp, h->name) < 0 ||
-	    !(rc->got[rc->ngot] = strdup(h->name)))
+	if (!(rc->got[rc->ngot] = strdup(h->name)))
 		return zh_error_oom(err);
 	rc->ngot++;
-	if (!fsutil_is_dir(path))
-		return zh_error_set(err, EINVAL, NULL, "corrupt stream: \"%s\" not received",
-				    h->name);
-	return 0;
+	if ((r = pool_recv_check(&rc->in, rc->got, rc->ngot, err)) < 0)
+		return r;
+	return recv_check_layout(rc, h->name, err);
 }
 
 static int recv_grow(struct recv *rc, struct zh_error *err)
@@ -654,7 +827,7 @@ static int recv_datasets(int in, struct recv *rc, struct zh_error *err)
 	int r;
 
 	for (;;) {
-		if ((r = chunk_read_hdr(in, &h, err)) < 0)
+		if ((r = chunk_read_hdr(in, &rc->pace, &h, err)) < 0)
 			return r;
 		if (streq(h.name, "END") && h.size == 0)
 			break;
@@ -668,22 +841,10 @@ static int recv_datasets(int in, struct recv *rc, struct zh_error *err)
 
 /* ---- install ---- */
 
-/* Move a received subvolume from the temporary directory into the pool as to. */
-static int move_in(const struct recv *rc, const char *from, const char *to, bool ro,
-		   struct zh_error *err)
+/* Move a received subvolume from the inbox into the pool as to. */
+static int move_in(struct recv *rc, const char *from, const char *to, bool ro, struct zh_error *err)
 {
-	_cleanup_free_ char *src = NULL, *dst = pool_dataset_path(rc->p, to);
-
-	if (!dst || asprintf(&src, "%s/%s", rc->tmp, from) < 0)
-		return zh_error_oom(err);
-	/* a read-only subvolume cannot change directory: lift the flag for the move */
-	if (btrfs_util_set_subvolume_read_only(src, false) != BTRFS_UTIL_OK)
-		return zh_error_set(err, errno, NULL, "cannot move %s into place: %m", to);
-	if (renameat2(AT_FDCWD, src, AT_FDCWD, dst, RENAME_NOREPLACE) < 0)
-		return zh_error_set(err, errno, NULL, "cannot move %s into place: %m", to);
-	if (ro && btrfs_util_set_subvolume_read_only(dst, true) != BTRFS_UTIL_OK)
-		return zh_error_set(err, errno, NULL, "cannot make %s read-only: %m", to);
-	return 0;
+	return pool_recv_take(&rc->in, from, to, ro, err);
 }
 
 static int recv_config(struct recv *rc, struct zh_error *err)
@@ -781,17 +942,19 @@ static int recv_install(struct recv *rc, struct zh_error *err)
 
 static int recv_run(int in, struct recv *rc, struct zh_error *err)
 {
-	int r;
+	_cleanup_free_ char *base = NULL;
+	int r = pool_recv_open(rc->p, rc->uuid, &rc->in, err);
 
-	if (asprintf(&rc->tmp, "%s/.recv-%s", rc->p->mountpoint, rc->uuid) < 0)
-		return zh_error_oom(err);
-	tmp_remove(rc->tmp); /* a crashed receive's leftovers */
-	if (mkdir(rc->tmp, 0700) < 0)
-		return zh_error_set(err, errno, NULL, "cannot create %s: %m", rc->tmp);
-	r = recv_datasets(in, rc, err);
+	if (r == 0 && rc->from) {
+		if (asprintf(&base, "%s@vmsnap-%s", rc->uuid, rc->from) < 0)
+			return zh_error_oom(err);
+		r = pool_recv_park(&rc->in, base, err);
+	}
+	if (r == 0)
+		r = recv_datasets(in, rc, err);
 	if (r == 0)
 		r = recv_install(rc, err);
-	tmp_remove(rc->tmp);
+	pool_recv_close(&rc->in); /* the base back in place before the lock goes */
 	return r;
 }
 
@@ -803,12 +966,14 @@ static void drop_lock_file(const char *uuid)
 		unlink(path);
 }
 
-int vm_receive(int in, char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err)
+int vm_receive(int in, const struct vm_receive_opts *o, char uuid_out[UTIL_UUID_LEN + 1],
+	       struct zh_error *err)
 {
-	struct recv rc = {0};
+	struct recv rc = {.in = POOL_RECV_INIT, .allow_host = o->allow_host};
 	_cleanup_close_ int vl = -EBADF;
 	int r;
 
+	rc.pace = (struct relay_pace){.limit = o->speed_limit, .time = o->speed_time};
 	pipe_grow(in);
 	r = recv_json(in, &rc, err);
 

@@ -3,9 +3,9 @@
  *
  * Owns: the read-only subvolumes "<uuid>@vmsnap-<name>" beside a VM's
  * dataset, and the rollback transaction.  btrfs has no in-place rollback,
- * so a rollback clones the snapshot to "<uuid>-rollback", copies the
- * CURRENT config/ into the clone (the config is never rolled back),
- * exchanges the two names atomically and drops the old dataset (and the
+ * so a rollback clones the snapshot to "<uuid>-rollback" (the config lives
+ * beside the dataset, vmstore.c, so it is never rolled back), exchanges
+ * the two names atomically and drops the old dataset (and the
  * snapshots newer than the one rolled back to) into the pool's trash, which
  * a detached process destroys after the command returns (pool-trash.c:
  * destroying a subvolume prunes its cached files first).  Every step the
@@ -33,11 +33,8 @@
 #include "vm.h"
 #include "vmstore.h"
 
-DEFINE_CLEANUP_FUNC(DIR, closedir)
-
-#define SNAP_PREFIX	"vmsnap-"
-#define SNAP_NAME_MAX	64
-#define CONFIG_FILE_MAX (16u << 20)
+#define SNAP_PREFIX   "vmsnap-"
+#define SNAP_NAME_MAX 64
 
 bool vm_snapshot_name_valid(const char *name)
 {
@@ -233,53 +230,6 @@ int vm_snapshot_destroy_all(const struct pool *p, const char *uuid, struct zh_er
 
 /* ---- rollback ---- */
 
-static int copy_file(const char *from, const char *to, struct zh_error *err)
-{
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	int r = fsutil_read_all(from, CONFIG_FILE_MAX, &buf, &len, err);
-
-	if (r < 0)
-		return r;
-	return fsutil_write_atomic(to, buf, len, 0644, err);
-}
-
-/* Replace dst's config/ by the regular files of src's. */
-static int copy_config(const char *src, const char *dst, struct zh_error *err)
-{
-	_cleanup_(closedirp) DIR *d = NULL;
-	struct dirent *de;
-	int r = fsutil_rm_rf(dst, err);
-
-	if (r < 0 || (r = fsutil_mkdir_p(dst, 0755, err)) < 0)
-		return r;
-	if (!(d = opendir(src)))
-		return errno == ENOENT ? 0 : zh_error_set(err, errno, NULL, "%s: %m", src);
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *f = NULL, *t = NULL;
-
-		if (de->d_type != DT_REG)
-			continue;
-		if (asprintf(&f, "%s/%s", src, de->d_name) < 0 ||
-		    asprintf(&t, "%s/%s", dst, de->d_name) < 0)
-			return zh_error_oom(err);
-		if ((r = copy_file(f, t, err)) < 0)
-			return r;
-	}
-	return 0;
-}
-
-static int carry_config(const struct pool *p, const char *uuid, const char *tmp,
-			struct zh_error *err)
-{
-	_cleanup_free_ char *s = NULL, *d = NULL;
-
-	if (asprintf(&s, "%s/%s/config", p->mountpoint, uuid) < 0 ||
-	    asprintf(&d, "%s/%s/config", p->mountpoint, tmp) < 0)
-		return zh_error_oom(err);
-	return copy_config(s, d, err);
-}
-
 static int quota_of(const char *uuid, uint64_t *bytes, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
@@ -308,8 +258,7 @@ static int swap_in(const struct pool *p, const char *uuid, const char *snap, uin
 	zh_error_clear(&ignored);
 	if ((r = pool_clone(p, snap, tmp, err)) < 0)
 		return r;
-	if ((r = carry_config(p, uuid, tmp, err)) < 0 ||
-	    (quota && (r = pool_quota_set(p, tmp, quota, err)) < 0) ||
+	if ((quota && (r = pool_quota_set(p, tmp, quota, err)) < 0) ||
 	    (r = pool_dataset_exchange(p, uuid, tmp, err)) < 0) {
 		pool_subvol_destroy(p, tmp, &ignored);
 		zh_error_clear(&ignored);

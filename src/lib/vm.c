@@ -7,14 +7,17 @@
  * vmcfg needs to know about the host it asks through the callbacks below.
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
- *              id range -> clone <image>@final -> chmod 700 -> config/ ->
- *              quota -> save -> (unlock) -> start if autoboot
+ *              id range -> clone <image>@final -> chmod 700 -> quota ->
+ *              save (the config, beside the dataset) -> (unlock) -> start
+ *              if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
  *              running, quota) -> save -> CTL_UPDATE to zoneadmd (which
  *              syncs changed nics/routes; if it cannot, the old config
  *              goes back and the update fails)
  *     delete:  lock VM -> indestructible check -> halt (-F) if running ->
- *              destroy dataset -> run dir -> lock file
+ *              destroy snapshots, dataset -> config -> run dir -> lock file
+ *              (a delete cut short leaves a VM listed that the next delete
+ *              finishes)
  *
  * Lock order (lock.h): host lock, then the VM's lock.  create allocates
  * the VM's uid/gid range (zonehost_id_base) under the host lock and, with
@@ -192,20 +195,6 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 	return pool_clone(p, src, uuid, err);
 }
 
-static int make_dirs(const struct pool *p, const char *uuid, struct zh_error *err)
-{
-	_cleanup_free_ char *zp = pool_dataset_path(p, uuid);
-	_cleanup_free_ char *cfg = NULL;
-
-	if (!zp || !(cfg = paths_join(zp, "config")))
-		return zh_error_oom(err);
-	if (chmod(zp, 0700) < 0)
-		return zh_error_set(err, errno, NULL, "cannot chmod %s: %m", zp);
-	if (mkdir(cfg, 0755) < 0 && errno != EEXIST)
-		return zh_error_set(err, errno, NULL, "cannot create %s: %m", cfg);
-	return 0;
-}
-
 /* quota (GiB) in bytes; 0 = none.  A quota beyond 2^64 bytes is a bad value. */
 static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
 {
@@ -230,7 +219,7 @@ static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err
 	r = make_root(p, uuid, jsonutil_str(vm, "image_uuid"), err);
 	if (r < 0)
 		return r;
-	r = make_dirs(p, uuid, err);
+	r = pool_dataset_private(p, uuid, err); /* its root/ is the zone's / */
 	if (r < 0)
 		goto undo;
 	if (quota && (r = pool_quota_set(p, uuid, quota, err)) < 0)
@@ -348,15 +337,26 @@ static bool limits_changed(const json_t *changed)
 	return false;
 }
 
+/* Put the old config's limits back on the running zone (best effort: they applied before). */
+static void restore_limits(const char *uuid, const json_t *old)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	struct cgroup_limits l;
+
+	cgroup_limits_from_vm(old, &l);
+	cgroup_apply(uuid, &l, &ignored);
+	zh_error_clear(&ignored);
+}
+
 /*
  * A running zone gets its new cgroup limits now; if the kernel refuses
  * them the old ones go back and the update fails, naming the cause.
  * tmpfs and max_locked_memory apply at the next boot (reference: "(reboot)").
+ * 1 when limits were changed (restore_limits() undoes it), 0 when none.
  */
 static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,
 			const json_t *changed, struct zh_error *err)
 {
-	struct zh_error ignored = ZH_ERROR_INIT;
 	struct cgroup_limits l;
 	int r;
 
@@ -365,11 +365,10 @@ static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,
 	cgroup_limits_from_vm(vm, &l);
 	r = cgroup_apply(uuid, &l, err);
 	if (r < 0) {
-		cgroup_limits_from_vm(old, &l);
-		cgroup_apply(uuid, &l, &ignored);
-		zh_error_clear(&ignored);
+		restore_limits(uuid, old);
+		return r;
 	}
-	return r;
+	return 1;
 }
 
 /* Tell a running zone's zoneadmd to re-read its config (halt_signal ...). */
@@ -429,32 +428,68 @@ static int quota_fits(const struct pool *p, const char *uuid, uint64_t bytes, st
 	return 0;
 }
 
+/* What apply_and_store() changed on the host, to undo it. */
+struct applied {
+	bool limits, quota;
+	uint64_t old_quota;
+};
+
+static void undo_applied(const struct pool *p, const char *uuid, const json_t *old,
+			 const struct applied *a)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	if (a->quota)
+		pool_quota_set(p, uuid, a->old_quota, &ignored);
+	zh_error_clear(&ignored);
+	if (a->limits)
+		restore_limits(uuid, old);
+}
+
+static int apply_quota(const struct pool *p, const char *uuid, const json_t *old, const json_t *vm,
+		       struct applied *a, struct zh_error *err)
+{
+	uint64_t bytes = 0;
+	int r;
+
+	if ((r = quota_bytes(vm, &bytes, err)) < 0 ||
+	    (r = quota_bytes(old, &a->old_quota, err)) < 0 ||
+	    (r = quota_fits(p, uuid, bytes, err)) < 0 ||
+	    (r = pool_quota_set(p, uuid, bytes, err)) < 0)
+		return r;
+	a->quota = true;
+	return 0;
+}
+
+/*
+ * The update whole or not at all: live limits, quota, the config (beside
+ * the dataset, so a tenant's full quota never refuses it), then a running
+ * zone's network; any failure puts back what was changed before it, so
+ * the kernel's state and the stored config always agree.
+ */
 static int apply_and_store(const struct pool *p, const char *uuid, const json_t *old,
 			   const json_t *vm, const json_t *changed, struct zh_error *err)
 {
-	struct zh_error ignored = ZH_ERROR_INIT;
-	bool quota = changed_has(changed, "quota");
-	uint64_t bytes = 0, old_bytes = 0;
-	int r;
+	struct applied a = {0};
+	int r = apply_limits(uuid, old, vm, changed, err);
 
-	if ((r = apply_limits(uuid, old, vm, changed, err)) < 0)
+	if (r < 0)
 		return r;
-	if (quota && ((r = quota_bytes(vm, &bytes, err)) < 0 ||
-		      (r = quota_bytes(old, &old_bytes, err)) < 0 ||
-		      (r = quota_fits(p, uuid, bytes, err)) < 0 ||
-		      (r = pool_quota_set(p, uuid, bytes, err)) < 0))
-		return r;
-	r = vmstore_save(p, vm, err);
-	if (r < 0 && quota) {
-		pool_quota_set(p, uuid, old_bytes, &ignored);
-		zh_error_clear(&ignored);
-	}
-	if (r < 0 || json_array_size(changed) == 0)
-		return r;
+	a.limits = r > 0;
+	if (changed_has(changed, "quota") && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
+		goto undo;
+	if ((r = vmstore_save(p, vm, err)) < 0)
+		goto undo;
+	if (json_array_size(changed) == 0)
+		return 0;
 	r = apply_network(p, uuid, old, changed, err);
 	if (r > 0)
 		notify_zoneadmd(uuid);
-	return r < 0 ? r : 0;
+	if (r >= 0)
+		return 0;
+undo:
+	undo_applied(p, uuid, old, &a);
+	return r;
 }
 
 int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx, struct zh_error *err)
@@ -510,7 +545,8 @@ int vm_delete(const char *uuid, struct zh_error *err)
 		return r; /* SmartOS halts a running VM before deleting it */
 	zh_error_clear(err);
 	r = vm_snapshot_destroy_all(p, uuid, err);
-	if (r < 0 || (r = pool_subvol_destroy(p, uuid, err)) < 0)
+	if (r < 0 || (r = pool_subvol_destroy(p, uuid, err)) < 0 ||
+	    (r = vmstore_remove(p, uuid, err)) < 0)
 		return r;
 	run = paths_join(paths_run(), uuid);
 	if (!run)
@@ -550,6 +586,25 @@ int vm_validate_received(const json_t *vm, struct vmcfg_report *rep)
 	}
 	env.image_type = NULL;
 	return vmcfg_validate(NULL, VMCFG_RECEIVE, vm, &env, rep);
+}
+
+int vm_check_received_host(const json_t *vm, struct zh_error *err)
+{
+	_cleanup_json_ json_t *names = NULL;
+	_cleanup_free_ char *list = NULL;
+
+	if (vmcfg_host_props(vm, &names) < 0)
+		return zh_error_oom(err);
+	if (json_array_size(names) == 0)
+		return 0;
+	if (!(list = json_dumps(names, JSON_COMPACT)))
+		return zh_error_oom(err);
+	return zh_error_set(err, EPERM, json_string_value(json_array_get(names, 0)),
+			    "VM config in stream reaches outside the VM: %s (host paths, devices, "
+			    "hypervisor options or network exemptions only this host's operator "
+			    "grants); receive it with --allow-host-access only if you trust its "
+			    "sender",
+			    list);
 }
 
 int vm_check_received_nics(const json_t *vm, struct zh_error *err)

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "util.h"
@@ -74,6 +75,13 @@ int vm_validate_received(const json_t *vm, struct vmcfg_report *rep);
 int vm_check_received_nics(const json_t *vm, struct zh_error *err);
 
 /*
+ * -EPERM, naming them, when a received config sets properties that reach
+ * outside the VM (props.h PROPS_F_HOST: host paths, host devices,
+ * hypervisor options, anti-spoofing exemptions).
+ */
+int vm_check_received_host(const json_t *vm, struct zh_error *err);
+
+/*
  * Snapshots (vm-snapshot.c): the read-only subvolume "<uuid>@vmsnap-<name>".
  * Names: 1-64 chars of [a-zA-Z0-9-_.:%] (-EINVAL otherwise); duplicate:
  * -EEXIST `snapshot with name "x" already exists.`; missing: -ENOENT.
@@ -100,6 +108,23 @@ int vm_snapshot_destroy_all(const struct pool *p, const char *uuid, struct zh_er
  * uuid_out.  A bad stream leaves nothing behind.  Callers ignore SIGPIPE.
  */
 int vm_send(const char *uuid, const char *from, int out, struct zh_error *err);
-int vm_receive(int in, char uuid_out[UTIL_UUID_LEN + 1], struct zh_error *err);
+
+/* The receive's low-speed rule (vm-send.c): fewer than LIMIT bytes/s over TIME s ends it. */
+#define VM_RECEIVE_SPEED_LIMIT 1024
+#define VM_RECEIVE_SPEED_TIME  30
+
+struct vm_receive_opts {
+	bool allow_host;      /* accept properties that reach outside the VM */
+	uint64_t speed_limit; /* bytes/s; 0: no low-speed rule */
+	unsigned speed_time;  /* seconds */
+};
+
+#define VM_RECEIVE_OPTS_INIT                                                               \
+	{                                                                                  \
+		.speed_limit = VM_RECEIVE_SPEED_LIMIT, .speed_time = VM_RECEIVE_SPEED_TIME \
+	}
+
+int vm_receive(int in, const struct vm_receive_opts *o, char uuid_out[UTIL_UUID_LEN + 1],
+	       struct zh_error *err);
 
 #endif

@@ -302,6 +302,56 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
 	return 0;
 }
 
+/* ---- properties that reach outside the VM ---- */
+
+static bool value_set(const json_t *v)
+{
+	if (json_is_boolean(v))
+		return json_is_true(v);
+	if (json_is_string(v))
+		return json_string_length(v) > 0;
+	if (json_is_array(v))
+		return json_array_size(v) > 0;
+	if (json_is_object(v))
+		return json_object_size(v) > 0;
+	return v && !json_is_null(v);
+}
+
+/* p is set in vm: at the top, or ("base.*.sub") in an element of vm[base]. */
+static bool prop_set(const json_t *vm, const char *name)
+{
+	const char *dot = strstr(name, ".*.");
+	_cleanup_free_ char *base = NULL;
+	size_t i;
+	json_t *e;
+
+	if (!dot)
+		return value_set(json_object_get(vm, name));
+	if (!(base = strndup(name, (size_t)(dot - name))))
+		return true; /* out of memory: refuse rather than miss one */
+	json_array_foreach (json_object_get(vm, base), i, e)
+		if (value_set(json_object_get(e, dot + 3)))
+			return true;
+	return false;
+}
+
+int vmcfg_host_props(const json_t *vm, json_t **out)
+{
+	_cleanup_json_ json_t *names = json_array();
+
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < props_count(); i++) {
+		const struct props_prop *p = props_at(i);
+
+		if ((p->flags & PROPS_F_HOST) && prop_set(vm, p->name) &&
+		    json_array_append_new(names, json_string(p->name)) < 0)
+			return -ENOMEM;
+	}
+	*out = TAKE_PTR(names);
+	return 0;
+}
+
 /* ---- coercion ---- */
 
 static int coerce_member(struct vmcfg_run *r, const struct props_prop *p, json_t *obj,

@@ -72,6 +72,14 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
  */
 int vmcfg_nics_conflicts(const json_t *vm, const struct vmcfg_env *env, struct zh_error *err);
 
+/*
+ * The properties of config vm that reach outside the VM (PROPS_F_HOST)
+ * and are set in it (true, or a non-empty value; for a sub-property, in
+ * any element of its array): their names in a new array *out (empty when
+ * none).  -ENOMEM.
+ */
+int vmcfg_host_props(const json_t *vm, json_t **out);
+
 /* {"bad_brand":..} or {"bad_values":[..],"bad_properties":[..],"missing_properties":[..]}. New
  * reference. */
 json_t *vmcfg_report_json(const struct vmcfg_report *rep);

@@ -2,12 +2,19 @@
  * vmstore.c - the VMs of this host, read from their own datasets.
  * See vmstore.h.
  *
- * Design: a VM exists iff <pool mount>/<uuid>/config/vm.json exists
- * (DESIGN.md §3); image datasets have no config/ and are skipped.  Listing
- * reads the pool mount directory and each config once: no subprocess, no
- * btrfs ioctl, so `vmadm list` stays linear and cheap.  The derived fields
- * of `vmadm get` are added by vmstore_decorate() and stripped again by
- * vmstore_save(), so they are never stored.
+ * Design: a VM exists iff <pool mount>/.vmadm/<uuid>.json exists, its
+ * config (the only truth about it, DESIGN.md §3).  The config lives beside
+ * the VM's dataset, not in it: outside the dataset's quota, so a tenant who
+ * fills the quota never blocks the operator's changes, and out of the
+ * tenant's data (a received stream, a rollback, a snapshot never carry or
+ * replace it; `vmadm send` carries it in the stream's JSON chunk).  A pool
+ * written by an older zonehost keeps it in <uuid>/config/vm.json: the
+ * first read of a pool without .vmadm/ moves every such config out (read
+ * by file descriptor, links never followed).  Listing reads .vmadm/ and
+ * each config once: no subprocess, no btrfs ioctl, so `vmadm list` stays
+ * linear and cheap.  The derived fields of `vmadm get` are added by
+ * vmstore_decorate() and stripped again by vmstore_save(), so they are
+ * never stored.
  *
  * Runtime state comes from vm_runtime_state() alone, which asks runstate:
  * zoneadmd's lock under <paths_run()>/<uuid>/ decides "running" there and
@@ -26,12 +33,14 @@
 
 #include "fsutil.h"
 #include "jsonutil.h"
+#include "paths.h"
 #include "runstate.h"
 #include "util.h"
 #include "vm.h"
 #include "vmstore.h"
 
 #define VMSTORE_CONFIG_MAX (4u << 20)
+#define CONFIG_DIR	   ".vmadm"
 
 /* Fields derived at read time: never stored. */
 static const char *const derived_fields[] = {
@@ -51,9 +60,87 @@ char *vmstore_config_path(const struct pool *p, const char *uuid)
 {
 	char *s = NULL;
 
-	if (asprintf(&s, "%s/%s/config/vm.json", p->mountpoint, uuid) < 0)
+	if (asprintf(&s, "%s/" CONFIG_DIR "/%s.json", p->mountpoint, uuid) < 0)
 		return NULL;
 	return s;
+}
+
+/* ---- configs of an older zonehost, <uuid>/config/vm.json, moved out ---- */
+
+/* The legacy config of dataset uuid, read by fd without following links. */
+static int legacy_read(const struct pool *p, const char *uuid, char **buf, size_t *len)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	_cleanup_close_ int ds = pool_dataset_open(p, uuid, &e), cfg = -EBADF, fd = -EBADF;
+	struct stat st;
+
+	zh_error_clear(&e);
+	if (ds < 0)
+		return ds;
+	cfg = openat(ds, "config", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	fd = cfg < 0 ? -EBADF
+		     : openat(cfg, "vm.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size > VMSTORE_CONFIG_MAX)
+		return -EINVAL;
+	if (!(*buf = calloc(1, (size_t)st.st_size + 1)))
+		return -ENOMEM;
+	*len = (size_t)st.st_size;
+	return fsutil_read_full(fd, *buf, *len) == (ssize_t)*len ? 0 : -EIO;
+}
+
+/* Write the legacy config of uuid (if any) into dir, made on first use; 1 if moved. */
+static int legacy_move(const struct pool *p, const char *dir, const char *uuid)
+{
+	_cleanup_free_ char *buf = NULL, *path = NULL;
+	struct zh_error e = ZH_ERROR_INIT;
+	size_t len = 0;
+	int r;
+
+	if (legacy_read(p, uuid, &buf, &len) < 0)
+		return 0;
+	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
+	    asprintf(&path, "%s/%s.json", dir, uuid) < 0)
+		return -errno;
+	r = fsutil_write_atomic(path, buf, len, 0644, &e);
+	zh_error_clear(&e);
+	return r < 0 ? r : 1;
+}
+
+/*
+ * A pool without .vmadm/ may hold an older zonehost's VMs: move their
+ * configs there, through a new directory renamed into place when complete
+ * (.vmadm/ marks the pool done; a pool with no VM gets it at its first).
+ */
+static int migrate(const struct pool *p, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
+	_cleanup_free_ char *tmp = paths_join(p->mountpoint, CONFIG_DIR "-new");
+	_cleanup_strv_ char **names = NULL;
+	struct zh_error e = ZH_ERROR_INIT;
+	struct stat st;
+	int r, moved = 0;
+
+	if (!dir || !tmp)
+		return zh_error_oom(err);
+	if (lstat(dir, &st) == 0)
+		return 0;
+	if ((r = pool_dataset_list(p, &names, err)) < 0)
+		return r;
+	for (char **n = names; *n; n++)
+		if (util_is_uuid(*n) && (r = legacy_move(p, tmp, *n)) != 0) {
+			if (r < 0)
+				return zh_error_set(err, -r, NULL,
+						    "cannot move VM %s's config to %s: %s", *n, dir,
+						    strerror(-r));
+			moved++;
+		}
+	if (moved && rename(tmp, dir) < 0) /* another process was first: its copy stands */
+		fsutil_rm_rf(tmp, &e);
+	zh_error_clear(&e);
+	fsutil_fsync_parent(dir);
+	return 0;
 }
 
 /* ---- host facts, read once per process ---- */
@@ -283,21 +370,37 @@ static bool has_config(const struct pool *p, const char *uuid)
 	return path && access(path, F_OK) == 0;
 }
 
+/* "<uuid>.json" of a config: the uuid in out. */
+static bool config_name(const char *name, char out[UTIL_UUID_LEN + 1])
+{
+	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".json"))
+		return false;
+	memcpy(out, name, UTIL_UUID_LEN);
+	out[UTIL_UUID_LEN] = '\0';
+	return util_is_uuid(out);
+}
+
 static int load_pool(const struct pool *p, bool decorate, json_t *arr, struct zh_error *err)
 {
-	DIR *d = opendir(p->mountpoint);
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
+	char uuid[UTIL_UUID_LEN + 1];
 	struct dirent *de;
-	int r = 0;
+	int r = dir ? migrate(p, err) : zh_error_oom(err);
+	DIR *d;
 
-	if (!d)
-		return zh_error_set(err, errno, p->name, "cannot read pool %s: %s", p->name,
-				    strerror(errno));
+	if (r < 0)
+		return r;
+	if (!(d = opendir(dir)))
+		return errno == ENOENT
+			       ? 0 /* no VM yet */
+			       : zh_error_set(err, errno, p->name, "cannot read pool %s: %s",
+					      p->name, strerror(errno));
 	while ((de = readdir(d))) {
 		json_t *vm = NULL;
 
-		if (!util_is_uuid(de->d_name))
+		if (!config_name(de->d_name, uuid))
 			continue;
-		r = load_one(p, de->d_name, &vm, err);
+		r = load_one(p, uuid, &vm, err);
 		if (r == -ENOENT) { /* an image, or a VM being deleted */
 			zh_error_clear(err);
 			r = 0;
@@ -368,7 +471,7 @@ static int find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out
 		_cleanup_pool_ struct pool *p = NULL;
 
 		r = pool_open(*n, &p, err);
-		if (r < 0)
+		if (r < 0 || (r = migrate(p, err)) < 0)
 			return r;
 		if (!has_config(p, uuid))
 			continue;
@@ -421,13 +524,28 @@ void vmstore_strip_derived(json_t *vm)
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 {
 	_cleanup_json_ json_t *copy = json_deep_copy(vm);
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = NULL, *dir = NULL;
 	const char *uuid = jsonutil_str(vm, "uuid");
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
-	if (!copy || !(path = vmstore_config_path(p, uuid)))
+	if (!copy || !(path = vmstore_config_path(p, uuid)) ||
+	    !(dir = paths_join(p->mountpoint, CONFIG_DIR)))
 		return zh_error_oom(err);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
 	vmstore_strip_derived(copy);
 	return jsonutil_store_file(path, copy, err);
+}
+
+int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
+
+	if (!path)
+		return zh_error_oom(err);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return zh_error_set(err, errno, NULL, "cannot remove %s: %m", path);
+	fsutil_fsync_parent(path);
+	return 0;
 }

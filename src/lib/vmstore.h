@@ -1,9 +1,11 @@
 /*
  * vmstore.h - the set of VMs on this host.
  *
- * Owns: reading and writing each VM's config, <pool>/<uuid>/config/vm.json,
- * which is the only truth about a VM (DESIGN.md §3), and deriving the
- * read-only fields of `vmadm get` (state, zone_state, zonepath, ...).
+ * Owns: reading and writing each VM's config, <pool>/.vmadm/<uuid>.json,
+ * which is the only truth about a VM (DESIGN.md §3): beside its dataset,
+ * outside the dataset's quota and the tenant's data (see vmstore.c); and
+ * deriving the read-only fields of `vmadm get` (state, zone_state,
+ * zonepath, ...).
  *
  *     json_t *vms = NULL;
  *     if (vmstore_load_all(&vms, &err) < 0) ...      (array, decorated)
@@ -21,7 +23,7 @@
 #include "error.h"
 #include "pool.h"
 
-/* "<pool mount>/<uuid>/config/vm.json"; NULL on ENOMEM. */
+/* "<pool mount>/.vmadm/<uuid>.json"; NULL on ENOMEM. */
 char *vmstore_config_path(const struct pool *p, const char *uuid);
 
 /* Stored (undecorated) configs of the VMs in one pool, as a JSON array. */
@@ -41,5 +43,8 @@ void vmstore_strip_derived(json_t *vm);
 
 /* Strip derived fields and write the config atomically. */
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err);
+
+/* Remove VM uuid's config (it is no VM any more); missing is fine. */
+int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err);
 
 #endif

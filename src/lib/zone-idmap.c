@@ -8,7 +8,9 @@
  * id_base through the mount, e.g. in /proc/<init>/root), and a file the
  * zone's root creates is stored as uid 0 on disk.  Hence the host must
  * never run anything from a zone root by its on-disk path: a setuid file
- * the zone makes is setuid root there (the pool keeps <uuid>/ at 0700).
+ * the zone makes is setuid root there (the pool keeps <uuid>/ at 0700 and
+ * is mounted nosuid,nodev, pool.c).  The clone clears nosuid: inside the
+ * zone, setuid binaries and file capabilities work (Debian's su, ping).
  *
  *     zone_idmap_open(root, &tree, &err);        parent, before clone3
  *     ... clone3, write the child's uid/gid maps ...
@@ -27,7 +29,9 @@
  * mount namespace goes and the tree with it; if the spawn fails before the
  * attach, closing the fd frees the detached tree.
  *
- * Invariants: nothing is ever mounted on the host side; the tree is nodev.
+ * Invariants: nothing is ever mounted on the host side; the tree is nodev,
+ * and setuid only inside the zone's own mount namespace; root is opened
+ * without following a link.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +45,8 @@
 int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
 {
 	int fd = open_tree(AT_FDCWD, root,
-			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT);
+			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT |
+				   AT_SYMLINK_NOFOLLOW);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot clone the mount tree of zone root %s: %m", root);
@@ -49,10 +54,11 @@ int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
 	return 0;
 }
 
-static int setattr(int fd, unsigned long long attr, int userns)
+static int setattr(int fd, unsigned long long attr, unsigned long long clr, int userns)
 {
 	struct mount_attr a = {
 		.attr_set = attr,
+		.attr_clr = clr,
 		.userns_fd = (unsigned long long)userns,
 	};
 	return mount_setattr(fd, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a));
@@ -61,9 +67,9 @@ static int setattr(int fd, unsigned long long attr, int userns)
 /* A bind source on a file system without idmap support stays unmapped. */
 static int idmap_fs(const struct zone_fs *f, int userns, struct zh_error *err)
 {
-	if (setattr(f->fd, f->attr | MOUNT_ATTR_IDMAP, userns) == 0)
+	if (setattr(f->fd, f->attr | MOUNT_ATTR_IDMAP, 0, userns) == 0)
 		return 0;
-	if (errno == EINVAL && setattr(f->fd, f->attr, -1) == 0)
+	if (errno == EINVAL && setattr(f->fd, f->attr, 0, -1) == 0)
 		return 0;
 	return zh_error_set(err, errno, "filesystems",
 			    "filesystems: cannot set up a bind mount: %m");
@@ -78,7 +84,7 @@ int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pi
 	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
-	if (setattr(tree_fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, ns) < 0)
+	if (setattr(tree_fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, ns) < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot make the idmapped mount of the zone root: %m");
 	for (size_t i = 0; i < nfs; i++)

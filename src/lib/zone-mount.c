@@ -42,6 +42,12 @@
  *   <filesystems>     recursive binds of host sources, idmapped like the
  *                     root where the fs can, nodev, ro/nosuid/noexec per
  *                     options
+ *
+ * A `filesystems` source is a plain absolute path (no empty, "." or ".."
+ * component) resolved with openat2(RESOLVE_NO_SYMLINKS): a symlink anywhere
+ * in it (one a tenant planted in a zone root it can write) refuses it.  It
+ * may not lie in, nor contain, zonehost's own data (s->fs_fenced: the
+ * pools, the run directory) unless it is inside the VM's own dataset.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -382,7 +388,50 @@ static int fs_options(const json_t *opts, unsigned long long *attr, struct zh_er
 	return 0;
 }
 
-static int fs_check(const json_t *fs, struct zh_error *err)
+/* An absolute path with no empty, "." or ".." component: its text is its place. */
+static bool path_plain(const char *p)
+{
+	if (p[0] != '/')
+		return false;
+	if (p[1] == '\0')
+		return true;
+	for (const char *c = p + 1;; c++) {
+		const char *e = strchrnul(c, '/');
+		size_t n = (size_t)(e - c);
+
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		if (*e == '\0')
+			return true;
+		c = e;
+	}
+}
+
+/* path is dir or below it (both plain). */
+static bool path_under(const char *path, const char *dir)
+{
+	size_t n = strlen(dir);
+
+	if (streq(dir, "/"))
+		return true;
+	return strncmp(path, dir, n) == 0 && (path[n] == '/' || path[n] == '\0');
+}
+
+static int fs_check_fence(const struct zone_spec *s, const char *src, struct zh_error *err)
+{
+	if (s->fs_own && path_under(src, s->fs_own))
+		return 0;
+	for (char *const *f = s->fs_fenced; f && *f; f++)
+		if (path_under(src, *f) || path_under(*f, src))
+			return zh_error_set(err, EPERM, "filesystems",
+					    "filesystems: source \"%s\" %s zonehost's data (%s): "
+					    "only the VM's own dataset may be shared",
+					    src, path_under(src, *f) ? "is inside" : "contains",
+					    *f);
+	return 0;
+}
+
+static int fs_check(const struct zone_spec *s, const json_t *fs, struct zh_error *err)
 {
 	const char *src = json_string_value(json_object_get(fs, "source"));
 	const char *dst = json_string_value(json_object_get(fs, "target"));
@@ -391,20 +440,50 @@ static int fs_check(const json_t *fs, struct zh_error *err)
 	if (!src || !dst || src[0] != '/' || dst[0] != '/')
 		return zh_error_set(err, EINVAL, "filesystems",
 				    "filesystems: source and target must be absolute paths");
+	if (!path_plain(src))
+		return zh_error_set(err, EINVAL, "filesystems",
+				    "filesystems: source \"%s\" must be a plain absolute path "
+				    "(no \".\", \"..\" or empty component)",
+				    src);
 	if (type && !streq(type, "lofs") && !streq(type, "bind"))
 		return zh_error_set(err, EINVAL, "filesystems",
 				    "filesystems: type \"%s\" is not supported (lofs only)", type);
-	return 0;
+	return fs_check_fence(s, src, err);
 }
 
-static int fs_open_one(const json_t *fs, struct zone_fs *f, struct zh_error *err)
+/* The source, resolved without following any symlink (O_PATH). */
+static int fs_resolve(const char *src, struct zh_error *err)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, src, &how, sizeof(how));
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ELOOP)
+		return zh_error_set(err, ELOOP, "filesystems",
+				    "filesystems: source \"%s\" has a symbolic link in its path "
+				    "(refused: give the real path)",
+				    src);
+	return zh_error_set(err, errno, "filesystems", "filesystems: source \"%s\": %m", src);
+}
+
+static int fs_open_one(const struct zone_spec *s, const json_t *fs, struct zone_fs *f,
+		       struct zh_error *err)
 {
 	const char *src = json_string_value(json_object_get(fs, "source"));
+	_cleanup_close_ int fd = -EBADF;
 
 	f->attr = MOUNT_ATTR_NODEV;
-	if (fs_check(fs, err) < 0 || fs_options(json_object_get(fs, "options"), &f->attr, err) < 0)
+	if (fs_check(s, fs, err) < 0 ||
+	    fs_options(json_object_get(fs, "options"), &f->attr, err) < 0)
 		return -err->errnum;
-	f->fd = open_tree(AT_FDCWD, src, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+	if ((fd = fs_resolve(src, err)) < 0)
+		return fd;
+	f->fd = open_tree(fd, "",
+			  OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH);
 	if (f->fd < 0)
 		return zh_error_set(err, errno, "filesystems", "filesystems: source \"%s\": %m",
 				    src);
@@ -421,7 +500,7 @@ int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n, struc
 		return zh_error_set(err, E2BIG, "filesystems", "filesystems: more than %d entries",
 				    ZONE_FS_MAX);
 	json_array_foreach (s->filesystems, i, e) {
-		if (fs_open_one(e, &fs[i], err) < 0)
+		if (fs_open_one(s, e, &fs[i], err) < 0)
 			return -err->errnum;
 		*n = i + 1;
 	}

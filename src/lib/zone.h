@@ -46,8 +46,15 @@ struct zone_spec {
 	uint64_t tmpfs_mib;	   /* size of /tmp tmpfs; 0: no tmpfs */
 	uint64_t memlock_mib;	   /* RLIMIT_MEMLOCK; 0: leave */
 	const json_t *filesystems; /* payload "filesystems" array or NULL */
-	int cgroup_fd;		   /* v2: clone into it; -1 on v1 */
-	const char *cgroup_uuid;   /* v1: attach the child to this zone's cgroups */
+	/*
+	 * Host directories (canonical, NULL-ended: the pools' mounts, the run
+	 * directory) that no `filesystems` source may lie in or contain, but
+	 * for sources inside fs_own (the VM's own dataset).  NULL: none.
+	 */
+	char *const *fs_fenced;
+	const char *fs_own;
+	int cgroup_fd;		 /* v2: clone into it; -1 on v1 */
+	const char *cgroup_uuid; /* v1: attach the child to this zone's cgroups */
 	/*
 	 * Called by the parent after the child's id maps are written, before
 	 * it is let go: its namespaces (network included) exist and init has

@@ -5,7 +5,9 @@
  * payload length checked against the input, checksum verified, a "JSON"
  * chunk's content parsed.  A header that parses must format back to the
  * same header (its name, size and checksum), and a parsed JSON chunk must
- * format and parse again to the same VM and snapshot.
+ * format and parse again to the same VM and snapshot; the properties of
+ * its config that reach outside the VM (the receive refuses them) must
+ * each be a PROPS_F_HOST property of the table.
  * Seeds in tests/fuzz/corpus/fuzz-bundle/ (small streams made by vmadm send).
  */
 #include <stddef.h>
@@ -14,6 +16,8 @@
 #include <string.h>
 
 #include "bundle.h"
+#include "props.h"
+#include "vmcfg.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -29,6 +33,22 @@ static void header_roundtrip(const char *raw, const struct bundle_hdr *h)
 	(void)raw;
 }
 
+static void host_props(const json_t *vm)
+{
+	json_t *names = NULL, *n;
+	size_t i;
+
+	if (vmcfg_host_props(vm, &names) < 0)
+		return;
+	json_array_foreach (names, i, n) {
+		const struct props_prop *p = props_lookup(json_string_value(n));
+
+		if (!p || !(p->flags & PROPS_F_HOST))
+			__builtin_trap();
+	}
+	json_decref(names);
+}
+
 static void json_roundtrip(const char *buf, size_t len)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -40,6 +60,7 @@ static void json_roundtrip(const char *buf, size_t len)
 		zh_error_clear(&err);
 		return;
 	}
+	host_props(vm);
 	s = bundle_json_format(vm, from);
 	if (!s || bundle_json_parse(s, strlen(s), &vm2, &from2, uuid2, &err) < 0 ||
 	    !json_equal(vm, vm2) || strcmp(uuid, uuid2) != 0 || (!from) != (!from2) ||

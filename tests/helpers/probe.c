@@ -3,7 +3,7 @@
  * isolation tests, to look at the zone from inside.  Built -static, no
  * NSS, no libraries: it must run in any zone root.
  *
- *   probe id | hostname | ps | mounts | ifaces | fds | caps | syscalls |
+ *   probe id | ids | hostname | ps | mounts | ifaces | fds | caps | syscalls |
  *         devs | ls DIR | cat FILE | write FILE TEXT | stat FILE |
  *         btrfs-snapshot DIR | exe-write [PID...] | sleep N |
  *         ns | fork CMD [ARGS...] | init [CMD ARGS...] |
@@ -109,6 +109,22 @@ static int cmd_id(char **a)
 	printf("gid_map:");
 	fflush(stdout);
 	return cat_file("/proc/self/gid_map");
+}
+
+/* Real and effective ids and the effective capabilities: what a setuid or capable file gave. */
+static int cmd_ids(char **a)
+{
+	char buf[4096], *c;
+	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	c = strstr(buf, "CapEff:\t");
+	printf("uid=%d euid=%d gid=%d egid=%d capeff=%.16s\n", (int)getuid(), (int)geteuid(),
+	       (int)getgid(), (int)getegid(), c ? c + 8 : "?");
+	return 0;
 }
 
 static int cmd_hostname(char **a)
@@ -899,6 +915,7 @@ static const struct {
 	int (*fn)(char **a);
 } cmds[] = {
 	{"id", cmd_id},
+	{"ids", cmd_ids},
 	{"hostname", cmd_hostname},
 	{"ps", cmd_ps},
 	{"mounts", cmd_mounts},

@@ -55,7 +55,8 @@ def ensure_pool(host):
 
 def assert_clean(host):
     mp = pool_mount(host)
-    left = sorted(os.listdir(mp))
+    left = sorted(n for n in os.listdir(mp)    # VMs' configs: an empty directory is no VM
+                  if n != ".vmadm" or os.listdir(os.path.join(mp, n)))
     assert left in ([], [".imgadm"]), left
     rec = os.path.join(mp, ".imgadm")
     if os.path.isdir(rec):
@@ -221,12 +222,12 @@ def test_delete_and_reinstall(imghost, busybox_image):
 
 
 def fake_vm(host, image_uuid):
-    """A VM as the store sees it: dataset <vm> with config/vm.json."""
+    """A VM as the store sees it: dataset <vm>, its config .vmadm/<vm>.json."""
     vm = new_uuid()
     path = os.path.join(pool_mount(host), vm)
     subprocess.run(["btrfs", "subvolume", "create", path], check=True, capture_output=True)
-    os.makedirs(os.path.join(path, "config"))
-    with open(os.path.join(path, "config", "vm.json"), "w") as f:
+    os.makedirs(os.path.join(pool_mount(host), ".vmadm"), exist_ok=True)
+    with open(os.path.join(pool_mount(host), ".vmadm", vm + ".json"), "w") as f:
         json.dump({"uuid": vm, "image_uuid": image_uuid, "brand": "joyent"}, f)
     return vm
 

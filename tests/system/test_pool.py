@@ -283,8 +283,8 @@ def test_destroy_refused_while_vm_or_image_exist(host):
     for ds in (vm, img):
         subprocess.run(["btrfs", "subvolume", "create", os.path.join(mp, ds)],
                        check=True, capture_output=True)
-    os.makedirs(os.path.join(mp, vm, "config"))
-    with open(os.path.join(mp, vm, "config", "vm.json"), "w") as f:
+    os.makedirs(os.path.join(mp, ".vmadm"))
+    with open(os.path.join(mp, ".vmadm", vm + ".json"), "w") as f:
         json.dump({"uuid": vm}, f)
     os.makedirs(os.path.join(mp, ".imgadm"))
     with open(os.path.join(mp, ".imgadm", img + ".json"), "w") as f:

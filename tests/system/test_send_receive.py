@@ -49,7 +49,7 @@ def leftovers(h):
     trash_settled(h)
     if not os.path.isdir(mnt):
         return []
-    return sorted(n for n in os.listdir(mnt) if n != "lost+found")
+    return sorted(n for n in os.listdir(mnt) if n not in ("lost+found", ".vmadm"))
 
 
 def chunks(data):
@@ -294,16 +294,22 @@ def test_send_bad_input(imghost):
     assert not os.path.exists(os.path.join(pool_mount(h), u + "@sending"))
 
 
-def test_state_receiving(imghost, host2):
-    """An incremental receive in progress shows `state: receiving`; a stream
-    cut off there leaves the VM as it was."""
-    h, img = imghost
+def received_then_changed(h, host2, img):
+    """A VM with snapshot s1 received on host2 (file a "one"), then changed
+    (a "two"): (its uuid, the incremental stream from s1)."""
     u = create(h, img)
     write(h, u, "a", "one\n")
     assert h.vmadm("create-snapshot", u, "s1").rc == 0
     assert receive(host2, send(h, u))[0] == 0
     write(h, u, "a", "two\n")
-    data = send(h, u, "-s", "s1")
+    return u, send(h, u, "-s", "s1")
+
+
+def test_state_receiving(imghost, host2):
+    """An incremental receive in progress shows `state: receiving`; a stream
+    cut off there leaves the VM as it was."""
+    h, img = imghost
+    u, data = received_then_changed(h, host2, img)
     first = [c for c in chunks(data) if c[0] != "JSON"][0]
     p = subprocess.Popen([VMADM, "receive"], env=host2.env, stdin=subprocess.PIPE,
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -235,26 +235,17 @@ def read(h, u, name):
 
 
 def config_files(h, u):
-    """{relative path: content} of everything under the VM's config dataset;
-    JSON files parsed, without the host-local properties."""
-    top = os.path.join(pool_mount(h), u, "config")
-    out = {}
-    for dirpath, _, files in os.walk(top):
-        for f in files:
-            p = os.path.join(dirpath, f)
-            with open(p, "rb") as fh:
-                data = fh.read()
-            if f.endswith(".json"):
-                data = {k: v for k, v in json.loads(data).items() if k not in HOST_LOCAL}
-            out[os.path.relpath(p, top)] = data
-    return out
+    """{"vm.json": the VM's stored config}, without the host-local properties."""
+    with open(os.path.join(pool_mount(h), ".vmadm", u + ".json")) as fh:
+        data = json.load(fh)
+    return {"vm.json": {k: v for k, v in data.items() if k not in HOST_LOCAL}}
 
 
 def pool_entries(h):
     mnt = pool_mount(h)
     if not os.path.isdir(mnt):
         return []
-    return sorted(n for n in os.listdir(mnt) if n != "lost+found")
+    return sorted(n for n in os.listdir(mnt) if n not in ("lost+found", ".vmadm"))
 
 
 # Properties that describe where and how the VM lives on its host, not the

@@ -128,15 +128,16 @@ def test_failed_create_leaves_no_lock_or_config(imghost):
 def test_failed_build_is_undone(imghost):
     """A failure after the clone (the config cannot be written) undoes the clone."""
     h, img = imghost
-    final = os.path.join(h.root, "zones", img + "@final")
-    # Plant a file named "config" in the image snapshot: config/vm.json cannot be written.
-    subprocess.run(["btrfs", "property", "set", final, "ro", "false"], check=True)
-    with open(os.path.join(final, "config"), "w") as f:
-        f.write("in the way\n")
-    subprocess.run(["btrfs", "property", "set", final, "ro", "true"], check=True)
+    # The configs' directory made immutable: no config can be written.
+    cfgdir = os.path.join(h.root, "zones", ".vmadm")
+    os.makedirs(cfgdir, exist_ok=True)
+    subprocess.run(["chattr", "+i", cfgdir], check=True)
     u = new_uuid()
     before = snapshot(h)
-    r = h.vmadm("create", input=json.dumps(payload(img, uuid=u)))
+    try:
+        r = h.vmadm("create", input=json.dumps(payload(img, uuid=u)))
+    finally:
+        subprocess.run(["chattr", "-i", cfgdir], check=True)
     assert r.rc == 1, r
     assert len(r.err.splitlines()) == 1
     assert snapshot(h) == before

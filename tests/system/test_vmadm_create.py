@@ -1,13 +1,15 @@
 """vmadm create / get / json, dispatch, usage and exit codes."""
 import json
 import os
+import shutil
 import stat
 import subprocess
 
 import pytest
 
 from conftest import CMD, new_uuid
-from test_vmadm_util import (TS_RE, UUID_RE, create, get, pool_mount, qgroup_limit)
+from test_vmadm_util import (TS_RE, UUID_RE, config_path, create, get, pool_mount,
+                             qgroup_limit)
 
 DEFAULTS = {
     "brand": "joyent",
@@ -69,9 +71,11 @@ def test_create_layout(imghost):
     u = create(h, img)
     zp = os.path.join(pool_mount(h), u)
     assert stat.S_IMODE(os.stat(zp).st_mode) == 0o700
-    assert stat.S_IMODE(os.stat(os.path.join(zp, "config")).st_mode) == 0o755
+    # the config lives beside the dataset, out of the tenant's quota and data
+    assert not os.path.exists(os.path.join(zp, "config"))
+    assert stat.S_IMODE(os.stat(os.path.dirname(config_path(h, u))).st_mode) == 0o700
     assert os.path.exists(os.path.join(zp, "root", "bin", "busybox"))
-    with open(os.path.join(zp, "config", "vm.json")) as f:
+    with open(config_path(h, u)) as f:
         stored = json.load(f)
     assert stored["uuid"] == u
     for derived in ("state", "zone_state", "zonepath", "last_modified", "server_uuid"):
@@ -192,3 +196,29 @@ def test_bad_option(host):
     r = host.vmadm("list", "-Z")
     assert r.rc == 2
     assert "Invalid option: -Z" in r.err
+
+
+def test_config_of_an_older_layout_is_moved_out(imghost, tmp_path):
+    """A pool an older zonehost wrote keeps each config in <uuid>/config/
+    vm.json: the first read moves them beside the datasets; a config that
+    is a link there (a received dataset's) is not followed."""
+    h, img = imghost
+    u, v = create(h, img, alias="legacy"), create(h, img)
+    mnt = pool_mount(h)
+    with open(config_path(h, u)) as f:
+        cfg = json.load(f)
+    for x in (u, v):
+        os.makedirs(os.path.join(mnt, x, "config"))
+    with open(os.path.join(mnt, u, "config", "vm.json"), "w") as f:
+        json.dump(cfg, f)
+    fake = tmp_path / "fake.json"
+    fake.write_text(json.dumps(dict(cfg, uuid=v, alias="from a link")))
+    os.symlink(fake, os.path.join(mnt, v, "config", "vm.json"))
+    shutil.rmtree(os.path.dirname(config_path(h, u)))
+    r = h.vmadm("list", "-H", "-o", "uuid,alias")
+    assert r.rc == 0, r
+    assert r.out.split() == [u, "legacy"]
+    assert get(h, u)["alias"] == "legacy"
+    assert os.path.isfile(config_path(h, u))
+    assert not os.path.exists(config_path(h, v))
+    assert stat.S_IMODE(os.stat(os.path.dirname(config_path(h, u))).st_mode) == 0o700

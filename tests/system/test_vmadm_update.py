@@ -1,14 +1,18 @@
 """vmadm update: key=value pairs, JSON from -f/stdin, set_/remove_ keys,
-live quota, rejection leaves the config as it was."""
+live quota, rejection leaves the config as it was; an update the kernel
+refuses, or that cannot be stored, changes nothing, live or stored."""
 import json
 import os
+import subprocess
 
-from conftest import new_uuid
-from test_vmadm_util import create, get, qgroup_limit, run_with_tty_stdin
+import pytest
+
+from conftest import CMD, new_uuid
+from test_vmadm_util import config_path, create, get, qgroup_limit, run_with_tty_stdin
 
 
 def stored(h, u):
-    with open(os.path.join(h.root, "zones", u, "config", "vm.json")) as f:
+    with open(config_path(h, u)) as f:
         return json.load(f)
 
 
@@ -116,3 +120,60 @@ def test_update_unmodifiable_is_ignored(imghost):
     r = h.vmadm("update", u, "uuid=" + new_uuid())
     assert r.rc == 0, r
     assert get(h, u)["uuid"] == u
+
+
+def live_knob(u, ctrl, knob):
+    p = os.path.join("/sys/fs/cgroup", ctrl, "zonehost", u, knob)
+    if not os.path.exists(p):
+        pytest.skip("no cgroup v1 %s hierarchy here: the kernel does not refuse it" % ctrl)
+    with open(p) as f:
+        return f.read().strip()
+
+
+def test_update_refused_by_the_kernel_changes_nothing(imghost):
+    """Issue 10 class 13: an update the kernel refuses (a memory limit below
+    what the zone holds in its tmpfs, with no swap) leaves every live limit
+    and the stored config as they were, whatever else it carried."""
+    h, img = imghost
+    u = create(h, img, max_physical_memory=256, max_lwps=2000)
+    assert h.vmadm("start", u).rc == 0
+    try:
+        mem = live_knob(u, "memory", "memory.limit_in_bytes")
+        pids = live_knob(u, "pids", "pids.max")
+        r = h.run(os.path.join(CMD, "zlogin"), u, "dd", "if=/dev/zero", "of=/tmp/hold",
+                  "bs=1M", "count=120")
+        assert r.rc == 0, r
+        before = stored(h, u)
+        r = h.vmadm("update", u, "max_lwps=1500", "max_physical_memory=64", "alias=changed",
+                    "quota=12")
+        assert r.rc == 1, r
+        assert "memory" in r.err and "busy" in r.err, r
+        assert stored(h, u) == before
+        assert live_knob(u, "memory", "memory.limit_in_bytes") == mem
+        assert live_knob(u, "pids", "pids.max") == pids
+        assert qgroup_limit(h, u) == 10 << 30
+    finally:
+        h.vmadm("stop", "-F", u)
+
+
+def test_update_not_stored_is_undone_live(imghost):
+    """The config cannot be written (its directory made immutable): the
+    live limits and the quota already changed go back, the update fails."""
+    h, img = imghost
+    u = create(h, img, max_lwps=2000)
+    assert h.vmadm("start", u).rc == 0
+    cfgdir = os.path.dirname(config_path(h, u))
+    try:
+        pids = live_knob(u, "pids", "pids.max")
+        before = stored(h, u)
+        subprocess.run(["chattr", "+i", cfgdir], check=True)
+        try:
+            r = h.vmadm("update", u, "max_lwps=1500", "quota=12")
+        finally:
+            subprocess.run(["chattr", "-i", cfgdir], check=True)
+        assert r.rc == 1, r
+        assert stored(h, u) == before
+        assert live_knob(u, "pids", "pids.max") == pids
+        assert qgroup_limit(h, u) == 10 << 30
+    finally:
+        h.vmadm("stop", "-F", u)

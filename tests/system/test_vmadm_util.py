@@ -39,13 +39,19 @@ def snapshot(h):
     mnt = pool_mount(h)
     entries = []
     for name in sorted(os.listdir(mnt)):
-        entries.append(name)
+        if name != ".vmadm":    # the VMs' configs: its files count, not the directory
+            entries.append(name)
         p = os.path.join(mnt, name)
         if os.path.isdir(p) and not os.path.islink(p):
             entries.extend(name + "/" + c for c in sorted(os.listdir(p)))
     subvols = subprocess.run(["btrfs", "subvolume", "list", "-o", mnt],
                              capture_output=True, text=True).stdout
     return entries, sorted(l.split()[-1] for l in subvols.splitlines())
+
+
+def config_path(h, uuid):
+    """Where the VM's config is stored: beside its dataset, out of its quota."""
+    return os.path.join(pool_mount(h), ".vmadm", uuid + ".json")
 
 
 def subvol_id(path):

@@ -46,25 +46,42 @@ static int stage_lock(const struct pool *p, struct zh_error *err)
 	return lock_take(name, err);
 }
 
-/* Destroy the stage dfd/name (a verified subvolume, by id) unless its owner still holds it. */
-static void sweep_one(int dfd, const char *name)
+/*
+ * Destroy the stage dfd/name (a verified subvolume, by id) unless its owner
+ * still holds it: 1 when held, else 0.
+ */
+static int sweep_one(int dfd, const char *name)
 {
 	_cleanup_close_ int fd = -EBADF;
 	uint64_t id = 0;
 
-	if (pool_btrfs_subvol_at(dfd, name, &fd, &id) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0)
-		return;
+	if (pool_btrfs_subvol_at(dfd, name, &fd, &id) < 0)
+		return 0; /* not a subvolume of ours: nothing a stage owner made */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return 1;
 	pool_btrfs_destroy(dfd, id);
+	return 0;
 }
 
-static void sweep_stale(const char *mountpoint)
+static int sweep_stale(const char *mountpoint)
 {
 	_cleanup_(closedirp) DIR *d = opendir(mountpoint);
 	struct dirent *de;
+	int held = 0;
 
 	while (d && (de = readdir(d)))
 		if (strncmp(de->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) == 0)
-			sweep_one(dirfd(d), de->d_name);
+			held += sweep_one(dirfd(d), de->d_name);
+	return held;
+}
+
+int pool_stage_sweep(const struct pool *p, struct zh_error *err)
+{
+	_cleanup_close_ int lk = -EBADF;
+
+	if ((lk = stage_lock(p, err)) < 0)
+		return lk;
+	return sweep_stale(p->mountpoint);
 }
 
 /* The pool must keep the reserve free after size more bytes. */

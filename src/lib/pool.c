@@ -820,6 +820,15 @@ int pool_destroy(struct pool *p, bool force, struct zh_error *err)
 			return r;
 		zh_error_clear(err);
 	}
+	/* Stages left by killed imports are not the pool's datasets: never left behind. */
+	if (mounted && (r = pool_stage_sweep(p, err)) != 0) {
+		if (r > 0)
+			zh_error_set(err, EBUSY, NULL, "pool \"%s\" has %d image %s in progress",
+				     p->name, r, r == 1 ? "import" : "imports");
+		if (!force)
+			return r > 0 ? -EBUSY : r;
+		zh_error_clear(err);
+	}
 	/* A file-backed pool's datasets go with its file. */
 	if (force && mounted && p->backing != POOL_BACKING_FILE &&
 	    (r = destroy_datasets(p, err)) < 0)

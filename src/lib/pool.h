@@ -204,6 +204,12 @@ int pool_stage_create(const struct pool *p, uint64_t size, struct pool_stage *s,
 void pool_stage_destroy(struct pool_stage *s);
 
 /*
+ * Destroy every stage of the pool that no live owner holds (left by an
+ * import that was killed).  Returns the number of stages still held.
+ */
+int pool_stage_sweep(const struct pool *p, struct zh_error *err);
+
+/*
  * ---- receive inbox (pool-recv.c): the subvolume ".recv-<tag>" that
  * `btrfs receive` is confined to; see pool-recv.c ----
  */

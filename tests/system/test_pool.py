@@ -261,6 +261,34 @@ def test_existing_btrfs_mount(host, tmp_path):
         assert host.pool_names() == []
 
 
+def test_destroy_sweeps_stages_of_killed_imports(host, tmp_path):
+    """A staging subvolume left by a killed import goes with the pool, even from a file
+    system zonehost only borrowed; one an import still holds makes destroy refuse."""
+    import fcntl
+    with btrfs_mount(str(tmp_path)) as mnt:
+        sub = os.path.join(mnt, "pooldir")
+        os.mkdir(sub)
+        assert host.zonehost("pool", "create", "--name", "st", "--mount", sub).rc == 0
+        mp = os.path.join(host.root, "st")
+        stale, live = (os.path.join(mp, ".stage-%016x" % n) for n in (1, 2))
+        for d in (stale, live):
+            subprocess.run(["btrfs", "subvolume", "create", d], check=True,
+                           capture_output=True)
+        fd = os.open(live, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            r = host.zonehost("pool", "destroy", "st")
+            assert r.rc == 1 and 'pool "st" has 1 image import in progress' in r.err, r
+            assert not os.path.exists(stale) and os.path.isdir(live)
+            assert is_mounted(mp)
+        finally:
+            os.close(fd)
+        r = host.zonehost("pool", "destroy", "st")
+        assert r.rc == 0, r
+        assert os.listdir(sub) == []
+        assert not is_mounted(mp)
+
+
 # ---- destroy ----
 
 def test_destroy_detaches_loop_and_removes_file(host):

@@ -149,15 +149,22 @@ def timed(h, *args):
 
 
 def test_snapshot_and_rollback_are_constant_time(imghost):
+    """100 times more files cost no more time: the best of three runs of each operation
+    (the machine may be busy) at 10,000 files stays within twice that at 100 files plus
+    0.15 s, and under a second; a copy of 10,000 files takes several."""
     h, img = imghost
     times = {}
     for n in (100, 10000):
         u = create(h, img)
         fill(root_of(h, u), n)
-        times[n] = (timed(h, "create-snapshot", u, "t"),
-                    timed(h, "rollback-snapshot", u, "t"))
-    for n, (s, r) in times.items():
-        assert s < 0.2 and r < 0.2, times
+        snaps, rolls = [], []
+        for i in range(3):
+            snaps.append(timed(h, "create-snapshot", u, "t%d" % i))
+            rolls.append(timed(h, "rollback-snapshot", u, "t%d" % i))
+        times[n] = (min(snaps), min(rolls))
+    for k in (0, 1):
+        small, big = times[100][k], times[10000][k]
+        assert big < 2 * small + 0.15 and big < 1.0, times
 
 
 def subvols(h):

@@ -25,7 +25,7 @@
  *          then write "go".  Cgroups: cgroup2 is joined at clone
  *          (CLONE_INTO_CGROUP); on v1 the child moves itself through the
  *          "tasks" files the parent opened (cgroup_join_open: no RCU wait).
- *  child:  with host credentials: / rslave, attach the root, open the host
+ *  child:  with host credentials: / rprivate, attach the root, open the host
  *          objects to bind; then become zone root, unshare the cgroup ns (v1: now that it sits in
  *          its cgroup, so that cgroup is its root), mounts and pivot_root,
  *          hostname, RLIMIT_MEMLOCK, setsid + console as controlling tty and
@@ -42,7 +42,7 @@
  *
  * Invariants: on failure no process, mount or fd remains (the caller's
  * cgroup stays the caller's to destroy); the host mount namespace is never
- * touched by the child (its first act is MS_REC|MS_SLAVE on its own /).
+ * touched by the child (its first act is MS_REC|MS_PRIVATE on its own /).
  */
 #include <errno.h>
 #include <fcntl.h>

@@ -91,8 +91,8 @@ def zone_mounts(h, u):
 
 def assert_no_leftovers(h, u, ns=None):
     if ns:
-        assert wait_for(lambda: not procs_in_pidns(ns), 5), procs_in_pidns(ns)
-    assert wait_for(lambda: not zoneadmds(u), 5), zoneadmds(u)
+        assert wait_for(lambda: not procs_in_pidns(ns), 30), procs_in_pidns(ns)
+    assert wait_for(lambda: not zoneadmds(u), 30), zoneadmds(u)
     assert cgroup_dirs(u) == []
     assert zone_mounts(h, u) == []
     rd = run_dir(h, u)
@@ -418,7 +418,7 @@ def test_kill9_zoneadmd_leaves_nothing(lc):
         zpid = json.load(f)["zoneadmd_pid"]
     assert zpid in zoneadmds(u)
     os.kill(zpid, signal.SIGKILL)
-    assert wait_for(lambda: state(h, u) == "stopped", 10)
+    assert wait_for(lambda: state(h, u) == "stopped", 30)
     assert_no_leftovers(h, u, ns)
     assert get(h, u)["exit_status"] == 137
     # and it starts again
@@ -492,8 +492,8 @@ def test_pool_destroy_force_stops_running_zones(imghost):
     ns = pidns(vm["pid"])
     r = h.zonehost("pool", "destroy", "--force")
     assert r.rc == 0, r
-    assert wait_for(lambda: not procs_in_pidns(ns), 5)
-    assert wait_for(lambda: not zoneadmds(u), 5)
+    assert wait_for(lambda: not procs_in_pidns(ns), 30)
+    assert wait_for(lambda: not zoneadmds(u), 30)
     assert cgroup_dirs(u) == []
     assert h.mounts_under_root() == []
     img_file = os.path.join(h.root, "var", "lib", "zonehost", "zones.img")

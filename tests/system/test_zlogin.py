@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import BUILD, CMD, new_uuid
-from test_vmadm_util import create
+from test_vmadm_util import create, wait_for
 
 ZLOGIN = os.path.join(CMD, "zlogin")
 PROBE = os.path.join(BUILD, "tests", "helpers", "probe")
@@ -196,8 +196,7 @@ def test_in_zone_cgroup_from_the_host(zone):
             p.kill()
             p.wait()
         p.stdout.close()
-    time.sleep(0.1)
-    assert session_pids(u, argv) == []
+    assert wait_for(lambda: session_pids(u, argv) == [], 30), session_pids(u, argv)
     assert zlogin_procs() == []
 
 
@@ -275,15 +274,16 @@ def test_pty_large_output_and_winsize(zone):
     import fcntl, struct, termios
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     p = subprocess.Popen([ZLOGIN, "-Q", u, "sh", "-c",
-                          "stty size; read x; stty size; seq 1 100000; exit 4"],
+                          "stty size; read x; i=0; while [ \"$(stty size)\" != '40 120' ] && "
+                          "[ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+                          "stty size; seq 1 100000; exit 4"],
                          stdin=slave, stdout=slave, stderr=slave, env=h.env)
     os.close(slave)
     try:
         assert b"30 100" in read_until(master, b"30 100")
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         p.send_signal(signal.SIGWINCH)
-        time.sleep(0.2)
-        os.write(master, b"go\n")
+        os.write(master, b"go\n")   # the zone's shell waits (bounded) for the new size
         out = read_until(master, b"100000\r\n", timeout=30)
         assert b"40 120" in out
         assert out.count(b"\r\n") >= 100000

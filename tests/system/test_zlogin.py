@@ -27,13 +27,24 @@ HOSTNAME = "zl-test-zone"
 SANE_ENV = {"HOME", "SHELL", "USER", "LOGNAME", "PATH", "TERM"}
 
 
-def zone_pids(uuid):
-    """Host pids in the zone's pids cgroup (v1) or its v2 cgroup."""
+def zone_cgroup_dirs(uuid):
+    """The zone's cgroup: in its systemd scope, or under zonehost's parent."""
+    yield "/sys/fs/cgroup/system.slice/zonehost-%s.scope/zone" % uuid
     for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
-        p = os.path.join(base, "zonehost", uuid, "cgroup.procs")
-        if os.path.exists(p):
-            with open(p) as f:
-                return {int(x) for x in f.read().split()}
+        yield os.path.join(base, "zonehost", uuid)
+
+
+def zone_pids(uuid):
+    """Host pids in the zone's pids cgroup (v1) or its v2 cgroup, sub-cgroups
+    (the zlogin leaf) included."""
+    for d in zone_cgroup_dirs(uuid):
+        if os.path.exists(os.path.join(d, "cgroup.procs")):
+            out = set()
+            for dirpath, _, files in os.walk(d):
+                if "cgroup.procs" in files:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        out |= {int(x) for x in f.read().split()}
+            return out
     return set()
 
 
@@ -147,10 +158,11 @@ def test_sees_only_the_zone(zone):
     assert 1 in pids and "ps -o pid,args" in cmds, r.out
     for host_thing in ("zoneadmd", "zlogin", "python", "pytest", "systemd"):
         assert host_thing not in cmds, r.out
-    # Its own cgroups (the zone's: the root of its cgroup namespace), like init.
+    # Its own cgroups (the zone's: the root of its cgroup namespace), like
+    # init; on cgroup v2 the session sits in the zone's "zlogin" leaf.
     r = zl(h, u, "cat", "/proc/self/cgroup", "/proc/1/cgroup")
     lines = r.out.splitlines()
-    assert lines and all(l.endswith(":/") for l in lines), r.out
+    assert lines and all(l.endswith(":/") or l == "0::/zlogin" for l in lines), r.out
     # /proc/self/exe is a file of the zone, never a host binary.
     r = zl(h, u, "readlink", "/proc/self/exe")
     assert r.out == "/bin/busybox\n", r

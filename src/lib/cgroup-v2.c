@@ -22,7 +22,8 @@
  * layout above stays.  Either way, a zone's cgroup may become an inner
  * node (a systemd zone enables controllers in it and moves itself to
  * init.scope): zlogin joins the root-owned "zlogin" leaf below it, and a
- * reboot removes the sub-cgroups and controllers the last boot made.
+ * reboot makes the zone's cgroup anew (sub-cgroups and controllers of the
+ * last boot gone).
  *
  * kill_all: cgroup.kill (recursive, kills frozen tasks too) when the kernel
  * has it; else freeze, SIGKILL each pid of the tree, unfreeze.  Then wait
@@ -300,8 +301,8 @@ static int v2_kill_all(const char *uuid, struct zh_error *err)
 
 	if (!dir)
 		return zh_error_oom(err);
-	if (access(dir, F_OK) < 0)
-		return 0;
+	if (access(dir, F_OK) < 0 || cg_count_tree(dir) == 0)
+		return 0; /* nothing to kill */
 	if (!cg_has(dir, "cgroup.kill") || cg_write(dir, "cgroup.kill", "1", NULL, NULL) < 0)
 		freeze_and_kill(dir);
 	return cg_kill_until_empty(dir, err);
@@ -350,37 +351,31 @@ static int v2_open_zlogin_fd(const char *uuid, struct zh_error *err)
 	return fd;
 }
 
-/* Turn off every controller enabled in dir's subtree ("-cpu -memory ..."). */
-static int disable_subtree(const char *dir, struct zh_error *err)
-{
-	char cur[512], list[600];
-	size_t len = 0;
-
-	if (cg_read(dir, "cgroup.subtree_control", cur, sizeof(cur)) <= 0)
-		return 0;
-	list[0] = '\0';
-	for (char *save = NULL, *c = strtok_r(cur, " ", &save); c; c = strtok_r(NULL, " ", &save))
-		if (len + strlen(c) + 3 < sizeof(list))
-			len += (size_t)snprintf(list + len, sizeof(list) - len, "%s-%s",
-						len ? " " : "", c);
-	return list[0] ? cg_write(dir, "cgroup.subtree_control", list, NULL, err) : 0;
-}
-
 static int v2_kill_all(const char *uuid, struct zh_error *err);
 
+/*
+ * A reboot: the zone's cgroup is made anew, empty, a leaf, with no
+ * controller enabled below it and no state a kill left in the kernel.
+ * (Debian 12's 6.1 SIGKILLs a child clone3'd into a cgroup whose
+ * cgroup.kill was written while it was empty: v2_kill_all skips an empty
+ * tree, and a fresh directory carries nothing over either way.)  The
+ * caller applies the limits again and zone_spawn() chowns it.
+ */
 static int v2_reset_zone(const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
+	_cleanup_free_ char *parent = parent_dir(uuid);
 	int r;
 
-	if (!dir)
+	if (!dir || !parent)
 		return zh_error_oom(err);
 	if ((r = v2_kill_all(uuid, err)) < 0)
 		return r;
-	if ((r = cg_rmdir_children(dir)) < 0)
-		return zh_error_set(err, -r, NULL, "cannot remove the sub-cgroups of %s: %s", dir,
+	if ((r = cg_rmdir_tree(dir)) < 0)
+		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s", dir,
 				    strerror(-r));
-	return disable_subtree(dir, err);
+	/* Without systemd the shared parent may go in between: make_dirs retries. */
+	return cgroup_systemd() ? cg_mkdir(dir, err) : make_dirs(parent, dir, err);
 }
 
 static char **v2_paths(const char *uuid)

@@ -152,9 +152,9 @@ int cgroup_open_zlogin_fd(const char *uuid, struct zh_error *err);
 
 /*
  * Before a zone boots again in the same cgroup (reboot): kill what is
- * left, remove every sub-cgroup its last boot made (deepest first) and,
- * on v2, the controllers it enabled below its top, so the top is a leaf
- * again that clone3(CLONE_INTO_CGROUP) may enter.
+ * left and remove every sub-cgroup its last boot made (deepest first); on
+ * v2 the zone's cgroup itself is made anew, an empty leaf that
+ * clone3(CLONE_INTO_CGROUP) may enter.  Apply the limits again after.
  */
 int cgroup_reset_zone(const char *uuid, struct zh_error *err);
 

@@ -362,6 +362,32 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	return 0;
 }
 
+static int await_exec(struct spawn *sp, struct zh_error *err);
+
+/* The child ended before it was released: say how (it has not been reaped). */
+static int child_gone(struct spawn *sp, int e, struct zh_error *err)
+{
+	siginfo_t si = {0};
+
+	if (waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid != 0) {
+		if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+			return zh_error_set(err, ECHILD, NULL,
+					    "the zone's first process was killed by signal %d "
+					    "before it was released",
+					    si.si_status);
+		/* Its own failure came up the error pipe: that message says why. */
+		if (await_exec(sp, err) < 0)
+			return -err->errnum;
+		return zh_error_set(err, ECHILD, NULL,
+				    "the zone's first process exited with status %d before it "
+				    "was released",
+				    si.si_status);
+	}
+	return zh_error_set(err, e, NULL, "cannot release the zone's first process: %s",
+			    strerror(e));
+}
+
 /* Maps, idmapped root, cgroup (v1), the caller's hook; then let the child go. */
 static int release(struct spawn *sp, struct zh_error *err)
 {
@@ -379,8 +405,7 @@ static int release(struct spawn *sp, struct zh_error *err)
 		return -err->errnum;
 	/* Joined at clone (cgroup2) or by the child itself (v1 tasks files). */
 	if (write(sp->sync_wr, "g", 1) != 1)
-		return zh_error_set(err, errno, NULL,
-				    "cannot release the zone's first process: %m");
+		return child_gone(sp, errno, err);
 	return 0;
 }
 

@@ -14,6 +14,9 @@
  *   1. load the VM (vmstore_find); only OS brands run here.
  *   2. runstate_lock(): the OFD lock on <run>/<uuid>/zoneadmd.lock that
  *      makes the VM "running" for every reader, held for zoneadmd's life.
+ *      Under systemd, cgroup_scope_enter(): zoneadmd moves into the zone's
+ *      own transient scope (Delegate=yes), so stopping the unit that ran
+ *      `vmadm start` does not kill it (docs/architecture.md).
  *   3. fork the SENTINEL (below), which shares that lock.
  *   4. cgroup_create + cgroup_apply (the VM's limits).
  *   5. the console pty (zoneadmd-console.c) and the console log.
@@ -672,7 +675,10 @@ static void zad_restart(struct zad *z)
 
 	kill_zone(z); /* whatever the old PID namespace left */
 	disarm_timer(z);
-	r = zad_reload(z, &err);
+	/* The last boot's sub-cgroups go, so the zone's top is a leaf again. */
+	r = z->cgroup_made ? cgroup_reset_zone(z->uuid, &err) : 0;
+	if (r == 0)
+		r = zad_reload(z, &err);
 	if (r == 0)
 		r = zad_boot(z, &err);
 	if (r < 0) {
@@ -962,7 +968,8 @@ int main(int argc, char **argv)
 	if (load_vm(&z, &err) < 0)
 		return fail_early(&z, &err);
 	z.lock_fd = runstate_lock(z.uuid, &err);
-	if (z.lock_fd < 0 || sentinel_start(&z, &err) < 0)
+	/* Under systemd: our own delegated scope, before the sentinel and the cgroup. */
+	if (z.lock_fd < 0 || cgroup_scope_enter(z.uuid, &err) < 0 || sentinel_start(&z, &err) < 0)
 		return fail_early(&z, &err);
 	if (setup_zone(&z, &err) < 0)
 		fail_setup(&z, &err);

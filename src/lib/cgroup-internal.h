@@ -7,6 +7,7 @@
  *                read, rmdir that tolerates a fake tree, tree walks)
  *   cgroup-v1.c  one directory per controller hierarchy
  *   cgroup-v2.c  the unified hierarchy's delegated subtree
+ *   cgroup-systemd.c  the per-zone delegated scope under systemd
  */
 #ifndef ZH_CGROUP_INTERNAL_H
 #define ZH_CGROUP_INTERNAL_H
@@ -33,12 +34,21 @@ struct cgroup_ops {
 	int (*kill_all)(const char *uuid, struct zh_error *err);
 	int (*destroy)(const char *uuid, struct zh_error *err);
 	char **(*paths)(const char *uuid);
+	int (*open_zlogin_fd)(const char *uuid, struct zh_error *err);
+	int (*reset_zone)(const char *uuid, struct zh_error *err);
 	int (*chown)(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err);
 	void (*reset)(void);
 };
 
 extern const struct cgroup_ops cgroup_v1_ops;
 extern const struct cgroup_ops cgroup_v2_ops;
+
+/* cgroup-systemd.c: "<root>/CGROUP_SLICE/zonehost-<uuid>.scope" (malloc'd). */
+char *cg_scope_dir(const char *uuid);
+void cg_systemd_reset(void);
+
+/* rmdir every cgroup strictly below path, deepest first; 0 or the first -errno. */
+int cg_rmdir_children(const char *path);
 
 /* The hierarchy root: $ZONEHOST_CGROUP_ROOT or /sys/fs/cgroup. */
 const char *cg_root(void);

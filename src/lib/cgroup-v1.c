@@ -587,6 +587,30 @@ static char **v1_paths(const char *uuid)
 	return v;
 }
 
+static int v1_open_zlogin_fd(const char *uuid, struct zh_error *err)
+{
+	return zh_error_set(err, ENOTSUP, NULL, "no zlogin leaf cgroup on cgroup v1");
+}
+
+/* A reboot: what the last boot left is killed, its sub-cgroups removed (deepest first). */
+static int v1_reset_zone(const char *uuid, struct zh_error *err)
+{
+	int r = v1_kill_all(uuid, err);
+
+	discover();
+	for (int i = 0; r == 0 && i < nhiers; i++) {
+		_cleanup_free_ char *dir = zone_dir(&hiers[i], uuid);
+
+		if (!dir)
+			return zh_error_oom(err);
+		if ((r = cg_rmdir_children(dir)) < 0)
+			return zh_error_set(err, -r, NULL,
+					    "cannot remove the sub-cgroups of %s: %s", dir,
+					    strerror(-r));
+	}
+	return r;
+}
+
 static int chown_files(const char *dir, const char *const *files, uid_t uid, gid_t gid,
 		       struct zh_error *err)
 {
@@ -638,6 +662,8 @@ const struct cgroup_ops cgroup_v1_ops = {
 	.kill_all = v1_kill_all,
 	.destroy = v1_destroy,
 	.paths = v1_paths,
+	.open_zlogin_fd = v1_open_zlogin_fd,
+	.reset_zone = v1_reset_zone,
 	.chown = v1_chown,
 	.reset = v1_reset,
 };

@@ -16,6 +16,15 @@
  * pids.max, io.weight ("default N") or io.bfq.weight when present,
  * cgroup.procs, cgroup.kill or cgroup.freeze.
  *
+ * Under systemd (cgroup-systemd.c) the zone's cgroup is "<scope>/zone" in
+ * its delegated scope instead, controllers are enabled in the scope only,
+ * and the root and the slice are never written.  Without systemd the
+ * layout above stays.  Either way, a zone's cgroup may become an inner
+ * node (a systemd zone enables controllers in it and moves itself to
+ * init.scope): zlogin joins the root-owned "zlogin" leaf below it, and a
+ * reboot makes the zone's cgroup anew (sub-cgroups and controllers of the
+ * last boot gone).
+ *
  * kill_all: cgroup.kill (recursive, kills frozen tasks too) when the kernel
  * has it; else freeze, SIGKILL each pid of the tree, unfreeze.  Then wait
  * (bounded) until the tree is empty.
@@ -35,12 +44,30 @@ static void v2_reset(void)
 {
 }
 
+/* The zone's cgroup: "<scope>/zone" under systemd, else "<root>/zonehost/<uuid>". */
 static char *zone_dir(const char *uuid)
+{
+	_cleanup_free_ char *scope = NULL;
+	char *p = NULL;
+
+	if (cgroup_systemd()) {
+		if (!(scope = cg_scope_dir(uuid)) || asprintf(&p, "%s/" CGROUP_ZONE, scope) < 0)
+			return NULL;
+		return p;
+	}
+	if (asprintf(&p, "%s/" CGROUP_PARENT "/%s", cg_root(), uuid) < 0)
+		return NULL;
+	return p;
+}
+
+/* Its parent: the zone's delegated scope, or zonehost's shared "<root>/zonehost". */
+static char *parent_dir(const char *uuid)
 {
 	char *p = NULL;
 
-	if (asprintf(&p, "%s/" CGROUP_PARENT "%s%s", cg_root(), uuid ? "/" : "", uuid ? uuid : "") <
-	    0)
+	if (cgroup_systemd())
+		return cg_scope_dir(uuid);
+	if (asprintf(&p, "%s/" CGROUP_PARENT, cg_root()) < 0)
 		return NULL;
 	return p;
 }
@@ -94,16 +121,37 @@ static int make_dirs(const char *parent, const char *dir, struct zh_error *err)
 	}
 }
 
+/*
+ * Under systemd the scope is delegated to us: controllers are enabled in
+ * it (it holds no process: zoneadmd sits in its supervisor leaf), never in
+ * the root or anything systemd owns.
+ */
+static int create_in_scope(const char *parent, const char *dir, struct zh_error *err)
+{
+	int r;
+
+	if (access(parent, F_OK) < 0)
+		return zh_error_set(err, errno, NULL,
+				    "cannot create cgroup %s: %s (zoneadmd is not in its systemd "
+				    "scope)",
+				    dir, strerror(errno));
+	r = enable_controllers(parent, err);
+	if (r == 0)
+		r = cg_mkdir(dir, err);
+	return r;
+}
+
 static int v2_create(const char *uuid, struct zh_error *err)
 {
-	_cleanup_free_ char *parent = zone_dir(NULL);
+	_cleanup_free_ char *parent = parent_dir(uuid);
 	_cleanup_free_ char *dir = zone_dir(uuid);
 	int r;
 
 	if (!parent || !dir)
 		return zh_error_oom(err);
-	r = enable_controllers(cg_root(), err);
-	if (r == 0)
+	if (cgroup_systemd())
+		r = create_in_scope(parent, dir, err);
+	else if ((r = enable_controllers(cg_root(), err)) == 0)
 		r = make_dirs(parent, dir, err);
 	if (r < 0)
 		v2_destroy(uuid, NULL);
@@ -253,8 +301,8 @@ static int v2_kill_all(const char *uuid, struct zh_error *err)
 
 	if (!dir)
 		return zh_error_oom(err);
-	if (access(dir, F_OK) < 0)
-		return 0;
+	if (access(dir, F_OK) < 0 || cg_count_tree(dir) == 0)
+		return 0; /* nothing to kill */
 	if (!cg_has(dir, "cgroup.kill") || cg_write(dir, "cgroup.kill", "1", NULL, NULL) < 0)
 		freeze_and_kill(dir);
 	return cg_kill_until_empty(dir, err);
@@ -265,7 +313,7 @@ static int v2_kill_all(const char *uuid, struct zh_error *err)
 static int v2_destroy(const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
-	_cleanup_free_ char *parent = zone_dir(NULL);
+	_cleanup_free_ char *parent = parent_dir(uuid);
 	int r;
 
 	if (!dir || !parent)
@@ -275,9 +323,59 @@ static int v2_destroy(const char *uuid, struct zh_error *err)
 	if (r < 0)
 		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s", dir,
 				    strerror(-r));
-	/* EBUSY/ENOTEMPTY: another zone still uses the parent. */
-	cg_rmdir_one(parent);
+	/* EBUSY/ENOTEMPTY: another zone still uses the parent.  A scope is systemd's to remove. */
+	if (!cgroup_systemd())
+		cg_rmdir_one(parent);
 	return 0;
+}
+
+/* ---- zlogin and reboot ---------------------------------------------- */
+
+static int v2_open_zlogin_fd(const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = zone_dir(uuid);
+	_cleanup_free_ char *leaf = NULL;
+	int fd;
+
+	if (!dir || asprintf(&leaf, "%s/" CGROUP_ZLOGIN, dir) < 0)
+		return zh_error_oom(err);
+	if (access(dir, F_OK) < 0)
+		return zh_error_set(err, errno, NULL, "cannot open cgroup %s: %s", dir,
+				    strerror(errno));
+	if (cg_mkdir(leaf, err) < 0)
+		return -err->errnum;
+	fd = open(leaf, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot open cgroup %s: %s", leaf,
+				    strerror(errno));
+	return fd;
+}
+
+static int v2_kill_all(const char *uuid, struct zh_error *err);
+
+/*
+ * A reboot: the zone's cgroup is made anew, empty, a leaf, with no
+ * controller enabled below it and no state a kill left in the kernel.
+ * (Debian 12's 6.1 SIGKILLs a child clone3'd into a cgroup whose
+ * cgroup.kill was written while it was empty: v2_kill_all skips an empty
+ * tree, and a fresh directory carries nothing over either way.)  The
+ * caller applies the limits again and zone_spawn() chowns it.
+ */
+static int v2_reset_zone(const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = zone_dir(uuid);
+	_cleanup_free_ char *parent = parent_dir(uuid);
+	int r;
+
+	if (!dir || !parent)
+		return zh_error_oom(err);
+	if ((r = v2_kill_all(uuid, err)) < 0)
+		return r;
+	if ((r = cg_rmdir_tree(dir)) < 0)
+		return zh_error_set(err, -r, NULL, "cannot remove cgroup %s: %s", dir,
+				    strerror(-r));
+	/* Without systemd the shared parent may go in between: make_dirs retries. */
+	return cgroup_systemd() ? cg_mkdir(dir, err) : make_dirs(parent, dir, err);
 }
 
 static char **v2_paths(const char *uuid)
@@ -310,6 +408,8 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.kill_all = v2_kill_all,
 	.destroy = v2_destroy,
 	.paths = v2_paths,
+	.open_zlogin_fd = v2_open_zlogin_fd,
+	.reset_zone = v2_reset_zone,
 	.chown = v2_chown,
 	.reset = v2_reset,
 };

@@ -75,6 +75,7 @@ void cgroup_reset(void)
 {
 	cgroup_v1_ops.reset();
 	cgroup_v2_ops.reset();
+	cg_systemd_reset();
 	free(cached_root);
 	cached_root = NULL;
 	cached_version = 0;
@@ -199,6 +200,20 @@ char **cgroup_paths(const char *uuid)
 	if (check_uuid(uuid, NULL) < 0)
 		return NULL;
 	return ops()->paths(uuid);
+}
+
+int cgroup_open_zlogin_fd(const char *uuid, struct zh_error *err)
+{
+	int r = check_uuid(uuid, err);
+
+	return r < 0 ? r : ops()->open_zlogin_fd(uuid, err);
+}
+
+int cgroup_reset_zone(const char *uuid, struct zh_error *err)
+{
+	int r = check_uuid(uuid, err);
+
+	return r < 0 ? r : ops()->reset_zone(uuid, err);
 }
 
 int cgroup_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err)
@@ -379,6 +394,23 @@ int cg_rmdir_one(const char *path)
 	if (rmdir(path) < 0 && errno != ENOENT)
 		return -errno;
 	return 0;
+}
+
+int cg_rmdir_children(const char *path)
+{
+	_cleanup_(closedirp) DIR *d = opendir(path);
+	struct dirent *de;
+	int r = 0, q;
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *c = child_path(path, de);
+
+		if (c && (q = cg_rmdir_tree(c)) < 0 && r == 0)
+			r = q;
+	}
+	return r;
 }
 
 int cg_rmdir_tree(const char *path)

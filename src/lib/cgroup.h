@@ -41,6 +41,17 @@
 
 #define CGROUP_PARENT "zonehost"
 
+/*
+ * Under systemd (cgroup-systemd.c): each zone's delegated scope
+ * CGROUP_SLICE/zonehost-<uuid>.scope holds CGROUP_SUPERVISOR (zoneadmd)
+ * and, on cgroup v2, CGROUP_ZONE (the zone's cgroup).  On every v2 host a
+ * zone's cgroup gets a root-owned CGROUP_ZLOGIN leaf for zlogin sessions.
+ */
+#define CGROUP_SLICE	  "system.slice"
+#define CGROUP_SUPERVISOR "supervisor"
+#define CGROUP_ZONE	  "zone"
+#define CGROUP_ZLOGIN	  "zlogin"
+
 struct cgroup_limits {
 	int64_t cpu_cap;	     /* percent of one CPU; <= 0: none */
 	int64_t cpu_shares;	     /* < 0: leave default */
@@ -113,6 +124,39 @@ char **cgroup_paths(const char *uuid);
  * cgroup_create, before the zone unshares its cgroup namespace.
  */
 int cgroup_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err);
+
+/*
+ * systemd: true when PID 1 is systemd and zonehost's cgroups live in
+ * delegated scopes ($ZONEHOST_CGROUP_SYSTEMD=0/1 overrides; cached).
+ */
+bool cgroup_systemd(void);
+
+/* "zonehost-<uuid>.scope" into buf: 0 or -ENAMETOOLONG. */
+int cgroup_scope_name(const char *uuid, char *buf, size_t size);
+
+/*
+ * zoneadmd, before it makes anything: under systemd, move the calling
+ * process into the zone's own transient scope (Delegate=yes), and on
+ * cgroup v2 into its CGROUP_SUPERVISOR leaf, so no unit's stop can kill it
+ * and cgroup_create() has a delegated subtree.  A no-op without systemd.
+ */
+int cgroup_scope_enter(const char *uuid, struct zh_error *err);
+
+/*
+ * v2: an O_DIRECTORY fd of the zone's CGROUP_ZLOGIN leaf (made when
+ * missing), for zlogin's clone3(CLONE_INTO_CGROUP): the zone's top cgroup
+ * may be an inner node (its systemd enabled controllers there), which the
+ * kernel's no-internal-process rule closes to new members.  -ENOTSUP on v1.
+ */
+int cgroup_open_zlogin_fd(const char *uuid, struct zh_error *err);
+
+/*
+ * Before a zone boots again in the same cgroup (reboot): kill what is
+ * left and remove every sub-cgroup its last boot made (deepest first); on
+ * v2 the zone's cgroup itself is made anew, an empty leaf that
+ * clone3(CLONE_INTO_CGROUP) may enter.  Apply the limits again after.
+ */
+int cgroup_reset_zone(const char *uuid, struct zh_error *err);
 
 /* Forget the cached version, root and mount table (tests that change ZONEHOST_CGROUP_ROOT). */
 void cgroup_reset(void);

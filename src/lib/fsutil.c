@@ -6,6 +6,7 @@
 #include <libgen.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -220,4 +221,14 @@ bool fsutil_is_dir(const char *path)
 	struct stat st;
 
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fsutil_tree_private(int tree_fd, unsigned long long attr, bool recursive)
+{
+	struct mount_attr a = {.attr_set = attr, .propagation = MS_PRIVATE};
+
+	if (mount_setattr(tree_fd, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &a,
+			  sizeof(a)) < 0)
+		return -errno;
+	return 0;
 }

@@ -35,6 +35,16 @@ int fsutil_mkdir_p(const char *path, mode_t mode, struct zh_error *err);
 /* rm -rf without following symlinks or crossing mount points; missing is fine. */
 int fsutil_rm_rf(const char *path, struct zh_error *err);
 
+/*
+ * Make a detached mount tree (an open_tree(OPEN_TREE_CLONE) fd) private,
+ * recursively, and set attr (MOUNT_ATTR_*) on it: a clone of a shared mount
+ * (systemd makes / shared) joins the source's peer group, and anything
+ * later mounted in it would show in the host's mount table
+ * (docs/architecture.md, "Mount propagation").  Async-signal-safe (a zone's
+ * first process calls it): 0 or -errno.
+ */
+int fsutil_tree_private(int tree_fd, unsigned long long attr, bool recursive);
+
 bool fsutil_exists(const char *path);
 bool fsutil_is_dir(const char *path);
 

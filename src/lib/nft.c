@@ -604,8 +604,10 @@ static void put_ip6_chain(FILE *f, const char *id, size_t i, const struct nic *n
 	fprintf(f, "\tchain %s_n%zu_ip6 {\n", id, i);
 	if (!n->allow_dhcp)
 		put_dhcp_rules(f, id, i, true);
+	/* 58 (ICMPv6) by number: nft resolves names through /etc/protocols,
+	 * which a minimal host may lack (netbase). */
 	if (!n->allow_ip || !n->allow_mac)
-		fprintf(f, "\t\tmeta l4proto ipv6-icmp jump %s_n%zu_nd\n", id, i);
+		fprintf(f, "\t\tmeta l4proto 58 jump %s_n%zu_nd\n", id, i);
 	if (!n->allow_ip) {
 		put_addr_rules(f, n, AF_INET6, "ip6 saddr");
 		eui64(n->mac, true, a);
@@ -619,7 +621,7 @@ static void put_ip6_chain(FILE *f, const char *id, size_t i, const struct nic *n
 			fputs(" return\n", f);
 		}
 		fprintf(f,
-			"\t\tip6 saddr :: meta l4proto ipv6-icmp return\n"
+			"\t\tip6 saddr :: meta l4proto 58 return\n"
 			"\t\tcounter name %s_n%zu_bad_ip6 drop\n",
 			id, i);
 	}

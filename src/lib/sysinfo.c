@@ -244,6 +244,8 @@ int sysinfo_collect(json_t **out, struct zh_error *err)
 	if (!o || !cpu_fields(o, ci))
 		return zh_error_oom(err);
 	pool_fields(o);
+	if (json_object_set_new(o, "Zone Features", sysinfo_zone_features()) < 0)
+		return zh_error_oom(err);
 	*out = TAKE_PTR(o);
 	return 0;
 }

@@ -13,7 +13,8 @@
  * "Zpool", "Boot Time", "Network Interfaces", ...) keep SmartOS's types
  * (e.g. "MiB of Memory" and "Boot Time" are strings).  What zonehost itself
  * detected is under "zonehost": cgroup_version, kvm_usable,
- * idmapped_mounts, version, kernel.
+ * idmapped_mounts, version, kernel; the features a zone needs, each
+ * present or not, under "Zone Features" (sysinfo-features.c).
  */
 #ifndef ZH_SYSINFO_H
 #define ZH_SYSINFO_H
@@ -41,5 +42,18 @@ bool sysinfo_kvm_usable(void);
 
 /* open_tree + mount_setattr present and a kernel >= 5.15 (btrfs idmap support). */
 bool sysinfo_idmapped_mounts(void);
+
+/*
+ * "Zone Features" (sysinfo-features.c): {"user_namespaces": true, ...,
+ * "cgroup_version": 2}, each feature a zone may need, present or not.
+ * NULL on allocation failure.
+ */
+json_t *sysinfo_zone_features(void);
+
+/*
+ * Before a zone starts: 0, or -ENOTSUP with a message naming the first
+ * feature the VM needs that this host lacks.
+ */
+int sysinfo_zone_check(const json_t *vm, struct zh_error *err);
 
 #endif

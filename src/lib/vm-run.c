@@ -34,6 +34,7 @@
 #include "lock.h"
 #include "pool.h"
 #include "runstate.h"
+#include "sysinfo.h"
 #include "util.h"
 #include "vm.h"
 #include "vmstore.h"
@@ -313,6 +314,13 @@ static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
 	return wait_zoneadmd(uuid, rfd, err);
 }
 
+static bool brand_is_hvm(const json_t *vm)
+{
+	const char *b = jsonutil_str(vm, "brand");
+
+	return b && (streq(b, "kvm") || streq(b, "bhyve"));
+}
+
 int vm_start(const char *uuid, struct zh_error *err)
 {
 	_cleanup_close_ int hl = -EBADF;
@@ -322,6 +330,9 @@ int vm_start(const char *uuid, struct zh_error *err)
 	int r = vmstore_find(uuid, &p, &vm, err);
 
 	if (r < 0)
+		return r;
+	/* Before anything changes: a host without what a zone needs says so. */
+	if (!brand_is_hvm(vm) && (r = sysinfo_zone_check(vm, err)) < 0)
 		return r;
 	need_ids = !json_is_integer(json_object_get(vm, "zonehost_id_base"));
 	if (need_ids) { /* first start of an older VM: host lock first */

@@ -255,6 +255,7 @@ static int confine(const char *dir)
 {
 	struct mount_attr a = {
 		.attr_set = MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+		.propagation = MS_PRIVATE,
 	};
 	int t;
 

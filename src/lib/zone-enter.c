@@ -669,22 +669,39 @@ static int not_running(struct zh_error *err, const char *uuid)
 	return zh_error_set(err, ESRCH, NULL, "zlogin: zone %s is not running", uuid);
 }
 
-/* Is pid in the zone's cgroup (".../zonehost/<uuid>" or below, in any hierarchy)? */
+/* Does the /proc/<pid>/cgroup text buf hold want, whole or as a parent? */
+static bool holds_cgroup(const char *buf, const char *want)
+{
+	size_t wl = strlen(want);
+
+	for (const char *p = buf; (p = strstr(p, want)); p += wl)
+		if (p[wl] == '\n' || p[wl] == '/' || p[wl] == '\0')
+			return true;
+	return false;
+}
+
+/*
+ * Is pid in the zone's cgroup, in any hierarchy: ".../zonehost/<uuid>" or
+ * below, or ".../zonehost-<uuid>.scope/zone" or below under systemd?
+ */
 static int check_cgroup(const char *uuid, pid_t pid, struct zh_error *err)
 {
-	char path[64], want[UTIL_UUID_LEN + sizeof(CGROUP_PARENT) + 4];
+	char path[64], want[UTIL_UUID_LEN + 64], name[UTIL_UUID_LEN + 32],
+		scope[UTIL_UUID_LEN + 64];
 	_cleanup_free_ char *buf = NULL;
-	size_t len = 0, wl;
+	size_t len = 0;
 
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	wl = (size_t)snprintf(want, sizeof(want), "/%s/%s", CGROUP_PARENT, uuid);
+	snprintf(want, sizeof(want), "/%s/%s", CGROUP_PARENT, uuid);
+	if (cgroup_scope_name(uuid, name, sizeof(name)) < 0)
+		return not_running(err, uuid);
+	snprintf(scope, sizeof(scope), "/%s/" CGROUP_ZONE, name);
 	if (fsutil_read_all(path, ENTER_CGROUP_MAX, &buf, &len, err) < 0) {
 		zh_error_clear(err);
 		return not_running(err, uuid);
 	}
-	for (char *p = buf; (p = strstr(p, want)); p += wl)
-		if (p[wl] == '\n' || p[wl] == '/' || p[wl] == '\0')
-			return 0;
+	if (holds_cgroup(buf, want) || holds_cgroup(buf, scope))
+		return 0;
 	return zh_error_set(err, ESRCH, NULL, "zlogin: process %d is not the init of zone %s",
 			    (int)pid, uuid);
 }
@@ -822,6 +839,25 @@ static int check_stdio(const struct zone_enter_spec *s, struct zh_error *err)
 	return 0;
 }
 
+/*
+ * cgroup v2: the session is born in the zone's root-owned "zlogin" leaf,
+ * not in its top cgroup, which the zone's init may have made an inner node
+ * (systemd enables controllers there): clone3 into it would fail EBUSY.
+ */
+static int use_zlogin_leaf(const char *uuid, struct cgroup_join *j, struct zh_error *err)
+{
+	int fd;
+
+	if (cgroup_version() != 2 || j->clone_fd < 0)
+		return 0;
+	fd = cgroup_open_zlogin_fd(uuid, err);
+	if (fd < 0)
+		return fd;
+	closep(&j->clone_fd);
+	j->clone_fd = fd;
+	return 0;
+}
+
 int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err)
 {
 	struct zone_session zs = {.pidfd = -EBADF, .master_fd = -EBADF, .pts = -1};
@@ -843,7 +879,8 @@ int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct
 	}
 	c.own_pts = own_pts;
 
-	if (cgroup_join_open(s->uuid, &join, err) < 0) {
+	if (cgroup_join_open(s->uuid, &join, err) < 0 || use_zlogin_leaf(s->uuid, &join, err) < 0) {
+		cgroup_join_close(&join);
 		close(sv[1]);
 		return zh_error_prefix(err, "zlogin: cannot join the cgroups of zone %s", s->uuid);
 	}

@@ -29,6 +29,11 @@
  * mount namespace goes and the tree with it; if the spawn fails before the
  * attach, closing the fd frees the detached tree.
  *
+ * The clone is made private (recursively) at once: a clone of a shared
+ * mount (systemd makes / shared) is a peer of its source, so the zone's
+ * /proc, /sys, /dev ... mounted in it would appear in the host's mount
+ * table, and pivot_root refuses a shared new root.
+ *
  * Invariants: nothing is ever mounted on the host side; the tree is nodev,
  * and setuid only inside the zone's own mount namespace; root is opened
  * without following a link.
@@ -36,20 +41,30 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include "fsutil.h"
 #include "macro.h"
 #include "zone-internal.h"
 
 int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
 {
+	int r;
 	int fd = open_tree(AT_FDCWD, root,
 			   OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_NO_AUTOMOUNT |
 				   AT_SYMLINK_NOFOLLOW);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot clone the mount tree of zone root %s: %m", root);
+	/* Private before anything is mounted in it (docs/architecture.md). */
+	r = fsutil_tree_private(fd, 0, true);
+	if (r < 0) {
+		close(fd);
+		return zh_error_set(err, -r, NULL, "cannot make the zone root's mounts private: %s",
+				    strerror(-r));
+	}
 	*tree_fd = fd;
 	return 0;
 }

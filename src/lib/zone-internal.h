@@ -81,13 +81,13 @@ int zone_idmap_attach(struct zone_child *c);
 
 /*
  * zone-mount.c, child, still with the host's credentials (host uid 0, so
- * host paths in 0700 directories resolve): make / rslave, attach the root
+ * host paths in 0700 directories resolve): make / rprivate, attach the root
  * and open every host object the mounts need (zone_dev_prepare() too).
  */
 int zone_mount_prepare(struct zone_child *c);
 
 /*
- * zone-mount.c, child, as the zone's root: make / rslave, attach the root, mount /proc, /sys,
+ * zone-mount.c, child, as the zone's root: make / rprivate, attach the root, mount /proc, /sys,
  * cgroups, /dev (zone-dev.c), /tmp, /run and the `filesystems`, pivot into
  * the root and detach the old one.  On return the cwd and root are the zone's.
  */

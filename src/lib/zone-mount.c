@@ -9,7 +9,7 @@
  *
  * Order (host-capabilities.md §1, §8): with the host's credentials still
  * (zone_mount_prepare(): host paths may sit in 0700 directories), / made
- * MS_REC|MS_SLAVE first, so nothing can propagate to the host, the
+ * MS_REC|MS_PRIVATE first, so nothing can propagate to or from the host, the
  * idmapped root attached on s->root, and every host object to bind opened
  * (O_PATH); then, as the zone's root (so what is created in the zone root
  * is the zone's), under the still unpivoted root: /proc (with masked and
@@ -24,6 +24,9 @@
  * O_PATH fd, or by move_mount() onto it.  Bind mounts are made with
  * open_tree() + mount_setattr() + move_mount(), which change only the
  * attributes asked for (a remount would have to repeat every locked flag).
+ * Every tree cloned here or for a zone (its root, each `filesystems`
+ * source, each bind) is made private before it is used: a host whose / is
+ * shared (systemd) must never see a zone's mount (docs/architecture.md).
  *
  * The mount table of a zone, in order:
  *   /                 idmapped btrfs subvolume, nodev
@@ -62,6 +65,7 @@
 
 #include <jansson.h>
 
+#include "fsutil.h"
 #include "macro.h"
 #include "util.h"
 #include "zone-internal.h"
@@ -203,9 +207,10 @@ int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path, enum 
 	mfd = open_tree(src_fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | r);
 	if (mfd < 0)
 		return zone_child_fail(c, errno, "cannot clone the mount for %s: %m", path);
-	struct mount_attr a = {.attr_set = attr};
-	if (attr && mount_setattr(mfd, "", AT_EMPTY_PATH | r, &a, sizeof(a)) < 0)
-		return zone_child_fail(c, errno, "cannot set the attributes of %s: %m", path);
+	int e = fsutil_tree_private(mfd, attr, rec);
+	if (e < 0)
+		return zone_child_fail(c, -e, "cannot set the attributes of %s: %s", path,
+				       strerror(-e));
 	if (move_mount(mfd, "", tfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
 		return zone_child_fail(c, errno, "cannot bind-mount %s: %m", path);
 	return 0;
@@ -487,6 +492,12 @@ static int fs_open_one(const struct zone_spec *s, const json_t *fs, struct zone_
 	if (f->fd < 0)
 		return zh_error_set(err, errno, "filesystems", "filesystems: source \"%s\": %m",
 				    src);
+	/* A peer of a shared source would carry the zone's mounts back to the host. */
+	int r = fsutil_tree_private(f->fd, 0, true);
+	if (r < 0)
+		return zh_error_set(err, -r, "filesystems",
+				    "filesystems: cannot make source \"%s\" private: %s", src,
+				    strerror(-r));
 	return 0;
 }
 
@@ -552,7 +563,8 @@ static int pivot(struct zone_child *c)
 
 int zone_mount_prepare(struct zone_child *c)
 {
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+	/* Nothing propagates either way from here (docs/architecture.md). */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return zone_child_fail(c, errno, "cannot make the zone's mounts private: %m");
 	if (zone_idmap_attach(c) < 0 || zone_dev_prepare(c) < 0)
 		return -c->errnum;

@@ -25,7 +25,7 @@
  *          then write "go".  Cgroups: cgroup2 is joined at clone
  *          (CLONE_INTO_CGROUP); on v1 the child moves itself through the
  *          "tasks" files the parent opened (cgroup_join_open: no RCU wait).
- *  child:  with host credentials: / rslave, attach the root, open the host
+ *  child:  with host credentials: / rprivate, attach the root, open the host
  *          objects to bind; then become zone root, unshare the cgroup ns (v1: now that it sits in
  *          its cgroup, so that cgroup is its root), mounts and pivot_root,
  *          hostname, RLIMIT_MEMLOCK, setsid + console as controlling tty and
@@ -42,7 +42,7 @@
  *
  * Invariants: on failure no process, mount or fd remains (the caller's
  * cgroup stays the caller's to destroy); the host mount namespace is never
- * touched by the child (its first act is MS_REC|MS_SLAVE on its own /).
+ * touched by the child (its first act is MS_REC|MS_PRIVATE on its own /).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -362,6 +362,32 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	return 0;
 }
 
+static int await_exec(struct spawn *sp, struct zh_error *err);
+
+/* The child ended before it was released: say how (it has not been reaped). */
+static int child_gone(struct spawn *sp, int e, struct zh_error *err)
+{
+	siginfo_t si = {0};
+
+	if (waitid(P_PIDFD, (id_t)sp->pidfd, &si, WEXITED | WNOHANG | WNOWAIT) == 0 &&
+	    si.si_pid != 0) {
+		if (si.si_code == CLD_KILLED || si.si_code == CLD_DUMPED)
+			return zh_error_set(err, ECHILD, NULL,
+					    "the zone's first process was killed by signal %d "
+					    "before it was released",
+					    si.si_status);
+		/* Its own failure came up the error pipe: that message says why. */
+		if (await_exec(sp, err) < 0)
+			return -err->errnum;
+		return zh_error_set(err, ECHILD, NULL,
+				    "the zone's first process exited with status %d before it "
+				    "was released",
+				    si.si_status);
+	}
+	return zh_error_set(err, e, NULL, "cannot release the zone's first process: %s",
+			    strerror(e));
+}
+
 /* Maps, idmapped root, cgroup (v1), the caller's hook; then let the child go. */
 static int release(struct spawn *sp, struct zh_error *err)
 {
@@ -379,8 +405,7 @@ static int release(struct spawn *sp, struct zh_error *err)
 		return -err->errnum;
 	/* Joined at clone (cgroup2) or by the child itself (v1 tasks files). */
 	if (write(sp->sync_wr, "g", 1) != 1)
-		return zh_error_set(err, errno, NULL,
-				    "cannot release the zone's first process: %m");
+		return child_gone(sp, errno, err);
 	return 0;
 }
 

@@ -104,7 +104,8 @@ static int run(const char *uuid, const struct cgroup_limits *l, char **cmd)
 	pid_t pid;
 	int st;
 
-	if (cgroup_create(uuid, &err) < 0)
+	/* As zoneadmd: under systemd, a delegated scope of its own first. */
+	if (cgroup_scope_enter(uuid, &err) < 0 || cgroup_create(uuid, &err) < 0)
 		return fail(&err);
 	if (cgroup_apply(uuid, l, &err) < 0 || (pid = spawn(uuid, cmd, &err)) < 0) {
 		cgroup_destroy(uuid, NULL);

@@ -29,6 +29,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -459,7 +460,9 @@ static int cmd_init(char **a)
  *                                     before the target LLA option
  *     ns TARGET                       neighbour solicitation (source LLA
  *                                     SRCMAC; none when SRCIP is ::)
- * udplisten PORT SECONDS: print "recv=TEXT from=ADDR" per datagram
+ * udplisten PORT [+]SECONDS: print "recv=TEXT from=ADDR" per datagram
+ *                                     for SECONDS; with "+", until stdin
+ *                                     reaches EOF (SECONDS: a deadline)
  */
 
 struct rawargs {
@@ -768,10 +771,13 @@ static int cmd_udplisten(char **a)
 	int off = 0, fd;
 	time_t end;
 
+	bool until_eof;
+
 	if (!a[0] || !a[1])
 		return 2;
+	until_eof = a[1][0] == '+';
 	sa.sin6_port = htons((unsigned short)strtoul(a[0], NULL, 10));
-	end = time(NULL) + (time_t)strtoul(a[1], NULL, 10);
+	end = time(NULL) + (time_t)strtoul(a[1] + until_eof, NULL, 10);
 	fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0 ||
 	    bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -781,13 +787,18 @@ static int cmd_udplisten(char **a)
 	printf("listening\n");
 	fflush(stdout);
 	while (time(NULL) < end) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = 0, .events = POLLIN}};
 		struct sockaddr_in6 from;
 		socklen_t fl = sizeof(from);
 		char buf[2048], addr[INET6_ADDRSTRLEN];
 		ssize_t n;
 
-		if (poll(&pfd, 1, 100) <= 0)
+		if (poll(pfd, until_eof ? 2 : 1, 100) <= 0)
+			continue;
+		/* "+SECONDS": the caller closes our stdin once it has what it waited for. */
+		if (until_eof && pfd[1].revents && read(0, buf, sizeof(buf)) <= 0)
+			break;
+		if (!(pfd[0].revents & POLLIN))
 			continue;
 		n = recvfrom(fd, buf, sizeof(buf) - 1, 0, (struct sockaddr *)&from, &fl);
 		if (n < 0)

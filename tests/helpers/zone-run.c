@@ -230,7 +230,8 @@ int main(int argc, char **argv)
 		snprintf(uuid, sizeof(uuid), "%s", o.uuid);
 	else if (util_uuid_generate(uuid) < 0)
 		return 1;
-	if (cgroup_create(uuid, &err) < 0) {
+	/* As zoneadmd: under systemd, a delegated scope of its own first. */
+	if (cgroup_scope_enter(uuid, &err) < 0 || cgroup_create(uuid, &err) < 0) {
 		fprintf(stderr, "zone-run: %s\n", err.msg ? err.msg : "uuid");
 		return 1;
 	}

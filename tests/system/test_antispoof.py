@@ -12,6 +12,7 @@ Addresses: 198.18.0.0/24 and link-local IPv6 only.
 import ipaddress
 import json
 import os
+import select
 import subprocess
 import tempfile
 import time
@@ -78,11 +79,11 @@ class Zone:
         self.rawsend(src_mac or self.mac, dst_mac or dst.mac, "ip", src_ip or self.ip, dst.ip,
                      "udp", sport, dport, text)
 
-    def listen(self, port=9999, seconds=2):
+    def listen(self, port=9999):
         p = subprocess.Popen(["ip", "netns", "exec", self.ns, PROBE, "udplisten", str(port),
-                              str(seconds)], stdout=subprocess.PIPE, text=True)
-        assert p.stdout.readline().strip() == "listening"
-        return p
+                              "+%d" % LISTEN_DEADLINE], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE)
+        return await_listening(p)
 
     def neigh(self, ip):
         return self.run("ip", "neigh", "show", ip, "dev", "net0").stdout
@@ -156,9 +157,44 @@ def topo(tmp_path):
     t.close()
 
 
-def received(p):
-    out, _ = p.communicate(timeout=10)
-    return [l.split()[0][5:] for l in out.splitlines() if l.startswith("recv=")]
+# A listener runs until told to stop (its stdin closed), at most this long.
+LISTEN_DEADLINE = 120
+
+
+def readline_raw(fd):
+    """One line from fd, unbuffered (so select() sees what is left)."""
+    b = b""
+    while not b.endswith(b"\n"):
+        c = os.read(fd, 1)
+        if not c:
+            break
+        b += c
+    return b.decode(errors="replace")
+
+
+def await_listening(p):
+    assert readline_raw(p.stdout.fileno()).strip() == "listening"
+    return p
+
+
+def received(p, n, timeout=60):
+    """What listener p got, once n datagrams arrived (at most timeout s):
+    no fixed window, so a slow (cold) machine cannot close it before the
+    last frame is sent.  With n = 0 it stops at once: a test that expects
+    nothing first waits for the frames to be counted as dropped."""
+    got, deadline, fd = [], time.monotonic() + timeout, p.stdout.fileno()
+    while len(got) < n and time.monotonic() < deadline:
+        r, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
+        if not r:
+            break
+        line = readline_raw(fd)
+        if not line:
+            break
+        if line.startswith("recv="):
+            got.append(line.split()[0][5:])
+    out, _ = p.communicate(input=b"", timeout=30)   # EOF on stdin: the listener ends
+    return got + [l.split()[0][5:] for l in out.decode(errors="replace").splitlines()
+                  if l.startswith("recv=")]
 
 
 def test_legit_passes_forged_ipv4_dropped(topo):
@@ -169,7 +205,7 @@ def test_legit_passes_forged_ipv4_dropped(topo):
     a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:00:66")
     a.udp(b, "stolen-identity", src_mac=b.mac, src_ip=b.ip, dst_mac=BCAST)
     a.udp(b, "legit2")
-    assert received(p) == ["legit", "legit2"]
+    assert received(p, 2) == ["legit", "legit2"]
     c = topo.counters(a)
     assert c["n0_bad_mac"] == 2 and c["n0_bad_ip4"] == 1, c
     # a real stack works through the rules, both ways
@@ -187,9 +223,9 @@ def test_dhcp_server_replies_dropped(topo):
     a.udp(b, "not-dhcp", sport=9999, dport=68)   # the client port is the servers' only
     a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 1234, 67, "offer", b.mac)  # to a relay
     a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 68, 67, "discover", a.mac)  # a client's
-    assert received(p68) == []
-    assert received(p67) == ["binary300"]
-    assert topo.counters(a)["n0_dhcp_server"] == 6
+    assert wait_for(lambda: topo.counters(a)["n0_dhcp_server"] == 6, 30), topo.counters(a)
+    assert received(p67, 1) == ["binary300"]
+    assert received(p68, 0) == []
 
 
 def test_dhcp6_server_messages_dropped(topo):
@@ -200,9 +236,9 @@ def test_dhcp6_server_messages_dropped(topo):
     a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", 1234, 547, "relay-repl")
     a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", 1234, 547, "reply")
     a.rawsend(a.mac, b.mac, "ip6", a.ll, b.ll, "dhcp6", 546, 547, "solicit")  # a client's
-    assert received(p546) == []
-    assert received(p547) == ["binary8"]
-    assert topo.counters(a)["n0_dhcp_server"] == 4
+    assert wait_for(lambda: topo.counters(a)["n0_dhcp_server"] == 4, 30), topo.counters(a)
+    assert received(p547, 1) == ["binary8"]
+    assert received(p546, 0) == []
 
 
 ALLNODES = ("33:33:00:00:00:01", "ff02::1")
@@ -217,12 +253,11 @@ def test_router_advert_dropped(topo):
     a, b = topo.zone(1), topo.zone(2)
     b.run("sysctl", "-qw", "net.ipv6.conf.net0.accept_ra=1", "net.ipv6.conf.net0.forwarding=0")
     a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "ra")
-    time.sleep(0.3)
+    assert wait_for(lambda: topo.counters(a)["n0_bad_ra"] == 1, 30), topo.counters(a)
     assert default6(b) == ""
-    assert topo.counters(a)["n0_bad_ra"] == 1
     topo.apply(a, a.vm(allow_mac_spoofing=True, allow_dhcp_spoofing=False))
     a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "ra")
-    time.sleep(0.3)
+    assert wait_for(lambda: topo.counters(a)["n0_bad_ra"] == 1, 30), topo.counters(a)
     assert default6(b) == "", "allow_mac_spoofing does not make a router"
     topo.apply(a, a.vm(allow_ip_spoofing=True))
     a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "ra")
@@ -242,18 +277,16 @@ def test_neighbour_advert_for_another_address_dropped(topo):
     a.rawsend(a.mac, ALLNODES[0], "ip6", a.ll, ALLNODES[1], "na", b.ll)   # target: B
     a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", b.ll)
     a.rawsend(a.mac, c.mac, "ip6", "::", c.ll, "ns", b.ll)                 # DAD for B's address
-    time.sleep(0.3)
+    assert wait_for(lambda: topo.counters(a)["n0_bad_nd"] == 3, 30), topo.counters(a)
     assert neigh_mac(c, b.ll) == b.mac
-    assert topo.counters(a)["n0_bad_nd"] == 3
     # the NIC's own address with a MAC that is not its own, even behind another option
     c.run("busybox", "ping", "-6", "-c", "1", "-W", "2", a.ll + "%net0")
     assert neigh_mac(c, a.ll) == a.mac
     a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", a.ll, b.mac)
     a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na2", a.ll, b.mac)
     a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "ns", c.ll)                 # legit resolution
-    time.sleep(0.3)
+    assert wait_for(lambda: topo.counters(a)["n0_bad_nd"] == 5, 30), topo.counters(a)
     assert neigh_mac(c, a.ll) == a.mac
-    assert topo.counters(a)["n0_bad_nd"] == 5
     # allow_mac_spoofing lifts the address option check only, not the target check
     topo.apply(a, a.vm(allow_mac_spoofing=True))
     a.rawsend(a.mac, c.mac, "ip6", a.ll, c.ll, "na", b.ll)
@@ -272,14 +305,12 @@ def test_forged_arp_dropped(topo):
     a.rawsend(a.mac, BCAST, "arp", "198.18.0.9", b.ip)          # someone else's IP
     a.rawsend(a.mac, BCAST, "arp", b.ip, "198.18.0.3")           # the peer's IP
     a.rawsend("02:00:c6:12:00:66", BCAST, "arp", "198.18.0.66", b.ip)  # another MAC
-    time.sleep(0.2)
+    assert wait_for(lambda: (topo.counters(a)["n0_bad_arp"], topo.counters(a)["n0_bad_mac"])
+                    == (2, 1), 30), topo.counters(a)
     assert "lladdr" not in b.neigh("198.18.0.9")
     assert "lladdr" not in b.neigh("198.18.0.66")
-    c = topo.counters(a)
-    assert c["n0_bad_arp"] == 2 and c["n0_bad_mac"] == 1, c
     a.rawsend(a.mac, BCAST, "arp", a.ip, b.ip)                   # legit
-    time.sleep(0.2)
-    assert a.mac in b.neigh(a.ip)
+    assert wait_for(lambda: a.mac in b.neigh(a.ip), 30)
 
 
 def test_ipv6_only_own_link_local(topo):
@@ -289,8 +320,8 @@ def test_ipv6_only_own_link_local(topo):
     a.rawsend(a.mac, dst[0], "ip6", ll6(a.mac), dst[1], "udp", 9999, 9999, "ll")
     a.rawsend(a.mac, dst[0], "ip6", "fe80::dead", dst[1], "udp", 9999, 9999, "spoof6")
     a.rawsend(a.mac, dst[0], "ip6", ll6(b.mac), dst[1], "udp", 9999, 9999, "steal6")
-    assert received(p) == ["ll"]
-    assert topo.counters(a)["n0_bad_ip6"] == 2
+    assert wait_for(lambda: topo.counters(a)["n0_bad_ip6"] == 2, 30), topo.counters(a)
+    assert received(p, 1) == ["ll"]
 
 
 def test_other_ethertypes_dropped(topo):
@@ -312,32 +343,32 @@ def test_allow_flags_lift_their_part(topo):
     p = b.listen()
     a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
     a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:00:66")
-    assert received(p) == ["spoofed-ip"]
+    assert received(p, 1) == ["spoofed-ip"]
 
     topo.apply(a, a.vm(allow_mac_spoofing=True))
     p = b.listen()
     a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
     a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:00:66")
-    assert received(p) == ["spoofed-mac"]
+    assert received(p, 1) == ["spoofed-mac"]
 
     topo.apply(a, a.vm(allow_dhcp_spoofing=True))       # implies ip spoofing
     p = b.listen(68)
     a.udp(b, "offer", sport=67, dport=68)
     a.udp(b, "spoofed-ip", src_ip="198.18.0.77", sport=67, dport=68)
     a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 1234, 68, "offer", b.mac)
-    assert received(p) == ["offer", "spoofed-ip", "binary300"]
+    assert received(p, 3) == ["offer", "spoofed-ip", "binary300"]
 
     topo.apply(a, a.vm(allowed_ips=["198.18.0.64/26"]))
     p = b.listen()
     a.udp(b, "in-range", src_ip="198.18.0.77")
     a.udp(b, "out-of-range", src_ip="198.18.0.7")
-    assert received(p) == ["in-range"]
+    assert received(p, 1) == ["in-range"]
 
     topo.apply(a)                                       # back to the defaults
     p = b.listen()
     a.udp(b, "spoofed-ip", src_ip="198.18.0.77")
     a.udp(b, "legit")
-    assert received(p) == ["legit"]
+    assert received(p, 1) == ["legit"]
 
 
 def test_replace_and_remove(topo):
@@ -379,14 +410,14 @@ def test_dhcp_nic_learns_its_lease(topo, tmp_path):
     try:
         p = b.listen()
         a.udp(b, "before-lease", src_ip="198.18.0.50")
-        assert received(p) == []
+        assert received(p, 0) == []   # dropped in the sender's own send (a negative)
         r = a.run("busybox", "udhcpc", "-i", "net0", "-n", "-q", "-f", "-t", "5", "-T", "1",
                   "-s", "/bin/true", check=False)
         assert r.returncode == 0, r.stderr
         p = b.listen()
         a.udp(b, "after-lease", src_ip="198.18.0.50")
         a.udp(b, "not-leased", src_ip="198.18.0.51")
-        assert received(p) == ["after-lease"]
+        assert received(p, 1) == ["after-lease"]
     finally:
         d.terminate()
         d.wait(timeout=10)
@@ -430,11 +461,10 @@ class RealZone:
         self.rawsend(src_mac or self.mac, dst_mac or dst.mac, "ip", src_ip or self.ip, dst.ip,
                      "udp", sport, dport, text)
 
-    def listen(self, port=9999, seconds=2):
-        p = subprocess.Popen(self.argv("/probe udplisten %d %d" % (port, seconds)),
-                             stdout=subprocess.PIPE, text=True, env=self.h.env)
-        assert p.stdout.readline().strip() == "listening"
-        return p
+    def listen(self, port=9999):
+        p = subprocess.Popen(self.argv("/probe udplisten %d +%d" % (port, LISTEN_DEADLINE)),
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.h.env)
+        return await_listening(p)
 
     def update_nic(self, **props):
         props["mac"] = self.mac
@@ -466,17 +496,19 @@ def test_zones_forged_frames_dropped_and_allow_lifts(zones):
     a.udp(b, "stolen-identity", src_mac=b.mac, src_ip=b.ip, dst_mac=BCAST)
     a.udp(b, "dhcp-offer", sport=67, dport=68, dst_mac=BCAST)
     a.rawsend(a.mac, BCAST, "arp", "198.18.1.9", b.ip)
-    assert received(p) == ["legit"] and received(p68) == []
-    c = a.counters()
-    assert (c["n0_bad_mac"], c["n0_bad_ip4"], c["n0_bad_arp"], c["n0_dhcp_server"]) == \
-        (2, 1, 1, 1), c
+
+    def counted():
+        c = a.counters()
+        return (c["n0_bad_mac"], c["n0_bad_ip4"], c["n0_bad_arp"], c["n0_dhcp_server"])
+    assert wait_for(lambda: counted() == (2, 1, 1, 1), 30), counted()
+    assert received(p, 1) == ["legit"] and received(p68, 0) == []
     assert "lladdr" not in b.zl("ip neigh show 198.18.1.9").out
     # live update: allow_ip_spoofing lifts the IP check at once
     a.update_nic(allow_ip_spoofing=True)
     p = b.listen()
     a.udp(b, "spoofed-ip", src_ip="198.18.1.77")
     a.udp(b, "spoofed-mac", src_mac="02:00:c6:12:01:66")
-    assert received(p) == ["spoofed-ip"]
+    assert received(p, 1) == ["spoofed-ip"]
 
 
 
@@ -496,8 +528,12 @@ def test_zones_router_neighbour_and_dhcp_attacks_fail(zones):
     a.rawsend(a.mac, c.mac, "ip6", lla, ll6(c.mac), "na", llb)
     a.rawsend(a.mac, BCAST, "ip", a.ip, "255.255.255.255", "dhcp", 1234, 68, "offer", b.mac)
     a.rawsend(a.mac, b.mac, "ip", a.ip, b.ip, "dhcp", 67, 68, "offer", b.mac)
-    assert received(p68) == []
-    time.sleep(0.3)
+
+    def counted():
+        cnt = a.counters()
+        return (cnt["n0_bad_ra"], cnt["n0_bad_nd"], cnt["n0_dhcp_server"])
+    assert wait_for(lambda: counted() == (1, 2, 2), 30), counted()
+    assert received(p68, 0) == []
     for z in (b, c):
         assert z.zl("ip -6 route show default").out.strip() == ""
     assert "lladdr " + b.mac in c.zl("ip -6 neigh show %s dev net0" % llb).out

@@ -235,11 +235,15 @@ def test_kill_all_reaches_frozen_sub_cgroups():
     m = os.path.join(CG, "memory", "zonehost", u)
     script = ("mkdir {f}/sub {m}/sub; "
               "sh -c 'echo $$ > {f}/sub/cgroup.procs; echo $$ > {m}/sub/cgroup.procs; "
-              "exec sleep 100' & sleep 0.2; echo FROZEN > {f}/sub/freezer.state; sleep 0.1; "
-              "echo state=$(cat {f}/sub/freezer.state)").format(f=f, m=m)
+              "exec sleep 100' & "
+              "i=0; while [ -z \"$(cat {f}/sub/cgroup.procs)\" ] && [ $i -lt 600 ]; do "
+              "sleep 0.05; i=$((i+1)); done; echo FROZEN > {f}/sub/freezer.state; "
+              "i=0; while [ \"$(cat {f}/sub/freezer.state)\" != FROZEN ] && [ $i -lt 600 ]; "
+              "do sleep 0.05; i=$((i+1)); done; "
+              "echo state=$(cat {f}/sub/freezer.state) procs=$(cat {f}/sub/cgroup.procs)").format(f=f, m=m)
     t0 = time.monotonic()
     cp = cgrun(u, "--", "sh", "-c", script)
     assert cp.returncode == 0, cp.stderr
-    assert "state=FROZEN" in cp.stdout
-    assert time.monotonic() - t0 < 10
+    assert "state=FROZEN procs=" in cp.stdout and "procs=\n" not in cp.stdout, cp.stdout
+    assert time.monotonic() - t0 < 60
     assert_gone(u)

@@ -78,9 +78,12 @@ def zoneadmds(u):
 
 
 def cgroup_dirs(u):
+    """The zone's cgroups: per v1 hierarchy, at the v2 root, or its systemd scope."""
     base = "/sys/fs/cgroup"
-    return [os.path.join(base, c, "zonehost", u) for c in os.listdir(base)
-            if os.path.isdir(os.path.join(base, c, "zonehost", u))]
+    cands = [os.path.join(base, c, "zonehost", u) for c in os.listdir(base)]
+    cands += [os.path.join(base, "zonehost", u),
+              os.path.join(base, "system.slice", "zonehost-%s.scope" % u)]
+    return [d for d in cands if os.path.isdir(d)]
 
 
 def zone_mounts(h, u):
@@ -91,9 +94,10 @@ def zone_mounts(h, u):
 
 def assert_no_leftovers(h, u, ns=None):
     if ns:
-        assert wait_for(lambda: not procs_in_pidns(ns), 5), procs_in_pidns(ns)
-    assert wait_for(lambda: not zoneadmds(u), 5), zoneadmds(u)
-    assert cgroup_dirs(u) == []
+        assert wait_for(lambda: not procs_in_pidns(ns), 30), procs_in_pidns(ns)
+    assert wait_for(lambda: not zoneadmds(u), 30), zoneadmds(u)
+    # systemd removes an empty scope's cgroup on its own, soon after.
+    assert wait_for(lambda: cgroup_dirs(u) == [], 30), cgroup_dirs(u)
     assert zone_mounts(h, u) == []
     rd = run_dir(h, u)
     left = sorted(os.listdir(rd)) if os.path.isdir(rd) else []
@@ -405,7 +409,8 @@ def test_autoboot_create_and_delete_running(lc):
     r = h.vmadm("delete", u)
     assert r.rc == 0 and r.err == "Successfully deleted VM %s\n" % u, r
     assert not procs_in_pidns(ns)
-    assert not zoneadmds(u) and cgroup_dirs(u) == [] and zone_mounts(h, u) == []
+    assert not zoneadmds(u) and zone_mounts(h, u) == []
+    assert wait_for(lambda: cgroup_dirs(u) == [], 30), cgroup_dirs(u)
     assert not os.path.exists(run_dir(h, u))
 
 
@@ -418,7 +423,7 @@ def test_kill9_zoneadmd_leaves_nothing(lc):
         zpid = json.load(f)["zoneadmd_pid"]
     assert zpid in zoneadmds(u)
     os.kill(zpid, signal.SIGKILL)
-    assert wait_for(lambda: state(h, u) == "stopped", 10)
+    assert wait_for(lambda: state(h, u) == "stopped", 30)
     assert_no_leftovers(h, u, ns)
     assert get(h, u)["exit_status"] == 137
     # and it starts again
@@ -479,7 +484,8 @@ def test_fifty_zones_at_once(lc):
     assert h.vmadm("list", "-H").out == ""
     for u, ns in zip(uuids, nss):
         assert not procs_in_pidns(ns)
-        assert not zoneadmds(u) and cgroup_dirs(u) == [] and zone_mounts(h, u) == []
+        assert not zoneadmds(u) and zone_mounts(h, u) == []
+        assert wait_for(lambda: cgroup_dirs(u) == [], 30), cgroup_dirs(u)
     assert started < 60, started
 
 
@@ -492,9 +498,9 @@ def test_pool_destroy_force_stops_running_zones(imghost):
     ns = pidns(vm["pid"])
     r = h.zonehost("pool", "destroy", "--force")
     assert r.rc == 0, r
-    assert wait_for(lambda: not procs_in_pidns(ns), 5)
-    assert wait_for(lambda: not zoneadmds(u), 5)
-    assert cgroup_dirs(u) == []
+    assert wait_for(lambda: not procs_in_pidns(ns), 30)
+    assert wait_for(lambda: not zoneadmds(u), 30)
+    assert wait_for(lambda: cgroup_dirs(u) == [], 30), cgroup_dirs(u)
     assert h.mounts_under_root() == []
     img_file = os.path.join(h.root, "var", "lib", "zonehost", "zones.img")
     lo = subprocess.run(["losetup", "-j", img_file], capture_output=True, text=True)

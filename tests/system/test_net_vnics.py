@@ -74,7 +74,7 @@ def nft_tables(h, u):
 
 def assert_clean(h, u, pre=None):
     pre = pre or vnic_prefix(h, u)
-    assert wait_for(lambda: not host_links(h, u, pre), 5), host_links(h, u, pre)
+    assert wait_for(lambda: not host_links(h, u, pre), 30), host_links(h, u, pre)
     assert nft_tables(h, u) == []
 
 
@@ -151,7 +151,7 @@ def test_hosts_file_keeps_the_zones_own_lines_and_symlinks_stay_inside(net):
     assert zl(h, u, "cat /etc/hostname").out == "h2\n"
     # a second boot replaces the block, not appends to it
     assert h.vmadm("reboot", u).rc == 0
-    assert wait_for(lambda: zl(h, u, "true", check=False).rc == 0, 10)
+    assert wait_for(lambda: zl(h, u, "true", check=False).rc == 0, 30)
     hosts = zl(h, u, "cat /etc/hosts").out
     assert hosts.count("zonehost: begin") == 1, hosts
     assert "198.18.0.11/24" in zone_addrs(h, u, "net0")
@@ -349,7 +349,7 @@ def test_no_leftovers_after_kill9_of_zoneadmd(net):
     with open(os.path.join(h.root, "run", "zonehost", u, "state.json")) as f:
         zpid = json.load(f)["zoneadmd_pid"]
     os.kill(zpid, signal.SIGKILL)
-    assert wait_for(lambda: get(h, u)["state"] == "stopped", 10)
+    assert wait_for(lambda: get(h, u)["state"] == "stopped", 30)
     assert_clean(h, u)
     start(h, u)
     assert len(host_links(h, u)) == 2

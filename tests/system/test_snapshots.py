@@ -7,7 +7,7 @@ import subprocess
 import time
 
 from conftest import CMD
-from test_vmadm_util import TS_RE, create, get, pool_mount, trash_settled
+from test_vmadm_util import TS_RE, create, get, pool_mount, trash_settled, wait_for
 
 ZLOGIN = os.path.join(CMD, "zlogin")
 
@@ -217,5 +217,4 @@ def test_pool_destroy_right_after_rollback(imghost):
         assert not [ln for ln in f if mnt in ln]
     out = subprocess.run(["losetup", "-a"], capture_output=True, text=True).stdout
     assert h.root not in out
-    time.sleep(0.5)
-    assert not os.path.exists(mnt)
+    assert wait_for(lambda: not os.path.exists(mnt), 30)

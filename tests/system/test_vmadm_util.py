@@ -100,7 +100,7 @@ def trash_settled(h, timeout=60):
         time.sleep(0.05)
 
 
-def wait_for(fn, timeout=10.0, step=0.05):
+def wait_for(fn, timeout=30.0, step=0.05):
     """fn()'s first true value within timeout, else its last value."""
     end = time.time() + timeout
     while time.time() < end:

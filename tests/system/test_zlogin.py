@@ -19,7 +19,7 @@ import time
 import pytest
 
 from conftest import BUILD, CMD, new_uuid
-from test_vmadm_util import create
+from test_vmadm_util import create, wait_for
 
 ZLOGIN = os.path.join(CMD, "zlogin")
 PROBE = os.path.join(BUILD, "tests", "helpers", "probe")
@@ -27,13 +27,24 @@ HOSTNAME = "zl-test-zone"
 SANE_ENV = {"HOME", "SHELL", "USER", "LOGNAME", "PATH", "TERM"}
 
 
-def zone_pids(uuid):
-    """Host pids in the zone's pids cgroup (v1) or its v2 cgroup."""
+def zone_cgroup_dirs(uuid):
+    """The zone's cgroup: in its systemd scope, or under zonehost's parent."""
+    yield "/sys/fs/cgroup/system.slice/zonehost-%s.scope/zone" % uuid
     for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
-        p = os.path.join(base, "zonehost", uuid, "cgroup.procs")
-        if os.path.exists(p):
-            with open(p) as f:
-                return {int(x) for x in f.read().split()}
+        yield os.path.join(base, "zonehost", uuid)
+
+
+def zone_pids(uuid):
+    """Host pids in the zone's pids cgroup (v1) or its v2 cgroup, sub-cgroups
+    (the zlogin leaf) included."""
+    for d in zone_cgroup_dirs(uuid):
+        if os.path.exists(os.path.join(d, "cgroup.procs")):
+            out = set()
+            for dirpath, _, files in os.walk(d):
+                if "cgroup.procs" in files:
+                    with open(os.path.join(dirpath, "cgroup.procs")) as f:
+                        out |= {int(x) for x in f.read().split()}
+            return out
     return set()
 
 
@@ -147,10 +158,11 @@ def test_sees_only_the_zone(zone):
     assert 1 in pids and "ps -o pid,args" in cmds, r.out
     for host_thing in ("zoneadmd", "zlogin", "python", "pytest", "systemd"):
         assert host_thing not in cmds, r.out
-    # Its own cgroups (the zone's: the root of its cgroup namespace), like init.
+    # Its own cgroups (the zone's: the root of its cgroup namespace), like
+    # init; on cgroup v2 the session sits in the zone's "zlogin" leaf.
     r = zl(h, u, "cat", "/proc/self/cgroup", "/proc/1/cgroup")
     lines = r.out.splitlines()
-    assert lines and all(l.endswith(":/") for l in lines), r.out
+    assert lines and all(l.endswith(":/") or l == "0::/zlogin" for l in lines), r.out
     # /proc/self/exe is a file of the zone, never a host binary.
     r = zl(h, u, "readlink", "/proc/self/exe")
     assert r.out == "/bin/busybox\n", r
@@ -196,8 +208,7 @@ def test_in_zone_cgroup_from_the_host(zone):
             p.kill()
             p.wait()
         p.stdout.close()
-    time.sleep(0.1)
-    assert session_pids(u, argv) == []
+    assert wait_for(lambda: session_pids(u, argv) == [], 30), session_pids(u, argv)
     assert zlogin_procs() == []
 
 
@@ -275,15 +286,16 @@ def test_pty_large_output_and_winsize(zone):
     import fcntl, struct, termios
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 30, 100, 0, 0))
     p = subprocess.Popen([ZLOGIN, "-Q", u, "sh", "-c",
-                          "stty size; read x; stty size; seq 1 100000; exit 4"],
+                          "stty size; read x; i=0; while [ \"$(stty size)\" != '40 120' ] && "
+                          "[ $i -lt 600 ]; do sleep 0.05; i=$((i+1)); done; "
+                          "stty size; seq 1 100000; exit 4"],
                          stdin=slave, stdout=slave, stderr=slave, env=h.env)
     os.close(slave)
     try:
         assert b"30 100" in read_until(master, b"30 100")
         fcntl.ioctl(master, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         p.send_signal(signal.SIGWINCH)
-        time.sleep(0.2)
-        os.write(master, b"go\n")
+        os.write(master, b"go\n")   # the zone's shell waits (bounded) for the new size
         out = read_until(master, b"100000\r\n", timeout=30)
         assert b"40 120" in out
         assert out.count(b"\r\n") >= 100000

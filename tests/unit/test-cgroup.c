@@ -326,11 +326,80 @@ static void test_v2(void)
 	zh_error_clear(&err);
 }
 
+/* Under systemd: the zone lives in its delegated scope; root and slice untouched. */
+static void test_v2_systemd(void)
+{
+	struct cgroup_limits l = {50, 200, 256, 512, 100, 100};
+	struct zh_error err = ZH_ERROR_INIT;
+	char scope[1024], zone[1100], name[96];
+	char **paths;
+	int fd;
+
+	put(root, "cgroup.controllers", "cpuset cpu io memory hugetlb pids\n");
+	put(root, "cgroup.subtree_control", "cpu memory");
+	setenv("ZONEHOST_CGROUP_SYSTEMD", "1", 1);
+	cgroup_reset();
+	ok(cgroup_systemd(), "systemd layout forced");
+	is_int(cgroup_scope_name(UUID, name, sizeof(name)), 0, "scope name");
+	is_str(name, "zonehost-" UUID ".scope", "scope name text");
+	is_int(cgroup_scope_name(UUID, name, 20), -ENAMETOOLONG, "scope name too long");
+	snprintf(scope, sizeof(scope), "%s/system.slice/zonehost-%s.scope", root, UUID);
+	snprintf(zone, sizeof(zone), "%s/zone", scope);
+	is_int(cgroup_scope_enter(UUID, &err), 0, "scope enter: %s", err.msg ? err.msg : "");
+	ok(exists("%s/supervisor", scope), "zoneadmd's supervisor leaf");
+	put(scope, "cgroup.controllers", "cpu io memory pids\n");
+	put(scope, "cgroup.subtree_control", "");
+	is_int(cgroup_create(UUID, &err), 0, "systemd create: %s", err.msg ? err.msg : "");
+	ok(exists("%s", zone), "zone cgroup in the scope");
+	is_str(get("%s/cgroup.subtree_control", scope), "+cpu +memory +pids +io",
+	       "controllers enabled in the scope");
+	is_str(get("%s/cgroup.subtree_control", root), "cpu memory", "root never written");
+	ok(!exists("%s/zonehost", root), "no zonehost parent at the root");
+	for (const char *f = "cpu.max\0cpu.weight\0memory.max\0memory.swap.max\0pids.max\0"
+			     "io.weight\0cgroup.procs\0";
+	     *f; f += strlen(f) + 1)
+		put(zone, f, "");
+	is_int(cgroup_apply(UUID, &l, &err), 0, "systemd apply: %s", err.msg ? err.msg : "");
+	is_str(get("%s/memory.max", zone), "268435456", "memory.max in the scope's zone");
+	paths = cgroup_paths(UUID);
+	ok(paths && paths[0] && streq(paths[0], zone), "cgroup_paths names the scope's zone");
+	strv_free(paths);
+	fd = cgroup_open_zlogin_fd(UUID, &err);
+	ok(fd >= 0 && exists("%s/zlogin", zone), "zlogin leaf made and opened");
+	if (fd >= 0)
+		close(fd);
+	/* What a zone's systemd does with its subtree, then a reboot. */
+	fsutil_mkdir_p(zone, 0755, NULL);
+	{
+		char d[1200];
+
+		snprintf(d, sizeof(d), "%s/system.slice/cron.service", zone);
+		fsutil_mkdir_p(d, 0755, NULL);
+		put(d, "cgroup.procs", "");
+		snprintf(d, sizeof(d), "%s/init.scope", zone);
+		fsutil_mkdir_p(d, 0755, NULL);
+	}
+	put(zone, "cgroup.subtree_control", "memory pids\n");
+	is_int(cgroup_reset_zone(UUID, &err), 0, "reset: %s", err.msg ? err.msg : "");
+	ok(!exists("%s/system.slice", zone) && !exists("%s/init.scope", zone) &&
+		   !exists("%s/zlogin", zone),
+	   "sub-cgroups removed");
+	ok(exists("%s", zone) && !exists("%s/cgroup.subtree_control", zone),
+	   "the zone's cgroup made anew");
+	is_int(cgroup_destroy(UUID, &err), 0, "systemd destroy: %s", err.msg ? err.msg : "");
+	ok(!exists("%s", zone), "zone cgroup removed");
+	ok(exists("%s", scope), "the scope is systemd's to remove");
+	unsetenv("ZONEHOST_CGROUP_SYSTEMD");
+	cgroup_reset();
+	zh_error_clear(&err);
+}
+
 int main(void)
 {
 	if (!mkdtemp(root))
 		return 1;
 	setenv("ZONEHOST_CGROUP_ROOT", root, 1);
+	unsetenv("ZONEHOST_CGROUP_SYSTEMD");
 	cgroup_reset();
 	test_v1_limits();
 	test_v1_procs();
@@ -340,6 +409,9 @@ int main(void)
 	fsutil_rm_rf(root, NULL);
 	mkdir(root, 0700);
 	test_v2();
+	fsutil_rm_rf(root, NULL);
+	mkdir(root, 0700);
+	test_v2_systemd();
 	fsutil_rm_rf(root, NULL);
 	return tap_done();
 }

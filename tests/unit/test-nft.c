@@ -90,7 +90,7 @@ static void test_default(void)
 	ok(has(s, "counter name " VID "_n0_bad_ip4 drop"), "IPv4 source check");
 	ok(has(s, "arp saddr ip 198.18.0.1 return"), "ARP sender IP check");
 	ok(has(s, "counter name " VID "_n0_bad_ip6 drop"), "IPv6 source check");
-	ok(has(s, "ip6 saddr :: meta l4proto ipv6-icmp return"), ":: for DAD");
+	ok(has(s, "ip6 saddr :: meta l4proto 58 return"), ":: for DAD");
 	ok(has(s, "\t\tudp dport 68 counter name " VID "_n0_dhcp_server drop"),
 	   "anything to the DHCP client port dropped, whatever its source port");
 	ok(has(s, "udp dport 67 @th,64,8 2 counter name " VID "_n0_dhcp_server drop"),
@@ -103,7 +103,7 @@ static void test_default(void)
 	ok(!has(s, "sport 67") && !has(s, "sport 547"), "no rule keyed on a source port");
 	ok(has(s, "icmp type redirect counter name " VID "_n0_bad_ra drop"),
 	   "IPv4 redirects dropped");
-	ok(has(s, "meta l4proto ipv6-icmp jump " VID "_n0_nd\n"), "ICMPv6 through the nd chain");
+	ok(has(s, "meta l4proto 58 jump " VID "_n0_nd\n"), "ICMPv6 through the nd chain");
 	ok(has(s,
 	       "icmpv6 type { nd-router-advert, nd-redirect } counter name " VID "_n0_bad_ra drop"),
 	   "router advertisements and redirects dropped");

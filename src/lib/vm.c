@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 
 #include "cgroup.h"
+#include "crashpoint.h"
 #include "ctl.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -37,6 +38,7 @@
 #include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
+#include "image.h"
 #include "pool.h"
 #include "util.h"
 #include "vm.h"
@@ -181,6 +183,58 @@ static int lock_existing(const char *uuid, struct zh_error *err)
 	return lock_vm(uuid, err);
 }
 
+/* ---- what killed commands left ---- */
+
+/* The datasets a killed rollback or receive of uuid parks beside it. */
+static void destroy_parked(const struct pool *p, const char *uuid)
+{
+	static const char *const sfx[] = {"-rollback", "-recv"};
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		_cleanup_free_ char *ds = NULL;
+
+		if (asprintf(&ds, "%s%s", uuid, sfx[i]) >= 0)
+			pool_subvol_destroy(p, ds, &ignored);
+		zh_error_clear(&ignored);
+	}
+}
+
+void vm_recover_new(const struct pool *p, const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_free_ char *rec = image_record_path(p, uuid);
+
+	if (!vmstore_has_config(p, uuid) && rec && !fsutil_exists(rec)) {
+		vm_snapshot_destroy_all(p, uuid, &ignored);
+		zh_error_clear(&ignored);
+		pool_subvol_destroy(p, uuid, &ignored);
+		zh_error_clear(&ignored);
+	}
+	vmstore_unmark_new(p, uuid);
+}
+
+void vm_sweep_new(const struct pool *p)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_strv_ char **v = NULL;
+
+	if (vmstore_marked_new(p, &v, &ignored) < 0) {
+		zh_error_clear(&ignored);
+		return;
+	}
+	for (char **u = v; *u; u++) {
+		_cleanup_close_ int l = lock_try(*u, &ignored);
+
+		zh_error_clear(&ignored);
+		if (l < 0) /* its command is still at work */
+			continue;
+		vm_recover_new(p, *u);
+		if (!vmstore_has_config(p, *u))
+			drop_lock_file(*u);
+	}
+}
+
 /* ---- create ---- */
 
 static int make_root(const struct pool *p, const char *uuid, const char *image,
@@ -219,14 +273,17 @@ static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err
 	r = make_root(p, uuid, jsonutil_str(vm, "image_uuid"), err);
 	if (r < 0)
 		return r;
+	crashpoint("create.cloned");
 	r = pool_dataset_private(p, uuid, err); /* its root/ is the zone's / */
 	if (r < 0)
 		goto undo;
 	if (quota && (r = pool_quota_set(p, uuid, quota, err)) < 0)
 		goto undo;
+	crashpoint("create.quota");
 	r = vmstore_save(p, vm, err);
 	if (r < 0)
 		goto undo;
+	crashpoint("create.saved");
 	return 0;
 undo:
 	pool_subvol_destroy(p, uuid, &ignored);
@@ -267,7 +324,14 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 		return r;
 	}
 	*autoboot = json_is_true(json_object_get(vm, "autoboot"));
-	r = build_vm(p, vm, err);
+	vm_sweep_new(p);	 /* what killed creates left, before this one adds a mark */
+	vm_recover_new(p, uuid); /* this uuid's, whose lock we hold */
+	r = vmstore_mark_new(p, uuid, err);
+	if (r == 0) {
+		crashpoint("create.marked");
+		r = build_vm(p, vm, err);
+		vmstore_unmark_new(p, uuid);
+	}
 	if (r < 0) {
 		drop_lock_file(uuid);
 		return r;
@@ -476,10 +540,13 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 	if (r < 0)
 		return r;
 	a.limits = r > 0;
+	crashpoint("update.limits");
 	if (changed_has(changed, "quota") && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
 		goto undo;
+	crashpoint("update.quota");
 	if ((r = vmstore_save(p, vm, err)) < 0)
 		goto undo;
+	crashpoint("update.saved");
 	if (json_array_size(changed) == 0)
 		return 0;
 	r = apply_network(p, uuid, old, changed, err);
@@ -544,10 +611,19 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	    r != -ENOTCONN)
 		return r; /* SmartOS halts a running VM before deleting it */
 	zh_error_clear(err);
+	crashpoint("delete.stopped");
+	destroy_parked(p, uuid);
 	r = vm_snapshot_destroy_all(p, uuid, err);
-	if (r < 0 || (r = pool_subvol_destroy(p, uuid, err)) < 0 ||
-	    (r = vmstore_remove(p, uuid, err)) < 0)
+	if (r < 0)
 		return r;
+	crashpoint("delete.snapshots");
+	if ((r = pool_subvol_destroy(p, uuid, err)) < 0)
+		return r;
+	crashpoint("delete.dataset");
+	if ((r = vmstore_remove(p, uuid, err)) < 0)
+		return r;
+	vmstore_unmark_new(p, uuid); /* a create killed once its config was saved */
+	crashpoint("delete.config");
 	run = paths_join(paths_run(), uuid);
 	if (!run)
 		return zh_error_oom(err);

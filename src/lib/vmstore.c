@@ -363,7 +363,7 @@ static int load_one(const struct pool *p, const char *uuid, json_t **out, struct
 	return 0;
 }
 
-static bool has_config(const struct pool *p, const char *uuid)
+bool vmstore_has_config(const struct pool *p, const char *uuid)
 {
 	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
 
@@ -473,7 +473,7 @@ static int find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out
 		r = pool_open(*n, &p, err);
 		if (r < 0 || (r = migrate(p, err)) < 0)
 			return r;
-		if (!has_config(p, uuid))
+		if (!vmstore_has_config(p, uuid))
 			continue;
 		r = load_one(p, uuid, vm_out, err);
 		if (r < 0)
@@ -547,5 +547,85 @@ int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
 	if (unlink(path) < 0 && errno != ENOENT)
 		return zh_error_set(err, errno, NULL, "cannot remove %s: %m", path);
 	fsutil_fsync_parent(path);
+	return 0;
+}
+
+/* ---- the marks of VMs being made ---- */
+
+#define MARK_SUFFIX ".new"
+
+static char *mark_path(const struct pool *p, const char *uuid)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/" CONFIG_DIR "/%s" MARK_SUFFIX, p->mountpoint, uuid) < 0)
+		return NULL;
+	return path;
+}
+
+int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
+	_cleanup_free_ char *path = mark_path(p, uuid);
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!dir || !path)
+		return zh_error_oom(err);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
+	fsutil_fsync_parent(path);
+	return 0;
+}
+
+void vmstore_unmark_new(const struct pool *p, const char *uuid)
+{
+	_cleanup_free_ char *path = mark_path(p, uuid);
+
+	if (path && unlink(path) == 0)
+		fsutil_fsync_parent(path);
+}
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
+	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
+	char uuid[UTIL_UUID_LEN + 1];
+	struct dirent *de;
+	size_t n = 0;
+	int r = 0;
+	DIR *d;
+
+	if (!dir || !v)
+		return zh_error_oom(err);
+	d = opendir(dir);
+	while (d && r == 0 && (de = readdir(d))) {
+		if (strlen(de->d_name) != UTIL_UUID_LEN + strlen(MARK_SUFFIX) ||
+		    !streq(de->d_name + UTIL_UUID_LEN, MARK_SUFFIX))
+			continue;
+		snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, de->d_name);
+		if (util_is_uuid(uuid))
+			r = strv_push(&v, &n, uuid);
+	}
+	if (d)
+		closedir(d);
+	if (r < 0)
+		return zh_error_oom(err);
+	*out = TAKE_PTR(v);
 	return 0;
 }

@@ -24,6 +24,7 @@
  * autoboot, starts it after both locks are released (vm-run.c).  update of
  * a running zone applies cgroup limits live; delete halts it first.
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -210,8 +211,61 @@ void vm_recover_new(const struct pool *p, const char *uuid)
 		zh_error_clear(&ignored);
 		pool_subvol_destroy(p, uuid, &ignored);
 		zh_error_clear(&ignored);
+		pool_recv_clear(p, uuid, &ignored);
+		zh_error_clear(&ignored);
 	}
 	vmstore_unmark_new(p, uuid);
+}
+
+/* Whether any pool holds uuid's config (true when unsure). */
+static bool config_anywhere(const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_strv_ char **names = NULL;
+	bool found = pool_list(&names, &ignored) < 0;
+
+	for (char **n = names; !found && n && *n; n++) {
+		_cleanup_pool_ struct pool *p = NULL;
+
+		found = pool_open(*n, &p, &ignored) < 0 || vmstore_has_config(p, uuid);
+	}
+	zh_error_clear(&ignored);
+	return found;
+}
+
+/* A VM lock file (and run directory) of no VM, whose lock is free: a killed delete's. */
+static void sweep_lock_file(const char *name)
+{
+	char uuid[UTIL_UUID_LEN + 1];
+	_cleanup_free_ char *run = NULL;
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_close_ int l = -EBADF;
+
+	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".lock"))
+		return;
+	snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, name);
+	if (!util_is_uuid(uuid) || config_anywhere(uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
+	    config_anywhere(uuid)) {
+		zh_error_clear(&ignored);
+		return;
+	}
+	zh_error_clear(&ignored);
+	if ((run = paths_join(paths_run(), uuid)))
+		fsutil_rm_rf(run, &ignored);
+	zh_error_clear(&ignored);
+	drop_lock_file(uuid);
+}
+
+static void sweep_lock_files(void)
+{
+	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
+	DIR *d = dir ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		sweep_lock_file(de->d_name);
+	if (d)
+		closedir(d);
 }
 
 void vm_sweep_new(const struct pool *p)
@@ -233,6 +287,7 @@ void vm_sweep_new(const struct pool *p)
 		if (!vmstore_has_config(p, *u))
 			drop_lock_file(*u);
 	}
+	sweep_lock_files();
 }
 
 /* ---- create ---- */
@@ -613,6 +668,8 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	zh_error_clear(err);
 	crashpoint("delete.stopped");
 	destroy_parked(p, uuid);
+	pool_recv_clear(p, uuid, err); /* a killed receive's inbox */
+	zh_error_clear(err);
 	r = vm_snapshot_destroy_all(p, uuid, err);
 	if (r < 0)
 		return r;
@@ -620,16 +677,15 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	if ((r = pool_subvol_destroy(p, uuid, err)) < 0)
 		return r;
 	crashpoint("delete.dataset");
-	if ((r = vmstore_remove(p, uuid, err)) < 0)
-		return r;
-	vmstore_unmark_new(p, uuid); /* a create killed once its config was saved */
-	crashpoint("delete.config");
 	run = paths_join(paths_run(), uuid);
 	if (!run)
 		return zh_error_oom(err);
-	r = fsutil_rm_rf(run, err);
-	drop_lock_file(uuid);
-	return r;
+	if ((r = fsutil_rm_rf(run, err)) < 0 || (r = vmstore_remove(p, uuid, err)) < 0)
+		return r;
+	vmstore_unmark_new(p, uuid); /* a create killed once its config was saved */
+	crashpoint("delete.config");
+	drop_lock_file(uuid); /* a kill before this leaves it to vm_sweep_new() */
+	return 0;
 }
 
 /* ---- validate ---- */

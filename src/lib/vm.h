@@ -54,7 +54,9 @@ int vm_kill(const char *uuid, int sig, struct zh_error *err);
  * a dataset and unmarks it once the config is saved.  vm_recover_new, with
  * uuid's lock held, removes what a killed one left: the dataset and its
  * snapshots when no config was saved (never an image's), and the mark.
- * vm_sweep_new does that for every mark in pool p whose lock is free.
+ * vm_sweep_new does that for every mark in pool p whose lock is free, and
+ * removes the lock files and run directories of VMs that no longer exist
+ * (a delete killed after its config went).  Caller holds the host lock.
  */
 void vm_recover_new(const struct pool *p, const char *uuid);
 void vm_sweep_new(const struct pool *p);

@@ -33,6 +33,7 @@
 
 #include "fsutil.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "paths.h"
 #include "runstate.h"
 #include "util.h"
@@ -292,6 +293,18 @@ static int decorate_paths(const struct pool *p, json_t *vm, const char *uuid)
 	return 0;
 }
 
+/* Whether a command holds uuid's lock (an inbox whose receive was killed is debris). */
+static bool receive_at_work(const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	int l = lock_try(uuid, &ignored);
+
+	zh_error_clear(&ignored);
+	if (l >= 0)
+		close(l);
+	return l == -EWOULDBLOCK;
+}
+
 /* A stopped VM with a receive in progress (vm-send.c's "<pool>/.recv-<uuid>"): "receiving". */
 static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid)
 {
@@ -302,7 +315,7 @@ static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid
 		return 0;
 	if (asprintf(&tmp, "%s/.recv-%s", p->mountpoint, uuid) < 0)
 		return -ENOMEM;
-	if (!fsutil_is_dir(tmp))
+	if (!fsutil_is_dir(tmp) || !receive_at_work(uuid))
 		return 0;
 	if (set_str(vm, "state", "receiving") < 0 || set_str(vm, "zone_state", "installed") < 0)
 		return -ENOMEM;

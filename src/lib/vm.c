@@ -7,9 +7,10 @@
  * vmcfg needs to know about the host it asks through the callbacks below.
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
- *              id range -> clone <image>@final -> chmod 700 -> quota ->
- *              save (the config, beside the dataset) -> (unlock) -> start
- *              if autoboot
+ *              id range -> sweep what killed creates left -> mark uuid
+ *              (.vmadm/<uuid>.new) -> clone <image>@final -> chmod 700 ->
+ *              quota -> save (the config, beside the dataset: the commit
+ *              point) -> unmark -> (unlock) -> start if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
  *              running, quota) -> save -> CTL_UPDATE to zoneadmd (which
  *              syncs changed nics/routes; if it cannot, the old config

@@ -49,7 +49,7 @@ int vm_reboot(const char *uuid, bool force, struct zh_error *err);
 int vm_kill(const char *uuid, int sig, struct zh_error *err);
 
 /*
- * Crash recovery (docs/architecture.md "Crash consistency").  A create or
+ * Crash recovery (docs/testing.md "Crash consistency").  A create or
  * a receive of a new VM marks its uuid (vmstore_mark_new) before it makes
  * a dataset and unmarks it once the config is saved.  vm_recover_new, with
  * uuid's lock held, removes what a killed one left: the dataset and its

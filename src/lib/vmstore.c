@@ -589,7 +589,8 @@ int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *er
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
-	fsutil_fsync_parent(path);
+	/* No fsync: the mark is in the pool, and the snapshot or subvolume made
+	 * next commits the pool's transaction, the mark with it. */
 	return 0;
 }
 
@@ -597,8 +598,8 @@ void vmstore_unmark_new(const struct pool *p, const char *uuid)
 {
 	_cleanup_free_ char *path = mark_path(p, uuid);
 
-	if (path && unlink(path) == 0)
-		fsutil_fsync_parent(path);
+	if (path) /* a mark that outlives a power cut, config saved, is only dropped */
+		unlink(path);
 }
 
 static int strv_push(char ***v, size_t *n, const char *s)

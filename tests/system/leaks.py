@@ -13,6 +13,7 @@ import re
 import subprocess
 
 CGROUP = "/sys/fs/cgroup"
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
 def _out(argv):
@@ -67,6 +68,20 @@ def qgroups(h):
         return []
     out = _out(["btrfs", "qgroup", "show", "--raw", mnt])
     return [l.split()[0] for l in out.splitlines() if re.match(r"^0/\d+\s", l)]
+
+
+def _pending(h):
+    """ids ("0/N") of deleted subvolumes the btrfs cleaner has not dropped yet."""
+    out = _out(["btrfs", "subvolume", "list", "-d", pool_mount(h)])
+    return {"0/" + l.split()[1] for l in out.splitlines()}
+
+
+def live_qgroups(h):
+    """Level-0 qgroups but those of subvolumes being dropped (the kernel removes them)."""
+    if not os.path.ismount(pool_mount(h)):
+        return []
+    pend = _pending(h)
+    return [q for q in qgroups(h) if q not in pend]
 
 
 def stale_qgroups(h):
@@ -153,10 +168,10 @@ def census(h, uuids=()):
         "veths": len(veths(h)),
         "nft": len(nft_vm_objects(h)),
         "subvols": len(subvolumes(h)),
-        "qgroups": len(qgroups(h)),
+        "qgroups": len(live_qgroups(h)),
         "stale_qgroups": len(stale_qgroups(h)),
-        "run": len(run_entries(h)),
-        "locks": len(lock_files(h)),
+        "run": len([e for e in run_entries(h) if UUID_RE.match(e)]),
+        "locks": len([f for f in lock_files(h) if UUID_RE.match(f[:-5])]),
         "debris": len(pool_dot_entries(h)),
     }
 

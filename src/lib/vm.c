@@ -8,7 +8,7 @@
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
  *              id range -> sweep what killed creates left -> mark uuid
- *              (.vmadm/<uuid>.new) -> clone <image>@final -> chmod 700 ->
+ *              (<pool>/.new-<uuid>) -> clone <image>@final -> chmod 700 ->
  *              quota -> save (the config, beside the dataset: the commit
  *              point) -> unmark -> (unlock) -> start if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when

@@ -565,32 +565,29 @@ int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
 
 /* ---- the marks of VMs being made ---- */
 
-#define MARK_SUFFIX ".new"
+#define MARK_PREFIX ".new-" /* at the pool's top: '.' names are never datasets */
 
 static char *mark_path(const struct pool *p, const char *uuid)
 {
 	char *path = NULL;
 
-	if (asprintf(&path, "%s/" CONFIG_DIR "/%s" MARK_SUFFIX, p->mountpoint, uuid) < 0)
+	if (asprintf(&path, "%s/" MARK_PREFIX "%s", p->mountpoint, uuid) < 0)
 		return NULL;
 	return path;
 }
 
 int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
 	_cleanup_free_ char *path = mark_path(p, uuid);
 	_cleanup_close_ int fd = -EBADF;
 
-	if (!dir || !path)
+	if (!path)
 		return zh_error_oom(err);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
-	/* No fsync: the mark is in the pool, and the snapshot or subvolume made
-	 * next commits the pool's transaction, the mark with it. */
+	/* No fsync: the snapshot or subvolume made next commits the pool's
+	 * transaction, and the mark with it. */
 	return 0;
 }
 
@@ -617,25 +614,18 @@ static int strv_push(char ***v, size_t *n, const char *s)
 
 int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
 	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
-	char uuid[UTIL_UUID_LEN + 1];
+	size_t n = 0, pl = strlen(MARK_PREFIX);
 	struct dirent *de;
-	size_t n = 0;
 	int r = 0;
 	DIR *d;
 
-	if (!dir || !v)
+	if (!v)
 		return zh_error_oom(err);
-	d = opendir(dir);
-	while (d && r == 0 && (de = readdir(d))) {
-		if (strlen(de->d_name) != UTIL_UUID_LEN + strlen(MARK_SUFFIX) ||
-		    !streq(de->d_name + UTIL_UUID_LEN, MARK_SUFFIX))
-			continue;
-		snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, de->d_name);
-		if (util_is_uuid(uuid))
-			r = strv_push(&v, &n, uuid);
-	}
+	d = opendir(p->mountpoint);
+	while (d && r == 0 && (de = readdir(d)))
+		if (strncmp(de->d_name, MARK_PREFIX, pl) == 0 && util_is_uuid(de->d_name + pl))
+			r = strv_push(&v, &n, de->d_name + pl);
 	if (d)
 		closedir(d);
 	if (r < 0)

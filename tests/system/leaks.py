@@ -150,7 +150,7 @@ def pool_dot_entries(h):
     mnt = pool_mount(h)
     out = []
     if os.path.isdir(mnt):
-        out += [e for e in os.listdir(mnt) if e.startswith((".recv-", ".stage-", ".trash-"))]
+        out += [e for e in os.listdir(mnt) if e.startswith((".recv-", ".stage-", ".trash-", ".new-"))]
         out += [e for e in os.listdir(mnt) if e.endswith(("-rollback", "-recv"))]
     cfg = os.path.join(mnt, ".vmadm")
     if os.path.isdir(cfg):

@@ -2,8 +2,10 @@
 (no tests here; used by test_churn.py and bench/churn).
 
 run(h, img, cycles, zones) makes `zones` zones at a time, each with a NIC
-(a veth and nft objects) and a quota (a qgroup), starts them, stops them
-and deletes them, round after round, until `cycles` zone life cycles are
+(a veth and nft objects) and a quota (a qgroup), one after the other (a
+create takes the host lock), then starts them all at once, stops them all
+at once (gracefully in even rounds, `stop -F` in odd ones: both ways a
+zone ends) and deletes them all at once, round after round, until `cycles` zone life cycles are
 done.  In the first and the last round it records each running zoneadmd's
 open fds and resident memory.  It returns (before, after, procs, secs):
 leaks.census() counts before the first and after the last round, the
@@ -45,17 +47,18 @@ def ok(r):
     return r
 
 
-def stop_all(h, uuids):
+def parallel(h, verb, uuids, *opts):
+    """`vmadm <verb> [opts] <uuid>` for every uuid at once, as a busy host sees them."""
     vmadm = os.path.join(h.env["PATH"].split(":")[0], "vmadm")
     pre = ["nsenter", "--net=/run/netns/" + h.netns, "--"] if h.netns else []
-    ps = [subprocess.Popen(pre + [vmadm, "stop", u], env=h.env, stdin=subprocess.DEVNULL,
+    ps = [subprocess.Popen(pre + [vmadm, verb] + list(opts) + [u], env=h.env, stdin=subprocess.DEVNULL,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE) for u in uuids]
     for u, p in zip(uuids, ps):
-        out, err = p.communicate(timeout=120)
-        assert p.returncode == 0, (u, err)
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, (verb, u, err)
 
 
-def one_round(h, img, n, base, measure):
+def one_round(h, img, n, base, measure, force):
     uuids = []
     for i in range(n):
         k = base + i
@@ -65,17 +68,15 @@ def one_round(h, img, n, base, measure):
         r = ok(h.vmadm("create", input=json.dumps(p)))
         uuids.append(r.err.split()[-1])
     figs = []
-    for u in uuids:
-        ok(h.vmadm("start", u))
+    parallel(h, "start", uuids)
     if measure:
         for u in uuids:
             with open(os.path.join(h.root, "run", "zonehost", u, "state.json")) as f:
                 f = proc_figures(json.load(f)["zoneadmd_pid"])
             if f:
                 figs.append(f)
-    stop_all(h, uuids)  # at once: busybox init takes ~2 s to halt
-    for u in uuids:
-        ok(h.vmadm("delete", u))
+    parallel(h, "stop", uuids, *(["-F"] if force else []))  # busybox init halts in ~2 s
+    parallel(h, "delete", uuids)
     return uuids, figs
 
 
@@ -88,7 +89,7 @@ def run(h, img, cycles, zones, log=None):
     procs = {}
     for i in range(rounds):
         measure = i in (0, rounds - 1)
-        us, figs = one_round(h, img, zones, i * zones, measure)
+        us, figs = one_round(h, img, zones, i * zones, measure, force=i % 2 == 1)
         uuids += us
         if measure:
             procs["first" if i == 0 else "last"] = figs

@@ -71,7 +71,9 @@
  * zoneadmd sees its pidfd and forks a new one.  (Adoption of a running
  * zone by a new zoneadmd is not attempted: the console pty master and
  * init's parenthood cannot be handed over.)  Tested by
- * tests/system/test_lifecycle.py::test_kill9_zoneadmd.
+ * tests/system/test_lifecycle.py::test_kill9_zoneadmd, and at each step of
+ * set-up and of the end (the crashpoint("zoneadmd.*") calls) by
+ * tests/system/test_crash.py; docs/testing.md lists the steps.
  *
  * SIGTERM/SIGINT to zoneadmd (host shutdown) stop the zone gracefully
  * (autoboot unchanged, so it comes back at the next boot).

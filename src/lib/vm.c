@@ -218,24 +218,48 @@ void vm_recover_new(const struct pool *p, const char *uuid)
 	vmstore_unmark_new(p, uuid);
 }
 
-/* Whether any pool holds uuid's config (true when unsure). */
-static bool config_anywhere(const char *uuid)
+static void free_pools(struct pool **v)
+{
+	for (struct pool **p = v; p && *p; p++)
+		pool_free(*p);
+	free(v);
+}
+
+/* The pools of this host, opened once for a sweep; NULL-terminated. */
+static struct pool **open_pools(void)
 {
 	struct zh_error ignored = ZH_ERROR_INIT;
 	_cleanup_strv_ char **names = NULL;
-	bool found = pool_list(&names, &ignored) < 0;
+	struct pool **v = NULL;
+	size_t n = 0;
 
-	for (char **n = names; !found && n && *n; n++) {
-		_cleanup_pool_ struct pool *p = NULL;
-
-		found = pool_open(*n, &p, &ignored) < 0 || vmstore_has_config(p, uuid);
+	if (pool_list(&names, &ignored) < 0) {
+		zh_error_clear(&ignored);
+		return NULL;
 	}
-	zh_error_clear(&ignored);
-	return found;
+	for (n = 0; names[n]; n++)
+		;
+	if (!(v = calloc(n + 1, sizeof(*v))))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (pool_open(names[i], &v[i], &ignored) < 0) {
+			zh_error_clear(&ignored);
+			free_pools(v);
+			return NULL; /* unsure of any: sweep nothing */
+		}
+	return v;
+}
+
+static bool config_in(struct pool *const *pools, const char *uuid)
+{
+	for (struct pool *const *p = pools; *p; p++)
+		if (vmstore_has_config(*p, uuid))
+			return true;
+	return false;
 }
 
 /* A VM lock file (and run directory) of no VM, whose lock is free: a killed delete's. */
-static void sweep_lock_file(const char *name)
+static void sweep_lock_file(struct pool *const *pools, const char *name)
 {
 	char uuid[UTIL_UUID_LEN + 1];
 	_cleanup_free_ char *run = NULL;
@@ -245,8 +269,8 @@ static void sweep_lock_file(const char *name)
 	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".lock"))
 		return;
 	snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, name);
-	if (!util_is_uuid(uuid) || config_anywhere(uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
-	    config_anywhere(uuid)) {
+	if (!util_is_uuid(uuid) || config_in(pools, uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
+	    config_in(pools, uuid)) {
 		zh_error_clear(&ignored);
 		return;
 	}
@@ -260,13 +284,15 @@ static void sweep_lock_file(const char *name)
 static void sweep_lock_files(void)
 {
 	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
-	DIR *d = dir ? opendir(dir) : NULL;
+	struct pool **pools = open_pools();
+	DIR *d = dir && pools ? opendir(dir) : NULL;
 	struct dirent *de;
 
 	while (d && (de = readdir(d)))
-		sweep_lock_file(de->d_name);
+		sweep_lock_file(pools, de->d_name);
 	if (d)
 		closedir(d);
+	free_pools(pools);
 }
 
 void vm_sweep_new(const struct pool *p)

@@ -2,11 +2,17 @@
 #   make demo    install packages, build, make a pool, an image and zones
 #   make check   install packages, build (-Werror), unit + fuzz-smoke + system tests
 # Also: make (build), make install PREFIX=DIR, make bench, make clean.
+#   make fuzz          every libFuzzer target FUZZ_MINUTES (default 10) minutes
+#                      each on copies of its seed corpus; prints cov:/ft: reached
+#   make bench-churn   bench/churn --cycles 10000 --zones 100: create/start/
+#                      stop/delete cycles, before/after counts of host objects
+#   make help          this list
+# Crash-consistency test hook: ZONEHOST_CRASH_AT=<step> (docs/testing.md).
 
 PREFIX ?= /usr/local
 BUILD  ?= build
 
-.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net bench-storage image-debian clean format
+.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net bench-storage bench-churn fuzz help image-debian clean format
 
 all: build
 
@@ -48,6 +54,18 @@ bench-net: build bench-deps
 
 bench-storage: build
 	./bench/storage --files 100000 --mib 512
+
+CHURN_CYCLES ?= 10000
+CHURN_ZONES  ?= 100
+bench-churn: build
+	./bench/churn --cycles $(CHURN_CYCLES) --zones $(CHURN_ZONES)
+
+FUZZ_MINUTES ?= 10
+fuzz:
+	FUZZ_MINUTES=$(FUZZ_MINUTES) ./tools/fuzz
+
+help:
+	@sed -n 's/^# \{0,1\}//p' Makefile | sed -n '1,/^Crash/p'
 
 image-debian:
 	./tools/mkimage-debian /var/tmp/zonehost-images

@@ -74,7 +74,9 @@
  * zoneadmd sees its pidfd and forks a new one.  (Adoption of a running
  * zone by a new zoneadmd is not attempted: the console pty master and
  * init's parenthood cannot be handed over.)  Tested by
- * tests/system/test_lifecycle.py::test_kill9_zoneadmd.
+ * tests/system/test_lifecycle.py::test_kill9_zoneadmd, and at each step of
+ * set-up and of the end (the crashpoint("zoneadmd.*") calls) by
+ * tests/system/test_crash.py; docs/testing.md lists the steps.
  *
  * SIGTERM/SIGINT to zoneadmd (host shutdown) stop the zone gracefully
  * (autoboot unchanged, so it comes back at the next boot).
@@ -97,6 +99,7 @@
 
 #include "cgroup.h"
 #include "cmdutil.h"
+#include "crashpoint.h"
 #include "ctl.h"
 #include "fsutil.h"
 #include "jsonutil.h"
@@ -466,7 +469,10 @@ static int net_hook(void *ctx, pid_t pid, struct zh_error *err)
 	/* The rules match port names: loaded first, no port is ever open unfiltered. */
 	if (has_nics(z->vm) && (r = nft_vm_apply(z->uuid, z->vm, err)) < 0)
 		return r;
-	return net_vnics_create(z->uuid, z->vm, pid, err);
+	crashpoint("zoneadmd.nft");
+	r = net_vnics_create(z->uuid, z->vm, pid, err);
+	crashpoint("zoneadmd.vnics");
+	return r;
 }
 
 static void net_release(struct zad *z)
@@ -626,6 +632,7 @@ static void release_host(struct zad *z)
 
 	disarm_timer(z);
 	net_release(z);
+	crashpoint("zoneadmd.end.net");
 	if (z->cgroup_made) {
 		kill_zone(z);
 		if (cgroup_destroy(z->uuid, &err) < 0)
@@ -633,6 +640,7 @@ static void release_host(struct zad *z)
 		zh_error_clear(&err);
 		z->cgroup_made = false;
 	}
+	crashpoint("zoneadmd.end.cgroup");
 	zad_console_close(z);
 	if (z->lfd >= 0)
 		epoll_ctl(z->epfd, EPOLL_CTL_DEL, z->lfd, NULL);
@@ -656,6 +664,7 @@ static _Noreturn void zad_end(struct zad *z, int status, const char *failed)
 	if (runstate_write_exit(z->uuid, status, failed, &err) < 0)
 		zad_logf(z, "%s", err.msg);
 	zh_error_clear(&err);
+	crashpoint("zoneadmd.end.exit");
 	runstate_finish(z->uuid);
 	if (failed)
 		zad_logf(z, "failed: %s", failed);
@@ -797,6 +806,7 @@ static int setup_cgroup(struct zad *z, struct zh_error *err)
 	if (r < 0)
 		return r;
 	z->cgroup_made = true;
+	crashpoint("zoneadmd.cgroup");
 	cgroup_limits_from_vm(z->vm, &l);
 	return cgroup_apply(z->uuid, &l, err);
 }
@@ -816,6 +826,7 @@ static int setup_zone(struct zad *z, struct zh_error *err)
 		return z->lfd;
 	if (zad_watch(z, z->lfd, ZT_LISTEN, EPOLLIN) < 0)
 		return zh_error_set(err, errno, NULL, "epoll: %m");
+	crashpoint("zoneadmd.listen");
 	return zad_boot(z, err);
 }
 
@@ -968,11 +979,15 @@ int main(int argc, char **argv)
 	if (load_vm(&z, &err) < 0)
 		return fail_early(&z, &err);
 	z.lock_fd = runstate_lock(z.uuid, &err);
+	if (z.lock_fd >= 0)
+		crashpoint("zoneadmd.locked");
 	/* Under systemd: our own delegated scope, before the sentinel and the cgroup. */
 	if (z.lock_fd < 0 || cgroup_scope_enter(z.uuid, &err) < 0 || sentinel_start(&z, &err) < 0)
 		return fail_early(&z, &err);
+	crashpoint("zoneadmd.sentinel");
 	if (setup_zone(&z, &err) < 0)
 		fail_setup(&z, &err);
+	crashpoint("zoneadmd.booted");
 	snprintf(msg, sizeof(msg), "running %d\n", (int)z.zp.pid);
 	notify(&z, msg);
 	detach_stdio(z.notify_fd < 0 && argc == 4);

@@ -31,6 +31,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "crashpoint.h"
 #include "fsutil.h"
 #include "image-internal.h"
 #include "image.h"
@@ -182,6 +183,7 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	if (!ds || !(root = paths_join(ds, "root")))
 		return zh_error_oom(err);
 	r = start_tree(p, uuid, origin, root, err);
+	crashpoint("image.created");
 	/* its setuid binaries and file capabilities: root's alone on the host */
 	if (r < 0 || (r = pool_dataset_private(p, uuid, err)) < 0)
 		return r;
@@ -191,10 +193,13 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 		r = image_unpack(fd, root, file_path, err);
 	if (r < 0)
 		return r;
+	crashpoint("image.unpacked");
 	r = pool_set_readonly(p, uuid, true, err);
 	if (r < 0)
 		return r;
-	return pool_snapshot_create(p, uuid, "final", err);
+	r = pool_snapshot_create(p, uuid, "final", err);
+	crashpoint("image.snapshot");
+	return r;
 }
 
 static int write_record(const struct pool *p, const json_t *manifest, const char *source,
@@ -277,6 +282,7 @@ static int install_tree(const struct pool *p, const json_t *manifest, int fd, co
 	r = make_tree(p, uuid, jsonutil_str(manifest, "origin"), fd, label, err);
 	if (r == 0)
 		r = write_record(p, manifest, source, err);
+	crashpoint("image.recorded");
 	if (r < 0)
 		undo_datasets(p, uuid);
 	return r;

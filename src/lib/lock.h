@@ -33,6 +33,9 @@ int lock_take(const char *name, struct zh_error *err);
  */
 int lock_take_until(const char *name, const volatile sig_atomic_t *stop, struct zh_error *err);
 
+/* lock_take() without waiting: -EWOULDBLOCK (err untouched) if someone holds it. */
+int lock_try(const char *name, struct zh_error *err);
+
 /* Same as lock_take(uuid): serialises every change to one VM. */
 int lock_vm(const char *uuid, struct zh_error *err);
 

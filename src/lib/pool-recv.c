@@ -305,6 +305,18 @@ int pool_recv_take(struct pool_recv *in, const char *from, const char *to, bool 
 	return 0;
 }
 
+int pool_recv_clear(const struct pool *p, const char *tag, struct zh_error *err)
+{
+	_cleanup_close_ int top = pool_btrfs_top(p, err);
+	_cleanup_free_ char *name = NULL;
+
+	if (top < 0)
+		return top;
+	if (asprintf(&name, INBOX_PREFIX "%s", tag) < 0)
+		return zh_error_oom(err);
+	return clear_leftover(p, top, name, tag, err);
+}
+
 void pool_recv_recover(const struct pool *p)
 {
 	struct zh_error err = ZH_ERROR_INIT;

@@ -253,5 +253,8 @@ void pool_recv_close(struct pool_recv *in);
 
 /* At boot: every inbox a crash left, its parked base put back, destroyed. */
 void pool_recv_recover(const struct pool *p);
+/* Remove the inbox ".recv-<tag>" a killed receive left (its base put back); caller holds tag's
+ * lock. */
+int pool_recv_clear(const struct pool *p, const char *tag, struct zh_error *err);
 
 #endif

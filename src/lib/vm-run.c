@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
+#include "crashpoint.h"
 #include "ctl.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -307,8 +308,10 @@ static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
 		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
 	if (need_ids && (r = store_flag(p, vm, "autoboot", true, true, err)) < 0)
 		return r;
+	crashpoint("start.locked");
 	if ((rfd = spawn_zoneadmd(uuid, err)) < 0)
 		return rfd;
+	crashpoint("start.spawned");
 	if (!need_ids && (r = store_flag(p, vm, "autoboot", true, false, err)) < 0)
 		return r;
 	return wait_zoneadmd(uuid, rfd, err);
@@ -383,6 +386,7 @@ int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *e
 	if (!p)
 		return zh_error_oom(err);
 	r = ctl_request(fd, CTL_STOP, p, NULL, err);
+	crashpoint("stop.requested");
 	if (r == -ECONNRESET) { /* zoneadmd ended before answering: it is down */
 		zh_error_clear(err);
 		r = 0;
@@ -415,6 +419,7 @@ int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err)
 	else if (r < 0)
 		return r;
 	full = r;
+	crashpoint("stop.flagged");
 	r = vm_stop_locked(uuid, timeout < 0 ? 60 : timeout, force, err);
 	if (r < 0 || full == 0)
 		return r;

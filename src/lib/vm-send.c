@@ -60,6 +60,7 @@
 
 #include "bundle.h"
 #include "fsutil.h"
+#include "crashpoint.h"
 #include "jsonutil.h"
 #include "lock.h"
 #include "macro.h"
@@ -925,14 +926,17 @@ static int recv_install(struct recv *rc, struct zh_error *err)
 	struct recv_done d = {0};
 	int r = 0;
 
+	crashpoint("receive.received");
 	for (; d.moved + 1 < rc->ngot && r == 0; d.moved++)
 		r = move_in(rc, rc->got[d.moved], rc->got[d.moved], true, err);
 	if (r == 0)
 		r = recv_place(rc, &d, err);
 	if (r == 0) /* the data on disk before the config that makes it a VM */
 		r = pool_sync(rc->p, err);
+	crashpoint("receive.placed");
 	if (r == 0)
 		r = recv_config(rc, err);
+	crashpoint("receive.saved");
 	if (r < 0)
 		recv_undo(rc, &d);
 	else if (d.swapped)
@@ -986,8 +990,14 @@ int vm_receive(int in, const struct vm_receive_opts *o, char uuid_out[UTIL_UUID_
 		r = zh_error_oom(err);
 	if (r == 0)
 		r = recv_validate(&rc, err);
+	if (r == 0 && !rc.exists) { /* what a killed receive of this uuid left */
+		vm_recover_new(rc.p, rc.uuid);
+		r = vmstore_mark_new(rc.p, rc.uuid, err);
+	}
 	if (r == 0)
 		r = recv_run(in, &rc, err);
+	if (rc.p && !rc.exists)
+		vmstore_unmark_new(rc.p, rc.uuid);
 	if (r == 0)
 		snprintf(uuid_out, UTIL_UUID_LEN + 1, "%s", rc.uuid);
 	else if (vl >= 0 && !rc.exists)

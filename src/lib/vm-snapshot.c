@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "crashpoint.h"
 #include "jsonutil.h"
 #include "lock.h"
 #include "macro.h"
@@ -258,13 +259,17 @@ static int swap_in(const struct pool *p, const char *uuid, const char *snap, uin
 	zh_error_clear(&ignored);
 	if ((r = pool_clone(p, snap, tmp, err)) < 0)
 		return r;
+	crashpoint("rollback.cloned");
 	if ((quota && (r = pool_quota_set(p, tmp, quota, err)) < 0) ||
 	    (r = pool_dataset_exchange(p, uuid, tmp, err)) < 0) {
 		pool_subvol_destroy(p, tmp, &ignored);
 		zh_error_clear(&ignored);
 		return r;
 	}
-	return pool_trash(p, tmp, err);
+	crashpoint("rollback.swapped");
+	r = pool_trash(p, tmp, err);
+	crashpoint("rollback.trashed");
+	return r;
 }
 
 /* Destroy the snapshots newer than ds (they come before it, newest first). */
@@ -308,6 +313,7 @@ static int rollback_locked(const char *uuid, const char *name, bool *was_running
 	if (*was_running && (r = vm_stop_locked(uuid, -1, false, err)) < 0 && r != -ENOTCONN)
 		return r;
 	zh_error_clear(err);
+	crashpoint("rollback.stopped");
 	if ((r = swap_in(p, uuid, ds, quota, err)) == 0)
 		r = destroy_newer(p, uuid, name, err);
 	pool_trash_empty_later(p); /* the old dataset and newer snapshots, after we return */

@@ -7,9 +7,10 @@
  * vmcfg needs to know about the host it asks through the callbacks below.
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
- *              id range -> clone <image>@final -> chmod 700 -> quota ->
- *              save (the config, beside the dataset) -> (unlock) -> start
- *              if autoboot
+ *              id range -> sweep what killed creates left -> mark uuid
+ *              (<pool>/.new-<uuid>) -> clone <image>@final -> chmod 700 ->
+ *              quota -> save (the config, beside the dataset: the commit
+ *              point) -> unmark -> (unlock) -> start if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
  *              running, quota) -> save -> CTL_UPDATE to zoneadmd (which
  *              syncs changed nics/routes; if it cannot, the old config
@@ -24,11 +25,13 @@
  * autoboot, starts it after both locks are released (vm-run.c).  update of
  * a running zone applies cgroup limits live; delete halts it first.
  */
+#include <dirent.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cgroup.h"
+#include "crashpoint.h"
 #include "ctl.h"
 #include "jsonutil.h"
 #include "lock.h"
@@ -37,6 +40,7 @@
 #include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
+#include "image.h"
 #include "pool.h"
 #include "util.h"
 #include "vm.h"
@@ -181,6 +185,138 @@ static int lock_existing(const char *uuid, struct zh_error *err)
 	return lock_vm(uuid, err);
 }
 
+/* ---- what killed commands left ---- */
+
+/* The datasets a killed rollback or receive of uuid parks beside it. */
+static void destroy_parked(const struct pool *p, const char *uuid)
+{
+	static const char *const sfx[] = {"-rollback", "-recv"};
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
+		_cleanup_free_ char *ds = NULL;
+
+		if (asprintf(&ds, "%s%s", uuid, sfx[i]) >= 0)
+			pool_subvol_destroy(p, ds, &ignored);
+		zh_error_clear(&ignored);
+	}
+}
+
+void vm_recover_new(const struct pool *p, const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_free_ char *rec = image_record_path(p, uuid);
+
+	if (!vmstore_has_config(p, uuid) && rec && !fsutil_exists(rec)) {
+		vm_snapshot_destroy_all(p, uuid, &ignored);
+		zh_error_clear(&ignored);
+		pool_subvol_destroy(p, uuid, &ignored);
+		zh_error_clear(&ignored);
+		pool_recv_clear(p, uuid, &ignored);
+		zh_error_clear(&ignored);
+	}
+	vmstore_unmark_new(p, uuid);
+}
+
+static void free_pools(struct pool **v)
+{
+	for (struct pool **p = v; p && *p; p++)
+		pool_free(*p);
+	free(v);
+}
+
+/* The pools of this host, opened once for a sweep; NULL-terminated. */
+static struct pool **open_pools(void)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_strv_ char **names = NULL;
+	struct pool **v = NULL;
+	size_t n = 0;
+
+	if (pool_list(&names, &ignored) < 0) {
+		zh_error_clear(&ignored);
+		return NULL;
+	}
+	for (n = 0; names[n]; n++)
+		;
+	if (!(v = calloc(n + 1, sizeof(*v))))
+		return NULL;
+	for (size_t i = 0; i < n; i++)
+		if (pool_open(names[i], &v[i], &ignored) < 0) {
+			zh_error_clear(&ignored);
+			free_pools(v);
+			return NULL; /* unsure of any: sweep nothing */
+		}
+	return v;
+}
+
+static bool config_in(struct pool *const *pools, const char *uuid)
+{
+	for (struct pool *const *p = pools; *p; p++)
+		if (vmstore_has_config(*p, uuid))
+			return true;
+	return false;
+}
+
+/* A VM lock file (and run directory) of no VM, whose lock is free: a killed delete's. */
+static void sweep_lock_file(struct pool *const *pools, const char *name)
+{
+	char uuid[UTIL_UUID_LEN + 1];
+	_cleanup_free_ char *run = NULL;
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_close_ int l = -EBADF;
+
+	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".lock"))
+		return;
+	snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, name);
+	if (!util_is_uuid(uuid) || config_in(pools, uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
+	    config_in(pools, uuid)) {
+		zh_error_clear(&ignored);
+		return;
+	}
+	zh_error_clear(&ignored);
+	if ((run = paths_join(paths_run(), uuid)))
+		fsutil_rm_rf(run, &ignored);
+	zh_error_clear(&ignored);
+	drop_lock_file(uuid);
+}
+
+static void sweep_lock_files(void)
+{
+	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
+	struct pool **pools = open_pools();
+	DIR *d = dir && pools ? opendir(dir) : NULL;
+	struct dirent *de;
+
+	while (d && (de = readdir(d)))
+		sweep_lock_file(pools, de->d_name);
+	if (d)
+		closedir(d);
+	free_pools(pools);
+}
+
+void vm_sweep_new(const struct pool *p)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	_cleanup_strv_ char **v = NULL;
+
+	if (vmstore_marked_new(p, &v, &ignored) < 0) {
+		zh_error_clear(&ignored);
+		return;
+	}
+	for (char **u = v; *u; u++) {
+		_cleanup_close_ int l = lock_try(*u, &ignored);
+
+		zh_error_clear(&ignored);
+		if (l < 0) /* its command is still at work */
+			continue;
+		vm_recover_new(p, *u);
+		if (!vmstore_has_config(p, *u))
+			drop_lock_file(*u);
+	}
+	sweep_lock_files();
+}
+
 /* ---- create ---- */
 
 static int make_root(const struct pool *p, const char *uuid, const char *image,
@@ -219,14 +355,17 @@ static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err
 	r = make_root(p, uuid, jsonutil_str(vm, "image_uuid"), err);
 	if (r < 0)
 		return r;
+	crashpoint("create.cloned");
 	r = pool_dataset_private(p, uuid, err); /* its root/ is the zone's / */
 	if (r < 0)
 		goto undo;
 	if (quota && (r = pool_quota_set(p, uuid, quota, err)) < 0)
 		goto undo;
+	crashpoint("create.quota");
 	r = vmstore_save(p, vm, err);
 	if (r < 0)
 		goto undo;
+	crashpoint("create.saved");
 	return 0;
 undo:
 	pool_subvol_destroy(p, uuid, &ignored);
@@ -267,7 +406,14 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 		return r;
 	}
 	*autoboot = json_is_true(json_object_get(vm, "autoboot"));
-	r = build_vm(p, vm, err);
+	vm_sweep_new(p);	 /* what killed creates left, before this one adds a mark */
+	vm_recover_new(p, uuid); /* this uuid's, whose lock we hold */
+	r = vmstore_mark_new(p, uuid, err);
+	if (r == 0) {
+		crashpoint("create.marked");
+		r = build_vm(p, vm, err);
+		vmstore_unmark_new(p, uuid);
+	}
 	if (r < 0) {
 		drop_lock_file(uuid);
 		return r;
@@ -476,10 +622,13 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 	if (r < 0)
 		return r;
 	a.limits = r > 0;
+	crashpoint("update.limits");
 	if (changed_has(changed, "quota") && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
 		goto undo;
+	crashpoint("update.quota");
 	if ((r = vmstore_save(p, vm, err)) < 0)
 		goto undo;
+	crashpoint("update.saved");
 	if (json_array_size(changed) == 0)
 		return 0;
 	r = apply_network(p, uuid, old, changed, err);
@@ -544,16 +693,26 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	    r != -ENOTCONN)
 		return r; /* SmartOS halts a running VM before deleting it */
 	zh_error_clear(err);
+	crashpoint("delete.stopped");
+	destroy_parked(p, uuid);
+	pool_recv_clear(p, uuid, err); /* a killed receive's inbox */
+	zh_error_clear(err);
 	r = vm_snapshot_destroy_all(p, uuid, err);
-	if (r < 0 || (r = pool_subvol_destroy(p, uuid, err)) < 0 ||
-	    (r = vmstore_remove(p, uuid, err)) < 0)
+	if (r < 0)
 		return r;
+	crashpoint("delete.snapshots");
+	if ((r = pool_subvol_destroy(p, uuid, err)) < 0)
+		return r;
+	crashpoint("delete.dataset");
 	run = paths_join(paths_run(), uuid);
 	if (!run)
 		return zh_error_oom(err);
-	r = fsutil_rm_rf(run, err);
-	drop_lock_file(uuid);
-	return r;
+	if ((r = fsutil_rm_rf(run, err)) < 0 || (r = vmstore_remove(p, uuid, err)) < 0)
+		return r;
+	vmstore_unmark_new(p, uuid); /* a create killed once its config was saved */
+	crashpoint("delete.config");
+	drop_lock_file(uuid); /* a kill before this leaves it to vm_sweep_new() */
+	return 0;
 }
 
 /* ---- validate ---- */

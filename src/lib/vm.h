@@ -23,6 +23,8 @@
 #include "util.h"
 #include "vmcfg.h"
 
+struct pool;
+
 typedef void (*vm_warn_fn)(void *ctx, const char *line);
 
 int vm_create(json_t *payload, vm_warn_fn warn, void *ctx, char uuid_out[UTIL_UUID_LEN + 1],
@@ -45,6 +47,19 @@ int vm_start(const char *uuid, struct zh_error *err);
 int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err);
 int vm_reboot(const char *uuid, bool force, struct zh_error *err);
 int vm_kill(const char *uuid, int sig, struct zh_error *err);
+
+/*
+ * Crash recovery (docs/testing.md "Crash consistency").  A create or
+ * a receive of a new VM marks its uuid (vmstore_mark_new) before it makes
+ * a dataset and unmarks it once the config is saved.  vm_recover_new, with
+ * uuid's lock held, removes what a killed one left: the dataset and its
+ * snapshots when no config was saved (never an image's), and the mark.
+ * vm_sweep_new does that for every mark in pool p whose lock is free, and
+ * removes the lock files and run directories of VMs that no longer exist
+ * (a delete killed after its config went).  Caller holds the host lock.
+ */
+void vm_recover_new(const struct pool *p, const char *uuid);
+void vm_sweep_new(const struct pool *p);
 
 /* vm_stop without the lock and autoboot change: the caller holds the VM lock. */
 int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *err);
@@ -94,7 +109,6 @@ int vm_snapshot_create(const char *uuid, const char *name, struct zh_error *err)
 int vm_snapshot_delete(const char *uuid, const char *name, struct zh_error *err);
 int vm_snapshot_rollback(const char *uuid, const char *name, struct zh_error *err);
 
-struct pool;
 /* [{name, created_at}] newest first, into *out (a new array). */
 int vm_snapshot_list(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err);
 /* Destroy every "<uuid>@..." snapshot (vm_delete). */

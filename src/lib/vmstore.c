@@ -33,6 +33,7 @@
 
 #include "fsutil.h"
 #include "jsonutil.h"
+#include "lock.h"
 #include "paths.h"
 #include "runstate.h"
 #include "util.h"
@@ -292,6 +293,18 @@ static int decorate_paths(const struct pool *p, json_t *vm, const char *uuid)
 	return 0;
 }
 
+/* Whether a command holds uuid's lock (an inbox whose receive was killed is debris). */
+static bool receive_at_work(const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+	int l = lock_try(uuid, &ignored);
+
+	zh_error_clear(&ignored);
+	if (l >= 0)
+		close(l);
+	return l == -EWOULDBLOCK;
+}
+
 /* A stopped VM with a receive in progress (vm-send.c's "<pool>/.recv-<uuid>"): "receiving". */
 static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid)
 {
@@ -302,7 +315,7 @@ static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid
 		return 0;
 	if (asprintf(&tmp, "%s/.recv-%s", p->mountpoint, uuid) < 0)
 		return -ENOMEM;
-	if (!fsutil_is_dir(tmp))
+	if (!fsutil_is_dir(tmp) || !receive_at_work(uuid))
 		return 0;
 	if (set_str(vm, "state", "receiving") < 0 || set_str(vm, "zone_state", "installed") < 0)
 		return -ENOMEM;
@@ -363,7 +376,7 @@ static int load_one(const struct pool *p, const char *uuid, json_t **out, struct
 	return 0;
 }
 
-static bool has_config(const struct pool *p, const char *uuid)
+bool vmstore_has_config(const struct pool *p, const char *uuid)
 {
 	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
 
@@ -473,7 +486,7 @@ static int find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out
 		r = pool_open(*n, &p, err);
 		if (r < 0 || (r = migrate(p, err)) < 0)
 			return r;
-		if (!has_config(p, uuid))
+		if (!vmstore_has_config(p, uuid))
 			continue;
 		r = load_one(p, uuid, vm_out, err);
 		if (r < 0)
@@ -547,5 +560,76 @@ int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
 	if (unlink(path) < 0 && errno != ENOENT)
 		return zh_error_set(err, errno, NULL, "cannot remove %s: %m", path);
 	fsutil_fsync_parent(path);
+	return 0;
+}
+
+/* ---- the marks of VMs being made ---- */
+
+#define MARK_PREFIX ".new-" /* at the pool's top: '.' names are never datasets */
+
+static char *mark_path(const struct pool *p, const char *uuid)
+{
+	char *path = NULL;
+
+	if (asprintf(&path, "%s/" MARK_PREFIX "%s", p->mountpoint, uuid) < 0)
+		return NULL;
+	return path;
+}
+
+int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *path = mark_path(p, uuid);
+	_cleanup_close_ int fd = -EBADF;
+
+	if (!path)
+		return zh_error_oom(err);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
+	/* No fsync: the snapshot or subvolume made next commits the pool's
+	 * transaction, and the mark with it. */
+	return 0;
+}
+
+void vmstore_unmark_new(const struct pool *p, const char *uuid)
+{
+	_cleanup_free_ char *path = mark_path(p, uuid);
+
+	if (path) /* a mark that outlives a power cut, config saved, is only dropped */
+		unlink(path);
+}
+
+static int strv_push(char ***v, size_t *n, const char *s)
+{
+	char **nv = realloc(*v, (*n + 2) * sizeof(char *));
+
+	if (!nv)
+		return -ENOMEM;
+	*v = nv;
+	if (!(nv[*n] = strdup(s)))
+		return -ENOMEM;
+	nv[++*n] = NULL;
+	return 0;
+}
+
+int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
+{
+	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
+	size_t n = 0, pl = strlen(MARK_PREFIX);
+	struct dirent *de;
+	int r = 0;
+	DIR *d;
+
+	if (!v)
+		return zh_error_oom(err);
+	d = opendir(p->mountpoint);
+	while (d && r == 0 && (de = readdir(d)))
+		if (strncmp(de->d_name, MARK_PREFIX, pl) == 0 && util_is_uuid(de->d_name + pl))
+			r = strv_push(&v, &n, de->d_name + pl);
+	if (d)
+		closedir(d);
+	if (r < 0)
+		return zh_error_oom(err);
+	*out = TAKE_PTR(v);
 	return 0;
 }

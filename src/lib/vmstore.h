@@ -47,4 +47,17 @@ int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err);
 /* Remove VM uuid's config (it is no VM any more); missing is fine. */
 int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err);
 
+/*
+ * The mark of a VM being made (create, receive of a new VM): the file
+ * <pool>/.new-<uuid>, made (committed with the dataset) before its first dataset and removed
+ * once its config is saved.  A mark with no config left is a dataset that
+ * a killed command left behind; vm_recover_new() removes it.
+ */
+int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err);
+void vmstore_unmark_new(const struct pool *p, const char *uuid);
+/* The uuids marked in pool p (a NULL-terminated vector). */
+int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err);
+/* Whether pool p holds uuid's config (a VM exists). */
+bool vmstore_has_config(const struct pool *p, const char *uuid);
+
 #endif

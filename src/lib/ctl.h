@@ -6,10 +6,24 @@
  * followed by at most CTL_PAYLOAD_MAX bytes of JSON payload.  Every frame is
  * length-checked before it is decoded; requests carry status 0, replies 0 or
  * -errno; unknown commands get -ENOSYS.  The server identifies its peer by
- * SO_PEERCRED (root only).  A command's meaning never changes: add a _V2.
+ * SO_PEERCRED (root only).
+ *
+ * VERSIONING (docs/architecture.md, "The ctl protocol").  A zoneadmd runs
+ * as long as its VM, so a vmadm of a newer release meets it after an
+ * upgrade.  Hence:
+ *   - a command's number never changes meaning, payload or reply: a new
+ *     meaning is a new command (CTL_UPDATE_NET, not a wider CTL_UPDATE);
+ *     numbers are never reused; new payload keys must be optional;
+ *   - a caller meeting -ENOSYS knows the zoneadmd predates the command and
+ *     must fail cleanly or fall back, and say so (vm.c: the update fails,
+ *     the old config is put back, the user is told to restart the VM);
+ *   - CTL_VERSION changes only with the frame format; a frame of another
+ *     version is refused (-EPROTONOSUPPORT).
  *
  * CTL_CONSOLE turns the connection, after its reply, into a byte stream
- * relayed to and from the zone's console.
+ * relayed to and from the zone's console.  CTL_BOOTED is not a request:
+ * it is the one frame zoneadmd writes on its --notify-fd socket (vm-run.c
+ * reads it), status 0 with {"pid"} or -errno with {"error"}.
  *
  *     json_t *reply = NULL;
  *     if (ctl_call(uuid, CTL_STOP, json_pack("{s:i,s:b}", "timeout", 60, "force", 0),
@@ -35,6 +49,8 @@ enum ctl_cmd {
 	CTL_REBOOT = 4,	 /* {"force":b} */
 	CTL_CONSOLE = 5, /* -> {} then raw console bytes both ways */
 	CTL_UPDATE = 6,	 /* re-read the config and apply live limits */
+	CTL_UPDATE_NET = 7, /* CTL_UPDATE, then apply changed nics and routes */
+	CTL_BOOTED = 8,	    /* zoneadmd -> vmadm on the notify socket: boot result */
 	CTL_CMD_MAX
 };
 

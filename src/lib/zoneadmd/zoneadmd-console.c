@@ -6,13 +6,14 @@
  * on its console), logged to <zonepath>/logs/console.log as JSON lines and
  * sent to every attached `vmadm console` client as one SEQPACKET record
  * per read.  A client that cannot take a record now loses it rather than
- * stall the zone or zoneadmd (STYLE.md 9: the guest controls the volume).
+ * stall the zone or zoneadmd (the guest controls the volume).
  * Client input is written to the master; the zone's tty line discipline
  * (cooked, echo) is the zone's own business.
  *
  * zoneadmd keeps the slave open too, so the master never reports EIO/HUP
- * when the zone closes its last console fd.  The slave is owned by the
- * zone's root (id_base), so the zone may reopen /dev/console.
+ * when the zone closes its last console fd.  The slave is owned by whom
+ * the brand names (an OS zone: its root, id_base, so the zone may reopen
+ * /dev/console).
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -25,7 +26,7 @@
 
 #define CONSOLE_CHUNK 4096
 
-int zad_console_open(struct zad *z, struct zh_error *err)
+int zad_console_pty(struct zad *z, uid_t owner, struct zh_error *err)
 {
 	char name[64];
 
@@ -38,7 +39,7 @@ int zad_console_open(struct zad *z, struct zh_error *err)
 	z->pty_slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (z->pty_slave < 0)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", name);
-	if (fchown(z->pty_slave, z->id_base, z->id_base) < 0)
+	if (fchown(z->pty_slave, owner, owner) < 0)
 		return zh_error_set(err, errno, NULL, "cannot chown %s: %m", name);
 	return zad_watch(z, z->pty_master, ZT_PTY, EPOLLIN) < 0
 		       ? zh_error_set(err, errno, NULL, "epoll: %m")

@@ -1,17 +1,21 @@
 /*
  * zoneadmd-ctl.c - the control socket: clients and the command table
- * (STYLE.md 8).  Each request is one length-checked frame (ctl_recv);
- * each handler answers at once, or marks the client as waiting (STOP,
- * REBOOT) and zoneadmd.c answers when the zone is down or up again.
- * Unknown commands get -ENOSYS; a bad frame closes the connection.
- * Only root gets in (ctl_accept checks SO_PEERCRED).
+ * (docs/architecture.md, "The ctl protocol").  Each request is one
+ * length-checked frame (ctl_recv); each handler answers at once, or marks
+ * the client as waiting (STOP, REBOOT) and zoneadmd.c answers when the
+ * VM is down or up again.  Unknown commands get -ENOSYS, and so do those
+ * at or above z->ctl_max (a test plays an older zoneadmd with it); a bad
+ * frame closes the connection.  Only root gets in (ctl_accept checks
+ * SO_PEERCRED).
+ *
+ *     zad_accept(z);  ...  zad_client_event(z, fd, EPOLLIN);
  */
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/syscall.h>
 #include <signal.h>
 
+#include "brand.h"
 #include "ctl.h"
 #include "jsonutil.h"
 #include "zoneadmd.h"
@@ -67,14 +71,15 @@ static int h_kill(struct zad *z, struct zad_client *c, const json_t *in, json_t 
 {
 	json_t *s = json_object_get(in, "signal");
 	json_int_t sig = json_integer_value(s);
+	int r;
 
 	if (!json_is_integer(s) || sig < 1 || sig > SIGRTMAX)
 		return zh_error_set(err, EINVAL, "signal", "invalid signal");
 	if (z->zp.pidfd < 0)
 		return zh_error_set(err, ESRCH, NULL, "Cannot find running init PID for VM %s",
 				    z->uuid);
-	if (syscall(SYS_pidfd_send_signal, z->zp.pidfd, (int)sig, NULL, 0) < 0)
-		return zh_error_set(err, errno, NULL, "cannot signal init: %m");
+	if ((r = z->ops->signal(z, (int)sig)) < 0)
+		return zh_error_set(err, -r, NULL, "cannot signal init: %s", strerror(-r));
 	zad_logf(z, "sent signal %d to init", (int)sig);
 	return 0;
 }
@@ -88,9 +93,16 @@ static int h_console(struct zad *z, struct zad_client *c, const json_t *in, json
 	return 0;
 }
 
-/* Re-read the config: live limits, signals, and the network (nics, routes). */
+/* Re-read the config: live limits and signals (never the network). */
 static int h_update(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 		    struct zh_error *err)
+{
+	return zad_reload(z, err);
+}
+
+/* CTL_UPDATE, then changed nics and routes applied to the running VM. */
+static int h_update_net(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+			struct zh_error *err)
 {
 	_cleanup_json_ json_t *old = json_incref(z->vm);
 	int r = zad_reload(z, err);
@@ -99,17 +111,37 @@ static int h_update(struct zad *z, struct zad_client *c, const json_t *in, json_
 }
 
 static const ctl_handler handlers[CTL_CMD_MAX] = {
-	[CTL_STATUS] = h_status, [CTL_STOP] = h_stop,	    [CTL_KILL] = h_kill,
-	[CTL_REBOOT] = h_reboot, [CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
+	[CTL_STATUS] = h_status,   [CTL_STOP] = h_stop,
+	[CTL_KILL] = h_kill,	   [CTL_REBOOT] = h_reboot,
+	[CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
+	[CTL_UPDATE_NET] = h_update_net,
 };
 
 /* ---- clients ---- */
 
+int zad_client_add(struct zad *z, int fd)
+{
+	struct zad_client *c;
+	int n = 0;
+
+	for (c = z->clients; c; c = c->next)
+		n++;
+	c = n < CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
+	if (!c || zad_watch(z, fd, ZT_CLIENT, EPOLLIN) < 0) {
+		free(c);
+		close(fd);
+		return -EMFILE;
+	}
+	c->fd = fd;
+	c->next = z->clients;
+	z->clients = c;
+	return 0;
+}
+
 void zad_accept(struct zad *z)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct zad_client *c;
-	int n = 0, fd = ctl_accept(z->lfd, &err);
+	int fd = ctl_accept(z->lfd, &err);
 
 	if (fd < 0) {
 		if (err.errnum != EAGAIN)
@@ -117,17 +149,7 @@ void zad_accept(struct zad *z)
 		zh_error_clear(&err);
 		return;
 	}
-	for (c = z->clients; c; c = c->next)
-		n++;
-	c = n < CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
-	if (!c || zad_watch(z, fd, ZT_CLIENT, EPOLLIN) < 0) {
-		free(c);
-		close(fd);
-		return;
-	}
-	c->fd = fd;
-	c->next = z->clients;
-	z->clients = c;
+	zad_client_add(z, fd);
 }
 
 void zad_client_close(struct zad *z, struct zad_client *c)
@@ -165,7 +187,8 @@ static void dispatch(struct zad *z, struct zad_client *c, const struct ctl_msg *
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_json_ json_t *out = NULL;
-	ctl_handler h = m->cmd < CTL_CMD_MAX ? handlers[m->cmd] : NULL;
+	bool known = m->cmd < CTL_CMD_MAX && (!z->ctl_max || m->cmd < z->ctl_max);
+	ctl_handler h = known ? handlers[m->cmd] : NULL;
 	int r;
 
 	if (!h)

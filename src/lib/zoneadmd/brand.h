@@ -1,0 +1,57 @@
+/*
+ * brand.h - what differs between the kinds of payload zoneadmd runs
+ * (docs/architecture.md, "zoneadmd").  The core (zoneadmd.c) owns the
+ * phases, the timer, the clients, the cgroup and the runtime files; a
+ * brand owns the payload and what it makes on the host for it.  The OS
+ * zone (brand-zone.c) is the first implementation; a hardware VM brand
+ * arrives as a second file and a row in brand_find(), not as conditionals.
+ *
+ *     const struct brand_ops *ops = brand_find(vm, &err);
+ *     z->ops = ops;  ...  z->ops->boot(z, &err);
+ *
+ * Every op gets the zoneadmd state; an op that can fail returns 0 or a
+ * negative errno with *err filled (error.h).  Calls the core makes:
+ *   prepare      after each load of the config (set-up, reboot, update):
+ *                check the payload, set z->halt_sig and z->reboot_sig
+ *   console      once at set-up: the console the payload will use
+ *   boot         start the payload: fill z->zp (pid, pidfd), run the
+ *                network hook (z->net_made), log "booted"
+ *   signal       send a signal to the payload (halt, reboot, vmadm kill)
+ *   kill         end the payload and everything it left, now
+ *   reap         the payload's pidfd is readable: 0 with its exit status
+ *                (128+signal when killed) and whether it asked for a
+ *                reboot; -EAGAIN when it has not ended
+ *   net_update   nics/routes changed (old: the config before) on the
+ *                running payload: apply, or put the old network back
+ *   net_release  remove the network objects (also called by the sentinel
+ *                with no state but the config, so it works by name)
+ */
+#ifndef ZH_BRAND_H
+#define ZH_BRAND_H
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "error.h"
+
+struct zad;
+
+struct brand_ops {
+	const char *name;
+	int (*prepare)(struct zad *z, struct zh_error *err);
+	int (*console)(struct zad *z, struct zh_error *err);
+	int (*boot)(struct zad *z, struct zh_error *err);
+	int (*signal)(struct zad *z, int sig);
+	void (*kill)(struct zad *z);
+	int (*reap)(struct zad *z, int *status, bool *reboot);
+	int (*net_update)(struct zad *z, const json_t *old, struct zh_error *err);
+	void (*net_release)(struct zad *z);
+};
+
+/* OS zones: joyent, joyent-minimal, lx and every brand that is not HVM. */
+extern const struct brand_ops brand_zone;
+
+/* The ops for the VM's brand; -ENOTSUP (prop "brand") for kvm and bhyve. */
+const struct brand_ops *brand_find(const json_t *vm, struct zh_error *err);
+
+#endif

@@ -1,0 +1,168 @@
+/*
+ * zoneadmd.h - the zoneadmd core: one supervisor per running VM, as a
+ * library (docs/architecture.md, "zoneadmd").  src/cmd/zoneadmd.c is only
+ * its main:
+ *
+ *     struct zad_opts o = {.uuid = uuid, .notify_fd = 3};
+ *     return zoneadmd_run(&o);
+ *
+ * What the files of this folder share: the daemon's one state object
+ * (struct zad) and the entry points of each concern.
+ *
+ *   zoneadmd.c          the state machine: boot, stop, reboot, init's end,
+ *                       the stop timeout, the end of the VM
+ *   zoneadmd-run.c      set-up in order, the boot result, the epoll loop
+ *   zoneadmd-sentinel.c the process that cleans up when zoneadmd is killed
+ *   zoneadmd-ctl.c      control socket clients and the command table
+ *   zoneadmd-console.c  console pty, console log, relay to clients
+ *   zoneadmd-log.c      JSON-lines logs, rotated by size
+ *   brand.h             struct brand_ops: what differs between brands
+ *   brand-zone.c        the OS zone brands (joyent, joyent-minimal, lx, ...)
+ *
+ * The state machine never exits the process: zad_end() records the end
+ * and sets z->ended; the loop returns z->exit_code to main.  Everything a
+ * brand does to the payload goes through z->ops, so tests drive the state
+ * machine with a fake brand (tests/unit/test-zoneadmd.c).
+ */
+#ifndef ZH_ZONEADMD_H
+#define ZH_ZONEADMD_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "pool.h"
+#include "util.h"
+#include "zone.h"
+
+#define ZAD_EXIT_OK  0
+#define ZAD_EXIT_ERR 1
+
+struct brand_ops;
+
+/* What main hands the core. */
+struct zad_opts {
+	const char *uuid;
+	int notify_fd; /* the boot result goes here (one ctl frame); -1 none */
+	/*
+	 * Commands numbered at or above this are answered "unknown" as a
+	 * zoneadmd of an older release would (0: every command known).
+	 * Only tests set it (tests/helpers/zoneadmd-v1.c).
+	 */
+	uint16_t ctl_max;
+};
+
+/* Set up, boot, serve until the VM ends; returns the exit code. */
+int zoneadmd_run(const struct zad_opts *o);
+
+/* A JSON-lines log file, rotated (one old generation, .0) by size. */
+struct zlog {
+	int fd;
+	char *path;
+	uint64_t size, max;
+	char line[2048]; /* console: pending partial line */
+	size_t used;
+};
+
+enum zad_phase { ZAD_BOOTING, ZAD_RUNNING, ZAD_STOPPING, ZAD_REBOOTING };
+
+struct zad_client {
+	int fd;
+	bool console;
+	uint16_t waiting; /* CTL_STOP / CTL_REBOOT: reply when done; 0 none */
+	struct zad_client *next;
+};
+
+struct zad {
+	char uuid[UTIL_UUID_LEN + 1];
+	const struct brand_ops *ops;
+	/* (Re)load the stored config into pool/vm (zad_load_stored; tests fake it). */
+	int (*load)(struct zad *z, struct zh_error *err);
+	uint16_t ctl_max;
+
+	int notify_fd;	 /* -EBADF once answered */
+	int lock_fd;	 /* runstate lock (shared with the sentinel) */
+	int sentinel_fd; /* write end: 'x' = clean end, EOF = we died */
+	pid_t sentinel_pid;
+	int sentinel_pidfd;
+
+	struct pool *pool;
+	json_t *vm; /* decorated config */
+	char *zonepath, *root;
+	uid_t id_base;
+	int halt_sig, reboot_sig; /* picked by ops->prepare */
+
+	int epfd, sigfd, lfd, timerfd;
+	struct zone_proc zp; /* the payload (init); pidfd -EBADF when none */
+	char boot_ts[UTIL_TIMESTAMP_LEN + 1];
+	enum zad_phase phase;
+	bool cgroup_made;
+	bool net_made; /* VNICs / nft table may exist (the network hook ran) */
+	bool ended;    /* zad_end ran: the loop returns exit_code */
+	int exit_code;
+
+	int pty_master, pty_slave;
+	struct zlog conlog, log;
+	struct zad_client *clients;
+};
+
+/* epoll tags (high 32 bits of epoll_data.u64; low 32 bits: the fd). */
+enum { ZT_SIG = 1, ZT_INIT, ZT_LISTEN, ZT_CLIENT, ZT_PTY, ZT_TIMER, ZT_SENTINEL };
+
+/* zoneadmd.c: the state object and the state machine */
+void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops);
+void zad_free(struct zad *z);
+int zad_watch(struct zad *z, int fd, int tag, uint32_t events);
+/* epoll, signalfd (SIGTERM, SIGINT, SIGHUP blocked) and the stop timer. */
+int zad_events_open(struct zad *z, struct zh_error *err);
+void zad_logf(struct zad *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int zad_write_state(struct zad *z, const char *state);
+int zad_load_stored(struct zad *z, struct zh_error *err);
+/* Load the config again, let the brand re-read it, apply the live limits. */
+int zad_reload(struct zad *z, struct zh_error *err);
+/* Boot the payload: ZAD_RUNNING, state.json "running". */
+int zad_boot(struct zad *z, struct zh_error *err);
+int zad_stop(struct zad *z, int timeout, bool force);
+int zad_reboot(struct zad *z, bool force, int timeout);
+/* After zad_reload: apply changed nics/routes to the running payload. */
+int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err);
+/* Events: the payload's pidfd is readable; the stop timer fired; a signal. */
+void zad_on_init_exit(struct zad *z);
+void zad_on_timer(struct zad *z);
+void zad_on_signal(struct zad *z, int sig);
+/* The VM is over: record, clean, answer; sets z->ended.  failed: set-up failure. */
+void zad_end(struct zad *z, int status, const char *failed);
+
+/* zoneadmd-sentinel.c */
+int zad_sentinel_start(struct zad *z, struct zh_error *err);
+void zad_sentinel_done(struct zad *z);
+void zad_sentinel_respawn(struct zad *z);
+
+/* zoneadmd-log.c */
+int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,
+	      struct zh_error *err);
+void zlog_write(struct zlog *l, const char *stream, const char *msg, size_t len);
+/* Console bytes: split into lines, each line one record. */
+void zlog_console(struct zlog *l, const char *buf, size_t len);
+void zlog_close(struct zlog *l);
+
+/* zoneadmd-console.c */
+/* A pty for the payload's console; the slave owned by owner (uid = gid). */
+int zad_console_pty(struct zad *z, uid_t owner, struct zh_error *err);
+void zad_console_read(struct zad *z);
+void zad_console_input(struct zad *z, struct zad_client *c);
+void zad_console_close(struct zad *z);
+
+/* zoneadmd-ctl.c */
+void zad_accept(struct zad *z);
+/* A new client on a connected socket fd (taken). */
+int zad_client_add(struct zad *z, int fd);
+void zad_client_event(struct zad *z, int fd, uint32_t events);
+/* Answer every client waiting for cmd (status, payload may be NULL). */
+void zad_reply_waiters(struct zad *z, uint16_t cmd, int32_t status, const json_t *payload);
+void zad_client_close(struct zad *z, struct zad_client *c);
+void zad_clients_close_all(struct zad *z);
+
+#endif

@@ -2,12 +2,13 @@
  * vm-run.c - the lifecycle of a VM: start, stop, reboot, kill, and the
  * allocation of its uid/gid range.  See vm.h.
  *
- * Owns: spawning zoneadmd and the notify pipe it answers on.  It does not
- * own the running zone (zoneadmd does) nor its runtime files (runstate).
+ * Owns: spawning zoneadmd and the notify socket it answers on.  It does
+ * not own the running zone (zoneadmd does) nor its runtime files (runstate).
  *
  *     start:   lock VM -> not live? -> autoboot=true, id base (host lock)
  *              -> fork, setsid... exec <dir of our exe>/zoneadmd
- *                 --notify-fd 3 <uuid> -> read "running <pid>" | "error .."
+ *                 --notify-fd 3 <uuid> -> one CTL_BOOTED frame (ctl.h):
+ *                 status 0 {"pid"} | -errno {"error"}
  *     stop:    lock VM -> live? -> autoboot=false -> CTL_STOP -> wait for
  *              zoneadmd to close the socket (it has removed everything)
  *     reboot:  CTL_REBOOT (answered once the new init runs)
@@ -182,70 +183,47 @@ static int zoneadmd_path(char *buf, size_t len)
 /* In the forked child: never returns. */
 static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
 {
-	char msg[256];
-	int n;
+	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_json_ json_t *p = NULL;
+	int e;
 
 	if (setsid() < 0 || fork() != 0) /* the middle child ends here */
 		_exit(0);
 	if (dup2(wfd, NOTIFY_FD) < 0)
 		_exit(127);
 	execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
-	n = snprintf(msg, sizeof(msg), "error %d cannot execute %s: %s\n", errno, path,
-		     strerror(errno));
-	if (n > 0 && write(NOTIFY_FD, msg, (size_t)n) < 0)
-		_exit(127);
+	e = errno;
+	zh_error_set(&err, e, NULL, "cannot execute %s: %s", path, strerror(e));
+	p = json_pack("{s:s}", "error", err.msg ? err.msg : "cannot execute zoneadmd");
+	ctl_send(NOTIFY_FD, CTL_BOOTED, -e, p, &err);
 	_exit(127);
 }
 
-/* Read zoneadmd's answer (one line) until it closes the pipe. */
-static int read_notify(int fd, char *buf, size_t len)
+/* Wait (bounded) for zoneadmd's one frame; -ECONNRESET if it ended without one. */
+static int recv_booted(int fd, struct ctl_msg *m, struct zh_error *err)
 {
-	size_t used = 0;
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int r;
 
-	while (used + 1 < len) {
-		ssize_t n;
-		int r = poll(&pfd, 1, START_TIMEOUT_MS);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -ETIMEDOUT;
-		n = read(fd, buf + used, len - used - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		used += (size_t)n;
-	}
-	buf[used] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
+	do
+		r = poll(&pfd, 1, START_TIMEOUT_MS);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0)
+		return -ETIMEDOUT;
+	return ctl_recv(fd, m, err);
 }
 
-static int parse_notify(const char *uuid, const char *msg, struct zh_error *err)
+static int booted_error(const char *uuid, const struct ctl_msg *m, struct zh_error *err)
 {
-	int64_t code = EIO;
-	const char *p;
+	const char *msg = jsonutil_str(m->payload, "error");
+	int code = -m->status;
 
-	if (strncmp(msg, "running", 7) == 0)
-		return 0;
-	if (strncmp(msg, "error ", 6) != 0)
-		return zh_error_set(err, EIO, NULL, "zoneadmd for %s ended without an answer",
-				    uuid);
-	p = strchr(msg + 6, ' ');
-	if (p) {
-		_cleanup_free_ char *num = strndup(msg + 6, (size_t)(p - msg - 6));
-
-		if (!num || util_parse_i64(num, &code) < 0 || code <= 0 || code > 4095)
-			code = EIO;
-	}
 	if (code == EALREADY)
 		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
-	return zh_error_set(err, (int)code, NULL, "%s", p ? p + 1 : msg + 6);
+	return zh_error_set(err, code, NULL, "%s", msg ? msg : strerror(code));
 }
 
-/* Fork (double) and exec zoneadmd; returns the read end of its notify pipe. */
+/* Fork (double) and exec zoneadmd; returns our end of its notify socket. */
 static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
@@ -255,8 +233,8 @@ static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 
 	if ((r = zoneadmd_path(path, sizeof(path))) < 0)
 		return zh_error_set(err, -r, NULL, "cannot find zoneadmd: %s", strerror(-r));
-	if (pipe2(fds, O_CLOEXEC) < 0)
-		return zh_error_set(err, errno, NULL, "pipe: %m");
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) < 0)
+		return zh_error_set(err, errno, NULL, "socketpair: %m");
 	rfd = fds[0];
 	wfd = fds[1];
 	pid = fork();
@@ -270,14 +248,22 @@ static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 	return TAKE_FD(rfd);
 }
 
-/* Wait for zoneadmd's "running <pid>" or "error <errno> <message>". */
+/* Wait for zoneadmd's CTL_BOOTED frame: status 0 {"pid"}, or -errno {"error"}. */
 static int wait_zoneadmd(const char *uuid, int rfd, struct zh_error *err)
 {
-	char msg[1024];
+	struct zh_error e = ZH_ERROR_INIT;
+	struct ctl_msg m;
+	int r = recv_booted(rfd, &m, &e);
 
-	if (read_notify(rfd, msg, sizeof(msg)) < 0)
+	zh_error_clear(&e);
+	if (r == -ETIMEDOUT)
 		return zh_error_set(err, ETIMEDOUT, NULL, "zoneadmd for %s did not answer", uuid);
-	return parse_notify(uuid, msg, err);
+	if (r < 0 || m.cmd != CTL_BOOTED)
+		r = zh_error_set(err, EIO, NULL, "zoneadmd for %s ended without an answer", uuid);
+	else if (m.status < 0)
+		r = booted_error(uuid, &m, err);
+	ctl_msg_clear(&m);
+	return r;
 }
 
 /* ---- start ---- */

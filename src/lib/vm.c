@@ -528,11 +528,26 @@ static void notify_zoneadmd(const char *uuid)
 }
 
 /*
+ * A zoneadmd started before an upgrade does not know CTL_UPDATE_NET
+ * (ctl.h, versioning): it answers -ENOSYS, and the update fails, naming
+ * the way out, rather than storing nics the running zone does not have.
+ */
+static int too_old(const char *uuid, struct zh_error *err)
+{
+	zh_error_clear(err);
+	return zh_error_set(err, ENOSYS, "nics",
+			    "VM %s runs under a zoneadmd from before an upgrade, which cannot "
+			    "change nics or routes live; nothing was changed: restart the VM "
+			    "(vmadm stop, vmadm start) and update again",
+			    uuid);
+}
+
+/*
  * NICs and routes of a running zone change at once: its zoneadmd (which
- * owns the VNICs) re-reads the saved config and syncs them.  If it cannot,
- * it restores the old network; the old config goes back here and the
- * update fails with zoneadmd's reason.  A zone that stopped meanwhile gets
- * the new config at its next start.
+ * owns the VNICs) re-reads the saved config and syncs them (CTL_UPDATE_NET).
+ * If it cannot, it restores the old network; the old config goes back here
+ * and the update fails with zoneadmd's reason.  A zone that stopped
+ * meanwhile gets the new config at its next start.
  */
 static int apply_network(const struct pool *p, const char *uuid, const json_t *old,
 			 const json_t *changed, struct zh_error *err)
@@ -544,11 +559,13 @@ static int apply_network(const struct pool *p, const char *uuid, const json_t *o
 		return 1;
 	if (!runstate_is_live(uuid))
 		return 0;
-	r = ctl_call(uuid, CTL_UPDATE, NULL, NULL, err);
+	r = ctl_call(uuid, CTL_UPDATE_NET, NULL, NULL, err);
 	if (r == 0 || r == -ENOTCONN || r == -ENOENT || r == -ECONNREFUSED) {
 		zh_error_clear(err);
 		return 0;
 	}
+	if (r == -ENOSYS)
+		r = too_old(uuid, err);
 	if (vmstore_save(p, old, &ignored) == 0)
 		notify_zoneadmd(uuid);
 	zh_error_clear(&ignored);

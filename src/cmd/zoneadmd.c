@@ -11,7 +11,7 @@
  * Set-up, in order; any failure undoes the steps before it, records
  * exit.json {"failed": "<reason>"} (state "failed") once the VM is known,
  * and answers "error ..." on the pipe:
- *   1. load the VM (vmstore_find); only OS brands run here.
+ *   1. load the VM (vmstore_find_stored); only OS brands run here.
  *   2. runstate_lock(): the OFD lock on <run>/<uuid>/zoneadmd.lock that
  *      makes the VM "running" for every reader, held for zoneadmd's life.
  *      Under systemd, cgroup_scope_enter(): zoneadmd moves into the zone's
@@ -378,7 +378,7 @@ static int load_vm(struct zad *z, struct zh_error *err)
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	const char *brand;
-	int r = vmstore_find(z->uuid, &p, &vm, err);
+	int r = vmstore_find_stored(z->uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;

@@ -36,7 +36,7 @@
 #include "brand-zone.h"
 #include "brand.h"
 #include "cgroup.h"
-#include "ctl.h"
+#include "signame.h"
 #include "jsonutil.h"
 #include "paths.h"
 #include "zoneadmd.h"
@@ -88,7 +88,7 @@ static int signal_prop(struct zad *z, const char *key, int def, int *out, struct
 	const char *s = jsonutil_str(z->vm, key);
 
 	*out = def;
-	if (s && *s && ctl_signal_parse(s, out) < 0)
+	if (s && *s && signame_parse(s, out) < 0)
 		return zh_error_set(err, EINVAL, key, "Invalid value(s) for: %s", key);
 	return 0;
 }

@@ -11,7 +11,7 @@
  * Set-up, in order; any failure undoes the steps before it, records
  * exit.json {"failed": "<reason>"} (state "failed") once the VM is known,
  * and answers the error on the socket:
- *   1. load the VM (vmstore_find) and pick its brand (brand_find).
+ *   1. load the VM (vmstore_find_stored) and pick its brand (brand_find).
  *   2. runstate_lock(): the OFD lock on <run>/<uuid>/zoneadmd.lock that
  *      makes the VM "running" for every reader, held for zoneadmd's life.
  *      Under systemd, cgroup_scope_enter(): zoneadmd moves into the zone's

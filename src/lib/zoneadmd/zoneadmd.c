@@ -40,6 +40,7 @@
 #include "ctl.h"
 #include "jsonutil.h"
 #include "runstate.h"
+#include "signame.h"
 #include "vmstore.h"
 #include "zoneadmd.h"
 
@@ -171,7 +172,7 @@ int zad_load_stored(struct zad *z, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmstore_find(z->uuid, &p, &vm, err);
+	int r = vmstore_find_stored(z->uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -335,7 +336,7 @@ int zad_stop(struct zad *z, int timeout, bool force)
 		return 0;
 	z->phase = ZAD_STOPPING;
 	zad_write_state(z, "stopping");
-	zad_logf(z, "stopping: %s to init, %d s", ctl_signal_name(z->halt_sig, name, sizeof(name)),
+	zad_logf(z, "stopping: %s to init, %d s", signame_format(z->halt_sig, name, sizeof(name)),
 		 timeout);
 	z->ops->signal(z, z->halt_sig);
 	arm_timer(z, timeout);
@@ -351,7 +352,7 @@ int zad_reboot(struct zad *z, bool force, int timeout)
 		z->ops->kill(z);
 		return 0;
 	}
-	zad_logf(z, "rebooting: %s to init", ctl_signal_name(z->reboot_sig, name, sizeof(name)));
+	zad_logf(z, "rebooting: %s to init", signame_format(z->reboot_sig, name, sizeof(name)));
 	z->ops->signal(z, z->reboot_sig);
 	arm_timer(z, timeout);
 	return 0;

@@ -43,12 +43,12 @@
 #define CTL_PAYLOAD_MAX 65536u
 
 enum ctl_cmd {
-	CTL_STATUS = 1,	 /* -> {"state","pid",...} */
-	CTL_STOP = 2,	 /* {"timeout":s,"force":b} -> {} after the zone is down */
-	CTL_KILL = 3,	 /* {"signal":n} */
-	CTL_REBOOT = 4,	 /* {"force":b} */
-	CTL_CONSOLE = 5, /* -> {} then raw console bytes both ways */
-	CTL_UPDATE = 6,	 /* re-read the config and apply live limits */
+	CTL_STATUS = 1,	    /* -> {"state","pid",...} */
+	CTL_STOP = 2,	    /* {"timeout":s,"force":b} -> {} after the zone is down */
+	CTL_KILL = 3,	    /* {"signal":n} */
+	CTL_REBOOT = 4,	    /* {"force":b} */
+	CTL_CONSOLE = 5,    /* -> {} then raw console bytes both ways */
+	CTL_UPDATE = 6,	    /* re-read the config and apply live limits */
 	CTL_UPDATE_NET = 7, /* CTL_UPDATE, then apply changed nics and routes */
 	CTL_BOOTED = 8,	    /* zoneadmd -> vmadm on the notify socket: boot result */
 	CTL_CMD_MAX

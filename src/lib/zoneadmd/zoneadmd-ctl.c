@@ -111,9 +111,8 @@ static int h_update_net(struct zad *z, struct zad_client *c, const json_t *in, j
 }
 
 static const ctl_handler handlers[CTL_CMD_MAX] = {
-	[CTL_STATUS] = h_status,   [CTL_STOP] = h_stop,
-	[CTL_KILL] = h_kill,	   [CTL_REBOOT] = h_reboot,
-	[CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
+	[CTL_STATUS] = h_status,	 [CTL_STOP] = h_stop,	    [CTL_KILL] = h_kill,
+	[CTL_REBOOT] = h_reboot,	 [CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
 	[CTL_UPDATE_NET] = h_update_net,
 };
 

@@ -197,10 +197,17 @@ int zad_reload(struct zad *z, struct zh_error *err)
 	return cgroup_apply(z->uuid, &l, err);
 }
 
+/* json_equal() says two missing keys (NULL) differ: here they are the same. */
+static bool key_same(const json_t *a, const json_t *b, const char *key)
+{
+	json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
+
+	return x == y || json_equal(x, y);
+}
+
 static bool net_changed(const json_t *old, const json_t *vm)
 {
-	return !json_equal(json_object_get(old, "nics"), json_object_get(vm, "nics")) ||
-	       !json_equal(json_object_get(old, "routes"), json_object_get(vm, "routes"));
+	return !key_same(old, vm, "nics") || !key_same(old, vm, "routes");
 }
 
 int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err)

@@ -12,9 +12,10 @@
  *              quota -> save (the config, beside the dataset: the commit
  *              point) -> unmark -> (unlock) -> start if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
- *              running, quota) -> save -> CTL_UPDATE to zoneadmd (which
- *              syncs changed nics/routes; if it cannot, the old config
- *              goes back and the update fails)
+ *              running, quota) -> save -> CTL_UPDATE_NET to zoneadmd when
+ *              nics/routes changed (it syncs them; if it cannot, or is an
+ *              older zoneadmd without that command, the old config goes
+ *              back and the update fails), else CTL_UPDATE (re-read)
  *     delete:  lock VM -> indestructible check -> halt (-F) if running ->
  *              destroy snapshots, dataset -> config -> run dir -> lock file
  *              (a delete cut short leaves a VM listed that the next delete

@@ -19,8 +19,8 @@ int main(int argc, char **argv)
 	struct zad_opts o = {.notify_fd = -1, .ctl_max = CTL_UPDATE_NET};
 	int64_t fd;
 
-	if (argc != 4 || strcmp(argv[1], "--notify-fd") != 0 ||
-	    util_parse_i64(argv[2], &fd) < 0 || fd < 3 || !util_is_uuid(argv[3])) {
+	if (argc != 4 || strcmp(argv[1], "--notify-fd") != 0 || util_parse_i64(argv[2], &fd) < 0 ||
+	    fd < 3 || !util_is_uuid(argv[3])) {
 		fprintf(stderr, "Usage: zoneadmd-v1 --notify-fd N <uuid>\n");
 		return 2;
 	}

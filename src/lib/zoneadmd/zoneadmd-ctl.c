@@ -20,8 +20,6 @@
 #include "jsonutil.h"
 #include "zoneadmd.h"
 
-#define CLIENTS_MAX 64
-
 typedef int (*ctl_handler)(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 			   struct zh_error *err);
 
@@ -118,25 +116,6 @@ static const ctl_handler handlers[CTL_CMD_MAX] = {
 
 /* ---- clients ---- */
 
-int zad_client_add(struct zad *z, int fd)
-{
-	struct zad_client *c;
-	int n = 0;
-
-	for (c = z->clients; c; c = c->next)
-		n++;
-	c = n < CLIENTS_MAX ? calloc(1, sizeof(*c)) : NULL;
-	if (!c || zad_watch(z, fd, ZT_CLIENT, EPOLLIN) < 0) {
-		free(c);
-		close(fd);
-		return -EMFILE;
-	}
-	c->fd = fd;
-	c->next = z->clients;
-	z->clients = c;
-	return 0;
-}
-
 void zad_accept(struct zad *z)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -149,25 +128,6 @@ void zad_accept(struct zad *z)
 		return;
 	}
 	zad_client_add(z, fd);
-}
-
-void zad_client_close(struct zad *z, struct zad_client *c)
-{
-	struct zad_client **pp = &z->clients;
-
-	while (*pp && *pp != c)
-		pp = &(*pp)->next;
-	if (*pp)
-		*pp = c->next;
-	epoll_ctl(z->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
-	free(c);
-}
-
-void zad_clients_close_all(struct zad *z)
-{
-	while (z->clients)
-		zad_client_close(z, z->clients);
 }
 
 static void answer(struct zad_client *c, uint16_t cmd, int r, struct zh_error *err,
@@ -199,19 +159,6 @@ static void dispatch(struct zad *z, struct zad_client *c, const struct ctl_msg *
 	if (r < 0 || !c->waiting)
 		answer(c, m->cmd, r, &err, out);
 	zh_error_clear(&err);
-}
-
-void zad_reply_waiters(struct zad *z, uint16_t cmd, int32_t status, const json_t *payload)
-{
-	struct zh_error ignored = ZH_ERROR_INIT;
-
-	for (struct zad_client *c = z->clients; c; c = c->next) {
-		if (c->waiting != cmd)
-			continue;
-		c->waiting = 0;
-		ctl_send(c->fd, cmd, status, payload, &ignored);
-		zh_error_clear(&ignored);
-	}
 }
 
 static struct zad_client *find_client(struct zad *z, int fd)

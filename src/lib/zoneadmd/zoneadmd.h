@@ -9,15 +9,21 @@
  * What the files of this folder share: the daemon's one state object
  * (struct zad) and the entry points of each concern.
  *
+ Bottom up (each file calls only those above it in this list, so the
+ * modules form no cycle; tools/module-cycles checks it):
+ *   zoneadmd-log.c      JSON-lines logs, rotated by size
+ *   zoneadmd-base.c     the state object: init, log line, epoll watches,
+ *                       state.json, the stored config
+ *   zoneadmd-clients.c  the control clients' list, answering waiters
+ *   zoneadmd-sentinel.c the process that cleans up when zoneadmd is killed
+ *   zoneadmd-console.c  console pty, console log, relay to clients
  *   zoneadmd.c          the state machine: boot, stop, reboot, init's end,
  *                       the stop timeout, the end of the VM
- *   zoneadmd-run.c      set-up in order, the boot result, the epoll loop
- *   zoneadmd-sentinel.c the process that cleans up when zoneadmd is killed
- *   zoneadmd-ctl.c      control socket clients and the command table
- *   zoneadmd-console.c  console pty, console log, relay to clients
- *   zoneadmd-log.c      JSON-lines logs, rotated by size
+ *   zoneadmd-ctl.c      the control socket: accept, read, command table
  *   brand.h             struct brand_ops: what differs between brands
+ *   brand-zone-net.c    the OS zone's network (VNICs, nft)
  *   brand-zone.c        the OS zone brands (joyent, joyent-minimal, lx, ...)
+ *   zoneadmd-run.c      set-up in order, the boot result, the epoll loop
  *
  * The state machine never exits the process: zad_end() records the end
  * and sets z->ended; the loop returns z->exit_code to main.  Everything a
@@ -111,15 +117,47 @@ struct zad {
 /* epoll tags (high 32 bits of epoll_data.u64; low 32 bits: the fd). */
 enum { ZT_SIG = 1, ZT_INIT, ZT_LISTEN, ZT_CLIENT, ZT_PTY, ZT_TIMER, ZT_SENTINEL };
 
-/* zoneadmd.c: the state object and the state machine */
+/* zoneadmd-log.c */
+int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,
+	      struct zh_error *err);
+void zlog_write(struct zlog *l, const char *stream, const char *msg, size_t len);
+/* Console bytes: split into lines, each line one record. */
+void zlog_console(struct zlog *l, const char *buf, size_t len);
+void zlog_close(struct zlog *l);
+
+/* zoneadmd-base.c: the state object */
 void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops);
-void zad_free(struct zad *z);
+void zad_logf(struct zad *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int zad_watch(struct zad *z, int fd, int tag, uint32_t events);
+void zad_unwatch(struct zad *z, int fd);
 /* epoll, signalfd (SIGTERM, SIGINT, SIGHUP blocked) and the stop timer. */
 int zad_events_open(struct zad *z, struct zh_error *err);
-void zad_logf(struct zad *z, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int zad_write_state(struct zad *z, const char *state);
 int zad_load_stored(struct zad *z, struct zh_error *err);
+
+/* zoneadmd-clients.c */
+/* A new client on a connected socket fd (taken). */
+int zad_client_add(struct zad *z, int fd);
+void zad_client_close(struct zad *z, struct zad_client *c);
+void zad_clients_close_all(struct zad *z);
+/* Answer every client waiting for cmd (status, payload may be NULL). */
+void zad_reply_waiters(struct zad *z, uint16_t cmd, int32_t status, const json_t *payload);
+
+/* zoneadmd-sentinel.c */
+int zad_sentinel_start(struct zad *z, struct zh_error *err);
+void zad_sentinel_done(struct zad *z);
+void zad_sentinel_respawn(struct zad *z);
+
+/* zoneadmd-console.c */
+/* A pty for the payload's console; the slave owned by owner (uid = gid). */
+int zad_console_pty(struct zad *z, uid_t owner, struct zh_error *err);
+void zad_console_read(struct zad *z);
+void zad_console_input(struct zad *z, struct zad_client *c);
+void zad_console_close(struct zad *z);
+
+/* zoneadmd.c: the state machine */
+/* Free what is left (after zad_end, or a set-up that failed early). */
+void zad_free(struct zad *z);
 /* Load the config again, let the brand re-read it, apply the live limits. */
 int zad_reload(struct zad *z, struct zh_error *err);
 /* Boot the payload: ZAD_RUNNING, state.json "running". */
@@ -135,34 +173,8 @@ void zad_on_signal(struct zad *z, int sig);
 /* The VM is over: record, clean, answer; sets z->ended.  failed: set-up failure. */
 void zad_end(struct zad *z, int status, const char *failed);
 
-/* zoneadmd-sentinel.c */
-int zad_sentinel_start(struct zad *z, struct zh_error *err);
-void zad_sentinel_done(struct zad *z);
-void zad_sentinel_respawn(struct zad *z);
-
-/* zoneadmd-log.c */
-int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,
-	      struct zh_error *err);
-void zlog_write(struct zlog *l, const char *stream, const char *msg, size_t len);
-/* Console bytes: split into lines, each line one record. */
-void zlog_console(struct zlog *l, const char *buf, size_t len);
-void zlog_close(struct zlog *l);
-
-/* zoneadmd-console.c */
-/* A pty for the payload's console; the slave owned by owner (uid = gid). */
-int zad_console_pty(struct zad *z, uid_t owner, struct zh_error *err);
-void zad_console_read(struct zad *z);
-void zad_console_input(struct zad *z, struct zad_client *c);
-void zad_console_close(struct zad *z);
-
 /* zoneadmd-ctl.c */
 void zad_accept(struct zad *z);
-/* A new client on a connected socket fd (taken). */
-int zad_client_add(struct zad *z, int fd);
 void zad_client_event(struct zad *z, int fd, uint32_t events);
-/* Answer every client waiting for cmd (status, payload may be NULL). */
-void zad_reply_waiters(struct zad *z, uint16_t cmd, int32_t status, const json_t *payload);
-void zad_client_close(struct zad *z, struct zad_client *c);
-void zad_clients_close_all(struct zad *z);
 
 #endif

@@ -1,6 +1,7 @@
 /*
- * zoneadmd-ctl.c - the control socket: clients and the command table
- * (docs/architecture.md, "The ctl protocol").  Each request is one
+ * zoneadmd-ctl.c - the control socket: accepting clients, reading their
+ * requests, the command table (docs/architecture.md, "The ctl protocol";
+ * the client list itself is zoneadmd-clients.c).  Each request is one
  * length-checked frame (ctl_recv); each handler answers at once, or marks
  * the client as waiting (STOP, REBOOT) and zoneadmd.c answers when the
  * VM is down or up again.  Unknown commands get -ENOSYS, and so do those

@@ -7,10 +7,9 @@
  *     return zoneadmd_run(&o);
  *
  * What the files of this folder share: the daemon's one state object
- * (struct zad) and the entry points of each concern.
- *
- Bottom up (each file calls only those above it in this list, so the
- * modules form no cycle; tools/module-cycles checks it):
+ * (struct zad) and the entry points of each concern.  Bottom up (each
+ * file calls only those above it in this list, so the modules form no
+ * cycle; tools/module-cycles checks it):
  *   zoneadmd-log.c      JSON-lines logs, rotated by size
  *   zoneadmd-base.c     the state object: init, log line, epoll watches,
  *                       state.json, the stored config

@@ -6,7 +6,7 @@
  * on its console), logged to <zonepath>/logs/console.log as JSON lines and
  * sent to every attached `vmadm console` client as one SEQPACKET record
  * per read.  A client that cannot take a record now loses it rather than
- * stall the zone or zoneadmd (STYLE.md 9: the guest controls the volume).
+ * stall the zone or zoneadmd (docs/architecture.md §3: the guest controls the volume).
  * Client input is written to the master; the zone's tty line discipline
  * (cooked, echo) is the zone's own business.
  *

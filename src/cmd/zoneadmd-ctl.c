@@ -1,6 +1,6 @@
 /*
  * zoneadmd-ctl.c - the control socket: clients and the command table
- * (STYLE.md 8).  Each request is one length-checked frame (ctl_recv);
+ * (docs/architecture.md §16).  Each request is one length-checked frame (ctl_recv);
  * each handler answers at once, or marks the client as waiting (STOP,
  * REBOOT) and zoneadmd.c answers when the zone is down or up again.
  * Unknown commands get -ENOSYS; a bad frame closes the connection.

@@ -1,5 +1,5 @@
 /*
- * zoneadmd-log.c - per-zone logs as JSON lines (STYLE.md 12):
+ * zoneadmd-log.c - per-zone logs as JSON lines (docs/architecture.md §3):
  * {"time":"<ISO>","stream":"<console|zoneadmd>","msg":"<text>"} under
  * <zonepath>/logs/, rotated by size (the file becomes <name>.0, one old
  * generation is kept).

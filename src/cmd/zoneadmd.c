@@ -1,5 +1,5 @@
 /*
- * zoneadmd - one supervisor per running zone (DESIGN.md §1, §2).
+ * zoneadmd - one supervisor per running zone (docs/architecture.md §6).
  *
  *     zoneadmd [--notify-fd N] <uuid>
  *
@@ -16,7 +16,7 @@
  *      makes the VM "running" for every reader, held for zoneadmd's life.
  *      Under systemd, cgroup_scope_enter(): zoneadmd moves into the zone's
  *      own transient scope (Delegate=yes), so stopping the unit that ran
- *      `vmadm start` does not kill it (docs/architecture.md).
+ *      `vmadm start` does not kill it (docs/architecture.md §11.3).
  *   3. fork the SENTINEL (below), which shares that lock.
  *   4. cgroup_create + cgroup_apply (the VM's limits).
  *   5. the console pty (zoneadmd-console.c) and the console log.
@@ -74,7 +74,7 @@
  * zoneadmd sees its pidfd and forks a new one.  (Adoption of a running
  * zone by a new zoneadmd is not attempted: the console pty master and
  * init's parenthood cannot be handed over.)  Tested by
- * tests/system/test_lifecycle.py::test_kill9_zoneadmd, and at each step of
+ * tests/system/test_lifecycle.py::test_kill9_zoneadmd_leaves_nothing, and at each step of
  * set-up and of the end (the crashpoint("zoneadmd.*") calls) by
  * tests/system/test_crash.py; docs/testing.md lists the steps.
  *

@@ -223,7 +223,7 @@ int cgroup_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err)
 	return r < 0 ? r : ops()->chown(uuid, uid, gid, err);
 }
 
-/* ---- value mapping (DESIGN.md §1) ----------------------------------- */
+/* ---- value mapping (docs/architecture.md §11.1) --------------------------- */
 
 int64_t cg_cpu_quota_us(int64_t cpu_cap)
 {

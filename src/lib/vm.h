@@ -4,7 +4,7 @@
  * Owns: the order of steps and their undo.  Each function takes the VM's
  * lock, validates through vmcfg, changes the pool through pool, and stores
  * the config through vmstore.  Any failure undoes every step already taken
- * (DESIGN.md §2 "Flow of vmadm create"), so bad input leaves the host as it
+ * (docs/architecture.md §5), so bad input leaves the host as it
  * was.
  *
  *     char uuid[37];

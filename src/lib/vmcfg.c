@@ -1,9 +1,9 @@
 /*
  * vmcfg.c - payload -> validated, normalised VM config (create, validate).
  *
- * Owns: the create pipeline of reference §2.1 (uuid, coercion, renames,
- * table checks from props.c, defaults §2.3, memory fix-ups, semantic checks
- * §2.6) and the validate report.  NICs and routes live in vmcfg-nic.c, the
+ * Owns: the create pipeline of docs/architecture.md §4 (uuid, coercion, renames,
+ * table checks from props.c, defaults, memory fix-ups, semantic checks)
+ * and the validate report.  NICs and routes live in vmcfg-nic.c, the
  * update merge in vmcfg-update.c.  Pure: the host is reached only through
  * struct vmcfg_env.
  *

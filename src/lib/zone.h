@@ -6,7 +6,7 @@
  * mount of its root (a detached clone made before the clone3, idmapped
  * through the zone's own user namespace, attached only inside the zone's
  * mount namespace: never mounted on the host side).
- * Split by concern (STYLE.md 7): zone-ns.c (clone3, sync, error pipe),
+ * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
  * zone-dev.c, zone-seccomp.c, zone-caps.c.
  *

@@ -26,6 +26,7 @@
 #include "jsonutil.h"
 #include "lock.h"
 #include "net.h"
+#include "vm-view.h"
 #include "vmstore.h"
 
 const char *program_name = "nictagadm";
@@ -218,7 +219,7 @@ static int tag_users(const char *tag, bool live_only, char **out, struct zh_erro
 	size_t len = 0, i;
 	json_t *vm;
 	FILE *f;
-	int r = vmstore_load_all(&vms, err);
+	int r = vmview_load_all(&vms, err);
 
 	if (r < 0)
 		return r;
@@ -246,7 +247,7 @@ static int cmd_vms(int argc, char **argv)
 	if (argc != 2)
 		return argc < 2 ? usage("missing nic tag name")
 				: usage("unexpected argument \"%s\"", argv[2]);
-	if (vmstore_load_all(&vms, &err) < 0)
+	if (vmview_load_all(&vms, &err) < 0)
 		return fail(&err);
 	json_array_foreach (vms, i, vm)
 		if (vm_uses_tag(vm, argv[1]))

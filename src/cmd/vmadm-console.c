@@ -19,6 +19,7 @@
 #include "jsonutil.h"
 #include "runstate.h"
 #include "vmadm.h"
+#include "vm-view.h"
 #include "vmstore.h"
 
 #define DETACH_CHAR    0x1d
@@ -36,7 +37,7 @@ static int check_running(const char *uuid)
 	_cleanup_json_ json_t *vm = NULL;
 	const char *st;
 
-	if (vmstore_find(uuid, &p, &vm, &err) < 0)
+	if (vmview_find(uuid, &p, &vm, &err) < 0)
 		return cmd_fail(&err);
 	st = jsonutil_str(vm, "state");
 	if (!st || !streq(st, "running"))

@@ -5,6 +5,7 @@
 #include "cmdutil.h"
 #include "jsonutil.h"
 #include "vmadm.h"
+#include "vm-view.h"
 #include "vmstore.h"
 
 int cmd_get(int argc, char **argv)
@@ -17,7 +18,7 @@ int cmd_get(int argc, char **argv)
 
 	if ((r = vmadm_uuid_only(argc, argv, &uuid)) != 0)
 		return r;
-	if (vmstore_find(uuid, &p, &vm, &err) < 0)
+	if (vmview_find(uuid, &p, &vm, &err) < 0)
 		return cmd_fail(&err);
 	cmd_print_json(vm);
 	return EXIT_OK;

@@ -1,7 +1,7 @@
 /*
  * vmadm-list.c - `vmadm list` and `vmadm lookup` (vmadm.8, docs/architecture.md §4).
  *
- * Both load every VM once (vmstore_load_all), add the fake fields, keep
+ * Both load every VM once (vmview_load_all), add the fake fields, keep
  * those matching every filter (vmlist.h), then print: list a table,
  * lookup UUIDs or (-j) the objects.
  */
@@ -13,6 +13,7 @@
 #include "util.h"
 #include "vmadm.h"
 #include "vmlist.h"
+#include "vm-view.h"
 #include "vmstore.h"
 
 struct list_opts {
@@ -63,7 +64,7 @@ static int select_vms(const struct filters *fs, json_t **out)
 	json_t *sel, *vm;
 	size_t i;
 
-	if (vmstore_load_all(&all, &err) < 0)
+	if (vmview_load_all(&all, &err) < 0)
 		return cmd_fail(&err);
 	sel = json_array();
 	if (!sel)

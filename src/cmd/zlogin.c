@@ -57,6 +57,7 @@
 #include "macro.h"
 #include "runstate.h"
 #include "util.h"
+#include "vm-view.h"
 #include "vmstore.h"
 #include "zone.h"
 
@@ -155,7 +156,7 @@ static int find_zone(const char *uuid, pid_t *pid)
 		runstate_clear(&rs);
 		return 0;
 	}
-	if (vmstore_find(uuid, &p, &vm, &err) == -ENOENT) {
+	if (vmview_find(uuid, &p, &vm, &err) == -ENOENT) {
 		zh_error_clear(&err);
 		r = no_such_zone(uuid);
 	} else if (err.errnum)

@@ -29,6 +29,7 @@
 #include "runstate.h"
 #include "sysinfo.h"
 #include "util.h"
+#include "vm-view.h"
 #include "vm.h"
 #include "vmstore.h"
 
@@ -421,7 +422,7 @@ static int cmd_autoboot(int argc, char **argv)
 		zh_error_clear(&err);
 		failed++;
 	}
-	if (vmstore_load_all(&vms, &err) < 0)
+	if (vmview_load_all(&vms, &err) < 0)
 		return cmd_fail(&err);
 	json_array_foreach (vms, i, vm)
 		failed += start_one(vm) < 0;

@@ -37,6 +37,7 @@
 #include "runstate.h"
 #include "sysinfo.h"
 #include "util.h"
+#include "vm-view.h"
 #include "vm.h"
 #include "vmstore.h"
 #include "zone.h"
@@ -119,7 +120,7 @@ static int lock_and_state(const char *uuid, struct runstate *rs, struct zh_error
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	_cleanup_close_ int vl = -EBADF;
-	int r = vmstore_find(uuid, &p, &vm, err);
+	int r = vmview_find(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -153,7 +154,7 @@ static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmstore_find(uuid, &p, &vm, err);
+	int r = vmview_find(uuid, &p, &vm, err);
 
 	return r < 0 ? r : store_flag(p, vm, key, val, need_ids, err);
 }
@@ -296,7 +297,7 @@ static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
 	struct runstate rs;
 	int r;
 
-	if ((r = vmstore_find(uuid, &p, &vm, err)) < 0)
+	if ((r = vmview_find(uuid, &p, &vm, err)) < 0)
 		return r;
 	if ((vl = lock_vm(uuid, err)) < 0)
 		return vl;
@@ -330,7 +331,7 @@ int vm_start(const char *uuid, struct zh_error *err)
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	bool need_ids;
-	int r = vmstore_find(uuid, &p, &vm, err);
+	int r = vmview_find(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -455,7 +456,7 @@ int vm_kill(const char *uuid, int sig, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmstore_find(uuid, &p, &vm, err);
+	int r = vmview_find(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;

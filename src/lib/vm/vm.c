@@ -43,6 +43,7 @@
 #include "image.h"
 #include "pool.h"
 #include "util.h"
+#include "vm-view.h"
 #include "vm.h"
 #include "vmcfg.h"
 #include "vmstore.h"
@@ -108,7 +109,7 @@ static bool env_vm_exists(void *ctx, const char *uuid)
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	struct zh_error err = ZH_ERROR_INIT;
-	int r = vmstore_find(uuid, &p, &vm, &err);
+	int r = vmview_find(uuid, &p, &vm, &err);
 
 	zh_error_clear(&err);
 	return r == 0;
@@ -149,7 +150,7 @@ static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **other
 		.nic_vlan_ok = env_nic_vlan_ok,
 	};
 	if (wants_nics(payload)) {
-		int r = vmstore_load_all(others, err);
+		int r = vmview_load_all(others, err);
 
 		if (r < 0)
 			return r;
@@ -178,7 +179,7 @@ static int lock_existing(const char *uuid, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmstore_find(uuid, &p, &vm, err);
+	int r = vmview_find(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -459,7 +460,7 @@ static int load_stored(const char *uuid, struct pool **p, json_t **vm, struct zh
 {
 	_cleanup_json_ json_t *dec = NULL;
 	_cleanup_free_ char *path = NULL;
-	int r = vmstore_find(uuid, p, &dec, err);
+	int r = vmview_find(uuid, p, &dec, err);
 
 	if (r < 0)
 		return r;
@@ -680,7 +681,7 @@ int vm_delete(const char *uuid, struct zh_error *err)
 
 	if (vl < 0)
 		return vl;
-	r = vmstore_find(uuid, &p, &vm, err);
+	r = vmview_find(uuid, &p, &vm, err);
 	if (r < 0)
 		return r;
 	if (flag_set(vm, "indestructible_zoneroot"))

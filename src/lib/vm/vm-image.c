@@ -49,6 +49,7 @@
 #include "lock.h"
 #include "runstate.h"
 #include "util.h"
+#include "vm-view.h"
 #include "vmstore.h"
 
 #define COPY_BUF  (256u << 10)
@@ -660,7 +661,7 @@ static int find_stopped_vm(const char *uuid, struct pool **p, json_t **vm, struc
 {
 	_cleanup_close_ int vl = -EBADF;
 	struct runstate rs = {0};
-	int r = vmstore_find(uuid, p, vm, err);
+	int r = vmview_find(uuid, p, vm, err);
 
 	if (r == -ENOENT) {
 		zh_error_clear(err);

@@ -3,14 +3,12 @@
  *
  * Owns: reading and writing each VM's config, <pool>/.vmadm/<uuid>.json,
  * which is the only truth about a VM (docs/architecture.md §14): beside its dataset,
- * outside the dataset's quota and the tenant's data (see vmstore.c); and
- * deriving the read-only fields of `vmadm get` (state, zone_state,
- * zonepath, ...).
+ * outside the dataset's quota and the tenant's data (see vmstore.c).
+ * The read-only fields of `vmadm get` (state, zone_state, zonepath, ...)
+ * are derived one layer up, in vm-view.h.
  *
  *     json_t *vms = NULL;
- *     if (vmstore_load_all(&vms, &err) < 0) ...      (array, decorated)
- *     struct pool *p; json_t *vm;
- *     if (vmstore_find(uuid, &p, &vm, &err) == -ENOENT) ...
+ *     if (vmstore_load_pool(p, &vms, &err) < 0) ...      (array, stored)
  *
  * Writes go through vmstore_save() (atomic: temp, fsync, rename, fsync dir)
  * and only with the VM's lock held (lock_vm()).
@@ -29,14 +27,9 @@ char *vmstore_config_path(const struct pool *p, const char *uuid);
 /* Stored (undecorated) configs of the VMs in one pool, as a JSON array. */
 int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err);
 
-/* Decorated VM objects of every pool, as a JSON array. */
-int vmstore_load_all(json_t **out, struct zh_error *err);
-
-/* Find one VM in any pool: decorated object + its pool. -ENOENT if absent. */
-int vmstore_find(const char *uuid, struct pool **pool_out, json_t **vm_out, struct zh_error *err);
-
-/* Add the derived read-only fields to a stored config (in place). */
-int vmstore_decorate(const struct pool *p, json_t *vm, struct zh_error *err);
+/* Find one VM's stored config in any pool, and its pool. -ENOENT if absent. */
+int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
+			struct zh_error *err);
 
 /* Remove the derived read-only fields (in place): what is left is the stored config. */
 void vmstore_strip_derived(json_t *vm);

@@ -1,5 +1,5 @@
 /*
- * zoneadmd - one supervisor per running zone (docs/architecture.md §6).
+ * zoneadmd - one supervisor per running zone (DESIGN.md §1, §2).
  *
  *     zoneadmd [--notify-fd N] <uuid>
  *
@@ -11,12 +11,12 @@
  * Set-up, in order; any failure undoes the steps before it, records
  * exit.json {"failed": "<reason>"} (state "failed") once the VM is known,
  * and answers "error ..." on the pipe:
- *   1. load the VM (vmstore_find_stored); only OS brands run here.
+ *   1. load the VM (vmstore_find); only OS brands run here.
  *   2. runstate_lock(): the OFD lock on <run>/<uuid>/zoneadmd.lock that
  *      makes the VM "running" for every reader, held for zoneadmd's life.
  *      Under systemd, cgroup_scope_enter(): zoneadmd moves into the zone's
  *      own transient scope (Delegate=yes), so stopping the unit that ran
- *      `vmadm start` does not kill it (docs/architecture.md §11.3).
+ *      `vmadm start` does not kill it (docs/architecture.md).
  *   3. fork the SENTINEL (below), which shares that lock.
  *   4. cgroup_create + cgroup_apply (the VM's limits).
  *   5. the console pty (zoneadmd-console.c) and the console log.
@@ -74,7 +74,7 @@
  * zoneadmd sees its pidfd and forks a new one.  (Adoption of a running
  * zone by a new zoneadmd is not attempted: the console pty master and
  * init's parenthood cannot be handed over.)  Tested by
- * tests/system/test_lifecycle.py::test_kill9_zoneadmd_leaves_nothing, and at each step of
+ * tests/system/test_lifecycle.py::test_kill9_zoneadmd, and at each step of
  * set-up and of the end (the crashpoint("zoneadmd.*") calls) by
  * tests/system/test_crash.py; docs/testing.md lists the steps.
  *
@@ -101,7 +101,6 @@
 #include "cmdutil.h"
 #include "crashpoint.h"
 #include "ctl.h"
-#include "signame.h"
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "net.h"
@@ -351,7 +350,7 @@ static int signal_prop(struct zad *z, const char *key, int def, int *out, struct
 	const char *s = jsonutil_str(z->vm, key);
 
 	*out = def;
-	if (s && *s && signame_parse(s, out) < 0)
+	if (s && *s && ctl_signal_parse(s, out) < 0)
 		return zh_error_set(err, EINVAL, key, "Invalid value(s) for: %s", key);
 	return 0;
 }
@@ -379,7 +378,7 @@ static int load_vm(struct zad *z, struct zh_error *err)
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	const char *brand;
-	int r = vmstore_find_stored(z->uuid, &p, &vm, err);
+	int r = vmstore_find(z->uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -737,7 +736,7 @@ int zad_stop(struct zad *z, int timeout, bool force)
 		return 0;
 	z->phase = ZAD_STOPPING;
 	zad_write_state(z, "stopping");
-	zad_logf(z, "stopping: %s to init, %d s", signame_format(z->halt_sig, name, sizeof(name)),
+	zad_logf(z, "stopping: %s to init, %d s", ctl_signal_name(z->halt_sig, name, sizeof(name)),
 		 timeout);
 	signal_init(z, z->halt_sig);
 	arm_timer(z, timeout);
@@ -753,7 +752,7 @@ int zad_reboot(struct zad *z, bool force, int timeout)
 		kill_zone(z);
 		return 0;
 	}
-	zad_logf(z, "rebooting: %s to init", signame_format(z->reboot_sig, name, sizeof(name)));
+	zad_logf(z, "rebooting: %s to init", ctl_signal_name(z->reboot_sig, name, sizeof(name)));
 	signal_init(z, z->reboot_sig);
 	arm_timer(z, timeout);
 	return 0;

@@ -15,7 +15,7 @@
  *     cgroup_apply(uuid, &l, &err);           (also live, on update)
  *     cgroup_attach(uuid, pid, &err);
  *     ...
- *     cgroup_kill_all(uuid, &err);            (freeze, SIGKILL, thaw)
+ *     cgroup_kill_all(uuid, &err);            (cgroup.kill, or freeze, SIGKILL, thaw)
  *     cgroup_destroy(uuid, &err);             (rmdir; parent too if empty)
  *
  * Mapping (docs/architecture.md §11.1): cpu_cap -> CFS quota (percent of one CPU, period

@@ -101,7 +101,7 @@ int vm_check_received_host(const json_t *vm, struct zh_error *err);
  * Names: 1-64 chars of [a-zA-Z0-9-_.:%] (-EINVAL otherwise); duplicate:
  * -EEXIST `snapshot with name "x" already exists.`; missing: -ENOENT.
  * Rollback stops a running zone, swaps the dataset for a writable clone of
- * the snapshot (keeping the current config/), destroys newer snapshots,
+ * the snapshot (the config, beside the dataset, stays), trashes newer snapshots,
  * re-applies the quota and starts the zone again if it was running.
  */
 bool vm_snapshot_name_valid(const char *name);

@@ -2,7 +2,7 @@
  * cmdutil.h - what every main shares: exit codes, error printing, payload
  * reading, JSON output, root check.
  *
- * Exit codes (reference §1.1): 0 success, 1 error, 2 usage error;
+ * Exit codes (docs/architecture.md §4): 0 success, 1 error, 2 usage error;
  * imgadm adds 3 for "image not installed".
  */
 #ifndef ZH_CMDUTIL_H

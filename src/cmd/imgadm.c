@@ -1,5 +1,5 @@
 /*
- * imgadm.c - manage zone images (SmartOS imgadm, reference §4.1).
+ * imgadm.c - manage zone images (SmartOS imgadm; imgadm.8).
  *
  * A thin main: parses arguments, calls the image store (src/lib/image/image.h),
  * prints, and maps errors to exit codes: 0 ok, 1 error, 2 usage,

@@ -9,7 +9,7 @@
  *     nictagadm vms TAG
  *     nictagadm help
  *
- * A thin main (STYLE.md 1): parse, call net_nictag_* (net.h), print.  A
+ * A thin main (docs/architecture.md §3): parse, call net_nictag_* (net.h), print.  A
  * nic tag is a Linux bridge of the same name (net-nictag.c).  What needs
  * the VMs (delete's in-use check, vms) is done here: delete takes the host
  * lock, so no `vmadm create` can put a NIC on the tag between the check and

@@ -1,5 +1,5 @@
 /*
- * vmadm-list.c - `vmadm list` and `vmadm lookup` (reference §1.2, §1.3).
+ * vmadm-list.c - `vmadm list` and `vmadm lookup` (vmadm.8, docs/architecture.md §4).
  *
  * Both load every VM once (vmview_load_all), add the fake fields, keep
  * those matching every filter (vmlist.h), then print: list a table,

@@ -1,7 +1,7 @@
 /*
  * vmadm-start.c - `vmadm start|boot <uuid>`: spawns the zone's zoneadmd
  * and waits until init runs (vm_start).  `Successfully started VM <uuid>`;
- * already running: `VM <uuid> is already 'running'`, exit 0 (reference).
+ * already running: `VM <uuid> is already 'running'`, exit 0 (docs/architecture.md §4).
  * The kvm-only extras (order=, cdrom=, disk=) are refused.
  */
 #include "cmdutil.h"

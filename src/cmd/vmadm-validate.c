@@ -1,6 +1,6 @@
 /*
  * vmadm-validate.c - `vmadm validate create [-f file]` and
- * `vmadm validate update <brand> [-f file]` (reference §1.2).
+ * `vmadm validate update <brand> [-f file]` (vmadm.8).
  *
  * Valid: `VALID '<action>' payload for <brand> brand VMs.` on stderr,
  * exit 0.  Invalid: the report object (bad_brand, or bad_values /

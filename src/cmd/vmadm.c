@@ -1,8 +1,8 @@
 /*
  * vmadm.c - the vmadm command: dispatch table, usage, shared argument
- * helpers.  Each subcommand lives in its own vmadm-<cmd>.c (STYLE.md 1).
+ * helpers.  Each subcommand lives in its own vmadm-<cmd>.c (docs/architecture.md §3).
  *
- * Conventions (reference §1.1): human messages on stderr, data on stdout;
+ * Conventions (docs/architecture.md §4, vmadm.8): human messages on stderr, data on stdout;
  * exit 0 success, 1 error, 2 usage error; -d/-v accepted everywhere.
  */
 #include <getopt.h>

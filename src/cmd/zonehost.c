@@ -10,7 +10,7 @@
  *                             then start every VM with autoboot=true)
  *     zonehost help
  *
- * A thin main (STYLE.md 1): parse, call pool.* / sysinfo.*, print.  Data
+ * A thin main (docs/architecture.md §3): parse, call pool.* / sysinfo.*, print.  Data
  * goes to stdout, messages to stderr; exit 0 ok, 1 error, 2 usage.
  * Pool create and destroy run under the host lock (lock.h).
  */

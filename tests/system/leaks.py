@@ -2,7 +2,7 @@
 
 Used by test_crash.py and test_churn.py (and bench/churn): census(h, uuids)
 returns a dict of counts of every kind of host object that zonehost makes
-for the VMs of host h (docs/testing.md "Leak census").  Everything is
+for the VMs of host h (docs/testing.md "Crash consistency").  Everything is
 found by what belongs to h: its ZONEHOST_ROOT (processes, mounts, pool,
 run directory), its network namespace (veths, nft), and the uuids it used
 (cgroups).  Other tests running at the same time do not change the counts.

@@ -1,4 +1,4 @@
-"""imgadm: install, list, get, delete of zone images (reference §4).
+"""imgadm: install, list, get, delete of zone images (imgadm.8).
 
 Every failure case checks that the host is exactly as it was: no subvolume
 or directory left in the pool mount except .imgadm, and no record.

@@ -1,6 +1,6 @@
 """Mount propagation (issue 9): on a host whose / is shared, as systemd
 makes it, a zone starts, and no mount of the zone ever appears in the
-host's mount table (docs/architecture.md, "Mount propagation").
+host's mount table (docs/architecture.md §10).
 
 The build machine's / has no propagation, so the test makes its own "host":
 a mount namespace of its own (unshare -m, propagation unchanged) in which /

@@ -1,5 +1,5 @@
 /*
- * tap.h - a tiny TAP producer for unit tests (STYLE.md 13).
+ * tap.h - a tiny TAP producer for unit tests (docs/architecture.md §3).
  *
  *     int main(void) {
  *             ok(1 + 1 == 2, "arithmetic");

@@ -1,6 +1,6 @@
 /*
  * test-manifest.c - image manifest v2 checks (image_manifest_check/_parse),
- * one case per field rule of reference §4.2.
+ * one case per field rule of image-manifest.c.
  */
 #include <string.h>
 

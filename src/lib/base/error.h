@@ -2,7 +2,7 @@
  * error.h - the one error object every fallible library function fills.
  *
  * Owns: the message and property name strings inside a struct zh_error.
- * Contract (crun error_handling.md): a function returns 0 (or a pointer) and
+ * Contract (docs/architecture.md §3): a function returns 0 (or a pointer) and
  * leaves *err untouched on success; on failure it returns a negative errno
  * and fills *err once, where the failure happens.  Callers at module
  * boundaries may add context with zh_error_prefix().  Only the top (a main,

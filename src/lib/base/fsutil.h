@@ -40,7 +40,7 @@ int fsutil_rm_rf(const char *path, struct zh_error *err);
  * recursively, and set attr (MOUNT_ATTR_*) on it: a clone of a shared mount
  * (systemd makes / shared) joins the source's peer group, and anything
  * later mounted in it would show in the host's mount table
- * (docs/architecture.md, "Mount propagation").  Async-signal-safe (a zone's
+ * (docs/architecture.md §10).  Async-signal-safe (a zone's
  * first process calls it): 0 or -errno.
  */
 int fsutil_tree_private(int tree_fd, unsigned long long attr, bool recursive);

@@ -5,7 +5,7 @@
  * flock(2) on it; it is released when the fd is closed, including when the
  * process dies, so a crashed vmadm never leaves a VM locked.
  *
- * Lock order: the host lock (LOCK_HOST) before any VM lock; VM locks are
+ * Lock order (docs/architecture.md §15): the host lock (LOCK_HOST) before any VM lock; VM locks are
  * never nested.  Images take the host lock too, only to install or delete:
  * an import holds its image's "import.<uuid>" lock while it downloads
  * (no other lock held), then takes the host lock to install.  Leaf locks

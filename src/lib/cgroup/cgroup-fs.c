@@ -63,7 +63,7 @@ void cg_fs_reset(void)
 	cached_version = 0;
 }
 
-/* ---- value mapping (DESIGN.md §1) ----------------------------------- */
+/* ---- value mapping (docs/architecture.md §11.1) --------------------------- */
 
 int64_t cg_cpu_quota_us(int64_t cpu_cap)
 {

@@ -1,6 +1,6 @@
 /*
  * cgroup-systemd.c - zonehost's place in a systemd host's cgroup tree
- * (docs/architecture.md, "cgroups under systemd").
+ * (docs/architecture.md §11.3).
  *
  * Owns: the per-zone transient scope "zonehost-<uuid>.scope" (in
  * CGROUP_SLICE), asked for over systemd's D-Bus API with Delegate=yes and

@@ -1,6 +1,6 @@
 /*
  * cgroup.h - resource controls of a zone, cgroup v1 and v2 behind one
- * interface (STYLE.md 6: cgroup.c is the interface, cgroup-v1.c and
+ * interface (docs/architecture.md §3: cgroup.c is the interface, cgroup-v1.c and
  * cgroup-v2.c fill a struct cgroup_ops).
  *
  * Owns: the zone cgroups "<hierarchy>/zonehost/<uuid>" (v1: in every
@@ -15,10 +15,10 @@
  *     cgroup_apply(uuid, &l, &err);           (also live, on update)
  *     cgroup_attach(uuid, pid, &err);
  *     ...
- *     cgroup_kill_all(uuid, &err);            (freeze, SIGKILL, thaw)
+ *     cgroup_kill_all(uuid, &err);            (cgroup.kill, or freeze, SIGKILL, thaw)
  *     cgroup_destroy(uuid, &err);             (rmdir; parent too if empty)
  *
- * Mapping (DESIGN.md §1): cpu_cap -> CFS quota (percent of one CPU, period
+ * Mapping (docs/architecture.md §11.1): cpu_cap -> CFS quota (percent of one CPU, period
  * 100 ms; 0 = no cap); cpu_shares -> cpu.shares (v1, shares*1024/100) or
  * cpu.weight (v2); max_physical_memory -> memory limit; max_swap -> memory+
  * swap limit (v1 memsw when present; v2 memory.swap.max = swap - physical);

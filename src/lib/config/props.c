@@ -1,10 +1,11 @@
 /*
  * props.c - the vmadm property table and its type checks.
  *
- * Owns: the static table `props` (reference §2.2 + Appendix A, from
- * SmartOS proptable.js), the brand feature table `brands`, and the value
+ * Owns: the static table `props` (docs/properties.md, from SmartOS's
+ * proptable.js), the brand feature table `brands`, and the value
  * checks of vmadm's validateProperty.  Does not own the pipeline (vmcfg.c)
- * nor any semantic check that spans several properties (§2.6, in vmcfg).
+ * nor any semantic check that spans several properties (vmcfg;
+ * docs/architecture.md §4).
  *
  *     const struct props_prop *p = props_lookup("nics.*.vlan_id");
  *     props_value_ok(p, json_integer(5000));    -> false (max 4095)

@@ -2,7 +2,7 @@
  * props.h - THE vmadm property table.
  *
  * Owns: one static table holding every property a vmadm payload or VM
- * object may carry (reference §2.2 and Appendix A): its type, the brands
+ * object may carry (docs/properties.md, docs/architecture.md §4): its type, the brands
  * that may set it per action (create / receive / update, and for the
  * sub-properties of nics, disks, filesystems and pci_devices the brands
  * that may give it in add_* and update_* arrays), which brands require it,
@@ -27,7 +27,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-/* Brand bits (reference brand letters J M B L K H). */
+/* Brand bits: joyent, joyent-minimal, builder, lx (OS); kvm, bhyve (HVM). */
 #define PROPS_B_JOYENT	0x01u
 #define PROPS_B_MINIMAL 0x02u
 #define PROPS_B_BUILDER 0x04u

@@ -40,7 +40,7 @@ int vmcfg_fatal_or_strip(struct vmcfg_run *r, json_t *payload);
 /* Emit a warning line. */
 void vmcfg_warnf(struct vmcfg_run *r, const char *fmt, ...) _printf_(2, 3);
 
-/* zfs_* recsize / compression / limit checks (§2.6). */
+/* zfs_* recsize / compression / limit checks (docs/architecture.md §4). */
 int vmcfg_check_zfs(struct vmcfg_run *r, json_t *cfg);
 
 /* fixPayloadMemory: payload is changed; old is the stored VM or NULL. */

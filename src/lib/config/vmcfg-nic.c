@@ -1,6 +1,5 @@
 /*
- * vmcfg-nic.c - NIC normalisation and the route checks (reference §2.5,
- * §2.6, §6.1).
+ * vmcfg-nic.c - NIC normalisation and the route checks (docs/architecture.md §4).
  *
  * Owns: turning the NIC objects of a payload (nics, add_nics, update_nics,
  * remove_nics) into stored NICs: deprecated ip/netmask/gateway upgraded to
@@ -392,7 +391,7 @@ static int assign_interface(struct vmcfg_run *r, const json_t *cur, json_t *nic)
 									    : 0;
 }
 
-/* §6.1: representative ip/netmask/gateway from ips/gateways. */
+/* Representative ip/netmask/gateway from ips/gateways (docs/architecture.md §4). */
 static void set_legacy(json_t *nic)
 {
 	json_t *ips = json_object_get(nic, "ips"), *e;

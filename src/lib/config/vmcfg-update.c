@@ -1,5 +1,5 @@
 /*
- * vmcfg-update.c - the `vmadm update` merge (reference §2.4).
+ * vmcfg-update.c - the `vmadm update` merge (docs/architecture.md §4).
  *
  * Owns: applying an update payload to a stored VM config: coercion of
  * key=value strings, the table checks for action update (create-only and

@@ -1,10 +1,10 @@
 /*
  * vmcfg.h - payload -> validated, normalised VM config.
  *
- * Owns: the validation pipeline of reference §2.1 (coercion, defaults,
- * renames, per-brand allowed/required checks from the property table in
- * props.c, semantic checks §2.6, NIC rules §2.5) and the update merge
- * (§2.4).  Pure: it touches no file; what it needs to know about the host
+ * Owns: the validation pipeline (docs/architecture.md §4: coercion,
+ * defaults, renames, per-brand allowed/required checks from the property
+ * table in props.c, semantic checks, NIC rules) and the update merge.
+ * Pure: it touches no file; what it needs to know about the host
  * (installed images, pools, other VMs, nic tags) it asks through struct
  * vmcfg_env, so it is unit-tested and fuzzed without a host.
  *
@@ -16,9 +16,9 @@
  *     json_t *vm = NULL;
  *     if (vmcfg_create(payload, &env, warn, ctx, &vm, &err) < 0) ...
  *
- * Error messages are the reference's: "Invalid value(s) for: a,b",
+ * Error messages are SmartOS's: "Invalid value(s) for: a,b",
  * "Missing required properties: a,b", "Unsupported brand", NIC and route
- * messages of §2.5/§2.6; err->prop names the first offending property.
+ * messages; err->prop names the first offending property.
  */
 #ifndef ZH_VMCFG_H
 #define ZH_VMCFG_H
@@ -87,7 +87,7 @@ void vmcfg_report_clear(struct vmcfg_report *rep);
 
 /*
  * `vmadm create`: a full, normalised VM config (uuid generated when absent,
- * defaults §2.3, MACs, create_timestamp, v=1) ready for vmstore_save().
+ * defaults, MACs, create_timestamp, v=1) ready for vmstore_save().
  * Disallowed properties are stripped with a warning through warn().
  */
 int vmcfg_create(const json_t *payload, const struct vmcfg_env *env, vmcfg_warn_fn warn, void *ctx,

@@ -1,7 +1,7 @@
 /*
  * vmlist.h - the pure logic behind `vmadm list` and `vmadm lookup`:
  * flattening, filters, fake fields, columns, sorting and table output
- * (reference §1.2 list/lookup, §1.3).
+ * (vmadm.8 FILTERS, docs/architecture.md §4).
  *
  * Owns nothing persistent and does no I/O except writing rows to a FILE
  * the caller passes.  It works on decorated VM objects (vmstore.h).
@@ -37,7 +37,7 @@ struct vmlist_field {
 	int width;
 };
 
-/* LIST_FIELDS of reference §1.3, or NULL when name is not one of them. */
+/* LIST_FIELDS (vmadm's list columns), or NULL when name is not one of them. */
 const struct vmlist_field *vmlist_field_find(const char *name);
 
 /*
@@ -65,7 +65,7 @@ struct vmlist_filter {
 	regex_t re;
 };
 
-/* Valid filter key per §1.3 (validFilterKey). */
+/* Valid filter key (vmadm.8 FILTERS; vmadm's validFilterKey). */
 bool vmlist_filter_key_valid(const char *key);
 
 /*

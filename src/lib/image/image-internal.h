@@ -1,6 +1,6 @@
 /*
  * image-internal.h - what the image module's files share.  Not part of the
- * library's interface: only src/lib/image*.c include it.
+ * library's interface: only the files of src/lib/image include it.
  *
  *   image.c          the store: records, install, get, list, delete
  *   image-unpack.c   verifying and unpacking an image file

@@ -1,5 +1,5 @@
 /*
- * image-manifest.c - SmartOS image manifest v2 checks (reference §4.2).
+ * image-manifest.c - SmartOS image manifest v2 checks (docs/architecture.md §4).
  *
  * Owns: nothing at run time.  Pure functions over a jansson object: no file,
  * no pool, so the unit tests and the fuzzer (tests/fuzz/fuzz-manifest.c)

@@ -1,5 +1,5 @@
 /*
- * image.c - the image store: install, get, list, delete (reference §4).
+ * image.c - the image store: install, get, list, delete (docs/architecture.md §18).
  *
  * Owns, in each pool:
  *     <mount>/<uuid>            read-only subvolume (mode 0700: its setuid

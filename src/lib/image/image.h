@@ -177,7 +177,7 @@ int image_clones(const struct pool *p, const char *uuid, size_t *count, char **f
 		 struct zh_error *err);
 
 /*
- * imgadm create: an image (manifest v2 + tar file) from a stopped VM's zone
+ * imgadm create (vm/vm-image.c): an image (manifest v2 + tar file) from a stopped VM's zone
  * root.  fields holds manifest fields from -m and field=value (name and
  * version required); compression is none|gzip|bzip2|xz|zstd (NULL: gzip);
  * output_dir NULL means ".".  Writes NAME-VERSION.imgmanifest and

@@ -7,7 +7,7 @@
  * both).  The zone end is created directly inside the zone's network namespace (IFLA_NET_NS_PID on
  * the peer) under its final name (`interface`), MAC and MTU; net-addr.c then brings it up and
  * configures it from a socket made inside that namespace.  Not: the bridges
- * (net-nictag.c), the nft tables (nft.c).
+ * (net-nictag.c), the nft rules (nft.c).
  *
  *     net_vnics_create(uuid, vm, init_pid, &err);         before init runs
  *     net_vnics_sync(uuid, old, new, init_pid, &err);     vmadm update

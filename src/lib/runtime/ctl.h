@@ -1,5 +1,5 @@
 /*
- * ctl.h - the zoneadmd control protocol (STYLE.md 8): a versioned,
+ * ctl.h - the zoneadmd control protocol (docs/architecture.md §16): a versioned,
  * table-driven protocol on <run>/<uuid>/control.sock (SOCK_SEQPACKET).
  *
  * Frame: struct ctl_hdr (magic, version, command, payload length, status)

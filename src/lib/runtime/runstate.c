@@ -12,7 +12,7 @@
  * Cost (vmadm list over 1,000 VMs): a VM that never ran costs one failed
  * open() (its run directory); a stopped VM that ran costs one failed
  * openat() (the lock file, unlinked by zoneadmd as it ends) and one read
- * of exit.json; a running one an open, a flock and a read of state.json.
+ * of exit.json; a running one an open, an F_OFD_GETLK and a read of state.json.
  *
  * Lock file life: zoneadmd unlinks it while still holding the lock, as
  * the very last step.  runstate_lock() checks that the inode it locked is

@@ -1,7 +1,7 @@
 /*
- * runstate.h - runtime state of a VM, derived, never guessed (DESIGN.md §3).
+ * runstate.h - runtime state of a VM, derived, never guessed (docs/architecture.md §14).
  *
- * Owns: <run>/<uuid>/ : zoneadmd.lock (flock held by zoneadmd for its whole
+ * Owns: <run>/<uuid>/ : zoneadmd.lock (OFD lock held by zoneadmd for its whole
  * life), state.json ({"state","pid","boot_timestamp","zoneadmd_pid"},
  * written atomically by zoneadmd), control.sock, and exit.json (written by
  * zoneadmd as it ends: {"exit_status","exit_timestamp","failed"?}).

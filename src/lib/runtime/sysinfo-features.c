@@ -12,7 +12,7 @@
  *
  * The floor is a stock Debian 12 host (kernel 6.1): nothing zonehost needs
  * is newer than 5.15 (btrfs idmapped mounts); cgroup.kill (5.14) has a
- * fallback.  Key names are stable (docs/architecture.md, "Zone features").
+ * fallback.  Key names are stable (docs/architecture.md §9).
  * $ZONEHOST_TEST_MISSING_FEATURE=<name> reports that one feature absent
  * (system tests of the refusal).
  */

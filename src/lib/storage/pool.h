@@ -20,7 +20,8 @@
  *
  * Invariants: a dataset name never contains '/', and "@" only as the
  * snapshot separator; every function here is safe to call with the host
- * lock held and takes no lock itself.
+ * lock held; the only locks taken here are the leaf locks "pool-<name>"
+ * (mount), "stage.<pool>" and "trash.<pool>" (docs/architecture.md §15).
  */
 #ifndef ZH_POOL_H
 #define ZH_POOL_H

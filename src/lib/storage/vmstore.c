@@ -2,7 +2,7 @@
  * vmstore.c - the stored configs of this host's VMs.  See vmstore.h.
  *
  * Design: a VM exists iff <pool mount>/.vmadm/<uuid>.json exists, its
- * config (the only truth about it, DESIGN.md §3).  The config lives beside
+ * config (the only truth about it, docs/architecture.md §14).  The config lives beside
  * the VM's dataset, not in it: outside the dataset's quota, so a tenant who
  * fills the quota never blocks the operator's changes, and out of the
  * tenant's data (a received stream, a rollback, a snapshot never carry or

@@ -2,7 +2,7 @@
  * vmstore.h - the set of VMs on this host.
  *
  * Owns: reading and writing each VM's config, <pool>/.vmadm/<uuid>.json,
- * which is the only truth about a VM (DESIGN.md §3): beside its dataset,
+ * which is the only truth about a VM (docs/architecture.md §14): beside its dataset,
  * outside the dataset's quota and the tenant's data (see vmstore.c).
  * The read-only fields of `vmadm get` (state, zone_state, zonepath, ...)
  * are derived one layer up, in vm-view.h.

@@ -1,5 +1,5 @@
 /*
- * image-create.c - an image (manifest v2 + tar file) from a stopped VM.
+ * vm-image.c - an image (manifest v2 + tar file) from a stopped VM.
  *
  * Owns: the two output files NAME-VERSION.imgmanifest and
  * NAME-VERSION.tar[.ext] in the output directory, written under hidden temp

@@ -3,7 +3,7 @@
  *
  * Design: each transaction is a short list of steps, each undone in
  * reverse order by the `undo` label when a later one fails, so the host is
- * left exactly as it was (DESIGN.md §5).  Validation is vmcfg's; what
+ * left exactly as it was (docs/architecture.md §5).  Validation is vmcfg's; what
  * vmcfg needs to know about the host it asks through the callbacks below.
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
@@ -499,7 +499,7 @@ static void restore_limits(const char *uuid, const json_t *old)
 /*
  * A running zone gets its new cgroup limits now; if the kernel refuses
  * them the old ones go back and the update fails, naming the cause.
- * tmpfs and max_locked_memory apply at the next boot (reference: "(reboot)").
+ * tmpfs and max_locked_memory apply at the next boot (docs/architecture.md §11.1).
  * 1 when limits were changed (restore_limits() undoes it), 0 when none.
  */
 static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,

@@ -4,7 +4,7 @@
  * Owns: the order of steps and their undo.  Each function takes the VM's
  * lock, validates through vmcfg, changes the pool through pool, and stores
  * the config through vmstore.  Any failure undoes every step already taken
- * (DESIGN.md §2 "Flow of vmadm create"), so bad input leaves the host as it
+ * (docs/architecture.md §5), so bad input leaves the host as it
  * was.
  *
  *     char uuid[37];
@@ -101,7 +101,7 @@ int vm_check_received_host(const json_t *vm, struct zh_error *err);
  * Names: 1-64 chars of [a-zA-Z0-9-_.:%] (-EINVAL otherwise); duplicate:
  * -EEXIST `snapshot with name "x" already exists.`; missing: -ENOENT.
  * Rollback stops a running zone, swaps the dataset for a writable clone of
- * the snapshot (keeping the current config/), destroys newer snapshots,
+ * the snapshot (the config, beside the dataset, stays), trashes newer snapshots,
  * re-applies the quota and starts the zone again if it was running.
  */
 bool vm_snapshot_name_valid(const char *name);

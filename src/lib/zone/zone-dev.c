@@ -8,7 +8,7 @@
  *
  *     zone_dev_setup(&c);
  *
- * What the zone gets (host-capabilities.md §8, item 4):
+ * What the zone gets (docs/architecture.md §8):
  *   /dev            tmpfs mode=755,size=64k,nosuid,noexec
  *   null zero full random urandom tty   binds of the host's nodes
  *   console         bind of the console pty slave (s->console_fd), if any;

@@ -17,7 +17,7 @@
  *     zone_idmap_apply(tree, child_pid, &err);   parent
  *     zone_idmap_attach(&c);                     child, in its mount ns
  *
- * How (host-capabilities.md §1, with one simplification): the tree is
+ * How (docs/architecture.md §8): the tree is
  * cloned with open_tree(OPEN_TREE_CLONE | AT_RECURSIVE) BEFORE the clone,
  * so the fd is inherited by the zone's first process.  The idmapping is the
  * zone's own user namespace: once the parent has written the child's maps
@@ -58,7 +58,7 @@ int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot clone the mount tree of zone root %s: %m", root);
-	/* Private before anything is mounted in it (docs/architecture.md). */
+	/* Private before anything is mounted in it (docs/architecture.md §10). */
 	r = fsutil_tree_private(fd, 0, true);
 	if (r < 0) {
 		close(fd);

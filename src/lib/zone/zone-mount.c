@@ -7,7 +7,7 @@
  *
  *     zone_mount_setup(&c);     then cwd and / are the zone root
  *
- * Order (host-capabilities.md §1, §8): with the host's credentials still
+ * Order (docs/architecture.md §8): with the host's credentials still
  * (zone_mount_prepare(): host paths may sit in 0700 directories), / made
  * MS_REC|MS_PRIVATE first, so nothing can propagate to or from the host, the
  * idmapped root attached on s->root, and every host object to bind opened
@@ -26,7 +26,7 @@
  * attributes asked for (a remount would have to repeat every locked flag).
  * Every tree cloned here or for a zone (its root, each `filesystems`
  * source, each bind) is made private before it is used: a host whose / is
- * shared (systemd) must never see a zone's mount (docs/architecture.md).
+ * shared (systemd) must never see a zone's mount (docs/architecture.md §10).
  *
  * The mount table of a zone, in order:
  *   /                 idmapped btrfs subvolume, nodev
@@ -420,7 +420,7 @@ static int pivot(struct zone_child *c)
 
 int zone_mount_prepare(struct zone_child *c)
 {
-	/* Nothing propagates either way from here (docs/architecture.md). */
+	/* Nothing propagates either way from here (docs/architecture.md §10). */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return zone_child_fail(c, errno, "cannot make the zone's mounts private: %m");
 	if (zone_idmap_attach(c) < 0 || zone_dev_prepare(c) < 0)

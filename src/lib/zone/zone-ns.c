@@ -12,7 +12,7 @@
  *     if (zone_spawn(&spec, &zp, &err) < 0) ...   nothing is left behind
  *     ... waitid(P_PIDFD, zp.pidfd, ...); close(zp.pidfd);
  *
- * Sequence (host-capabilities.md §1):
+ * Sequence (docs/architecture.md §8):
  *  parent: open_tree() the zone root (detached), pipes, clone3(CLONE_PIDFD |
  *          NEWUSER | NEWNS | NEWPID | NEWUTS | NEWIPC | NEWNET [| NEWCGROUP |
  *          INTO_CGROUP on v2]) with euid id_base for that call only, so the

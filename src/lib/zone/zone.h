@@ -6,7 +6,7 @@
  * mount of its root (a detached clone made before the clone3, idmapped
  * through the zone's own user namespace, attached only inside the zone's
  * mount namespace: never mounted on the host side).
- * Split by concern (STYLE.md 7): zone-ns.c (clone3, sync, error pipe),
+ * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
  * zone-dev.c, zone-seccomp.c, zone-caps.c.
  *
@@ -14,13 +14,15 @@
  *     struct zone_proc zp;
  *     if (zone_spawn(&s, &zp, &err) < 0) ...     (zp.pid runs init)
  *
- * Sequence: parent clones the mount tree of s->root, clone3()s the child
- * into new user/mnt/pid/uts/ipc/net/cgroup namespaces (CLONE_INTO_CGROUP on
- * v2, else attaches it before releasing it), writes uid/gid maps, idmaps
- * the tree, lets it go; the child mounts, pivots, mounts /proc before
- * detaching the old root, sets hostname and rlimits, drops capabilities, loads seccomp, closes
- * every fd but 0-2 and execs init.  Any failure in the child comes back through a CLOEXEC error
- * pipe as one message; the parent then reaps it and undoes.
+ * Sequence (docs/architecture.md §8): parent clones the mount tree of
+ * s->root, clone3()s the child into new user/mnt/pid/uts/ipc/net/cgroup
+ * namespaces (CLONE_INTO_CGROUP on v2; on v1 the child joins through
+ * "tasks" files the parent opened), writes uid/gid maps, idmaps the tree,
+ * lets it go; the child mounts, pivots, mounts /proc before detaching the
+ * old root, sets hostname and rlimits, drops capabilities, loads seccomp,
+ * marks every fd but 0-2 close-on-exec and execs init.  Any failure in the
+ * child comes back through a CLOEXEC error pipe as one message; the parent
+ * then reaps it and undoes.
  */
 #ifndef ZH_ZONE_H
 #define ZH_ZONE_H

@@ -11,6 +11,8 @@
  *
  * Invariants: names are unique; sub-properties are "<base>.*.<sub>" and
  * use only the update/add masks; PROPS_RO entries have empty masks.
+ * PROPS_F_DERIVED marks what `vmadm get` computes at read time (state,
+ * paths, host facts): the one list of fields never stored (vmstore.c).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -45,6 +47,7 @@
 #define UPD  PROPS_F_UPDATABLE
 #define LIVE PROPS_F_LIVE
 #define HOST PROPS_F_HOST
+#define DRV  PROPS_F_DERIVED
 
 /* Top-level property allowed in create / receive / update. */
 #define TOP(n, t, c, r, u, ...)                                                           \
@@ -77,7 +80,7 @@ static const struct props_prop props[] = {
 	TOP("bhyve_extra_opts", S, H, H, H, .flags = HOST),
 	TOP("billing_id", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("boot", S, HVM, HVM, HVM, .def = "order=cd"),
-	RO("boot_timestamp"),
+	RO("boot_timestamp", .flags = DRV),
 	TOP("bootrom", S, H, H, H, .def = "bios"),
 	TOP("brand", S, ALL, ALL, 0, .req_create = JMBLK, .req_receive = JMBLK, .def = "joyent",
 	    .note = "joyent, joyent-minimal, builder, lx, kvm, bhyve"),
@@ -124,11 +127,12 @@ static const struct props_prop props[] = {
 	TOP("dns_domain", S, OS, OS, OS, .def = "local", .note = "written to /etc/hosts at create"),
 	TOP("do_not_inventory", BO, ALL, ALL, ALL, .def = "false"),
 	TOP("docker", BO, ML, ML, ML, .def = "false"),
-	RO("exit_status"),
-	RO("exit_timestamp"),
+	RO("exit_status", .flags = DRV),
+	RO("exit_timestamp", .flags = DRV),
 	RO("failed"),
-	RO("failed_reason", .note = "zonehost extension: why the last start failed "
-				    "(state failed)"),
+	RO("failed_reason", .flags = DRV,
+	   .note = "zonehost extension: why the last start failed "
+		   "(state failed)"),
 	TOP("filesystems", OA, OS, OS, 0, .flags = HOST,
 	    .note = "update via add_/update_/remove_filesystems"),
 	SUB("filesystems.*.options", LI, OS, OS, .flags = UPD),
@@ -147,7 +151,7 @@ static const struct props_prop props[] = {
 		    "busybox SIGUSR2, systemd SIGRTMIN+4, else SIGTERM"),
 	RO("headnode_id"),
 	TOP("hostname", S, ALL, ALL, ALL, .note = "zonename when unset; written at create"),
-	RO("hvm"),
+	RO("hvm", .flags = DRV),
 	TOP("image_uuid", U, ALL, ALL, 0, .req_create = OS, .req_receive = OS,
 	    .note = "installed image of a type the brand accepts"),
 	TOP("indestructible_delegated", BO, ALL, ALL, ALL, .def = "false"),
@@ -159,7 +163,7 @@ static const struct props_prop props[] = {
 	TOP("internal_metadata_namespaces", LI, ALL, ALL, ALL, .valid = props_valid_attr_value),
 	RO("ip_type"),
 	TOP("kernel_version", S, L, L, L, .req_create = L, .req_receive = L, .note = "e.g. 3.13.0"),
-	RO("last_modified"),
+	RO("last_modified", .flags = DRV),
 	TOP("limit_priv", LI, ALL, ALL, ALL, .flags = NOLX | PROPS_F_JOINED, .def = "default",
 	    .note = "illumos privileges; stored as a comma string"),
 	TOP("maintain_resolvers", BO, OS, OS, OS, .def = "false"),
@@ -219,8 +223,8 @@ static const struct props_prop props[] = {
 	SUB("pci_devices.*.model", S, 0, H, .note = "passthru only"),
 	SUB("pci_devices.*.path", S, H, H),
 	SUB("pci_devices.*.pci_slot", S, H, H, .flags = UPD),
-	RO("pid"),
-	RO("platform_buildstamp"),
+	RO("pid", .flags = DRV),
+	RO("platform_buildstamp", .flags = DRV),
 	RO("provisioning"),
 	TOP("qemu_extra_opts", S, K, K, K, .flags = HOST),
 	TOP("qemu_opts", S, K, K, K, .flags = HOST),
@@ -243,23 +247,23 @@ static const struct props_prop props[] = {
 	TOP("restart_init", BO, OS, OS, OS, .def = "true"),
 	TOP("routes", FO, ALL, ALL, 0, .def = "{}",
 	    .note = "dst -> gw; update via set_/remove_routes"),
-	RO("server_uuid"),
+	RO("server_uuid", .flags = DRV),
 	TOP("set_customer_metadata", FO, 0, 0, ALL),
 	TOP("set_internal_metadata", FO, 0, 0, ALL),
 	TOP("set_routes", FO, 0, 0, ALL),
 	TOP("set_tags", FO, 0, 0, ALL),
-	RO("snapshots"),
+	RO("snapshots", .flags = DRV),
 	TOP("spice_opts", S, K, K, K, .flags = HOST),
 	TOP("spice_password", S, K, K, K),
 	TOP("spice_port", I, K, K, K, MIN(-1)),
-	RO("state"),
+	RO("state", .flags = DRV),
 	TOP("tags", FO, ALL, ALL, 0, .def = "{}", .note = "update via set_tags/remove_tags"),
 	TOP("tmpfs", I, OS, OS, OS, MIN(0), .flags = PROPS_F_KEEP_ZERO,
 	    .def = "max_physical_memory", .unit = "MiB", .note = "size of /tmp; 0 = no tmpfs"),
 	TOP("transition", FO, 0, ALL, 0),
-	RO("transition_expire"),
-	RO("transition_to"),
-	RO("type"),
+	RO("transition_expire", .flags = DRV),
+	RO("transition_to", .flags = DRV),
+	RO("type", .flags = DRV),
 	TOP("update_disks", OA, 0, 0, HVM, .note = "as disks"),
 	TOP("update_filesystems", OA, 0, 0, JMBLK, .note = "as filesystems"),
 	TOP("update_nics", OA, 0, 0, ALL, .note = "as nics, keyed on mac"),
@@ -276,7 +280,7 @@ static const struct props_prop props[] = {
 	TOP("zfs_data_compression", S, OS, OS, OS, .flags = NOLX, .def = "off"),
 	TOP("zfs_data_recsize", I, OS, OS, OS, MIN(0), .flags = NOLX, .def = "131072",
 	    .unit = "bytes"),
-	TOP("zfs_filesystem", S, 0, ALL, 0),
+	TOP("zfs_filesystem", S, 0, ALL, 0, .flags = DRV),
 	TOP("zfs_filesystem_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "none"),
 	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
 	    .note = "IO weight"),
@@ -289,14 +293,14 @@ static const struct props_prop props[] = {
 	RO("zlog_mode"),
 	RO("zlog_name"),
 	TOP("zone_dataset_uuid", U, HVM, HVM, 0, .flags = DEP, .note = "renamed to image_uuid"),
-	RO("zone_state"),
-	RO("zonedid"),
+	RO("zone_state", .flags = DRV),
+	RO("zonedid", .flags = DRV),
 	RO("zonehost_id_base",
 	   .note = "zonehost extension: first host uid/gid of the zone's 65,536 ids; "
 		   "allocated at create (or first start), never shared"),
-	RO("zoneid"),
+	RO("zoneid", .flags = DRV),
 	TOP("zonename", S, ALL, ALL, 0, .def = "uuid"),
-	RO("zonepath"),
+	RO("zonepath", .flags = DRV),
 	TOP("zpool", ZP, ALL, ALL, 0, .def = "zones", .note = "pool name"),
 };
 
@@ -733,6 +737,10 @@ static void doc_notes(FILE *f, const struct props_prop *p)
 	}
 	if (p->flags & PROPS_F_DEPRECATED) {
 		fprintf(f, "%sdeprecated", sep);
+		sep = "; ";
+	}
+	if (p->flags & PROPS_F_DERIVED) {
+		fprintf(f, "%sderived at read, never stored", sep);
 		sep = "; ";
 	}
 	if (p->flags & PROPS_F_LIVE) {

@@ -69,6 +69,12 @@ enum props_action { PROPS_CREATE, PROPS_RECEIVE, PROPS_UPDATE, PROPS_ADD, PROPS_
  * so a received config that sets it is refused unless allowed.
  */
 #define PROPS_F_HOST 0x100u
+/*
+ * Derived: computed when a VM is read (`vmadm get`/`list`: runtime state,
+ * paths, host facts) and never stored; vmstore strips every such field
+ * before a config is written or sent.
+ */
+#define PROPS_F_DERIVED 0x200u
 
 /* Validator of a string value or of each list element. */
 typedef bool (*props_validator)(const char *s);

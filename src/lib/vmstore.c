@@ -30,25 +30,12 @@
 #include "jsonutil.h"
 #include "lock.h"
 #include "paths.h"
+#include "props.h"
 #include "util.h"
 #include "vmstore.h"
 
 #define VMSTORE_CONFIG_MAX (4u << 20)
 #define CONFIG_DIR	   ".vmadm"
-
-/* Fields derived at read time: never stored. */
-static const char *const derived_fields[] = {
-	"state",	 "zone_state",
-	"zonepath",	 "zfs_filesystem",
-	"server_uuid",	 "platform_buildstamp",
-	"last_modified", "snapshots",
-	"pid",		 "boot_timestamp",
-	"zoneid",	 "zonedid",
-	"hvm",		 "type",
-	"transition_to", "transition_expire",
-	"exit_status",	 "exit_timestamp",
-	"failed_reason", NULL,
-};
 
 char *vmstore_config_path(const struct pool *p, const char *uuid)
 {
@@ -256,10 +243,12 @@ int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_ou
 
 /* ---- save ---- */
 
+/* The table decides: every PROPS_F_DERIVED field goes. */
 void vmstore_strip_derived(json_t *vm)
 {
-	for (const char *const *f = derived_fields; *f; f++)
-		json_object_del(vm, *f);
+	for (size_t i = 0; i < props_count(); i++)
+		if (props_at(i)->flags & PROPS_F_DERIVED)
+			json_object_del(vm, props_at(i)->name);
 }
 
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)

@@ -184,6 +184,11 @@ static void test_flags(void)
 		   nolx[i]);
 	ok(!(props_lookup("cpu_cap")->flags & PROPS_F_NO_LINUX), "cpu_cap works");
 	ok(props_lookup("quota")->flags & PROPS_F_LIVE, "quota live");
+	ok(props_lookup("state")->flags & PROPS_F_DERIVED, "state derived");
+	ok(props_lookup("zfs_filesystem")->flags & PROPS_F_DERIVED, "zfs_filesystem derived");
+	ok(props_lookup("failed_reason")->flags & PROPS_F_DERIVED, "failed_reason derived");
+	ok(!(props_lookup("zonehost_id_base")->flags & PROPS_F_DERIVED), "id base stored");
+	ok(!(props_lookup("create_timestamp")->flags & PROPS_F_DERIVED), "create_timestamp stored");
 	ok(props_lookup("limit_priv")->flags & PROPS_F_JOINED, "limit_priv joined");
 	ok(props_lookup("tmpfs")->flags & PROPS_F_KEEP_ZERO, "tmpfs keep_zero");
 	ok(props_lookup("dataset_uuid")->flags & PROPS_F_DEPRECATED, "dataset_uuid deprecated");

@@ -48,6 +48,7 @@
 #define LIVE PROPS_F_LIVE
 #define HOST PROPS_F_HOST
 #define DRV  PROPS_F_DERIVED
+#define CG   (PROPS_F_CGROUP | PROPS_F_LIVE)
 
 /* Top-level property allowed in create / receive / update. */
 #define TOP(n, t, c, r, u, ...)                                                           \
@@ -86,9 +87,9 @@ static const struct props_prop props[] = {
 	    .note = "joyent, joyent-minimal, builder, lx, kvm, bhyve"),
 	TOP("com1", S, H, H, H, .def = "/dev/zconsole"),
 	TOP("com2", S, H, H, H, .def = "socket,/tmp/vm.ttyb"),
-	TOP("cpu_cap", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .unit = "% of a CPU",
+	TOP("cpu_cap", I, ALL, ALL, ALL, MIN(0), .flags = CG, .unit = "% of a CPU",
 	    .note = "CFS quota; 0 = no cap"),
-	TOP("cpu_shares", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
+	TOP("cpu_shares", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "100",
 	    .note = "cgroup CPU weight; capped to 65535 at create"),
 	TOP("cpu_type", S, K, K, K, .def = "qemu64"),
 	TOP("create_only", BO, 0, ALL, 0),
@@ -167,18 +168,18 @@ static const struct props_prop props[] = {
 	TOP("limit_priv", LI, ALL, ALL, ALL, .flags = NOLX | PROPS_F_JOINED, .def = "default",
 	    .note = "illumos privileges; stored as a comma string"),
 	TOP("maintain_resolvers", BO, OS, OS, OS, .def = "false"),
-	TOP("max_locked_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .def = "max_physical_memory", .unit = "MiB", .note = "<= max_physical_memory"),
-	TOP("max_lwps", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "2000",
-	    .note = "pids limit"),
+	TOP("max_locked_memory", I, ALL, ALL, ALL, MIN(0), .def = "max_physical_memory",
+	    .unit = "MiB",
+	    .note = "<= max_physical_memory; init's RLIMIT_MEMLOCK: applies at the next boot"),
+	TOP("max_lwps", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "2000", .note = "pids limit"),
 	TOP("max_msg_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
-	TOP("max_physical_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "ram",
+	TOP("max_physical_memory", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "ram",
 	    .unit = "MiB", .note = "memory limit"),
 	TOP("max_sem_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
 	TOP("max_shm_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
 	TOP("max_shm_memory", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "max_physical_memory",
 	    .unit = "MiB"),
-	TOP("max_swap", I, ALL, ALL, ALL, MIN(256), .flags = LIVE,
+	TOP("max_swap", I, ALL, ALL, ALL, MIN(256), .flags = CG,
 	    .def = "max(max_physical_memory, 256)", .unit = "MiB",
 	    .note = "memory+swap limit; >= max_physical_memory"),
 	TOP("mdata_exec_timeout", I, OS, 0, 0, MIN(0), .def = "300", .unit = "s"),
@@ -282,7 +283,7 @@ static const struct props_prop props[] = {
 	    .unit = "bytes"),
 	TOP("zfs_filesystem", S, 0, ALL, 0, .flags = DRV),
 	TOP("zfs_filesystem_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "none"),
-	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
+	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "100",
 	    .note = "IO weight"),
 	TOP("zfs_root_compression", S, ALL, ALL, ALL, .flags = NOLX, .def = "off"),
 	TOP("zfs_root_recsize", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "131072",
@@ -373,6 +374,13 @@ bool props_allowed(const struct props_prop *p, unsigned b, enum props_action a)
 	if (!p || p->type == PROPS_RO || !b)
 		return false;
 	return (action_mask(p, a) & b) != 0;
+}
+
+bool props_has_flags(const char *name, unsigned flags)
+{
+	const struct props_prop *p = props_lookup(name);
+
+	return p && (p->flags & flags) == flags;
 }
 
 bool props_required(const struct props_prop *p, unsigned b, enum props_action a)

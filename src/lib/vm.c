@@ -37,6 +37,7 @@
 #include "lock.h"
 #include "net.h"
 #include "nft.h"
+#include "props.h"
 #include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
@@ -470,16 +471,14 @@ static int load_stored(const char *uuid, struct pool **p, json_t **vm, struct zh
 	return jsonutil_load_file(path, 4u << 20, vm, err);
 }
 
-/* Properties applied live to a running zone's cgroup. */
-static const char *const live_limits[] = {
-	"cpu_cap",	   "cpu_shares", "max_physical_memory", "max_swap", "max_lwps",
-	"zfs_io_priority", NULL,
-};
-
+/* Did the update change a cgroup limit applied live (the property table says which)? */
 static bool limits_changed(const json_t *changed)
 {
-	for (const char *const *k = live_limits; *k; k++)
-		if (changed_has(changed, *k))
+	size_t i;
+	json_t *e;
+
+	json_array_foreach (changed, i, e)
+		if (props_has_flags(json_string_value(e), PROPS_F_LIVE | PROPS_F_CGROUP))
 			return true;
 	return false;
 }
@@ -498,7 +497,8 @@ static void restore_limits(const char *uuid, const json_t *old)
 /*
  * A running zone gets its new cgroup limits now; if the kernel refuses
  * them the old ones go back and the update fails, naming the cause.
- * tmpfs and max_locked_memory apply at the next boot (reference: "(reboot)").
+ * Which limits: PROPS_F_LIVE | PROPS_F_CGROUP in the property table; tmpfs
+ * and max_locked_memory (not live there) apply at the next boot.
  * 1 when limits were changed (restore_limits() undoes it), 0 when none.
  */
 static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,

@@ -184,6 +184,14 @@ static void test_flags(void)
 		   nolx[i]);
 	ok(!(props_lookup("cpu_cap")->flags & PROPS_F_NO_LINUX), "cpu_cap works");
 	ok(props_lookup("quota")->flags & PROPS_F_LIVE, "quota live");
+	ok(!(props_lookup("max_locked_memory")->flags & PROPS_F_LIVE), "memlock at next boot");
+	ok(props_has_flags("max_swap", PROPS_F_LIVE | PROPS_F_CGROUP), "max_swap live cgroup");
+	ok(!props_has_flags("quota", PROPS_F_CGROUP), "quota not cgroup");
+	ok(!props_has_flags("no_such_prop", 0), "unknown has no flags");
+	size_t cg = 0;
+	for (size_t i = 0; i < props_count(); i++)
+		cg += props_has_flags(props_at(i)->name, PROPS_F_LIVE | PROPS_F_CGROUP);
+	is_int(cg, 6, "six cgroup limits apply live (cgroup_limits_from_vm)");
 	ok(props_lookup("state")->flags & PROPS_F_DERIVED, "state derived");
 	ok(props_lookup("zfs_filesystem")->flags & PROPS_F_DERIVED, "zfs_filesystem derived");
 	ok(props_lookup("failed_reason")->flags & PROPS_F_DERIVED, "failed_reason derived");

@@ -27,6 +27,7 @@
 #include "lock.h"
 #include "net.h"
 #include "vm-view.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 const char *program_name = "nictagadm";
@@ -195,7 +196,7 @@ static bool vm_uses_tag(const json_t *vm, const char *tag)
 	size_t i;
 	json_t *nic;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic) {
+	json_array_foreach (vmcfg_nics(vm), i, nic) {
 		const char *t = jsonutil_str(nic, "nic_tag");
 
 		if (t && streq(t, tag))

@@ -52,6 +52,7 @@
 #include "net-vnic-internal.h"
 #include "net.h"
 #include "util.h"
+#include "vmcfg-access.h"
 
 #define HOSTS_MAX   (256u << 10)
 #define HOSTS_BEGIN "# zonehost: begin (written at each boot from hostname, dns_domain, nics)\n"
@@ -130,7 +131,7 @@ static int zone_link(struct nl_sock *zs, const char *name, struct rtnl_link **ou
 	int r = name ? rtnl_link_get_kernel(zs, 0, name, out) : -NLE_INVAL;
 
 	if (r < 0)
-		return zh_error_set(err, ENODEV, "nics", "interface %s is missing in the zone",
+		return zh_error_set(err, ENODEV, VMCFG_NICS, "interface %s is missing in the zone",
 				    name ? name : "(none)");
 	return 0;
 }
@@ -149,7 +150,7 @@ static int link_up(struct nl_sock *zs, const char *name, struct zh_error *err)
 	rtnl_link_set_flags(chg, IFF_UP);
 	r = rtnl_link_change(zs, cur, chg, 0);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "cannot bring %s up: %s", name,
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "cannot bring %s up: %s", name,
 				    nl_geterror(r));
 	return 0;
 }
@@ -187,11 +188,11 @@ static int addr_op(struct nl_sock *zs, int ifindex, const char *cidr, bool add,
 	if (!a)
 		return zh_error_oom(err);
 	if ((r = nl_addr_parse(cidr, AF_UNSPEC, &local)) < 0)
-		return zh_error_set(err, EINVAL, "nics", "Invalid IP for NIC: %s", cidr);
+		return zh_error_set(err, EINVAL, VMCFG_NICS, "Invalid IP for NIC: %s", cidr);
 	rtnl_addr_set_ifindex(a, ifindex);
 	rtnl_addr_set_family(a, nl_addr_get_family(local));
 	if ((r = rtnl_addr_set_local(a, local)) < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "address %s: %s", cidr,
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "address %s: %s", cidr,
 				    nl_geterror(r));
 	rtnl_addr_set_prefixlen(a, (int)nl_addr_get_prefixlen(local));
 	if (nl_addr_get_family(local) == AF_INET6)
@@ -202,8 +203,8 @@ static int addr_op(struct nl_sock *zs, int ifindex, const char *cidr, bool add,
 	}
 	r = rtnl_addr_add(zs, a, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "cannot add address %s: %s", cidr,
-				    nl_geterror(r));
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "cannot add address %s: %s",
+				    cidr, nl_geterror(r));
 	return 0;
 }
 
@@ -256,10 +257,10 @@ static const json_t *primary_nic(const json_t *vm)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+	json_array_foreach (vmcfg_nics(vm), i, nic)
 		if (json_is_true(json_object_get(nic, "primary")))
 			return nic;
-	return json_array_get(json_object_get(vm, "nics"), 0);
+	return json_array_get(vmcfg_nics(vm), 0);
 }
 
 static bool has_static(const json_t *nic)
@@ -279,7 +280,7 @@ static bool guest_configured(const json_t *vm)
 	json_t *nic, *e;
 	size_t i, j;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+	json_array_foreach (vmcfg_nics(vm), i, nic)
 		json_array_foreach (json_object_get(nic, "ips"), j, e)
 			if (!is_static(json_string_value(e)))
 				return true;
@@ -302,7 +303,7 @@ static const json_t *nic_by_mac(const json_t *vm, const char *mac)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+	json_array_foreach (vmcfg_nics(vm), i, nic)
 		if (jsonutil_str(nic, "mac") && strcasecmp(jsonutil_str(nic, "mac"), mac) == 0)
 			return nic;
 	return NULL;
@@ -320,8 +321,7 @@ static const char *route_dev(const json_t *vm, const char *gw)
 	memcpy(in, gw + 5, n - 6);
 	in[n - 6] = '\0';
 	if (strncmp(gw, "nics[", 5) == 0 && util_parse_i64(in, &idx) == 0 && idx >= 0)
-		return jsonutil_str(json_array_get(json_object_get(vm, "nics"), (size_t)idx),
-				    "interface");
+		return jsonutil_str(json_array_get(vmcfg_nics(vm), (size_t)idx), "interface");
 	if (strncmp(gw, "macs[", 5) == 0)
 		return jsonutil_str(nic_by_mac(vm, in), "interface");
 	return NULL;

@@ -46,6 +46,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmcfg.h"
 #include "vmstore.h"
 
@@ -135,7 +136,7 @@ static int env_nic_vlan_ok(void *ctx, const char *tag, int vlan_id, char *msg, s
 
 static bool wants_nics(const json_t *payload)
 {
-	return json_object_get(payload, "nics") || json_object_get(payload, "add_nics") ||
+	return vmcfg_nics(payload) || json_object_get(payload, "add_nics") ||
 	       json_object_get(payload, "update_nics");
 }
 
@@ -541,7 +542,7 @@ static int apply_network(const struct pool *p, const char *uuid, const json_t *o
 	struct zh_error ignored = ZH_ERROR_INIT;
 	int r;
 
-	if (!changed_has(changed, "nics") && !changed_has(changed, "routes"))
+	if (!changed_has(changed, VMCFG_NICS) && !changed_has(changed, "routes"))
 		return 1;
 	if (!runstate_is_live(uuid))
 		return 0;

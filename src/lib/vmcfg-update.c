@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg-internal.h"
 
 struct hash_op {
@@ -250,7 +251,7 @@ static int apply_nics(struct vmcfg_run *r, json_t *cfg, const json_t *p)
 
 	if (!a && !u && !d)
 		return 0;
-	nics = get_container(cfg, "nics", true);
+	nics = get_container(cfg, VMCFG_NICS, true);
 	if (!nics)
 		return zh_error_oom(r->err);
 	if (d && (ret = vmcfg_nics_remove(r, nics, d)) < 0)
@@ -346,7 +347,7 @@ static int merge(struct vmcfg_run *r, json_t *cfg, json_t *p, const json_t *unse
 	if ((ret = apply_filesystems(r, cfg, p)) < 0 || (ret = apply_nics(r, cfg, p)) < 0)
 		return ret;
 	settle_memory(r, cfg);
-	return vmcfg_check_routes(r, json_object_get(cfg, "routes"), json_object_get(cfg, "nics"));
+	return vmcfg_check_routes(r, json_object_get(cfg, "routes"), vmcfg_nics(cfg));
 }
 
 static int start(struct vmcfg_run *r, const json_t *vm, const json_t *payload)

@@ -19,11 +19,12 @@
 #include <string.h>
 
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg-internal.h"
 
 #define ZERO_UUID "00000000-0000-0000-0000-000000000000"
 
-static const char *const sub_bases[] = {"nics", "disks", "filesystems", "pci_devices"};
+static const char *const sub_bases[] = {VMCFG_NICS, "disks", "filesystems", "pci_devices"};
 
 /* ---- small helpers ---- */
 
@@ -777,7 +778,7 @@ static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
 static int finish_create(struct vmcfg_run *r, json_t *cfg)
 {
 	char ts[UTIL_TIMESTAMP_LEN + 1];
-	json_t *nics = json_object_get(cfg, "nics");
+	json_t *nics = vmcfg_nics(cfg);
 	_cleanup_json_ json_t *all = json_array();
 	int ret;
 
@@ -786,7 +787,7 @@ static int finish_create(struct vmcfg_run *r, json_t *cfg)
 	if ((ret = vmcfg_nics_add(r, all, nics ? nics : all)) < 0 ||
 	    (ret = vmcfg_nics_finish(r, all)) < 0)
 		return ret;
-	if (json_object_set(cfg, "nics", all) < 0)
+	if (json_object_set(cfg, VMCFG_NICS, all) < 0)
 		return zh_error_oom(r->err);
 	ret = vmcfg_check_routes(r, json_object_get(cfg, "routes"), all);
 	if (ret < 0)

@@ -51,14 +51,14 @@ DEFINE_CLEANUP_FUNC(struct nl_addr, nl_addr_put)
 int net_vnic_prefix(const char *uuid, const json_t *vm, char out[NET_IFNAMSIZ],
 		    struct zh_error *err)
 {
-	json_t *b = json_object_get(vm, "zonehost_id_base");
-	json_int_t base = json_is_integer(b) ? json_integer_value(b) : 0;
+	int64_t base = 0;
 	size_t n = 0;
 
 	if (!uuid || !util_is_uuid_shape(uuid))
 		return zh_error_set(err, EINVAL, "uuid", "invalid uuid for VNIC names");
+	vmcfg_id_base(vm, &base);
 	if (base < VNIC_SLOT_SIZE || base % VNIC_SLOT_SIZE || base / VNIC_SLOT_SIZE > 0xffff)
-		return zh_error_set(err, EINVAL, "zonehost_id_base",
+		return zh_error_set(err, EINVAL, VMCFG_ID_BASE,
 				    "VM %s has no valid uid/gid range (zonehost_id_base) to name "
 				    "its VNICs by",
 				    uuid);

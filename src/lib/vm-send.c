@@ -71,6 +71,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmcfg.h"
 #include "vmstore.h"
 
@@ -613,8 +614,8 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 		return r;
 	if ((r = bundle_json_parse(buf, h.size, &rc->vm, &rc->from, rc->uuid, err)) < 0)
 		return r;
-	vmstore_strip_derived(rc->vm);		     /* this host derives its own */
-	json_object_del(rc->vm, "zonehost_id_base"); /* and allocates its own ids */
+	vmstore_strip_derived(rc->vm); /* this host derives its own */
+	vmcfg_drop_id_base(rc->vm);    /* and allocates its own ids */
 	return 0;
 }
 
@@ -632,7 +633,7 @@ static int recv_validate(struct recv *rc, struct zh_error *err)
 
 	if (!vm)
 		return zh_error_oom(err);
-	json_object_del(vm, "zonehost_id_base"); /* ours, for a VM that exists here */
+	vmcfg_drop_id_base(vm); /* ours, for a VM that exists here */
 	r = vm_validate_received(vm, &rep);
 
 	if (r == -EINVAL && (o = vmcfg_report_json(&rep)))
@@ -655,14 +656,13 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 	struct zh_error e2 = ZH_ERROR_INIT;
 	json_t *old = NULL;
 	int r = vmview_find(rc->uuid, &rc->p, &old, &e2);
+	int64_t ids;
 
 	zh_error_clear(&e2);
 	rc->exists = r == 0;
-	if (rc->exists) {
-		json_object_set(rc->vm, "zonehost_id_base",
-				json_object_get(old, "zonehost_id_base"));
-		json_decref(old);
-	}
+	if (rc->exists && vmcfg_id_base(old, &ids)) /* the VM keeps its ids */
+		vmcfg_set_id_base(rc->vm, ids);
+	json_decref(old);
 	if (rc->exists && !rc->from)
 		return zh_error_set(err, EEXIST, NULL, "VM %s already exists", rc->uuid);
 	if (!rc->exists && rc->from)
@@ -859,7 +859,7 @@ static int recv_config(struct recv *rc, struct zh_error *err)
 	if (json_object_set_new(rc->vm, "zpool", json_string(rc->p->name)) < 0)
 		return zh_error_oom(err);
 	if (!rc->exists) {
-		json_object_del(rc->vm, "zonehost_id_base");
+		vmcfg_drop_id_base(rc->vm);
 		if ((hl = lock_host(err)) < 0)
 			return hl;
 		if ((r = vm_id_base_alloc(rc->vm, err)) < 0)

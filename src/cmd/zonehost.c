@@ -245,7 +245,7 @@ static int count_holdings(const struct pool *p, struct holdings *h)
 
 		if (strchr(*n, '@'))
 			continue; /* snapshots go with their dataset */
-		if (asprintf(&rec, "%s/.imgadm/%s.json", p->mountpoint, *n) < 0)
+		if (!(rec = paths_image_record(p->mountpoint, *n)))
 			return cmd_die(EXIT_ERR, "out of memory");
 		if (fsutil_exists(rec))
 			h->images++;

@@ -38,12 +38,11 @@
 #include "paths.h"
 #include "util.h"
 
-#define SOURCES_FILE "imgadm-sources.json"
-#define SOURCES_MAX  (1024 * 1024)
+#define SOURCES_MAX (1024 * 1024)
 
 static char *sources_path(void)
 {
-	return paths_join(paths_config(), SOURCES_FILE);
+	return paths_join(paths_config(), PATHS_IMAGE_SOURCES);
 }
 
 /* ---- limits ---- */

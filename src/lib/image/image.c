@@ -40,16 +40,11 @@
 #include "util.h"
 #include "vmstore.h"
 
-#define RECORD_DIR ".imgadm"
 #define RECORD_MAX (2u << 20)
 
 char *image_record_path(const struct pool *p, const char *uuid)
 {
-	char *s = NULL;
-
-	if (asprintf(&s, "%s/" RECORD_DIR "/%s.json", p->mountpoint, uuid) < 0)
-		return NULL;
-	return s;
+	return paths_image_record(p->mountpoint, uuid);
 }
 
 int image_manifest_load(const char *path, json_t **out, struct zh_error *err)
@@ -180,7 +175,7 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	_cleanup_free_ char *root = NULL;
 	int r;
 
-	if (!ds || !(root = paths_join(ds, "root")))
+	if (!ds || !(root = paths_join(ds, PATHS_DS_ROOT)))
 		return zh_error_oom(err);
 	r = start_tree(p, uuid, origin, root, err);
 	crashpoint("image.created");
@@ -207,7 +202,7 @@ static int write_record(const struct pool *p, const json_t *manifest, const char
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	_cleanup_free_ char *path = image_record_path(p, uuid);
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
+	_cleanup_free_ char *dir = paths_image_records(p->mountpoint);
 	_cleanup_json_ json_t *m = json_deep_copy(manifest);
 	_cleanup_json_ json_t *rec = json_object();
 	char now[UTIL_TIMESTAMP_LEN + 1];
@@ -393,7 +388,7 @@ static int cmp_images(const void *a, const void *b)
 /* Installed uuids: the records' names. */
 int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
+	_cleanup_free_ char *dir = paths_image_records(p->mountpoint);
 	DIR *d;
 	struct dirent *de;
 
@@ -407,7 +402,8 @@ int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
 		size_t n = strlen(de->d_name);
 		_cleanup_free_ char *u = NULL;
 
-		if (n != UTIL_UUID_LEN + 5 || !streq(de->d_name + UTIL_UUID_LEN, ".json"))
+		if (n != UTIL_UUID_LEN + strlen(PATHS_JSON_SUFFIX) ||
+		    !streq(de->d_name + UTIL_UUID_LEN, PATHS_JSON_SUFFIX))
 			continue;
 		u = strndup(de->d_name, UTIL_UUID_LEN);
 		if (!u || json_array_append_new(arr, json_string(u)) < 0) {

@@ -40,7 +40,6 @@
 #include "net.h"
 #include "paths.h"
 
-#define NICTAGS_FILE "nictags.json"
 #define NICTAGS_MAX  (4u << 20)
 #define NICTAGS_LOCK "nictags"
 #define TAG_MTU_MIN  1500
@@ -234,7 +233,7 @@ static int check_no_addrs(struct nl_sock *sk, int ifindex, const char *name, str
 
 static char *records_path(void)
 {
-	return paths_join(paths_config(), NICTAGS_FILE);
+	return paths_join(paths_config(), PATHS_NICTAGS);
 }
 
 /* The whole file ({"version":1,"tags":{}} when there is none). */

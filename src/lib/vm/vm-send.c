@@ -761,7 +761,7 @@ static int recv_pipe(int in, struct relay_pace *pc, int wfd, struct bundle_hdr *
  */
 static int recv_check_layout(const struct recv *rc, const char *name, struct zh_error *err)
 {
-	static const char *const dirs[] = {"root", "config", "logs"};
+	static const char *const dirs[] = {PATHS_DS_ROOT, PATHS_DS_CONFIG, PATHS_DS_LOGS};
 	_cleanup_close_ int fd =
 		openat(rc->in.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -966,9 +966,9 @@ static int recv_run(int in, struct recv *rc, struct zh_error *err)
 
 static void drop_lock_file(const char *uuid)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = paths_lock(uuid);
 
-	if (asprintf(&path, "%s/locks/%s.lock", paths_run(), uuid) >= 0)
+	if (path)
 		unlink(path);
 }
 

@@ -182,7 +182,7 @@ static bool receive_at_work(const char *uuid)
 	return l == -EWOULDBLOCK;
 }
 
-/* A stopped VM with a receive in progress (vm-send.c's "<pool>/.recv-<uuid>"): "receiving". */
+/* A stopped VM with a receive in progress (its inbox, paths_recv_inbox()): "receiving". */
 static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid)
 {
 	const char *state = jsonutil_str(vm, "state");
@@ -190,7 +190,7 @@ static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid
 
 	if (!state || !streq(state, "stopped"))
 		return 0;
-	if (asprintf(&tmp, "%s/.recv-%s", p->mountpoint, uuid) < 0)
+	if (!(tmp = paths_recv_inbox(p->mountpoint, uuid)))
 		return -ENOMEM;
 	if (!fsutil_is_dir(tmp) || !receive_at_work(uuid))
 		return 0;

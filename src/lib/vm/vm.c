@@ -65,7 +65,7 @@ static int read_image_type(const struct pool *p, const char *uuid, char *buf, si
 	const char *type;
 	int r;
 
-	if (asprintf(&rec, "%s/.imgadm/%s.json", p->mountpoint, uuid) < 0 ||
+	if (!(rec = paths_image_record(p->mountpoint, uuid)) ||
 	    asprintf(&snap, "%s@final", uuid) < 0)
 		return -ENOMEM;
 	if (!util_is_uuid(uuid) || !pool_dataset_exists(p, snap))
@@ -170,9 +170,9 @@ static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **other
  */
 static void drop_lock_file(const char *uuid)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = paths_lock(uuid);
 
-	if (asprintf(&path, "%s/locks/%s.lock", paths_run(), uuid) >= 0)
+	if (path)
 		unlink(path);
 }
 
@@ -269,16 +269,13 @@ static void sweep_lock_file(struct pool *const *pools, const char *name)
 	struct zh_error ignored = ZH_ERROR_INIT;
 	_cleanup_close_ int l = -EBADF;
 
-	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".lock"))
-		return;
-	snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, name);
-	if (!util_is_uuid(uuid) || config_in(pools, uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
-	    config_in(pools, uuid)) {
+	if (!paths_uuid_entry(name, PATHS_LOCK_SUFFIX, uuid) || config_in(pools, uuid) ||
+	    (l = lock_try(uuid, &ignored)) < 0 || config_in(pools, uuid)) {
 		zh_error_clear(&ignored);
 		return;
 	}
 	zh_error_clear(&ignored);
-	if ((run = paths_join(paths_run(), uuid)))
+	if ((run = paths_vm_run(uuid)))
 		fsutil_rm_rf(run, &ignored);
 	zh_error_clear(&ignored);
 	drop_lock_file(uuid);
@@ -286,7 +283,7 @@ static void sweep_lock_file(struct pool *const *pools, const char *name)
 
 static void sweep_lock_files(void)
 {
-	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
+	_cleanup_free_ char *dir = paths_locks();
 	struct pool **pools = open_pools();
 	DIR *d = dir && pools ? opendir(dir) : NULL;
 	struct dirent *de;
@@ -706,7 +703,7 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	if ((r = pool_subvol_destroy(p, uuid, err)) < 0)
 		return r;
 	crashpoint("delete.dataset");
-	run = paths_join(paths_run(), uuid);
+	run = paths_vm_run(uuid);
 	if (!run)
 		return zh_error_oom(err);
 	if ((r = fsutil_rm_rf(run, err)) < 0 || (r = vmstore_remove(p, uuid, err)) < 0)

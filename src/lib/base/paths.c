@@ -166,6 +166,11 @@ char *paths_recv_inbox(const char *mount, const char *tag)
 	return fmt("%s/" PATHS_RECV_PREFIX "%s", mount, tag);
 }
 
+char *paths_image_final(const char *image)
+{
+	return fmt("%s@" PATHS_IMAGE_SNAP, image);
+}
+
 bool paths_uuid_entry(const char *name, const char *suffix, char uuid[UTIL_UUID_LEN + 1])
 {
 	size_t n = strlen(suffix);

@@ -29,6 +29,8 @@
  *     <mount>/<uuid>/                a VM's or image's dataset:
  *         root/ config/ logs/        (logs: zoneadmd.log console.log) [zoneadmd]
  *         config/vm.json             an older zonehost's config, moved to .vmadm/
+ *     <mount>/<uuid>@final           an image's snapshot, what VMs clone [image]
+ *     <mount>/<uuid>@vmsnap-<name>   a VM's snapshot              [vm-snapshot]
  *     <mount>/.new-<uuid>            mark of a VM being created   [vmstore]
  *     <mount>/.recv-<tag>/           a receive's inbox; .base-<ds> inside [pool-recv]
  *     <mount>/.trash-<hex>/          the trash                    [pool-trash]
@@ -123,6 +125,13 @@ char *paths_image_record(const char *mount, const char *uuid);
 char *paths_new_mark(const char *mount, const char *uuid);
 /* "<mount>/.recv-<tag>", a receive's inbox. */
 char *paths_recv_inbox(const char *mount, const char *tag);
+
+/* Snapshots: "<image>@final", what VMs clone; "<uuid>@vmsnap-<name>", `vmadm snapshot`. */
+#define PATHS_IMAGE_SNAP    "final"
+#define PATHS_VMSNAP_PREFIX "vmsnap-"
+
+/* "<image>@final", the dataset name of an image's snapshot. */
+char *paths_image_final(const char *image);
 
 /* Top-level directories of a VM's dataset. */
 #define PATHS_DS_ROOT	"root"

@@ -724,7 +724,7 @@ static int open_origin(const struct pool *p, const json_t *vm, json_t *manifest,
 				    "most there can be (make a full image instead)",
 				    img, depth);
 	if (json_object_set_new(manifest, "origin", json_string(img)) < 0 ||
-	    asprintf(&path, "%s/%s@final/" PATHS_DS_ROOT, p->mountpoint, img) < 0)
+	    asprintf(&path, "%s/%s@" PATHS_IMAGE_SNAP "/" PATHS_DS_ROOT, p->mountpoint, img) < 0)
 		return zh_error_oom(err);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

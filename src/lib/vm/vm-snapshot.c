@@ -28,6 +28,7 @@
 #include "jsonutil.h"
 #include "lock.h"
 #include "macro.h"
+#include "paths.h"
 #include "pool.h"
 #include "runstate.h"
 #include "util.h"
@@ -35,7 +36,6 @@
 #include "vm.h"
 #include "vmstore.h"
 
-#define SNAP_PREFIX   "vmsnap-"
 #define SNAP_NAME_MAX 64
 
 bool vm_snapshot_name_valid(const char *name)
@@ -53,7 +53,7 @@ static char *snap_ds(const char *uuid, const char *name)
 {
 	char *s = NULL;
 
-	return asprintf(&s, "%s@" SNAP_PREFIX "%s", uuid, name) < 0 ? NULL : s;
+	return asprintf(&s, "%s@" PATHS_VMSNAP_PREFIX "%s", uuid, name) < 0 ? NULL : s;
 }
 
 static int check_name(const char *name, struct zh_error *err)
@@ -169,8 +169,8 @@ static int snap_entry(const struct pool *p, const char *ds, json_t **out, struct
 	if (r < 0)
 		return r;
 	util_timestamp_from(ts, ms);
-	*out = json_pack("{s:s,s:s,s:I}", "name", at + 1 + strlen(SNAP_PREFIX), "created_at", ts,
-			 "ms", (json_int_t)ms);
+	*out = json_pack("{s:s,s:s,s:I}", "name", at + 1 + strlen(PATHS_VMSNAP_PREFIX),
+			 "created_at", ts, "ms", (json_int_t)ms);
 	return *out ? 0 : zh_error_oom(err);
 }
 
@@ -179,7 +179,7 @@ static int list_sorted(const struct pool *p, const char *uuid, json_t ***v, size
 		       struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
-	int r = list_snaps(p, uuid, SNAP_PREFIX, &names, err);
+	int r = list_snaps(p, uuid, PATHS_VMSNAP_PREFIX, &names, err);
 
 	if (r < 0)
 		return r;

@@ -65,8 +65,7 @@ static int read_image_type(const struct pool *p, const char *uuid, char *buf, si
 	const char *type;
 	int r;
 
-	if (!(rec = paths_image_record(p->mountpoint, uuid)) ||
-	    asprintf(&snap, "%s@final", uuid) < 0)
+	if (!(rec = paths_image_record(p->mountpoint, uuid)) || !(snap = paths_image_final(uuid)))
 		return -ENOMEM;
 	if (!util_is_uuid(uuid) || !pool_dataset_exists(p, snap))
 		return -ENOENT;
@@ -326,7 +325,7 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 
 	if (!image) /* HVM: a plain dataset for its zone root */
 		return pool_subvol_create(p, uuid, err);
-	if (asprintf(&src, "%s@final", image) < 0)
+	if (!(src = paths_image_final(image)))
 		return zh_error_oom(err);
 	return pool_clone(p, src, uuid, err);
 }

@@ -31,6 +31,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 const char *program_name = "zonehost";
@@ -308,7 +309,7 @@ static int stop_zones(const struct pool *p)
 	if (vmstore_load_pool(p, &vms, &err) < 0)
 		return cmd_fail(&err);
 	json_array_foreach (vms, i, vm) {
-		const char *uuid = jsonutil_str(vm, "uuid");
+		const char *uuid = vmcfg_uuid(vm);
 
 		if (!uuid || !runstate_is_live(uuid))
 			continue;
@@ -387,7 +388,7 @@ static int cmd_sysinfo(int argc, char **argv)
 static int start_one(const json_t *vm)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 	const char *state = jsonutil_str(vm, "state");
 
 	if (!uuid || !json_is_true(json_object_get(vm, "autoboot")) ||

@@ -684,7 +684,7 @@ static bool nic_conflicts(const json_t *nic, const json_t *vm)
 
 static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur, const json_t *vm)
 {
-	const char *u = jsonutil_str(vm, "uuid");
+	const char *u = vmcfg_uuid(vm);
 	size_t i;
 	json_t *n;
 
@@ -719,7 +719,7 @@ static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 
 int vmcfg_nics_conflicts(const json_t *vm, const struct vmcfg_env *env, struct zh_error *err)
 {
-	struct vmcfg_run r = {.env = env, .uuid = jsonutil_str(vm, "uuid"), .err = err};
+	struct vmcfg_run r = {.env = env, .uuid = vmcfg_uuid(vm), .err = err};
 	const json_t *nics = vmcfg_nics(vm);
 
 	return json_is_array(nics) ? check_conflicts(&r, nics) : 0;

@@ -354,13 +354,13 @@ static int start(struct vmcfg_run *r, const json_t *vm, const json_t *payload)
 {
 	if (!json_is_object(vm) || !json_is_object(payload))
 		return zh_error_set(r->err, EINVAL, NULL, "payload must be a JSON object");
-	r->brand = props_brand_get(jsonutil_str(vm, "brand"));
+	r->brand = props_brand_get(vmcfg_brand(vm));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
 	if (r->brand->hvm)
 		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
 				    r->brand->name);
-	r->uuid = jsonutil_str(vm, "uuid");
+	r->uuid = vmcfg_uuid(vm);
 	return 0;
 }
 

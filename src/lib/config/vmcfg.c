@@ -284,7 +284,7 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
 	int ret;
 
 	if (!brand && action != VMCFG_UPDATE)
-		brand = jsonutil_str(payload, "brand");
+		brand = vmcfg_brand(payload);
 	r.brand = props_brand_get(brand);
 	if (!r.brand)
 		return set_bad_brand(rep, brand);
@@ -744,11 +744,11 @@ static int apply_renames(struct vmcfg_run *r, json_t *cfg)
 
 static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 {
-	json_t *b = json_object_get(cfg, "brand");
+	json_t *b = json_object_get(cfg, VMCFG_BRAND);
 
-	if (!b && json_object_set_new(cfg, "brand", json_string("joyent")) < 0)
+	if (!b && json_object_set_new(cfg, VMCFG_BRAND, json_string("joyent")) < 0)
 		return zh_error_oom(r->err);
-	r->brand = props_brand_get(jsonutil_str(cfg, "brand"));
+	r->brand = props_brand_get(vmcfg_brand(cfg));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
 	if (r->brand->hvm)
@@ -760,9 +760,9 @@ static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
 {
 	char id[UTIL_UUID_LEN + 1];
-	const char *u = jsonutil_str(cfg, "uuid");
+	const char *u = vmcfg_uuid(cfg);
 
-	if (json_object_get(cfg, "uuid")) {
+	if (json_object_get(cfg, VMCFG_UUID)) {
 		if (!util_is_uuid(u))
 			return 0; /* reported as a bad value by the table */
 		if (r->env && r->env->vm_exists && r->env->vm_exists(r->env->ctx, u))
@@ -772,7 +772,7 @@ static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
 	}
 	if (util_uuid_generate(id) < 0)
 		return zh_error_set(r->err, EIO, "uuid", "cannot generate a UUID");
-	return json_object_set_new(cfg, "uuid", json_string(id)) < 0 ? zh_error_oom(r->err) : 0;
+	return json_object_set_new(cfg, VMCFG_UUID, json_string(id)) < 0 ? zh_error_oom(r->err) : 0;
 }
 
 static int finish_create(struct vmcfg_run *r, json_t *cfg)
@@ -812,7 +812,7 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 		return zh_error_oom(r->err);
 	if ((ret = vmcfg_fatal_or_strip(r, cfg)) < 0)
 		return ret;
-	r->uuid = jsonutil_str(cfg, "uuid");
+	r->uuid = vmcfg_uuid(cfg);
 	if ((ret = apply_defaults(r, cfg)) < 0)
 		return ret;
 	vmcfg_fix_memory(r, cfg, NULL);

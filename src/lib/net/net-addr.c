@@ -503,7 +503,7 @@ static const char *vm_hostname(const json_t *vm)
 	if (!h || !*h)
 		h = jsonutil_str(vm, "zonename");
 	if (!h || !*h)
-		h = jsonutil_str(vm, "uuid");
+		h = vmcfg_uuid(vm);
 	return h ? h : "localhost";
 }
 

@@ -32,6 +32,7 @@
 #include "paths.h"
 #include "props.h"
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 #define VMSTORE_CONFIG_MAX (4u << 20)
@@ -137,8 +138,7 @@ static int load_one(const struct pool *p, const char *uuid, json_t **out, struct
 	r = jsonutil_parse(buf, len, path, out, err);
 	if (r < 0)
 		return r;
-	if (!json_is_string(json_object_get(*out, "uuid")) &&
-	    json_object_set_new(*out, "uuid", json_string(uuid)) < 0)
+	if (!vmcfg_uuid(*out) && json_object_set_new(*out, VMCFG_UUID, json_string(uuid)) < 0)
 		return zh_error_oom(err);
 	return 0;
 }
@@ -241,7 +241,7 @@ int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 {
 	_cleanup_json_ json_t *copy = json_deep_copy(vm);
 	_cleanup_free_ char *path = NULL, *dir = NULL;
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");

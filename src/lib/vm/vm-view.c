@@ -215,7 +215,7 @@ static int decorate_mtime(const struct pool *p, json_t *vm, const char *uuid)
 
 int vmview_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 {
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");

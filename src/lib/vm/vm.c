@@ -343,7 +343,7 @@ static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
 
 static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err)
 {
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 	struct zh_error ignored = ZH_ERROR_INIT;
 	uint64_t quota = 0;
 	int r;
@@ -388,7 +388,7 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
 	if (r < 0)
 		return r;
-	uuid = jsonutil_str(vm, "uuid");
+	uuid = vmcfg_uuid(vm);
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "Invalid value(s) for: uuid");
 	if (env_vm_exists(NULL, uuid))

@@ -171,6 +171,16 @@ char *paths_image_final(const char *image)
 	return fmt("%s@" PATHS_IMAGE_SNAP, image);
 }
 
+char *paths_vmsnap(const char *uuid, const char *name)
+{
+	return fmt("%s@" PATHS_VMSNAP_PREFIX "%s", uuid, name);
+}
+
+char *paths_send_snap(const char *uuid)
+{
+	return fmt("%s@" PATHS_SEND_SNAP, uuid);
+}
+
 bool paths_uuid_entry(const char *name, const char *suffix, char uuid[UTIL_UUID_LEN + 1])
 {
 	size_t n = strlen(suffix);

@@ -31,6 +31,7 @@
  *         config/vm.json             an older zonehost's config, moved to .vmadm/
  *     <mount>/<uuid>@final           an image's snapshot, what VMs clone [image]
  *     <mount>/<uuid>@vmsnap-<name>   a VM's snapshot              [vm-snapshot]
+ *     <mount>/<uuid>@sending         what `vmadm send` sends last [vm-send]
  *     <mount>/.new-<uuid>            mark of a VM being created   [vmstore]
  *     <mount>/.recv-<tag>/           a receive's inbox; .base-<ds> inside [pool-recv]
  *     <mount>/.trash-<hex>/          the trash                    [pool-trash]
@@ -126,12 +127,20 @@ char *paths_new_mark(const char *mount, const char *uuid);
 /* "<mount>/.recv-<tag>", a receive's inbox. */
 char *paths_recv_inbox(const char *mount, const char *tag);
 
-/* Snapshots: "<image>@final", what VMs clone; "<uuid>@vmsnap-<name>", `vmadm snapshot`. */
+/*
+ * Snapshots: "<image>@final", what VMs clone; "<uuid>@vmsnap-<name>",
+ * `vmadm snapshot`; "<uuid>@sending", the last of a `vmadm send` stream.
+ */
 #define PATHS_IMAGE_SNAP    "final"
 #define PATHS_VMSNAP_PREFIX "vmsnap-"
+#define PATHS_SEND_SNAP	    "sending"
 
 /* "<image>@final", the dataset name of an image's snapshot. */
 char *paths_image_final(const char *image);
+/* "<uuid>@vmsnap-<name>", the dataset name of a VM snapshot. */
+char *paths_vmsnap(const char *uuid, const char *name);
+/* "<uuid>@sending". */
+char *paths_send_snap(const char *uuid);
 
 /* Top-level directories of a VM's dataset. */
 #define PATHS_DS_ROOT	"root"

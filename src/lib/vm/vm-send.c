@@ -495,10 +495,10 @@ static int send_chain(const struct pool *p, const char *uuid, const char *from, 
 				free((*out)[--k]);
 			continue;
 		}
-		if (asprintf(&(*out)[k++], "%s@vmsnap-%s", uuid, name) < 0)
+		if (!((*out)[k++] = paths_vmsnap(uuid, name)))
 			return zh_error_oom(err);
 	}
-	if (asprintf(&(*out)[k], "%s@sending", uuid) < 0)
+	if (!((*out)[k] = paths_send_snap(uuid)))
 		return zh_error_oom(err);
 	return 0;
 }
@@ -521,7 +521,7 @@ static int send_all(const struct pool *p, const char *uuid, const char *from, js
 
 	if (r < 0 || (r = send_json(out, vm, from, err)) < 0)
 		return r;
-	if (from && asprintf(&parent, "%s@vmsnap-%s", uuid, from) < 0)
+	if (from && !(parent = paths_vmsnap(uuid, from)))
 		return zh_error_oom(err);
 	for (size_t i = 0; chain[i]; i++) {
 		if ((r = send_dataset(p, chain[i], i ? chain[i - 1] : parent, out, err)) < 0)
@@ -538,11 +538,11 @@ static int make_sending(const struct pool *p, const char *uuid, struct zh_error 
 
 	if (vl < 0)
 		return vl;
-	if (asprintf(&ds, "%s@sending", uuid) < 0)
+	if (!(ds = paths_send_snap(uuid)))
 		return zh_error_oom(err);
 	if ((r = pool_subvol_destroy(p, ds, err)) < 0)
 		return r;
-	return pool_snapshot_create(p, uuid, "sending", err);
+	return pool_snapshot_create(p, uuid, PATHS_SEND_SNAP, err);
 }
 
 int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
@@ -555,13 +555,12 @@ int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
 
 	if (r < 0)
 		return r;
-	if (from &&
-	    (!vm_snapshot_name_valid(from) || asprintf(&fromds, "%s@vmsnap-%s", uuid, from) < 0 ||
-	     !pool_dataset_exists(p, fromds)))
+	if (from && (!vm_snapshot_name_valid(from) || !(fromds = paths_vmsnap(uuid, from)) ||
+		     !pool_dataset_exists(p, fromds)))
 		return zh_error_set(err, ENOENT, NULL,
 				    "snapshot with name \"%s\" does not exist for VM %s", from,
 				    uuid);
-	if (asprintf(&sending, "%s@sending", uuid) < 0)
+	if (!(sending = paths_send_snap(uuid)))
 		return zh_error_oom(err);
 	vmstore_strip_derived(vm); /* the stored config: the receiver derives its own */
 	if ((r = make_sending(p, uuid, err)) < 0)
@@ -673,7 +672,7 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 		pool_free(TAKE_PTR(rc->p));
 		return pool_open_default(&rc->p, err);
 	}
-	if (asprintf(&base, "%s@vmsnap-%s", rc->uuid, rc->from) < 0)
+	if (!(base = paths_vmsnap(rc->uuid, rc->from)))
 		return zh_error_oom(err);
 	if (!pool_dataset_exists(rc->p, base))
 		return zh_error_set(err, ENOENT, NULL,
@@ -685,25 +684,34 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 	return 0;
 }
 
+/* The <name> of "vmsnap-<name>", or NULL. */
+static const char *vmsnap_name(const char *rest)
+{
+	return paths_has_prefix(rest, PATHS_VMSNAP_PREFIX) ? rest + strlen(PATHS_VMSNAP_PREFIX)
+							   : NULL;
+}
+
 /* A received subvolume name: "<uuid>@sending" or "<uuid>@vmsnap-<valid>", new here. */
 static int recv_name_ok(const struct recv *rc, const char *name, struct zh_error *err)
 {
 	size_t ul = strlen(rc->uuid);
-	const char *rest = name + ul + 1;
+	const char *snap = NULL;
+	bool last = false;
 
-	if (strncmp(name, rc->uuid, ul) != 0 || name[ul] != '@' ||
-	    (!streq(rest, "sending") &&
-	     (strncmp(rest, "vmsnap-", 7) != 0 || !vm_snapshot_name_valid(rest + 7))))
+	if (strncmp(name, rc->uuid, ul) == 0 && name[ul] == '@') {
+		last = streq(name + ul + 1, PATHS_SEND_SNAP);
+		snap = last ? NULL : vmsnap_name(name + ul + 1);
+	}
+	if (!last && (!snap || !vm_snapshot_name_valid(snap)))
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: unexpected chunk \"%s\"",
 				    name);
 	for (size_t i = 0; i < rc->ngot; i++)
 		if (streq(rc->got[i], name))
 			return zh_error_set(err, EINVAL, NULL, "corrupt stream: chunk \"%s\" twice",
 					    name);
-	if (!streq(rest, "sending") &&
-	    (pool_dataset_exists(rc->p, name) || (rc->from && streq(rest + 7, rc->from))))
+	if (!last && (pool_dataset_exists(rc->p, name) || (rc->from && streq(snap, rc->from))))
 		return zh_error_set(err, EEXIST, NULL, "snapshot with name \"%s\" already exists.",
-				    rest + 7);
+				    snap);
 	return 0;
 }
 
@@ -837,7 +845,7 @@ static int recv_datasets(int in, struct recv *rc, struct zh_error *err)
 		if ((r = recv_grow(rc, err)) < 0 || (r = recv_dataset(in, rc, &h, err)) < 0)
 			return r;
 	}
-	if (rc->ngot == 0 || !strstr(rc->got[rc->ngot - 1], "@sending"))
+	if (rc->ngot == 0 || !strstr(rc->got[rc->ngot - 1], "@" PATHS_SEND_SNAP))
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: no dataset");
 	return 0;
 }
@@ -952,7 +960,7 @@ static int recv_run(int in, struct recv *rc, struct zh_error *err)
 	int r = pool_recv_open(rc->p, rc->uuid, &rc->in, err);
 
 	if (r == 0 && rc->from) {
-		if (asprintf(&base, "%s@vmsnap-%s", rc->uuid, rc->from) < 0)
+		if (!(base = paths_vmsnap(rc->uuid, rc->from)))
 			return zh_error_oom(err);
 		r = pool_recv_park(&rc->in, base, err);
 	}

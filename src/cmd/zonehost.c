@@ -391,8 +391,7 @@ static int start_one(const json_t *vm)
 	const char *uuid = vmcfg_uuid(vm);
 	const char *state = jsonutil_str(vm, "state");
 
-	if (!uuid || !json_is_true(json_object_get(vm, "autoboot")) ||
-	    (state && streq(state, "running")))
+	if (!uuid || !vmcfg_autoboot(vm) || (state && streq(state, "running")))
 		return 0;
 	if (vm_start(uuid, &err) < 0 && err.errnum != EALREADY) {
 		fprintf(stderr, "Failed to start VM %s: %s\n", uuid, err.msg);

@@ -36,6 +36,21 @@ json_t *vmcfg_nics(const json_t *vm)
 	return json_object_get(vm, VMCFG_NICS);
 }
 
+json_t *vmcfg_routes(const json_t *vm)
+{
+	return json_object_get(vm, VMCFG_ROUTES);
+}
+
+int64_t vmcfg_quota(const json_t *vm)
+{
+	return json_integer_value(json_object_get(vm, VMCFG_QUOTA));
+}
+
+bool vmcfg_autoboot(const json_t *vm)
+{
+	return json_is_true(json_object_get(vm, VMCFG_AUTOBOOT));
+}
+
 bool vmcfg_id_base(const json_t *vm, int64_t *base)
 {
 	json_t *b = json_object_get(vm, VMCFG_ID_BASE);

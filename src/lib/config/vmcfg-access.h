@@ -26,10 +26,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VMCFG_UUID    "uuid"
-#define VMCFG_BRAND   "brand"
-#define VMCFG_NICS    "nics"
-#define VMCFG_ID_BASE "zonehost_id_base" /* first host uid/gid of the zone's range */
+#define VMCFG_UUID     "uuid"
+#define VMCFG_BRAND    "brand"
+#define VMCFG_NICS     "nics"
+#define VMCFG_ID_BASE  "zonehost_id_base" /* first host uid/gid of the zone's range */
+#define VMCFG_ROUTES   "routes"
+#define VMCFG_QUOTA    "quota"
+#define VMCFG_AUTOBOOT "autoboot"
 
 /* The VM's uuid, or NULL when absent or not a string. */
 const char *vmcfg_uuid(const json_t *vm);
@@ -45,6 +48,15 @@ bool vmcfg_is_hvm(const json_t *vm);
 
 /* The VM's nics value (an array in a valid config), or NULL when absent. */
 json_t *vmcfg_nics(const json_t *vm);
+
+/* The VM's routes object (destination -> gateway), or NULL when absent. */
+json_t *vmcfg_routes(const json_t *vm);
+
+/* The VM's quota in GiB; 0 (none) when absent or not an integer. */
+int64_t vmcfg_quota(const json_t *vm);
+
+/* Is the VM's autoboot true (a stored boolean; absent is false)? */
+bool vmcfg_autoboot(const json_t *vm);
 
 /* true and *base when the VM has an integer id base; false (base untouched) when not. */
 bool vmcfg_id_base(const json_t *vm, int64_t *base);

@@ -145,7 +145,7 @@ static int finish_create(struct vmcfg_run *r, json_t *cfg)
 		return ret;
 	if (json_object_set(cfg, VMCFG_NICS, all) < 0)
 		return zh_error_oom(r->err);
-	ret = vmcfg_check_routes(r, json_object_get(cfg, "routes"), all);
+	ret = vmcfg_check_routes(r, vmcfg_routes(cfg), all);
 	if (ret < 0)
 		return ret;
 	util_timestamp_now(ts);

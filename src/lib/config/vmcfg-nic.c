@@ -787,7 +787,7 @@ static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv, 
 	int res;
 
 	if (!route_dst_ok(dst))
-		return zh_error_set(r->err, EINVAL, "routes",
+		return zh_error_set(r->err, EINVAL, VMCFG_ROUTES,
 				    "Invalid route destination: \"%s\" (must be "
 				    "IP address or CIDR)",
 				    dst);
@@ -795,12 +795,12 @@ static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv, 
 		return 0;
 	res = gw ? route_nic_gw(gw, nics) : 0;
 	if (res == 0)
-		return zh_error_set(r->err, EINVAL, "routes",
+		return zh_error_set(r->err, EINVAL, VMCFG_ROUTES,
 				    "Invalid route gateway: \"%s\" (must be IP "
 				    "address, MAC address, or nic)",
 				    gw ? gw : "");
 	if (res < 0)
-		return zh_error_set(r->err, EINVAL, "routes",
+		return zh_error_set(r->err, EINVAL, VMCFG_ROUTES,
 				    "Route gateway: \"%s\" refers to non-existent "
 				    "or DHCP nic",
 				    gw);

@@ -347,7 +347,7 @@ static int merge(struct vmcfg_run *r, json_t *cfg, json_t *p, const json_t *unse
 	if ((ret = apply_filesystems(r, cfg, p)) < 0 || (ret = apply_nics(r, cfg, p)) < 0)
 		return ret;
 	settle_memory(r, cfg);
-	return vmcfg_check_routes(r, json_object_get(cfg, "routes"), vmcfg_nics(cfg));
+	return vmcfg_check_routes(r, vmcfg_routes(cfg), vmcfg_nics(cfg));
 }
 
 static int start(struct vmcfg_run *r, const json_t *vm, const json_t *payload)

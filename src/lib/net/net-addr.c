@@ -269,7 +269,7 @@ static const char *route_dev(const json_t *vm, const char *gw)
 
 static bool user_route(const json_t *vm, const char *dst, struct route_want *w)
 {
-	const char *gw = jsonutil_str(json_object_get(vm, "routes"), dst);
+	const char *gw = jsonutil_str(vmcfg_routes(vm), dst);
 	const char *dev;
 
 	if (!gw)
@@ -304,7 +304,8 @@ static int route_nexthop(struct nl_sock *zs, struct rtnl_route *rt, const struct
 	if (!w->gw)
 		return 0;
 	if (nl_addr_parse(w->gw, AF_INET, &gw) < 0)
-		return zh_error_set(err, EINVAL, "routes", "Invalid route gateway: \"%s\"", w->gw);
+		return zh_error_set(err, EINVAL, VMCFG_ROUTES, "Invalid route gateway: \"%s\"",
+				    w->gw);
 	rtnl_route_nh_set_gateway(nh, gw);
 	return 0;
 }
@@ -318,7 +319,7 @@ static int route_op(struct nl_sock *zs, const struct route_want *w, bool add, st
 	if (!rt)
 		return zh_error_oom(err);
 	if (nl_addr_parse(w->dst, AF_INET, &dst) < 0)
-		return zh_error_set(err, EINVAL, "routes", "Invalid route destination: \"%s\"",
+		return zh_error_set(err, EINVAL, VMCFG_ROUTES, "Invalid route destination: \"%s\"",
 				    w->dst);
 	rtnl_route_set_family(rt, AF_INET);
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
@@ -334,7 +335,7 @@ static int route_op(struct nl_sock *zs, const struct route_want *w, bool add, st
 		return r;
 	r = rtnl_route_add(zs, rt, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "routes",
+		return zh_error_set(err, net_nlerr(r), VMCFG_ROUTES,
 				    "cannot add route %s via %s (is the gateway on one of the "
 				    "VM's networks?): %s",
 				    w->dst, w->gw ? w->gw : w->dev, nl_geterror(r));
@@ -351,7 +352,7 @@ static void routes_drop(struct nl_sock *zs, const json_t *old, const json_t *vm)
 
 	if (default_route(old, &a) && !(default_route(vm, &b) && want_equal(&a, &b)))
 		route_op(zs, &a, false, &ignored);
-	json_object_foreach (json_object_get(old, "routes"), dst, v)
+	json_object_foreach (vmcfg_routes(old), dst, v)
 		if (user_route(old, dst, &a) && !(user_route(vm, dst, &b) && want_equal(&a, &b)))
 			route_op(zs, &a, false, &ignored);
 	zh_error_clear(&ignored);
@@ -369,7 +370,7 @@ int net_zone_routes(struct nl_sock *zs, const json_t *old_vm, const json_t *vm,
 		routes_drop(zs, old_vm, vm);
 	if (default_route(vm, &w) && (r = route_op(zs, &w, true, err)) < 0)
 		return r;
-	json_object_foreach (json_object_get(vm, "routes"), dst, v) {
+	json_object_foreach (vmcfg_routes(vm), dst, v) {
 		if (!user_route(vm, dst, &w) || (r = route_op(zs, &w, true, err)) == 0)
 			continue;
 		/* Perhaps via a network the guest's DHCP client has not configured yet. */

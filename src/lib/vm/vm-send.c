@@ -860,7 +860,7 @@ static int move_in(struct recv *rc, const char *from, const char *to, bool ro, s
 
 static int recv_config(struct recv *rc, struct zh_error *err)
 {
-	json_int_t q = json_integer_value(json_object_get(rc->vm, "quota"));
+	json_int_t q = vmcfg_quota(rc->vm);
 	_cleanup_close_ int hl = -EBADF;
 	int r;
 

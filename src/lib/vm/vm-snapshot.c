@@ -34,6 +34,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 #define SNAP_NAME_MAX 64
@@ -134,7 +135,7 @@ static int quota_of(const char *uuid, uint64_t *bytes, struct zh_error *err)
 
 	if (r < 0)
 		return r;
-	q = json_integer_value(json_object_get(vm, "quota"));
+	q = vmcfg_quota(vm);
 	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
 	return 0;
 }

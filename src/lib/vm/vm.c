@@ -333,10 +333,10 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 /* quota (GiB) in bytes; 0 = none.  A quota beyond 2^64 bytes is a bad value. */
 static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
 {
-	json_int_t q = json_integer_value(json_object_get(vm, "quota"));
+	json_int_t q = vmcfg_quota(vm);
 
 	if (q > (json_int_t)(UINT64_MAX >> 31))
-		return zh_error_set(err, EINVAL, "quota", "Invalid value(s) for: quota");
+		return zh_error_set(err, EINVAL, VMCFG_QUOTA, "Invalid value(s) for: quota");
 	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
 	return 0;
 }
@@ -404,7 +404,7 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 		drop_lock_file(uuid);
 		return r;
 	}
-	*autoboot = json_is_true(json_object_get(vm, "autoboot"));
+	*autoboot = vmcfg_autoboot(vm);
 	vm_sweep_new(p);	 /* what killed creates left, before this one adds a mark */
 	vm_recover_new(p, uuid); /* this uuid's, whose lock we hold */
 	r = vmstore_mark_new(p, uuid, err);
@@ -538,7 +538,7 @@ static int apply_network(const struct pool *p, const char *uuid, const json_t *o
 	struct zh_error ignored = ZH_ERROR_INIT;
 	int r;
 
-	if (!changed_has(changed, VMCFG_NICS) && !changed_has(changed, "routes"))
+	if (!changed_has(changed, VMCFG_NICS) && !changed_has(changed, VMCFG_ROUTES))
 		return 1;
 	if (!runstate_is_live(uuid))
 		return 0;
@@ -565,7 +565,7 @@ static int quota_fits(const struct pool *p, const char *uuid, uint64_t bytes, st
 	if (r < 0)
 		return r;
 	if (used > bytes)
-		return zh_error_set(err, ENOSPC, "quota",
+		return zh_error_set(err, ENOSPC, VMCFG_QUOTA,
 				    "Cannot set quota to %" PRIu64
 				    " GiB: VM %s already uses %" PRIu64 " MiB",
 				    bytes >> 30, uuid, (used + (1u << 20) - 1) >> 20);
@@ -621,7 +621,7 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 		return r;
 	a.limits = r > 0;
 	crashpoint("update.limits");
-	if (changed_has(changed, "quota") && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
+	if (changed_has(changed, VMCFG_QUOTA) && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
 		goto undo;
 	crashpoint("update.quota");
 	if ((r = vmstore_save(p, vm, err)) < 0)

@@ -5,6 +5,7 @@
 
 #include "jsonutil.h"
 #include "props.h"
+#include "vmstore.h"
 #include "tap.h"
 
 #define J PROPS_B_JOYENT
@@ -210,6 +211,22 @@ static void test_flags(void)
 	is_int(props_lookup("vnc_port")->min, -1, "vnc_port min -1");
 }
 
+/* vmstore strips what the table marks derived, and only that. */
+static void test_strip_derived(void)
+{
+	json_t *vm = json_pack("{s:s,s:s,s:s,s:i,s:s,s:b}", "uuid", "u", "state", "running",
+			       "zfs_filesystem", "zones/u", "zonehost_id_base", 1 << 20,
+			       "failed_reason", "x", "hvm", 0);
+
+	vmstore_strip_derived(vm);
+	ok(!json_object_get(vm, "state") && !json_object_get(vm, "zfs_filesystem") &&
+		   !json_object_get(vm, "failed_reason") && !json_object_get(vm, "hvm"),
+	   "derived fields stripped");
+	ok(json_object_get(vm, "uuid") && json_object_get(vm, "zonehost_id_base"),
+	   "stored fields kept");
+	json_decref(vm);
+}
+
 static void test_values(void)
 {
 	ok(value_ok("cpu_shares", "100"), "integer");
@@ -372,6 +389,7 @@ int main(void)
 	test_allowed();
 	test_subprops();
 	test_flags();
+	test_strip_derived();
 	test_values();
 	test_validators();
 	test_coerce();

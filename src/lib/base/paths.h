@@ -20,7 +20,7 @@
  *     <config>/nictags.json          nic tags                     [net-nictag]
  *     <config>/imgadm-sources.json   image sources                [image-source]
  *     <state>/<pool>.img             a loop pool's backing file   [pool]
- *     <run>/locks/<name>.lock        the advisory locks           [lock]
+ *     <run>/locks/<name>.lock        the advisory locks (names: lock.h) [lock]
  *     <run>/<uuid>/                  a VM's run directory         [runstate, ctl]
  *         zoneadmd.lock state.json exit.json control.sock
  *     <mount>/.vmadm/<uuid>.json     a VM's config, beside its dataset [vmstore]

@@ -1044,7 +1044,7 @@ int nft_vm_apply(const char *uuid, const json_t *vm, struct zh_error *err)
 	if ((ret = check_vlans(vm, err)) < 0)
 		return ret;
 	if ((ret = vmrules_parse(uuid, vm, &r, err)) < 0 ||
-	    (ret = lock = lock_take("nft", err)) < 0 || (ret = list_old(r.id, o, err)) < 0 ||
+	    (ret = lock = lock_take(LOCK_NFT, err)) < 0 || (ret = list_old(r.id, o, err)) < 0 ||
 	    (ret = vm_script(&r, o, &script, err)) < 0) {
 		vmrules_free(&r);
 		return ret;
@@ -1065,7 +1065,7 @@ int nft_vm_remove(const char *uuid, struct zh_error *err)
 
 	if (!o)
 		return zh_error_oom(err);
-	if ((r = vm_id(uuid, id, err)) < 0 || (r = lock = lock_take("nft", err)) < 0 ||
+	if ((r = vm_id(uuid, id, err)) < 0 || (r = lock = lock_take(LOCK_NFT, err)) < 0 ||
 	    (r = list_old(id, o, err)) < 0)
 		return r;
 	if (!o->exists)

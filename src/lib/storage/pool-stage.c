@@ -40,7 +40,7 @@ static int stage_lock(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 
-	if (asprintf(&name, "stage.%s", p->name) < 0)
+	if (asprintf(&name, LOCK_STAGE_PREFIX "%s", p->name) < 0)
 		return zh_error_oom(err);
 	return lock_take(name, err);
 }

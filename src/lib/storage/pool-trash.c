@@ -93,7 +93,7 @@ static int trash_lock(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 
-	if (asprintf(&name, "trash.%s", p->name) < 0)
+	if (asprintf(&name, LOCK_TRASH_PREFIX "%s", p->name) < 0)
 		return zh_error_oom(err);
 	return lock_take(name, err);
 }

@@ -339,7 +339,7 @@ static int pool_lock(const char *name, struct zh_error *err)
 {
 	_cleanup_free_ char *ln = NULL;
 
-	if (asprintf(&ln, "pool-%s", name) < 0)
+	if (asprintf(&ln, LOCK_POOL_PREFIX "%s", name) < 0)
 		return zh_error_oom(err);
 	return lock_take(ln, err);
 }

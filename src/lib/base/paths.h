@@ -32,15 +32,19 @@
  *     <mount>/<uuid>@final           an image's snapshot, what VMs clone [image]
  *     <mount>/<uuid>@vmsnap-<name>   a VM's snapshot              [vm-snapshot]
  *     <mount>/<uuid>@sending         what `vmadm send` sends last [vm-send]
+ *     <mount>/<uuid>-rollback        the clone a rollback swaps in [vm-snapshot]
+ *     <mount>/<uuid>-recv            a receive onto a VM, before the swap [vm-send]
  *     <mount>/.new-<uuid>            mark of a VM being created   [vmstore]
  *     <mount>/.recv-<tag>/           a receive's inbox; .base-<ds> inside [pool-recv]
  *     <mount>/.trash-<hex>/          the trash                    [pool-trash]
  *     <mount>/.stage-<hex>/          an image download's stage    [pool-stage]
  *
- * Names at a pool's top that start with '.' are never datasets (a dataset
- * is a uuid), so marks, inboxes, trash and stages never collide with one.
+ * Names at a pool's top that start with '.' are never datasets, so marks,
+ * inboxes, trash and stages never collide with one.
  *
  *     _cleanup_free_ char *p = paths_vm_config(pool->mountpoint, uuid);
+ *
+ * docs/architecture.md §13 describes the layout, §15 the locks.
  *
  * Returned const strings are owned by this module and live for the
  * process; every char * is newly allocated (NULL on ENOMEM).
@@ -141,6 +145,13 @@ char *paths_image_final(const char *image);
 char *paths_vmsnap(const char *uuid, const char *name);
 /* "<uuid>@sending". */
 char *paths_send_snap(const char *uuid);
+
+/*
+ * Datasets parked beside a VM's "<uuid>": the clone a rollback swaps in,
+ * and an incremental receive onto an existing VM before its swap.
+ */
+#define PATHS_ROLLBACK_SUFFIX "-rollback"
+#define PATHS_RECV_SUFFIX     "-recv"
 
 /* Top-level directories of a VM's dataset. */
 #define PATHS_DS_ROOT	"root"

@@ -914,7 +914,7 @@ static int recv_place(struct recv *rc, struct recv_done *d, struct zh_error *err
 	struct zh_error ignored = ZH_ERROR_INIT;
 	int r;
 
-	if (asprintf(&d->next, rc->exists ? "%s-recv" : "%s", rc->uuid) < 0)
+	if (asprintf(&d->next, rc->exists ? "%s" PATHS_RECV_SUFFIX : "%s", rc->uuid) < 0)
 		return zh_error_oom(err);
 	if (rc->exists)
 		pool_subvol_destroy(rc->p, d->next, &ignored); /* a crash's leftover */

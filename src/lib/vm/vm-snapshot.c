@@ -148,7 +148,7 @@ static int swap_in(const struct pool *p, const char *uuid, const char *snap, uin
 	_cleanup_free_ char *tmp = NULL;
 	int r;
 
-	if (asprintf(&tmp, "%s-rollback", uuid) < 0)
+	if (asprintf(&tmp, "%s" PATHS_ROLLBACK_SUFFIX, uuid) < 0)
 		return zh_error_oom(err);
 	pool_subvol_destroy(p, tmp, &ignored); /* a leftover of a crash */
 	zh_error_clear(&ignored);

@@ -192,7 +192,7 @@ static int lock_existing(const char *uuid, struct zh_error *err)
 /* The datasets a killed rollback or receive of uuid parks beside it. */
 static void destroy_parked(const struct pool *p, const char *uuid)
 {
-	static const char *const sfx[] = {"-rollback", "-recv"};
+	static const char *const sfx[] = {PATHS_ROLLBACK_SUFFIX, PATHS_RECV_SUFFIX};
 	struct zh_error ignored = ZH_ERROR_INIT;
 
 	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {

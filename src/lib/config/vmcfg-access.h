@@ -2,7 +2,7 @@
  * vmcfg-access.h - typed access to the fields of a VM config.
  *
  * Owns: the spelling of the VM fields the code reads and writes by name
- * (VMCFG_* below, each a property of the table in props.c; test-props
+ * (VMCFG_* below, each a property of the table in props.c; test-vmcfg
  * checks them there) and one accessor per field, so no other module
  * repeats a field's name or its shape.  A VM config stays a json_t object
  * (what vmstore stores and `vmadm get` prints); these functions only read

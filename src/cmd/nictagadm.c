@@ -27,6 +27,7 @@
 #include "lock.h"
 #include "net.h"
 #include "vm-view.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 const char *program_name = "nictagadm";
@@ -195,7 +196,7 @@ static bool vm_uses_tag(const json_t *vm, const char *tag)
 	size_t i;
 	json_t *nic;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic) {
+	json_array_foreach (vmcfg_nics(vm), i, nic) {
 		const char *t = jsonutil_str(nic, "nic_tag");
 
 		if (t && streq(t, tag))
@@ -228,7 +229,7 @@ static int tag_users(const char *tag, bool live_only, char **out, struct zh_erro
 		return zh_error_oom(err);
 	json_array_foreach (vms, i, vm)
 		if (vm_uses_tag(vm, tag) && (!live_only || vm_is_live(vm)))
-			fprintf(f, "%s%s", ftell(f) > 0 ? ", " : "", jsonutil_str(vm, "uuid"));
+			fprintf(f, "%s%s", ftell(f) > 0 ? ", " : "", vmcfg_uuid(vm));
 	if (fclose(f) != 0) {
 		free(list);
 		return zh_error_oom(err);
@@ -251,7 +252,7 @@ static int cmd_vms(int argc, char **argv)
 		return fail(&err);
 	json_array_foreach (vms, i, vm)
 		if (vm_uses_tag(vm, argv[1]))
-			printf("%s\n", jsonutil_str(vm, "uuid"));
+			printf("%s\n", vmcfg_uuid(vm));
 	return EXIT_OK;
 }
 

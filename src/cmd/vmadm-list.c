@@ -12,6 +12,7 @@
 #include "jsonutil.h"
 #include "util.h"
 #include "vmadm.h"
+#include "vmcfg-access.h"
 #include "vmlist.h"
 #include "vm-view.h"
 #include "vmstore.h"
@@ -211,7 +212,7 @@ static int print_lookup(const json_t *vms, const struct list_opts *o, char *cons
 	if (o->json)
 		return print_lookup_json(vms, cols);
 	json_array_foreach (vms, i, vm)
-		printf("%s\n", jsonutil_str(vm, "uuid"));
+		printf("%s\n", vmcfg_uuid(vm));
 	return EXIT_OK;
 }
 

@@ -12,6 +12,7 @@
 #include "jsonutil.h"
 #include "vm.h"
 #include "vmadm.h"
+#include "vmcfg-access.h"
 
 static int on_file(void *ctx, int c, const char *arg)
 {
@@ -69,7 +70,7 @@ int cmd_validate(int argc, char **argv)
 	if ((r = cmd_read_payload(file, "validate", &payload)) != 0)
 		return r;
 	if (action == VMCFG_CREATE)
-		brand = jsonutil_str(payload, "brand");
+		brand = vmcfg_brand(payload);
 	r = vm_validate(brand, action, payload, &rep);
 	r = report(action == VMCFG_CREATE ? "create" : "update", brand, r, &rep);
 	vmcfg_report_clear(&rep);

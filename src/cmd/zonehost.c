@@ -31,6 +31,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 const char *program_name = "zonehost";
@@ -245,7 +246,7 @@ static int count_holdings(const struct pool *p, struct holdings *h)
 
 		if (strchr(*n, '@'))
 			continue; /* snapshots go with their dataset */
-		if (asprintf(&rec, "%s/.imgadm/%s.json", p->mountpoint, *n) < 0)
+		if (!(rec = paths_image_record(p->mountpoint, *n)))
 			return cmd_die(EXIT_ERR, "out of memory");
 		if (fsutil_exists(rec))
 			h->images++;
@@ -308,7 +309,7 @@ static int stop_zones(const struct pool *p)
 	if (vmstore_load_pool(p, &vms, &err) < 0)
 		return cmd_fail(&err);
 	json_array_foreach (vms, i, vm) {
-		const char *uuid = jsonutil_str(vm, "uuid");
+		const char *uuid = vmcfg_uuid(vm);
 
 		if (!uuid || !runstate_is_live(uuid))
 			continue;
@@ -387,11 +388,10 @@ static int cmd_sysinfo(int argc, char **argv)
 static int start_one(const json_t *vm)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 	const char *state = jsonutil_str(vm, "state");
 
-	if (!uuid || !json_is_true(json_object_get(vm, "autoboot")) ||
-	    (state && streq(state, "running")))
+	if (!uuid || !vmcfg_autoboot(vm) || (state && streq(state, "running")))
 		return 0;
 	if (vm_start(uuid, &err) < 0 && err.errnum != EALREADY) {
 		fprintf(stderr, "Failed to start VM %s: %s\n", uuid, err.msg);

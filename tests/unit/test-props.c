@@ -5,6 +5,7 @@
 
 #include "jsonutil.h"
 #include "props.h"
+#include "vmstore.h"
 #include "tap.h"
 
 #define J PROPS_B_JOYENT
@@ -184,6 +185,19 @@ static void test_flags(void)
 		   nolx[i]);
 	ok(!(props_lookup("cpu_cap")->flags & PROPS_F_NO_LINUX), "cpu_cap works");
 	ok(props_lookup("quota")->flags & PROPS_F_LIVE, "quota live");
+	ok(!(props_lookup("max_locked_memory")->flags & PROPS_F_LIVE), "memlock at next boot");
+	ok(props_has_flags("max_swap", PROPS_F_LIVE | PROPS_F_CGROUP), "max_swap live cgroup");
+	ok(!props_has_flags("quota", PROPS_F_CGROUP), "quota not cgroup");
+	ok(!props_has_flags("no_such_prop", 0), "unknown has no flags");
+	size_t cg = 0;
+	for (size_t i = 0; i < props_count(); i++)
+		cg += props_has_flags(props_at(i)->name, PROPS_F_LIVE | PROPS_F_CGROUP);
+	is_int(cg, 6, "six cgroup limits apply live (cgroup_limits_from_vm)");
+	ok(props_lookup("state")->flags & PROPS_F_DERIVED, "state derived");
+	ok(props_lookup("zfs_filesystem")->flags & PROPS_F_DERIVED, "zfs_filesystem derived");
+	ok(props_lookup("failed_reason")->flags & PROPS_F_DERIVED, "failed_reason derived");
+	ok(!(props_lookup("zonehost_id_base")->flags & PROPS_F_DERIVED), "id base stored");
+	ok(!(props_lookup("create_timestamp")->flags & PROPS_F_DERIVED), "create_timestamp stored");
 	ok(props_lookup("limit_priv")->flags & PROPS_F_JOINED, "limit_priv joined");
 	ok(props_lookup("tmpfs")->flags & PROPS_F_KEEP_ZERO, "tmpfs keep_zero");
 	ok(props_lookup("dataset_uuid")->flags & PROPS_F_DEPRECATED, "dataset_uuid deprecated");
@@ -195,6 +209,22 @@ static void test_flags(void)
 	ok(props_lookup("nics.*.mtu")->has_max, "mtu has max");
 	is_int(props_lookup("nics.*.mtu")->max, 9000, "mtu max 9000");
 	is_int(props_lookup("vnc_port")->min, -1, "vnc_port min -1");
+}
+
+/* vmstore strips what the table marks derived, and only that. */
+static void test_strip_derived(void)
+{
+	json_t *vm = json_pack("{s:s,s:s,s:s,s:i,s:s,s:b}", "uuid", "u", "state", "running",
+			       "zfs_filesystem", "zones/u", "zonehost_id_base", 1 << 20,
+			       "failed_reason", "x", "hvm", 0);
+
+	vmstore_strip_derived(vm);
+	ok(!json_object_get(vm, "state") && !json_object_get(vm, "zfs_filesystem") &&
+		   !json_object_get(vm, "failed_reason") && !json_object_get(vm, "hvm"),
+	   "derived fields stripped");
+	ok(json_object_get(vm, "uuid") && json_object_get(vm, "zonehost_id_base"),
+	   "stored fields kept");
+	json_decref(vm);
 }
 
 static void test_values(void)
@@ -359,6 +389,7 @@ int main(void)
 	test_allowed();
 	test_subprops();
 	test_flags();
+	test_strip_derived();
 	test_values();
 	test_validators();
 	test_coerce();

@@ -96,6 +96,44 @@ static void test_paths(void)
 	paths_reset();
 }
 
+/* The layout's names: what the table in paths.h says, under ZONEHOST_ROOT. */
+static void is_path(char *got, const char *want, const char *what)
+{
+	is_str(got, want, "%s", what);
+	free(got);
+}
+
+static void test_layout(void)
+{
+	static const char u[] = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee";
+	char uuid[UTIL_UUID_LEN + 1];
+
+	setenv("ZONEHOST_ROOT", "/r", 1);
+	paths_reset();
+	is_path(paths_pool_record("z"), "/r/etc/zonehost/pools/z.json", "pool record");
+	is_path(paths_pool_image("z"), "/r/var/lib/zonehost/z.img", "pool image");
+	is_path(paths_lock("host"), "/r/run/zonehost/locks/host.lock", "lock");
+	is_path(paths_vm_run_file(u, PATHS_RUN_EXIT),
+		"/r/run/zonehost/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee/exit.json", "exit.json");
+	is_path(paths_vm_config("/m", u), "/m/.vmadm/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee.json",
+		"vm config");
+	is_path(paths_vm_configs_new("/m"), "/m/.vmadm-new", "configs being migrated");
+	is_path(paths_image_record("/m", u), "/m/.imgadm/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee.json",
+		"image record");
+	is_path(paths_new_mark("/m", u), "/m/.new-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "mark");
+	is_path(paths_recv_inbox("/m", u), "/m/.recv-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
+		"inbox");
+	ok(paths_uuid_entry("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee.lock", PATHS_LOCK_SUFFIX, uuid),
+	   "lock file entry");
+	is_str(uuid, u, "its uuid");
+	ok(!paths_uuid_entry("host.lock", PATHS_LOCK_SUFFIX, uuid), "host lock is no uuid");
+	ok(!paths_uuid_entry("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee.json", PATHS_LOCK_SUFFIX, uuid),
+	   "wrong suffix");
+	ok(paths_has_prefix(".trash-0123", PATHS_TRASH_PREFIX), "trash prefix");
+	unsetenv("ZONEHOST_ROOT");
+	paths_reset();
+}
+
 int main(void)
 {
 	test_uuid();
@@ -104,5 +142,6 @@ int main(void)
 	test_split();
 	test_error();
 	test_paths();
+	test_layout();
 	return tap_done();
 }

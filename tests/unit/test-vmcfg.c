@@ -5,7 +5,9 @@
 
 #include "jsonutil.h"
 #include "tap.h"
+#include "props.h"
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg.h"
 
 #define IMG   "11111111-2222-4333-8444-555555555555"
@@ -1107,8 +1109,42 @@ static void test_report(void)
 	ok(rep.bad_values == NULL, "clear idempotent");
 }
 
+/* Typed access: names from the table, HVM from the brand table, id base as stored. */
+static void test_access(void)
+{
+	static const char *const names[] = {VMCFG_UUID,	  VMCFG_BRAND, VMCFG_NICS,    VMCFG_ID_BASE,
+					    VMCFG_ROUTES, VMCFG_QUOTA, VMCFG_AUTOBOOT};
+	json_t *vm =
+		json_pack("{s:s,s:s,s:[{s:s}]}", "uuid", VMU, "brand", "bhyve", "nics", "mac", "x");
+	int64_t base = -1;
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		ok(props_lookup(names[i]) != NULL, "%s is in the property table", names[i]);
+	is_str(vmcfg_uuid(vm), VMU, "uuid");
+	is_str(vmcfg_brand(vm), "bhyve", "brand");
+	ok(vmcfg_is_hvm(vm), "bhyve is hvm");
+	ok(vmcfg_brand_is_hvm("kvm") && !vmcfg_brand_is_hvm("lx"), "kvm hvm, lx not");
+	ok(!vmcfg_brand_is_hvm(NULL) && !vmcfg_brand_is_hvm("nope"), "unknown brand not hvm");
+	is_int(json_array_size(vmcfg_nics(vm)), 1, "nics");
+	ok(!vmcfg_routes(vm) && vmcfg_quota(vm) == 0 && !vmcfg_autoboot(vm),
+	   "absent: none, 0, false");
+	json_object_set_new(vm, "quota", json_integer(7));
+	json_object_set_new(vm, "autoboot", json_true());
+	json_object_set_new(vm, "routes", json_pack("{s:s}", "10.0.0.0/8", "10.0.0.1"));
+	is_int(vmcfg_quota(vm), 7, "quota");
+	ok(vmcfg_autoboot(vm), "autoboot");
+	is_str(jsonutil_str(vmcfg_routes(vm), "10.0.0.0/8"), "10.0.0.1", "routes");
+	ok(!vmcfg_id_base(vm, &base) && base == -1, "no id base");
+	ok(vmcfg_set_id_base(vm, 1 << 20) == 0 && vmcfg_id_base(vm, &base), "id base set");
+	is_int(base, 1 << 20, "id base read back");
+	vmcfg_drop_id_base(vm);
+	ok(!json_object_get(vm, "zonehost_id_base"), "id base dropped");
+	json_decref(vm);
+}
+
 int main(void)
 {
+	test_access();
 	test_validate();
 	test_report();
 	test_create_minimal();

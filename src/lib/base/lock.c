@@ -12,10 +12,10 @@
 
 static int open_lock(const char *name, char **path, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
+	_cleanup_free_ char *dir = paths_locks();
 	int r, fd;
 
-	if (!dir || asprintf(path, "%s/%s.lock", dir, name) < 0)
+	if (!dir || !(*path = paths_lock(name)))
 		return zh_error_oom(err);
 	r = fsutil_mkdir_p(dir, 0700, err);
 	if (r < 0)

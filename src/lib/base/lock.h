@@ -22,7 +22,17 @@
 
 #include "error.h"
 
-#define LOCK_HOST "host"
+/*
+ * The lock names (each the file <run>/locks/<name>.lock, paths_lock()):
+ * a VM's lock is its uuid; the others are these, or a prefix and a name.
+ */
+#define LOCK_HOST	   "host"
+#define LOCK_NFT	   "nft"     /* the shared packet filter table */
+#define LOCK_NICTAGS	   "nictags" /* <config>/nictags.json */
+#define LOCK_POOL_PREFIX   "pool-"   /* "pool-<name>": mounting a pool */
+#define LOCK_STAGE_PREFIX  "stage."  /* "stage.<pool>": the pool's stages */
+#define LOCK_TRASH_PREFIX  "trash."  /* "trash.<pool>": emptying its trash */
+#define LOCK_IMPORT_PREFIX "import." /* "import.<uuid>": an image download */
 
 /* Block until the named lock is held; returns the fd that holds it. */
 int lock_take(const char *name, struct zh_error *err);

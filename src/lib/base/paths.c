@@ -1,12 +1,15 @@
 /*
- * paths.c - host state locations, honouring ZONEHOST_ROOT.  See paths.h.
+ * paths.c - the on-disk layout: host state locations, honouring
+ * ZONEHOST_ROOT, and the names inside them.  See paths.h (the table).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
 #include "paths.h"
+#include "util.h"
 
 static char *root_s, *config_s, *run_s, *state_s;
 
@@ -72,4 +75,124 @@ void paths_reset(void)
 	freep(&config_s);
 	freep(&run_s);
 	freep(&state_s);
+}
+
+/* A newly allocated path from fmt; NULL on ENOMEM. */
+__attribute__((format(printf, 1, 2))) static char *fmt(const char *fmt, ...)
+{
+	char *p = NULL;
+	va_list ap;
+	int r;
+
+	va_start(ap, fmt);
+	r = vasprintf(&p, fmt, ap);
+	va_end(ap);
+	return r < 0 ? NULL : p;
+}
+
+/* ---- host config and state ---- */
+
+char *paths_pool_records(void)
+{
+	return fmt("%s/pools", paths_config());
+}
+
+char *paths_pool_record(const char *pool)
+{
+	return fmt("%s/pools/%s" PATHS_JSON_SUFFIX, paths_config(), pool);
+}
+
+char *paths_pool_image(const char *pool)
+{
+	return fmt("%s/%s.img", paths_state(), pool);
+}
+
+/* ---- the run directory ---- */
+
+char *paths_locks(void)
+{
+	return fmt("%s/locks", paths_run());
+}
+
+char *paths_lock(const char *name)
+{
+	return fmt("%s/locks/%s" PATHS_LOCK_SUFFIX, paths_run(), name);
+}
+
+char *paths_vm_run(const char *uuid)
+{
+	return fmt("%s/%s", paths_run(), uuid);
+}
+
+char *paths_vm_run_file(const char *uuid, const char *name)
+{
+	return fmt("%s/%s/%s", paths_run(), uuid, name);
+}
+
+/* ---- a pool ---- */
+
+char *paths_vm_configs(const char *mount)
+{
+	return fmt("%s/" PATHS_VM_CONFIGS, mount);
+}
+
+char *paths_vm_configs_new(const char *mount)
+{
+	return fmt("%s/" PATHS_VM_CONFIGS "-new", mount);
+}
+
+char *paths_vm_config(const char *mount, const char *uuid)
+{
+	return fmt("%s/" PATHS_VM_CONFIGS "/%s" PATHS_JSON_SUFFIX, mount, uuid);
+}
+
+char *paths_image_records(const char *mount)
+{
+	return fmt("%s/" PATHS_IMAGE_RECS, mount);
+}
+
+char *paths_image_record(const char *mount, const char *uuid)
+{
+	return fmt("%s/" PATHS_IMAGE_RECS "/%s" PATHS_JSON_SUFFIX, mount, uuid);
+}
+
+char *paths_new_mark(const char *mount, const char *uuid)
+{
+	return fmt("%s/" PATHS_NEW_PREFIX "%s", mount, uuid);
+}
+
+char *paths_recv_inbox(const char *mount, const char *tag)
+{
+	return fmt("%s/" PATHS_RECV_PREFIX "%s", mount, tag);
+}
+
+char *paths_image_final(const char *image)
+{
+	return fmt("%s@" PATHS_IMAGE_SNAP, image);
+}
+
+char *paths_vmsnap(const char *uuid, const char *name)
+{
+	return fmt("%s@" PATHS_VMSNAP_PREFIX "%s", uuid, name);
+}
+
+char *paths_send_snap(const char *uuid)
+{
+	return fmt("%s@" PATHS_SEND_SNAP, uuid);
+}
+
+bool paths_uuid_entry(const char *name, const char *suffix, char uuid[UTIL_UUID_LEN + 1])
+{
+	size_t n = strlen(suffix);
+
+	if (strlen(name) != UTIL_UUID_LEN + n || !streq(name + UTIL_UUID_LEN, suffix))
+		return false;
+	memcpy(uuid, name, UTIL_UUID_LEN);
+	uuid[UTIL_UUID_LEN] = '\0';
+	return util_is_uuid(uuid);
+}
+
+bool paths_has_prefix(const char *name, const char *prefix)
+{
+	return strncmp(name, prefix, strlen(prefix)) == 0;
 }

@@ -12,6 +12,8 @@
  *
  * Invariants: names are unique; sub-properties are "<base>.*.<sub>" and
  * use only the update/add masks; PROPS_RO entries have empty masks.
+ * PROPS_F_DERIVED marks what `vmadm get` computes at read time (state,
+ * paths, host facts): the one list of fields never stored (vmstore.c).
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -46,6 +48,8 @@
 #define UPD  PROPS_F_UPDATABLE
 #define LIVE PROPS_F_LIVE
 #define HOST PROPS_F_HOST
+#define DRV  PROPS_F_DERIVED
+#define CG   (PROPS_F_CGROUP | PROPS_F_LIVE)
 
 /* Top-level property allowed in create / receive / update. */
 #define TOP(n, t, c, r, u, ...)                                                           \
@@ -78,15 +82,15 @@ static const struct props_prop props[] = {
 	TOP("bhyve_extra_opts", S, H, H, H, .flags = HOST),
 	TOP("billing_id", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("boot", S, HVM, HVM, HVM, .def = "order=cd"),
-	RO("boot_timestamp"),
+	RO("boot_timestamp", .flags = DRV),
 	TOP("bootrom", S, H, H, H, .def = "bios"),
 	TOP("brand", S, ALL, ALL, 0, .req_create = JMBLK, .req_receive = JMBLK, .def = "joyent",
 	    .note = "joyent, joyent-minimal, builder, lx, kvm, bhyve"),
 	TOP("com1", S, H, H, H, .def = "/dev/zconsole"),
 	TOP("com2", S, H, H, H, .def = "socket,/tmp/vm.ttyb"),
-	TOP("cpu_cap", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .unit = "% of a CPU",
+	TOP("cpu_cap", I, ALL, ALL, ALL, MIN(0), .flags = CG, .unit = "% of a CPU",
 	    .note = "CFS quota; 0 = no cap"),
-	TOP("cpu_shares", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
+	TOP("cpu_shares", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "100",
 	    .note = "cgroup CPU weight; capped to 65535 at create"),
 	TOP("cpu_type", S, K, K, K, .def = "qemu64"),
 	TOP("create_only", BO, 0, ALL, 0),
@@ -125,11 +129,12 @@ static const struct props_prop props[] = {
 	TOP("dns_domain", S, OS, OS, OS, .def = "local", .note = "written to /etc/hosts at create"),
 	TOP("do_not_inventory", BO, ALL, ALL, ALL, .def = "false"),
 	TOP("docker", BO, ML, ML, ML, .def = "false"),
-	RO("exit_status"),
-	RO("exit_timestamp"),
+	RO("exit_status", .flags = DRV),
+	RO("exit_timestamp", .flags = DRV),
 	RO("failed"),
-	RO("failed_reason", .note = "zonehost extension: why the last start failed "
-				    "(state failed)"),
+	RO("failed_reason", .flags = DRV,
+	   .note = "zonehost extension: why the last start failed "
+		   "(state failed)"),
 	TOP("filesystems", OA, OS, OS, 0, .flags = HOST,
 	    .note = "update via add_/update_/remove_filesystems"),
 	SUB("filesystems.*.options", LI, OS, OS, .flags = UPD),
@@ -148,7 +153,7 @@ static const struct props_prop props[] = {
 		    "busybox SIGUSR2, systemd SIGRTMIN+4, else SIGTERM"),
 	RO("headnode_id"),
 	TOP("hostname", S, ALL, ALL, ALL, .note = "zonename when unset; written at create"),
-	RO("hvm"),
+	RO("hvm", .flags = DRV),
 	TOP("image_uuid", U, ALL, ALL, 0, .req_create = OS, .req_receive = OS,
 	    .note = "installed image of a type the brand accepts"),
 	TOP("indestructible_delegated", BO, ALL, ALL, ALL, .def = "false"),
@@ -160,22 +165,22 @@ static const struct props_prop props[] = {
 	TOP("internal_metadata_namespaces", LI, ALL, ALL, ALL, .valid = props_valid_attr_value),
 	RO("ip_type"),
 	TOP("kernel_version", S, L, L, L, .req_create = L, .req_receive = L, .note = "e.g. 3.13.0"),
-	RO("last_modified"),
+	RO("last_modified", .flags = DRV),
 	TOP("limit_priv", LI, ALL, ALL, ALL, .flags = NOLX | PROPS_F_JOINED, .def = "default",
 	    .note = "illumos privileges; stored as a comma string"),
 	TOP("maintain_resolvers", BO, OS, OS, OS, .def = "false"),
-	TOP("max_locked_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE,
-	    .def = "max_physical_memory", .unit = "MiB", .note = "<= max_physical_memory"),
-	TOP("max_lwps", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "2000",
-	    .note = "pids limit"),
+	TOP("max_locked_memory", I, ALL, ALL, ALL, MIN(0), .def = "max_physical_memory",
+	    .unit = "MiB",
+	    .note = "<= max_physical_memory; init's RLIMIT_MEMLOCK: applies at the next boot"),
+	TOP("max_lwps", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "2000", .note = "pids limit"),
 	TOP("max_msg_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
-	TOP("max_physical_memory", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "ram",
+	TOP("max_physical_memory", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "ram",
 	    .unit = "MiB", .note = "memory limit"),
 	TOP("max_sem_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
 	TOP("max_shm_ids", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "4096"),
 	TOP("max_shm_memory", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "max_physical_memory",
 	    .unit = "MiB"),
-	TOP("max_swap", I, ALL, ALL, ALL, MIN(256), .flags = LIVE,
+	TOP("max_swap", I, ALL, ALL, ALL, MIN(256), .flags = CG,
 	    .def = "max(max_physical_memory, 256)", .unit = "MiB",
 	    .note = "memory+swap limit; >= max_physical_memory"),
 	TOP("mdata_exec_timeout", I, OS, 0, 0, MIN(0), .def = "300", .unit = "s"),
@@ -220,8 +225,8 @@ static const struct props_prop props[] = {
 	SUB("pci_devices.*.model", S, 0, H, .note = "passthru only"),
 	SUB("pci_devices.*.path", S, H, H),
 	SUB("pci_devices.*.pci_slot", S, H, H, .flags = UPD),
-	RO("pid"),
-	RO("platform_buildstamp"),
+	RO("pid", .flags = DRV),
+	RO("platform_buildstamp", .flags = DRV),
 	RO("provisioning"),
 	TOP("qemu_extra_opts", S, K, K, K, .flags = HOST),
 	TOP("qemu_opts", S, K, K, K, .flags = HOST),
@@ -244,23 +249,23 @@ static const struct props_prop props[] = {
 	TOP("restart_init", BO, OS, OS, OS, .def = "true"),
 	TOP("routes", FO, ALL, ALL, 0, .def = "{}",
 	    .note = "dst -> gw; update via set_/remove_routes"),
-	RO("server_uuid"),
+	RO("server_uuid", .flags = DRV),
 	TOP("set_customer_metadata", FO, 0, 0, ALL),
 	TOP("set_internal_metadata", FO, 0, 0, ALL),
 	TOP("set_routes", FO, 0, 0, ALL),
 	TOP("set_tags", FO, 0, 0, ALL),
-	RO("snapshots"),
+	RO("snapshots", .flags = DRV),
 	TOP("spice_opts", S, K, K, K, .flags = HOST),
 	TOP("spice_password", S, K, K, K),
 	TOP("spice_port", I, K, K, K, MIN(-1)),
-	RO("state"),
+	RO("state", .flags = DRV),
 	TOP("tags", FO, ALL, ALL, 0, .def = "{}", .note = "update via set_tags/remove_tags"),
 	TOP("tmpfs", I, OS, OS, OS, MIN(0), .flags = PROPS_F_KEEP_ZERO,
 	    .def = "max_physical_memory", .unit = "MiB", .note = "size of /tmp; 0 = no tmpfs"),
 	TOP("transition", FO, 0, ALL, 0),
-	RO("transition_expire"),
-	RO("transition_to"),
-	RO("type"),
+	RO("transition_expire", .flags = DRV),
+	RO("transition_to", .flags = DRV),
+	RO("type", .flags = DRV),
 	TOP("update_disks", OA, 0, 0, HVM, .note = "as disks"),
 	TOP("update_filesystems", OA, 0, 0, JMBLK, .note = "as filesystems"),
 	TOP("update_nics", OA, 0, 0, ALL, .note = "as nics, keyed on mac"),
@@ -277,9 +282,9 @@ static const struct props_prop props[] = {
 	TOP("zfs_data_compression", S, OS, OS, OS, .flags = NOLX, .def = "off"),
 	TOP("zfs_data_recsize", I, OS, OS, OS, MIN(0), .flags = NOLX, .def = "131072",
 	    .unit = "bytes"),
-	TOP("zfs_filesystem", S, 0, ALL, 0),
+	TOP("zfs_filesystem", S, 0, ALL, 0, .flags = DRV),
 	TOP("zfs_filesystem_limit", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "none"),
-	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = LIVE, .def = "100",
+	TOP("zfs_io_priority", I, ALL, ALL, ALL, MIN(0), .flags = CG, .def = "100",
 	    .note = "IO weight"),
 	TOP("zfs_root_compression", S, ALL, ALL, ALL, .flags = NOLX, .def = "off"),
 	TOP("zfs_root_recsize", I, ALL, ALL, ALL, MIN(0), .flags = NOLX, .def = "131072",
@@ -290,14 +295,14 @@ static const struct props_prop props[] = {
 	RO("zlog_mode"),
 	RO("zlog_name"),
 	TOP("zone_dataset_uuid", U, HVM, HVM, 0, .flags = DEP, .note = "renamed to image_uuid"),
-	RO("zone_state"),
-	RO("zonedid"),
+	RO("zone_state", .flags = DRV),
+	RO("zonedid", .flags = DRV),
 	RO("zonehost_id_base",
 	   .note = "zonehost extension: first host uid/gid of the zone's 65,536 ids; "
 		   "allocated at create (or first start), never shared"),
-	RO("zoneid"),
+	RO("zoneid", .flags = DRV),
 	TOP("zonename", S, ALL, ALL, 0, .def = "uuid"),
-	RO("zonepath"),
+	RO("zonepath", .flags = DRV),
 	TOP("zpool", ZP, ALL, ALL, 0, .def = "zones", .note = "pool name"),
 };
 
@@ -370,6 +375,13 @@ bool props_allowed(const struct props_prop *p, unsigned b, enum props_action a)
 	if (!p || p->type == PROPS_RO || !b)
 		return false;
 	return (action_mask(p, a) & b) != 0;
+}
+
+bool props_has_flags(const char *name, unsigned flags)
+{
+	const struct props_prop *p = props_lookup(name);
+
+	return p && (p->flags & flags) == flags;
 }
 
 bool props_required(const struct props_prop *p, unsigned b, enum props_action a)
@@ -734,6 +746,10 @@ static void doc_notes(FILE *f, const struct props_prop *p)
 	}
 	if (p->flags & PROPS_F_DEPRECATED) {
 		fprintf(f, "%sdeprecated", sep);
+		sep = "; ";
+	}
+	if (p->flags & PROPS_F_DERIVED) {
+		fprintf(f, "%sderived at read, never stored", sep);
 		sep = "; ";
 	}
 	if (p->flags & PROPS_F_LIVE) {

@@ -8,7 +8,8 @@
  * that may give it in add_* and update_* arrays), which brands require it,
  * min/max, element validator, create default, unit, and whether it has any
  * effect on Linux.  Validation (vmcfg), defaults, `vmadm get` and the docs
- * are all read from here; nothing else lists properties.
+ * are all read from here, as are which fields are stored (vmstore) and
+ * which apply live (vm update); nothing else lists properties.
  *
  *     const struct props_prop *p = props_lookup("cpu_shares");
  *     unsigned b = props_brand_bit("joyent");
@@ -62,13 +63,24 @@ enum props_action { PROPS_CREATE, PROPS_RECEIVE, PROPS_UPDATE, PROPS_ADD, PROPS_
 #define PROPS_F_UPDATABLE  0x04u /* sub-property applied by update_* */
 #define PROPS_F_KEEP_ZERO  0x08u
 #define PROPS_F_JOINED	   0x40u /* list stored as one comma-joined string */
-#define PROPS_F_LIVE	   0x80u /* update applies without reboot */
+#define PROPS_F_LIVE	   0x80u /* update of a running VM applies at once */
 /*
  * Reaches outside the VM (a host path or device, a hypervisor command
  * line, an anti-spoofing exemption): only this host's operator grants it,
  * so a received config that sets it is refused unless allowed.
  */
 #define PROPS_F_HOST 0x100u
+/*
+ * Derived: computed when a VM is read (`vmadm get`/`list`: runtime state,
+ * paths, host facts) and never stored; vmstore strips every such field
+ * before a config is written or sent.
+ */
+#define PROPS_F_DERIVED 0x200u
+/*
+ * A limit of the zone's cgroup (cgroup_limits_from_vm): with PROPS_F_LIVE,
+ * `vmadm update` of a running VM rewrites its cgroup at once.
+ */
+#define PROPS_F_CGROUP 0x400u
 
 /* Validator of a string value or of each list element. */
 typedef bool (*props_validator)(const char *s);
@@ -113,6 +125,9 @@ const struct props_brand *props_brand_get(const char *name);
 bool props_allowed(const struct props_prop *p, unsigned b, enum props_action a);
 /* Does brand b require p in action a (create/receive)? */
 bool props_required(const struct props_prop *p, unsigned b, enum props_action a);
+
+/* Does property name carry every flag of flags?  false for an unknown name. */
+bool props_has_flags(const char *name, unsigned flags);
 
 /*
  * Does v satisfy p's type, range and validator (vmadm validateProperty)?

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg-internal.h"
 
 #define ZERO_UUID "00000000-0000-0000-0000-000000000000"
@@ -99,11 +100,11 @@ static int apply_renames(struct vmcfg_run *r, json_t *cfg)
 
 static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 {
-	json_t *b = json_object_get(cfg, "brand");
+	json_t *b = json_object_get(cfg, VMCFG_BRAND);
 
-	if (!b && json_object_set_new(cfg, "brand", json_string("joyent")) < 0)
+	if (!b && json_object_set_new(cfg, VMCFG_BRAND, json_string("joyent")) < 0)
 		return zh_error_oom(r->err);
-	r->brand = props_brand_get(jsonutil_str(cfg, "brand"));
+	r->brand = props_brand_get(vmcfg_brand(cfg));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
 	if (r->brand->hvm)
@@ -115,9 +116,9 @@ static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
 {
 	char id[UTIL_UUID_LEN + 1];
-	const char *u = jsonutil_str(cfg, "uuid");
+	const char *u = vmcfg_uuid(cfg);
 
-	if (json_object_get(cfg, "uuid")) {
+	if (json_object_get(cfg, VMCFG_UUID)) {
 		if (!util_is_uuid(u))
 			return 0; /* reported as a bad value by the table */
 		if (r->env && r->env->vm_exists && r->env->vm_exists(r->env->ctx, u))
@@ -127,13 +128,13 @@ static int pick_uuid(json_t *cfg, struct vmcfg_run *r)
 	}
 	if (util_uuid_generate(id) < 0)
 		return zh_error_set(r->err, EIO, "uuid", "cannot generate a UUID");
-	return json_object_set_new(cfg, "uuid", json_string(id)) < 0 ? zh_error_oom(r->err) : 0;
+	return json_object_set_new(cfg, VMCFG_UUID, json_string(id)) < 0 ? zh_error_oom(r->err) : 0;
 }
 
 static int finish_create(struct vmcfg_run *r, json_t *cfg)
 {
 	char ts[UTIL_TIMESTAMP_LEN + 1];
-	json_t *nics = json_object_get(cfg, "nics");
+	json_t *nics = vmcfg_nics(cfg);
 	_cleanup_json_ json_t *all = json_array();
 	int ret;
 
@@ -142,9 +143,9 @@ static int finish_create(struct vmcfg_run *r, json_t *cfg)
 	if ((ret = vmcfg_nics_add(r, all, nics ? nics : all)) < 0 ||
 	    (ret = vmcfg_nics_finish(r, all)) < 0)
 		return ret;
-	if (json_object_set(cfg, "nics", all) < 0)
+	if (json_object_set(cfg, VMCFG_NICS, all) < 0)
 		return zh_error_oom(r->err);
-	ret = vmcfg_check_routes(r, json_object_get(cfg, "routes"), all);
+	ret = vmcfg_check_routes(r, vmcfg_routes(cfg), all);
 	if (ret < 0)
 		return ret;
 	util_timestamp_now(ts);
@@ -167,7 +168,7 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 		return zh_error_oom(r->err);
 	if ((ret = vmcfg_fatal_or_strip(r, cfg)) < 0)
 		return ret;
-	r->uuid = jsonutil_str(cfg, "uuid");
+	r->uuid = vmcfg_uuid(cfg);
 	if ((ret = apply_defaults(r, cfg)) < 0)
 		return ret;
 	vmcfg_fix_memory(r, cfg, NULL);

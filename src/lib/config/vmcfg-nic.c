@@ -20,6 +20,7 @@
 #include <sys/random.h>
 
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg-internal.h"
 
 #define MAX_IPS		20
@@ -139,7 +140,7 @@ static int nic_error(struct vmcfg_run *r, const char *what, const json_t *nic)
 {
 	_cleanup_free_ char *txt = vmcfg_dump(nic);
 
-	return zh_error_set(r->err, EINVAL, "nics", "%s%s", what, txt);
+	return zh_error_set(r->err, EINVAL, VMCFG_NICS, "%s%s", what, txt);
 }
 
 /* ---- per-NIC steps ---- */
@@ -177,7 +178,7 @@ static int upgrade_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, con
 		return nic_error(r, "Missing .netmask option for NIC: ", orig);
 	bits = netmask_bits(mask);
 	if (bits < 0)
-		return zh_error_set(r->err, EINVAL, "nics",
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 				    "Specified netmask value is invalid: %s", mask);
 	if (asprintf(&cidr, "%s/%d", ip, bits) < 0)
 		return zh_error_oom(r->err);
@@ -226,7 +227,7 @@ static int check_gateway(struct vmcfg_run *r, const json_t *nic, const char *gw,
 		return 0;
 	nets = vmcfg_dump(ips);
 	txt = vmcfg_dump(orig);
-	return zh_error_set(r->err, EINVAL, "nics",
+	return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 			    "Invalid gateway for NIC: %s is outside the NIC's networks %s: %s", gw,
 			    nets, txt);
 }
@@ -251,7 +252,7 @@ static int check_ips(struct vmcfg_run *r, const json_t *nic, const json_t *orig)
 			continue;
 		}
 		_cleanup_free_ char *t = vmcfg_dump(e);
-		return zh_error_set(r->err, EINVAL, "nics",
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 				    "Static gateways must be IPv4 addresses: %s",
 				    json_string_value(e) ? json_string_value(e) : t);
 	}
@@ -264,10 +265,11 @@ static int check_allowed_ips(struct vmcfg_run *r, const json_t *nic)
 	size_t i;
 
 	if (json_array_size(a) > MAX_ALLOWED_IPS)
-		return zh_error_set(r->err, EINVAL, "nics", "Maximum of 13 allowed_ips per nic");
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS,
+				    "Maximum of 13 allowed_ips per nic");
 	json_array_foreach (a, i, e)
 		if (!ip_or_cidr_ok(json_string_value(e)))
-			return zh_error_set(r->err, EINVAL, "nics", "invalid allowed_ips: %s",
+			return zh_error_set(r->err, EINVAL, VMCFG_NICS, "invalid allowed_ips: %s",
 					    json_string_value(e) ? json_string_value(e) : "?");
 	return 0;
 }
@@ -293,7 +295,7 @@ static int check_vlan(struct vmcfg_run *r, const json_t *nic, const char *tag)
 	    json_integer_value(v) > 4095)
 		return 0;
 	if (r->env->nic_vlan_ok(r->env->ctx, tag, (int)json_integer_value(v), msg, sizeof(msg)) < 0)
-		return zh_error_set(r->err, EINVAL, "nics", "%s", msg);
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS, "%s", msg);
 	return 0;
 }
 
@@ -307,7 +309,7 @@ static int check_tag(struct vmcfg_run *r, const json_t *nic, const json_t *orig,
 				 "NIC: ",
 				 orig);
 	if (r->env && r->env->nic_tag_exists && !r->env->nic_tag_exists(r->env->ctx, tag))
-		return zh_error_set(r->err, EINVAL, "nics", "Invalid nic tag \"%s\"", tag);
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS, "Invalid nic tag \"%s\"", tag);
 	return check_vlan(r, nic, tag);
 }
 
@@ -338,7 +340,7 @@ static int assign_mac(struct vmcfg_run *r, json_t *nic, const json_t *orig)
 		return zh_error_set(r->err, EINVAL, "nics.*.mac",
 				    "Invalid value(s) for: nics.*.mac");
 	else if (!mac && gen_mac(m) < 0)
-		return zh_error_set(r->err, EIO, "nics", "cannot generate a MAC address");
+		return zh_error_set(r->err, EIO, VMCFG_NICS, "cannot generate a MAC address");
 	return json_object_set_new(nic, "mac", json_string(m)) < 0 ? zh_error_oom(r->err) : 0;
 }
 
@@ -449,7 +451,7 @@ static int add_one(struct vmcfg_run *r, json_t *cur, const json_t *orig)
 
 	if (!nic)
 		return zh_error_oom(r->err);
-	if ((ret = vmcfg_coerce_sub(r, "nics", nic)) < 0 ||
+	if ((ret = vmcfg_coerce_sub(r, VMCFG_NICS, nic)) < 0 ||
 	    (ret = upgrade_nic(r, nic, orig, NULL)) < 0 ||
 	    (ret = check_nic(r, nic, orig, false)) < 0 || (ret = assign_mac(r, nic, orig)) < 0 ||
 	    (ret = fix_primary(r, nic, false)) < 0 || (ret = assign_interface(r, cur, nic)) < 0)
@@ -466,15 +468,16 @@ int vmcfg_nics_add(struct vmcfg_run *r, json_t *cur, const json_t *add)
 	int ret;
 
 	if (!json_is_array(add))
-		return zh_error_set(r->err, EINVAL, "nics", "Invalid value(s) for: nics");
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS, "Invalid value(s) for: nics");
 	if (count_primary(add) > 1)
-		return zh_error_set(r->err, EINVAL, "nics",
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 				    "payload specifies more than 1 primary NIC");
 	for (i = 0; i < n; i++) {
 		const json_t *o = json_array_get(add, i);
 
 		if (!json_is_object(o))
-			return zh_error_set(r->err, EINVAL, "nics", "Invalid value(s) for: nics");
+			return zh_error_set(r->err, EINVAL, VMCFG_NICS,
+					    "Invalid value(s) for: nics");
 		if ((ret = add_one(r, cur, o)) < 0)
 			return ret;
 	}
@@ -531,7 +534,7 @@ static int update_one(struct vmcfg_run *r, json_t *cur, const json_t *orig)
 	json_t *nic;
 	int ret;
 
-	if (!u || (ret = vmcfg_coerce_sub(r, "nics", u)) < 0)
+	if (!u || (ret = vmcfg_coerce_sub(r, VMCFG_NICS, u)) < 0)
 		return u ? ret : zh_error_oom(r->err);
 	mac = jsonutil_str(u, "mac");
 	if (!mac)
@@ -628,7 +631,7 @@ static int check_dups(struct vmcfg_run *r, const json_t *cur)
 			const char *ma = jsonutil_str(a, "mac");
 
 			if (ma && jsonutil_str(b, "mac") && streq(ma, jsonutil_str(b, "mac")))
-				return zh_error_set(r->err, EINVAL, "nics",
+				return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 						    "Cannot add multiple NICs with "
 						    "the same MAC: %s",
 						    ma);
@@ -639,7 +642,7 @@ static int check_dups(struct vmcfg_run *r, const json_t *cur)
 					if (!s || streq(s, "dhcp") || streq(s, "addrconf") ||
 					    !json_equal(x, y))
 						continue;
-					return zh_error_set(r->err, EINVAL, "nics",
+					return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 							    "Cannot add multiple NICs "
 							    "with the same IP: %s",
 							    s);
@@ -666,7 +669,7 @@ static bool nic_conflicts(const json_t *nic, const json_t *vm)
 	json_t *o;
 	const char *m = jsonutil_str(nic, "mac");
 
-	json_array_foreach (json_object_get(vm, "nics"), i, o) {
+	json_array_foreach (vmcfg_nics(vm), i, o) {
 		const char *om = jsonutil_str(o, "mac");
 		char a[18];
 
@@ -680,7 +683,7 @@ static bool nic_conflicts(const json_t *nic, const json_t *vm)
 
 static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur, const json_t *vm)
 {
-	const char *u = jsonutil_str(vm, "uuid");
+	const char *u = vmcfg_uuid(vm);
 	size_t i;
 	json_t *n;
 
@@ -707,7 +710,7 @@ static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 		json_object_foreach ((json_t *)all, k, vm)
 			bad = bad || vm_conflicts(r, cur, vm);
 	if (bad)
-		return zh_error_set(r->err, EINVAL, "nics",
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 				    "Conflict detected with another vm, please "
 				    "check the MAC, IP, and VRID");
 	return 0;
@@ -715,8 +718,8 @@ static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 
 int vmcfg_nics_conflicts(const json_t *vm, const struct vmcfg_env *env, struct zh_error *err)
 {
-	struct vmcfg_run r = {.env = env, .uuid = jsonutil_str(vm, "uuid"), .err = err};
-	const json_t *nics = json_object_get(vm, "nics");
+	struct vmcfg_run r = {.env = env, .uuid = vmcfg_uuid(vm), .err = err};
+	const json_t *nics = vmcfg_nics(vm);
 
 	return json_is_array(nics) ? check_conflicts(&r, nics) : 0;
 }
@@ -726,7 +729,7 @@ int vmcfg_nics_finish(struct vmcfg_run *r, json_t *cur)
 	int ret;
 
 	if (count_primary(cur) > 1)
-		return zh_error_set(r->err, EINVAL, "nics",
+		return zh_error_set(r->err, EINVAL, VMCFG_NICS,
 				    "payload specifies more than 1 primary NIC");
 	if (count_primary(cur) == 0 && json_array_size(cur) > 0 &&
 	    json_object_set_new(json_array_get(cur, 0), "primary", json_true()) < 0)
@@ -783,7 +786,7 @@ static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv, 
 	int res;
 
 	if (!route_dst_ok(dst))
-		return zh_error_set(r->err, EINVAL, "routes",
+		return zh_error_set(r->err, EINVAL, VMCFG_ROUTES,
 				    "Invalid route destination: \"%s\" (must be "
 				    "IP address or CIDR)",
 				    dst);
@@ -791,12 +794,12 @@ static int check_route(struct vmcfg_run *r, const char *dst, const json_t *gwv, 
 		return 0;
 	res = gw ? route_nic_gw(gw, nics) : 0;
 	if (res == 0)
-		return zh_error_set(r->err, EINVAL, "routes",
+		return zh_error_set(r->err, EINVAL, VMCFG_ROUTES,
 				    "Invalid route gateway: \"%s\" (must be IP "
 				    "address, MAC address, or nic)",
 				    gw ? gw : "");
 	if (res < 0)
-		return zh_error_set(r->err, EINVAL, "routes",
+		return zh_error_set(r->err, EINVAL, VMCFG_ROUTES,
 				    "Route gateway: \"%s\" refers to non-existent "
 				    "or DHCP nic",
 				    gw);

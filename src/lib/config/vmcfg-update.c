@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg-internal.h"
 
 struct hash_op {
@@ -250,7 +251,7 @@ static int apply_nics(struct vmcfg_run *r, json_t *cfg, const json_t *p)
 
 	if (!a && !u && !d)
 		return 0;
-	nics = get_container(cfg, "nics", true);
+	nics = get_container(cfg, VMCFG_NICS, true);
 	if (!nics)
 		return zh_error_oom(r->err);
 	if (d && (ret = vmcfg_nics_remove(r, nics, d)) < 0)
@@ -346,20 +347,20 @@ static int merge(struct vmcfg_run *r, json_t *cfg, json_t *p, const json_t *unse
 	if ((ret = apply_filesystems(r, cfg, p)) < 0 || (ret = apply_nics(r, cfg, p)) < 0)
 		return ret;
 	settle_memory(r, cfg);
-	return vmcfg_check_routes(r, json_object_get(cfg, "routes"), json_object_get(cfg, "nics"));
+	return vmcfg_check_routes(r, vmcfg_routes(cfg), vmcfg_nics(cfg));
 }
 
 static int start(struct vmcfg_run *r, const json_t *vm, const json_t *payload)
 {
 	if (!json_is_object(vm) || !json_is_object(payload))
 		return zh_error_set(r->err, EINVAL, NULL, "payload must be a JSON object");
-	r->brand = props_brand_get(jsonutil_str(vm, "brand"));
+	r->brand = props_brand_get(vmcfg_brand(vm));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
 	if (r->brand->hvm)
 		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
 				    r->brand->name);
-	r->uuid = jsonutil_str(vm, "uuid");
+	r->uuid = vmcfg_uuid(vm);
 	return 0;
 }
 

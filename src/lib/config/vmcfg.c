@@ -21,9 +21,10 @@
 #include <string.h>
 
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmcfg-internal.h"
 
-static const char *const sub_bases[] = {"nics", "disks", "filesystems", "pci_devices"};
+static const char *const sub_bases[] = {VMCFG_NICS, "disks", "filesystems", "pci_devices"};
 
 /* ---- small helpers ---- */
 
@@ -283,7 +284,7 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
 	int ret;
 
 	if (!brand && action != VMCFG_UPDATE)
-		brand = jsonutil_str(payload, "brand");
+		brand = vmcfg_brand(payload);
 	r.brand = props_brand_get(brand);
 	if (!r.brand)
 		return set_bad_brand(rep, brand);

@@ -16,6 +16,7 @@
 #include "jsonutil.h"
 #include "macro.h"
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmlist.h"
 
 static const struct vmlist_field list_fields[] = {
@@ -188,11 +189,6 @@ char *vmlist_to_string(const json_t *v)
 	}
 }
 
-static bool brand_is_hvm(const char *brand)
-{
-	return brand && (streq(brand, "kvm") || streq(brand, "bhyve"));
-}
-
 static const char *brand_type(const char *brand)
 {
 	if (!brand)
@@ -208,14 +204,14 @@ static const char *brand_type(const char *brand)
 
 int vmlist_add_fake_fields(json_t *vm)
 {
-	const char *brand = jsonutil_str(vm, "brand");
+	const char *brand = vmcfg_brand(vm);
 	const char *type = brand_type(brand);
 	json_t *mem;
 
 	if (type && json_object_set_new(vm, "type", json_string(type)) < 0)
 		return -ENOMEM;
 	mem = json_object_get(vm, "max_physical_memory");
-	if (!brand_is_hvm(brand) && mem && json_object_set(vm, "ram", mem) < 0)
+	if (!vmcfg_brand_is_hvm(brand) && mem && json_object_set(vm, "ram", mem) < 0)
 		return -ENOMEM;
 	return 0;
 }

@@ -18,16 +18,11 @@
 #include "paths.h"
 #include "util.h"
 
-#define RECORD_DIR ".imgadm"
 #define RECORD_MAX (2u << 20)
 
 char *image_record_path(const struct pool *p, const char *uuid)
 {
-	char *s = NULL;
-
-	if (asprintf(&s, "%s/" RECORD_DIR "/%s.json", p->mountpoint, uuid) < 0)
-		return NULL;
-	return s;
+	return paths_image_record(p->mountpoint, uuid);
 }
 
 int image_manifest_load(const char *path, json_t **out, struct zh_error *err)
@@ -71,7 +66,7 @@ int image_record_load(const struct pool *p, const char *uuid, json_t **out, stru
 /* Installed uuids: the records' names. */
 int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
+	_cleanup_free_ char *dir = paths_image_records(p->mountpoint);
 	DIR *d;
 	struct dirent *de;
 
@@ -85,7 +80,8 @@ int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
 		size_t n = strlen(de->d_name);
 		_cleanup_free_ char *u = NULL;
 
-		if (n != UTIL_UUID_LEN + 5 || !streq(de->d_name + UTIL_UUID_LEN, ".json"))
+		if (n != UTIL_UUID_LEN + strlen(PATHS_JSON_SUFFIX) ||
+		    !streq(de->d_name + UTIL_UUID_LEN, PATHS_JSON_SUFFIX))
 			continue;
 		u = strndup(de->d_name, UTIL_UUID_LEN);
 		if (!u || json_array_append_new(arr, json_string(u)) < 0) {
@@ -107,7 +103,7 @@ int image_record_write(const struct pool *p, const json_t *manifest, const char 
 {
 	const char *uuid = jsonutil_str(manifest, "uuid");
 	_cleanup_free_ char *path = image_record_path(p, uuid);
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
+	_cleanup_free_ char *dir = paths_image_records(p->mountpoint);
 	_cleanup_json_ json_t *m = json_deep_copy(manifest);
 	_cleanup_json_ json_t *rec = json_object();
 	char now[UTIL_TIMESTAMP_LEN + 1];

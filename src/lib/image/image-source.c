@@ -38,12 +38,11 @@
 #include "paths.h"
 #include "util.h"
 
-#define SOURCES_FILE "imgadm-sources.json"
-#define SOURCES_MAX  (1024 * 1024)
+#define SOURCES_MAX (1024 * 1024)
 
 static char *sources_path(void)
 {
-	return paths_join(paths_config(), SOURCES_FILE);
+	return paths_join(paths_config(), PATHS_IMAGE_SOURCES);
 }
 
 /* ---- limits ---- */
@@ -631,7 +630,7 @@ int image_source_import(const struct pool *p, const char *uuid, const struct ima
 		im.fds[i] = -EBADF;
 	if (!util_is_uuid(uuid))
 		return zh_error_set(err, EINVAL, "uuid", "invalid image uuid \"%s\"", uuid);
-	if (asprintf(&lock_name, "import.%s", uuid) < 0)
+	if (asprintf(&lock_name, LOCK_IMPORT_PREFIX "%s", uuid) < 0)
 		return zh_error_oom(err);
 	if ((il = lock_take_until(lock_name, f->cancel, err)) < 0)
 		return il;

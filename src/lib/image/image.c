@@ -91,7 +91,7 @@ static void undo_datasets(const struct pool *p, const char *uuid)
 	_cleanup_free_ char *snap = NULL;
 	struct zh_error ignored = ZH_ERROR_INIT;
 
-	if (asprintf(&snap, "%s@final", uuid) >= 0)
+	if ((snap = paths_image_final(uuid)))
 		pool_subvol_destroy(p, snap, &ignored);
 	zh_error_clear(&ignored);
 	pool_subvol_destroy(p, uuid, &ignored);
@@ -132,7 +132,7 @@ static int start_tree(const struct pool *p, const char *uuid, const char *origin
 	int r;
 
 	if (origin) {
-		if (asprintf(&snap, "%s@final", origin) < 0)
+		if (!(snap = paths_image_final(origin)))
 			return zh_error_oom(err);
 		return pool_clone(p, snap, uuid, err);
 	}
@@ -151,7 +151,7 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	_cleanup_free_ char *root = NULL;
 	int r;
 
-	if (!ds || !(root = paths_join(ds, "root")))
+	if (!ds || !(root = paths_join(ds, PATHS_DS_ROOT)))
 		return zh_error_oom(err);
 	r = start_tree(p, uuid, origin, root, err);
 	crashpoint("image.created");
@@ -168,7 +168,7 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	r = pool_set_readonly(p, uuid, true, err);
 	if (r < 0)
 		return r;
-	r = pool_snapshot_create(p, uuid, "final", err);
+	r = pool_snapshot_create(p, uuid, PATHS_IMAGE_SNAP, err);
 	crashpoint("image.snapshot");
 	return r;
 }
@@ -180,7 +180,7 @@ static int check_origin(const struct pool *p, const char *uuid, const char *orig
 	_cleanup_free_ char *rec = image_record_path(p, origin);
 	_cleanup_free_ char *snap = NULL;
 
-	if (!rec || asprintf(&snap, "%s@final", origin) < 0)
+	if (!rec || !(snap = paths_image_final(origin)))
 		return zh_error_oom(err);
 	if (fsutil_exists(rec) && pool_dataset_exists(p, snap))
 		return 0;
@@ -405,7 +405,7 @@ int image_delete(const struct pool *p, const char *uuid, struct zh_error *err)
 	    (r = refuse_if_origin(p, uuid, err)) < 0)
 		return r;
 	path = image_record_path(p, uuid);
-	if (!path || asprintf(&snap, "%s@final", uuid) < 0)
+	if (!path || !(snap = paths_image_final(uuid)))
 		return zh_error_oom(err);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return zh_error_set(err, errno, NULL, "cannot remove %s: %m", path);

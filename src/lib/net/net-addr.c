@@ -52,6 +52,7 @@
 #include "net-vnic-internal.h"
 #include "net.h"
 #include "util.h"
+#include "vmcfg-access.h"
 
 #define HOSTS_MAX   (256u << 10)
 #define HOSTS_BEGIN "# zonehost: begin (written at each boot from hostname, dns_domain, nics)\n"
@@ -70,7 +71,7 @@ static int zone_link(struct nl_sock *zs, const char *name, struct rtnl_link **ou
 	int r = name ? rtnl_link_get_kernel(zs, 0, name, out) : -NLE_INVAL;
 
 	if (r < 0)
-		return zh_error_set(err, ENODEV, "nics", "interface %s is missing in the zone",
+		return zh_error_set(err, ENODEV, VMCFG_NICS, "interface %s is missing in the zone",
 				    name ? name : "(none)");
 	return 0;
 }
@@ -89,7 +90,7 @@ static int link_up(struct nl_sock *zs, const char *name, struct zh_error *err)
 	rtnl_link_set_flags(chg, IFF_UP);
 	r = rtnl_link_change(zs, cur, chg, 0);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "cannot bring %s up: %s", name,
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "cannot bring %s up: %s", name,
 				    nl_geterror(r));
 	return 0;
 }
@@ -127,11 +128,11 @@ static int addr_op(struct nl_sock *zs, int ifindex, const char *cidr, bool add,
 	if (!a)
 		return zh_error_oom(err);
 	if ((r = nl_addr_parse(cidr, AF_UNSPEC, &local)) < 0)
-		return zh_error_set(err, EINVAL, "nics", "Invalid IP for NIC: %s", cidr);
+		return zh_error_set(err, EINVAL, VMCFG_NICS, "Invalid IP for NIC: %s", cidr);
 	rtnl_addr_set_ifindex(a, ifindex);
 	rtnl_addr_set_family(a, nl_addr_get_family(local));
 	if ((r = rtnl_addr_set_local(a, local)) < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "address %s: %s", cidr,
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "address %s: %s", cidr,
 				    nl_geterror(r));
 	rtnl_addr_set_prefixlen(a, (int)nl_addr_get_prefixlen(local));
 	if (nl_addr_get_family(local) == AF_INET6)
@@ -142,8 +143,8 @@ static int addr_op(struct nl_sock *zs, int ifindex, const char *cidr, bool add,
 	}
 	r = rtnl_addr_add(zs, a, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "cannot add address %s: %s", cidr,
-				    nl_geterror(r));
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "cannot add address %s: %s",
+				    cidr, nl_geterror(r));
 	return 0;
 }
 
@@ -196,10 +197,10 @@ static const json_t *primary_nic(const json_t *vm)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+	json_array_foreach (vmcfg_nics(vm), i, nic)
 		if (json_is_true(json_object_get(nic, "primary")))
 			return nic;
-	return json_array_get(json_object_get(vm, "nics"), 0);
+	return json_array_get(vmcfg_nics(vm), 0);
 }
 
 static bool has_static(const json_t *nic)
@@ -219,7 +220,7 @@ static bool guest_configured(const json_t *vm)
 	json_t *nic, *e;
 	size_t i, j;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+	json_array_foreach (vmcfg_nics(vm), i, nic)
 		json_array_foreach (json_object_get(nic, "ips"), j, e)
 			if (!is_static(json_string_value(e)))
 				return true;
@@ -242,7 +243,7 @@ static const json_t *nic_by_mac(const json_t *vm, const char *mac)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic)
+	json_array_foreach (vmcfg_nics(vm), i, nic)
 		if (jsonutil_str(nic, "mac") && strcasecmp(jsonutil_str(nic, "mac"), mac) == 0)
 			return nic;
 	return NULL;
@@ -260,8 +261,7 @@ static const char *route_dev(const json_t *vm, const char *gw)
 	memcpy(in, gw + 5, n - 6);
 	in[n - 6] = '\0';
 	if (strncmp(gw, "nics[", 5) == 0 && util_parse_i64(in, &idx) == 0 && idx >= 0)
-		return jsonutil_str(json_array_get(json_object_get(vm, "nics"), (size_t)idx),
-				    "interface");
+		return jsonutil_str(json_array_get(vmcfg_nics(vm), (size_t)idx), "interface");
 	if (strncmp(gw, "macs[", 5) == 0)
 		return jsonutil_str(nic_by_mac(vm, in), "interface");
 	return NULL;
@@ -269,7 +269,7 @@ static const char *route_dev(const json_t *vm, const char *gw)
 
 static bool user_route(const json_t *vm, const char *dst, struct route_want *w)
 {
-	const char *gw = jsonutil_str(json_object_get(vm, "routes"), dst);
+	const char *gw = jsonutil_str(vmcfg_routes(vm), dst);
 	const char *dev;
 
 	if (!gw)
@@ -304,7 +304,8 @@ static int route_nexthop(struct nl_sock *zs, struct rtnl_route *rt, const struct
 	if (!w->gw)
 		return 0;
 	if (nl_addr_parse(w->gw, AF_INET, &gw) < 0)
-		return zh_error_set(err, EINVAL, "routes", "Invalid route gateway: \"%s\"", w->gw);
+		return zh_error_set(err, EINVAL, VMCFG_ROUTES, "Invalid route gateway: \"%s\"",
+				    w->gw);
 	rtnl_route_nh_set_gateway(nh, gw);
 	return 0;
 }
@@ -318,7 +319,7 @@ static int route_op(struct nl_sock *zs, const struct route_want *w, bool add, st
 	if (!rt)
 		return zh_error_oom(err);
 	if (nl_addr_parse(w->dst, AF_INET, &dst) < 0)
-		return zh_error_set(err, EINVAL, "routes", "Invalid route destination: \"%s\"",
+		return zh_error_set(err, EINVAL, VMCFG_ROUTES, "Invalid route destination: \"%s\"",
 				    w->dst);
 	rtnl_route_set_family(rt, AF_INET);
 	rtnl_route_set_table(rt, RT_TABLE_MAIN);
@@ -334,7 +335,7 @@ static int route_op(struct nl_sock *zs, const struct route_want *w, bool add, st
 		return r;
 	r = rtnl_route_add(zs, rt, NLM_F_CREATE | NLM_F_REPLACE);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "routes",
+		return zh_error_set(err, net_nlerr(r), VMCFG_ROUTES,
 				    "cannot add route %s via %s (is the gateway on one of the "
 				    "VM's networks?): %s",
 				    w->dst, w->gw ? w->gw : w->dev, nl_geterror(r));
@@ -351,7 +352,7 @@ static void routes_drop(struct nl_sock *zs, const json_t *old, const json_t *vm)
 
 	if (default_route(old, &a) && !(default_route(vm, &b) && want_equal(&a, &b)))
 		route_op(zs, &a, false, &ignored);
-	json_object_foreach (json_object_get(old, "routes"), dst, v)
+	json_object_foreach (vmcfg_routes(old), dst, v)
 		if (user_route(old, dst, &a) && !(user_route(vm, dst, &b) && want_equal(&a, &b)))
 			route_op(zs, &a, false, &ignored);
 	zh_error_clear(&ignored);
@@ -369,7 +370,7 @@ int net_zone_routes(struct nl_sock *zs, const json_t *old_vm, const json_t *vm,
 		routes_drop(zs, old_vm, vm);
 	if (default_route(vm, &w) && (r = route_op(zs, &w, true, err)) < 0)
 		return r;
-	json_object_foreach (json_object_get(vm, "routes"), dst, v) {
+	json_object_foreach (vmcfg_routes(vm), dst, v) {
 		if (!user_route(vm, dst, &w) || (r = route_op(zs, &w, true, err)) == 0)
 			continue;
 		/* Perhaps via a network the guest's DHCP client has not configured yet. */
@@ -503,7 +504,7 @@ static const char *vm_hostname(const json_t *vm)
 	if (!h || !*h)
 		h = jsonutil_str(vm, "zonename");
 	if (!h || !*h)
-		h = jsonutil_str(vm, "uuid");
+		h = vmcfg_uuid(vm);
 	return h ? h : "localhost";
 }
 

@@ -40,12 +40,10 @@
 #include "net.h"
 #include "paths.h"
 
-#define NICTAGS_FILE "nictags.json"
-#define NICTAGS_MAX  (4u << 20)
-#define NICTAGS_LOCK "nictags"
-#define TAG_MTU_MIN  1500
-#define TAG_MTU_MAX  9000
-#define MAC_STRLEN   18
+#define NICTAGS_MAX (4u << 20)
+#define TAG_MTU_MIN 1500
+#define TAG_MTU_MAX 9000
+#define MAC_STRLEN  18
 
 DEFINE_CLEANUP_FUNC(struct nl_sock, nl_socket_free)
 DEFINE_CLEANUP_FUNC(struct rtnl_link, rtnl_link_put)
@@ -234,7 +232,7 @@ static int check_no_addrs(struct nl_sock *sk, int ifindex, const char *name, str
 
 static char *records_path(void)
 {
-	return paths_join(paths_config(), NICTAGS_FILE);
+	return paths_join(paths_config(), PATHS_NICTAGS);
 }
 
 /* The whole file ({"version":1,"tags":{}} when there is none). */
@@ -633,7 +631,7 @@ int net_nictag_add(const struct net_nictag *t, struct zh_error *err)
 
 	if (r < 0)
 		return r;
-	l = lock_take(NICTAGS_LOCK, err);
+	l = lock_take(LOCK_NICTAGS, err);
 	if (l < 0)
 		return l;
 	return add_locked(t, mac, err);
@@ -706,7 +704,7 @@ int net_nictag_update(const struct net_nictag *t, struct zh_error *err)
 
 	if (r < 0)
 		return r;
-	l = lock_take(NICTAGS_LOCK, err);
+	l = lock_take(LOCK_NICTAGS, err);
 	if (l < 0)
 		return l;
 	return update_locked(t, mac, err);
@@ -741,7 +739,7 @@ int net_nictag_delete(const char *name, struct zh_error *err)
 	if (!net_nictag_name_valid(name))
 		return zh_error_set(err, ENOENT, "name", "nic tag \"%s\" does not exist",
 				    name ? name : "");
-	l = lock_take(NICTAGS_LOCK, err);
+	l = lock_take(LOCK_NICTAGS, err);
 	if (l < 0)
 		return l;
 	return delete_locked(name, err);
@@ -749,7 +747,7 @@ int net_nictag_delete(const char *name, struct zh_error *err)
 
 int net_nictags_ensure(struct zh_error *err)
 {
-	_cleanup_close_ int l = lock_take(NICTAGS_LOCK, err);
+	_cleanup_close_ int l = lock_take(LOCK_NICTAGS, err);
 	_cleanup_json_ json_t *all = NULL;
 	_cleanup_(nl_socket_freep) struct nl_sock *sk = NULL;
 	struct zh_error e = ZH_ERROR_INIT;

@@ -36,6 +36,7 @@
 #include "net-vnic-internal.h"
 #include "net.h"
 #include "util.h"
+#include "vmcfg-access.h"
 
 #define IDX_FALLBACK   500u
 #define VNIC_UUID_HEX  6
@@ -50,14 +51,14 @@ DEFINE_CLEANUP_FUNC(struct nl_addr, nl_addr_put)
 int net_vnic_prefix(const char *uuid, const json_t *vm, char out[NET_IFNAMSIZ],
 		    struct zh_error *err)
 {
-	json_t *b = json_object_get(vm, "zonehost_id_base");
-	json_int_t base = json_is_integer(b) ? json_integer_value(b) : 0;
+	int64_t base = 0;
 	size_t n = 0;
 
 	if (!uuid || !util_is_uuid_shape(uuid))
 		return zh_error_set(err, EINVAL, "uuid", "invalid uuid for VNIC names");
+	vmcfg_id_base(vm, &base);
 	if (base < VNIC_SLOT_SIZE || base % VNIC_SLOT_SIZE || base / VNIC_SLOT_SIZE > 0xffff)
-		return zh_error_set(err, EINVAL, "zonehost_id_base",
+		return zh_error_set(err, EINVAL, VMCFG_ID_BASE,
 				    "VM %s has no valid uid/gid range (zonehost_id_base) to name "
 				    "its VNICs by",
 				    uuid);
@@ -96,7 +97,7 @@ static void nic_host_name(const char *prefix, const json_t *nic, size_t pos, cha
 
 static int nl_fail(struct zh_error *err, int r, const char *what, const char *name)
 {
-	return zh_error_set(err, net_nlerr(r), "nics", "cannot %s %s: %s", what, name,
+	return zh_error_set(err, net_nlerr(r), VMCFG_NICS, "cannot %s %s: %s", what, name,
 			    nl_geterror(r));
 }
 
@@ -114,7 +115,7 @@ static int bridge_index(struct nl_sock *sk, const char *tag, int *idx, struct zh
 	_cleanup_(rtnl_link_putp) struct rtnl_link *br = NULL;
 
 	if (!tag || link_get(sk, tag, &br) < 0)
-		return zh_error_set(err, ENODEV, "nics",
+		return zh_error_set(err, ENODEV, VMCFG_NICS,
 				    "nic tag \"%s\" has no bridge on this host (nictagadm add?)",
 				    tag ? tag : "");
 	*idx = rtnl_link_get_ifindex(br);
@@ -157,9 +158,9 @@ static int fill_peer(struct rtnl_link *veth, const json_t *nic, pid_t zone_pid,
 	if (!peer)
 		return zh_error_oom(err);
 	if (!ifname || !*ifname || strlen(ifname) >= NET_IFNAMSIZ)
-		return zh_error_set(err, EINVAL, "nics", "NIC has no valid interface name");
+		return zh_error_set(err, EINVAL, VMCFG_NICS, "NIC has no valid interface name");
 	if (parse_mac(jsonutil_str(nic, "mac"), &mac) < 0)
-		return zh_error_set(err, EINVAL, "nics", "NIC %s has no valid MAC", ifname);
+		return zh_error_set(err, EINVAL, VMCFG_NICS, "NIC %s has no valid MAC", ifname);
 	rtnl_link_set_name(peer, ifname);
 	rtnl_link_set_addr(peer, mac);
 	rtnl_link_set_ns_pid(peer, zone_pid); /* up later, from inside (veth_open: -ENOTCONN now) */
@@ -186,8 +187,9 @@ static int veth_add(struct nl_sock *sk, const char *host, const json_t *nic, pid
 		rtnl_link_set_mtu(veth, nic_mtu(nic));
 	r = rtnl_link_add(sk, veth, NLM_F_CREATE | NLM_F_EXCL);
 	if (r < 0)
-		return zh_error_set(err, net_nlerr(r), "nics", "cannot create VNIC %s for %s: %s",
-				    host, jsonutil_str(nic, "interface"), nl_geterror(r));
+		return zh_error_set(err, net_nlerr(r), VMCFG_NICS,
+				    "cannot create VNIC %s for %s: %s", host,
+				    jsonutil_str(nic, "interface"), nl_geterror(r));
 	return 0;
 }
 
@@ -259,7 +261,7 @@ int net_vnics_destroy(const char *uuid, const json_t *vm, struct zh_error *err)
 static int create_all(struct nl_sock *sk, struct nl_sock *zs, const char *pre, const json_t *vm,
 		      pid_t zone_pid, struct zh_error *err)
 {
-	json_t *nics = json_object_get(vm, "nics"), *nic;
+	json_t *nics = vmcfg_nics(vm), *nic;
 	size_t i;
 	int r;
 
@@ -296,7 +298,7 @@ static const json_t *find_nic(const json_t *vm, const char *mac, size_t *pos)
 	json_t *nic;
 	size_t i;
 
-	json_array_foreach (json_object_get(vm, "nics"), i, nic) {
+	json_array_foreach (vmcfg_nics(vm), i, nic) {
 		const char *m = jsonutil_str(nic, "mac");
 
 		if (m && mac && strcasecmp(m, mac) == 0) {
@@ -328,7 +330,7 @@ static int nic_change(struct nl_sock *sk, struct nl_sock *zs, const char *host, 
 	if (!str_differs(old, nic, "nic_tag") && nic_mtu(old) == nic_mtu(nic))
 		return net_zone_addrs(zs, old, nic, err);
 	if (link_get(sk, host, &cur) < 0 || !ifname || link_get(zs, ifname, &zcur) < 0)
-		return zh_error_set(err, ENODEV, "nics", "VNIC %s of %s is missing", host,
+		return zh_error_set(err, ENODEV, VMCFG_NICS, "VNIC %s of %s is missing", host,
 				    ifname ? ifname : "?");
 	if ((r = bridge_index(sk, jsonutil_str(nic, "nic_tag"), &br, err)) < 0)
 		return r;
@@ -352,12 +354,12 @@ static int sync_removed(struct nl_sock *sk, const char *pre, const json_t *old_v
 	size_t i, pos;
 	int r;
 
-	json_array_foreach (json_object_get(old_vm, "nics"), i, nic) {
+	json_array_foreach (vmcfg_nics(old_vm), i, nic) {
 		if (find_nic(new_vm, jsonutil_str(nic, "mac"), &pos))
 			continue;
 		nic_host_name(pre, nic, i, host);
 		if ((r = host_del(sk, host)) < 0)
-			return zh_error_set(err, -r, "nics", "cannot remove VNIC %s: %s", host,
+			return zh_error_set(err, -r, VMCFG_NICS, "cannot remove VNIC %s: %s", host,
 					    strerror(-r));
 	}
 	return 0;
@@ -372,7 +374,7 @@ static int sync_kept(struct nl_sock *sk, struct nl_sock *zs, const char *pre, co
 	size_t i, pos;
 	int r;
 
-	json_array_foreach (json_object_get(new_vm, "nics"), i, nic) {
+	json_array_foreach (vmcfg_nics(new_vm), i, nic) {
 		old = find_nic(old_vm, jsonutil_str(nic, "mac"), &pos);
 		if (!old)
 			r = nic_up(sk, zs, pre, nic, i, zone_pid, err);

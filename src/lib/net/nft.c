@@ -105,6 +105,7 @@
 #include "net.h"
 #include "nft.h"
 #include "util.h"
+#include "vmcfg-access.h"
 
 #define NFT_MARK      0x5a000000u
 #define MAX_NICS      64
@@ -243,7 +244,7 @@ static int add_prefix(struct nic *nic, const struct pfx *p)
 
 static int nic_err(struct zh_error *err, size_t i, const char *what)
 {
-	return zh_error_set(err, EINVAL, "nics", "nic %zu: %s", i, what);
+	return zh_error_set(err, EINVAL, VMCFG_NICS, "nic %zu: %s", i, what);
 }
 
 static int parse_ips(struct nic *nic, size_t i, const json_t *arr, bool host, struct zh_error *err)
@@ -327,7 +328,7 @@ static int parse_nic(const char *pre, size_t i, const json_t *o, struct nic *nic
 static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 			 struct zh_error *err)
 {
-	json_t *nics = json_is_object(vm) ? json_object_get(vm, "nics") : NULL, *o;
+	json_t *nics = json_is_object(vm) ? vmcfg_nics(vm) : NULL, *o;
 	char pre[NET_IFNAMSIZ];
 	size_t i;
 	int ret;
@@ -339,9 +340,9 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 	if (!nics || json_is_null(nics))
 		return 0;
 	if (!json_is_array(nics))
-		return zh_error_set(err, EINVAL, "nics", "nics is not a list");
+		return zh_error_set(err, EINVAL, VMCFG_NICS, "nics is not a list");
 	if (json_array_size(nics) > MAX_NICS)
-		return zh_error_set(err, E2BIG, "nics", "too many nics (at most %d)", MAX_NICS);
+		return zh_error_set(err, E2BIG, VMCFG_NICS, "too many nics (at most %d)", MAX_NICS);
 	if (json_array_size(nics) && (ret = net_vnic_prefix(uuid, vm, pre, err)) < 0)
 		return ret;
 	r->nics = calloc(json_array_size(nics) + 1, sizeof(*r->nics));
@@ -942,7 +943,7 @@ static int nft_fail(struct nft_ctx *ctx, const char *what, struct zh_error *err)
 
 	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
 		n--;
-	return zh_error_set(err, EIO, "nics", "%s: nft: %.*s", what, (int)n,
+	return zh_error_set(err, EIO, VMCFG_NICS, "%s: nft: %.*s", what, (int)n,
 			    n ? msg : "failed (no message)");
 }
 
@@ -979,7 +980,8 @@ static int list_old(const char *id, struct old *o, struct zh_error *err)
 			return nft_fail(ctx, "listing the packet filter", err);
 		}
 		if (parse_listing(nft_ctx_get_output_buffer(ctx), id, o) < 0)
-			return zh_error_set(err, EIO, "nics", "unexpected nft listing of " TABLE);
+			return zh_error_set(err, EIO, VMCFG_NICS,
+					    "unexpected nft listing of " TABLE);
 	}
 	memcpy(o->key[PORTS_OUT], o->key[PORTS_IN], sizeof(o->key[PORTS_IN]));
 	o->n[PORTS_OUT] = o->n[PORTS_IN];
@@ -1000,7 +1002,7 @@ int nft_vlan_supported(const char *tag, int vlan_id, struct zh_error *err)
 	for (size_t i = 0; i < n; i++) {
 		if (!streq(tags[i].name, tag) || !tags[i].uplink)
 			continue;
-		r = zh_error_set(err, EOPNOTSUPP, "nics",
+		r = zh_error_set(err, EOPNOTSUPP, VMCFG_NICS,
 				 "vlan_id %d on nic tag \"%s\" needs 802.1Q VLAN filtering, which "
 				 "this kernel lacks (use an etherstub for VLAN segments)",
 				 vlan_id, tag);
@@ -1012,7 +1014,7 @@ int nft_vlan_supported(const char *tag, int vlan_id, struct zh_error *err)
 
 static int check_vlans(const json_t *vm, struct zh_error *err)
 {
-	json_t *nics = json_object_get(vm, "nics"), *o;
+	json_t *nics = vmcfg_nics(vm), *o;
 	size_t i;
 	int r;
 
@@ -1042,7 +1044,7 @@ int nft_vm_apply(const char *uuid, const json_t *vm, struct zh_error *err)
 	if ((ret = check_vlans(vm, err)) < 0)
 		return ret;
 	if ((ret = vmrules_parse(uuid, vm, &r, err)) < 0 ||
-	    (ret = lock = lock_take("nft", err)) < 0 || (ret = list_old(r.id, o, err)) < 0 ||
+	    (ret = lock = lock_take(LOCK_NFT, err)) < 0 || (ret = list_old(r.id, o, err)) < 0 ||
 	    (ret = vm_script(&r, o, &script, err)) < 0) {
 		vmrules_free(&r);
 		return ret;
@@ -1063,7 +1065,7 @@ int nft_vm_remove(const char *uuid, struct zh_error *err)
 
 	if (!o)
 		return zh_error_oom(err);
-	if ((r = vm_id(uuid, id, err)) < 0 || (r = lock = lock_take("nft", err)) < 0 ||
+	if ((r = vm_id(uuid, id, err)) < 0 || (r = lock = lock_take(LOCK_NFT, err)) < 0 ||
 	    (r = list_old(id, o, err)) < 0)
 		return r;
 	if (!o->exists)

@@ -30,6 +30,7 @@
 
 #include "ctl.h"
 #include "jsonutil.h"
+#include "paths.h"
 #include "runstate.h"
 #include "util.h"
 
@@ -167,7 +168,7 @@ int ctl_recv(int fd, struct ctl_msg *out, struct zh_error *err)
  */
 static int sock_addr(const char *uuid, struct sockaddr_un *a, int *dfd, struct zh_error *err)
 {
-	_cleanup_free_ char *path = runstate_path(uuid, "control.sock");
+	_cleanup_free_ char *path = runstate_path(uuid, PATHS_RUN_SOCK);
 	_cleanup_free_ char *dir = runstate_dir(uuid);
 	int n;
 
@@ -182,7 +183,7 @@ static int sock_addr(const char *uuid, struct sockaddr_un *a, int *dfd, struct z
 	if (*dfd < 0)
 		return zh_error_set(err, errno == ENOENT ? ENOTCONN : errno, NULL,
 				    "cannot open %s: %m", dir);
-	n = snprintf(a->sun_path, sizeof(a->sun_path), "/proc/self/fd/%d/control.sock", *dfd);
+	n = snprintf(a->sun_path, sizeof(a->sun_path), "/proc/self/fd/%d/" PATHS_RUN_SOCK, *dfd);
 	if (n < 0 || (size_t)n >= sizeof(a->sun_path))
 		return zh_error_set(err, ENAMETOOLONG, NULL, "socket path too long");
 	return 0;

@@ -37,24 +37,16 @@
 #include "runstate.h"
 #include "util.h"
 
-#define RS_LOCK	    "zoneadmd.lock"
-#define RS_STATE    "state.json"
-#define RS_EXIT	    "exit.json"
-#define RS_SOCK	    "control.sock"
 #define RS_JSON_MAX 65536u
 
 char *runstate_dir(const char *uuid)
 {
-	return paths_join(paths_run(), uuid);
+	return paths_vm_run(uuid);
 }
 
 char *runstate_path(const char *uuid, const char *name)
 {
-	char *p = NULL;
-
-	if (asprintf(&p, "%s/%s/%s", paths_run(), uuid, name) < 0)
-		return NULL;
-	return p;
+	return paths_vm_run_file(uuid, name);
 }
 
 /* Read a small JSON object at dfd/name; NULL when absent or unreadable. */
@@ -79,7 +71,7 @@ static json_t *load_at(int dfd, const char *name)
  */
 static bool lock_held(int dfd)
 {
-	_cleanup_close_ int fd = openat(dfd, RS_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int fd = openat(dfd, PATHS_RUN_LOCK, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
 
 	if (fd < 0 || fcntl(fd, F_OFD_GETLK, &fl) < 0)
@@ -97,7 +89,7 @@ static int dup_str(char **dst, const char *s)
 
 static int read_live(int dfd, struct runstate *rs)
 {
-	_cleanup_json_ json_t *st = load_at(dfd, RS_STATE);
+	_cleanup_json_ json_t *st = load_at(dfd, PATHS_RUN_STATE);
 
 	rs->live = true;
 	if (!st) /* zoneadmd is setting up */
@@ -123,7 +115,7 @@ int runstate_read(const char *uuid, struct runstate *rs)
 	if (dfd >= 0 && lock_held(dfd))
 		return read_live(dfd, rs);
 	if (dfd >= 0)
-		rs->exit = load_at(dfd, RS_EXIT);
+		rs->exit = load_at(dfd, PATHS_RUN_EXIT);
 	if (rs->exit && !json_is_object(rs->exit))
 		json_decref(TAKE_PTR(rs->exit));
 	if (rs->exit && jsonutil_str(rs->exit, "failed"))
@@ -178,7 +170,7 @@ static int lock_once(const char *path, struct zh_error *err)
 
 int runstate_open_lock(const char *uuid)
 {
-	_cleanup_free_ char *path = runstate_path(uuid, RS_LOCK);
+	_cleanup_free_ char *path = runstate_path(uuid, PATHS_RUN_LOCK);
 	int fd;
 
 	if (!path)
@@ -206,7 +198,7 @@ int runstate_wait_released(int fd, int ms)
 int runstate_lock(const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = runstate_dir(uuid);
-	_cleanup_free_ char *path = runstate_path(uuid, RS_LOCK);
+	_cleanup_free_ char *path = runstate_path(uuid, PATHS_RUN_LOCK);
 	int r;
 
 	if (!dir || !path)
@@ -241,7 +233,7 @@ int runstate_write(const char *uuid, const char *state, pid_t pid, const char *b
 	if (j && boot_timestamp &&
 	    json_object_set_new(j, "boot_timestamp", json_string(boot_timestamp)) < 0)
 		return zh_error_oom(err);
-	return store(uuid, RS_STATE, j, err);
+	return store(uuid, PATHS_RUN_STATE, j, err);
 }
 
 int runstate_write_exit(const char *uuid, int exit_status, const char *failed, struct zh_error *err)
@@ -253,7 +245,7 @@ int runstate_write_exit(const char *uuid, int exit_status, const char *failed, s
 	j = json_pack("{s:i,s:s}", "exit_status", exit_status, "exit_timestamp", ts);
 	if (j && failed && json_object_set_new(j, "failed", json_string(failed)) < 0)
 		return zh_error_oom(err);
-	return store(uuid, RS_EXIT, j, err);
+	return store(uuid, PATHS_RUN_EXIT, j, err);
 }
 
 static void unlink_in(const char *uuid, const char *name)
@@ -266,9 +258,9 @@ static void unlink_in(const char *uuid, const char *name)
 
 void runstate_finish(const char *uuid)
 {
-	unlink_in(uuid, RS_STATE);
-	unlink_in(uuid, RS_SOCK);
-	unlink_in(uuid, RS_LOCK);
+	unlink_in(uuid, PATHS_RUN_STATE);
+	unlink_in(uuid, PATHS_RUN_SOCK);
+	unlink_in(uuid, PATHS_RUN_LOCK);
 }
 
 int runstate_remove(const char *uuid, struct zh_error *err)

@@ -34,6 +34,7 @@
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "sysinfo.h"
+#include "vmcfg-access.h"
 
 /* Does the system call exist?  Called with arguments it refuses (EBADF, EINVAL, EFAULT). */
 static bool has_syscall(long nr, long a, long b, long c, long d, long e)
@@ -245,7 +246,7 @@ static bool needed(const struct feature *f, const json_t *vm)
 	case 0: return true;
 	case 1: return cgroup_version() == 2;
 	case 2: return cgroup_version() == 1;
-	case 3: return json_array_size(json_object_get(vm, "nics")) > 0;
+	case 3: return json_array_size(vmcfg_nics(vm)) > 0;
 	default: return false;
 	}
 }

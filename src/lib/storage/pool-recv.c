@@ -41,11 +41,9 @@
 
 #include "fsutil.h"
 #include "macro.h"
+#include "paths.h"
 #include "pool-internal.h"
 #include "pool.h"
-
-#define INBOX_PREFIX ".recv-"
-#define BASE_PREFIX  ".base-"
 
 static int set_ro(int fd, bool ro)
 {
@@ -107,7 +105,7 @@ static int unpark(struct pool_recv *in)
 /* A crash's ".base-<ds>" in inbox fd: back to <ds> when that name is free. */
 static void restore_leftover(int top, int fd, const char *tag, const char *entry)
 {
-	const char *ds = entry + strlen(BASE_PREFIX);
+	const char *ds = entry + strlen(PATHS_BASE_PREFIX);
 	_cleanup_close_ int sfd = -EBADF;
 	size_t tl = strlen(tag);
 
@@ -127,7 +125,7 @@ static void restore_leftovers(int top, int fd, const char *tag)
 		return;
 	dup = -EBADF;
 	while ((de = readdir(d)))
-		if (strncmp(de->d_name, BASE_PREFIX, strlen(BASE_PREFIX)) == 0)
+		if (paths_has_prefix(de->d_name, PATHS_BASE_PREFIX))
 			restore_leftover(top, fd, tag, de->d_name);
 }
 
@@ -206,7 +204,8 @@ int pool_recv_open(const struct pool *p, const char *tag, struct pool_recv *in,
 	if (!tag || !*tag || strchr(tag, '/') || strchr(tag, '@'))
 		return zh_error_set(err, EINVAL, NULL, "invalid receive name \"%s\"",
 				    tag ? tag : "");
-	if (asprintf(&name, INBOX_PREFIX "%s", tag) < 0 || !(in->path = pool_dataset_path(p, name)))
+	if (asprintf(&name, PATHS_RECV_PREFIX "%s", tag) < 0 ||
+	    !(in->path = pool_dataset_path(p, name)))
 		return zh_error_oom(err);
 	if ((in->top = pool_btrfs_top(p, err)) < 0)
 		return in->top;
@@ -223,7 +222,7 @@ int pool_recv_park(struct pool_recv *in, const char *ds, struct zh_error *err)
 
 	if (r < 0)
 		return zh_error_set(err, -r, NULL, "dataset \"%s\": %s", ds, strerror(-r));
-	if (asprintf(&to, BASE_PREFIX "%s", ds) < 0 || !(in->base = strdup(ds)))
+	if (asprintf(&to, PATHS_BASE_PREFIX "%s", ds) < 0 || !(in->base = strdup(ds)))
 		return zh_error_oom(err);
 	if ((r = move_subvol(fd, in->top, ds, in->fd, to, true)) < 0) {
 		freep(&in->base);
@@ -249,9 +248,8 @@ static int check_entry(const struct pool_recv *in, const char *name, char *const
 	uint64_t id = 0;
 	int r = pool_btrfs_subvol_at(in->fd, name, &fd, &id);
 
-	if (in->base && r == 0 && id == in->base_id &&
-	    strncmp(name, BASE_PREFIX, strlen(BASE_PREFIX)) == 0 &&
-	    streq(name + strlen(BASE_PREFIX), in->base))
+	if (in->base && r == 0 && id == in->base_id && paths_has_prefix(name, PATHS_BASE_PREFIX) &&
+	    streq(name + strlen(PATHS_BASE_PREFIX), in->base))
 		return 0;
 	if (r == 0 && id != in->base_id && expected(name, names, n))
 		return 0;
@@ -276,7 +274,7 @@ int pool_recv_check(const struct pool_recv *in, char *const *names, size_t n, st
 			continue;
 		if ((r = check_entry(in, de->d_name, names, n, err)) < 0)
 			return r;
-		seen += !in->base || strncmp(de->d_name, BASE_PREFIX, strlen(BASE_PREFIX)) != 0;
+		seen += !in->base || !paths_has_prefix(de->d_name, PATHS_BASE_PREFIX);
 	}
 	if (seen != n || (in->base && find_by_id(in->fd, in->base_id, (char[256]){0}) < 0))
 		return zh_error_set(err, EINVAL, NULL,
@@ -312,7 +310,7 @@ int pool_recv_clear(const struct pool *p, const char *tag, struct zh_error *err)
 
 	if (top < 0)
 		return top;
-	if (asprintf(&name, INBOX_PREFIX "%s", tag) < 0)
+	if (asprintf(&name, PATHS_RECV_PREFIX "%s", tag) < 0)
 		return zh_error_oom(err);
 	return clear_leftover(p, top, name, tag, err);
 }
@@ -328,8 +326,9 @@ void pool_recv_recover(const struct pool *p)
 	    (d = fdopendir(dup)))
 		dup = -EBADF;
 	while (d && (de = readdir(d))) {
-		if (strncmp(de->d_name, INBOX_PREFIX, strlen(INBOX_PREFIX)) == 0)
-			clear_leftover(p, top, de->d_name, de->d_name + strlen(INBOX_PREFIX), &err);
+		if (paths_has_prefix(de->d_name, PATHS_RECV_PREFIX))
+			clear_leftover(p, top, de->d_name, de->d_name + strlen(PATHS_RECV_PREFIX),
+				       &err);
 		zh_error_clear(&err);
 	}
 	zh_error_clear(&err);

@@ -32,16 +32,15 @@
 #include <sys/statvfs.h>
 
 #include "lock.h"
+#include "paths.h"
 #include "pool-internal.h"
 #include "pool.h"
-
-#define STAGE_PREFIX ".stage-"
 
 static int stage_lock(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 
-	if (asprintf(&name, "stage.%s", p->name) < 0)
+	if (asprintf(&name, LOCK_STAGE_PREFIX "%s", p->name) < 0)
 		return zh_error_oom(err);
 	return lock_take(name, err);
 }
@@ -70,7 +69,7 @@ static int sweep_stale(const char *mountpoint)
 	int held = 0;
 
 	while (d && (de = readdir(d)))
-		if (strncmp(de->d_name, STAGE_PREFIX, strlen(STAGE_PREFIX)) == 0)
+		if (paths_has_prefix(de->d_name, PATHS_STAGE_PREFIX))
 			held += sweep_one(dirfd(d), de->d_name);
 	return held;
 }
@@ -115,7 +114,7 @@ static int stage_make(const struct pool *p, uint64_t size, struct pool_stage *s,
 
 	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
 		return zh_error_set(err, errno, NULL, "getrandom: %m");
-	if (asprintf(&s->path, "%s/" STAGE_PREFIX "%016llx", p->mountpoint,
+	if (asprintf(&s->path, "%s/" PATHS_STAGE_PREFIX "%016llx", p->mountpoint,
 		     (unsigned long long)rnd) < 0) {
 		s->path = NULL;
 		return zh_error_oom(err);

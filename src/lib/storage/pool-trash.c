@@ -33,11 +33,10 @@
 
 #include "lock.h"
 #include "macro.h"
+#include "paths.h"
 #include "pool-internal.h"
 #include "pool.h"
 #include "util.h"
-
-#define TRASH_PREFIX ".trash-"
 
 /*
  * Where name goes: a writable dataset (files in use, cached) into a
@@ -53,7 +52,7 @@ static int trash_target(int fd, const char *name, char bin[static 64], char to[s
 		return -errno;
 	if (btrfs_util_get_subvolume_read_only_fd(fd, &ro) != BTRFS_UTIL_OK)
 		return -errno;
-	snprintf(bin, 64, TRASH_PREFIX "%016llx", (unsigned long long)rnd);
+	snprintf(bin, 64, PATHS_TRASH_PREFIX "%016llx", (unsigned long long)rnd);
 	if (ro)
 		snprintf(to, PATH_MAX, "%s", bin);
 	else if (snprintf(to, PATH_MAX, "%s/%s", bin, name) >= PATH_MAX)
@@ -94,7 +93,7 @@ static int trash_lock(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_free_ char *name = NULL;
 
-	if (asprintf(&name, "trash.%s", p->name) < 0)
+	if (asprintf(&name, LOCK_TRASH_PREFIX "%s", p->name) < 0)
 		return zh_error_oom(err);
 	return lock_take(name, err);
 }
@@ -152,7 +151,7 @@ static int empty_locked(const char *mountpoint)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)))
-		if (strncmp(de->d_name, TRASH_PREFIX, strlen(TRASH_PREFIX)) == 0)
+		if (paths_has_prefix(de->d_name, PATHS_TRASH_PREFIX))
 			left += empty_bin(dirfd(d), de->d_name);
 	return left;
 }

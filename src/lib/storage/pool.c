@@ -117,23 +117,9 @@ static struct pool *pool_new(const char *name, enum pool_backing b, const char *
 
 /* ---- records ---- */
 
-static char *records_dir(void)
-{
-	return paths_join(paths_config(), "pools");
-}
-
-static char *record_path(const char *name)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "%s/pools/%s.json", paths_config(), name) < 0)
-		return NULL;
-	return s;
-}
-
 static int record_store(const struct pool *p, struct zh_error *err)
 {
-	_cleanup_free_ char *path = record_path(p->name);
+	_cleanup_free_ char *path = paths_pool_record(p->name);
 	_cleanup_json_ json_t *j = NULL;
 	char ts[UTIL_TIMESTAMP_LEN + 1];
 
@@ -168,7 +154,7 @@ int pool_load(const char *name, struct pool **out, struct zh_error *err)
 	if (!pool_name_valid(name))
 		return zh_error_set(err, EINVAL, "name", "invalid pool name \"%s\"",
 				    name ? name : "");
-	if (!(path = record_path(name)))
+	if (!(path = paths_pool_record(name)))
 		return zh_error_oom(err);
 	if (!fsutil_exists(path))
 		return zh_error_set(err, ENOENT, NULL, "pool \"%s\" does not exist", name);
@@ -189,7 +175,7 @@ static int cmp_str(const void *a, const void *b)
 
 int pool_list(char ***names, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = records_dir();
+	_cleanup_free_ char *dir = paths_pool_records();
 	_cleanup_(closedirp) DIR *d = NULL;
 	_cleanup_strv_ char **v = NULL;
 	size_t n = 0;
@@ -204,16 +190,16 @@ int pool_list(char ***names, struct zh_error *err)
 		return 0;
 	}
 	while ((de = readdir(d))) {
-		size_t len = strlen(de->d_name);
+		size_t len = strlen(de->d_name), sl = strlen(PATHS_JSON_SUFFIX);
 		char **nv;
 
-		if (len <= 5 || !streq(de->d_name + len - 5, ".json"))
+		if (len <= sl || !streq(de->d_name + len - sl, PATHS_JSON_SUFFIX))
 			continue;
 		if (!(nv = realloc(v, (n + 2) * sizeof(char *))))
 			return zh_error_oom(err);
 		v = nv;
 		v[n + 1] = NULL;
-		if (!(v[n] = strndup(de->d_name, len - 5)))
+		if (!(v[n] = strndup(de->d_name, len - sl)))
 			return zh_error_oom(err);
 		if (pool_name_valid(v[n]))
 			n++;
@@ -353,7 +339,7 @@ static int pool_lock(const char *name, struct zh_error *err)
 {
 	_cleanup_free_ char *ln = NULL;
 
-	if (asprintf(&ln, "pool-%s", name) < 0)
+	if (asprintf(&ln, LOCK_POOL_PREFIX "%s", name) < 0)
 		return zh_error_oom(err);
 	return lock_take(ln, err);
 }
@@ -464,7 +450,7 @@ struct create_tx {
 
 static void undo(struct create_tx *t)
 {
-	_cleanup_free_ char *rec = records_dir();
+	_cleanup_free_ char *rec = paths_pool_records();
 
 	if (t->mounted && umount2(t->p->mountpoint, UMOUNT_NOFOLLOW) < 0)
 		umount2(t->p->mountpoint, UMOUNT_NOFOLLOW | MNT_DETACH);
@@ -506,7 +492,7 @@ static int check_name_free(const char *name, struct zh_error *err)
 		return zh_error_set(err, ENODEV, NULL,
 				    "cannot create pool \"%s\": this kernel has no btrfs support",
 				    name);
-	if (!(rec = record_path(name)))
+	if (!(rec = paths_pool_record(name)))
 		return zh_error_oom(err);
 	if (fsutil_exists(rec))
 		return zh_error_set(err, EEXIST, "name", "pool \"%s\" already exists", name);
@@ -639,8 +625,7 @@ static int create_check(const struct pool_create_opts *o, struct pool **out, str
 	if (r < 0)
 		return r;
 	if (o->backing == POOL_BACKING_FILE) {
-		if (o->source ? !(src = strdup(o->source))
-			      : asprintf(&src, "%s/%s.img", paths_state(), name) < 0)
+		if (o->source ? !(src = strdup(o->source)) : !(src = paths_pool_image(name)))
 			return zh_error_oom(err);
 		r = check_file(o, src, o->size ? o->size : POOL_DEFAULT_SIZE, err);
 	} else if (o->backing == POOL_BACKING_DEVICE) {
@@ -718,7 +703,7 @@ static int format_and_mount(struct create_tx *t, struct zh_error *err)
 
 static int create_steps(struct create_tx *t, uint64_t size, struct zh_error *err)
 {
-	_cleanup_free_ char *rec = records_dir();
+	_cleanup_free_ char *rec = paths_pool_records();
 	int r;
 
 	if (!rec)
@@ -769,8 +754,8 @@ static int destroy_datasets(const struct pool *p, struct zh_error *err)
 		r = pool_subvol_destroy(p, *n, err);
 	if (r < 0)
 		return r;
-	if (!(meta = paths_join(p->mountpoint, ".imgadm")) ||
-	    !(cfgs = paths_join(p->mountpoint, ".vmadm")))
+	if (!(meta = paths_image_records(p->mountpoint)) ||
+	    !(cfgs = paths_vm_configs(p->mountpoint)))
 		return zh_error_oom(err);
 	if ((r = fsutil_rm_rf(meta, err)) < 0)
 		return r;
@@ -795,7 +780,7 @@ static int remove_backing(const struct pool *p, bool was_mounted, bool force, st
 
 int pool_destroy(struct pool *p, bool force, struct zh_error *err)
 {
-	_cleanup_free_ char *rec = record_path(p->name);
+	_cleanup_free_ char *rec = paths_pool_record(p->name);
 	_cleanup_close_ int lk = -EBADF;
 	bool mounted;
 	int r;

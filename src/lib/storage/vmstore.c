@@ -30,33 +30,16 @@
 #include "jsonutil.h"
 #include "lock.h"
 #include "paths.h"
+#include "props.h"
 #include "util.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 #define VMSTORE_CONFIG_MAX (4u << 20)
-#define CONFIG_DIR	   ".vmadm"
-
-/* Fields derived at read time: never stored. */
-static const char *const derived_fields[] = {
-	"state",	 "zone_state",
-	"zonepath",	 "zfs_filesystem",
-	"server_uuid",	 "platform_buildstamp",
-	"last_modified", "snapshots",
-	"pid",		 "boot_timestamp",
-	"zoneid",	 "zonedid",
-	"hvm",		 "type",
-	"transition_to", "transition_expire",
-	"exit_status",	 "exit_timestamp",
-	"failed_reason", NULL,
-};
 
 char *vmstore_config_path(const struct pool *p, const char *uuid)
 {
-	char *s = NULL;
-
-	if (asprintf(&s, "%s/" CONFIG_DIR "/%s.json", p->mountpoint, uuid) < 0)
-		return NULL;
-	return s;
+	return paths_vm_config(p->mountpoint, uuid);
 }
 
 /* ---- configs of an older zonehost, <uuid>/config/vm.json, moved out ---- */
@@ -71,9 +54,10 @@ static int legacy_read(const struct pool *p, const char *uuid, char **buf, size_
 	zh_error_clear(&e);
 	if (ds < 0)
 		return ds;
-	cfg = openat(ds, "config", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	cfg = openat(ds, PATHS_DS_CONFIG, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	fd = cfg < 0 ? -EBADF
-		     : openat(cfg, "vm.json", O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		     : openat(cfg, PATHS_LEGACY_CONFIG,
+			      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || st.st_size > VMSTORE_CONFIG_MAX)
@@ -95,7 +79,7 @@ static int legacy_move(const struct pool *p, const char *dir, const char *uuid)
 	if (legacy_read(p, uuid, &buf, &len) < 0)
 		return 0;
 	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
-	    asprintf(&path, "%s/%s.json", dir, uuid) < 0)
+	    asprintf(&path, "%s/%s" PATHS_JSON_SUFFIX, dir, uuid) < 0)
 		return -errno;
 	r = fsutil_write_atomic(path, buf, len, 0644, &e);
 	zh_error_clear(&e);
@@ -109,8 +93,8 @@ static int legacy_move(const struct pool *p, const char *dir, const char *uuid)
  */
 static int migrate(const struct pool *p, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
-	_cleanup_free_ char *tmp = paths_join(p->mountpoint, CONFIG_DIR "-new");
+	_cleanup_free_ char *dir = paths_vm_configs(p->mountpoint);
+	_cleanup_free_ char *tmp = paths_vm_configs_new(p->mountpoint);
 	_cleanup_strv_ char **names = NULL;
 	struct zh_error e = ZH_ERROR_INIT;
 	struct stat st;
@@ -154,8 +138,7 @@ static int load_one(const struct pool *p, const char *uuid, json_t **out, struct
 	r = jsonutil_parse(buf, len, path, out, err);
 	if (r < 0)
 		return r;
-	if (!json_is_string(json_object_get(*out, "uuid")) &&
-	    json_object_set_new(*out, "uuid", json_string(uuid)) < 0)
+	if (!vmcfg_uuid(*out) && json_object_set_new(*out, VMCFG_UUID, json_string(uuid)) < 0)
 		return zh_error_oom(err);
 	return 0;
 }
@@ -167,19 +150,9 @@ bool vmstore_has_config(const struct pool *p, const char *uuid)
 	return path && access(path, F_OK) == 0;
 }
 
-/* "<uuid>.json" of a config: the uuid in out. */
-static bool config_name(const char *name, char out[UTIL_UUID_LEN + 1])
-{
-	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".json"))
-		return false;
-	memcpy(out, name, UTIL_UUID_LEN);
-	out[UTIL_UUID_LEN] = '\0';
-	return util_is_uuid(out);
-}
-
 static int load_pool(const struct pool *p, json_t *arr, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
+	_cleanup_free_ char *dir = paths_vm_configs(p->mountpoint);
 	char uuid[UTIL_UUID_LEN + 1];
 	struct dirent *de;
 	int r = dir ? migrate(p, err) : zh_error_oom(err);
@@ -195,7 +168,7 @@ static int load_pool(const struct pool *p, json_t *arr, struct zh_error *err)
 	while ((de = readdir(d))) {
 		json_t *vm = NULL;
 
-		if (!config_name(de->d_name, uuid))
+		if (!paths_uuid_entry(de->d_name, PATHS_JSON_SUFFIX, uuid))
 			continue;
 		r = load_one(p, uuid, &vm, err);
 		if (r == -ENOENT) { /* an image, or a VM being deleted */
@@ -256,22 +229,24 @@ int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_ou
 
 /* ---- save ---- */
 
+/* The table decides: every PROPS_F_DERIVED field goes. */
 void vmstore_strip_derived(json_t *vm)
 {
-	for (const char *const *f = derived_fields; *f; f++)
-		json_object_del(vm, *f);
+	for (size_t i = 0; i < props_count(); i++)
+		if (props_at(i)->flags & PROPS_F_DERIVED)
+			json_object_del(vm, props_at(i)->name);
 }
 
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 {
 	_cleanup_json_ json_t *copy = json_deep_copy(vm);
 	_cleanup_free_ char *path = NULL, *dir = NULL;
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
 	if (!copy || !(path = vmstore_config_path(p, uuid)) ||
-	    !(dir = paths_join(p->mountpoint, CONFIG_DIR)))
+	    !(dir = paths_vm_configs(p->mountpoint)))
 		return zh_error_oom(err);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
@@ -293,15 +268,9 @@ int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
 
 /* ---- the marks of VMs being made ---- */
 
-#define MARK_PREFIX ".new-" /* at the pool's top: '.' names are never datasets */
-
 static char *mark_path(const struct pool *p, const char *uuid)
 {
-	char *path = NULL;
-
-	if (asprintf(&path, "%s/" MARK_PREFIX "%s", p->mountpoint, uuid) < 0)
-		return NULL;
-	return path;
+	return paths_new_mark(p->mountpoint, uuid);
 }
 
 int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err)
@@ -343,7 +312,7 @@ static int strv_push(char ***v, size_t *n, const char *s)
 int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
 {
 	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
-	size_t n = 0, pl = strlen(MARK_PREFIX);
+	size_t n = 0, pl = strlen(PATHS_NEW_PREFIX);
 	struct dirent *de;
 	int r = 0;
 	DIR *d;
@@ -352,7 +321,7 @@ int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
 		return zh_error_oom(err);
 	d = opendir(p->mountpoint);
 	while (d && r == 0 && (de = readdir(d)))
-		if (strncmp(de->d_name, MARK_PREFIX, pl) == 0 && util_is_uuid(de->d_name + pl))
+		if (paths_has_prefix(de->d_name, PATHS_NEW_PREFIX) && util_is_uuid(de->d_name + pl))
 			r = strv_push(&v, &n, de->d_name + pl);
 	if (d)
 		closedir(d);

@@ -31,7 +31,10 @@ int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err);
 int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
 			struct zh_error *err);
 
-/* Remove the derived read-only fields (in place): what is left is the stored config. */
+/*
+ * Remove the derived fields (PROPS_F_DERIVED in the property table), in
+ * place: what is left is the stored config.
+ */
 void vmstore_strip_derived(json_t *vm);
 
 /* Strip derived fields and write the config atomically. */

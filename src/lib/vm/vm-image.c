@@ -47,6 +47,7 @@
 #include "image.h"
 #include "jsonutil.h"
 #include "lock.h"
+#include "paths.h"
 #include "runstate.h"
 #include "util.h"
 #include "vm-view.h"
@@ -684,7 +685,7 @@ static int open_root(const struct pool *p, const char *uuid, struct zh_error *er
 	_cleanup_free_ char *path = NULL;
 	int fd;
 
-	if (asprintf(&path, "%s/%s/root", p->mountpoint, uuid) < 0)
+	if (asprintf(&path, "%s/%s/" PATHS_DS_ROOT, p->mountpoint, uuid) < 0)
 		return zh_error_oom(err);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
@@ -723,7 +724,7 @@ static int open_origin(const struct pool *p, const json_t *vm, json_t *manifest,
 				    "most there can be (make a full image instead)",
 				    img, depth);
 	if (json_object_set_new(manifest, "origin", json_string(img)) < 0 ||
-	    asprintf(&path, "%s/%s@final/root", p->mountpoint, img) < 0)
+	    asprintf(&path, "%s/%s@" PATHS_IMAGE_SNAP "/" PATHS_DS_ROOT, p->mountpoint, img) < 0)
 		return zh_error_oom(err);
 	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)

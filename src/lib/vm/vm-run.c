@@ -40,6 +40,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 #include "zone.h"
 
@@ -304,13 +305,6 @@ static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
 	return wait_zoneadmd(uuid, rfd, err);
 }
 
-static bool brand_is_hvm(const json_t *vm)
-{
-	const char *b = jsonutil_str(vm, "brand");
-
-	return b && (streq(b, "kvm") || streq(b, "bhyve"));
-}
-
 int vm_start(const char *uuid, struct zh_error *err)
 {
 	_cleanup_close_ int hl = -EBADF;
@@ -322,7 +316,7 @@ int vm_start(const char *uuid, struct zh_error *err)
 	if (r < 0)
 		return r;
 	/* Before anything changes: a host without what a zone needs says so. */
-	if (!brand_is_hvm(vm) && (r = sysinfo_zone_check(vm, err)) < 0)
+	if (!vmcfg_is_hvm(vm) && (r = sysinfo_zone_check(vm, err)) < 0)
 		return r;
 	need_ids = !json_is_integer(json_object_get(vm, "zonehost_id_base"));
 	if (need_ids) { /* first start of an older VM: host lock first */

@@ -71,6 +71,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmcfg.h"
 #include "vmstore.h"
 
@@ -494,10 +495,10 @@ static int send_chain(const struct pool *p, const char *uuid, const char *from, 
 				free((*out)[--k]);
 			continue;
 		}
-		if (asprintf(&(*out)[k++], "%s@vmsnap-%s", uuid, name) < 0)
+		if (!((*out)[k++] = paths_vmsnap(uuid, name)))
 			return zh_error_oom(err);
 	}
-	if (asprintf(&(*out)[k], "%s@sending", uuid) < 0)
+	if (!((*out)[k] = paths_send_snap(uuid)))
 		return zh_error_oom(err);
 	return 0;
 }
@@ -520,7 +521,7 @@ static int send_all(const struct pool *p, const char *uuid, const char *from, js
 
 	if (r < 0 || (r = send_json(out, vm, from, err)) < 0)
 		return r;
-	if (from && asprintf(&parent, "%s@vmsnap-%s", uuid, from) < 0)
+	if (from && !(parent = paths_vmsnap(uuid, from)))
 		return zh_error_oom(err);
 	for (size_t i = 0; chain[i]; i++) {
 		if ((r = send_dataset(p, chain[i], i ? chain[i - 1] : parent, out, err)) < 0)
@@ -537,11 +538,11 @@ static int make_sending(const struct pool *p, const char *uuid, struct zh_error 
 
 	if (vl < 0)
 		return vl;
-	if (asprintf(&ds, "%s@sending", uuid) < 0)
+	if (!(ds = paths_send_snap(uuid)))
 		return zh_error_oom(err);
 	if ((r = pool_subvol_destroy(p, ds, err)) < 0)
 		return r;
-	return pool_snapshot_create(p, uuid, "sending", err);
+	return pool_snapshot_create(p, uuid, PATHS_SEND_SNAP, err);
 }
 
 int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
@@ -554,13 +555,12 @@ int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
 
 	if (r < 0)
 		return r;
-	if (from &&
-	    (!vm_snapshot_name_valid(from) || asprintf(&fromds, "%s@vmsnap-%s", uuid, from) < 0 ||
-	     !pool_dataset_exists(p, fromds)))
+	if (from && (!vm_snapshot_name_valid(from) || !(fromds = paths_vmsnap(uuid, from)) ||
+		     !pool_dataset_exists(p, fromds)))
 		return zh_error_set(err, ENOENT, NULL,
 				    "snapshot with name \"%s\" does not exist for VM %s", from,
 				    uuid);
-	if (asprintf(&sending, "%s@sending", uuid) < 0)
+	if (!(sending = paths_send_snap(uuid)))
 		return zh_error_oom(err);
 	vmstore_strip_derived(vm); /* the stored config: the receiver derives its own */
 	if ((r = make_sending(p, uuid, err)) < 0)
@@ -613,8 +613,8 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 		return r;
 	if ((r = bundle_json_parse(buf, h.size, &rc->vm, &rc->from, rc->uuid, err)) < 0)
 		return r;
-	vmstore_strip_derived(rc->vm);		     /* this host derives its own */
-	json_object_del(rc->vm, "zonehost_id_base"); /* and allocates its own ids */
+	vmstore_strip_derived(rc->vm); /* this host derives its own */
+	vmcfg_drop_id_base(rc->vm);    /* and allocates its own ids */
 	return 0;
 }
 
@@ -632,7 +632,7 @@ static int recv_validate(struct recv *rc, struct zh_error *err)
 
 	if (!vm)
 		return zh_error_oom(err);
-	json_object_del(vm, "zonehost_id_base"); /* ours, for a VM that exists here */
+	vmcfg_drop_id_base(vm); /* ours, for a VM that exists here */
 	r = vm_validate_received(vm, &rep);
 
 	if (r == -EINVAL && (o = vmcfg_report_json(&rep)))
@@ -655,14 +655,13 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 	struct zh_error e2 = ZH_ERROR_INIT;
 	json_t *old = NULL;
 	int r = vmview_find(rc->uuid, &rc->p, &old, &e2);
+	int64_t ids;
 
 	zh_error_clear(&e2);
 	rc->exists = r == 0;
-	if (rc->exists) {
-		json_object_set(rc->vm, "zonehost_id_base",
-				json_object_get(old, "zonehost_id_base"));
-		json_decref(old);
-	}
+	if (rc->exists && vmcfg_id_base(old, &ids)) /* the VM keeps its ids */
+		vmcfg_set_id_base(rc->vm, ids);
+	json_decref(old);
 	if (rc->exists && !rc->from)
 		return zh_error_set(err, EEXIST, NULL, "VM %s already exists", rc->uuid);
 	if (!rc->exists && rc->from)
@@ -673,7 +672,7 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 		pool_free(TAKE_PTR(rc->p));
 		return pool_open_default(&rc->p, err);
 	}
-	if (asprintf(&base, "%s@vmsnap-%s", rc->uuid, rc->from) < 0)
+	if (!(base = paths_vmsnap(rc->uuid, rc->from)))
 		return zh_error_oom(err);
 	if (!pool_dataset_exists(rc->p, base))
 		return zh_error_set(err, ENOENT, NULL,
@@ -685,25 +684,34 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 	return 0;
 }
 
+/* The <name> of "vmsnap-<name>", or NULL. */
+static const char *vmsnap_name(const char *rest)
+{
+	return paths_has_prefix(rest, PATHS_VMSNAP_PREFIX) ? rest + strlen(PATHS_VMSNAP_PREFIX)
+							   : NULL;
+}
+
 /* A received subvolume name: "<uuid>@sending" or "<uuid>@vmsnap-<valid>", new here. */
 static int recv_name_ok(const struct recv *rc, const char *name, struct zh_error *err)
 {
 	size_t ul = strlen(rc->uuid);
-	const char *rest = name + ul + 1;
+	const char *snap = NULL;
+	bool last = false;
 
-	if (strncmp(name, rc->uuid, ul) != 0 || name[ul] != '@' ||
-	    (!streq(rest, "sending") &&
-	     (strncmp(rest, "vmsnap-", 7) != 0 || !vm_snapshot_name_valid(rest + 7))))
+	if (strncmp(name, rc->uuid, ul) == 0 && name[ul] == '@') {
+		last = streq(name + ul + 1, PATHS_SEND_SNAP);
+		snap = last ? NULL : vmsnap_name(name + ul + 1);
+	}
+	if (!last && (!snap || !vm_snapshot_name_valid(snap)))
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: unexpected chunk \"%s\"",
 				    name);
 	for (size_t i = 0; i < rc->ngot; i++)
 		if (streq(rc->got[i], name))
 			return zh_error_set(err, EINVAL, NULL, "corrupt stream: chunk \"%s\" twice",
 					    name);
-	if (!streq(rest, "sending") &&
-	    (pool_dataset_exists(rc->p, name) || (rc->from && streq(rest + 7, rc->from))))
+	if (!last && (pool_dataset_exists(rc->p, name) || (rc->from && streq(snap, rc->from))))
 		return zh_error_set(err, EEXIST, NULL, "snapshot with name \"%s\" already exists.",
-				    rest + 7);
+				    snap);
 	return 0;
 }
 
@@ -761,7 +769,7 @@ static int recv_pipe(int in, struct relay_pace *pc, int wfd, struct bundle_hdr *
  */
 static int recv_check_layout(const struct recv *rc, const char *name, struct zh_error *err)
 {
-	static const char *const dirs[] = {"root", "config", "logs"};
+	static const char *const dirs[] = {PATHS_DS_ROOT, PATHS_DS_CONFIG, PATHS_DS_LOGS};
 	_cleanup_close_ int fd =
 		openat(rc->in.fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
@@ -837,7 +845,7 @@ static int recv_datasets(int in, struct recv *rc, struct zh_error *err)
 		if ((r = recv_grow(rc, err)) < 0 || (r = recv_dataset(in, rc, &h, err)) < 0)
 			return r;
 	}
-	if (rc->ngot == 0 || !strstr(rc->got[rc->ngot - 1], "@sending"))
+	if (rc->ngot == 0 || !strstr(rc->got[rc->ngot - 1], "@" PATHS_SEND_SNAP))
 		return zh_error_set(err, EINVAL, NULL, "corrupt stream: no dataset");
 	return 0;
 }
@@ -852,14 +860,14 @@ static int move_in(struct recv *rc, const char *from, const char *to, bool ro, s
 
 static int recv_config(struct recv *rc, struct zh_error *err)
 {
-	json_int_t q = json_integer_value(json_object_get(rc->vm, "quota"));
+	json_int_t q = vmcfg_quota(rc->vm);
 	_cleanup_close_ int hl = -EBADF;
 	int r;
 
 	if (json_object_set_new(rc->vm, "zpool", json_string(rc->p->name)) < 0)
 		return zh_error_oom(err);
 	if (!rc->exists) {
-		json_object_del(rc->vm, "zonehost_id_base");
+		vmcfg_drop_id_base(rc->vm);
 		if ((hl = lock_host(err)) < 0)
 			return hl;
 		if ((r = vm_id_base_alloc(rc->vm, err)) < 0)
@@ -906,7 +914,7 @@ static int recv_place(struct recv *rc, struct recv_done *d, struct zh_error *err
 	struct zh_error ignored = ZH_ERROR_INIT;
 	int r;
 
-	if (asprintf(&d->next, rc->exists ? "%s-recv" : "%s", rc->uuid) < 0)
+	if (asprintf(&d->next, rc->exists ? "%s" PATHS_RECV_SUFFIX : "%s", rc->uuid) < 0)
 		return zh_error_oom(err);
 	if (rc->exists)
 		pool_subvol_destroy(rc->p, d->next, &ignored); /* a crash's leftover */
@@ -952,7 +960,7 @@ static int recv_run(int in, struct recv *rc, struct zh_error *err)
 	int r = pool_recv_open(rc->p, rc->uuid, &rc->in, err);
 
 	if (r == 0 && rc->from) {
-		if (asprintf(&base, "%s@vmsnap-%s", rc->uuid, rc->from) < 0)
+		if (!(base = paths_vmsnap(rc->uuid, rc->from)))
 			return zh_error_oom(err);
 		r = pool_recv_park(&rc->in, base, err);
 	}
@@ -966,9 +974,9 @@ static int recv_run(int in, struct recv *rc, struct zh_error *err)
 
 static void drop_lock_file(const char *uuid)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = paths_lock(uuid);
 
-	if (asprintf(&path, "%s/locks/%s.lock", paths_run(), uuid) >= 0)
+	if (path)
 		unlink(path);
 }
 

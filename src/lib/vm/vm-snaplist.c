@@ -17,12 +17,11 @@
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "macro.h"
+#include "paths.h"
 #include "pool.h"
 #include "util.h"
 #include "vm.h"
 #include "vmstore.h"
-
-#define SNAP_PREFIX "vmsnap-"
 
 /* ---- list ---- */
 
@@ -68,8 +67,8 @@ static int snap_entry(const struct pool *p, const char *ds, json_t **out, struct
 	if (r < 0)
 		return r;
 	util_timestamp_from(ts, ms);
-	*out = json_pack("{s:s,s:s,s:I}", "name", at + 1 + strlen(SNAP_PREFIX), "created_at", ts,
-			 "ms", (json_int_t)ms);
+	*out = json_pack("{s:s,s:s,s:I}", "name", at + 1 + strlen(PATHS_VMSNAP_PREFIX),
+			 "created_at", ts, "ms", (json_int_t)ms);
 	return *out ? 0 : zh_error_oom(err);
 }
 
@@ -78,7 +77,7 @@ static int list_sorted(const struct pool *p, const char *uuid, json_t ***v, size
 		       struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
-	int r = list_snaps(p, uuid, SNAP_PREFIX, &names, err);
+	int r = list_snaps(p, uuid, PATHS_VMSNAP_PREFIX, &names, err);
 
 	if (r < 0)
 		return r;

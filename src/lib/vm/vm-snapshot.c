@@ -28,14 +28,15 @@
 #include "jsonutil.h"
 #include "lock.h"
 #include "macro.h"
+#include "paths.h"
 #include "pool.h"
 #include "runstate.h"
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
-#define SNAP_PREFIX   "vmsnap-"
 #define SNAP_NAME_MAX 64
 
 bool vm_snapshot_name_valid(const char *name)
@@ -51,9 +52,7 @@ bool vm_snapshot_name_valid(const char *name)
 /* "<uuid>@vmsnap-<name>" */
 static char *snap_ds(const char *uuid, const char *name)
 {
-	char *s = NULL;
-
-	return asprintf(&s, "%s@" SNAP_PREFIX "%s", uuid, name) < 0 ? NULL : s;
+	return paths_vmsnap(uuid, name);
 }
 
 static int check_name(const char *name, struct zh_error *err)
@@ -136,7 +135,7 @@ static int quota_of(const char *uuid, uint64_t *bytes, struct zh_error *err)
 
 	if (r < 0)
 		return r;
-	q = json_integer_value(json_object_get(vm, "quota"));
+	q = vmcfg_quota(vm);
 	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
 	return 0;
 }
@@ -149,7 +148,7 @@ static int swap_in(const struct pool *p, const char *uuid, const char *snap, uin
 	_cleanup_free_ char *tmp = NULL;
 	int r;
 
-	if (asprintf(&tmp, "%s-rollback", uuid) < 0)
+	if (asprintf(&tmp, "%s" PATHS_ROLLBACK_SUFFIX, uuid) < 0)
 		return zh_error_oom(err);
 	pool_subvol_destroy(p, tmp, &ignored); /* a leftover of a crash */
 	zh_error_clear(&ignored);

@@ -23,6 +23,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmstore.h"
 
 /* ---- host facts, read once per process ---- */
@@ -154,11 +155,6 @@ static int set_str(json_t *vm, const char *key, const char *val)
 	return json_object_set_new(vm, key, json_string(val)) < 0 ? -ENOMEM : 0;
 }
 
-static bool brand_is_hvm(const char *brand)
-{
-	return brand && (streq(brand, "kvm") || streq(brand, "bhyve"));
-}
-
 static int decorate_paths(const struct pool *p, json_t *vm, const char *uuid)
 {
 	_cleanup_free_ char *zp = NULL, *fs = NULL;
@@ -186,7 +182,7 @@ static bool receive_at_work(const char *uuid)
 	return l == -EWOULDBLOCK;
 }
 
-/* A stopped VM with a receive in progress (vm-send.c's "<pool>/.recv-<uuid>"): "receiving". */
+/* A stopped VM with a receive in progress (its inbox, paths_recv_inbox()): "receiving". */
 static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid)
 {
 	const char *state = jsonutil_str(vm, "state");
@@ -194,7 +190,7 @@ static int decorate_receiving(const struct pool *p, json_t *vm, const char *uuid
 
 	if (!state || !streq(state, "stopped"))
 		return 0;
-	if (asprintf(&tmp, "%s/.recv-%s", p->mountpoint, uuid) < 0)
+	if (!(tmp = paths_recv_inbox(p->mountpoint, uuid)))
 		return -ENOMEM;
 	if (!fsutil_is_dir(tmp) || !receive_at_work(uuid))
 		return 0;
@@ -219,7 +215,7 @@ static int decorate_mtime(const struct pool *p, json_t *vm, const char *uuid)
 
 int vmview_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 {
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "VM config has no uuid");
@@ -227,8 +223,7 @@ int vmview_decorate(const struct pool *p, json_t *vm, struct zh_error *err)
 	    decorate_paths(p, vm, uuid) < 0 || set_str(vm, "server_uuid", server_uuid()) < 0 ||
 	    set_str(vm, "platform_buildstamp", platform_buildstamp()) < 0 ||
 	    decorate_mtime(p, vm, uuid) < 0 ||
-	    json_object_set_new(vm, "hvm", json_boolean(brand_is_hvm(jsonutil_str(vm, "brand")))) <
-		    0 ||
+	    json_object_set_new(vm, "hvm", json_boolean(vmcfg_is_hvm(vm))) < 0 ||
 	    json_object_set_new(vm, "snapshots", json_array()) < 0)
 		return zh_error_oom(err);
 	return 0;

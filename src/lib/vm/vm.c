@@ -38,6 +38,7 @@
 #include "lock.h"
 #include "net.h"
 #include "nft.h"
+#include "props.h"
 #include "runstate.h"
 #include "paths.h"
 #include "fsutil.h"
@@ -46,6 +47,7 @@
 #include "util.h"
 #include "vm-view.h"
 #include "vm.h"
+#include "vmcfg-access.h"
 #include "vmcfg.h"
 #include "vmstore.h"
 
@@ -64,8 +66,7 @@ static int read_image_type(const struct pool *p, const char *uuid, char *buf, si
 	const char *type;
 	int r;
 
-	if (asprintf(&rec, "%s/.imgadm/%s.json", p->mountpoint, uuid) < 0 ||
-	    asprintf(&snap, "%s@final", uuid) < 0)
+	if (!(rec = paths_image_record(p->mountpoint, uuid)) || !(snap = paths_image_final(uuid)))
 		return -ENOMEM;
 	if (!util_is_uuid(uuid) || !pool_dataset_exists(p, snap))
 		return -ENOENT;
@@ -135,7 +136,7 @@ static int env_nic_vlan_ok(void *ctx, const char *tag, int vlan_id, char *msg, s
 
 static bool wants_nics(const json_t *payload)
 {
-	return json_object_get(payload, "nics") || json_object_get(payload, "add_nics") ||
+	return vmcfg_nics(payload) || json_object_get(payload, "add_nics") ||
 	       json_object_get(payload, "update_nics");
 }
 
@@ -169,9 +170,9 @@ static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **other
  */
 static void drop_lock_file(const char *uuid)
 {
-	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *path = paths_lock(uuid);
 
-	if (asprintf(&path, "%s/locks/%s.lock", paths_run(), uuid) >= 0)
+	if (path)
 		unlink(path);
 }
 
@@ -192,7 +193,7 @@ static int lock_existing(const char *uuid, struct zh_error *err)
 /* The datasets a killed rollback or receive of uuid parks beside it. */
 static void destroy_parked(const struct pool *p, const char *uuid)
 {
-	static const char *const sfx[] = {"-rollback", "-recv"};
+	static const char *const sfx[] = {PATHS_ROLLBACK_SUFFIX, PATHS_RECV_SUFFIX};
 	struct zh_error ignored = ZH_ERROR_INIT;
 
 	for (size_t i = 0; i < ARRAY_SIZE(sfx); i++) {
@@ -268,16 +269,13 @@ static void sweep_lock_file(struct pool *const *pools, const char *name)
 	struct zh_error ignored = ZH_ERROR_INIT;
 	_cleanup_close_ int l = -EBADF;
 
-	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".lock"))
-		return;
-	snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, name);
-	if (!util_is_uuid(uuid) || config_in(pools, uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
-	    config_in(pools, uuid)) {
+	if (!paths_uuid_entry(name, PATHS_LOCK_SUFFIX, uuid) || config_in(pools, uuid) ||
+	    (l = lock_try(uuid, &ignored)) < 0 || config_in(pools, uuid)) {
 		zh_error_clear(&ignored);
 		return;
 	}
 	zh_error_clear(&ignored);
-	if ((run = paths_join(paths_run(), uuid)))
+	if ((run = paths_vm_run(uuid)))
 		fsutil_rm_rf(run, &ignored);
 	zh_error_clear(&ignored);
 	drop_lock_file(uuid);
@@ -285,7 +283,7 @@ static void sweep_lock_file(struct pool *const *pools, const char *name)
 
 static void sweep_lock_files(void)
 {
-	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
+	_cleanup_free_ char *dir = paths_locks();
 	struct pool **pools = open_pools();
 	DIR *d = dir && pools ? opendir(dir) : NULL;
 	struct dirent *de;
@@ -328,7 +326,7 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 
 	if (!image) /* HVM: a plain dataset for its zone root */
 		return pool_subvol_create(p, uuid, err);
-	if (asprintf(&src, "%s@final", image) < 0)
+	if (!(src = paths_image_final(image)))
 		return zh_error_oom(err);
 	return pool_clone(p, src, uuid, err);
 }
@@ -336,17 +334,17 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 /* quota (GiB) in bytes; 0 = none.  A quota beyond 2^64 bytes is a bad value. */
 static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
 {
-	json_int_t q = json_integer_value(json_object_get(vm, "quota"));
+	json_int_t q = vmcfg_quota(vm);
 
 	if (q > (json_int_t)(UINT64_MAX >> 31))
-		return zh_error_set(err, EINVAL, "quota", "Invalid value(s) for: quota");
+		return zh_error_set(err, EINVAL, VMCFG_QUOTA, "Invalid value(s) for: quota");
 	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
 	return 0;
 }
 
 static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err)
 {
-	const char *uuid = jsonutil_str(vm, "uuid");
+	const char *uuid = vmcfg_uuid(vm);
 	struct zh_error ignored = ZH_ERROR_INIT;
 	uint64_t quota = 0;
 	int r;
@@ -391,7 +389,7 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
 	if (r < 0)
 		return r;
-	uuid = jsonutil_str(vm, "uuid");
+	uuid = vmcfg_uuid(vm);
 	if (!uuid)
 		return zh_error_set(err, EINVAL, "uuid", "Invalid value(s) for: uuid");
 	if (env_vm_exists(NULL, uuid))
@@ -407,7 +405,7 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 		drop_lock_file(uuid);
 		return r;
 	}
-	*autoboot = json_is_true(json_object_get(vm, "autoboot"));
+	*autoboot = vmcfg_autoboot(vm);
 	vm_sweep_new(p);	 /* what killed creates left, before this one adds a mark */
 	vm_recover_new(p, uuid); /* this uuid's, whose lock we hold */
 	r = vmstore_mark_new(p, uuid, err);
@@ -471,16 +469,14 @@ static int load_stored(const char *uuid, struct pool **p, json_t **vm, struct zh
 	return jsonutil_load_file(path, 4u << 20, vm, err);
 }
 
-/* Properties applied live to a running zone's cgroup. */
-static const char *const live_limits[] = {
-	"cpu_cap",	   "cpu_shares", "max_physical_memory", "max_swap", "max_lwps",
-	"zfs_io_priority", NULL,
-};
-
+/* Did the update change a cgroup limit applied live (the property table says which)? */
 static bool limits_changed(const json_t *changed)
 {
-	for (const char *const *k = live_limits; *k; k++)
-		if (changed_has(changed, *k))
+	size_t i;
+	json_t *e;
+
+	json_array_foreach (changed, i, e)
+		if (props_has_flags(json_string_value(e), PROPS_F_LIVE | PROPS_F_CGROUP))
 			return true;
 	return false;
 }
@@ -499,7 +495,8 @@ static void restore_limits(const char *uuid, const json_t *old)
 /*
  * A running zone gets its new cgroup limits now; if the kernel refuses
  * them the old ones go back and the update fails, naming the cause.
- * tmpfs and max_locked_memory apply at the next boot (docs/architecture.md §11.1).
+ * Which limits: PROPS_F_LIVE | PROPS_F_CGROUP in the property table; tmpfs
+ * and max_locked_memory (not live there) apply at the next boot (docs/architecture.md §11.1).
  * 1 when limits were changed (restore_limits() undoes it), 0 when none.
  */
 static int apply_limits(const char *uuid, const json_t *old, const json_t *vm,
@@ -557,7 +554,7 @@ static int apply_network(const struct pool *p, const char *uuid, const json_t *o
 	struct zh_error ignored = ZH_ERROR_INIT;
 	int r;
 
-	if (!changed_has(changed, "nics") && !changed_has(changed, "routes"))
+	if (!changed_has(changed, VMCFG_NICS) && !changed_has(changed, VMCFG_ROUTES))
 		return 1;
 	if (!runstate_is_live(uuid))
 		return 0;
@@ -586,7 +583,7 @@ static int quota_fits(const struct pool *p, const char *uuid, uint64_t bytes, st
 	if (r < 0)
 		return r;
 	if (used > bytes)
-		return zh_error_set(err, ENOSPC, "quota",
+		return zh_error_set(err, ENOSPC, VMCFG_QUOTA,
 				    "Cannot set quota to %" PRIu64
 				    " GiB: VM %s already uses %" PRIu64 " MiB",
 				    bytes >> 30, uuid, (used + (1u << 20) - 1) >> 20);
@@ -642,7 +639,7 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 		return r;
 	a.limits = r > 0;
 	crashpoint("update.limits");
-	if (changed_has(changed, "quota") && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
+	if (changed_has(changed, VMCFG_QUOTA) && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
 		goto undo;
 	crashpoint("update.quota");
 	if ((r = vmstore_save(p, vm, err)) < 0)
@@ -723,7 +720,7 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	if ((r = pool_subvol_destroy(p, uuid, err)) < 0)
 		return r;
 	crashpoint("delete.dataset");
-	run = paths_join(paths_run(), uuid);
+	run = paths_vm_run(uuid);
 	if (!run)
 		return zh_error_oom(err);
 	if ((r = fsutil_rm_rf(run, err)) < 0 || (r = vmstore_remove(p, uuid, err)) < 0)

@@ -74,6 +74,10 @@ int pool_open_default(struct pool **out, struct zh_error *err);
 /* Names of every recorded pool (NULL-terminated, sorted); empty vector if none. */
 int pool_list(char ***names, struct zh_error *err);
 
+/* stat(2) of pool name's record: its identity (a re-created pool gets a new one). */
+struct stat;
+int pool_record_stat(const char *name, struct stat *st);
+
 /* Mount every recorded pool (host boot). Continues past failures, reports the first. */
 int pool_mount_all(struct zh_error *err);
 

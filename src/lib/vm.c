@@ -43,7 +43,6 @@
 #include "image.h"
 #include "pool.h"
 #include "util.h"
-#include "vm-view.h"
 #include "vm.h"
 #include "vmcfg.h"
 #include "vmstore.h"
@@ -109,10 +108,42 @@ static bool env_vm_exists(void *ctx, const char *uuid)
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	struct zh_error err = ZH_ERROR_INIT;
-	int r = vmview_find(uuid, &p, &vm, &err);
+	int r = vmstore_find_stored(uuid, &p, &vm, &err);
 
 	zh_error_clear(&err);
 	return r == 0;
+}
+
+/*
+ * The VMs that may share a MAC or IP with nics, from the host index
+ * (vmstore.h): their stored configs, read one by one, instead of every
+ * VM's.  vmcfg compares them as it compared all of them.
+ */
+static const int validate_only; /* env.ctx of vm_validate: unreadable VMs are skipped */
+
+static int env_nic_neighbours(void *ctx, const json_t *nics, json_t **out)
+{
+	_cleanup_json_ json_t *arr = json_array();
+	_cleanup_strv_ char **uuids = NULL;
+	struct zh_error err = ZH_ERROR_INIT;
+	int r = arr ? vmstore_index_nic_vms(nics, &uuids, &err) : -ENOMEM;
+
+	zh_error_clear(&err);
+	for (char **u = uuids; r >= 0 && *u; u++) {
+		_cleanup_pool_ struct pool *p = NULL;
+		json_t *vm = NULL;
+
+		r = vmstore_find_stored(*u, &p, &vm, &err);
+		zh_error_clear(&err);
+		if (r == -ENOENT) /* deleted since: no conflict */
+			r = 0;
+		else if (r == 0 && json_array_append_new(arr, vm) < 0)
+			r = -ENOMEM;
+	}
+	if (r < 0 && ctx != &validate_only)
+		return r;
+	*out = TAKE_PTR(arr); /* validate: what could be read (as before, no check if none) */
+	return 0;
 }
 
 /* A nic tag exists when it is recorded (net.h); its bridge is made on use. */
@@ -138,9 +169,11 @@ static bool wants_nics(const json_t *payload)
 	       json_object_get(payload, "update_nics");
 }
 
-/* Fill env; *others holds the other VMs (only loaded when NICs are involved). */
-static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **others,
-		    struct zh_error *err)
+/*
+ * Fill env.  NIC conflicts are checked against the VMs the host index
+ * names (env_nic_neighbours), never by loading every VM.
+ */
+static void env_init(struct vmcfg_env *env, const json_t *payload)
 {
 	*env = (struct vmcfg_env){
 		.image_type = env_image_type,
@@ -149,14 +182,8 @@ static int env_init(struct vmcfg_env *env, const json_t *payload, json_t **other
 		.nic_tag_exists = env_nic_tag_exists,
 		.nic_vlan_ok = env_nic_vlan_ok,
 	};
-	if (wants_nics(payload)) {
-		int r = vmview_load_all(others, err);
-
-		if (r < 0)
-			return r;
-		env->other_vms = *others;
-	}
-	return 0;
+	if (wants_nics(payload))
+		env->nic_neighbours = env_nic_neighbours;
 }
 
 /* ---- the VM's lock file ---- */
@@ -179,7 +206,7 @@ static int lock_existing(const char *uuid, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_stored(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -377,16 +404,14 @@ undo:
 static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot, struct zh_error *err)
 {
-	_cleanup_json_ json_t *others = NULL, *vm = NULL;
+	_cleanup_json_ json_t *vm = NULL;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_close_ int vl = -EBADF;
 	struct vmcfg_env env;
 	const char *uuid, *zpool;
 	int r;
 
-	r = env_init(&env, payload, &others, err);
-	if (r < 0)
-		return r;
+	env_init(&env, payload);
 	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
 	if (r < 0)
 		return r;
@@ -406,6 +431,7 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 		drop_lock_file(uuid);
 		return r;
 	}
+	crashpoint("create.ids"); /* a slot handed out, no config holds it yet */
 	*autoboot = json_is_true(json_object_get(vm, "autoboot"));
 	vm_sweep_new(p);	 /* what killed creates left, before this one adds a mark */
 	vm_recover_new(p, uuid); /* this uuid's, whose lock we hold */
@@ -458,16 +484,7 @@ static bool changed_has(const json_t *changed, const char *key)
 /* Load the VM's stored (undecorated) config and its pool. */
 static int load_stored(const char *uuid, struct pool **p, json_t **vm, struct zh_error *err)
 {
-	_cleanup_json_ json_t *dec = NULL;
-	_cleanup_free_ char *path = NULL;
-	int r = vmview_find(uuid, p, &dec, err);
-
-	if (r < 0)
-		return r;
-	path = vmstore_config_path(*p, uuid);
-	if (!path)
-		return zh_error_oom(err);
-	return jsonutil_load_file(path, 4u << 20, vm, err);
+	return vmstore_find_stored(uuid, p, vm, err);
 }
 
 /* Properties applied live to a running zone's cgroup. */
@@ -645,7 +662,7 @@ undo:
 int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx, struct zh_error *err)
 {
 	_cleanup_close_ int vl = lock_existing(uuid, err);
-	_cleanup_json_ json_t *old = NULL, *vm = NULL, *changed = NULL, *others = NULL;
+	_cleanup_json_ json_t *old = NULL, *vm = NULL, *changed = NULL;
 	_cleanup_pool_ struct pool *p = NULL;
 	struct vmcfg_env env;
 	int r;
@@ -655,9 +672,7 @@ int vm_update(const char *uuid, json_t *payload, vm_warn_fn warn, void *ctx, str
 	r = load_stored(uuid, &p, &old, err);
 	if (r < 0)
 		return r;
-	r = env_init(&env, payload, &others, err);
-	if (r < 0)
-		return r;
+	env_init(&env, payload);
 	r = vmcfg_update(old, payload, &env, warn, ctx, &vm, &changed, err);
 	if (r < 0)
 		return r;
@@ -671,6 +686,14 @@ static bool flag_set(const json_t *vm, const char *key)
 	return json_is_true(json_object_get(vm, key));
 }
 
+static void free_id_base(const json_t *vm)
+{
+	json_t *b = json_object_get(vm, "zonehost_id_base");
+
+	if (json_is_integer(b) && json_integer_value(b) > 0)
+		vmstore_index_id_free((uint64_t)json_integer_value(b));
+}
+
 int vm_delete(const char *uuid, struct zh_error *err)
 {
 	_cleanup_close_ int vl = lock_existing(uuid, err);
@@ -681,7 +704,7 @@ int vm_delete(const char *uuid, struct zh_error *err)
 
 	if (vl < 0)
 		return vl;
-	r = vmview_find(uuid, &p, &vm, err);
+	r = vmstore_find_stored(uuid, &p, &vm, err);
 	if (r < 0)
 		return r;
 	if (flag_set(vm, "indestructible_zoneroot"))
@@ -710,6 +733,7 @@ int vm_delete(const char *uuid, struct zh_error *err)
 		return zh_error_oom(err);
 	if ((r = fsutil_rm_rf(run, err)) < 0 || (r = vmstore_remove(p, uuid, err)) < 0)
 		return r;
+	free_id_base(vm); /* after its config: a kill before leaks the slot, never shares it */
 	vmstore_unmark_new(p, uuid); /* a create killed once its config was saved */
 	crashpoint("delete.config");
 	drop_lock_file(uuid); /* a kill before this leaves it to vm_sweep_new() */
@@ -721,29 +745,18 @@ int vm_delete(const char *uuid, struct zh_error *err)
 int vm_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
 		struct vmcfg_report *rep)
 {
-	_cleanup_json_ json_t *others = NULL;
-	struct zh_error err = ZH_ERROR_INIT;
 	struct vmcfg_env env;
-	int r = env_init(&env, payload, &others, &err);
 
-	if (r < 0) { /* other VMs unreadable: validate without conflict checks */
-		zh_error_clear(&err);
-		env.other_vms = NULL;
-	}
+	env_init(&env, payload);
+	env.ctx = (void *)&validate_only;
 	return vmcfg_validate(brand, action, payload, &env, rep);
 }
 
 int vm_validate_received(const json_t *vm, struct vmcfg_report *rep)
 {
-	_cleanup_json_ json_t *others = NULL;
-	struct zh_error err = ZH_ERROR_INIT;
 	struct vmcfg_env env;
-	int r = env_init(&env, vm, &others, &err);
 
-	if (r < 0) {
-		zh_error_clear(&err);
-		return r;
-	}
+	env_init(&env, vm);
 	env.image_type = NULL;
 	return vmcfg_validate(NULL, VMCFG_RECEIVE, vm, &env, rep);
 }
@@ -769,11 +782,8 @@ int vm_check_received_host(const json_t *vm, struct zh_error *err)
 
 int vm_check_received_nics(const json_t *vm, struct zh_error *err)
 {
-	_cleanup_json_ json_t *others = NULL;
 	struct vmcfg_env env;
-	int r = env_init(&env, vm, &others, err);
 
-	if (r < 0)
-		return r;
+	env_init(&env, vm);
 	return vmcfg_nics_conflicts(vm, &env, err);
 }

@@ -133,6 +133,8 @@ static int migrate(const struct pool *p, struct zh_error *err)
 	if (moved && rename(tmp, dir) < 0) /* another process was first: its copy stands */
 		fsutil_rm_rf(tmp, &e);
 	zh_error_clear(&e);
+	if (moved) /* configs the host index has not seen */
+		vmstore_index_invalidate();
 	fsutil_fsync_parent(dir);
 	return 0;
 }
@@ -228,8 +230,12 @@ int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err)
 	return 0;
 }
 
-int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
-			struct zh_error *err)
+static int no_such_vm(const char *uuid, struct zh_error *err)
+{
+	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured", uuid);
+}
+
+int vmstore_find_pool(const char *uuid, struct pool **pool_out, struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
 	int r;
@@ -245,13 +251,33 @@ int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_ou
 			return r;
 		if (!vmstore_has_config(p, uuid))
 			continue;
-		r = load_one(p, uuid, vm_out, err);
-		if (r < 0)
-			return r;
 		*pool_out = TAKE_PTR(p);
 		return 0;
 	}
-	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured", uuid);
+	return no_such_vm(uuid, err);
+}
+
+int vmstore_load(const struct pool *p, const char *uuid, json_t **vm_out, struct zh_error *err)
+{
+	int r = load_one(p, uuid, vm_out, err);
+
+	if (r == -ENOENT) { /* deleted meanwhile */
+		zh_error_clear(err);
+		return no_such_vm(uuid, err);
+	}
+	return r;
+}
+
+int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
+			struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	int r = vmstore_find_pool(uuid, &p, err);
+
+	if (r < 0 || (r = vmstore_load(p, uuid, vm_out, err)) < 0)
+		return r;
+	*pool_out = TAKE_PTR(p);
+	return 0;
 }
 
 /* ---- save ---- */
@@ -260,6 +286,23 @@ void vmstore_strip_derived(json_t *vm)
 {
 	for (const char *const *f = derived_fields; *f; f++)
 		json_object_del(vm, *f);
+}
+
+/*
+ * The host index learns the config before it is written (so it never
+ * lacks a slot or NIC key that a config holds); if it cannot, it is
+ * invalidated after the write, so the next use rescans.
+ */
+static int save_indexed(const char *path, const json_t *vm, struct zh_error *err)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	int ix = vmstore_index_add(vm, &e), r;
+
+	zh_error_clear(&e);
+	r = jsonutil_store_file(path, vm, err);
+	if (ix < 0)
+		vmstore_index_invalidate();
+	return r;
 }
 
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
@@ -276,7 +319,7 @@ int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
 	vmstore_strip_derived(copy);
-	return jsonutil_store_file(path, copy, err);
+	return save_indexed(path, copy, err);
 }
 
 int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)

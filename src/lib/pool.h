@@ -151,6 +151,9 @@ int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, st
 
 /* Entry names directly under the mount point that are subvolumes (sorted). */
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);
+/* The same, only the names starting with prefix: one readdir, no stat of the others. */
+int pool_dataset_list_prefix(const struct pool *p, const char *prefix, char ***names,
+			     struct zh_error *err);
 
 /*
  * A received subvolume made a writable dataset: clear the read-only flag and

@@ -8,7 +8,7 @@
  *
  *     create:  lock host -> vmcfg_create -> duplicate check -> lock VM ->
  *              id range -> sweep what killed creates left -> mark uuid
- *              (<pool>/.new-<uuid>) -> clone <image>@final -> chmod 700 ->
+ *              (<pool>/.new/<uuid>) -> clone <image>@final -> chmod 700 ->
  *              quota -> save (the config, beside the dataset: the commit
  *              point) -> unmark -> (unlock) -> start if autoboot
  *     update:  lock VM -> vmcfg_update -> live changes (cgroup limits when
@@ -26,6 +26,7 @@
  * a running zone applies cgroup limits live; delete halts it first.
  */
 #include <dirent.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -286,38 +287,75 @@ static bool config_in(struct pool *const *pools, const char *uuid)
 	return false;
 }
 
-/* A VM lock file (and run directory) of no VM, whose lock is free: a killed delete's. */
-static void sweep_lock_file(struct pool *const *pools, const char *name)
+/*
+ * The mark of a delete at work, <run>/deleting/<uuid>: made before the
+ * VM's run directory and config go, removed once its lock file has gone,
+ * so a killed delete is found without reading every lock file.
+ */
+static char *deleting_path(const char *uuid)
 {
-	char uuid[UTIL_UUID_LEN + 1];
+	char *s = NULL;
+
+	return asprintf(&s, "%s/deleting/%s", paths_run(), uuid) < 0 ? NULL : s;
+}
+
+static int mark_deleting(const char *uuid, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = paths_join(paths_run(), "deleting");
+	_cleanup_free_ char *path = deleting_path(uuid);
+	_cleanup_close_ int fd = -EBADF;
+	int r;
+
+	if (!dir || !path)
+		return zh_error_oom(err);
+	if ((r = fsutil_mkdir_p(dir, 0700, err)) < 0)
+		return r;
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	return fd < 0 ? zh_error_set(err, errno, NULL, "cannot create %s: %m", path) : 0;
+}
+
+static void unmark_deleting(const char *uuid)
+{
+	_cleanup_free_ char *path = deleting_path(uuid);
+
+	if (path)
+		unlink(path);
+}
+
+/*
+ * A killed delete's mark, whose lock is free: with its config gone, its
+ * lock file and run directory go too; with its config still there the VM
+ * stays (listed, the next delete finishes it) and only the mark goes.
+ */
+static void sweep_deleting_one(struct pool *const *pools, const char *uuid)
+{
 	_cleanup_free_ char *run = NULL;
 	struct zh_error ignored = ZH_ERROR_INIT;
 	_cleanup_close_ int l = -EBADF;
 
-	if (strlen(name) != UTIL_UUID_LEN + 5 || !streq(name + UTIL_UUID_LEN, ".lock"))
-		return;
-	snprintf(uuid, sizeof(uuid), "%.*s", UTIL_UUID_LEN, name);
-	if (!util_is_uuid(uuid) || config_in(pools, uuid) || (l = lock_try(uuid, &ignored)) < 0 ||
-	    config_in(pools, uuid)) {
+	if (!util_is_uuid(uuid) || (l = lock_try(uuid, &ignored)) < 0) {
 		zh_error_clear(&ignored);
 		return;
 	}
-	zh_error_clear(&ignored);
-	if ((run = paths_join(paths_run(), uuid)))
-		fsutil_rm_rf(run, &ignored);
-	zh_error_clear(&ignored);
-	drop_lock_file(uuid);
+	if (!config_in(pools, uuid)) {
+		if ((run = paths_join(paths_run(), uuid)))
+			fsutil_rm_rf(run, &ignored);
+		zh_error_clear(&ignored);
+		drop_lock_file(uuid);
+	}
+	unmark_deleting(uuid);
 }
 
-static void sweep_lock_files(void)
+static void sweep_deleting(void)
 {
-	_cleanup_free_ char *dir = paths_join(paths_run(), "locks");
-	struct pool **pools = open_pools();
-	DIR *d = dir && pools ? opendir(dir) : NULL;
+	_cleanup_free_ char *dir = paths_join(paths_run(), "deleting");
+	struct pool **pools = NULL;
+	DIR *d = dir ? opendir(dir) : NULL;
 	struct dirent *de;
 
-	while (d && (de = readdir(d)))
-		sweep_lock_file(pools, de->d_name);
+	if (d && (pools = open_pools()))
+		while ((de = readdir(d)))
+			sweep_deleting_one(pools, de->d_name);
 	if (d)
 		closedir(d);
 	free_pools(pools);
@@ -342,7 +380,7 @@ void vm_sweep_new(const struct pool *p)
 		if (!vmstore_has_config(p, *u))
 			drop_lock_file(*u);
 	}
-	sweep_lock_files();
+	sweep_deleting();
 }
 
 /* ---- create ---- */
@@ -731,12 +769,14 @@ int vm_delete(const char *uuid, struct zh_error *err)
 	run = paths_join(paths_run(), uuid);
 	if (!run)
 		return zh_error_oom(err);
-	if ((r = fsutil_rm_rf(run, err)) < 0 || (r = vmstore_remove(p, uuid, err)) < 0)
+	if ((r = mark_deleting(uuid, err)) < 0 || (r = fsutil_rm_rf(run, err)) < 0 ||
+	    (r = vmstore_remove(p, uuid, err)) < 0)
 		return r;
 	free_id_base(vm); /* after its config: a kill before leaks the slot, never shares it */
 	vmstore_unmark_new(p, uuid); /* a create killed once its config was saved */
 	crashpoint("delete.config");
 	drop_lock_file(uuid); /* a kill before this leaves it to vm_sweep_new() */
+	unmark_deleting(uuid);
 	return 0;
 }
 

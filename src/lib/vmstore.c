@@ -336,13 +336,13 @@ int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
 
 /* ---- the marks of VMs being made ---- */
 
-#define MARK_PREFIX ".new-" /* at the pool's top: '.' names are never datasets */
+#define MARK_DIR ".new" /* at the pool's top: '.' names are never datasets */
 
 static char *mark_path(const struct pool *p, const char *uuid)
 {
 	char *path = NULL;
 
-	if (asprintf(&path, "%s/" MARK_PREFIX "%s", p->mountpoint, uuid) < 0)
+	if (asprintf(&path, "%s/" MARK_DIR "/%s", p->mountpoint, uuid) < 0)
 		return NULL;
 	return path;
 }
@@ -350,10 +350,13 @@ static char *mark_path(const struct pool *p, const char *uuid)
 int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *path = mark_path(p, uuid);
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, MARK_DIR);
 	_cleanup_close_ int fd = -EBADF;
 
-	if (!path)
+	if (!path || !dir)
 		return zh_error_oom(err);
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
@@ -386,17 +389,18 @@ static int strv_push(char ***v, size_t *n, const char *s)
 int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
 {
 	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
-	size_t n = 0, pl = strlen(MARK_PREFIX);
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, MARK_DIR);
+	size_t n = 0;
 	struct dirent *de;
 	int r = 0;
 	DIR *d;
 
-	if (!v)
+	if (!v || !dir)
 		return zh_error_oom(err);
-	d = opendir(p->mountpoint);
+	d = opendir(dir); /* only the marks: O(VMs being made), not O(VMs) */
 	while (d && r == 0 && (de = readdir(d)))
-		if (strncmp(de->d_name, MARK_PREFIX, pl) == 0 && util_is_uuid(de->d_name + pl))
-			r = strv_push(&v, &n, de->d_name + pl);
+		if (util_is_uuid(de->d_name))
+			r = strv_push(&v, &n, de->d_name);
 	if (d)
 		closedir(d);
 	if (r < 0)

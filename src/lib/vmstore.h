@@ -49,7 +49,7 @@ int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
 
 /*
  * The mark of a VM being made (create, receive of a new VM): the file
- * <pool>/.new-<uuid>, made (committed with the dataset) before its first dataset and removed
+ * <pool>/.new/<uuid>, made (committed with the dataset) before its first dataset and removed
  * once its config is saved.  A mark with no config left is a dataset that
  * a killed command left behind; vm_recover_new() removes it.
  */

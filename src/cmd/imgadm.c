@@ -1,7 +1,7 @@
 /*
  * imgadm.c - manage zone images (SmartOS imgadm, reference §4.1).
  *
- * A thin main: parses arguments, calls the image store (src/lib/image.h),
+ * A thin main: parses arguments, calls the image store (src/lib/image/image.h),
  * prints, and maps errors to exit codes: 0 ok, 1 error, 2 usage,
  * 3 image not installed.  Errors print as SmartOS's do:
  *     imgadm: error (ImageNotInstalled): image "<uuid>" was not found on zpool "zones"

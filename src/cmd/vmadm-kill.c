@@ -10,12 +10,13 @@
 
 #include "cmdutil.h"
 #include "ctl.h"
+#include "signame.h"
 #include "vm.h"
 #include "vmadm.h"
 
 static int parse_sig(const char *s, int *sig)
 {
-	if (ctl_signal_parse(s, sig) < 0)
+	if (signame_parse(s, sig) < 0)
 		return vmadm_usage_error("Invalid signal: \"%s\"", s);
 	return 0;
 }
@@ -59,6 +60,6 @@ int cmd_kill(int argc, char **argv)
 	if (vm_kill(uuid, sig, &err) < 0)
 		return cmd_fail(&err);
 	fprintf(stderr, "Sent signal \"%s\" to init process for VM %s\n",
-		ctl_signal_name(sig, name, sizeof(name)), uuid);
+		signame_format(sig, name, sizeof(name)), uuid);
 	return EXIT_OK;
 }

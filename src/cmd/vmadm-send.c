@@ -5,7 +5,7 @@
  * --allow-host-access accepts a config that reaches outside the VM, and
  * --low-speed-limit/--low-speed-time set the stalled-input rule (0: none).
  * Messages on stderr: `Successfully sent VM <uuid>`, `Successfully received
- * VM <uuid>`.  The stream format is described in src/lib/vm-send.c.
+ * VM <uuid>`.  The stream format is described in src/lib/vm/vm-send.c.
  */
 #include <getopt.h>
 #include <signal.h>

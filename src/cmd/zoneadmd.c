@@ -101,6 +101,7 @@
 #include "cmdutil.h"
 #include "crashpoint.h"
 #include "ctl.h"
+#include "signame.h"
 #include "fsutil.h"
 #include "jsonutil.h"
 #include "net.h"
@@ -350,7 +351,7 @@ static int signal_prop(struct zad *z, const char *key, int def, int *out, struct
 	const char *s = jsonutil_str(z->vm, key);
 
 	*out = def;
-	if (s && *s && ctl_signal_parse(s, out) < 0)
+	if (s && *s && signame_parse(s, out) < 0)
 		return zh_error_set(err, EINVAL, key, "Invalid value(s) for: %s", key);
 	return 0;
 }
@@ -736,7 +737,7 @@ int zad_stop(struct zad *z, int timeout, bool force)
 		return 0;
 	z->phase = ZAD_STOPPING;
 	zad_write_state(z, "stopping");
-	zad_logf(z, "stopping: %s to init, %d s", ctl_signal_name(z->halt_sig, name, sizeof(name)),
+	zad_logf(z, "stopping: %s to init, %d s", signame_format(z->halt_sig, name, sizeof(name)),
 		 timeout);
 	signal_init(z, z->halt_sig);
 	arm_timer(z, timeout);
@@ -752,7 +753,7 @@ int zad_reboot(struct zad *z, bool force, int timeout)
 		kill_zone(z);
 		return 0;
 	}
-	zad_logf(z, "rebooting: %s to init", ctl_signal_name(z->reboot_sig, name, sizeof(name)));
+	zad_logf(z, "rebooting: %s to init", signame_format(z->reboot_sig, name, sizeof(name)));
 	signal_init(z, z->reboot_sig);
 	arm_timer(z, timeout);
 	return 0;

@@ -1,7 +1,7 @@
 """Crash consistency (issue 10 "Also"): vmadm, zoneadmd and imgadm killed
 (SIGKILL) at each named step of create, start, stop, update, delete,
 receive, rollback and image install, through the test hook
-ZONEHOST_CRASH_AT (src/lib/crashpoint.h, docs/testing.md).
+ZONEHOST_CRASH_AT (src/lib/base/crashpoint.h, docs/testing.md).
 
 After each kill: `vmadm list` tells the truth (a VM is listed iff its
 config was saved; "running" iff its zoneadmd lives), the next command

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "ctl.h"
+#include "signame.h"
 #include "jsonutil.h"
 #include "tap.h"
 
@@ -144,14 +145,14 @@ static void test_signals(void)
 	int sig;
 
 	for (size_t i = 0; i < ARRAY_SIZE(good); i++)
-		ok(ctl_signal_parse(good[i].s, &sig) == 0 && sig == good[i].sig, "signal %s",
+		ok(signame_parse(good[i].s, &sig) == 0 && sig == good[i].sig, "signal %s",
 		   good[i].s);
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
-		ok(ctl_signal_parse(bad[i], &sig) < 0, "bad signal \"%s\"", bad[i]);
-	ok(ctl_signal_parse("SIGRTMIN+4", &sig) == 0 && sig == SIGRTMIN + 4, "SIGRTMIN+4");
-	ok(ctl_signal_parse("rtmin", &sig) == 0 && sig == SIGRTMIN, "rtmin");
-	is_str(ctl_signal_name(SIGUSR2, name, sizeof(name)), "SIGUSR2", "name of SIGUSR2");
-	is_str(ctl_signal_name(SIGRTMIN + 4, name, sizeof(name)), "SIGRTMIN+4", "name of RTMIN+4");
+		ok(signame_parse(bad[i], &sig) < 0, "bad signal \"%s\"", bad[i]);
+	ok(signame_parse("SIGRTMIN+4", &sig) == 0 && sig == SIGRTMIN + 4, "SIGRTMIN+4");
+	ok(signame_parse("rtmin", &sig) == 0 && sig == SIGRTMIN, "rtmin");
+	is_str(signame_format(SIGUSR2, name, sizeof(name)), "SIGUSR2", "name of SIGUSR2");
+	is_str(signame_format(SIGRTMIN + 4, name, sizeof(name)), "SIGRTMIN+4", "name of RTMIN+4");
 }
 
 int main(void)

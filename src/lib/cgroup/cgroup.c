@@ -521,3 +521,29 @@ int cg_wait_empty(const char *path, int ms)
 		cg_sleep_ms(5);
 	}
 }
+
+/* ---- ownership of a delegated cgroup (v1 and v2 alike) ---- */
+
+static int chown_files(const char *dir, const char *const *files, uid_t uid, gid_t gid,
+		       struct zh_error *err)
+{
+	_cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || fchown(fd, uid, gid) < 0)
+		return zh_error_set(err, errno, NULL, "cannot chown %s: %s", dir, strerror(errno));
+	for (; *files; files++)
+		if (fchownat(fd, *files, uid, gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != ENOENT)
+			return zh_error_set(err, errno, NULL, "cannot chown %s/%s: %s", dir, *files,
+					    strerror(errno));
+	return 0;
+}
+
+int cg_chown_dir(const char *dir, bool v2, uid_t uid, gid_t gid, struct zh_error *err)
+{
+	static const char *const f1[] = {"cgroup.procs", "tasks", "cgroup.clone_children",
+					 "notify_on_release", NULL};
+	static const char *const f2[] = {"cgroup.procs", "cgroup.subtree_control", "cgroup.threads",
+					 NULL};
+
+	return chown_files(dir, v2 ? f2 : f1, uid, gid, err);
+}

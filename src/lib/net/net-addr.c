@@ -62,66 +62,6 @@ DEFINE_CLEANUP_FUNC(struct rtnl_addr, rtnl_addr_put)
 DEFINE_CLEANUP_FUNC(struct rtnl_route, rtnl_route_put)
 DEFINE_CLEANUP_FUNC(struct nl_addr, nl_addr_put)
 
-/* ---- the socket inside the zone ---- */
-
-static int open_ns(const char *path, int *fd, struct zh_error *err)
-{
-	*fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (*fd < 0)
-		return zh_error_set(err, errno == ENOENT ? ESRCH : errno, NULL,
-				    "cannot open %s: %m", path);
-	return 0;
-}
-
-/*
- * A netlink socket stays bound to the network namespace it was created in,
- * so it is created by a short-lived thread that enters the zone's
- * namespace (setns(CLONE_NEWNET) changes only the calling thread); the
- * caller's own namespace is never left, whatever fails.
- */
-struct ns_sock_job {
-	int nsfd;
-	struct nl_sock *sk;
-	struct zh_error err;
-	int r;
-};
-
-static void *ns_sock_thread(void *arg)
-{
-	struct ns_sock_job *j = arg;
-
-	if (setns(j->nsfd, CLONE_NEWNET) < 0)
-		j->r = zh_error_set(&j->err, errno, NULL, "cannot enter the zone's network: %m");
-	else
-		j->r = net_sock_open(&j->sk, &j->err);
-	return NULL;
-}
-
-int net_sock_open_pid(pid_t pid, struct nl_sock **out, struct zh_error *err)
-{
-	struct ns_sock_job j = {.nsfd = -EBADF, .err = ZH_ERROR_INIT};
-	_cleanup_close_ int zone = -EBADF;
-	char path[64];
-	pthread_t t;
-	int r;
-
-	snprintf(path, sizeof(path), "/proc/%d/ns/net", (int)pid);
-	if ((r = open_ns(path, &zone, err)) < 0)
-		return r;
-	j.nsfd = zone;
-	r = pthread_create(&t, NULL, ns_sock_thread, &j);
-	if (r != 0)
-		return zh_error_set(err, r, NULL, "cannot start a thread: %s", strerror(r));
-	pthread_join(t, NULL);
-	if (j.r < 0) {
-		r = zh_error_set(err, j.err.errnum, j.err.prop, "%s", j.err.msg);
-		zh_error_clear(&j.err);
-		return r;
-	}
-	*out = j.sk;
-	return 0;
-}
-
 /* ---- links ---- */
 
 static int zone_link(struct nl_sock *zs, const char *name, struct rtnl_link **out,

@@ -1,6 +1,6 @@
 /*
  * ctl.c - the zoneadmd control protocol: frame codec, client and server
- * socket helpers, signal names.  See ctl.h.
+ * socket helpers.  See ctl.h.
  *
  * Owns: the wire format and <run>/<uuid>/control.sock while zoneadmd
  * listens on it (zoneadmd unlinks it as it ends, runstate_finish()).  It
@@ -283,70 +283,4 @@ int ctl_accept(int lfd, struct zh_error *err)
 		return zh_error_set(err, EPERM, NULL, "control client pid %d uid %u refused",
 				    (int)cr.pid, (unsigned)cr.uid);
 	return TAKE_FD(fd);
-}
-
-/* ---- signal names ---- */
-
-static int parse_rt(const char *s, int *sig)
-{
-	int64_t off = 0;
-	int base;
-
-	if (strncmp(s, "RTMIN", 5) == 0)
-		base = SIGRTMIN;
-	else if (strncmp(s, "RTMAX", 5) == 0)
-		base = SIGRTMAX;
-	else
-		return -EINVAL;
-	s += 5;
-	if (*s && ((*s != '+' && *s != '-') || util_parse_i64(s + 1, &off) < 0))
-		return -EINVAL;
-	if (*s == '-')
-		off = -off;
-	if (off < 0 ? base + off < SIGRTMIN : base + off > SIGRTMAX)
-		return -EINVAL;
-	*sig = base + (int)off;
-	return 0;
-}
-
-int ctl_signal_parse(const char *s, int *sig)
-{
-	char up[32];
-	int64_t n;
-	size_t i;
-
-	if (!s || !*s || strlen(s) >= sizeof(up))
-		return -EINVAL;
-	if (util_parse_i64(s, &n) == 0) {
-		if (n < 1 || n > SIGRTMAX)
-			return -EINVAL;
-		*sig = (int)n;
-		return 0;
-	}
-	for (i = 0; s[i]; i++)
-		up[i] = (char)((s[i] >= 'a' && s[i] <= 'z') ? s[i] - 32 : s[i]);
-	up[i] = '\0';
-	s = strncmp(up, "SIG", 3) == 0 ? up + 3 : up;
-	for (int k = 1; k < 32; k++) {
-		const char *a = sigabbrev_np(k);
-
-		if (a && streq(a, s)) {
-			*sig = k;
-			return 0;
-		}
-	}
-	return parse_rt(s, sig);
-}
-
-const char *ctl_signal_name(int sig, char *buf, size_t len)
-{
-	const char *a = sig > 0 && sig < 32 ? sigabbrev_np(sig) : NULL;
-
-	if (a)
-		snprintf(buf, len, "SIG%s", a);
-	else if (sig >= SIGRTMIN && sig <= SIGRTMAX)
-		snprintf(buf, len, "SIGRTMIN+%d", sig - SIGRTMIN);
-	else
-		snprintf(buf, len, "%d", sig);
-	return buf;
 }

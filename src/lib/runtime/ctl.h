@@ -80,12 +80,4 @@ int ctl_listen(const char *uuid, struct zh_error *err);
 /* Server: accept one client whose SO_PEERCRED uid is 0 (-EPERM otherwise). */
 int ctl_accept(int lfd, struct zh_error *err);
 
-/*
- * Signal names as vmadm kill and the halt_signal property take them:
- * "SIGUSR1", "USR1", "usr1", "10", "SIGRTMIN+4", "RTMIN+4".
- * -EINVAL for anything else.  ctl_signal_name: "SIGUSR1", "SIGRTMIN+4".
- */
-int ctl_signal_parse(const char *s, int *sig);
-const char *ctl_signal_name(int sig, char *buf, size_t len);
-
 #endif

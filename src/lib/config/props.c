@@ -17,7 +17,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "signame.h"
 #include "macro.h"
 #include "props.h"
 #include "util.h"
@@ -434,7 +434,7 @@ bool props_valid_signal(const char *s)
 {
 	int sig;
 
-	return ctl_signal_parse(s, &sig) == 0;
+	return signame_parse(s, &sig) == 0;
 }
 
 bool props_valid_cid(const char *s)
@@ -771,7 +771,7 @@ static void doc_row(FILE *f, const struct props_prop *p)
 void props_doc_markdown(FILE *f)
 {
 	fprintf(f, "# vmadm properties\n\n"
-		   "Generated from the property table in `src/lib/props.c` by "
+		   "Generated from the property table in `src/lib/config/props.c` by "
 		   "`props_doc_markdown()`; do not edit by hand (regenerate with "
 		   "`build/tests/unit/test-propdoc --write docs/properties.md`).\n"
 		   "Properties marked **no effect on Linux** are accepted, "

@@ -94,47 +94,6 @@ static void nic_host_name(const char *prefix, const json_t *nic, size_t pos, cha
 
 /* ---- sockets and errors ---- */
 
-int net_nlerr(int nlerr)
-{
-	switch (nlerr < 0 ? -nlerr : nlerr) {
-	case NLE_EXIST: return EEXIST;
-	case NLE_NOMEM: return ENOMEM;
-	case NLE_PERM: return EPERM;
-	case NLE_BUSY: return EBUSY;
-	case NLE_INVAL: return EINVAL;
-	case NLE_RANGE: return ERANGE;
-	case NLE_NODEV:
-	case NLE_OBJ_NOTFOUND: return ENODEV;
-	case NLE_NOADDR: return EADDRNOTAVAIL;
-	case NLE_OPNOTSUPP: return EOPNOTSUPP;
-	case NLE_AF_NOSUPPORT: return EAFNOSUPPORT;
-	default: return EIO;
-	}
-}
-
-void net_sock_freep(struct nl_sock **sk)
-{
-	if (*sk)
-		nl_socket_free(*sk);
-	*sk = NULL;
-}
-
-int net_sock_open(struct nl_sock **out, struct zh_error *err)
-{
-	struct nl_sock *sk = nl_socket_alloc();
-	int r;
-
-	if (!sk)
-		return zh_error_oom(err);
-	r = nl_connect(sk, NETLINK_ROUTE);
-	if (r < 0) {
-		nl_socket_free(sk);
-		return zh_error_set(err, net_nlerr(r), NULL, "netlink: %s", nl_geterror(r));
-	}
-	*out = sk;
-	return 0;
-}
-
 static int nl_fail(struct zh_error *err, int r, const char *what, const char *name)
 {
 	return zh_error_set(err, net_nlerr(r), "nics", "cannot %s %s: %s", what, name,

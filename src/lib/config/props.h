@@ -139,7 +139,7 @@ bool props_valid_ipv4(const char *s);
 bool props_valid_mac(const char *s);	    /* validMacAddress */
 bool props_valid_attr_value(const char *s); /* [a-zA-Z0-9-._]+ */
 bool props_valid_cid(const char *s);	    /* 0x + even-length hex */
-bool props_valid_signal(const char *s);	    /* ctl_signal_parse() accepts it */
+bool props_valid_signal(const char *s);	    /* signame_parse() accepts it */
 
 /* Write the property table as a Markdown table. */
 void props_doc_markdown(FILE *f);

@@ -56,6 +56,9 @@ const char *cg_root(void);
 /* True when ZONEHOST_CGROUP_ROOT points at a fake tree (unit tests). */
 bool cg_fake(void);
 
+/* Forget the cached root and version (cgroup_reset()). */
+void cg_fs_reset(void);
+
 /*
  * Write value to dir/file (no O_CREAT: a knob the kernel lacks is ENOENT).
  * On failure the message reads "cannot set <prop>: write <value> to

@@ -73,4 +73,11 @@ int image_http_download(const char *url, const struct image_http_limits *lim,
 			const struct image_fetch *f, const json_t *file0, int fd,
 			struct zh_error *err);
 
+/* The "origin" of an image record's manifest, or NULL. */
+const char *image_origin_of(const json_t *rec);
+
+/* Write the record that makes manifest's image installed (atomic; source may be NULL). */
+int image_record_write(const struct pool *p, const json_t *manifest, const char *source,
+		       struct zh_error *err);
+
 #endif

@@ -1,9 +1,8 @@
 /*
  * image-origin.c - origin chains of installed images: which images have a
- * given origin, how deep a chain is, and in which order vacuum deletes.
+ * given origin and how deep a chain is.
  *
- * Owns: nothing; reads the image records (image.c) and the VMs' use of
- * images (image_clones).
+ * Owns: nothing; reads the image records (image-record.c).
  *
  *     size_t n = 0;
  *     if (image_children(p, uuid, &n, NULL, &err) == 0 && n > 0) ...  (keep it)
@@ -21,11 +20,6 @@
 #include "image.h"
 #include "jsonutil.h"
 #include "util.h"
-
-static const char *origin_of(const json_t *rec)
-{
-	return jsonutil_str(json_object_get(rec, "manifest"), "origin");
-}
 
 int image_children(const struct pool *p, const char *uuid, size_t *count, char **first,
 		   struct zh_error *err)
@@ -49,7 +43,7 @@ int image_children(const struct pool *p, const char *uuid, size_t *count, char *
 			zh_error_clear(&ignore); /* an unreadable record is nobody's child */
 			continue;
 		}
-		o = origin_of(rec);
+		o = image_origin_of(rec);
 		if (!o || !streq(o, uuid))
 			continue;
 		if (n++ == 0 && first && !(*first = strdup(json_string_value(u))))
@@ -69,7 +63,7 @@ int image_origin_depth(const struct pool *p, const char *uuid, unsigned *depth,
 	if (r < 0)
 		return r;
 	for (n = 1;; n++) {
-		const char *o = origin_of(rec);
+		const char *o = image_origin_of(rec);
 		json_t *next = NULL;
 		struct zh_error ignore = ZH_ERROR_INIT;
 
@@ -85,69 +79,5 @@ int image_origin_depth(const struct pool *p, const char *uuid, unsigned *depth,
 		rec = next;
 	}
 	*depth = n;
-	return 0;
-}
-
-/* ---- vacuum ---- */
-
-static bool in_list(const json_t *arr, const json_t *rec)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach (arr, i, v)
-		if (v == rec)
-			return true;
-	return false;
-}
-
-/* Does an image that is not (yet) planned for deletion have uuid as origin? */
-static bool has_kept_child(const json_t *imgs, const json_t *plan, const char *uuid)
-{
-	size_t i;
-	json_t *rec;
-
-	json_array_foreach (imgs, i, rec) {
-		const char *o = origin_of(rec);
-
-		if (o && streq(o, uuid) && !in_list(plan, rec))
-			return true;
-	}
-	return false;
-}
-
-static bool can_go(const json_t *imgs, const json_t *plan, const json_t *rec)
-{
-	const char *uuid = jsonutil_str(json_object_get(rec, "manifest"), "uuid");
-
-	return uuid && json_integer_value(json_object_get(rec, "clones")) == 0 &&
-	       !in_list(plan, rec) && !has_kept_child(imgs, plan, uuid);
-}
-
-int image_vacuum_plan(const struct pool *p, json_t **out, struct zh_error *err)
-{
-	_cleanup_json_ json_t *imgs = NULL;
-	_cleanup_json_ json_t *plan = json_array();
-	bool more = true;
-	size_t i;
-	json_t *rec;
-	int r;
-
-	if (!plan)
-		return zh_error_oom(err);
-	if ((r = image_list(p, &imgs, err)) < 0)
-		return r;
-	/* Children first: an image goes once every image that has it as origin has gone. */
-	while (more) {
-		more = false;
-		json_array_foreach (imgs, i, rec) {
-			if (!can_go(imgs, plan, rec))
-				continue;
-			if (json_array_append(plan, rec) < 0)
-				return zh_error_oom(err);
-			more = true;
-		}
-	}
-	*out = TAKE_PTR(plan);
 	return 0;
 }

@@ -11,7 +11,8 @@
  * Does not own: the VMs cloned from an image (vmstore), the pool (pool).
  * An incremental image's <uuid> starts as a writable snapshot of its
  * origin's @final (image-apply.c writes the changes); image-origin.c
- * answers the questions about chains.
+ * answers the questions about chains; image-record.c reads and names the
+ * records; image-vacuum.c plans `imgadm vacuum`.
  *
  *     json_t *m = NULL;
  *     if (image_manifest_load("img.json", &m, &err) < 0) ...
@@ -39,36 +40,6 @@
 #include "paths.h"
 #include "util.h"
 #include "vmstore.h"
-
-#define RECORD_DIR ".imgadm"
-#define RECORD_MAX (2u << 20)
-
-char *image_record_path(const struct pool *p, const char *uuid)
-{
-	char *s = NULL;
-
-	if (asprintf(&s, "%s/" RECORD_DIR "/%s.json", p->mountpoint, uuid) < 0)
-		return NULL;
-	return s;
-}
-
-int image_manifest_load(const char *path, json_t **out, struct zh_error *err)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len = 0;
-	int r;
-
-	r = fsutil_read_all(path, IMAGE_MANIFEST_MAX, &text, &len, err);
-	if (r < 0) {
-		zh_error_set(err, -r, "-m", "-m %s: %s", path,
-			     r == -EFBIG ? "manifest larger than 1 MiB" : strerror(-r));
-		return r;
-	}
-	r = image_manifest_parse(text, len, out, err);
-	if (r < 0)
-		return zh_error_prefix(err, "-m %s", path);
-	return 0;
-}
 
 /* ---- clones ---- */
 
@@ -202,34 +173,6 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	return r;
 }
 
-static int write_record(const struct pool *p, const json_t *manifest, const char *source,
-			struct zh_error *err)
-{
-	const char *uuid = jsonutil_str(manifest, "uuid");
-	_cleanup_free_ char *path = image_record_path(p, uuid);
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
-	_cleanup_json_ json_t *m = json_deep_copy(manifest);
-	_cleanup_json_ json_t *rec = json_object();
-	char now[UTIL_TIMESTAMP_LEN + 1];
-	int r;
-
-	if (!path || !dir || !m || !rec)
-		return zh_error_oom(err);
-	if (!json_object_get(m, "published_at")) {
-		util_timestamp_now(now);
-		if (json_object_set_new(m, "published_at", json_string(now)) < 0)
-			return zh_error_oom(err);
-	}
-	if (json_object_set(rec, "manifest", m) < 0 ||
-	    json_object_set_new(rec, "zpool", json_string(p->name)) < 0 ||
-	    (source && json_object_set_new(rec, "source", json_string(source)) < 0))
-		return zh_error_oom(err);
-	r = fsutil_mkdir_p(dir, 0755, err);
-	if (r < 0)
-		return r;
-	return jsonutil_store_file(path, rec, err);
-}
-
 /* An incremental image's origin must be installed (record and @final). */
 static int check_origin(const struct pool *p, const char *uuid, const char *origin,
 			struct zh_error *err)
@@ -281,7 +224,7 @@ static int install_tree(const struct pool *p, const json_t *manifest, int fd, co
 		return r;
 	r = make_tree(p, uuid, jsonutil_str(manifest, "origin"), fd, label, err);
 	if (r == 0)
-		r = write_record(p, manifest, source, err);
+		r = image_record_write(p, manifest, source, err);
 	crashpoint("image.recorded");
 	if (r < 0)
 		undo_datasets(p, uuid);
@@ -324,26 +267,6 @@ int image_install(const struct pool *p, const char *manifest_path, const char *f
 }
 
 /* ---- get / list ---- */
-
-int image_record_load(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
-{
-	_cleanup_free_ char *path = image_record_path(p, uuid);
-	_cleanup_json_ json_t *rec = NULL;
-	int r;
-
-	if (!path)
-		return zh_error_oom(err);
-	if (!fsutil_exists(path))
-		return zh_error_set(err, ENOENT, "uuid",
-				    "image \"%s\" was not found on zpool \"%s\"", uuid, p->name);
-	r = jsonutil_load_file(path, RECORD_MAX, &rec, err);
-	if (r < 0)
-		return r;
-	if (!json_is_object(json_object_get(rec, "manifest")))
-		return zh_error_set(err, EINVAL, NULL, "%s: no \"manifest\" object", path);
-	*out = TAKE_PTR(rec);
-	return 0;
-}
 
 static int add_clones(const struct pool *p, const char *uuid, json_t *rec, struct zh_error *err)
 {
@@ -388,35 +311,6 @@ static int cmp_images(const void *a, const void *b)
 	if (c == 0)
 		c = strcmp(mfield(x, "name"), mfield(y, "name"));
 	return c ? c : strcmp(mfield(x, "uuid"), mfield(y, "uuid"));
-}
-
-/* Installed uuids: the records' names. */
-int image_record_uuids(const struct pool *p, json_t *arr, struct zh_error *err)
-{
-	_cleanup_free_ char *dir = paths_join(p->mountpoint, RECORD_DIR);
-	DIR *d;
-	struct dirent *de;
-
-	if (!dir)
-		return zh_error_oom(err);
-	d = opendir(dir);
-	if (!d)
-		return errno == ENOENT ? 0
-				       : zh_error_set(err, errno, NULL, "cannot read %s: %m", dir);
-	while ((de = readdir(d))) {
-		size_t n = strlen(de->d_name);
-		_cleanup_free_ char *u = NULL;
-
-		if (n != UTIL_UUID_LEN + 5 || !streq(de->d_name + UTIL_UUID_LEN, ".json"))
-			continue;
-		u = strndup(de->d_name, UTIL_UUID_LEN);
-		if (!u || json_array_append_new(arr, json_string(u)) < 0) {
-			closedir(d);
-			return zh_error_oom(err);
-		}
-	}
-	closedir(d);
-	return 0;
 }
 
 int image_list(const struct pool *p, json_t **out, struct zh_error *err)

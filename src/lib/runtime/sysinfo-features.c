@@ -260,3 +260,27 @@ int sysinfo_zone_check(const json_t *vm, struct zh_error *err)
 					    features[i].what, features[i].name);
 	return 0;
 }
+
+static bool kernel_at_least(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	if (uname(&u) < 0 || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return false;
+	return a > maj || (a == maj && b >= min);
+}
+
+bool sysinfo_idmapped_mounts(void)
+{
+#if defined(SYS_open_tree) && defined(SYS_mount_setattr)
+	/* Bad arguments on purpose: ENOSYS means absent, anything else present. */
+	if (syscall(SYS_open_tree, -1, "", 0) < 0 && errno == ENOSYS)
+		return false;
+	if (syscall(SYS_mount_setattr, -1, "", 0, NULL, 0) < 0 && errno == ENOSYS)
+		return false;
+	return kernel_at_least(5, 15);
+#else
+	return false;
+#endif
+}

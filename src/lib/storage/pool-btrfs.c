@@ -725,3 +725,12 @@ int pool_sync(const struct pool *p, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "cannot sync pool %s: %m", p->name);
 	return 0;
 }
+
+bool pool_is_mounted(const struct pool *p)
+{
+	_cleanup_free_ char *fstype = NULL;
+
+	if (pool_mountinfo_find(p->mountpoint, &fstype, NULL) != 1)
+		return false;
+	return streq(fstype, "btrfs");
+}

@@ -284,15 +284,6 @@ static void rmdir_upto(const char *path, const char *top)
 
 /* ---- mounting ---- */
 
-bool pool_is_mounted(const struct pool *p)
-{
-	_cleanup_free_ char *fstype = NULL;
-
-	if (pool_mountinfo_find(p->mountpoint, &fstype, NULL) != 1)
-		return false;
-	return streq(fstype, "btrfs");
-}
-
 /* The pool's own mount point is the existing mount: nothing to mount. */
 static bool mount_in_place(const struct pool *p)
 {

@@ -93,6 +93,9 @@ int zone_mount_prepare(struct zone_child *c);
  */
 int zone_mount_setup(struct zone_child *c);
 
+/* An O_PATH fd on path resolved inside the zone root (RESOLVE_IN_ROOT); -1 + errno. */
+int zone_open_in_root(int root_fd, const char *path);
+
 /*
  * zone-mount.c, child: open path (absolute, inside the zone root) with
  * RESOLVE_IN_ROOT so no symlink leads out of the root; O_PATH.  With mkdir,

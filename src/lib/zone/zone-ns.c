@@ -76,21 +76,6 @@ static char *const default_env[] = {
 	NULL,
 };
 
-int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...)
-{
-	va_list ap;
-	int saved = errno;
-
-	if (errnum <= 0)
-		errnum = EIO;
-	c->errnum = errnum;
-	errno = saved;
-	va_start(ap, fmt);
-	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
-	va_end(ap);
-	return -errnum;
-}
-
 /* ---- the child ---- */
 
 static int child_wait_go(struct zone_child *c)

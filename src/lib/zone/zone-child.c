@@ -1,0 +1,29 @@
+/*
+ * zone-child.c - how the zone's first child reports a failure to its
+ * parent: the errno and message go into struct zone_child, which the
+ * parent reads after the child exits (zone-ns.c).  See zone-internal.h.
+ *
+ * The lowest module of the zone folder's spawn path: zone-ns.c,
+ * zone-mount.c, zone-dev.c and zone-idmap.c all report through it, so
+ * none of them needs another for this.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "zone-internal.h"
+
+int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	int saved = errno;
+
+	if (errnum <= 0)
+		errnum = EIO;
+	c->errnum = errnum;
+	errno = saved;
+	va_start(ap, fmt);
+	vsnprintf(c->msg, sizeof(c->msg), fmt, ap);
+	va_end(ap);
+	return -errnum;
+}

@@ -9,8 +9,9 @@
  * never nested.  Images take the host lock too, only to install or delete:
  * an import holds its image's "import.<uuid>" lock while it downloads
  * (no other lock held), then takes the host lock to install.  Leaf locks
- * ("pool-<name>", "stage.<pool>", "trash.<pool>", "nft", nic tags) are
- * taken last and held briefly.
+ * ("pool-<name>", "stage.<pool>", "trash.<pool>", "nft", nic tags,
+ * "index": the host index of stored VMs, vmstore.h, whose rebuild may
+ * take "pool-<name>" to mount a pool) are taken last and held briefly.
  *
  *     _cleanup_close_ int l = -EBADF;
  *     if ((l = lock_vm(uuid, &err)) < 0) return l;

@@ -46,6 +46,7 @@
 #include "paths.h"
 #include "pool.h"
 #include "util.h"
+#include "vmstore-internal.h"
 #include "vmstore.h"
 
 #define INDEX_DIR    "index"
@@ -94,17 +95,15 @@ static int fp_add(char **fp, const char *name)
 }
 
 /* Which pools there are, each by its record's identity. */
-static int pools_fingerprint(char **out, struct zh_error *err)
+static int pools_fingerprint(char *const *names, char **out, struct zh_error *err)
 {
-	_cleanup_strv_ char **names = NULL;
 	_cleanup_free_ char *fp = strdup("");
-	int r = fp ? pool_list(&names, err) : zh_error_oom(err);
 
-	for (char **n = names; r >= 0 && *n; n++)
+	if (!fp)
+		return zh_error_oom(err);
+	for (char *const *n = names; *n; n++)
 		if (fp_add(&fp, *n) < 0)
-			r = zh_error_oom(err);
-	if (r < 0)
-		return r;
+			return zh_error_oom(err);
 	*out = TAKE_PTR(fp);
 	return 0;
 }
@@ -290,15 +289,14 @@ static int add_vm(int dir, const json_t *vm)
 	return r;
 }
 
-static int scan_pool(int dir, const char *name, struct zh_error *err)
+static int scan_pool(int dir, const struct pool *p, struct zh_error *err)
 {
-	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vms = NULL;
 	size_t i;
 	json_t *vm;
-	int r = pool_open(name, &p, err);
+	int r = vmstore_load_pool(p, &vms, err);
 
-	if (r < 0 || (r = vmstore_load_pool(p, &vms, err)) < 0)
+	if (r < 0)
 		return r;
 	json_array_foreach (vms, i, vm)
 		if ((r = add_vm(dir, vm)) < 0)
@@ -321,32 +319,56 @@ static int wipe(int dir, const char *boot, struct zh_error *err)
 	return fsutil_rm_rf(nics, err);
 }
 
-static int rebuild(int dir, int how, const char *boot, const char *pools, struct zh_error *err)
+static int rebuild(int dir, int how, const char *boot, const char *fp, struct pool *const *pools,
+		   struct zh_error *err)
 {
-	_cleanup_strv_ char **names = NULL;
 	int r = how == 2 ? wipe(dir, boot, err) : 0;
 
 	if (r < 0)
 		return r;
 	if (mkdirat(dir, "nics", 0700) < 0 && errno != EEXIST)
 		return zh_error_set(err, errno, NULL, "cannot make the VM index: %m");
-	if ((r = pool_list(&names, err)) < 0)
-		return r;
-	for (char **n = names; *n; n++)
-		if ((r = scan_pool(dir, *n, err)) < 0)
+	for (struct pool *const *p = pools; *p; p++)
+		if ((r = scan_pool(dir, *p, err)) < 0)
 			return r;
 	crashpoint("index.scanned");
-	r = stamp_write(dir, boot, pools);
+	r = stamp_write(dir, boot, fp);
 	return r < 0 ? zh_error_set(err, -r, NULL, "cannot stamp the VM index: %s", strerror(-r))
 		     : 0;
 }
 
-/* Lock the index and make it trustworthy (rebuilding it when it is not). */
-static int ix_open(struct ix *x, struct zh_error *err)
+static void free_pools(struct pool **v)
 {
-	_cleanup_free_ char *path = paths_join(paths_run(), INDEX_DIR), *pools = NULL;
-	char boot[64];
-	int r, how;
+	for (struct pool **p = v; p && *p; p++)
+		pool_free(*p);
+	free(v);
+}
+
+/*
+ * The pools named, opened (mounted) and migrated before the index lock is
+ * taken: mounting takes "pool-<name>" and a migration invalidates the index.
+ */
+static int open_pools(char *const *names, struct pool ***out, struct zh_error *err)
+{
+	struct pool **v = calloc(util_strv_len(names) + 1, sizeof(*v));
+	int r = v ? 0 : zh_error_oom(err);
+
+	for (size_t i = 0; r == 0 && names[i]; i++)
+		if ((r = pool_open(names[i], &v[i], err)) == 0)
+			r = vmstore_migrate(v[i], err);
+	if (r < 0) {
+		free_pools(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Take the index lock and open its directory. */
+static int ix_lock(struct ix *x, struct zh_error *err)
+{
+	_cleanup_free_ char *path = paths_join(paths_run(), INDEX_DIR);
+	int r;
 
 	*x = (struct ix){.lock = -EBADF, .dir = -EBADF};
 	if (!path)
@@ -354,20 +376,55 @@ static int ix_open(struct ix *x, struct zh_error *err)
 	if ((r = fsutil_mkdir_p(path, 0700, err)) < 0 || (x->lock = lock_take(INDEX_LOCK, err)) < 0)
 		return r < 0 ? r : x->lock;
 	x->dir = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (x->dir < 0) {
-		r = zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
-		goto fail;
-	}
-	read_boot_id(boot, sizeof(boot));
-	if ((r = pools_fingerprint(&pools, err)) < 0)
-		goto fail;
-	how = stamp_check(x->dir, boot, pools);
-	if (how && (r = rebuild(x->dir, how, boot, pools, err)) < 0)
-		goto fail;
-	return 0;
-fail:
+	if (x->dir >= 0)
+		return 0;
+	r = zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
 	ix_close(x);
 	return r;
+}
+
+/* Rebuild (how: 1 merge, 2 wipe first; slots_anew: the id slots from the configs alone). */
+static int ix_rebuild(struct ix *x, char *const *names, const char *boot, const char *fp,
+		      bool slots_anew, struct zh_error *err)
+{
+	struct pool **pools = NULL;
+	int r = open_pools(names, &pools, err), how;
+
+	if (r == 0 && (r = ix_lock(x, err)) == 0) {
+		how = stamp_check(x->dir, boot, fp); /* another process may have rebuilt it */
+		if (slots_anew && how < 2 && unlinkat(x->dir, "id-slots", 0) < 0 && errno != ENOENT)
+			r = zh_error_set(err, errno, NULL, "cannot reset the VM index: %m");
+		if (r == 0 && (how || slots_anew))
+			r = rebuild(x->dir, how ? how : 1, boot, fp, pools, err);
+		if (r < 0)
+			ix_close(x);
+	}
+	free_pools(pools);
+	return r;
+}
+
+/*
+ * Lock the index and make it trustworthy: rebuilt when its stamp does not
+ * match this boot and these pools (or, slots_anew, to forget leaked slots).
+ */
+static int ix_open(struct ix *x, bool slots_anew, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	_cleanup_free_ char *fp = NULL;
+	char boot[64];
+	int r;
+
+	read_boot_id(boot, sizeof(boot));
+	if ((r = pool_list(&names, err)) < 0 || (r = pools_fingerprint(names, &fp, err)) < 0)
+		return r;
+	if (!slots_anew) {
+		if ((r = ix_lock(x, err)) < 0)
+			return r;
+		if (stamp_check(x->dir, boot, fp) == 0)
+			return 0;
+		ix_close(x);
+	}
+	return ix_rebuild(x, names, boot, fp, slots_anew, err);
 }
 
 /* ---- the interface ---- */
@@ -375,7 +432,7 @@ fail:
 int vmstore_index_add(const json_t *vm, struct zh_error *err)
 {
 	struct ix x;
-	int r = ix_open(&x, err);
+	int r = ix_open(&x, false, err);
 
 	if (r < 0)
 		return r;
@@ -411,48 +468,47 @@ static int lowest_free(const uint8_t map[SLOT_BYTES])
 	return -ENOSPC;
 }
 
-/*
- * When every slot looks taken: forget the slots that kills leaked, by a
- * fresh scan of the slots alone (the host lock, held by every allocator,
- * means no slot is in flight; NIC keys stay, a save may be in flight).
- */
-static int rescan(struct ix *x, struct zh_error *err)
-{
-	_cleanup_free_ char *pools = NULL;
-	char boot[64];
-	int r;
-
-	read_boot_id(boot, sizeof(boot));
-	if ((r = pools_fingerprint(&pools, err)) < 0)
-		return r;
-	if (unlinkat(x->dir, "id-slots", 0) < 0 && errno != ENOENT)
-		return zh_error_set(err, errno, NULL, "cannot reset the VM index: %m");
-	return rebuild(x->dir, 1, boot, pools, err);
-}
-
-int vmstore_index_id_alloc(uint64_t *base, struct zh_error *err)
+/* The lowest free slot, taken; -ENOSPC when none (err untouched). */
+static int take_slot(struct ix *x, uint64_t *k, struct zh_error *err)
 {
 	uint8_t map[SLOT_BYTES];
-	struct ix x;
-	int r = ix_open(&x, err), k = -ENOSPC;
+	int r = slots_read(x->dir, map);
 
-	for (int pass = 0; r == 0 && pass < 2 && k < 0; pass++) {
-		if (pass == 1 && (r = rescan(&x, err)) < 0)
-			break;
-		if ((r = slots_read(x.dir, map)) == 0)
-			k = lowest_free(map);
-		else
-			r = zh_error_set(err, -r, NULL, "cannot read the VM index: %s",
-					 strerror(-r));
+	if (r == 0 && (r = lowest_free(map)) == -ENOSPC)
+		return r;
+	if (r >= 0) {
+		*k = (uint64_t)r;
+		r = slot_put(x->dir, *k, true);
 	}
-	if (r == 0 && k < 0)
-		r = zh_error_set(err, ENOSPC, "zonehost_id_base",
-				 "no free uid/gid range left on this host");
-	if (r == 0 && (r = slot_put(x.dir, (uint64_t)k, true)) < 0)
-		r = zh_error_set(err, -r, NULL, "cannot update the VM index: %s", strerror(-r));
+	return r < 0 ? zh_error_set(err, -r, NULL, "cannot update the VM index: %s", strerror(-r))
+		     : 0;
+}
+
+/*
+ * When every slot looks taken, the slots kills leaked are forgotten by a
+ * scan of the configs (the caller's host lock means no slot is in flight).
+ */
+int vmstore_index_id_alloc(uint64_t *base, struct zh_error *err)
+{
+	uint64_t k = 0;
+	struct ix x;
+	int r = ix_open(&x, false, err);
+
+	if (r < 0)
+		return r;
+	r = take_slot(&x, &k, err);
 	ix_close(&x);
+	if (r == -ENOSPC) {
+		if ((r = ix_open(&x, true, err)) < 0)
+			return r;
+		r = take_slot(&x, &k, err);
+		ix_close(&x);
+	}
+	if (r == -ENOSPC)
+		return zh_error_set(err, ENOSPC, "zonehost_id_base",
+				    "no free uid/gid range left on this host");
 	if (r == 0)
-		*base = (uint64_t)k * VMSTORE_ID_SLOT;
+		*base = k * VMSTORE_ID_SLOT;
 	return r;
 }
 
@@ -461,7 +517,7 @@ void vmstore_index_id_free(uint64_t base)
 	struct zh_error ignored = ZH_ERROR_INIT;
 	struct ix x;
 
-	if (ix_open(&x, &ignored) == 0) {
+	if (ix_open(&x, false, &ignored) == 0) {
 		base_put(x.dir, base, false);
 		ix_close(&x);
 	}
@@ -511,7 +567,7 @@ int vmstore_index_nic_vms(const json_t *nics, char ***out, struct zh_error *err)
 	size_t i, n = 0;
 	json_t *nic;
 	struct ix x;
-	int r = v ? ix_open(&x, err) : zh_error_oom(err);
+	int r = v ? ix_open(&x, false, err) : zh_error_oom(err);
 
 	if (r < 0)
 		return r;

@@ -31,6 +31,7 @@
 #include "lock.h"
 #include "paths.h"
 #include "util.h"
+#include "vmstore-internal.h"
 #include "vmstore.h"
 
 #define VMSTORE_CONFIG_MAX (4u << 20)
@@ -107,7 +108,7 @@ static int legacy_move(const struct pool *p, const char *dir, const char *uuid)
  * configs there, through a new directory renamed into place when complete
  * (.vmadm/ marks the pool done; a pool with no VM gets it at its first).
  */
-static int migrate(const struct pool *p, struct zh_error *err)
+int vmstore_migrate(const struct pool *p, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
 	_cleanup_free_ char *tmp = paths_join(p->mountpoint, CONFIG_DIR "-new");
@@ -184,7 +185,7 @@ static int load_pool(const struct pool *p, json_t *arr, struct zh_error *err)
 	_cleanup_free_ char *dir = paths_join(p->mountpoint, CONFIG_DIR);
 	char uuid[UTIL_UUID_LEN + 1];
 	struct dirent *de;
-	int r = dir ? migrate(p, err) : zh_error_oom(err);
+	int r = dir ? vmstore_migrate(p, err) : zh_error_oom(err);
 	DIR *d;
 
 	if (r < 0)
@@ -247,7 +248,7 @@ int vmstore_find_pool(const char *uuid, struct pool **pool_out, struct zh_error 
 		_cleanup_pool_ struct pool *p = NULL;
 
 		r = pool_open(*n, &p, err);
-		if (r < 0 || (r = migrate(p, err)) < 0)
+		if (r < 0 || (r = vmstore_migrate(p, err)) < 0)
 			return r;
 		if (!vmstore_has_config(p, uuid))
 			continue;

@@ -291,10 +291,10 @@ static int add_vm(int dir, const json_t *vm)
 
 static int scan_pool(int dir, const struct pool *p, struct zh_error *err)
 {
-	_cleanup_json_ json_t *vms = NULL;
+	_cleanup_json_ json_t *vms = json_array();
 	size_t i;
 	json_t *vm;
-	int r = vmstore_load_pool(p, &vms, err);
+	int r = vms ? vmstore_read_pool(p, vms, err) : zh_error_oom(err);
 
 	if (r < 0)
 		return r;
@@ -354,8 +354,9 @@ static int open_pools(char *const *names, struct pool ***out, struct zh_error *e
 	int r = v ? 0 : zh_error_oom(err);
 
 	for (size_t i = 0; r == 0 && names[i]; i++)
-		if ((r = pool_open(names[i], &v[i], err)) == 0)
-			r = vmstore_migrate(v[i], err);
+		if ((r = pool_open(names[i], &v[i], err)) == 0 &&
+		    (r = vmstore_migrate(v[i], err)) > 0)
+			vmstore_index_invalidate(); /* the stamp may be current: not any more */
 	if (r < 0) {
 		free_pools(v);
 		return r;

@@ -200,9 +200,13 @@ int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *er
 
 	if (!path || !dir)
 		return zh_error_oom(err);
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	for (int i = 0; i < 3 && fd < 0; i++) { /* ENOENT: an unmark took the empty dir away */
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 && errno != ENOENT)
+			break;
+	}
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
 	/* No fsync: the snapshot or subvolume made next commits the pool's
@@ -210,12 +214,16 @@ int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *er
 	return 0;
 }
 
+/* The marks' directory goes with its last mark: a pool looks as it did. */
 void vmstore_unmark_new(const struct pool *p, const char *uuid)
 {
 	_cleanup_free_ char *path = mark_path(p, uuid);
+	_cleanup_free_ char *dir = paths_join(p->mountpoint, MARK_DIR);
 
 	if (path) /* a mark that outlives a power cut, config saved, is only dropped */
 		unlink(path);
+	if (dir)
+		rmdir(dir); /* ENOTEMPTY while another VM is being made */
 }
 
 static int strv_push(char ***v, size_t *n, const char *s)

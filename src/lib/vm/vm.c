@@ -315,18 +315,25 @@ static int mark_deleting(const char *uuid, struct zh_error *err)
 
 	if (!dir || !path)
 		return zh_error_oom(err);
-	if ((r = fsutil_mkdir_p(dir, 0700, err)) < 0)
-		return r;
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	for (int i = 0; i < 3 && fd < 0; i++) { /* ENOENT: an unmark took the empty dir away */
+		if ((r = fsutil_mkdir_p(dir, 0700, err)) < 0)
+			return r;
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 && errno != ENOENT)
+			break;
+	}
 	return fd < 0 ? zh_error_set(err, errno, NULL, "cannot create %s: %m", path) : 0;
 }
 
 static void unmark_deleting(const char *uuid)
 {
 	_cleanup_free_ char *path = deleting_path(uuid);
+	_cleanup_free_ char *dir = paths_join(paths_run(), "deleting");
 
 	if (path)
 		unlink(path);
+	if (dir)
+		rmdir(dir); /* ENOTEMPTY while another delete is at work */
 }
 
 /*

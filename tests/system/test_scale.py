@@ -94,6 +94,10 @@ def test_id_bases_unique_after_deletes_kills_and_index_loss(nethost, tmp_path):
                                                         "ip": "198.19.9.9",
                                                         "netmask": "255.255.0.0"}]))
     assert r.rc == 1 and "Conflict detected with another vm" in r.err, r
+    other_vlan = [{"nic_tag": "stub0", "vlan_id": 5, "ip": "198.19.0.2", "netmask": "255.255.0.0"}]
+    r = h.vmadm("create", input=payload(img, 41, nics=other_vlan))  # same IP, other VLAN: fine
+    assert r.rc == 0, r
+    assert h.vmadm("delete", r.err.split()[-1]).rc == 0
     r = h.vmadm("update", c, input=json.dumps({"add_nics": [
         {"nic_tag": "stub0", "ip": "198.19.0.2", "netmask": "255.255.0.0"}]}))
     assert r.rc == 1 and "Conflict detected with another vm" in r.err, r

@@ -6,11 +6,12 @@
  * config of every pool, kept as a cache under <run>/index/
  * (docs/architecture.md "On-disk layout"):
  *
- *     stamp       "zonehost-index 1\nboot <boot_id>\npools <fingerprint>\n"
+ *     stamp       "zonehost-index 2\nboot <boot_id>\npools <fingerprint>\n"
  *     id-slots    a bitmap, bit k set: the id slot k (zonehost_id_base /
  *                 65536) is taken or was handed out
  *     nics/<h>    one uuid a line: the VMs whose config held the NIC key
- *                 whose 64-bit FNV-1a hash is h ("mac <mac>" or "ip <ip>")
+ *                 whose 64-bit FNV-1a hash is h ("mac <mac>" or
+ *                 "ip <nic_tag> <vlan_id> <ip>")
  *
  * The configs stay the only truth; the index only ever errs on the safe
  * side.  A slot is set before any config holding it is written (the
@@ -51,7 +52,7 @@
 
 #define INDEX_DIR    "index"
 #define INDEX_LOCK   "index"
-#define STAMP_MAGIC  "zonehost-index 1"
+#define STAMP_MAGIC  "zonehost-index 2"
 #define SLOT_COUNT   65536u
 #define SLOT_BYTES   (SLOT_COUNT / 8)
 #define KEY_FILE_MAX (1u << 20)
@@ -256,15 +257,31 @@ static int mac_key(const char *mac, char *buf, size_t len)
 			o[2] & 255, o[3] & 255, o[4] & 255, o[5] & 255);
 }
 
-/* A NIC's keys (0, 1 or 2) into keys[]; each under 256 bytes. */
+/* vlan_id as vmcfg reads it (vmcfg_int): an integer, a real truncated, else 0. */
+static long long vlan_of(const json_t *nic)
+{
+	json_t *v = json_object_get(nic, "vlan_id");
+
+	if (json_is_integer(v))
+		return (long long)json_integer_value(v);
+	return json_is_real(v) ? (long long)json_real_value(v) : 0;
+}
+
+/*
+ * A NIC's keys (0, 1 or 2) into keys[], each under 256 bytes: its MAC,
+ * and its IP on its tag and VLAN (vmcfg's conflict rule: a NIC without a
+ * tag or with "dhcp" conflicts by IP with none).
+ */
 static int nic_keys(const json_t *nic, char keys[2][256])
 {
 	const char *mac = jsonutil_str(nic, "mac"), *ip = jsonutil_str(nic, "ip");
+	const char *tag = jsonutil_str(nic, "nic_tag");
 	int n = 0;
 
 	if (mac && mac_key(mac, keys[n], sizeof(keys[n])) < 256)
 		n++;
-	if (ip && !streq(ip, "dhcp") && snprintf(keys[n], sizeof(keys[n]), "ip %s", ip) < 256)
+	if (ip && tag && !streq(ip, "dhcp") &&
+	    snprintf(keys[n], sizeof(keys[n]), "ip %s %lld %s", tag, vlan_of(nic), ip) < 256)
 		n++;
 	return n;
 }

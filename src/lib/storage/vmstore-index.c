@@ -177,12 +177,12 @@ static int slot_put(int dir, uint64_t k, bool used)
 }
 
 /* A base not on a slot boundary (never handed out here) takes both slots it overlaps. */
-static int base_put(int dir, uint64_t base, bool used)
+static int base_take(int dir, uint64_t base)
 {
-	int r = slot_put(dir, base / VMSTORE_ID_SLOT, used);
+	int r = slot_put(dir, base / VMSTORE_ID_SLOT, true);
 
 	if (r == 0 && base % VMSTORE_ID_SLOT)
-		r = slot_put(dir, base / VMSTORE_ID_SLOT + 1, used);
+		r = slot_put(dir, base / VMSTORE_ID_SLOT + 1, true);
 	return r;
 }
 
@@ -297,7 +297,7 @@ static int add_vm(int dir, const json_t *vm)
 	int r = 0;
 
 	if (json_is_integer(base) && json_integer_value(base) >= 0)
-		r = base_put(dir, (uint64_t)json_integer_value(base), true);
+		r = base_take(dir, (uint64_t)json_integer_value(base));
 	if (!uuid || !util_is_uuid(uuid))
 		return r;
 	json_array_foreach (json_object_get(vm, "nics"), i, nic)
@@ -530,16 +530,18 @@ int vmstore_index_id_alloc(uint64_t *base, struct zh_error *err)
 	return r;
 }
 
+/* Only a base on a slot boundary (one handed out here) is given back; any other stays taken. */
 void vmstore_index_id_free(uint64_t base)
 {
 	struct zh_error ignored = ZH_ERROR_INIT;
 	struct ix x;
 
-	if (ix_open(&x, false, &ignored) == 0) {
-		base_put(x.dir, base, false);
-		ix_close(&x);
+	if (base % VMSTORE_ID_SLOT || ix_open(&x, false, &ignored) < 0) {
+		zh_error_clear(&ignored);
+		return;
 	}
-	zh_error_clear(&ignored);
+	slot_put(x.dir, base / VMSTORE_ID_SLOT, false);
+	ix_close(&x);
 }
 
 /* Append to *v (NULL-terminated, *n entries) each uuid of buf not in it yet. */

@@ -168,6 +168,15 @@ int pool_load(const char *name, struct pool **out, struct zh_error *err)
 	return 0;
 }
 
+int pool_record_stat(const char *name, struct stat *st)
+{
+	_cleanup_free_ char *path = pool_name_valid(name) ? paths_pool_record(name) : NULL;
+
+	if (!path)
+		return -EINVAL;
+	return stat(path, st) < 0 ? -errno : 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);

@@ -75,6 +75,10 @@ int pool_open_default(struct pool **out, struct zh_error *err);
 /* Names of every recorded pool (NULL-terminated, sorted); empty vector if none. */
 int pool_list(char ***names, struct zh_error *err);
 
+/* stat(2) of pool name's record: its identity (a re-created pool gets a new one). */
+struct stat;
+int pool_record_stat(const char *name, struct stat *st);
+
 /* Mount every recorded pool (host boot). Continues past failures, reports the first. */
 int pool_mount_all(struct zh_error *err);
 
@@ -148,6 +152,9 @@ int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, st
 
 /* Entry names directly under the mount point that are subvolumes (sorted). */
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);
+/* The same, only the names starting with prefix: one readdir, no stat of the others. */
+int pool_dataset_list_prefix(const struct pool *p, const char *prefix, char ***names,
+			     struct zh_error *err);
 
 /*
  * A received subvolume made a writable dataset: clear the read-only flag and

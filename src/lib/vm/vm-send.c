@@ -551,7 +551,7 @@ int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
 	_cleanup_json_ json_t *vm = NULL;
 	_cleanup_free_ char *fromds = NULL, *sending = NULL;
 	struct zh_error ignored = ZH_ERROR_INIT;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_stored(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -654,7 +654,7 @@ static int recv_check_existing(struct recv *rc, struct zh_error *err)
 	_cleanup_free_ char *base = NULL;
 	struct zh_error e2 = ZH_ERROR_INIT;
 	json_t *old = NULL;
-	int r = vmview_find(rc->uuid, &rc->p, &old, &e2);
+	int r = vmstore_find_stored(rc->uuid, &rc->p, &old, &e2);
 	int64_t ids;
 
 	zh_error_clear(&e2);

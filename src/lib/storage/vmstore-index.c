@@ -4,7 +4,7 @@
  *
  * Design: what create and update would otherwise learn by reading every
  * config of every pool, kept as a cache under <run>/index/
- * (docs/architecture.md "On-disk layout"):
+ * (docs/architecture.md §13, §21):
  *
  *     stamp       "zonehost-index 2\nboot <boot_id>\npools <fingerprint>\n"
  *     id-slots    a bitmap, bit k set: the id slot k (zonehost_id_base /

@@ -107,9 +107,6 @@ static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 	r->brand = props_brand_get(vmcfg_brand(cfg));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
-	if (r->brand->hvm)
-		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
-				    r->brand->name);
 	return 0;
 }
 
@@ -172,7 +169,9 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 	if ((ret = apply_defaults(r, cfg)) < 0)
 		return ret;
 	vmcfg_fix_memory(r, cfg, NULL);
-	if ((ret = check_memory(r, cfg)) < 0)
+	vmcfg_hvm_memory(r, cfg);
+	r->nic_driver = jsonutil_str(cfg, "nic_driver");
+	if ((ret = check_memory(r, cfg)) < 0 || (ret = vmcfg_hvm_create(r, cfg)) < 0)
 		return ret;
 	return finish_create(r, cfg);
 }

@@ -453,6 +453,19 @@ undo:
 	return r;
 }
 
+/*
+ * The one place hardware VMs are refused until the storage and QEMU
+ * layers of issue 12 land: the config layer validates and defaults
+ * kvm/bhyve payloads in full (docs/architecture.md §4), nothing is built.
+ */
+static int refuse_hvm(const json_t *vm, struct zh_error *err)
+{
+	if (!vmcfg_is_hvm(vm))
+		return 0;
+	return zh_error_set(err, ENOTSUP, "brand", "brand %s: hardware VMs are not supported yet",
+			    vmcfg_brand(vm));
+}
+
 static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot, struct zh_error *err)
 {
@@ -465,6 +478,8 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 
 	env_init(&env, payload);
 	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
+	if (r == 0)
+		r = refuse_hvm(vm, err);
 	if (r < 0)
 		return r;
 	uuid = vmcfg_uuid(vm);

@@ -168,8 +168,8 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 	r->uuid = vmcfg_uuid(cfg);
 	if ((ret = apply_defaults(r, cfg)) < 0)
 		return ret;
+	vmcfg_hvm_memory(r, cfg); /* before the limits are derived */
 	vmcfg_fix_memory(r, cfg, NULL);
-	vmcfg_hvm_memory(r, cfg);
 	r->nic_driver = jsonutil_str(cfg, "nic_driver");
 	if ((ret = check_memory(r, cfg)) < 0 || (ret = vmcfg_hvm_create(r, cfg)) < 0)
 		return ret;

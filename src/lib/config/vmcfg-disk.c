@@ -116,8 +116,8 @@ int vmcfg_pci_slot_parse(const char *s, int *bus, int *dev, int *fn)
 		parts[n++] = t;
 	if (n == 0 || t || strstr(s, "::") || s[0] == ':' || s[strlen(s) - 1] == ':')
 		return -EINVAL;
-	for (int i = 0; i < n; i++)
-		if (!parse_num(parts[i], max[3 - n + i], &v[3 - n + i]))
+	for (int i = 0, off = n == 3 ? 0 : 1; i < n; i++)
+		if (!parse_num(parts[i], max[off + i], &v[off + i]))
 			return -EINVAL;
 	*bus = (int)v[0], *dev = (int)v[1], *fn = (int)v[2];
 	if (*bus == 0 && (*dev == 0 || *dev == 6 || *dev == 30 || *dev == 31))
@@ -261,7 +261,8 @@ static int check_model(struct vmcfg_run *r, json_t *d, const char *driver)
 		return 0;
 	return zh_error_set(r->err, EINVAL, "disks",
 			    "\"%s\" is not a valid disk model for %s brand. Valid are: %s", m,
-			    r->brand->name, is_bhyve(r) ? "virtio, ahci, nvme" : "virtio, ide, scsi");
+			    r->brand->name,
+			    is_bhyve(r) ? "virtio, ahci, nvme" : "virtio, ide, scsi");
 }
 
 static int check_block_size(struct vmcfg_run *r, json_t *d, size_t i)
@@ -270,8 +271,9 @@ static int check_block_size(struct vmcfg_run *r, json_t *d, size_t i)
 	int64_t n = vmcfg_int(d, "block_size", -1);
 
 	if (v && json_object_get(d, "image_uuid"))
-		return zh_error_set(r->err, EINVAL, "disks",
-				    "setting both .block_size and .image_uuid on a volume is invalid");
+		return zh_error_set(
+			r->err, EINVAL, "disks",
+			"setting both .block_size and .image_uuid on a volume is invalid");
 	if (v && (n < 512 || n > 131072 || (n & (n - 1))))
 		return bad_disk(r, i, "block_size");
 	if (!v && !json_object_get(d, "image_uuid") && creates_file(d))
@@ -305,8 +307,10 @@ static int check_size(struct vmcfg_run *r, json_t *d, size_t i, bool flexible)
 	json_t *size = json_object_get(d, "size");
 
 	if (img && size && !flexible) {
-		vmcfg_warnf(r, "Warning, invalid create property: [disks.%zu.size] removing from "
-			       "payload.", i);
+		vmcfg_warnf(r,
+			    "Warning, invalid create property: [disks.%zu.size] removing from "
+			    "payload.",
+			    i);
 		json_object_del(d, "size");
 		return 0;
 	}
@@ -443,10 +447,6 @@ void vmcfg_hvm_memory(struct vmcfg_run *r, json_t *cfg)
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
 		if (vmcfg_int(cfg, keys[i], floor) < floor)
 			json_object_set_new(cfg, keys[i], json_integer(floor));
-	if (vmcfg_int(cfg, "max_swap", -1) >= 0 &&
-	    vmcfg_int(cfg, "max_swap", 0) < vmcfg_int(cfg, "max_physical_memory", 0))
-		json_object_set_new(cfg, "max_swap",
-				    json_integer(vmcfg_int(cfg, "max_physical_memory", 0)));
 }
 
 int vmcfg_hvm_create(struct vmcfg_run *r, json_t *cfg)
@@ -587,8 +587,7 @@ int vmcfg_hvm_update(struct vmcfg_run *r, json_t *cfg, const json_t *p)
 	if (!cur && !(cur = json_array()))
 		return zh_error_oom(r->err);
 	disks_remove(r, cur, d);
-	if ((ret = disks_update(r, cur, u)) < 0 ||
-	    (ret = disks_add(r, cfg, cur, a)) < 0)
+	if ((ret = disks_update(r, cur, u)) < 0 || (ret = disks_add(r, cfg, cur, a)) < 0)
 		return ret;
 	return set_new(r, cfg, "disks", json_incref(cur));
 }

@@ -20,7 +20,7 @@ struct vmcfg_run {
 	vmcfg_warn_fn warn;
 	void *wctx;
 	struct vmcfg_report rep;
-	const char *uuid; /* the VM's uuid (conflict checks) */
+	const char *uuid;	/* the VM's uuid (conflict checks) */
 	const char *nic_driver; /* HVM: default nics.*.model */
 	struct zh_error *err;
 };

@@ -483,8 +483,45 @@ static void test_update_memory(void)
 	json_decref(vm);
 }
 
+/* ---- vmadm validate ---- */
+
+static void check_validate(const char *text, int want_rc, const char *want, const char *name)
+{
+	struct vmcfg_report rep = VMCFG_REPORT_INIT;
+	json_t *p = js(text), *o;
+	char *got;
+
+	is_int(vmcfg_validate(NULL, VMCFG_CREATE, p, &env, &rep), want_rc, "%s: rc", name);
+	o = vmcfg_report_json(&rep);
+	got = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	is_str(got, want, "%s: report", name);
+	free(got);
+	json_decref(o);
+	json_decref(p);
+	vmcfg_report_clear(&rep);
+}
+
+#define REP(bp, bv, mp) \
+	"{\"bad_properties\":[" bp "],\"bad_values\":[" bv "],\"missing_properties\":[" mp "]}"
+
+static void test_validate(void)
+{
+	check_validate("{" BHYVE ",\"disks\":[{\"image_uuid\":\"" ZVOL "\",\"image_size\":10240,"
+		       "\"model\":\"virtio\"}],\"vnc_port\":5900}",
+		       0, REP("", "", ""), "valid bhyve");
+	check_validate("{" KVM ",\"disks\":[{\"size\":1},{\"image_uuid\":\"" OSIMG "\"},"
+		       "{\"image_uuid\":\"" ZVOL "\",\"image_size\":1,\"size\":5}]}",
+		       -EINVAL,
+		       REP("\"disks.2.size\"", "\"disks.1.image_uuid\",\"disks.2.image_size\"", ""),
+		       "image checks");
+	check_validate("{" BHYVE ",\"vnc_port\":65536,\"cpu_type\":\"host\",\"qemu_opts\":\"x\"}",
+		       -EINVAL, REP("\"cpu_type\",\"qemu_opts\"", "\"vnc_port\"", ""),
+		       "bhyve: kvm-only properties, vnc_port range");
+}
+
 int main(void)
 {
+	test_validate();
 	test_defaults();
 	test_memory();
 	test_top();

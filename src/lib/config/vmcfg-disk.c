@@ -465,6 +465,55 @@ int vmcfg_hvm_create(struct vmcfg_run *r, json_t *cfg)
 	return set_new(r, cfg, "disks", json_incref(all));
 }
 
+/* ---- vmadm validate: SmartOS's validateImages for disks ---- */
+
+static int rep_disk(json_t **arr, size_t i, const char *k)
+{
+	_cleanup_free_ char *name = NULL;
+
+	if (asprintf(&name, "disks.%zu.%s", i, k) < 0)
+		return -ENOMEM;
+	return vmcfg_rep_add(arr, name);
+}
+
+static int validate_disk(struct vmcfg_run *r, const json_t *d, size_t i, const struct disk_ctx *c)
+{
+	const char *img = jsonutil_str(d, "image_uuid");
+	const struct vmcfg_env *e = r->env;
+	char type[64] = "";
+	int64_t size = 0;
+
+	if (!img || !e)
+		return 0;
+	if (json_object_get(d, "size") && !c->flexible &&
+	    rep_disk(&r->rep.bad_properties, i, "size"))
+		return -ENOMEM;
+	if (e->image_type &&
+	    (e->image_type(e->ctx, c->zpool, img, type, sizeof(type)) < 0 || !streq(type, "zvol")))
+		return rep_disk(&r->rep.bad_values, i, "image_uuid");
+	if (e->image_size && json_object_get(d, "image_size") &&
+	    e->image_size(e->ctx, c->zpool, img, &size) == 0 &&
+	    vmcfg_int(d, "image_size", -1) != size)
+		return rep_disk(&r->rep.bad_values, i, "image_size");
+	return 0;
+}
+
+int vmcfg_hvm_validate(struct vmcfg_run *r, const json_t *payload)
+{
+	struct disk_ctx c;
+	size_t i;
+	json_t *d;
+	int ret;
+
+	if (!r->brand->hvm || r->action == PROPS_UPDATE)
+		return 0;
+	disk_ctx_of(payload, &c);
+	json_array_foreach (json_object_get(payload, "disks"), i, d)
+		if (json_is_object(d) && (ret = validate_disk(r, d, i, &c)) < 0)
+			return ret;
+	return 0;
+}
+
 /* ---- update ---- */
 
 /* Before the table strips them: what update_disks may never change. */

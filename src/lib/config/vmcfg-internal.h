@@ -66,6 +66,7 @@ bool vmcfg_mac_normalize(const char *in, char out[18]);
 int vmcfg_hvm_create(struct vmcfg_run *r, json_t *cfg);
 int vmcfg_hvm_precheck(struct vmcfg_run *r, const json_t *p);
 int vmcfg_hvm_update(struct vmcfg_run *r, json_t *cfg, const json_t *p);
+int vmcfg_hvm_validate(struct vmcfg_run *r, const json_t *payload);
 void vmcfg_hvm_memory(struct vmcfg_run *r, json_t *cfg);
 int vmcfg_check_compression_value(struct vmcfg_run *r, const json_t *v, const char *label);
 

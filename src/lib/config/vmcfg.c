@@ -14,8 +14,8 @@
  *     if (vmcfg_create(payload, &env, warn, ctx, &vm, &err) < 0) ...
  *
  * Invariants: the payload is never modified (a deep copy is worked on);
- * every fatal message names its property in err->prop; only OS brands are
- * created (HVM brands are recognised by the table but refused here).
+ * every fatal message names its property in err->prop.  The HVM rules
+ * (disks, nic models, vnc, memory floor) live in vmcfg-disk.c.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -292,6 +292,8 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
 		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM : -EINVAL;
 	r.rep = *rep;
 	ret = vmcfg_check_payload(&r, payload);
+	if (ret >= 0)
+		ret = vmcfg_hvm_validate(&r, payload);
 	*rep = r.rep;
 	if (ret < 0)
 		return ret;

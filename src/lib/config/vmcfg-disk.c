@@ -308,9 +308,8 @@ static int check_size(struct vmcfg_run *r, json_t *d, size_t i, bool flexible)
 
 	if (img && size && !flexible) {
 		vmcfg_warnf(r,
-			    "Warning, invalid create property: [disks.%zu.size] removing from "
-			    "payload.",
-			    i);
+			    "Warning, invalid %s property: [disks.%zu.size] removing from payload.",
+			    r->action == PROPS_UPDATE ? "update" : "create", i);
 		json_object_del(d, "size");
 		return 0;
 	}

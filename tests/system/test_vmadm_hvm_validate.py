@@ -94,7 +94,8 @@ def no_nics(p):
     return {k: v for k, v in p.items() if k != "nics"}
 
 
-def test_create_hvm_refused_nothing_left(host):
+def test_create_hvm_refused_nothing_left(imghost):
+    host, _ = imghost
     before = snapshot(host)
     for p in (no_nics(KVM), no_nics(BHYVE)):
         r = host.vmadm("create", input=json.dumps(p))
@@ -105,7 +106,8 @@ def test_create_hvm_refused_nothing_left(host):
     assert r.out == ""
 
 
-def test_create_hvm_bad_payload_messages(host):
+def test_create_hvm_bad_payload_messages(imghost):
+    host, _ = imghost
     cases = [
         (dict(no_nics(KVM), disks=[{"size": 1, "model": "nvme"}]),
          '"nvme" is not a valid disk model for kvm brand. Valid are: virtio, ide, scsi'),

@@ -51,6 +51,8 @@ enum ctl_cmd {
 	CTL_UPDATE = 6,	    /* re-read the config and apply live limits */
 	CTL_UPDATE_NET = 7, /* CTL_UPDATE, then apply changed nics and routes */
 	CTL_BOOTED = 8,	    /* zoneadmd -> vmadm on the notify socket: boot result */
+	CTL_INFO = 9,	    /* {"types":[s...]} -> {"<type>":{...},...} (HVM brands) */
+	CTL_SYSRQ = 10,	    /* {"request":"nmi"|"screenshot"} -> {} or {"path"} (HVM brands) */
 	CTL_CMD_MAX
 };
 

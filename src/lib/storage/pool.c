@@ -384,6 +384,36 @@ int pool_open(const char *name, struct pool **out, struct zh_error *err)
 	return 0;
 }
 
+void pool_free_all(struct pool **v)
+{
+	for (struct pool **p = v; p && *p; p++)
+		pool_free(*p);
+	free(v);
+}
+
+int pool_open_names(char *const *names, struct pool ***out, struct zh_error *err)
+{
+	struct pool **v = calloc(util_strv_len(names) + 1, sizeof(*v));
+	int r = v ? 0 : zh_error_oom(err);
+
+	for (size_t i = 0; r == 0 && names[i]; i++)
+		r = pool_open(names[i], &v[i], err);
+	if (r < 0) {
+		pool_free_all(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+int pool_open_all(struct pool ***out, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int r = pool_list(&names, err);
+
+	return r < 0 ? r : pool_open_names(names, out, err);
+}
+
 int pool_open_default(struct pool **out, struct zh_error *err)
 {
 	struct pool_create_opts o = {.name = POOL_DEFAULT_NAME};

@@ -68,6 +68,20 @@ int pool_create(const struct pool_create_opts *o, struct pool **out, struct zh_e
 /* Open a recorded pool, mounting it (idempotently) if it is not mounted. -ENOENT if unknown. */
 int pool_open(const char *name, struct pool **out, struct zh_error *err);
 
+/*
+ * The named pools opened (mounted), NULL-terminated, in the order given;
+ * all or nothing.  pool_open_all: every pool of this host (pool_list).
+ *
+ *     _cleanup_pools_ struct pool **pools = NULL;
+ *     if (pool_open_all(&pools, &err) < 0) ...
+ *     for (struct pool **p = pools; *p; p++) ...
+ */
+int pool_open_names(char *const *names, struct pool ***out, struct zh_error *err);
+int pool_open_all(struct pool ***out, struct zh_error *err);
+void pool_free_all(struct pool **v);
+DEFINE_CLEANUP_FUNC(struct pool *, pool_free_all)
+#define _cleanup_pools_ _cleanup_(pool_free_allp)
+
 /* pool_open(POOL_DEFAULT_NAME), creating the default file-backed pool when no pool exists at all.
  */
 int pool_open_default(struct pool **out, struct zh_error *err);

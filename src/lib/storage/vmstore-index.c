@@ -354,28 +354,22 @@ static int rebuild(int dir, int how, const char *boot, const char *fp, struct po
 		     : 0;
 }
 
-static void free_pools(struct pool **v)
-{
-	for (struct pool **p = v; p && *p; p++)
-		pool_free(*p);
-	free(v);
-}
-
 /*
  * The pools named, opened (mounted) and migrated before the index lock is
  * taken: mounting takes "pool-<name>" and a migration invalidates the index.
  */
 static int open_pools(char *const *names, struct pool ***out, struct zh_error *err)
 {
-	struct pool **v = calloc(util_strv_len(names) + 1, sizeof(*v));
-	int r = v ? 0 : zh_error_oom(err);
+	struct pool **v = NULL;
+	int r = pool_open_names(names, &v, err);
 
-	for (size_t i = 0; r == 0 && names[i]; i++)
-		if ((r = pool_open(names[i], &v[i], err)) == 0 &&
-		    (r = vmstore_migrate(v[i], err)) > 0)
+	for (size_t i = 0; r == 0 && v[i]; i++)
+		if ((r = vmstore_migrate(v[i], err)) > 0) {
 			vmstore_index_invalidate(); /* the stamp may be current: not any more */
+			r = 0;
+		}
 	if (r < 0) {
-		free_pools(v);
+		pool_free_all(v);
 		return r;
 	}
 	*out = v;
@@ -417,7 +411,7 @@ static int ix_rebuild(struct ix *x, char *const *names, const char *boot, const 
 		if (r < 0)
 			ix_close(x);
 	}
-	free_pools(pools);
+	pool_free_all(pools);
 	return r;
 }
 

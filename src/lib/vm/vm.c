@@ -276,35 +276,14 @@ void vm_recover_new(const struct pool *p, const char *uuid)
 	vmstore_unmark_new(p, uuid);
 }
 
-static void free_pools(struct pool **v)
-{
-	for (struct pool **p = v; p && *p; p++)
-		pool_free(*p);
-	free(v);
-}
-
-/* The pools of this host, opened once for a sweep; NULL-terminated. */
+/* The pools of this host, opened once for a sweep; NULL when unsure of any. */
 static struct pool **open_pools(void)
 {
 	struct zh_error ignored = ZH_ERROR_INIT;
-	_cleanup_strv_ char **names = NULL;
 	struct pool **v = NULL;
-	size_t n = 0;
 
-	if (pool_list(&names, &ignored) < 0) {
-		zh_error_clear(&ignored);
-		return NULL;
-	}
-	for (n = 0; names[n]; n++)
-		;
-	if (!(v = calloc(n + 1, sizeof(*v))))
-		return NULL;
-	for (size_t i = 0; i < n; i++)
-		if (pool_open(names[i], &v[i], &ignored) < 0) {
-			zh_error_clear(&ignored);
-			free_pools(v);
-			return NULL; /* unsure of any: sweep nothing */
-		}
+	if (pool_open_all(&v, &ignored) < 0)
+		zh_error_clear(&ignored); /* unsure of any: sweep nothing */
 	return v;
 }
 
@@ -392,7 +371,7 @@ static void sweep_deleting(void)
 			sweep_deleting_one(pools, de->d_name);
 	if (d)
 		closedir(d);
-	free_pools(pools);
+	pool_free_all(pools);
 }
 
 void vm_sweep_new(const struct pool *p)

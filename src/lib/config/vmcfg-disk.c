@@ -19,22 +19,12 @@
 #include "util.h"
 #include "vmcfg-access.h"
 #include "vmcfg-internal.h"
+#include "vmcfg-start.h"
 
 #define HVM_MIN_OVERHEAD 256 /* MiB: ram + this <= max_physical/locked memory */
 #define VNC_PASSWORD_MAX 8
 
-static const char *const kvm_models[] = {"virtio", "ide", "scsi", NULL};
-static const char *const bhyve_models[] = {"virtio", "ahci", "nvme", NULL};
-
 /* ---- small helpers ---- */
-
-static bool in_list(const char *s, const char *const *l)
-{
-	for (; s && *l; l++)
-		if (streq(s, *l))
-			return true;
-	return false;
-}
 
 static bool is_bhyve(const struct vmcfg_run *r)
 {
@@ -243,7 +233,6 @@ static int check_array(struct vmcfg_run *r, json_t *disks)
 
 static int check_model(struct vmcfg_run *r, json_t *d, const char *driver)
 {
-	const char *const *ok = is_bhyve(r) ? bhyve_models : kvm_models;
 	const char *m = jsonutil_str(d, "model");
 	_cleanup_free_ char *txt = NULL;
 
@@ -257,7 +246,7 @@ static int check_model(struct vmcfg_run *r, json_t *d, const char *driver)
 		return zh_error_set(r->err, EINVAL, "disks", "missing .model option for disk: %s",
 				    txt);
 	}
-	if (in_list(m, ok))
+	if (vmcfg_disk_model_valid(r->brand->name, m))
 		return 0;
 	return zh_error_set(r->err, EINVAL, "disks",
 			    "\"%s\" is not a valid disk model for %s brand. Valid are: %s", m,

@@ -100,11 +100,13 @@ static int attach_filter(int fd)
 	return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 }
 
+/* ETH_P_ALL: a bridge port's frames reach no protocol-specific packet socket. */
 static int open_socket(int ifindex, int efd)
 {
 	struct sockaddr_ll sll = {
-		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP), .sll_ifindex = ifindex};
-	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_IP)), one = 1, rcv = RCVBUF;
+		.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = ifindex};
+	int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_ALL)), one = 1,
+	    rcv = RCVBUF;
 
 	if (fd < 0)
 		child_fail(efd, "cannot open a packet socket: %s", strerror(errno));
@@ -125,6 +127,20 @@ static void reset_signals(void)
 		signal(s, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Nothing of the parent's but fd and efd; 0, 1 and 2 on /dev/null. */
+static void close_inherited(int fd, int efd)
+{
+	int lo = fd < efd ? fd : efd, hi = fd < efd ? efd : fd;
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		child_fail(efd, "cannot open /dev/null: %s", strerror(errno));
+	if (lo < 3 || (lo > 3 && close_range(3, (unsigned)lo - 1, 0) < 0) ||
+	    (hi > lo + 1 && close_range((unsigned)lo + 1, (unsigned)hi - 1, 0) < 0) ||
+	    close_range((unsigned)hi + 1, ~0u, 0) < 0)
+		child_fail(efd, "cannot close inherited descriptors: %s", strerror(errno));
 }
 
 static void drop_privileges(uid_t uid, int efd)
@@ -214,6 +230,7 @@ static _Noreturn void child_main(const struct dhcp_lease *l, int ifindex, uid_t 
 		_exit(1);
 	reset_signals();
 	fd = open_socket(ifindex, efd);
+	close_inherited(fd, efd);
 	drop_privileges(uid, efd);
 	load_seccomp(efd);
 	close(efd); /* EOF: set up */

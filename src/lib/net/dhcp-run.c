@@ -1,6 +1,6 @@
 /*
  * dhcp-run.c - the DHCP responder process of one HVM NIC (dhcp.h;
- * docs/architecture.md §12 "Hardware VMs").
+ * docs/architecture.md §12.1).
  *
  * Owns: one child per NIC with static IPv4 `ips`, holding one AF_PACKET
  * socket bound to the NIC's tap.  Not: what is answered (dhcp.c), the tap

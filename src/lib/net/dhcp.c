@@ -1,6 +1,6 @@
 /*
  * dhcp.c - the pure part of the HVM DHCP responder (dhcp.h;
- * docs/architecture.md §12 "Hardware VMs"): the lease a NIC's config
+ * docs/architecture.md §12.1): the lease a NIC's config
  * gives, parsing a guest's frame, building the answer.
  *
  * Owns: nothing on the host; no allocation, no I/O.  Not: the socket and

@@ -1,6 +1,6 @@
 /*
  * dhcp.h - the host-side DHCP responder of a hardware VM's NIC with static
- * `ips` (docs/architecture.md §12 "Hardware VMs"), as SmartOS's kvm
+ * `ips` (docs/architecture.md §12.1), as SmartOS's kvm
  * answered from inside QEMU: a stock guest with a DHCP client gets the
  * NIC's address, mask, router, resolvers and hostname.
  *

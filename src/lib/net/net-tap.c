@@ -1,6 +1,6 @@
 /*
  * net-tap.c - the tap devices of a hardware VM (kvm, bhyve): one per NIC
- * (net.h; docs/architecture.md §12 "Hardware VMs").
+ * (net.h; docs/architecture.md §12.1).
  *
  * Owns: the taps named net_tap_name() ("vt<8 hex of the uuid><index>"),
  * each a port of the bridge its nic tag names, up, with the NIC's MTU and

@@ -1,5 +1,6 @@
 /*
- * net.h - nic tags, VNICs, addresses and routes (netlink).
+ * net.h - nic tags, VNICs, hardware VMs' taps, addresses and routes
+ * (netlink); docs/architecture.md §12.
  *
  * Owns: the nic tag records (<config>/nictags.json, written atomically),
  * the Linux bridge each tag names (a nic tag IS a bridge of that name: with

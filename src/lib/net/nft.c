@@ -13,8 +13,9 @@
  *   map ports_in/ports_out/ports_snoop   ifname : verdict, one element per
  *                      host port P of a VM: "P" : jump V_nI_in (_out, _snoop)
  *
- * and per NIC I of VM V (host port P = net_vnic_host_name(prefix, idx), the
- * VM's net_vnic_prefix(): unique per VM on the host, as V is):
+ * and per NIC I of VM V (host port P = net_port_name(): the VNIC's host end
+ * net_vnic_host_name(prefix, idx) with the VM's net_vnic_prefix(), unique
+ * per VM on the host as V is; the tap net_tap_name() of an HVM VM):
  *
  *   chain V_nI_in      meta mark set 0x5a000000|vlan_id; source MAC check;
  *                      ether type ip/arp/ip6 goto V_nI_ip4/arp/ip6; other
@@ -28,7 +29,9 @@
  *                      must be the NIC's MAC (one option at most); the
  *                      target of an NA or a DAD NS goes to V_nI_nt
  *   chain V_nI_nt      that target must be one of the NIC's IPv6 addresses
- *   chain V_nI_out     DHCP lease snooping, then the VLAN check: a frame may
+ *   chain V_nI_out     DHCP lease snooping; for an HVM NIC no unicast to
+ *                      another MAC (allow_unfiltered_promisc or
+ *                      allow_mac_spoofing lift it); then the VLAN check: a frame may
  *                      leave by P only if its mark says P's VLAN (mark 0 -
  *                      the host, an uplink, a port zonehost does not manage -
  *                      counts as VLAN 0)
@@ -37,7 +40,7 @@
  *                      ports_snoop from the output hook)
  *   counter V_nI_bad_mac, _bad_ip4, _bad_arp, _bad_ip6, _bad_nd (NS/NA/RS
  *                      target or address option), _bad_ra (RA, redirect),
- *                      _dhcp_server, _bad_type, _vlan
+ *                      _dhcp_server, _bad_type, _vlan, _promisc
  *
  * No VM has an interval set: libnftables fetches the elements of every
  * interval set of the table for any element change, which made an apply

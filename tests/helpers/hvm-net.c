@@ -92,7 +92,7 @@ static void serve(void)
 	unsigned long i;
 
 	while (fgets(line, sizeof(line), stdin)) {
-		if (sscanf(line, "%15s %lu %4097s", cmd, &i, arg) != 3 || i >= nfds)
+		if (sscanf(line, "%15s %lu %4096s", cmd, &i, arg) != 3 || i >= nfds)
 			printf("error bad command\n");
 		else if (streq(cmd, "send"))
 			do_send(i, arg);

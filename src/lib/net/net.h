@@ -148,6 +148,12 @@ int net_tap_create_all(const json_t *vm, int *fds, size_t n, struct zh_error *er
  */
 int net_tap_remove_all(const json_t *vm, struct zh_error *err);
 
+/*
+ * A NIC with static IPv4 `ips` also needs its DHCP responder on its tap:
+ * dhcp_responder_spawn(vm, nic, name, &pid, &err) in dhcp.h (name from
+ * net_tap_name; the caller kills and reaps pid at the VM's end).
+ */
+
 /* Write /etc/resolv.conf, /etc/hostname and /etc/hosts into the zone root (before boot). */
 int net_zone_files(const char *zone_root, const json_t *vm, struct zh_error *err);
 

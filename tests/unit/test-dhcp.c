@@ -41,7 +41,8 @@ static size_t client_frame(uint8_t *f, uint8_t t, const uint8_t *src, const uint
 	memcpy(f + 42 + 28, src, 6);
 	memcpy(f + 42 + 236, "\x63\x82\x53\x63", 4);
 	f[42 + 240] = 53, f[42 + 241] = 1, f[42 + 242] = t;
-	memcpy(f + 42 + 243, opts, nopts);
+	if (nopts)
+		memcpy(f + 42 + 243, opts, nopts);
 	f[42 + 243 + nopts] = 255;
 	return n;
 }

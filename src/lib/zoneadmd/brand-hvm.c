@@ -27,7 +27,7 @@
  * net_update NIC changes are not applied to a running HVM: they apply at
  *           the next boot, as SmartOS
  * info, sysrq  QMP queries; screenshot = screendump to <root>/tmp/vm.ppm
- * The accelerator is TCG (docs/architecture.md §21).  Taps and the DHCP
+ * The accelerator: accel_decide() (KVM only when a probe guest ran).  Taps and the DHCP
  * responder come from the net layer at boot and net_release.
  */
 #include <fcntl.h>
@@ -44,6 +44,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "accel.h"
 #include "brand.h"
 #include "cgroup.h"
 #include "jail.h"
@@ -255,9 +256,9 @@ static char **disk_paths(const json_t *vm, struct zh_error *err)
 	return v;
 }
 
-static int spawn_qemu(struct zad *z, int logfd, struct zh_error *err)
+static int spawn_qemu(struct zad *z, int logfd, bool kvm, struct zh_error *err)
 {
-	struct qemu_spec s = {.vm = z->vm};
+	struct qemu_spec s = {.vm = z->vm, .kvm = kvm};
 	_cleanup_strv_ char **argv = NULL, **disks = NULL;
 	_cleanup_close_ int cgfd = -EBADF;
 	int r;
@@ -281,9 +282,12 @@ static int spawn_qemu(struct zad *z, int logfd, struct zh_error *err)
 static int hvm_boot(struct zad *z, struct zh_error *err)
 {
 	_cleanup_close_ int dirfd = -EBADF, logfd = -EBADF;
+	char why[256];
+	bool kvm;
 	int r;
 
 	drop_console(z);
+	accel_decide(&kvm, why, sizeof(why));
 	if ((dirfd = open_rundir(z, err)) < 0)
 		return dirfd;
 	if ((r = uefi_vars(z, dirfd, err)) < 0)
@@ -292,7 +296,7 @@ static int hvm_boot(struct zad *z, struct zh_error *err)
 		       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return zh_error_set(err, errno, NULL, "vm.startvm.log: %m");
-	if ((r = spawn_qemu(z, logfd, err)) < 0)
+	if ((r = spawn_qemu(z, logfd, kvm, err)) < 0)
 		return r;
 	if ((r = wait_qmp(z, err)) < 0 || (r = connect_console(z, err)) < 0) {
 		syscall(SYS_pidfd_send_signal, z->zp.pidfd, SIGKILL, NULL, 0);
@@ -300,7 +304,7 @@ static int hvm_boot(struct zad *z, struct zh_error *err)
 		closep(&z->zp.pidfd);
 		return r;
 	}
-	zad_logf(z, "booted: qemu pid %d (tcg)", (int)z->zp.pid);
+	zad_logf(z, "booted: qemu pid %d, %s (%s)", (int)z->zp.pid, kvm ? "kvm" : "tcg", why);
 	return 0;
 }
 

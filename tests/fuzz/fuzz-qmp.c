@@ -1,6 +1,6 @@
 /*
  * fuzz-qmp.c - libFuzzer target for the QMP reply parser (qmp_parse: one
- * line QEMU sent, docs/architecture.md §21).  Seeds in
+ * line QEMU sent, docs/architecture.md §22).  Seeds in
  * tests/fuzz/corpus/fuzz-qmp/.  A message that parses must be an object
  * of its kind (an error is an object).
  */

@@ -1,6 +1,6 @@
 /*
  * hvm-run.c - QEMU in its jail, without zoneadmd (tests/system/test_hvm_jail.py,
- * docs/architecture.md §21).
+ * docs/architecture.md §22).
  *
  *   hvm-run VM.json ROOT UID [--cgroup] [--kvm]
  *       build QEMU's argv from the config (qemu_argv_build; disks from

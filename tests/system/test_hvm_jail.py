@@ -1,4 +1,4 @@
-"""QEMU in its jail, without zoneadmd (docs/architecture.md §21).
+"""QEMU in its jail, without zoneadmd (docs/architecture.md §22).
 
 Drives tests/helpers/hvm-run, which builds QEMU's argv from a VM config
 (qemu_argv_build) and starts it through hvm_jail_spawn in a zonehost cgroup.

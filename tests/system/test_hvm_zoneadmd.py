@@ -1,4 +1,4 @@
-"""A kvm VM through zoneadmd's brand-hvm (docs/architecture.md §7, §21).
+"""A kvm VM through zoneadmd's brand-hvm (docs/architecture.md §7, §22).
 
 `vmadm create` of HVM VMs comes with their disks (issue 12): until then the
 test makes a joyent VM, stops it and rewrites its stored config into a kvm

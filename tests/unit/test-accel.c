@@ -1,6 +1,6 @@
 /*
  * test-accel.c - the accelerator decision's cache (accel.h,
- * docs/architecture.md §21): a cached answer of this boot is used as is,
+ * docs/architecture.md §22): a cached answer of this boot is used as is,
  * one of another boot is probed again and rewritten.
  */
 #include <stdio.h>

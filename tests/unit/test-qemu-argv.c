@@ -1,6 +1,6 @@
 /*
  * test-qemu-argv.c - QEMU's argv for a kvm and a bhyve VM (qemu-argv.h,
- * docs/architecture.md §21): fixed options, models, boot order, nics,
+ * docs/architecture.md §22): fixed options, models, boot order, nics,
  * firmware, qemu_opts/qemu_extra_opts, bad models.
  */
 #include <string.h>

@@ -1,5 +1,5 @@
 /*
- * test-qmp.c - the QMP client (qmp.h, docs/architecture.md §21): message
+ * test-qmp.c - the QMP client (qmp.h, docs/architecture.md §22): message
  * kinds, events skipped, errors, the size bound and the timeout, against
  * a fake QEMU on a socketpair.
  */

@@ -1,5 +1,5 @@
 /*
- * jail.c - QEMU's jail (docs/architecture.md §21).
+ * jail.c - QEMU's jail (docs/architecture.md §22).
  *
  * clone3(NEWNS|NEWPID|NEWIPC|NEWUTS|NEWNET, PIDFD, INTO_CGROUP) makes the
  * child; in it, before exec:

@@ -1,5 +1,5 @@
 /*
- * jail.h - QEMU's jail (docs/architecture.md §21): a process in new
+ * jail.h - QEMU's jail (docs/architecture.md §22): a process in new
  * mount, PID, IPC, UTS and network namespaces, its root <zonepath>/root
  * with read-only binds of what QEMU needs, running as an unprivileged
  * uid with no capabilities (bounding set too), no_new_privs, only the

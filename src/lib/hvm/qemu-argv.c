@@ -1,5 +1,5 @@
 /*
- * qemu-argv.c - QEMU's argv for a hardware VM (docs/architecture.md §21).
+ * qemu-argv.c - QEMU's argv for a hardware VM (docs/architecture.md §22).
  *
  * Pure: the stored config, the accelerator and the tap fds in, a strv out.
  * The argv has three parts:

@@ -1,7 +1,7 @@
 /*
  * qemu-argv.h - QEMU's command line for a kvm or bhyve VM, built from its
  * stored config and nothing else (pure: no file is touched).
- * docs/architecture.md §21 gives the options and why.
+ * docs/architecture.md §22 gives the options and why.
  *
  *     struct qemu_spec s = {.vm = vm, .kvm = false, .tap_fds = fds, .n_taps = 1};
  *     _cleanup_strv_ char **argv = NULL;

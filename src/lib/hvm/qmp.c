@@ -1,5 +1,5 @@
 /*
- * qmp.c - the QMP client (docs/architecture.md §21).
+ * qmp.c - the QMP client (docs/architecture.md §22).
  *
  * QMP is newline-delimited JSON.  A message is read into a fixed buffer
  * of QMP_MAX_LINE bytes: a longer line is an error and the connection is

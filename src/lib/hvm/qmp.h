@@ -1,5 +1,5 @@
 /*
- * qmp.h - a QMP client on QEMU's unix socket (docs/architecture.md §21).
+ * qmp.h - a QMP client on QEMU's unix socket (docs/architecture.md §22).
  * QEMU is untrusted (a guest may have taken it over): every reply is
  * bounded (QMP_MAX_LINE), every wait has a deadline, and what arrives is
  * only parsed, never obeyed.

@@ -1,5 +1,5 @@
 /*
- * accel.c - KVM or TCG for QEMU (docs/architecture.md §21).
+ * accel.c - KVM or TCG for QEMU (docs/architecture.md §22).
  *
  * /dev/kvm that opens is not enough: under a PVM host it opens and runs
  * PVM-aware kernels, while a stock kernel hangs in its first mode

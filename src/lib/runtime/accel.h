@@ -1,6 +1,6 @@
 /*
  * accel.h - which accelerator QEMU gets: KVM only when a probe guest
- * really runs under /dev/kvm, else TCG (docs/architecture.md §21).
+ * really runs under /dev/kvm, else TCG (docs/architecture.md §22).
  *
  *     bool kvm; char why[256];
  *     accel_decide(&kvm, why, sizeof(why));   cached per host boot

@@ -1,6 +1,6 @@
 /*
  * kvm-probe-guest.S - the probe guest of kvm-probe.c (docs/architecture.md
- * §21): what a stock kernel needs of /dev/kvm, in 100 bytes.  Loaded at
+ * §22): what a stock kernel needs of /dev/kvm, in 100 bytes.  Loaded at
  * guest physical 0x8000 and started in real mode; the host has put a GDT
  * (0x500, pointer at 0x600), an IDT (0x1000, pointer at 0x610, vector
  * 0x20 -> handler) and identity page tables (PML4 at 0x2000) in memory.

@@ -200,7 +200,7 @@ static json_t *zonehost_fields(const char *ci)
 			 sysinfo_idmapped_mounts(), "version", ZH_VERSION, "kernel", u.release);
 }
 
-/* "HVM Accelerator" (kvm or tcg) and why (accel.c, docs/architecture.md §21). */
+/* "HVM Accelerator" (kvm or tcg) and why (accel.c, docs/architecture.md §22). */
 static int accel_fields(json_t *o)
 {
 	char why[256];

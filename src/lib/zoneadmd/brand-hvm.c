@@ -1,6 +1,6 @@
 /*
  * brand-hvm.c - the hardware VM brands kvm and bhyve: the payload is QEMU
- * in its jail (docs/architecture.md §7, §21).
+ * in its jail (docs/architecture.md §7, §22).
  *
  *     z->ops = &brand_hvm;
  *
@@ -391,7 +391,7 @@ static const char *info_cmd(const char *type)
 	return NULL;
 }
 
-/* vnc: QEMU's answer plus the unix socket (the TCP proxy is zoneadmd's, §21). */
+/* vnc: QEMU's answer plus the unix socket (the TCP proxy is zoneadmd's, §22). */
 static void vnc_extra(struct zad *z, json_t *v)
 {
 	char path[RUNFILE_MAX];

@@ -41,3 +41,20 @@ def test_sysrq_bad_input(host):
     assert r.rc == 2 and r.err.startswith("Too many arguments for sysrq\n")
     r = host.vmadm("sysrq", NOVM, "nmi")
     assert r.rc == 1 and r.err == "zoneadm: %s: No such zone configured\n" % NOVM
+
+
+def test_start_extras_of_an_os_vm_are_refused(imghost):
+    """order=, cdrom= and disk= are for hardware VMs; junk is named."""
+    h, img = imghost
+    u = create(h, img)
+    before = snapshot(h)
+    r = h.vmadm("start", u, "order=cd,once=d")
+    assert r.rc == 1
+    assert r.err == "order=, cdrom= and disk= are for kvm and bhyve VMs\n"
+    r = h.vmadm("start", u, "frob")
+    assert r.rc == 1
+    assert r.err == 'invalid start argument "frob" (order=, cdrom= or disk=)\n'
+    assert snapshot(h) == before
+    r = h.vmadm("list", "-H", "-o", "state", "uuid=" + u)
+    assert r.out.strip() == "stopped"
+    assert h.vmadm("delete", u).rc == 0

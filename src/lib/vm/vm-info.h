@@ -18,6 +18,7 @@
 #define ZH_VM_INFO_H
 
 #include <jansson.h>
+#include <stdbool.h>
 
 #include "error.h"
 

@@ -44,6 +44,7 @@
 #include "util.h"
 #include "vm.h"
 #include "vmcfg-access.h"
+#include "vmcfg-start.h"
 #include "vmstore.h"
 #include "zone.h"
 
@@ -144,7 +145,7 @@ static int zoneadmd_path(char *buf, size_t len)
 }
 
 /* In the forked child: never returns. */
-static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
+static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, const char *opts, int wfd)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_json_ json_t *p = NULL;
@@ -154,7 +155,11 @@ static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
 		_exit(0);
 	if (dup2(wfd, NOTIFY_FD) < 0)
 		_exit(127);
-	execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
+	if (opts)
+		execl(path, "zoneadmd", "--notify-fd", "3", "--start-opts", opts, uuid,
+		      (char *)NULL);
+	else
+		execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
 	e = errno;
 	zh_error_set(&err, e, NULL, "cannot execute %s: %s", path, strerror(e));
 	p = json_pack("{s:s}", "error", err.msg ? err.msg : "cannot execute zoneadmd");
@@ -187,7 +192,7 @@ static int booted_error(const char *uuid, const struct ctl_msg *m, struct zh_err
 }
 
 /* Fork (double) and exec zoneadmd; returns our end of its notify socket. */
-static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
+static int spawn_zoneadmd(const char *uuid, const char *opts, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
 	char path[PATH_MAX];
@@ -204,7 +209,7 @@ static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 	if (pid < 0)
 		return zh_error_set(err, errno, NULL, "fork: %m");
 	if (pid == 0)
-		exec_zoneadmd(path, uuid, wfd);
+		exec_zoneadmd(path, uuid, opts, wfd);
 	closep(&wfd);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -246,7 +251,7 @@ static bool needs_ids(const json_t *vm)
  * autoboot), which keeps the config's fsyncs off the start latency.
  */
 static int start_locked(const char *uuid, const struct pool *p, json_t *vm, bool need_ids,
-			struct zh_error *err)
+			const char *opts, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF;
 	struct runstate rs;
@@ -264,7 +269,7 @@ static int start_locked(const char *uuid, const struct pool *p, json_t *vm, bool
 	if (need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, true, err)) < 0)
 		return r;
 	crashpoint("start.locked");
-	if ((rfd = spawn_zoneadmd(uuid, err)) < 0)
+	if ((rfd = spawn_zoneadmd(uuid, opts, err)) < 0)
 		return rfd;
 	crashpoint("start.spawned");
 	if (!need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, false, err)) < 0)
@@ -286,11 +291,31 @@ static int lock_and_load(const char *uuid, const struct pool *p, int *vl, json_t
  * first start of an older VM without an id range reads it again, after
  * taking the host lock first (lock order, lock.h).
  */
+/* The one-boot extras as zoneadmd's --start-opts (NULL: none). */
+static int start_opts(const json_t *vm, char *const *extras, char **opts, struct zh_error *err)
+{
+	_cleanup_json_ json_t *o = NULL;
+	int r;
+
+	*opts = NULL;
+	if (!extras || !extras[0])
+		return 0;
+	if ((r = vmcfg_start_opts(vmcfg_brand(vm), extras, &o, err)) < 0)
+		return r;
+	return (*opts = json_dumps(o, JSON_COMPACT)) ? 0 : zh_error_oom(err);
+}
+
 int vm_start(const char *uuid, struct zh_error *err)
+{
+	return vm_start_with(uuid, NULL, err);
+}
+
+int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err)
 {
 	_cleanup_close_ int hl = -EBADF, vl = -EBADF;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_free_ char *opts = NULL;
 	int r = vmstore_find_pool(uuid, &p, err);
 
 	if (r < 0 || (r = lock_and_load(uuid, p, &vl, &vm, err)) < 0)
@@ -303,7 +328,9 @@ int vm_start(const char *uuid, struct zh_error *err)
 		if ((r = lock_and_load(uuid, p, &vl, &vm, err)) < 0)
 			return r;
 	}
-	return start_locked(uuid, p, vm, needs_ids(vm), err);
+	if ((r = start_opts(vm, extras, &opts, err)) < 0)
+		return r;
+	return start_locked(uuid, p, vm, needs_ids(vm), opts, err);
 }
 
 /* ---- stop / reboot / kill ---- */

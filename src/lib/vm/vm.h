@@ -42,8 +42,12 @@ int vm_delete(const char *uuid, struct zh_error *err);
  * after zoneadmd has removed every trace.  -ENOTCONN: not running (err:
  * "VM <uuid> is already not 'running' (currently: <state>)").
  * vm_kill: -ESRCH "Cannot find running init PID for VM <uuid>".
+ * vm_start_with: vm_start with `vmadm start`'s one-boot extras of a
+ * hardware VM (order=, cdrom=, disk=: vmcfg-start.h), checked before
+ * anything changes and handed to zoneadmd for this boot only.
  */
 int vm_start(const char *uuid, struct zh_error *err);
+int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err);
 int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err);
 int vm_reboot(const char *uuid, bool force, struct zh_error *err);
 int vm_kill(const char *uuid, int sig, struct zh_error *err);

@@ -275,6 +275,8 @@ int zoneadmd_run(const struct zad_opts *o)
 
 	zad_init(&z, o->uuid, NULL);
 	z.ctl_max = o->ctl_max;
+	if (o->start_opts && !(z.start_opts = json_loads(o->start_opts, 0, NULL)))
+		return ZAD_EXIT_ERR; /* vmadm wrote it: a bad one is a bug, nothing started */
 	z.notify_fd = o->notify_fd >= 0 ? o->notify_fd : -EBADF;
 	if (z.notify_fd >= 0)
 		fcntl(z.notify_fd, F_SETFD, FD_CLOEXEC);

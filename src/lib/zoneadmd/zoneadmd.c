@@ -59,6 +59,7 @@ void zad_free(struct zad *z)
 	closep(&z->lock_fd);
 	pool_free(TAKE_PTR(z->pool));
 	json_decref(TAKE_PTR(z->vm));
+	json_decref(TAKE_PTR(z->start_opts));
 	freep(&z->zonepath);
 	freep(&z->root);
 }

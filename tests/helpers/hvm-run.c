@@ -6,7 +6,8 @@
  *       build QEMU's argv from the config (qemu_argv_build; disks from
  *       disks.*.path), start it in its jail (hvm_jail_spawn), in a cgroup
  *       named by the config's uuid when --cgroup (made with its limits,
- *       removed at the end); print "pid=N", wait, print "exit=N"
+ *       removed at the end); print "pid=N", wait, print "exit=N"; the
+ *       config's "start" stands for `vmadm start` extras (one cdrom)
  *   hvm-run --qmp SOCK CMD
  *       connect (greeting, capabilities), run CMD, print its return value
  * Exit 0, or 1 with the library's message on stderr.
@@ -76,7 +77,10 @@ static int with_cgroup(const json_t *vm, const char *uuid, struct zh_error *err)
 static int run(const json_t *vm, const char *root, uid_t uid, bool cg, bool kvm)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct qemu_spec s = {.vm = vm, .kvm = kvm};
+	struct qemu_spec s = {.vm = vm, .kvm = kvm, .start = json_object_get(vm, "start")};
+	char *cd[] = {
+		(char *)jsonutil_str(json_array_get(json_object_get(s.start, "cdroms"), 0), "path"),
+		NULL};
 	_cleanup_strv_ char **argv = NULL, **disks = disk_paths(vm);
 	const char *uuid = jsonutil_str(vm, "uuid");
 	int pidfd = -1, cgfd = -1, st = 0;
@@ -89,6 +93,7 @@ static int run(const json_t *vm, const char *root, uid_t uid, bool cg, bool kvm)
 			     .argv = argv,
 			     .uid = uid,
 			     .disks = disks,
+			     .cdroms = cd[0] ? cd : NULL,
 			     .kvm = kvm,
 			     .cgroup_fd = cgfd,
 			     .cgroup_uuid = cg ? uuid : NULL,

@@ -4,7 +4,7 @@
 test makes a joyent VM, stops it and rewrites its stored config into a kvm
 VM without disks that boots Debian's kernel with -kernel (qemu_extra_opts;
 tools/mkimage-hvm-kernel) from <zonepath>/root/boot.  Then: vmadm start,
-the marker in console.log, vmadm info, QEMU's jail from /proc, vmadm stop
+a start-time cdrom, the marker in console.log, vmadm info, QEMU's jail from /proc, vmadm stop
 (ACPI powerdown over QMP) and nothing left.
 """
 import json
@@ -63,8 +63,9 @@ def wait_file_has(path, want, timeout=90):
 def test_kvm_boot_info_stop(imghost, kernel):
     h, img = imghost
     u, zp, cfg = make_kvm(h, img, kernel)
-    r = h.vmadm("start", u)
-    assert r.rc == 0, r
+    r = h.vmadm("start", u, "order=cd,once=d", "cdrom=/boot/initrd.img,ide")
+    log = os.path.join(zp, "root", "tmp", "vm.startvm.log")
+    assert r.rc == 0, (r, open(log).read() if os.path.exists(log) else "")
     vm = get(h, u)
     assert vm["state"] == "running"
     pid = vm["pid"]
@@ -78,6 +79,11 @@ def test_kvm_boot_info_stop(imghost, kernel):
     r = h.vmadm("info", u, "status")
     assert r.rc == 0, r
     assert r.json()["status"]["status"] == "running"
+    r = h.vmadm("info", u, "block")
+    assert r.rc == 0, r
+    cd = [b for b in r.json()["block"] if b.get("device") == "cdrom0"]
+    assert cd and cd[0]["inserted"]["ro"], r.out
+    assert cd[0]["inserted"]["file"] == "/vm/cdrom0"
     r = h.vmadm("stop", u)
     assert r.rc == 0, r
     assert get(h, u)["state"] == "stopped"

@@ -12,17 +12,12 @@
 
 #define UUID "1a2b3c4d-0000-4000-8000-000000000001"
 
-static char *joined(const char *json, bool kvm, const int *fds, size_t n, const char *boot,
-		    const char *cdrom)
+static char *joined(const char *json, bool kvm, const int *fds, size_t n, const char *start)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	json_t *vm = json_loads(json, 0, NULL);
-	struct qemu_spec s = {.vm = vm,
-			      .kvm = kvm,
-			      .tap_fds = fds,
-			      .n_taps = n,
-			      .boot = boot,
-			      .cdrom_model = cdrom};
+	_cleanup_json_ json_t *st = start ? json_loads(start, 0, NULL) : NULL;
+	struct qemu_spec s = {.vm = vm, .kvm = kvm, .tap_fds = fds, .n_taps = n, .start = st};
 	char **argv = NULL, *out = NULL;
 	size_t len = 0;
 	FILE *f;
@@ -59,7 +54,7 @@ static void test_kvm(void)
 		       "\"nvme\"}],"
 		       "\"nics\":[{\"mac\":\"02:00:00:00:00:01\",\"model\":\"e1000\"}],"
 		       "\"qemu_extra_opts\":\"-rtc base=utc\"}",
-		       true, fds, 1, NULL, NULL);
+		       true, fds, 1, NULL);
 
 	ok(!strncmp(s,
 		    QEMU_BINARY " -nodefaults -no-user-config -sandbox on,obsolete=deny,"
@@ -82,16 +77,16 @@ static void test_kvm(void)
 	has(s, "-pidfile /tmp/vm.pid", "kvm: pid file");
 	has(s,
 	    "-drive file=/vm/disk0,if=none,id=disk0,format=raw,media=disk -device "
-	    "virtio-blk-pci,drive=disk0,bootindex=0",
+	    "virtio-blk-pci,drive=disk0,bootindex=1",
 	    "kvm: virtio boot disk first");
-	has(s, "media=cdrom,readonly=on -device ide-cd,drive=disk1,bus=ide.0,bootindex=3",
+	has(s, "media=cdrom,readonly=on -device ide-cd,drive=disk1,bus=ide.0,bootindex=4",
 	    "kvm: ide cdrom after the disks (order=cd)");
 	has(s, "-device virtio-scsi-pci,id=scsi0", "kvm: scsi controller");
-	has(s, "scsi-hd,drive=disk2,bus=scsi0.0,bootindex=1", "kvm: scsi disk");
-	has(s, "nvme,drive=disk3,serial=disk3,bootindex=2", "kvm: nvme disk");
+	has(s, "scsi-hd,drive=disk2,bus=scsi0.0,bootindex=2", "kvm: scsi disk");
+	has(s, "nvme,drive=disk3,serial=disk3,bootindex=3", "kvm: nvme disk");
 	has(s, "-netdev tap,id=net0,fd=7 -device e1000,netdev=net0,mac=02:00:00:00:00:01",
 	    "kvm: nic on the tap fd");
-	ok(!strstr(s, "bootindex=4"), "kvm: nics do not boot with order=cd");
+	ok(!strstr(s, "bootindex=5"), "kvm: nics do not boot with order=cd");
 	ok(strstr(s, " -rtc base=utc") && !strcmp(s + strlen(s) - 13, "-rtc base=utc"),
 	   "kvm: qemu_extra_opts appended last");
 	ok(!strstr(s, "pflash"), "kvm: bios: no pflash");
@@ -104,7 +99,10 @@ static void test_bhyve(void)
 		"\"disk_driver\":\"ahci\",\"nic_driver\":\"virtio\","
 		"\"disks\":[{\"path\":\"/z/d0\"},{\"path\":\"/z/d1\",\"boot\":true}],"
 		"\"nics\":[{\"mac\":\"02:00:00:00:00:02\"},{\"mac\":\"02:00:00:00:00:03\"}]}",
-		false, NULL, 0, "order=cd,once=d", "ide");
+		false, NULL, 0,
+		"{\"order\":\"cd\",\"once\":\"d\",\"cdroms\":[{\"path\":\"/"
+		"a.iso\",\"model\":\"ide\"}],"
+		"\"disks\":[{\"path\":\"/b.img\",\"model\":\"nvme\"}]}");
 
 	has(s, "-machine q35,accel=tcg", "bhyve: tcg");
 	has(s, "-cpu qemu64", "bhyve: default cpu");
@@ -113,9 +111,11 @@ static void test_bhyve(void)
 	has(s, "ide-hd,drive=disk0,bus=ide.0", "bhyve: disk_driver ahci -> ide-hd");
 	has(s, "ide-hd,drive=disk1,bus=ide.1", "bhyve: second disk on the next bus");
 	has(s,
-	    "-drive file=/vm/cdrom,if=none,id=cdrom,format=raw,media=cdrom,readonly=on "
-	    "-device ide-cd,drive=cdrom,bus=ide.2,bootindex=0",
-	    "once=d: the start-time cdrom boots first, alone");
+	    "-drive file=/vm/xdisk0,if=none,id=xdisk0,format=raw,media=disk -device "
+	    "nvme,drive=xdisk0,serial=xdisk0 "
+	    "-drive file=/vm/cdrom0,if=none,id=cdrom0,format=raw,media=cdrom,readonly=on "
+	    "-device ide-cd,drive=cdrom0,bus=ide.2,bootindex=1",
+	    "start disk= after the disks; once=d: the start cdrom boots first, alone");
 	ok(!strstr(s, "drive=disk0,bus=ide.0,bootindex"), "once=d: disks get no bootindex");
 	ok(!strstr(s, "-netdev"), "no tap fds: no nics");
 }
@@ -125,22 +125,22 @@ static void test_opts_and_errors(void)
 	_cleanup_free_ char *a = joined("{\"uuid\":\"" UUID "\",\"ram\":256,"
 					"\"qemu_opts\":\"  -m 128   -smp 1 \","
 					"\"disks\":[{\"model\":\"virtio\"}]}",
-					false, NULL, 0, NULL, NULL);
+					false, NULL, 0, NULL);
 	_cleanup_free_ char *b = joined("{\"uuid\":\"" UUID "\",\"ram\":256,"
 					"\"disks\":[{\"model\":\"floppy\"}]}",
-					false, NULL, 0, NULL, NULL);
-	_cleanup_free_ char *c = joined("{\"uuid\":\"" UUID "\"}", false, NULL, 0, NULL, NULL);
+					false, NULL, 0, NULL);
+	_cleanup_free_ char *c = joined("{\"uuid\":\"" UUID "\"}", false, NULL, 0, NULL);
 	_cleanup_free_ char *d = joined("{\"uuid\":\"" UUID "\",\"ram\":64,\"boot\":\"order=dc\","
 					"\"disks\":[{},{\"media\":\"cdrom\"}]}",
-					false, NULL, 0, NULL, NULL);
+					false, NULL, 0, NULL);
 
 	has(a, "-parallel none -m 128 -smp 1", "qemu_opts replaces the hardware part");
 	ok(!strstr(a, "-m 256") && !strstr(a, "disk0"), "qemu_opts: no generated -m or disks");
 	has(a, "-sandbox on", "qemu_opts keeps the fixed part");
 	has(b, "disks.0.model: unknown model", "unknown disk model named");
 	has(c, "ram:", "missing ram named");
-	has(d, "ide-cd,drive=disk1,bus=ide.0,bootindex=0", "order=dc: cdrom first");
-	has(d, "virtio-blk-pci,drive=disk0,bootindex=1", "order=dc: then the disk");
+	has(d, "ide-cd,drive=disk1,bus=ide.0,bootindex=1", "order=dc: cdrom first");
+	has(d, "virtio-blk-pci,drive=disk0,bootindex=2", "order=dc: then the disk");
 	is_str(qemu_nic_device("rtl8139"), "rtl8139", "rtl8139");
 	ok(qemu_nic_device("ne2k") == NULL, "unknown nic model");
 }

@@ -22,6 +22,7 @@
  */
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/openat2.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <signal.h>
@@ -42,7 +43,8 @@
 #include "macro.h"
 #include "qemu-argv.h"
 
-#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET)
+#define JAIL_MAX_EXTRA 16 /* `vmadm start` cdroms, disks */
+#define NS_FLAGS       (CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNET)
 
 struct jchild {
 	const struct hvm_jail *j;
@@ -137,20 +139,55 @@ static void mount_dev(struct jchild *c)
 	}
 }
 
+/* The `vmadm start` files: paths inside the root, resolved without links. */
+static void open_extras(struct jchild *c, char *const *paths, int *fds)
+{
+	struct open_how how = {.flags = O_PATH | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS |
+					  RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV};
+	int root = open(c->j->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	for (size_t i = 0; paths && paths[i] && i < JAIL_MAX_EXTRA; i++)
+		if (root < 0 ||
+		    (fds[i] = (int)syscall(SYS_openat2, root, paths[i], &how, sizeof(how))) < 0)
+			die(c, errno, "%s in the VM's root: %m", paths[i]);
+	if (root >= 0)
+		close(root);
+}
+
+static void bind_extras(struct jchild *c, const int *fds, bool cdrom)
+{
+	char rel[64], src[64];
+
+	for (size_t i = 0; i < JAIL_MAX_EXTRA && fds[i] >= 0; i++) {
+		if (cdrom)
+			snprintf(rel, sizeof(rel), QEMU_CDROM_FMT, i);
+		else
+			snprintf(rel, sizeof(rel), QEMU_XDISK_FMT, i);
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", fds[i]);
+		node(c, rel, false);
+		bind(c, src, rel, cdrom);
+		close(fds[i]);
+	}
+}
+
 static void mount_disks(struct jchild *c)
 {
+	int cd[JAIL_MAX_EXTRA], xd[JAIL_MAX_EXTRA];
 	char rel[64];
 
+	memset(cd, -1, sizeof(cd));
+	memset(xd, -1, sizeof(xd));
+	open_extras(c, c->j->cdroms, cd);
+	open_extras(c, c->j->xdisks, xd);
 	tmpfs(c, "/vm", "mode=0755,size=64k");
 	for (size_t i = 0; c->j->disks && c->j->disks[i]; i++) {
 		snprintf(rel, sizeof(rel), QEMU_DISK_FMT, i);
 		node(c, rel, false);
 		bind(c, c->j->disks[i], rel, false);
 	}
-	if (c->j->cdrom) {
-		node(c, QEMU_CDROM, false);
-		bind(c, c->j->cdrom, QEMU_CDROM, true);
-	}
+	bind_extras(c, cd, true);
+	bind_extras(c, xd, false);
 }
 
 static void build_root(struct jchild *c)

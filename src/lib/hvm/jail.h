@@ -26,7 +26,8 @@ struct hvm_jail {
 	char *const *argv;   /* argv[0]: absolute path inside the jail */
 	uid_t uid;	     /* uid = gid */
 	char *const *disks;  /* host path of disk i, bound at QEMU_DISK_FMT; NULL-ended */
-	const char *cdrom;   /* bound read-only at QEMU_CDROM; NULL none */
+	char *const *cdroms; /* `vmadm start` cdroms: paths in root, bound ro at QEMU_CDROM_FMT */
+	char *const *xdisks; /* `vmadm start` disks: paths in root, bound at QEMU_XDISK_FMT */
 	bool kvm;	     /* /dev/kvm in the jail */
 	const int *keep_fds; /* inherited at the same numbers; every other fd closed */
 	size_t n_keep;

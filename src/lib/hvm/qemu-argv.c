@@ -16,7 +16,9 @@
  * Disks and nics get explicit -device lines (q35's built-in AHCI serves
  * ide and ahci, one virtio-scsi-pci serves scsi) and a bootindex from the
  * boot order: c = the disks (boot=true first), d = the cdroms, n = the
- * nics; `once=` (from `vmadm start`) wins over `order=` for that boot.
+ * nics; from `vmadm start` (vmcfg-start.h): its order replaces the
+ * config's, its once wins over both for that boot, its cdroms and disks
+ * are added after the config's.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -197,8 +199,8 @@ struct boot {
 	bool scsi;	   /* virtio-scsi-pci added */
 };
 
-/* "order=cd,once=d" -> "d"; "order=cd" or "cd" -> "cd". */
-static void boot_letters(const char *spec, char out[8])
+/* "order=cd,once=d" -> "d"; "order=cd" or "cd" -> "cd"; start's order, once win. */
+static void boot_letters(const char *spec, const json_t *start, char out[8])
 {
 	const char *p = "cd", *once = spec ? strstr(spec, "once=") : NULL;
 	const char *order = spec ? strstr(spec, "order=") : NULL;
@@ -210,6 +212,10 @@ static void boot_letters(const char *spec, char out[8])
 		p = order + 6;
 	else if (spec && *spec && !strchr(spec, '='))
 		p = spec;
+	if (jsonutil_str(start, "once"))
+		p = jsonutil_str(start, "once");
+	else if (jsonutil_str(start, "order"))
+		p = jsonutil_str(start, "order");
 	for (; *p && *p != ',' && n < 7; p++)
 		if (strchr("cdn", *p) && !memchr(out, *p, n))
 			out[n++] = *p;
@@ -221,10 +227,13 @@ static int kind_of(char letter)
 	return letter == 'c' ? K_DISK : letter == 'd' ? K_CDROM : K_NIC;
 }
 
-/* The bootindex of the nth device of a kind; -1 when the kind does not boot. */
+/*
+ * The bootindex of the nth device of a kind; -1 when the kind does not
+ * boot.  From 1: QEMU gives 0 to -kernel's option ROM (qemu_extra_opts).
+ */
 static int boot_index(const struct boot *b, int kind, int nth)
 {
-	int base = 0;
+	int base = 1;
 
 	for (const char *p = b->order; *p; p++) {
 		if (kind_of(*p) == kind)
@@ -247,13 +256,14 @@ static void boot_init(struct boot *b, const struct qemu_spec *s)
 	size_t i;
 
 	memset(b, 0, sizeof(*b));
-	boot_letters(s->boot ? s->boot : jsonutil_str(s->vm, "boot"), b->order);
+	boot_letters(jsonutil_str(s->vm, "boot"), s->start, b->order);
 	json_array_foreach (json_object_get(s->vm, "disks"), i, d) {
 		b->count[disk_is_cdrom(d) ? K_CDROM : K_DISK]++;
 		if (!disk_is_cdrom(d) && json_is_true(json_object_get(d, "boot")))
 			b->boot_disks++;
 	}
-	b->count[K_CDROM] += s->cdrom_model ? 1 : 0;
+	b->count[K_CDROM] += (int)json_array_size(json_object_get(s->start, "cdroms"));
+	b->count[K_DISK] += (int)json_array_size(json_object_get(s->start, "disks"));
 	b->count[K_NIC] = (int)json_array_size(json_object_get(s->vm, "nics"));
 }
 
@@ -300,6 +310,36 @@ static void add_drive(struct qa *q, struct boot *b, const char *file, const char
 	add_device(q, b, dev, id, bi);
 }
 
+/* `vmadm start` cdroms (QEMU_CDROM_FMT) and disks (QEMU_XDISK_FMT). */
+static int add_extra(struct qa *q, struct boot *b, const json_t *list, bool cdrom,
+		     struct zh_error *err)
+{
+	const json_t *x;
+	size_t i;
+
+	json_array_foreach (list, i, x) {
+		const char *dev = qemu_disk_device(jsonutil_str(x, "model"), cdrom);
+		char file[64], id[32];
+
+		if (!dev)
+			return zh_error_set(err, EINVAL, cdrom ? "cdrom" : "disk",
+					    "%s: unknown model", cdrom ? "cdrom" : "disk");
+		snprintf(file, sizeof(file), cdrom ? QEMU_CDROM_FMT : QEMU_XDISK_FMT, i);
+		snprintf(id, sizeof(id), "%s%zu", cdrom ? "cdrom" : "xdisk", i);
+		add_drive(q, b, file, id, dev,
+			  cdrom ? boot_index(b, K_CDROM, b->seen[K_CDROM]++)
+				: boot_index(b, K_DISK, b->boot_disks + b->seen[K_DISK]++));
+	}
+	return 0;
+}
+
+static int add_extras(struct qa *q, struct boot *b, const struct qemu_spec *s, struct zh_error *err)
+{
+	int r = add_extra(q, b, json_object_get(s->start, "disks"), false, err);
+
+	return r < 0 ? r : add_extra(q, b, json_object_get(s->start, "cdroms"), true, err);
+}
+
 static int add_disks(struct qa *q, struct boot *b, const struct qemu_spec *s, struct zh_error *err)
 {
 	const json_t *d;
@@ -317,15 +357,7 @@ static int add_disks(struct qa *q, struct boot *b, const struct qemu_spec *s, st
 		snprintf(id, sizeof(id), "disk%zu", i);
 		add_drive(q, b, file, id, dev, disk_boot_index(b, d));
 	}
-	if (s->cdrom_model) {
-		const char *dev = qemu_disk_device(s->cdrom_model, true);
-
-		if (!dev)
-			return zh_error_set(err, EINVAL, "cdrom", "cdrom: unknown model %s",
-					    s->cdrom_model);
-		add_drive(q, b, QEMU_CDROM, "cdrom", dev,
-			  boot_index(b, K_CDROM, b->seen[K_CDROM]++));
-	}
+	return add_extras(q, b, s, err);
 	return 0;
 }
 

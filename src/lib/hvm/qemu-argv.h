@@ -9,7 +9,8 @@
  *
  * Every path in the argv is a path inside QEMU's jail (its root is
  * <zonepath>/root): the runtime files under QEMU_RUNDIR, disk i of the
- * config at QEMU_DISK_FMT, the start-time cdrom at QEMU_CDROM.
+ * config at QEMU_DISK_FMT, the start-time cdroms and disks at
+ * QEMU_CDROM_FMT and QEMU_XDISK_FMT.
  */
 #ifndef ZH_QEMU_ARGV_H
 #define ZH_QEMU_ARGV_H
@@ -21,9 +22,10 @@
 #include "error.h"
 
 #define QEMU_BINARY    "/usr/bin/qemu-system-x86_64"
-#define QEMU_RUNDIR    "/tmp"	     /* vm.qmp vm.console vm.ttyb vm.vnc vm.pid */
-#define QEMU_DISK_FMT  "/vm/disk%zu" /* disk i (the config's order) in the jail */
-#define QEMU_CDROM     "/vm/cdrom"   /* `vmadm start cdrom=PATH,MODEL` */
+#define QEMU_RUNDIR    "/tmp"	      /* vm.qmp vm.console vm.ttyb vm.vnc vm.pid */
+#define QEMU_DISK_FMT  "/vm/disk%zu"  /* disk i (the config's order) in the jail */
+#define QEMU_CDROM_FMT "/vm/cdrom%zu" /* `vmadm start cdrom=PATH,MODEL` number i */
+#define QEMU_XDISK_FMT "/vm/xdisk%zu" /* `vmadm start disk=PATH,MODEL` number i */
 #define QEMU_OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define QEMU_OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd" /* copied to QEMU_UEFI_VARS */
 #define QEMU_UEFI_VARS QEMU_RUNDIR "/vm.uefivars"
@@ -33,8 +35,7 @@ struct qemu_spec {
 	bool kvm;	    /* -accel kvm (else tcg) */
 	const int *tap_fds; /* fd of nic i (the config's order); -1 or past n_taps: no nic */
 	size_t n_taps;
-	const char *boot;	 /* `vmadm start order=...,once=...`; NULL: the config's boot */
-	const char *cdrom_model; /* `vmadm start cdrom=PATH,MODEL`: MODEL; NULL: no cdrom */
+	const json_t *start; /* `vmadm start` extras (vmcfg-start.h) for this boot; NULL none */
 };
 
 /* The argv (argv[0] = QEMU_BINARY), NULL-terminated; -EINVAL names the property. */

@@ -11,7 +11,8 @@
  *           connected in boot and fed to the core's console machinery
  *           (z->pty_master is that stream socket), so `vmadm console` and
  *           console.log work as for zones; a reboot connects anew
- * boot      <root>/tmp made (QEMU's uid owns it, stale vm.* removed), the
+ * boot      (with the `vmadm start` extras, z->start_opts, for this boot)
+ *           <root>/tmp made (QEMU's uid owns it, stale vm.* removed), the
  *           OVMF vars copied for uefi, QEMU spawned in its jail
  *           (hvm_jail_spawn) with its stdout/stderr in vm.startvm.log, in
  *           the VM's cgroup; then QMP is waited for (30 s) and vm.console
@@ -71,7 +72,7 @@ static void runfile(const struct zad *z, const char *name, char *buf, size_t len
 
 static int hvm_prepare(struct zad *z, struct zh_error *err)
 {
-	struct qemu_spec s = {.vm = z->vm};
+	struct qemu_spec s = {.vm = z->vm, .start = z->start_opts};
 	_cleanup_strv_ char **argv = NULL;
 	int r = qemu_argv_build(&s, &argv, err);
 
@@ -236,9 +237,10 @@ static int uefi_vars(struct zad *z, int dirfd, struct zh_error *err)
 	return 0;
 }
 
-static char **disk_paths(const json_t *vm, struct zh_error *err)
+/* The "path" of each item of list (NULL: none), as a strv. */
+static char **paths_of(const json_t *list, const char *prop, struct zh_error *err)
 {
-	const json_t *disks = json_object_get(vm, "disks"), *d;
+	const json_t *disks = list, *d;
 	char **v = calloc(json_array_size(disks) + 1, sizeof(char *));
 	size_t i;
 
@@ -249,7 +251,7 @@ static char **disk_paths(const json_t *vm, struct zh_error *err)
 
 		if (!p || !(v[i] = strdup(p))) {
 			strv_free(v);
-			zh_error_set(err, EINVAL, "disks.path", "disks.%zu.path: missing", i);
+			zh_error_set(err, EINVAL, prop, "%s.%zu.path: missing", prop, i);
 			return NULL;
 		}
 	}
@@ -258,13 +260,17 @@ static char **disk_paths(const json_t *vm, struct zh_error *err)
 
 static int spawn_qemu(struct zad *z, int logfd, bool kvm, struct zh_error *err)
 {
-	struct qemu_spec s = {.vm = z->vm, .kvm = kvm};
-	_cleanup_strv_ char **argv = NULL, **disks = NULL;
+	struct qemu_spec s = {.vm = z->vm, .kvm = kvm, .start = z->start_opts};
+	_cleanup_strv_ char **argv = NULL, **disks = NULL, **cdroms = NULL, **xdisks = NULL;
 	_cleanup_close_ int cgfd = -EBADF;
 	int r;
 
-	if ((r = qemu_argv_build(&s, &argv, err)) < 0 || !(disks = disk_paths(z->vm, err)))
-		return r < 0 ? r : -EINVAL;
+	if ((r = qemu_argv_build(&s, &argv, err)) < 0)
+		return r;
+	if (!(disks = paths_of(json_object_get(z->vm, "disks"), "disks", err)) ||
+	    !(cdroms = paths_of(json_object_get(z->start_opts, "cdroms"), "cdrom", err)) ||
+	    !(xdisks = paths_of(json_object_get(z->start_opts, "disks"), "disk", err)))
+		return -err->errnum;
 	if (cgroup_version() == 2 && (cgfd = cgroup_open_fd(z->uuid, err)) < 0)
 		return cgfd;
 	struct hvm_jail j = {
@@ -272,6 +278,9 @@ static int spawn_qemu(struct zad *z, int logfd, bool kvm, struct zh_error *err)
 		.argv = argv,
 		.uid = qemu_uid(z),
 		.disks = disks,
+		.cdroms = cdroms,
+		.xdisks = xdisks,
+		.kvm = kvm,
 		.cgroup_fd = cgfd >= 0 ? cgfd : -1,
 		.cgroup_uuid = z->uuid,
 		.log_fd = logfd,
@@ -304,6 +313,7 @@ static int hvm_boot(struct zad *z, struct zh_error *err)
 		closep(&z->zp.pidfd);
 		return r;
 	}
+	json_decref(TAKE_PTR(z->start_opts)); /* this boot's only: a reboot runs without */
 	zad_logf(z, "booted: qemu pid %d, %s (%s)", (int)z->zp.pid, kvm ? "kvm" : "tcg", why);
 	return 0;
 }

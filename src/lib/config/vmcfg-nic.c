@@ -313,9 +313,34 @@ static int check_tag(struct vmcfg_run *r, const json_t *nic, const json_t *orig,
 	return check_vlan(r, nic, tag);
 }
 
+static const char *const nic_models[] = {"virtio", "e1000", "rtl8139"};
+
+/* HVM: .model from nic_driver when absent; required, one of nic_models. */
+static int check_model(struct vmcfg_run *r, json_t *nic, const json_t *orig)
+{
+	const char *m = jsonutil_str(nic, "model");
+
+	if (!r->brand->hvm)
+		return 0;
+	if (!m && r->nic_driver) {
+		if (json_object_set_new(nic, "model", json_string(r->nic_driver)) < 0)
+			return zh_error_oom(r->err);
+		m = r->nic_driver;
+	}
+	if (!m)
+		return nic_error(r, "missing .model option for NIC: ", orig);
+	for (size_t i = 0; i < ARRAY_SIZE(nic_models); i++)
+		if (streq(m, nic_models[i]))
+			return 0;
+	return zh_error_set(r->err, EINVAL, "nics.*.model", "Invalid value(s) for: nics.*.model");
+}
+
 static int check_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, bool update)
 {
 	int ret;
+
+	if ((ret = check_model(r, nic, orig)) < 0)
+		return ret;
 
 	if ((ret = check_ips(r, nic, orig)) < 0 || (ret = check_allowed_ips(r, nic)) < 0)
 		return ret;

@@ -65,20 +65,35 @@
  * <pool mount>/.imgadm/<uuid>.json) rather than image_get(), which also
  * counts the image's clones by reading every VM config: O(VMs) per create.
  */
-static int read_image_type(const struct pool *p, const char *uuid, char *buf, size_t len)
+static int read_manifest(const char *zpool, const char *uuid, json_t **out)
 {
 	struct zh_error err = ZH_ERROR_INIT;
+	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_free_ char *rec = NULL, *snap = NULL;
+	json_t *info = NULL;
+	int r = pool_open(zpool ? zpool : POOL_DEFAULT_NAME, &p, &err);
+
+	if (r < 0)
+		goto out;
+	r = -ENOMEM;
+	if (!(rec = paths_image_record(p->mountpoint, uuid)) || !(snap = paths_image_final(uuid)))
+		goto out;
+	r = -ENOENT;
+	if (!util_is_uuid(uuid) || !pool_dataset_exists(p, snap))
+		goto out;
+	r = jsonutil_load_file(rec, 1u << 20, &info, &err);
+	*out = info;
+out:
+	zh_error_clear(&err);
+	return r;
+}
+
+static int env_image_type(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len)
+{
 	_cleanup_json_ json_t *info = NULL;
 	const char *type;
-	int r;
+	int r = read_manifest(zpool, uuid, &info);
 
-	if (!(rec = paths_image_record(p->mountpoint, uuid)) || !(snap = paths_image_final(uuid)))
-		return -ENOMEM;
-	if (!util_is_uuid(uuid) || !pool_dataset_exists(p, snap))
-		return -ENOENT;
-	r = jsonutil_load_file(rec, 1u << 20, &info, &err);
-	zh_error_clear(&err);
 	if (r < 0)
 		return r;
 	type = jsonutil_str(json_object_get(info, "manifest"), "type");
@@ -86,16 +101,20 @@ static int read_image_type(const struct pool *p, const char *uuid, char *buf, si
 	return 0;
 }
 
-static int env_image_type(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len)
+/* A zvol image's manifest image_size (MiB). */
+static int env_image_size(void *ctx, const char *zpool, const char *uuid, int64_t *mib)
 {
-	struct zh_error err = ZH_ERROR_INIT;
-	_cleanup_pool_ struct pool *p = NULL;
-	int r = pool_open(zpool ? zpool : POOL_DEFAULT_NAME, &p, &err);
+	_cleanup_json_ json_t *info = NULL;
+	json_t *v;
+	int r = read_manifest(zpool, uuid, &info);
 
-	zh_error_clear(&err);
 	if (r < 0)
 		return r;
-	return read_image_type(p, uuid, buf, len);
+	v = json_object_get(json_object_get(info, "manifest"), "image_size");
+	if (!json_is_integer(v))
+		return -ENOENT;
+	*mib = json_integer_value(v);
+	return 0;
 }
 
 static bool env_pool_exists(void *ctx, const char *name)
@@ -187,6 +206,7 @@ static void env_init(struct vmcfg_env *env, const json_t *payload)
 {
 	*env = (struct vmcfg_env){
 		.image_type = env_image_type,
+		.image_size = env_image_size,
 		.pool_exists = env_pool_exists,
 		.vm_exists = env_vm_exists,
 		.nic_tag_exists = env_nic_tag_exists,
@@ -432,6 +452,19 @@ undo:
 	return r;
 }
 
+/*
+ * The one place hardware VMs are refused until the storage and QEMU
+ * layers of issue 12 land: the config layer validates and defaults
+ * kvm/bhyve payloads in full (docs/architecture.md §4), nothing is built.
+ */
+static int refuse_hvm(const json_t *vm, struct zh_error *err)
+{
+	if (!vmcfg_is_hvm(vm))
+		return 0;
+	return zh_error_set(err, ENOTSUP, "brand", "brand %s: hardware VMs are not supported yet",
+			    vmcfg_brand(vm));
+}
+
 static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot, struct zh_error *err)
 {
@@ -444,6 +477,8 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 
 	env_init(&env, payload);
 	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
+	if (r == 0)
+		r = refuse_hvm(vm, err);
 	if (r < 0)
 		return r;
 	uuid = vmcfg_uuid(vm);

@@ -28,6 +28,11 @@
  * net_update NIC changes are not applied to a running HVM: they apply at
  *           the next boot, as SmartOS
  * info, sysrq  QMP queries; screenshot = screendump to <root>/tmp/vm.ppm
+ * NICs (net-tap.c, dhcp.h): before QEMU, the VM's nft rules and one tap
+ * per NIC (their fds handed to QEMU, closed here after the spawn: a tap
+ * goes with QEMU), and a DHCP responder per NIC with static IPv4 ips;
+ * the responders are killed and reaped with QEMU, net_release removes
+ * the taps and rules by name.
  * The accelerator: accel_decide() (KVM only when a probe guest ran).  Taps and the DHCP
  * responder come from the net layer at boot and net_release.
  */
@@ -48,15 +53,21 @@
 #include "accel.h"
 #include "brand.h"
 #include "cgroup.h"
+#include "dhcp.h"
 #include "jail.h"
 #include "jsonutil.h"
+#include "net.h"
 #include "qemu-argv.h"
 #include "qmp.h"
 #include "zoneadmd.h"
 
-#define QMP_WAIT_MS 30000
-#define QMP_CMD_MS  5000
-#define RUNFILE_MAX 4096
+#define QMP_WAIT_MS  30000
+#define QMP_CMD_MS   5000
+#define RUNFILE_MAX  4096
+#define HVM_MAX_NICS 32
+
+/* The DHCP responders of this zoneadmd's one VM (reaped with QEMU). */
+static pid_t responders[HVM_MAX_NICS];
 
 static uid_t qemu_uid(const struct zad *z)
 {
@@ -258,9 +269,11 @@ static char **paths_of(const json_t *list, const char *prop, struct zh_error *er
 	return v;
 }
 
-static int spawn_qemu(struct zad *z, int logfd, bool kvm, struct zh_error *err)
+static int spawn_qemu(struct zad *z, int logfd, bool kvm, const int *taps, size_t n,
+		      struct zh_error *err)
 {
-	struct qemu_spec s = {.vm = z->vm, .kvm = kvm, .start = z->start_opts};
+	struct qemu_spec s = {
+		.vm = z->vm, .kvm = kvm, .start = z->start_opts, .tap_fds = taps, .n_taps = n};
 	_cleanup_strv_ char **argv = NULL, **disks = NULL, **cdroms = NULL, **xdisks = NULL;
 	_cleanup_close_ int cgfd = -EBADF;
 	int r;
@@ -284,18 +297,65 @@ static int spawn_qemu(struct zad *z, int logfd, bool kvm, struct zh_error *err)
 		.cgroup_fd = cgfd >= 0 ? cgfd : -1,
 		.cgroup_uuid = z->uuid,
 		.log_fd = logfd,
+		.keep_fds = taps,
+		.n_keep = n,
 	};
 	return hvm_jail_spawn(&j, &z->zp.pid, &z->zp.pidfd, err);
+}
+
+/* The taps (fds[i] for NIC i) and the DHCP responders. */
+static int make_nics(struct zad *z, int *fds, size_t *n, struct zh_error *err)
+{
+	const json_t *nics = json_object_get(z->vm, "nics"), *nic;
+	char name[NET_IFNAMSIZ];
+	size_t i;
+	int r;
+
+	*n = json_array_size(nics);
+	if (*n == 0)
+		return 0;
+	if (*n > HVM_MAX_NICS)
+		return zh_error_set(err, E2BIG, "nics", "at most %d nics", HVM_MAX_NICS);
+	z->net_made = true;
+	if ((r = net_tap_create_all(z->vm, fds, *n, err)) < 0)
+		return r;
+	json_array_foreach (nics, i, nic) {
+		if ((r = net_tap_name(z->uuid, nic, i, name, err)) < 0 ||
+		    (r = dhcp_responder_spawn(z->vm, nic, name, &responders[i], err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+static void end_responders(void)
+{
+	for (size_t i = 0; i < HVM_MAX_NICS; i++) {
+		if (responders[i] <= 0)
+			continue;
+		kill(responders[i], SIGKILL);
+		waitpid(responders[i], NULL, 0);
+		responders[i] = 0;
+	}
+}
+
+static void close_taps(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		closep(&fds[i]);
 }
 
 static int hvm_boot(struct zad *z, struct zh_error *err)
 {
 	_cleanup_close_ int dirfd = -EBADF, logfd = -EBADF;
+	int taps[HVM_MAX_NICS];
+	size_t ntaps = 0;
 	char why[256];
 	bool kvm;
 	int r;
 
 	drop_console(z);
+	for (size_t i = 0; i < HVM_MAX_NICS; i++)
+		taps[i] = -EBADF;
 	accel_decide(&kvm, why, sizeof(why));
 	if ((dirfd = open_rundir(z, err)) < 0)
 		return dirfd;
@@ -305,12 +365,19 @@ static int hvm_boot(struct zad *z, struct zh_error *err)
 		       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return zh_error_set(err, errno, NULL, "vm.startvm.log: %m");
-	if ((r = spawn_qemu(z, logfd, kvm, err)) < 0)
+	r = make_nics(z, taps, &ntaps, err);
+	if (r == 0)
+		r = spawn_qemu(z, logfd, kvm, taps, ntaps, err);
+	close_taps(taps, ntaps);
+	if (r < 0) {
+		end_responders();
 		return r;
+	}
 	if ((r = wait_qmp(z, err)) < 0 || (r = connect_console(z, err)) < 0) {
 		syscall(SYS_pidfd_send_signal, z->zp.pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, (id_t)z->zp.pidfd, NULL, WEXITED);
 		closep(&z->zp.pidfd);
+		end_responders();
 		return r;
 	}
 	json_decref(TAKE_PTR(z->start_opts)); /* this boot's only: a reboot runs without */
@@ -361,6 +428,7 @@ static int hvm_reap(struct zad *z, int *status, bool *reboot)
 	*status = si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 	*reboot = false;
 	drop_console(z);
+	end_responders();
 	return 0;
 }
 
@@ -374,6 +442,12 @@ static int hvm_net_update(struct zad *z, const json_t *old, struct zh_error *err
 
 static void hvm_net_release(struct zad *z)
 {
+	struct zh_error err = ZH_ERROR_INIT;
+
+	end_responders();
+	if (net_tap_remove_all(z->vm, &err) < 0)
+		zad_logf(z, "%s", err.msg);
+	zh_error_clear(&err);
 }
 
 /* ---- info, sysrq ---- */

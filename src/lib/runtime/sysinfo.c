@@ -23,6 +23,7 @@
 #include "net.h"
 #include "paths.h"
 #include "pool.h"
+#include "accel.h"
 #include "sysinfo.h"
 
 #define CPUINFO_MAX (4u << 20)
@@ -199,6 +200,18 @@ static json_t *zonehost_fields(const char *ci)
 			 sysinfo_idmapped_mounts(), "version", ZH_VERSION, "kernel", u.release);
 }
 
+/* "HVM Accelerator" (kvm or tcg) and why (accel.c, docs/architecture.md §22). */
+static int accel_fields(json_t *o)
+{
+	char why[256];
+	bool kvm;
+
+	accel_decide(&kvm, why, sizeof(why));
+	if (json_object_set_new(o, "HVM Accelerator", json_string(kvm ? "kvm" : "tcg")) < 0)
+		return -1;
+	return json_object_set_new(o, "HVM Accelerator Reason", json_string(why));
+}
+
 int sysinfo_collect(json_t **out, struct zh_error *err)
 {
 	_cleanup_free_ char *ci = read_cpuinfo();
@@ -220,7 +233,8 @@ int sysinfo_collect(json_t **out, struct zh_error *err)
 	if (!o || !cpu_fields(o, ci))
 		return zh_error_oom(err);
 	pool_fields(o);
-	if (json_object_set_new(o, "Zone Features", sysinfo_zone_features()) < 0)
+	if (accel_fields(o) < 0 ||
+	    json_object_set_new(o, "Zone Features", sysinfo_zone_features()) < 0)
 		return zh_error_oom(err);
 	*out = TAKE_PTR(o);
 	return 0;

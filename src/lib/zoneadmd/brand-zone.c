@@ -274,10 +274,7 @@ const struct brand_ops *brand_find(const json_t *vm, struct zh_error *err)
 {
 	const char *brand = jsonutil_str(vm, "brand");
 
-	if (brand && (streq(brand, "kvm") || streq(brand, "bhyve"))) {
-		zh_error_set(err, ENOTSUP, "brand", "brand %s is not supported by zoneadmd yet",
-			     brand);
-		return NULL;
-	}
+	if (brand && (streq(brand, "kvm") || streq(brand, "bhyve")))
+		return &brand_hvm;
 	return &brand_zone;
 }

@@ -58,7 +58,10 @@ struct brand_ops {
 /* OS zones: joyent, joyent-minimal, lx and every brand that is not HVM. */
 extern const struct brand_ops brand_zone;
 
-/* The ops for the VM's brand; -ENOTSUP (prop "brand") for kvm and bhyve. */
+/* Hardware VMs: kvm and bhyve, QEMU in its jail (brand-hvm.c). */
+extern const struct brand_ops brand_hvm;
+
+/* The ops for the VM's brand (never NULL today; err for a future refusal). */
 const struct brand_ops *brand_find(const json_t *vm, struct zh_error *err);
 
 #endif

@@ -52,6 +52,7 @@ struct disks_run {
 	char *zonepath;
 	int dsfd;
 	bool live;
+	const json_t *old; /* update: the disks before */
 	struct vm_disk_journal *j;
 	struct zh_error *err;
 };
@@ -318,8 +319,12 @@ static int add_disks(struct disks_run *r, json_t *disks)
 			used[k] = true;
 	}
 	json_array_foreach (disks, i, d) {
-		if (!is_created(d) || json_object_get(d, "path"))
+		if (!is_created(d))
 			continue;
+		if (json_object_get(d, "path") && find_path(r->old, jsonutil_str(d, "path")))
+			continue;
+		if (json_object_get(d, "path"))
+			return bad(r, i, "path", "may only be given for a cdrom or nocreate disk");
 		if (r->live)
 			return bad(r, i, "path", "cannot add a disk while the VM is running");
 		while (n < DISK_INDEX_MAX && used[n])
@@ -480,6 +485,7 @@ int vm_disks_update(const struct pool *p, const json_t *old, json_t *nvm, struct
 		return 0;
 	ret = run_open(&r, p, nvm, err);
 	r.j = j;
+	r.old = od;
 	r.live = runstate_is_live(r.uuid);
 	j->dsfd = TAKE_FD(r.dsfd);
 	r.dsfd = j->dsfd;
@@ -493,6 +499,56 @@ int vm_disks_update(const struct pool *p, const json_t *old, json_t *nvm, struct
 	if (ret < 0)
 		vm_disk_journal_end(j, false);
 	return ret;
+}
+
+/* ---- receive ---- */
+
+/* The canonical "disk<N>" at the end of path, into name. */
+static bool base_name(const char *path, char name[DISK_NAME_MAX])
+{
+	const char *b = path ? strrchr(path, '/') : NULL;
+	unsigned n;
+	int end = 0;
+
+	if (!b || sscanf(b + 1, "disk%3u%n", &n, &end) != 1 || b[1 + end] != '\0')
+		return false;
+	snprintf(name, DISK_NAME_MAX, "disk%u", n);
+	return streq(name, b + 1);
+}
+
+int vm_disks_relocate(const struct pool *p, json_t *vm, struct zh_error *err)
+{
+	_cleanup_free_ char *zonepath = pool_dataset_path(p, vmcfg_uuid(vm));
+	char name[DISK_NAME_MAX];
+	json_t *d;
+	size_t i;
+
+	if (!zonepath)
+		return zh_error_oom(err);
+	json_array_foreach (json_object_get(vm, "disks"), i, d) {
+		_cleanup_free_ char *path = NULL;
+
+		if (!is_created(d))
+			continue;
+		if (!base_name(jsonutil_str(d, "path"), name))
+			return zh_error_set(err, EINVAL, "disks",
+					    "disks.%zu.path of a created disk must end in disk<N>",
+					    i);
+		path = paths_join(zonepath, name);
+		if (!path || json_object_set_new(d, "path", json_string(path)) < 0)
+			return zh_error_oom(err);
+	}
+	return 0;
+}
+
+void vm_disks_drop_paths(json_t *vm)
+{
+	json_t *d;
+	size_t i;
+
+	json_array_foreach (json_object_get(vm, "disks"), i, d)
+		if (is_created(d))
+			json_object_del(d, "path");
 }
 
 /* ---- quota ---- */

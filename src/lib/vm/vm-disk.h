@@ -57,6 +57,16 @@ int vm_disks_update(const struct pool *p, const json_t *old, json_t *nvm, struct
 void vm_disk_journal_end(struct vm_disk_journal *j, bool ok);
 
 /*
+ * A received VM's created disks: "path" made <this pool's zonepath>/disk<N>
+ * (the sender's pool was elsewhere); -EINVAL for a path that does not end
+ * in a canonical disk<N> (a stream never names a host file as a disk).
+ */
+int vm_disks_relocate(const struct pool *p, json_t *vm, struct zh_error *err);
+
+/* The "path" of vm's created disks removed (cdrom and nocreate disks keep theirs). */
+void vm_disks_drop_paths(json_t *vm);
+
+/*
  * What the dataset's qgroup limit adds to quota for vm's disks, in bytes
  * (docs/architecture.md §17): flexible_disk_size MiB when set, else the
  * sum of the created disks' sizes; 0 for a zone.

@@ -302,6 +302,18 @@ static int make_disk(struct disks_run *r, json_t *disk, size_t i, unsigned n)
 	return 0;
 }
 
+static void mark_used(const struct disks_run *r, const json_t *disks, bool used[DISK_INDEX_MAX])
+{
+	char name[DISK_NAME_MAX];
+	json_t *d;
+	size_t i;
+	unsigned k;
+
+	json_array_foreach (disks, i, d)
+		if (disk_name(r->zonepath, jsonutil_str(d, "path"), name, &k))
+			used[k] = true;
+}
+
 /* Create every created disk of disks that has no path yet, at the lowest free indexes. */
 static int add_disks(struct disks_run *r, json_t *disks)
 {
@@ -311,13 +323,7 @@ static int add_disks(struct disks_run *r, json_t *disks)
 	size_t i;
 	int ret;
 
-	json_array_foreach (disks, i, d) {
-		char name[DISK_NAME_MAX];
-		unsigned k;
-
-		if (disk_name(r->zonepath, jsonutil_str(d, "path"), name, &k))
-			used[k] = true;
-	}
+	mark_used(r, disks, used);
 	json_array_foreach (disks, i, d) {
 		if (!is_created(d))
 			continue;

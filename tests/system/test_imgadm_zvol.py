@@ -13,10 +13,11 @@ import hashlib
 import json
 import lzma
 import os
+import subprocess
 
 import pytest
 
-from conftest import new_uuid
+from conftest import CMD, new_uuid
 from test_imgadm import assert_clean, ensure_pool, pool_mount
 from test_imgadm_import import imgapi  # noqa: F401 (fixture)
 
@@ -171,3 +172,46 @@ def test_import_zvol_size_differs(host, imgapi):  # noqa: F811
     r = host.imgadm("import", m["uuid"])
     assert r.rc == 1 and "image_size" in r.err, r
     assert_clean(host)
+
+
+def proc_status(pid):
+    try:
+        with open("/proc/%d/status" % pid) as f:
+            return dict(line.rstrip("\n").split(":\t", 1) for line in f if ":\t" in line)
+    except OSError:
+        return None
+
+
+def test_decompressor_is_confined(host, tmp_path):
+    """Seen from /proc while it runs: the decompressor child of imgadm has uid
+    and gid nobody, no groups, no capabilities, no_new_privs, a seccomp filter,
+    and holds only its three descriptors."""
+    member = gzip.compress(bytes(64 * MIB), compresslevel=1)
+    data = member * 48  # 3 GiB of zeros: long enough to be seen
+    m = zvol_manifest(data, "gzip", 3072)
+    mp, fp = tmp_path / "m.json", tmp_path / "f"
+    mp.write_text(json.dumps(m))
+    fp.write_bytes(data)
+    ensure_pool(host)
+    p = subprocess.Popen([os.path.join(CMD, "imgadm"), "install", "-m", str(mp), "-f", str(fp)],
+                         env=host.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    seen = None
+    try:
+        while p.poll() is None and seen is None:
+            for kid in open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split():
+                st = proc_status(int(kid))
+                if st and st.get("Uid", "").split()[0] == "65534":
+                    fds = sorted(os.listdir("/proc/%s/fd" % kid))
+                    seen = (st, fds)
+                    break
+    finally:
+        out, err = p.communicate(timeout=120)
+    assert p.returncode == 0, err
+    assert seen, "the decompressor was never seen"
+    st, fds = seen
+    assert st["Uid"].split() == ["65534"] * 4 and st["Gid"].split() == ["65534"] * 4
+    assert st["Groups"].strip() == ""
+    assert int(st["CapEff"], 16) == 0 and int(st["CapPrm"], 16) == 0
+    assert st["NoNewPrivs"] == "1" and st["Seccomp"] == "2"
+    assert fds == ["0", "1", "2"]
+    host.ok("imgadm", "delete", m["uuid"])

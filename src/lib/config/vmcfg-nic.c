@@ -695,14 +695,34 @@ static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur, const json_t *v
 	return false;
 }
 
+/* env's other VMs, or those nic_neighbours() names for cur (into *owned). */
+static int others_for(struct vmcfg_run *r, const json_t *cur, json_t **owned, const json_t **all)
+{
+	int ret;
+
+	*all = r->env ? r->env->other_vms : NULL;
+	if (!r->env || !r->env->nic_neighbours)
+		return 0;
+	ret = r->env->nic_neighbours(r->env->ctx, cur, owned);
+	if (ret < 0)
+		return zh_error_set(r->err, -ret, "nics",
+				    "cannot check the NICs against other VMs: %s", strerror(-ret));
+	*all = *owned;
+	return 0;
+}
+
 static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 {
-	const json_t *all = r->env ? r->env->other_vms : NULL;
+	_cleanup_json_ json_t *owned = NULL;
+	const json_t *all = NULL;
 	const char *k;
 	size_t i;
 	json_t *vm;
 	bool bad = false;
+	int ret = others_for(r, cur, &owned, &all);
 
+	if (ret < 0)
+		return ret;
 	if (json_is_array(all))
 		json_array_foreach (all, i, vm)
 			bad = bad || vm_conflicts(r, cur, vm);

@@ -42,6 +42,12 @@ struct vmcfg_env {
 	bool (*vm_exists)(void *ctx, const char *uuid);
 	/* Other VMs (stored configs) for MAC/IP conflict checks; may be NULL. */
 	const json_t *other_vms;
+	/*
+	 * Instead of other_vms when set: the other VMs (stored configs, a new
+	 * array in *out) that may share a MAC or an IP with one of nics; a
+	 * superset is fine, the check itself is vmcfg's.  < 0: cannot tell.
+	 */
+	int (*nic_neighbours)(void *ctx, const json_t *nics, json_t **out);
 };
 
 struct vmcfg_report {

@@ -8,7 +8,7 @@
  * -errno; unknown commands get -ENOSYS.  The server identifies its peer by
  * SO_PEERCRED (root only).
  *
- * VERSIONING (docs/architecture.md, "The ctl protocol").  A zoneadmd runs
+ * VERSIONING (docs/architecture.md §16).  A zoneadmd runs
  * as long as its VM, so a vmadm of a newer release meets it after an
  * upgrade.  Hence:
  *   - a command's number never changes meaning, payload or reply: a new

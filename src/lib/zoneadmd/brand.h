@@ -1,6 +1,6 @@
 /*
  * brand.h - what differs between the kinds of payload zoneadmd runs
- * (docs/architecture.md, "zoneadmd").  The core (zoneadmd.c) owns the
+ * (docs/architecture.md §7).  The core (zoneadmd.c) owns the
  * phases, the timer, the clients, the cgroup and the runtime files; a
  * brand owns the payload and what it makes on the host for it.  The OS
  * zone (brand-zone.c) is the first implementation; a hardware VM brand

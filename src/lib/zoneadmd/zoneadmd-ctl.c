@@ -1,6 +1,6 @@
 /*
  * zoneadmd-ctl.c - the control socket: accepting clients, reading their
- * requests, the command table (docs/architecture.md, "The ctl protocol";
+ * requests, the command table (docs/architecture.md §16;
  * the client list itself is zoneadmd-clients.c).  Each request is one
  * length-checked frame (ctl_recv); each handler answers at once, or marks
  * the client as waiting (STOP, REBOOT) and zoneadmd.c answers when the

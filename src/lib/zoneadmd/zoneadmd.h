@@ -1,6 +1,6 @@
 /*
  * zoneadmd.h - the zoneadmd core: one supervisor per running VM, as a
- * library (docs/architecture.md, "zoneadmd").  src/cmd/zoneadmd.c is only
+ * library (docs/architecture.md §7).  src/cmd/zoneadmd.c is only
  * its main:
  *
  *     struct zad_opts o = {.uuid = uuid, .notify_fd = 3};

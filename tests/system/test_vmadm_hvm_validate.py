@@ -1,4 +1,4 @@
-"""vmadm validate of kvm / bhyve payloads (the config layer); vmadm create still refuses them."""
+"""vmadm validate of kvm / bhyve payloads (the config layer), and create/delete of both."""
 import json
 
 from conftest import new_uuid
@@ -94,13 +94,19 @@ def no_nics(p):
     return {k: v for k, v in p.items() if k != "nics"}
 
 
-def test_create_hvm_refused_nothing_left(imghost):
+def test_create_hvm_then_delete_nothing_left(imghost):
+    """kvm and bhyve are created (disks on the pool), and delete takes all back."""
     host, _ = imghost
     before = snapshot(host)
     for p in (no_nics(KVM), no_nics(BHYVE)):
+        p = dict(p, autoboot=False, disks=[{"size": 64, "boot": True, "model": "virtio"}])
         r = host.vmadm("create", input=json.dumps(p))
-        assert r.rc == 1, r
-        assert r.err == "brand %s: hardware VMs are not supported yet\n" % p["brand"], r
+        assert r.rc == 0, r
+        uuid = r.err.split()[-1]
+        got = json.loads(host.vmadm("get", uuid).out)
+        assert got["brand"] == p["brand"] and got["state"] == "stopped"
+        assert got["disks"][0]["size"] == 64
+        assert host.vmadm("delete", uuid).rc == 0
         assert snapshot(host) == before
     r = host.vmadm("list", "-H", "-o", "uuid")
     assert r.out == ""

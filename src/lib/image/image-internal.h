@@ -73,6 +73,22 @@ int image_http_download(const char *url, const struct image_http_limits *lim,
 			const struct image_fetch *f, const json_t *file0, int fd,
 			struct zh_error *err);
 
+/*
+ * A zvol image's manifest before its file is read (image-zvol.c):
+ * "image_size" an integer of MiB (1 to 64 TiB), no "origin", and room for
+ * the whole disk in the pool's free space.
+ */
+int image_zvol_check(const struct pool *p, const json_t *manifest, struct zh_error *err);
+
+/*
+ * Decompress the verified file on fd (files[0].compression) into the new
+ * file IMAGE_ZVOL_DISK in the dataset dsfd, by an unprivileged child;
+ * sparse; refused unless it is exactly image_size MiB.  On failure the
+ * partial file stays for the caller to remove with the dataset.
+ */
+int image_zvol_write(int fd, int dsfd, const json_t *manifest, const char *label,
+		     struct zh_error *err);
+
 /* The "origin" of an image record's manifest, or NULL. */
 const char *image_origin_of(const json_t *rec);
 

@@ -7,6 +7,7 @@
  *                               zones, are unreachable by host users; the
  *                               pool is nosuid too), the image's root in root/
  *     <mount>/<uuid>@final      read-only snapshot of it, what VMs clone
+ *     (a zvol image: disk, one raw file, instead of root/; image-zvol.c)
  *     <mount>/.imgadm/<uuid>.json  the record {"manifest","zpool","source"?}
  * Does not own: the VMs cloned from an image (vmstore), the pool (pool).
  * An incremental image's <uuid> starts as a writable snapshot of its
@@ -116,11 +117,11 @@ static int supported_type(const json_t *m, struct zh_error *err)
 {
 	const char *type = jsonutil_str(m, "type");
 
-	if (streq(type, "zone-dataset") || streq(type, "lx-dataset"))
+	if (streq(type, "zone-dataset") || streq(type, "lx-dataset") || streq(type, "zvol"))
 		return 0;
 	return zh_error_set(err, EOPNOTSUPP, "type",
 			    "manifest: \"type\" %s is not supported here "
-			    "(zone-dataset or lx-dataset)",
+			    "(zone-dataset, lx-dataset or zvol)",
 			    type);
 }
 
@@ -144,6 +145,30 @@ static int start_tree(const struct pool *p, const char *uuid, const char *origin
 	return 0;
 }
 
+static bool is_zvol(const json_t *manifest)
+{
+	const char *type = jsonutil_str(manifest, "type");
+
+	return type && streq(type, "zvol");
+}
+
+/* A zvol image's dataset: one raw file, decompressed from fd (image-zvol.c). */
+static int make_disk(const struct pool *p, const json_t *manifest, int fd, const char *label,
+		     struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(manifest, "uuid");
+	_cleanup_close_ int dsfd = -EBADF;
+	int r = pool_subvol_create(p, uuid, err);
+
+	crashpoint("image.created");
+	if (r < 0 || (r = pool_dataset_private(p, uuid, err)) < 0)
+		return r;
+	dsfd = pool_dataset_open(p, uuid, err);
+	if (dsfd < 0)
+		return dsfd;
+	return image_zvol_write(fd, dsfd, manifest, label, err);
+}
+
 static int make_tree(const struct pool *p, const char *uuid, const char *origin, int fd,
 		     const char *file_path, struct zh_error *err)
 {
@@ -159,9 +184,21 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	if (r < 0 || (r = pool_dataset_private(p, uuid, err)) < 0)
 		return r;
 	if (origin)
-		r = image_unpack_layer(fd, root, file_path, err);
+		return image_unpack_layer(fd, root, file_path, err);
+	return image_unpack(fd, root, file_path, err);
+}
+
+/* The image's data in place, then read-only and its @final. */
+static int make_image(const struct pool *p, const json_t *manifest, int fd, const char *label,
+		      struct zh_error *err)
+{
+	const char *uuid = jsonutil_str(manifest, "uuid");
+	int r;
+
+	if (is_zvol(manifest))
+		r = make_disk(p, manifest, fd, label, err);
 	else
-		r = image_unpack(fd, root, file_path, err);
+		r = make_tree(p, uuid, jsonutil_str(manifest, "origin"), fd, label, err);
 	if (r < 0)
 		return r;
 	crashpoint("image.unpacked");
@@ -208,6 +245,8 @@ static int install_check(const struct pool *p, const json_t *manifest, struct zh
 		return zh_error_oom(err);
 	if (fsutil_exists(rec))
 		return zh_error_set(err, EEXIST, "uuid", "image %s is already installed", uuid);
+	if (is_zvol(manifest))
+		return image_zvol_check(p, manifest, err);
 	if (origin && (r = check_origin(p, uuid, origin, err)) < 0)
 		return r;
 	return 0;
@@ -222,7 +261,7 @@ static int install_tree(const struct pool *p, const json_t *manifest, int fd, co
 
 	if (r < 0)
 		return r;
-	r = make_tree(p, uuid, jsonutil_str(manifest, "origin"), fd, label, err);
+	r = make_image(p, manifest, fd, label, err);
 	if (r == 0)
 		r = image_record_write(p, manifest, source, err);
 	crashpoint("image.recorded");

@@ -40,9 +40,13 @@ int image_manifest_check(const json_t *manifest, struct zh_error *err);
 /* Parse + check manifest text (len bytes, need not be NUL-terminated). */
 int image_manifest_parse(const char *text, size_t len, json_t **out, struct zh_error *err);
 
+/* A zvol image's dataset holds this one raw disk file (docs/architecture.md §13). */
+#define IMAGE_ZVOL_DISK "disk"
+
 /*
  * Install: verify the file's size and SHA-1 against files[0], unpack the
- * tar (none|gzip|bzip2|xz|zstd) into <uuid>/root, make it read-only,
+ * tar (none|gzip|bzip2|xz|zstd) into <uuid>/root (a zvol image: decompress
+ * its raw disk into <uuid>/IMAGE_ZVOL_DISK), make it read-only,
  * snapshot @final, write the record.  -EEXIST if already installed.  With
  * an "origin": -ENOENT (prop "origin", naming it) unless the origin is
  * installed in the pool; the dataset starts as a snapshot of the origin's

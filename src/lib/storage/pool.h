@@ -179,6 +179,36 @@ int pool_dataset_adopt(const struct pool *p, const char *name, struct zh_error *
 /* Commit the pool's file system: everything written so far is on disk. */
 int pool_sync(const struct pool *p, struct zh_error *err);
 
+/* ---- HVM disks (pool-disk.c): raw files inside a dataset, named relative to its fd ---- */
+
+/*
+ * New disk file name (mode 0600) in the dataset dsfd: a reflink (FICLONE,
+ * O(1)) of srcfd when srcfd >= 0, else empty; then grown (sparse) to size
+ * when it is smaller.  Nothing is left on failure.
+ */
+int pool_disk_create(int dsfd, const char *name, int srcfd, uint64_t size, struct zh_error *err);
+
+/* The disk's size in bytes; -EINVAL unless a regular file (never followed). */
+int pool_disk_size(int dsfd, const char *name, uint64_t *size, struct zh_error *err);
+
+/* ftruncate to size: grows sparse, or shrinks (the caller checks it may). */
+int pool_disk_resize(int dsfd, const char *name, uint64_t size, struct zh_error *err);
+
+/*
+ * Set the btrfs compression property from a ZFS compression name: off ->
+ * none, gzip* -> zlib, lz4/lzjb/zle -> lzo, on and others -> zstd.
+ */
+int pool_disk_compression(int dsfd, const char *name, const char *zfs, struct zh_error *err);
+
+/* Unlink; missing is fine. */
+int pool_disk_remove(int dsfd, const char *name, struct zh_error *err);
+
+/* Rename inside the dataset (replacing to). */
+int pool_disk_rename(int dsfd, const char *from, const char *to, struct zh_error *err);
+
+/* New file to, a reflink copy of from (O(1)). */
+int pool_disk_copy(int dsfd, const char *from, const char *to, struct zh_error *err);
+
 /* ---- trash (pool-trash.c): datasets destroyed after the command returns ---- */
 
 /* Rename dataset or snapshot name out of sight (O(1)); missing is fine. */

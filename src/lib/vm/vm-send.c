@@ -73,6 +73,7 @@
 #include "vm.h"
 #include "vmcfg-access.h"
 #include "vmcfg.h"
+#include "vm-disk.h"
 #include "vmstore.h"
 
 #define DATA_CHUNK (1u << 20)
@@ -627,13 +628,16 @@ static int recv_json(int in, struct recv *rc, struct zh_error *err)
 static int recv_validate(struct recv *rc, struct zh_error *err)
 {
 	struct vmcfg_report rep = VMCFG_REPORT_INIT;
-	_cleanup_json_ json_t *vm = json_deep_copy(rc->vm), *o = NULL;
+	_cleanup_json_ json_t *vm = NULL, *o = NULL;
 	_cleanup_free_ char *s = NULL;
-	int r;
+	int r = vm_disks_relocate(rc->p, rc->vm, err); /* created disks: ours, vm-disk.h */
 
-	if (!vm)
+	if (r < 0)
+		return r;
+	if (!(vm = json_deep_copy(rc->vm)))
 		return zh_error_oom(err);
-	vmcfg_drop_id_base(vm); /* ours, for a VM that exists here */
+	vmcfg_drop_id_base(vm);	 /* ours, for a VM that exists here */
+	vm_disks_drop_paths(vm); /* the host check is about the user's paths only */
 	r = vm_validate_received(vm, &rep);
 
 	if (r == -EINVAL && (o = vmcfg_report_json(&rep)))
@@ -900,7 +904,8 @@ static int recv_config(struct recv *rc, struct zh_error *err)
 	if (json_object_set_new(rc->vm, "zpool", json_string(rc->p->name)) < 0)
 		return zh_error_oom(err);
 	if (q > 0 && q <= (json_int_t)(UINT64_MAX >> 31) &&
-	    (r = pool_quota_set(rc->p, rc->uuid, (uint64_t)q << 30, err)) < 0)
+	    (r = pool_quota_set(rc->p, rc->uuid, ((uint64_t)q << 30) + vm_disks_quota_extra(rc->vm),
+				err)) < 0)
 		return r;
 	return vmstore_save(rc->p, rc->vm, err);
 }

@@ -53,6 +53,7 @@
 #include "image.h"
 #include "pool.h"
 #include "util.h"
+#include "vm-disk.h"
 #include "vm.h"
 #include "vmcfg-access.h"
 #include "vmcfg.h"
@@ -403,40 +404,42 @@ static int make_root(const struct pool *p, const char *uuid, const char *image,
 {
 	_cleanup_free_ char *src = NULL;
 
-	if (!image) /* HVM: a plain dataset for its zone root */
+	if (!image) /* HVM: a plain dataset for its jail root and disks (vm-disk.c) */
 		return pool_subvol_create(p, uuid, err);
 	if (!(src = paths_image_final(image)))
 		return zh_error_oom(err);
 	return pool_clone(p, src, uuid, err);
 }
 
-/* quota (GiB) in bytes; 0 = none.  A quota beyond 2^64 bytes is a bad value. */
+/*
+ * quota (GiB) in bytes, plus what an HVM VM's disks add (vm-disk.h); 0 =
+ * none.  A quota beyond 2^64 bytes is a bad value.
+ */
 static int quota_bytes(const json_t *vm, uint64_t *bytes, struct zh_error *err)
 {
 	json_int_t q = vmcfg_quota(vm);
+	uint64_t extra = vm_disks_quota_extra(vm);
 
-	if (q > (json_int_t)(UINT64_MAX >> 31))
+	if (q > (json_int_t)(UINT64_MAX >> 31) || extra > UINT64_MAX - ((uint64_t)q << 30))
 		return zh_error_set(err, EINVAL, VMCFG_QUOTA, "Invalid value(s) for: quota");
-	*bytes = q > 0 ? (uint64_t)q << 30 : 0;
+	*bytes = q > 0 ? ((uint64_t)q << 30) + extra : 0;
 	return 0;
 }
 
-static int build_vm(const struct pool *p, const json_t *vm, struct zh_error *err)
+static int build_vm(const struct pool *p, json_t *vm, struct zh_error *err)
 {
 	const char *uuid = vmcfg_uuid(vm);
 	struct zh_error ignored = ZH_ERROR_INIT;
 	uint64_t quota = 0;
 	int r;
 
-	r = quota_bytes(vm, &quota, err);
-	if (r < 0)
-		return r;
-	r = make_root(p, uuid, jsonutil_str(vm, "image_uuid"), err);
+	r = make_root(p, uuid, vmcfg_is_hvm(vm) ? NULL : jsonutil_str(vm, "image_uuid"), err);
 	if (r < 0)
 		return r;
 	crashpoint("create.cloned");
 	r = pool_dataset_private(p, uuid, err); /* its root/ is the zone's / */
-	if (r < 0)
+	if (r < 0 || (r = vm_disks_create(p, vm, err)) < 0 ||
+	    (r = quota_bytes(vm, &quota, err)) < 0)
 		goto undo;
 	if (quota && (r = pool_quota_set(p, uuid, quota, err)) < 0)
 		goto undo;
@@ -452,19 +455,6 @@ undo:
 	return r;
 }
 
-/*
- * The one place hardware VMs are refused until the storage and QEMU
- * layers of issue 12 land: the config layer validates and defaults
- * kvm/bhyve payloads in full (docs/architecture.md §4), nothing is built.
- */
-static int refuse_hvm(const json_t *vm, struct zh_error *err)
-{
-	if (!vmcfg_is_hvm(vm))
-		return 0;
-	return zh_error_set(err, ENOTSUP, "brand", "brand %s: hardware VMs are not supported yet",
-			    vmcfg_brand(vm));
-}
-
 static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 			 char uuid_out[UTIL_UUID_LEN + 1], bool *autoboot, struct zh_error *err)
 {
@@ -477,8 +467,6 @@ static int create_locked(json_t *payload, vm_warn_fn warn, void *ctx,
 
 	env_init(&env, payload);
 	r = vmcfg_create(payload, &env, warn, ctx, &vm, err);
-	if (r == 0)
-		r = refuse_hvm(vm, err);
 	if (r < 0)
 		return r;
 	uuid = vmcfg_uuid(vm);
@@ -707,14 +695,20 @@ static int apply_quota(const struct pool *p, const char *uuid, const json_t *old
 	return 0;
 }
 
+static bool quota_changed(const json_t *changed)
+{
+	return changed_has(changed, VMCFG_QUOTA) || changed_has(changed, "disks") ||
+	       changed_has(changed, "flexible_disk_size");
+}
+
 /*
  * The update whole or not at all: live limits, quota, the config (beside
  * the dataset, so a tenant's full quota never refuses it), then a running
  * zone's network; any failure puts back what was changed before it, so
  * the kernel's state and the stored config always agree.
  */
-static int apply_and_store(const struct pool *p, const char *uuid, const json_t *old,
-			   const json_t *vm, const json_t *changed, struct zh_error *err)
+static int apply_rest(const struct pool *p, const char *uuid, const json_t *old, const json_t *vm,
+		      const json_t *changed, struct zh_error *err)
 {
 	struct applied a = {0};
 	int r = apply_limits(uuid, old, vm, changed, err);
@@ -723,7 +717,7 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 		return r;
 	a.limits = r > 0;
 	crashpoint("update.limits");
-	if (changed_has(changed, VMCFG_QUOTA) && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
+	if (quota_changed(changed) && (r = apply_quota(p, uuid, old, vm, &a, err)) < 0)
 		goto undo;
 	crashpoint("update.quota");
 	if ((r = vmstore_save(p, vm, err)) < 0)
@@ -738,6 +732,21 @@ static int apply_and_store(const struct pool *p, const char *uuid, const json_t 
 		return 0;
 undo:
 	undo_applied(p, uuid, old, &a);
+	return r;
+}
+
+/* An HVM VM's disk files first (vm-disk.c), kept only if the rest succeeds. */
+static int apply_and_store(const struct pool *p, const char *uuid, const json_t *old, json_t *vm,
+			   const json_t *changed, struct zh_error *err)
+{
+	struct vm_disk_journal j = VM_DISK_JOURNAL_INIT;
+	int r = vm_disks_update(p, old, vm, &j, err);
+
+	if (r < 0)
+		return r;
+	crashpoint("update.disks");
+	r = apply_rest(p, uuid, old, vm, changed, err);
+	vm_disk_journal_end(&j, r >= 0);
 	return r;
 }
 

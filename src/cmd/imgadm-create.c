@@ -9,7 +9,7 @@
  *
  * Manifest fields come from -m (a file, or "-" for stdin) and FIELD=VALUE
  * arguments (which win; "true"/"false" become booleans); name and version
- * are required.  The work is image_create() (image.h); this file parses,
+ * are required.  The work is image_create() (vm-image.h); this file parses,
  * prints the two paths written and maps errors to exit codes.
  */
 #include <getopt.h>
@@ -18,6 +18,7 @@
 
 #include "cmdutil.h"
 #include "image.h"
+#include "vm-image.h"
 #include "imgadm.h"
 #include "jsonutil.h"
 #include "util.h"

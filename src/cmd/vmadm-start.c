@@ -2,7 +2,9 @@
  * vmadm-start.c - `vmadm start|boot <uuid>`: spawns the zone's zoneadmd
  * and waits until init runs (vm_start).  `Successfully started VM <uuid>`;
  * already running: `VM <uuid> is already 'running'`, exit 0 (docs/architecture.md §4).
- * The kvm-only extras (order=, cdrom=, disk=) are refused.
+ * A hardware VM's one-boot extras (order=cdn[,once=cdn], cdrom=<path>,<model>,
+ * disk=<path>,<model>; vmcfg-start.h) go to its zoneadmd for this boot; on an
+ * OS VM they are refused (exit 1, nothing changed).
  */
 #include "cmdutil.h"
 #include "vm.h"
@@ -17,11 +19,7 @@ int cmd_start(int argc, char **argv)
 	if ((r = vmadm_getopt(argc, argv, "", NULL, NULL)) != 0 ||
 	    (r = vmadm_uuid_arg(argc, argv, &uuid)) != 0)
 		return r;
-	if (optind < argc)
-		return vmadm_usage_error("Invalid argument for %s: \"%s\" (order=, cdrom= and "
-					 "disk= are for kvm VMs)",
-					 argv[0], argv[optind]);
-	r = vm_start(uuid, &err);
+	r = vm_start_with(uuid, argv + optind, &err);
 	if (r == -EALREADY) {
 		fprintf(stderr, "%s\n", err.msg);
 		zh_error_clear(&err);

@@ -34,6 +34,8 @@ static const char usage_text[] =
 	"  reboot <uuid> [-F]\n"
 	"  kill [-s <signal> | -<signal>] <uuid>\n"
 	"  console <uuid>\n"
+	"  info <uuid> [type,...]\n"
+	"  sysrq <uuid> <nmi|screenshot>\n"
 	"  create-snapshot <uuid> <snapname>\n"
 	"  delete-snapshot <uuid> <snapname>\n"
 	"  rollback-snapshot <uuid> <snapname>\n"
@@ -42,7 +44,7 @@ static const char usage_text[] =
 	"                 [--low-speed-time <seconds>]\n"
 	"  help\n"
 	"\n"
-	"Not implemented yet: info sysrq events reprovision\n"
+	"Not implemented yet: events reprovision\n"
 	"  install\n";
 
 void vmadm_usage(FILE *f)
@@ -139,8 +141,8 @@ static const struct vmadm_command commands[] = {
 	{"reboot", cmd_reboot},
 	{"kill", cmd_kill},
 	{"console", cmd_console},
-	{"info", cmd_not_implemented},
-	{"sysrq", cmd_not_implemented},
+	{"info", cmd_info},
+	{"sysrq", cmd_sysrq},
 	{"create-snapshot", cmd_create_snapshot},
 	{"delete-snapshot", cmd_delete_snapshot},
 	{"rollback-snapshot", cmd_rollback_snapshot},

@@ -22,6 +22,8 @@ int cmd_stop(int argc, char **argv);
 int cmd_reboot(int argc, char **argv);
 int cmd_kill(int argc, char **argv);
 int cmd_console(int argc, char **argv);
+int cmd_info(int argc, char **argv);
+int cmd_sysrq(int argc, char **argv);
 int cmd_create_snapshot(int argc, char **argv);
 int cmd_delete_snapshot(int argc, char **argv);
 int cmd_rollback_snapshot(int argc, char **argv);

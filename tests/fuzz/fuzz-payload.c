@@ -18,11 +18,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define IMG "11111111-2222-4333-8444-555555555555"
 
+#define ZVOL "22222222-2222-4333-8444-555555555555"
+
 static int stub_image_type(void *ctx, const char *zpool, const char *uuid, char *buf, size_t len)
 {
-	if (strcmp(uuid, IMG) != 0)
+	if (strcmp(uuid, IMG) != 0 && strcmp(uuid, ZVOL) != 0)
 		return -ENOENT;
-	snprintf(buf, len, "zone-dataset");
+	snprintf(buf, len, "%s", strcmp(uuid, IMG) == 0 ? "zone-dataset" : "zvol");
+	return 0;
+}
+
+static int stub_image_size(void *ctx, const char *zpool, const char *uuid, int64_t *mib)
+{
+	if (strcmp(uuid, ZVOL) != 0)
+		return -ENOENT;
+	*mib = 10240;
 	return 0;
 }
 
@@ -47,6 +57,12 @@ static const char base_vm[] = "{\"brand\":\"joyent\",\"image_uuid\":\"" IMG "\",
 			      "\"filesystems\":[{\"target\":\"/x\",\"source\":\"/y\"}],"
 			      "\"routes\":{\"10.0.0.0/8\":\"nics[0]\"}}";
 
+static const char base_hvm[] =
+	"{\"brand\":\"bhyve\",\"uuid\":\"aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeef\","
+	"\"ram\":1024,\"disk_driver\":\"virtio\",\"nic_driver\":\"virtio\","
+	"\"disks\":[{\"path\":\"/zones/u/disk0\",\"size\":100,"
+	"\"model\":\"virtio\",\"boot\":true,\"pci_slot\":\"0:4:0\"}]}";
+
 static void run_validate(const json_t *p, const struct vmcfg_env *env)
 {
 	static const char *const brands[] = {NULL, "joyent", "lx", "kvm", "bhyve"};
@@ -64,10 +80,23 @@ static void run_validate(const json_t *p, const struct vmcfg_env *env)
 	}
 }
 
+static void update_base(const json_t *p, const struct vmcfg_env *env, const char *text, size_t len)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	json_t *base = NULL, *out = NULL, *ch = NULL;
+
+	if (jsonutil_parse(text, len, "base", &base, &err) == 0)
+		vmcfg_update(base, p, env, stub_warn, NULL, &out, &ch, &err);
+	zh_error_clear(&err);
+	json_decref(base);
+	json_decref(out);
+	json_decref(ch);
+}
+
 static void run_create_update(const json_t *p, const struct vmcfg_env *env)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	json_t *vm = NULL, *base = NULL, *out = NULL, *ch = NULL;
+	json_t *vm = NULL, *out = NULL, *ch = NULL;
 
 	if (vmcfg_create(p, env, stub_warn, NULL, &vm, &err) == 0) {
 		/* a created config must itself accept an empty update */
@@ -81,12 +110,8 @@ static void run_create_update(const json_t *p, const struct vmcfg_env *env)
 	}
 	zh_error_clear(&err);
 	json_decref(vm);
-	if (jsonutil_parse(base_vm, sizeof(base_vm) - 1, "base", &base, &err) == 0)
-		vmcfg_update(base, p, env, stub_warn, NULL, &out, &ch, &err);
-	zh_error_clear(&err);
-	json_decref(base);
-	json_decref(out);
-	json_decref(ch);
+	update_base(p, env, base_vm, sizeof(base_vm) - 1);
+	update_base(p, env, base_hvm, sizeof(base_hvm) - 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -95,6 +120,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	json_t *p = NULL, *others = NULL;
 	struct vmcfg_env env = {
 		.image_type = stub_image_type,
+		.image_size = stub_image_size,
 		.pool_exists = stub_true,
 		.nic_tag_exists = stub_true,
 		.vm_exists = stub_false,

@@ -146,7 +146,7 @@ def lock_files(h):
 
 
 def pool_dot_entries(h):
-    """Crash debris at the pool's top: marks, inboxes, stages, trash."""
+    """Crash debris at the pool's top: marks, inboxes, stages, trash (and delete marks)."""
     mnt = pool_mount(h)
     out = []
     if os.path.isdir(mnt):
@@ -155,6 +155,12 @@ def pool_dot_entries(h):
     cfg = os.path.join(mnt, ".vmadm")
     if os.path.isdir(cfg):
         out += [".vmadm/" + e for e in os.listdir(cfg) if not e.endswith(".json")]
+    marks = os.path.join(mnt, ".new")  # creates and receives at work (vmstore.h)
+    if os.path.isdir(marks):
+        out += [".new/" + e for e in os.listdir(marks)]
+    dels = os.path.join(h.root, "run", "zonehost", "deleting")  # deletes at work (vm.c)
+    if os.path.isdir(dels):
+        out += ["<run>/deleting/" + e for e in os.listdir(dels)]
     return sorted(out)
 
 

@@ -1,5 +1,5 @@
-"""The ctl protocol's versioning rule (docs/architecture.md, "The ctl
-protocol"): a command never changes meaning, so a vmadm meeting a zoneadmd
+"""The ctl protocol's versioning rule (docs/architecture.md §16).
+A command never changes meaning, so a vmadm meeting a zoneadmd
 started before an upgrade, which does not know CTL_UPDATE_NET, fails
 cleanly and says so: the stored config, the zone's VNICs and the nft rules
 all stay as they were.  The older zoneadmd is tests/helpers/zoneadmd-v1

@@ -43,6 +43,13 @@ def tree(path):
     return out
 
 
+def cacheless(t):
+    """tree() without the host index, a cache of the configs that the first
+    command to need it makes (<run>/index/, its lock; docs/architecture.md)."""
+    return {p: v for p, v in t.items()
+            if "/run/zonehost/index" not in p and not p.endswith("/locks/index.lock")}
+
+
 class HostState:
     """What must not change on the receiving host."""
 
@@ -51,7 +58,7 @@ class HostState:
         self.before = self.take()
 
     def take(self):
-        return (leftovers(self.h), subvols(self.h), [tree(w) for w in self.watch])
+        return (leftovers(self.h), subvols(self.h), [cacheless(tree(w)) for w in self.watch])
 
     def same(self):
         assert self.take() == self.before

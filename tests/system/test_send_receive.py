@@ -85,6 +85,13 @@ def test_full_send_receive(imghost, host2):
     rc, err = receive(host2, data)
     assert rc == 1 and err == "VM %s already exists\n" % u
     assert leftovers(host2) == before
+    # its uid/gid range, taken before the VM lock (lock order: host, then
+    # VM), went back: the next new VM gets the slot after this one's
+    u3 = create(h, img, alias="next")
+    rc, err = receive(host2, send(h, u3))
+    assert rc == 0, err
+    assert get(host2, u3)["zonehost_id_base"] == vm["zonehost_id_base"] + 65536
+    assert host2.vmadm("delete", u3).rc == 0
     # the received VM starts
     r = host2.vmadm("start", u)
     assert r.rc == 0, r

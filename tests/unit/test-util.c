@@ -120,7 +120,8 @@ static void test_layout(void)
 	is_path(paths_vm_configs_new("/m"), "/m/.vmadm-new", "configs being migrated");
 	is_path(paths_image_record("/m", u), "/m/.imgadm/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee.json",
 		"image record");
-	is_path(paths_new_mark("/m", u), "/m/.new-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "mark");
+	is_path(paths_new_mark("/m", u), "/m/.new/aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "mark");
+	is_path(paths_new_marks("/m"), "/m/.new", "marks");
 	is_path(paths_recv_inbox("/m", u), "/m/.recv-aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee",
 		"inbox");
 	ok(paths_uuid_entry("aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee.lock", PATHS_LOCK_SUFFIX, uuid),

@@ -97,6 +97,18 @@ static void fake_net_release(struct zad *z)
 	z->net_made = false;
 }
 
+static int fake_info(struct zad *z, const json_t *types, json_t **out, struct zh_error *err)
+{
+	*out = json_pack("{s:O}", "asked", types);
+	return *out ? 0 : zh_error_oom(err);
+}
+
+static int fake_sysrq(struct zad *z, const char *req, json_t **out, struct zh_error *err)
+{
+	*out = json_pack("{s:s}", "done", req);
+	return *out ? 0 : zh_error_oom(err);
+}
+
 static const struct brand_ops fake_ops = {
 	.name = "fake",
 	.prepare = fake_prepare,
@@ -107,6 +119,8 @@ static const struct brand_ops fake_ops = {
 	.reap = fake_reap,
 	.net_update = fake_net_update,
 	.net_release = fake_net_release,
+	.info = fake_info,
+	.sysrq = fake_sysrq,
 };
 
 /* ---- helpers ---- */
@@ -460,6 +474,37 @@ static void test_update(void)
 	zad_free(&z);
 }
 
+static void test_info_sysrq(void)
+{
+	struct brand_ops no_info = fake_ops;
+	json_t *out = NULL;
+	struct zad z;
+
+	fresh(&z);
+	is_int(call(&z, CTL_INFO, json_pack("{s:[s]}", "types", "vnc"), NULL), -ESRCH,
+	       "INFO before the payload runs: ESRCH");
+	boot(&z);
+	is_int(call(&z, CTL_INFO, json_pack("{s:[s]}", "types", "vnc"), &out), 0, "INFO ok");
+	is_str(json_string_value(json_array_get(json_object_get(out, "asked"), 0)), "vnc",
+	       "the brand gets the types");
+	json_decref(TAKE_PTR(out));
+	is_int(call(&z, CTL_INFO, json_pack("{s:s}", "types", "vnc"), NULL), -EINVAL,
+	       "INFO types not a list: EINVAL");
+	is_int(call(&z, CTL_SYSRQ, json_pack("{s:s}", "request", "nmi"), &out), 0, "SYSRQ ok");
+	is_str(jsonutil_str(out, "done"), "nmi", "the brand gets the request");
+	json_decref(TAKE_PTR(out));
+	is_int(call(&z, CTL_SYSRQ, NULL, NULL), -EINVAL, "SYSRQ without a request: EINVAL");
+	no_info.info = NULL;
+	no_info.sysrq = NULL;
+	z.ops = &no_info;
+	is_int(call(&z, CTL_INFO, json_pack("{s:[]}", "types"), NULL), -ENOTSUP,
+	       "a brand without info: ENOTSUP");
+	is_int(call(&z, CTL_SYSRQ, json_pack("{s:s}", "request", "nmi"), NULL), -ENOTSUP,
+	       "a brand without sysrq: ENOTSUP");
+	z.ops = &fake_ops;
+	zad_free(&z);
+}
+
 static void test_unknown_and_old(void)
 {
 	_cleanup_json_ json_t *out = NULL;
@@ -499,6 +544,7 @@ int main(void)
 	test_init_exits();
 	test_kill_and_signals();
 	test_update();
+	test_info_sysrq();
 	test_unknown_and_old();
 	json_decref(F.stored);
 	fsutil_rm_rf(tmp, &err);

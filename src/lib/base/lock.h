@@ -9,8 +9,9 @@
  * never nested.  Images take the host lock too, only to install or delete:
  * an import holds its image's "import.<uuid>" lock while it downloads
  * (no other lock held), then takes the host lock to install.  Leaf locks
- * ("pool-<name>", "stage.<pool>", "trash.<pool>", "nft", nic tags) are
- * taken last and held briefly.
+ * ("pool-<name>", "stage.<pool>", "trash.<pool>", "nft", nic tags,
+ * "index": the host index of stored VMs, vmstore.h, whose rebuild may
+ * take "pool-<name>" to mount a pool) are taken last and held briefly.
  *
  *     _cleanup_close_ int l = -EBADF;
  *     if ((l = lock_vm(uuid, &err)) < 0) return l;
@@ -29,6 +30,7 @@
 #define LOCK_HOST	   "host"
 #define LOCK_NFT	   "nft"     /* the shared packet filter table */
 #define LOCK_NICTAGS	   "nictags" /* <config>/nictags.json */
+#define LOCK_INDEX	   "index"   /* <run>/index/, the host index of stored VMs */
 #define LOCK_POOL_PREFIX   "pool-"   /* "pool-<name>": mounting a pool */
 #define LOCK_STAGE_PREFIX  "stage."  /* "stage.<pool>": the pool's stages */
 #define LOCK_TRASH_PREFIX  "trash."  /* "trash.<pool>": emptying its trash */

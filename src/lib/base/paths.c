@@ -119,6 +119,21 @@ char *paths_lock(const char *name)
 	return fmt("%s/locks/%s" PATHS_LOCK_SUFFIX, paths_run(), name);
 }
 
+char *paths_index(void)
+{
+	return fmt("%s/" PATHS_INDEX, paths_run());
+}
+
+char *paths_deleting_marks(void)
+{
+	return fmt("%s/" PATHS_DELETING, paths_run());
+}
+
+char *paths_deleting_mark(const char *uuid)
+{
+	return fmt("%s/" PATHS_DELETING "/%s", paths_run(), uuid);
+}
+
 char *paths_vm_run(const char *uuid)
 {
 	return fmt("%s/%s", paths_run(), uuid);
@@ -156,9 +171,14 @@ char *paths_image_record(const char *mount, const char *uuid)
 	return fmt("%s/" PATHS_IMAGE_RECS "/%s" PATHS_JSON_SUFFIX, mount, uuid);
 }
 
+char *paths_new_marks(const char *mount)
+{
+	return fmt("%s/" PATHS_NEW_MARKS, mount);
+}
+
 char *paths_new_mark(const char *mount, const char *uuid)
 {
-	return fmt("%s/" PATHS_NEW_PREFIX "%s", mount, uuid);
+	return fmt("%s/" PATHS_NEW_MARKS "/%s", mount, uuid);
 }
 
 char *paths_recv_inbox(const char *mount, const char *tag)

@@ -21,6 +21,8 @@
  *     <config>/imgadm-sources.json   image sources                [image-source]
  *     <state>/<pool>.img             a loop pool's backing file   [pool]
  *     <run>/locks/<name>.lock        the advisory locks (names: lock.h) [lock]
+ *     <run>/index/                   the host index: stamp, id slots, nics/ [vmstore-index]
+ *     <run>/deleting/<uuid>          mark of a delete at work     [vm]
  *     <run>/<uuid>/                  a VM's run directory         [runstate, ctl]
  *         zoneadmd.lock state.json exit.json control.sock
  *     <mount>/.vmadm/<uuid>.json     a VM's config, beside its dataset [vmstore]
@@ -34,7 +36,7 @@
  *     <mount>/<uuid>@sending         what `vmadm send` sends last [vm-send]
  *     <mount>/<uuid>-rollback        the clone a rollback swaps in [vm-snapshot]
  *     <mount>/<uuid>-recv            a receive onto a VM, before the swap [vm-send]
- *     <mount>/.new-<uuid>            mark of a VM being created   [vmstore]
+ *     <mount>/.new/<uuid>            mark of a VM being created   [vmstore]
  *     <mount>/.recv-<tag>/           a receive's inbox; .base-<ds> inside [pool-recv]
  *     <mount>/.trash-<hex>/          the trash                    [pool-trash]
  *     <mount>/.stage-<hex>/          an image download's stage    [pool-stage]
@@ -94,6 +96,14 @@ char *paths_locks(void);
 /* "<run>/locks/<name>.lock". */
 char *paths_lock(const char *name);
 
+/* "<run>/index", the host index (vmstore-index.c). */
+#define PATHS_INDEX "index"
+char *paths_index(void);
+/* "<run>/deleting" and "<run>/deleting/<uuid>", the mark of a delete at work. */
+#define PATHS_DELETING "deleting"
+char *paths_deleting_marks(void);
+char *paths_deleting_mark(const char *uuid);
+
 /* Names in a VM's run directory (zoneadmd's lock, its state, the last run's end, ctl). */
 #define PATHS_RUN_LOCK	"zoneadmd.lock"
 #define PATHS_RUN_STATE "state.json"
@@ -110,7 +120,7 @@ char *paths_vm_run_file(const char *uuid, const char *name);
 #define PATHS_JSON_SUFFIX  ".json"
 #define PATHS_VM_CONFIGS   ".vmadm"
 #define PATHS_IMAGE_RECS   ".imgadm"
-#define PATHS_NEW_PREFIX   ".new-"
+#define PATHS_NEW_MARKS	   ".new"
 #define PATHS_RECV_PREFIX  ".recv-"
 #define PATHS_BASE_PREFIX  ".base-" /* inside an inbox: the dataset a stream lands on */
 #define PATHS_TRASH_PREFIX ".trash-"
@@ -126,7 +136,8 @@ char *paths_vm_config(const char *mount, const char *uuid);
 char *paths_image_records(const char *mount);
 char *paths_image_record(const char *mount, const char *uuid);
 
-/* "<mount>/.new-<uuid>", the mark of a VM being created. */
+/* "<mount>/.new" and "<mount>/.new/<uuid>", the mark of a VM being created. */
+char *paths_new_marks(const char *mount);
 char *paths_new_mark(const char *mount, const char *uuid);
 /* "<mount>/.recv-<tag>", a receive's inbox. */
 char *paths_recv_inbox(const char *mount, const char *tag);

@@ -278,7 +278,7 @@ static const struct props_prop props[] = {
 	TOP("virtio_txtimer", I, K, K, K, MIN(0), .def = "200000", .unit = "ns"),
 	RO("vm_autoboot"),
 	TOP("vnc_password", S, HVM, HVM, HVM, .note = "at most 8 characters"),
-	TOP("vnc_port", I, HVM, HVM, HVM, MIN(-1), .def = "0"),
+	TOP("vnc_port", I, HVM, HVM, HVM, MIN(-1), MAX(65535), .def = "0"),
 	TOP("zfs_data_compression", S, OS, OS, OS, .flags = NOLX, .def = "off"),
 	TOP("zfs_data_recsize", I, OS, OS, OS, MIN(0), .flags = NOLX, .def = "131072",
 	    .unit = "bytes"),

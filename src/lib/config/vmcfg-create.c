@@ -107,9 +107,6 @@ static int pick_brand(json_t *cfg, struct vmcfg_run *r)
 	r->brand = props_brand_get(vmcfg_brand(cfg));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
-	if (r->brand->hvm)
-		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
-				    r->brand->name);
 	return 0;
 }
 
@@ -171,8 +168,10 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 	r->uuid = vmcfg_uuid(cfg);
 	if ((ret = apply_defaults(r, cfg)) < 0)
 		return ret;
+	vmcfg_hvm_memory(r, cfg); /* before the limits are derived */
 	vmcfg_fix_memory(r, cfg, NULL);
-	if ((ret = check_memory(r, cfg)) < 0)
+	r->nic_driver = jsonutil_str(cfg, "nic_driver");
+	if ((ret = check_memory(r, cfg)) < 0 || (ret = vmcfg_hvm_create(r, cfg)) < 0)
 		return ret;
 	return finish_create(r, cfg);
 }

@@ -20,7 +20,8 @@ struct vmcfg_run {
 	vmcfg_warn_fn warn;
 	void *wctx;
 	struct vmcfg_report rep;
-	const char *uuid; /* the VM's uuid (conflict checks) */
+	const char *uuid;	/* the VM's uuid (conflict checks) */
+	const char *nic_driver; /* HVM: default nics.*.model */
 	struct zh_error *err;
 };
 
@@ -60,5 +61,13 @@ int vmcfg_nics_finish(struct vmcfg_run *r, json_t *cur);
 int vmcfg_check_routes(struct vmcfg_run *r, const json_t *routes, const json_t *nics);
 /* Lower-case, two digits per octet; false if not a MAC. */
 bool vmcfg_mac_normalize(const char *in, char out[18]);
+
+/* Disks and the other HVM properties (vmcfg-disk.c). */
+int vmcfg_hvm_create(struct vmcfg_run *r, json_t *cfg);
+int vmcfg_hvm_precheck(struct vmcfg_run *r, const json_t *p);
+int vmcfg_hvm_update(struct vmcfg_run *r, json_t *cfg, const json_t *p);
+int vmcfg_hvm_validate(struct vmcfg_run *r, const json_t *payload);
+void vmcfg_hvm_memory(struct vmcfg_run *r, json_t *cfg);
+int vmcfg_check_compression_value(struct vmcfg_run *r, const json_t *v, const char *label);
 
 #endif

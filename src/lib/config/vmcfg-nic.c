@@ -313,9 +313,34 @@ static int check_tag(struct vmcfg_run *r, const json_t *nic, const json_t *orig,
 	return check_vlan(r, nic, tag);
 }
 
+static const char *const nic_models[] = {"virtio", "e1000", "rtl8139"};
+
+/* HVM: .model from nic_driver when absent; required, one of nic_models. */
+static int check_model(struct vmcfg_run *r, json_t *nic, const json_t *orig)
+{
+	const char *m = jsonutil_str(nic, "model");
+
+	if (!r->brand->hvm)
+		return 0;
+	if (!m && r->nic_driver) {
+		if (json_object_set_new(nic, "model", json_string(r->nic_driver)) < 0)
+			return zh_error_oom(r->err);
+		m = r->nic_driver;
+	}
+	if (!m)
+		return nic_error(r, "missing .model option for NIC: ", orig);
+	for (size_t i = 0; i < ARRAY_SIZE(nic_models); i++)
+		if (streq(m, nic_models[i]))
+			return 0;
+	return zh_error_set(r->err, EINVAL, "nics.*.model", "Invalid value(s) for: nics.*.model");
+}
+
 static int check_nic(struct vmcfg_run *r, json_t *nic, const json_t *orig, bool update)
 {
 	int ret;
+
+	if ((ret = check_model(r, nic, orig)) < 0)
+		return ret;
 
 	if ((ret = check_ips(r, nic, orig)) < 0 || (ret = check_allowed_ips(r, nic)) < 0)
 		return ret;
@@ -695,14 +720,34 @@ static bool vm_conflicts(struct vmcfg_run *r, const json_t *cur, const json_t *v
 	return false;
 }
 
+/* env's other VMs, or those nic_neighbours() names for cur (into *owned). */
+static int others_for(struct vmcfg_run *r, const json_t *cur, json_t **owned, const json_t **all)
+{
+	int ret;
+
+	*all = r->env ? r->env->other_vms : NULL;
+	if (!r->env || !r->env->nic_neighbours)
+		return 0;
+	ret = r->env->nic_neighbours(r->env->ctx, cur, owned);
+	if (ret < 0)
+		return zh_error_set(r->err, -ret, "nics",
+				    "cannot check the NICs against other VMs: %s", strerror(-ret));
+	*all = *owned;
+	return 0;
+}
+
 static int check_conflicts(struct vmcfg_run *r, const json_t *cur)
 {
-	const json_t *all = r->env ? r->env->other_vms : NULL;
+	_cleanup_json_ json_t *owned = NULL;
+	const json_t *all = NULL;
 	const char *k;
 	size_t i;
 	json_t *vm;
 	bool bad = false;
+	int ret = others_for(r, cur, &owned, &all);
 
+	if (ret < 0)
+		return ret;
 	if (json_is_array(all))
 		json_array_foreach (all, i, vm)
 			bad = bad || vm_conflicts(r, cur, vm);

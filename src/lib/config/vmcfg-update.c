@@ -327,7 +327,7 @@ static int prepare(struct vmcfg_run *r, json_t *p)
 	int ret;
 
 	if ((ret = vmcfg_coerce(r, p)) < 0 || (ret = check_arrays(r, p)) < 0 ||
-	    (ret = vmcfg_check_zfs(r, p)) < 0)
+	    (ret = vmcfg_check_zfs(r, p)) < 0 || (ret = vmcfg_hvm_precheck(r, p)) < 0)
 		return ret;
 	if (vmcfg_check_payload(r, p) < 0)
 		return zh_error_oom(r->err);
@@ -341,10 +341,12 @@ static int merge(struct vmcfg_run *r, json_t *cfg, json_t *p, const json_t *unse
 	vmcfg_fix_memory(r, p, cfg);
 	if ((ret = apply_unset(r, cfg, unset)) < 0 || (ret = apply_simple(r, cfg, p)) < 0)
 		return ret;
+	r->nic_driver = jsonutil_str(cfg, "nic_driver");
 	for (size_t i = 0; i < ARRAY_SIZE(hash_ops); i++)
 		if ((ret = apply_hash(r, cfg, p, &hash_ops[i])) < 0)
 			return ret;
-	if ((ret = apply_filesystems(r, cfg, p)) < 0 || (ret = apply_nics(r, cfg, p)) < 0)
+	if ((ret = apply_filesystems(r, cfg, p)) < 0 || (ret = apply_nics(r, cfg, p)) < 0 ||
+	    (ret = vmcfg_hvm_update(r, cfg, p)) < 0)
 		return ret;
 	settle_memory(r, cfg);
 	return vmcfg_check_routes(r, vmcfg_routes(cfg), vmcfg_nics(cfg));
@@ -357,9 +359,6 @@ static int start(struct vmcfg_run *r, const json_t *vm, const json_t *payload)
 	r->brand = props_brand_get(vmcfg_brand(vm));
 	if (!r->brand)
 		return zh_error_set(r->err, EINVAL, "brand", "Unsupported brand");
-	if (r->brand->hvm)
-		return zh_error_set(r->err, ENOTSUP, "brand", "brand %s is not supported yet",
-				    r->brand->name);
 	r->uuid = vmcfg_uuid(vm);
 	return 0;
 }

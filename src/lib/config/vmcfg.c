@@ -14,8 +14,8 @@
  *     if (vmcfg_create(payload, &env, warn, ctx, &vm, &err) < 0) ...
  *
  * Invariants: the payload is never modified (a deep copy is worked on);
- * every fatal message names its property in err->prop; only OS brands are
- * created (HVM brands are recognised by the table but refused here).
+ * every fatal message names its property in err->prop.  The HVM rules
+ * (disks, nic models, vnc, memory floor) live in vmcfg-disk.c.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -292,6 +292,8 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
 		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM : -EINVAL;
 	r.rep = *rep;
 	ret = vmcfg_check_payload(&r, payload);
+	if (ret >= 0)
+		ret = vmcfg_hvm_validate(&r, payload);
 	*rep = r.rep;
 	if (ret < 0)
 		return ret;
@@ -556,9 +558,8 @@ static int check_recsize(struct vmcfg_run *r, json_t *cfg, const char *k)
 			    k, txt);
 }
 
-static int check_compression(struct vmcfg_run *r, const json_t *cfg, const char *k)
+int vmcfg_check_compression_value(struct vmcfg_run *r, const json_t *v, const char *label)
 {
-	json_t *v = json_object_get(cfg, k);
 	const char *s = json_string_value(v);
 	_cleanup_free_ char *txt = NULL;
 
@@ -568,12 +569,17 @@ static int check_compression(struct vmcfg_run *r, const json_t *cfg, const char 
 		if (streq(s, compression_types[i]))
 			return 0;
 	txt = s ? strdup(s) : vmcfg_dump(v);
-	return zh_error_set(r->err, EINVAL, k,
+	return zh_error_set(r->err, EINVAL, label,
 			    "invalid compression type for %s, must be one of: "
 			    "on, off, gzip, gzip-1, gzip-2, gzip-3, gzip-4, "
 			    "gzip-5, gzip-6, gzip-7, gzip-8, gzip-9, lz4, lzjb, "
 			    "zle",
 			    txt ? txt : "?");
+}
+
+static int check_compression(struct vmcfg_run *r, const json_t *cfg, const char *k)
+{
+	return vmcfg_check_compression_value(r, json_object_get(cfg, k), k);
 }
 
 static int check_limit(struct vmcfg_run *r, const json_t *cfg, const char *k)

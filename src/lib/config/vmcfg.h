@@ -25,6 +25,7 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "error.h"
 
@@ -42,6 +43,14 @@ struct vmcfg_env {
 	bool (*vm_exists)(void *ctx, const char *uuid);
 	/* Other VMs (stored configs) for MAC/IP conflict checks; may be NULL. */
 	const json_t *other_vms;
+	/*
+	 * Instead of other_vms when set: the other VMs (stored configs, a new
+	 * array in *out) that may share a MAC or an IP with one of nics; a
+	 * superset is fine, the check itself is vmcfg's.  < 0: cannot tell.
+	 */
+	int (*nic_neighbours)(void *ctx, const json_t *nics, json_t **out);
+	/* Installed image's manifest image_size (MiB) into *mib; -ENOENT if none. */
+	int (*image_size)(void *ctx, const char *zpool, const char *uuid, int64_t *mib);
 };
 
 struct vmcfg_report {
@@ -102,5 +111,19 @@ int vmcfg_create(const json_t *payload, const struct vmcfg_env *env, vmcfg_warn_
 int vmcfg_update(const json_t *vm, const json_t *payload, const struct vmcfg_env *env,
 		 vmcfg_warn_fn warn, void *ctx, json_t **vm_out, json_t **changed,
 		 struct zh_error *err);
+
+/*
+ * HVM disks (vmcfg-disk.c).  The lowest N such that no disk of the array
+ * disks (may be NULL) has a path ending in "/disk<N>": the VM layer names
+ * a new disk <zonepath>/disk<N> (docs/architecture.md §4).
+ */
+int vmcfg_disk_next_index(const json_t *disks);
+
+/*
+ * A bhyve pci_slot "bus:dev:fn", "dev:fn" or "dev" (bus 0-255, dev 0-31,
+ * fn 0-7): -EINVAL if malformed, -EBUSY for a reserved device (0, 6, 30,
+ * 31 on bus 0), else 0 with the numbers filled in.
+ */
+int vmcfg_pci_slot_parse(const char *s, int *bus, int *dev, int *fn);
 
 #endif

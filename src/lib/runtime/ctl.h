@@ -8,7 +8,7 @@
  * -errno; unknown commands get -ENOSYS.  The server identifies its peer by
  * SO_PEERCRED (root only).
  *
- * VERSIONING (docs/architecture.md, "The ctl protocol").  A zoneadmd runs
+ * VERSIONING (docs/architecture.md §16).  A zoneadmd runs
  * as long as its VM, so a vmadm of a newer release meets it after an
  * upgrade.  Hence:
  *   - a command's number never changes meaning, payload or reply: a new
@@ -51,6 +51,8 @@ enum ctl_cmd {
 	CTL_UPDATE = 6,	    /* re-read the config and apply live limits */
 	CTL_UPDATE_NET = 7, /* CTL_UPDATE, then apply changed nics and routes */
 	CTL_BOOTED = 8,	    /* zoneadmd -> vmadm on the notify socket: boot result */
+	CTL_INFO = 9,	    /* {"types":[s...]} -> {"<type>":{...},...} (HVM brands) */
+	CTL_SYSRQ = 10,	    /* {"request":"nmi"|"screenshot"} -> {} or {"path"} (HVM brands) */
 	CTL_CMD_MAX
 };
 

@@ -572,8 +572,10 @@ static int push(char ***v, size_t *n, size_t *cap, const char *s)
 	return 0;
 }
 
-static int list_subvols(const char *mountpoint, char ***out)
+/* The subvolumes at the pool's top whose names start with prefix (the name first: no stat). */
+static int list_subvols(const char *mountpoint, const char *prefix, char ***out)
 {
+	size_t pl = strlen(prefix);
 	_cleanup_(closedirp) DIR *d = opendir(mountpoint);
 	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
 	size_t n = 0, cap = v ? 1 : 0;
@@ -584,7 +586,8 @@ static int list_subvols(const char *mountpoint, char ***out)
 	if (!v)
 		return -ENOMEM;
 	while ((de = readdir(d))) {
-		if (de->d_name[0] == '.' || !entry_is_subvol(dirfd(d), de->d_name))
+		if (de->d_name[0] == '.' || strncmp(de->d_name, prefix, pl) != 0 ||
+		    !entry_is_subvol(dirfd(d), de->d_name))
 			continue;
 		if (push(&v, &n, &cap, de->d_name) < 0)
 			return -ENOMEM;
@@ -596,7 +599,13 @@ static int list_subvols(const char *mountpoint, char ***out)
 
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err)
 {
-	int r = list_subvols(p->mountpoint, names);
+	return pool_dataset_list_prefix(p, "", names, err);
+}
+
+int pool_dataset_list_prefix(const struct pool *p, const char *prefix, char ***names,
+			     struct zh_error *err)
+{
+	int r = list_subvols(p->mountpoint, prefix, names);
 
 	if (r == -ENOMEM)
 		return zh_error_oom(err);
@@ -610,7 +619,7 @@ int pool_btrfs_dataset_count(const char *mountpoint)
 {
 	_cleanup_strv_ char **v = NULL;
 
-	return list_subvols(mountpoint, &v);
+	return list_subvols(mountpoint, "", &v);
 }
 
 /* ---- quota usage, creation time, exchange ---- */

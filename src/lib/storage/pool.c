@@ -168,6 +168,15 @@ int pool_load(const char *name, struct pool **out, struct zh_error *err)
 	return 0;
 }
 
+int pool_record_stat(const char *name, struct stat *st)
+{
+	_cleanup_free_ char *path = pool_name_valid(name) ? paths_pool_record(name) : NULL;
+
+	if (!path)
+		return -EINVAL;
+	return stat(path, st) < 0 ? -errno : 0;
+}
+
 static int cmp_str(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
@@ -373,6 +382,36 @@ int pool_open(const char *name, struct pool **out, struct zh_error *err)
 		return r;
 	*out = TAKE_PTR(p);
 	return 0;
+}
+
+void pool_free_all(struct pool **v)
+{
+	for (struct pool **p = v; p && *p; p++)
+		pool_free(*p);
+	free(v);
+}
+
+int pool_open_names(char *const *names, struct pool ***out, struct zh_error *err)
+{
+	struct pool **v = calloc(util_strv_len(names) + 1, sizeof(*v));
+	int r = v ? 0 : zh_error_oom(err);
+
+	for (size_t i = 0; r == 0 && names[i]; i++)
+		r = pool_open(names[i], &v[i], err);
+	if (r < 0) {
+		pool_free_all(v);
+		return r;
+	}
+	*out = v;
+	return 0;
+}
+
+int pool_open_all(struct pool ***out, struct zh_error *err)
+{
+	_cleanup_strv_ char **names = NULL;
+	int r = pool_list(&names, err);
+
+	return r < 0 ? r : pool_open_names(names, out, err);
 }
 
 int pool_open_default(struct pool **out, struct zh_error *err)

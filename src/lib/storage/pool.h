@@ -68,12 +68,30 @@ int pool_create(const struct pool_create_opts *o, struct pool **out, struct zh_e
 /* Open a recorded pool, mounting it (idempotently) if it is not mounted. -ENOENT if unknown. */
 int pool_open(const char *name, struct pool **out, struct zh_error *err);
 
+/*
+ * The named pools opened (mounted), NULL-terminated, in the order given;
+ * all or nothing.  pool_open_all: every pool of this host (pool_list).
+ *
+ *     _cleanup_pools_ struct pool **pools = NULL;
+ *     if (pool_open_all(&pools, &err) < 0) ...
+ *     for (struct pool **p = pools; *p; p++) ...
+ */
+int pool_open_names(char *const *names, struct pool ***out, struct zh_error *err);
+int pool_open_all(struct pool ***out, struct zh_error *err);
+void pool_free_all(struct pool **v);
+DEFINE_CLEANUP_FUNC(struct pool *, pool_free_all)
+#define _cleanup_pools_ _cleanup_(pool_free_allp)
+
 /* pool_open(POOL_DEFAULT_NAME), creating the default file-backed pool when no pool exists at all.
  */
 int pool_open_default(struct pool **out, struct zh_error *err);
 
 /* Names of every recorded pool (NULL-terminated, sorted); empty vector if none. */
 int pool_list(char ***names, struct zh_error *err);
+
+/* stat(2) of pool name's record: its identity (a re-created pool gets a new one). */
+struct stat;
+int pool_record_stat(const char *name, struct stat *st);
 
 /* Mount every recorded pool (host boot). Continues past failures, reports the first. */
 int pool_mount_all(struct zh_error *err);
@@ -148,6 +166,9 @@ int pool_dataset_exchange(const struct pool *p, const char *a, const char *b, st
 
 /* Entry names directly under the mount point that are subvolumes (sorted). */
 int pool_dataset_list(const struct pool *p, char ***names, struct zh_error *err);
+/* The same, only the names starting with prefix: one readdir, no stat of the others. */
+int pool_dataset_list_prefix(const struct pool *p, const char *prefix, char ***names,
+			     struct zh_error *err);
 
 /*
  * A received subvolume made a writable dataset: clear the read-only flag and

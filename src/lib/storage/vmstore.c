@@ -8,8 +8,9 @@
  * tenant's data (a received stream, a rollback, a snapshot never carry or
  * replace it; `vmadm send` carries it in the stream's JSON chunk).  A pool
  * written by an older zonehost keeps it in <uuid>/config/vm.json: the
- * first read of a pool without .vmadm/ moves every such config out (read
- * by file descriptor, links never followed).  Listing reads .vmadm/ and
+ * first read of a pool without .vmadm/ moves every such config out
+ * (vmstore-read.c).  Every config written goes through the host index
+ * first (vmstore-index.c), so create never reads every VM's.  Listing reads .vmadm/ and
  * each config once: no subprocess, no btrfs ioctl, so `vmadm list` stays
  * linear and cheap.  This module knows stored configs only; the derived
  * fields of `vmadm get` are added one layer up (vm/vm-view.c) and stripped
@@ -33,158 +34,17 @@
 #include "props.h"
 #include "util.h"
 #include "vmcfg-access.h"
+#include "vmstore-internal.h"
 #include "vmstore.h"
 
-#define VMSTORE_CONFIG_MAX (4u << 20)
-
-char *vmstore_config_path(const struct pool *p, const char *uuid)
+/* Move an older zonehost's configs into place; the host index is told. */
+static int migrate_once(const struct pool *p, struct zh_error *err)
 {
-	return paths_vm_config(p->mountpoint, uuid);
-}
+	int r = vmstore_migrate(p, err);
 
-/* ---- configs of an older zonehost, <uuid>/config/vm.json, moved out ---- */
-
-/* The legacy config of dataset uuid, read by fd without following links. */
-static int legacy_read(const struct pool *p, const char *uuid, char **buf, size_t *len)
-{
-	struct zh_error e = ZH_ERROR_INIT;
-	_cleanup_close_ int ds = pool_dataset_open(p, uuid, &e), cfg = -EBADF, fd = -EBADF;
-	struct stat st;
-
-	zh_error_clear(&e);
-	if (ds < 0)
-		return ds;
-	cfg = openat(ds, PATHS_DS_CONFIG, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	fd = cfg < 0 ? -EBADF
-		     : openat(cfg, PATHS_LEGACY_CONFIG,
-			      O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size > VMSTORE_CONFIG_MAX)
-		return -EINVAL;
-	if (!(*buf = calloc(1, (size_t)st.st_size + 1)))
-		return -ENOMEM;
-	*len = (size_t)st.st_size;
-	return fsutil_read_full(fd, *buf, *len) == (ssize_t)*len ? 0 : -EIO;
-}
-
-/* Write the legacy config of uuid (if any) into dir, made on first use; 1 if moved. */
-static int legacy_move(const struct pool *p, const char *dir, const char *uuid)
-{
-	_cleanup_free_ char *buf = NULL, *path = NULL;
-	struct zh_error e = ZH_ERROR_INIT;
-	size_t len = 0;
-	int r;
-
-	if (legacy_read(p, uuid, &buf, &len) < 0)
-		return 0;
-	if ((mkdir(dir, 0700) < 0 && errno != EEXIST) ||
-	    asprintf(&path, "%s/%s" PATHS_JSON_SUFFIX, dir, uuid) < 0)
-		return -errno;
-	r = fsutil_write_atomic(path, buf, len, 0644, &e);
-	zh_error_clear(&e);
-	return r < 0 ? r : 1;
-}
-
-/*
- * A pool without .vmadm/ may hold an older zonehost's VMs: move their
- * configs there, through a new directory renamed into place when complete
- * (.vmadm/ marks the pool done; a pool with no VM gets it at its first).
- */
-static int migrate(const struct pool *p, struct zh_error *err)
-{
-	_cleanup_free_ char *dir = paths_vm_configs(p->mountpoint);
-	_cleanup_free_ char *tmp = paths_vm_configs_new(p->mountpoint);
-	_cleanup_strv_ char **names = NULL;
-	struct zh_error e = ZH_ERROR_INIT;
-	struct stat st;
-	int r, moved = 0;
-
-	if (!dir || !tmp)
-		return zh_error_oom(err);
-	if (lstat(dir, &st) == 0)
-		return 0;
-	if ((r = pool_dataset_list(p, &names, err)) < 0)
-		return r;
-	for (char **n = names; *n; n++)
-		if (util_is_uuid(*n) && (r = legacy_move(p, tmp, *n)) != 0) {
-			if (r < 0)
-				return zh_error_set(err, -r, NULL,
-						    "cannot move VM %s's config to %s: %s", *n, dir,
-						    strerror(-r));
-			moved++;
-		}
-	if (moved && rename(tmp, dir) < 0) /* another process was first: its copy stands */
-		fsutil_rm_rf(tmp, &e);
-	zh_error_clear(&e);
-	fsutil_fsync_parent(dir);
-	return 0;
-}
-
-/* ---- load ---- */
-
-static int load_one(const struct pool *p, const char *uuid, json_t **out, struct zh_error *err)
-{
-	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
-	_cleanup_free_ char *buf = NULL;
-	size_t len = 0;
-	int r;
-
-	if (!path)
-		return zh_error_oom(err);
-	r = fsutil_read_all(path, VMSTORE_CONFIG_MAX, &buf, &len, err);
-	if (r < 0)
-		return r;
-	r = jsonutil_parse(buf, len, path, out, err);
-	if (r < 0)
-		return r;
-	if (!vmcfg_uuid(*out) && json_object_set_new(*out, VMCFG_UUID, json_string(uuid)) < 0)
-		return zh_error_oom(err);
-	return 0;
-}
-
-bool vmstore_has_config(const struct pool *p, const char *uuid)
-{
-	_cleanup_free_ char *path = vmstore_config_path(p, uuid);
-
-	return path && access(path, F_OK) == 0;
-}
-
-static int load_pool(const struct pool *p, json_t *arr, struct zh_error *err)
-{
-	_cleanup_free_ char *dir = paths_vm_configs(p->mountpoint);
-	char uuid[UTIL_UUID_LEN + 1];
-	struct dirent *de;
-	int r = dir ? migrate(p, err) : zh_error_oom(err);
-	DIR *d;
-
-	if (r < 0)
-		return r;
-	if (!(d = opendir(dir)))
-		return errno == ENOENT
-			       ? 0 /* no VM yet */
-			       : zh_error_set(err, errno, p->name, "cannot read pool %s: %s",
-					      p->name, strerror(errno));
-	while ((de = readdir(d))) {
-		json_t *vm = NULL;
-
-		if (!paths_uuid_entry(de->d_name, PATHS_JSON_SUFFIX, uuid))
-			continue;
-		r = load_one(p, uuid, &vm, err);
-		if (r == -ENOENT) { /* an image, or a VM being deleted */
-			zh_error_clear(err);
-			r = 0;
-			continue;
-		}
-		if (r == 0 && json_array_append_new(arr, vm) < 0)
-			r = zh_error_oom(err);
-		else if (r < 0)
-			json_decref(vm);
-		if (r < 0)
-			break;
-	}
-	closedir(d);
-	return r;
+	if (r > 0) /* configs the host index has not seen */
+		vmstore_index_invalidate();
+	return r < 0 ? r : 0;
 }
 
 int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err)
@@ -194,15 +54,21 @@ int vmstore_load_pool(const struct pool *p, json_t **out, struct zh_error *err)
 
 	if (!arr)
 		return zh_error_oom(err);
-	r = load_pool(p, arr, err);
+	r = migrate_once(p, err);
+	if (r == 0)
+		r = vmstore_read_pool(p, arr, err);
 	if (r < 0)
 		return r;
 	*out = TAKE_PTR(arr);
 	return 0;
 }
 
-int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
-			struct zh_error *err)
+static int no_such_vm(const char *uuid, struct zh_error *err)
+{
+	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured", uuid);
+}
+
+int vmstore_find_pool(const char *uuid, struct pool **pool_out, struct zh_error *err)
 {
 	_cleanup_strv_ char **names = NULL;
 	int r;
@@ -214,17 +80,37 @@ int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_ou
 		_cleanup_pool_ struct pool *p = NULL;
 
 		r = pool_open(*n, &p, err);
-		if (r < 0 || (r = migrate(p, err)) < 0)
+		if (r < 0 || (r = migrate_once(p, err)) < 0)
 			return r;
 		if (!vmstore_has_config(p, uuid))
 			continue;
-		r = load_one(p, uuid, vm_out, err);
-		if (r < 0)
-			return r;
 		*pool_out = TAKE_PTR(p);
 		return 0;
 	}
-	return zh_error_set(err, ENOENT, "uuid", "zoneadm: %s: No such zone configured", uuid);
+	return no_such_vm(uuid, err);
+}
+
+int vmstore_load(const struct pool *p, const char *uuid, json_t **vm_out, struct zh_error *err)
+{
+	int r = vmstore_read_one(p, uuid, vm_out, err);
+
+	if (r == -ENOENT) { /* deleted meanwhile */
+		zh_error_clear(err);
+		return no_such_vm(uuid, err);
+	}
+	return r;
+}
+
+int vmstore_find_stored(const char *uuid, struct pool **pool_out, json_t **vm_out,
+			struct zh_error *err)
+{
+	_cleanup_pool_ struct pool *p = NULL;
+	int r = vmstore_find_pool(uuid, &p, err);
+
+	if (r < 0 || (r = vmstore_load(p, uuid, vm_out, err)) < 0)
+		return r;
+	*pool_out = TAKE_PTR(p);
+	return 0;
 }
 
 /* ---- save ---- */
@@ -235,6 +121,23 @@ void vmstore_strip_derived(json_t *vm)
 	for (size_t i = 0; i < props_count(); i++)
 		if (props_at(i)->flags & PROPS_F_DERIVED)
 			json_object_del(vm, props_at(i)->name);
+}
+
+/*
+ * The host index learns the config before it is written (so it never
+ * lacks a slot or NIC key that a config holds); if it cannot, it is
+ * invalidated after the write, so the next use rescans.
+ */
+static int save_indexed(const char *path, const json_t *vm, struct zh_error *err)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+	int ix = vmstore_index_add(vm, &e), r;
+
+	zh_error_clear(&e);
+	r = jsonutil_store_file(path, vm, err);
+	if (ix < 0)
+		vmstore_index_invalidate();
+	return r;
 }
 
 int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
@@ -251,7 +154,7 @@ int vmstore_save(const struct pool *p, const json_t *vm, struct zh_error *err)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
 	vmstore_strip_derived(copy);
-	return jsonutil_store_file(path, copy, err);
+	return save_indexed(path, copy, err);
 }
 
 int vmstore_remove(const struct pool *p, const char *uuid, struct zh_error *err)
@@ -276,11 +179,18 @@ static char *mark_path(const struct pool *p, const char *uuid)
 int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *path = mark_path(p, uuid);
+	_cleanup_free_ char *dir = paths_new_marks(p->mountpoint);
 	_cleanup_close_ int fd = -EBADF;
 
-	if (!path)
+	if (!path || !dir)
 		return zh_error_oom(err);
-	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	for (int i = 0; i < 3 && fd < 0; i++) { /* ENOENT: an unmark took the empty dir away */
+		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+			return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd < 0 && errno != ENOENT)
+			break;
+	}
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", path);
 	/* No fsync: the snapshot or subvolume made next commits the pool's
@@ -288,12 +198,16 @@ int vmstore_mark_new(const struct pool *p, const char *uuid, struct zh_error *er
 	return 0;
 }
 
+/* The marks' directory goes with its last mark: a pool looks as it did. */
 void vmstore_unmark_new(const struct pool *p, const char *uuid)
 {
 	_cleanup_free_ char *path = mark_path(p, uuid);
+	_cleanup_free_ char *dir = paths_new_marks(p->mountpoint);
 
 	if (path) /* a mark that outlives a power cut, config saved, is only dropped */
 		unlink(path);
+	if (dir)
+		rmdir(dir); /* ENOTEMPTY while another VM is being made */
 }
 
 static int strv_push(char ***v, size_t *n, const char *s)
@@ -312,17 +226,18 @@ static int strv_push(char ***v, size_t *n, const char *s)
 int vmstore_marked_new(const struct pool *p, char ***out, struct zh_error *err)
 {
 	_cleanup_strv_ char **v = calloc(1, sizeof(char *));
-	size_t n = 0, pl = strlen(PATHS_NEW_PREFIX);
+	_cleanup_free_ char *dir = paths_new_marks(p->mountpoint);
+	size_t n = 0;
 	struct dirent *de;
 	int r = 0;
 	DIR *d;
 
-	if (!v)
+	if (!v || !dir)
 		return zh_error_oom(err);
-	d = opendir(p->mountpoint);
+	d = opendir(dir); /* only the marks: O(VMs being made), not O(VMs) */
 	while (d && r == 0 && (de = readdir(d)))
-		if (paths_has_prefix(de->d_name, PATHS_NEW_PREFIX) && util_is_uuid(de->d_name + pl))
-			r = strv_push(&v, &n, de->d_name + pl);
+		if (util_is_uuid(de->d_name))
+			r = strv_push(&v, &n, de->d_name);
 	if (d)
 		closedir(d);
 	if (r < 0)

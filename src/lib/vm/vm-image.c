@@ -45,6 +45,7 @@
 
 #include "fsutil.h"
 #include "image.h"
+#include "vm-image.h"
 #include "jsonutil.h"
 #include "lock.h"
 #include "paths.h"

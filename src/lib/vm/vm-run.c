@@ -5,7 +5,8 @@
  * Owns: spawning zoneadmd and the notify socket it answers on.  It does
  * not own the running zone (zoneadmd does) nor its runtime files (runstate).
  *
- *     start:   lock VM -> not live? -> autoboot=true, id base (host lock)
+ *     start:   lock VM -> read its stored config (once; passed down) ->
+ *              not live? -> autoboot=true, id base (host lock)
  *              -> fork, setsid... exec <dir of our exe>/zoneadmd
  *                 --notify-fd 3 <uuid> -> one CTL_BOOTED frame (ctl.h):
  *                 status 0 {"pid"} | -errno {"error"}
@@ -16,6 +17,9 @@
  *
  * zoneadmd is double-forked so that it is never a child of the caller
  * (vmadm, `zonehost autoboot`, a test harness): no zombie, no wait.
+ *
+ * No step reads another VM's config: the id range comes from the host
+ * index (vmstore.h), so start costs the same with 10 VMs or 10,000.
  *
  * Lock order (lock.h): host lock, then the VM's lock.  vm_start takes the
  * host lock only when the VM still needs an id range, and then first.
@@ -38,74 +42,33 @@
 #include "runstate.h"
 #include "sysinfo.h"
 #include "util.h"
-#include "vm-view.h"
 #include "vm.h"
 #include "vmcfg-access.h"
+#include "vmcfg-start.h"
 #include "vmstore.h"
 #include "zone.h"
 
-#define ID_BASE_FIRST	 (16ull * ZONE_ID_COUNT)
-#define ID_BASE_LIMIT	 (0xffffffffull - ZONE_ID_COUNT)
 #define START_TIMEOUT_MS 120000
 #define NOTIFY_FD	 3
 
 /* ---- the uid/gid range ---- */
 
-static int collect_bases(json_t *used, struct zh_error *err)
-{
-	_cleanup_strv_ char **names = NULL;
-	int r = pool_list(&names, err);
+_Static_assert(VMSTORE_ID_SLOT == ZONE_ID_COUNT, "an id slot is a zone's uid/gid range");
 
-	for (char **n = names; r >= 0 && *n; n++) {
-		_cleanup_pool_ struct pool *p = NULL;
-		_cleanup_json_ json_t *vms = NULL;
-		size_t i;
-		json_t *v;
-
-		if ((r = pool_open(*n, &p, err)) < 0 || (r = vmstore_load_pool(p, &vms, err)) < 0)
-			break;
-		json_array_foreach (vms, i, v) {
-			json_t *b = json_object_get(v, "zonehost_id_base");
-
-			if (json_is_integer(b) && json_array_append(used, b) < 0)
-				return zh_error_oom(err);
-		}
-	}
-	return r < 0 ? r : 0;
-}
-
-static bool base_used(const json_t *used, json_int_t base)
-{
-	size_t i;
-	json_t *v;
-
-	json_array_foreach (used, i, v)
-		if (json_integer_value(v) == base)
-			return true;
-	return false;
-}
-
+/* From the host index (vmstore.h): no scan of the other VMs' configs. */
 int vm_id_base_alloc(json_t *vm, struct zh_error *err)
 {
-	_cleanup_json_ json_t *used = json_array();
+	uint64_t base = 0;
 	int r;
 
 	if (json_is_integer(json_object_get(vm, "zonehost_id_base")))
 		return 0;
-	if (!used)
-		return zh_error_oom(err);
-	r = collect_bases(used, err);
+	r = vmstore_index_id_alloc(&base, err);
 	if (r < 0)
 		return r;
-	for (unsigned long long b = ID_BASE_FIRST; b <= ID_BASE_LIMIT; b += ZONE_ID_COUNT) {
-		if (base_used(used, (json_int_t)b))
-			continue;
-		if (json_object_set_new(vm, "zonehost_id_base", json_integer((json_int_t)b)) < 0)
-			return zh_error_oom(err);
-		return 0;
-	}
-	return zh_error_set(err, ENOSPC, "zonehost_id_base",
-			    "no free uid/gid range left on this host");
+	if (json_object_set_new(vm, "zonehost_id_base", json_integer((json_int_t)base)) < 0)
+		return zh_error_oom(err);
+	return 0;
 }
 
 /* ---- small helpers ---- */
@@ -120,9 +83,8 @@ static int not_running(const char *uuid, const char *state, struct zh_error *err
 static int lock_and_state(const char *uuid, struct runstate *rs, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
-	_cleanup_json_ json_t *vm = NULL;
 	_cleanup_close_ int vl = -EBADF;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_pool(uuid, &p, err);
 
 	if (r < 0)
 		return r;
@@ -156,7 +118,7 @@ static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_stored(uuid, &p, &vm, err);
 
 	return r < 0 ? r : store_flag(p, vm, key, val, need_ids, err);
 }
@@ -183,7 +145,7 @@ static int zoneadmd_path(char *buf, size_t len)
 }
 
 /* In the forked child: never returns. */
-static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
+static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, const char *opts, int wfd)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_json_ json_t *p = NULL;
@@ -193,7 +155,11 @@ static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, int wfd)
 		_exit(0);
 	if (dup2(wfd, NOTIFY_FD) < 0)
 		_exit(127);
-	execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
+	if (opts)
+		execl(path, "zoneadmd", "--notify-fd", "3", "--start-opts", opts, uuid,
+		      (char *)NULL);
+	else
+		execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
 	e = errno;
 	zh_error_set(&err, e, NULL, "cannot execute %s: %s", path, strerror(e));
 	p = json_pack("{s:s}", "error", err.msg ? err.msg : "cannot execute zoneadmd");
@@ -226,7 +192,7 @@ static int booted_error(const char *uuid, const struct ctl_msg *m, struct zh_err
 }
 
 /* Fork (double) and exec zoneadmd; returns our end of its notify socket. */
-static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
+static int spawn_zoneadmd(const char *uuid, const char *opts, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
 	char path[PATH_MAX];
@@ -243,7 +209,7 @@ static int spawn_zoneadmd(const char *uuid, struct zh_error *err)
 	if (pid < 0)
 		return zh_error_set(err, errno, NULL, "fork: %m");
 	if (pid == 0)
-		exec_zoneadmd(path, uuid, wfd);
+		exec_zoneadmd(path, uuid, opts, wfd);
 	closep(&wfd);
 	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
@@ -270,61 +236,101 @@ static int wait_zoneadmd(const char *uuid, int rfd, struct zh_error *err)
 
 /* ---- start ---- */
 
-/*
- * With the VM lock held: a VM that still needs its id range gets it (and
- * autoboot) stored before zoneadmd reads the config; otherwise zoneadmd is
- * spawned first and autoboot is stored while the zone boots (zoneadmd never
- * reads autoboot), which keeps the config's fsyncs off the start latency.
- */
-static int start_locked(const char *uuid, bool need_ids, struct zh_error *err)
+static bool needs_ids(const json_t *vm)
 {
-	_cleanup_pool_ struct pool *p = NULL;
-	_cleanup_json_ json_t *vm = NULL;
-	_cleanup_close_ int vl = -EBADF, rfd = -EBADF;
+	int64_t base;
+
+	return !vmcfg_id_base(vm, &base);
+}
+
+/*
+ * With the VM lock held and vm its stored config, read once under that
+ * lock: a VM that still needs its id range gets it (and autoboot) stored
+ * before zoneadmd reads the config; otherwise zoneadmd is spawned first
+ * and autoboot is stored while the zone boots (zoneadmd never reads
+ * autoboot), which keeps the config's fsyncs off the start latency.
+ */
+static int start_locked(const char *uuid, const struct pool *p, json_t *vm, bool need_ids,
+			const char *opts, struct zh_error *err)
+{
+	_cleanup_close_ int rfd = -EBADF;
 	struct runstate rs;
 	int r;
 
-	if ((r = vmview_find(uuid, &p, &vm, err)) < 0)
+	/* Before anything changes: a host without what a zone needs says so. */
+	if (!vmcfg_is_hvm(vm) && (r = sysinfo_zone_check(vm, err)) < 0)
 		return r;
-	if ((vl = lock_vm(uuid, err)) < 0)
-		return vl;
 	if (runstate_read(uuid, &rs) < 0)
 		return zh_error_oom(err);
 	r = rs.live ? -EALREADY : 0;
 	runstate_clear(&rs);
 	if (r < 0)
 		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
-	if (need_ids && (r = store_flag(p, vm, "autoboot", true, true, err)) < 0)
+	if (need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, true, err)) < 0)
 		return r;
 	crashpoint("start.locked");
-	if ((rfd = spawn_zoneadmd(uuid, err)) < 0)
+	if ((rfd = spawn_zoneadmd(uuid, opts, err)) < 0)
 		return rfd;
 	crashpoint("start.spawned");
-	if (!need_ids && (r = store_flag(p, vm, "autoboot", true, false, err)) < 0)
+	if (!need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, false, err)) < 0)
 		return r;
 	return wait_zoneadmd(uuid, rfd, err);
 }
 
+/* Lock VM uuid of pool p (the lock fd in *vl) and read its config into *vm. */
+static int lock_and_load(const char *uuid, const struct pool *p, int *vl, json_t **vm,
+			 struct zh_error *err)
+{
+	if ((*vl = lock_vm(uuid, err)) < 0)
+		return *vl;
+	return vmstore_load(p, uuid, vm, err);
+}
+
+/*
+ * The config is read once, under the VM lock, and passed down; only the
+ * first start of an older VM without an id range reads it again, after
+ * taking the host lock first (lock order, lock.h).
+ */
+/* The one-boot extras as zoneadmd's --start-opts (NULL: none). */
+static int start_opts(const json_t *vm, char *const *extras, char **opts, struct zh_error *err)
+{
+	_cleanup_json_ json_t *o = NULL;
+	int r;
+
+	*opts = NULL;
+	if (!extras || !extras[0])
+		return 0;
+	if ((r = vmcfg_start_opts(vmcfg_brand(vm), extras, &o, err)) < 0)
+		return r;
+	return (*opts = json_dumps(o, JSON_COMPACT)) ? 0 : zh_error_oom(err);
+}
+
 int vm_start(const char *uuid, struct zh_error *err)
 {
-	_cleanup_close_ int hl = -EBADF;
+	return vm_start_with(uuid, NULL, err);
+}
+
+int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err)
+{
+	_cleanup_close_ int hl = -EBADF, vl = -EBADF;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	bool need_ids;
-	int r = vmview_find(uuid, &p, &vm, err);
+	_cleanup_free_ char *opts = NULL;
+	int r = vmstore_find_pool(uuid, &p, err);
 
-	if (r < 0)
+	if (r < 0 || (r = lock_and_load(uuid, p, &vl, &vm, err)) < 0)
 		return r;
-	/* Before anything changes: a host without what a zone needs says so. */
-	if (!vmcfg_is_hvm(vm) && (r = sysinfo_zone_check(vm, err)) < 0)
-		return r;
-	need_ids = !json_is_integer(json_object_get(vm, "zonehost_id_base"));
-	if (need_ids) { /* first start of an older VM: host lock first */
-		hl = lock_host(err);
-		if (hl < 0)
+	if (needs_ids(vm)) {
+		closep(&vl);
+		json_decref(TAKE_PTR(vm));
+		if ((hl = lock_host(err)) < 0)
 			return hl;
+		if ((r = lock_and_load(uuid, p, &vl, &vm, err)) < 0)
+			return r;
 	}
-	return start_locked(uuid, need_ids, err);
+	if ((r = start_opts(vm, extras, &opts, err)) < 0)
+		return r;
+	return start_locked(uuid, p, vm, needs_ids(vm), opts, err);
 }
 
 /* ---- stop / reboot / kill ---- */
@@ -394,7 +400,7 @@ int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err)
 		return r;
 	}
 	runstate_clear(&rs);
-	r = set_flag(uuid, "autoboot", false, false, err);
+	r = set_flag(uuid, VMCFG_AUTOBOOT, false, false, err);
 	if (r == -EDQUOT || r == -ENOSPC) /* a full dataset must not keep a zone running */
 		zh_error_clear(err);
 	else if (r < 0)
@@ -435,8 +441,7 @@ int vm_reboot(const char *uuid, bool force, struct zh_error *err)
 int vm_kill(const char *uuid, int sig, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
-	_cleanup_json_ json_t *vm = NULL;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_pool(uuid, &p, err);
 
 	if (r < 0)
 		return r;

@@ -551,7 +551,7 @@ int vm_send(const char *uuid, const char *from, int out, struct zh_error *err)
 	_cleanup_json_ json_t *vm = NULL;
 	_cleanup_free_ char *fromds = NULL, *sending = NULL;
 	struct zh_error ignored = ZH_ERROR_INIT;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_stored(uuid, &p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -583,6 +583,7 @@ struct recv {
 	char **got;	     /* received subvolume names, in order */
 	size_t ngot;
 	bool exists;
+	bool ids_taken;		/* rc->vm's id range was handed out for it (recv_take_ids) */
 	bool allow_host;	/* properties that reach outside the VM are fine */
 	struct relay_pace pace; /* the input's low-speed rule */
 };
@@ -648,17 +649,50 @@ static int recv_validate(struct recv *rc, struct zh_error *err)
 	return vm_check_received_nics(vm, err);
 }
 
+/*
+ * A full stream's uid/gid range, taken under the host lock before the VM
+ * lock (lock order: host, then VM; docs/architecture.md §15), so a receive
+ * never waits for the host lock holding a VM lock.  A uuid that turns out
+ * to exist gives it back (recv_give_ids), and so does a receive that fails.
+ */
+static int recv_take_ids(struct recv *rc, struct zh_error *err)
+{
+	_cleanup_close_ int hl = -EBADF;
+	int r;
+
+	if (rc->from) /* an incremental lands on its VM, which has its ids */
+		return 0;
+	if ((hl = lock_host(err)) < 0)
+		return hl;
+	if ((r = vm_id_base_alloc(rc->vm, err)) < 0)
+		return r;
+	rc->ids_taken = true;
+	return 0;
+}
+
+static void recv_give_ids(struct recv *rc)
+{
+	int64_t base;
+
+	if (rc->ids_taken && vmcfg_id_base(rc->vm, &base) && base > 0)
+		vmstore_index_id_free((uint64_t)base);
+	vmcfg_drop_id_base(rc->vm);
+	rc->ids_taken = false;
+}
+
 /* Whether the stream may land: a new uuid, or an incremental onto its stopped VM. */
 static int recv_check_existing(struct recv *rc, struct zh_error *err)
 {
 	_cleanup_free_ char *base = NULL;
 	struct zh_error e2 = ZH_ERROR_INIT;
 	json_t *old = NULL;
-	int r = vmview_find(rc->uuid, &rc->p, &old, &e2);
+	int r = vmstore_find_stored(rc->uuid, &rc->p, &old, &e2);
 	int64_t ids;
 
 	zh_error_clear(&e2);
 	rc->exists = r == 0;
+	if (rc->exists)
+		recv_give_ids(rc);
 	if (rc->exists && vmcfg_id_base(old, &ids)) /* the VM keeps its ids */
 		vmcfg_set_id_base(rc->vm, ids);
 	json_decref(old);
@@ -861,18 +895,10 @@ static int move_in(struct recv *rc, const char *from, const char *to, bool ro, s
 static int recv_config(struct recv *rc, struct zh_error *err)
 {
 	json_int_t q = vmcfg_quota(rc->vm);
-	_cleanup_close_ int hl = -EBADF;
 	int r;
 
 	if (json_object_set_new(rc->vm, "zpool", json_string(rc->p->name)) < 0)
 		return zh_error_oom(err);
-	if (!rc->exists) {
-		vmcfg_drop_id_base(rc->vm);
-		if ((hl = lock_host(err)) < 0)
-			return hl;
-		if ((r = vm_id_base_alloc(rc->vm, err)) < 0)
-			return r;
-	}
 	if (q > 0 && q <= (json_int_t)(UINT64_MAX >> 31) &&
 	    (r = pool_quota_set(rc->p, rc->uuid, (uint64_t)q << 30, err)) < 0)
 		return r;
@@ -991,6 +1017,8 @@ int vm_receive(int in, const struct vm_receive_opts *o, char uuid_out[UTIL_UUID_
 	pipe_grow(in);
 	r = recv_json(in, &rc, err);
 
+	if (r == 0)
+		r = recv_take_ids(&rc, err);
 	if (r == 0 && (vl = lock_vm(rc.uuid, err)) < 0)
 		r = vl;
 	if (r == 0)
@@ -1011,6 +1039,8 @@ int vm_receive(int in, const struct vm_receive_opts *o, char uuid_out[UTIL_UUID_
 		snprintf(uuid_out, UTIL_UUID_LEN + 1, "%s", rc.uuid);
 	else if (vl >= 0 && !rc.exists)
 		drop_lock_file(rc.uuid); /* no lock file for a VM that never came */
+	if (r < 0 && !rc.exists)	 /* no config holds the range: it goes back */
+		recv_give_ids(&rc);
 	recv_clear(&rc);
 	return r;
 }

@@ -31,22 +31,15 @@ static int list_snaps(const struct pool *p, const char *uuid, const char *prefix
 {
 	_cleanup_strv_ char **all = NULL;
 	_cleanup_free_ char *want = NULL;
-	size_t n = 0;
-	int r = pool_dataset_list(p, &all, err);
+	int r;
 
-	if (r < 0)
-		return r;
 	if (asprintf(&want, "%s@%s", uuid, prefix) < 0)
 		return zh_error_oom(err);
-	for (size_t i = 0; all[i]; i++) {
-		if (strncmp(all[i], want, strlen(want)) == 0)
-			all[n++] = all[i];
-		else
-			free(all[i]);
-	}
-	all[n] = NULL;
+	r = pool_dataset_list_prefix(p, want, &all, err); /* stats only this VM's */
+	if (r < 0)
+		return r;
 	*out = TAKE_PTR(all);
-	return (int)n;
+	return (int)util_strv_len(*out);
 }
 
 static int cmp_created(const void *a, const void *b)

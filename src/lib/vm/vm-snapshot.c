@@ -68,7 +68,7 @@ static int check_name(const char *name, struct zh_error *err)
 static int lock_existing(const char *uuid, struct pool **p, struct zh_error *err)
 {
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmview_find(uuid, p, &vm, err);
+	int r = vmstore_find_stored(uuid, p, &vm, err);
 
 	if (r < 0)
 		return r;
@@ -130,7 +130,7 @@ static int quota_of(const char *uuid, uint64_t *bytes, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
-	int r = vmview_find(uuid, &p, &vm, err);
+	int r = vmstore_find_stored(uuid, &p, &vm, err);
 	json_int_t q;
 
 	if (r < 0)

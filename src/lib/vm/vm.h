@@ -42,8 +42,12 @@ int vm_delete(const char *uuid, struct zh_error *err);
  * after zoneadmd has removed every trace.  -ENOTCONN: not running (err:
  * "VM <uuid> is already not 'running' (currently: <state>)").
  * vm_kill: -ESRCH "Cannot find running init PID for VM <uuid>".
+ * vm_start_with: vm_start with `vmadm start`'s one-boot extras of a
+ * hardware VM (order=, cdrom=, disk=: vmcfg-start.h), checked before
+ * anything changes and handed to zoneadmd for this boot only.
  */
 int vm_start(const char *uuid, struct zh_error *err);
+int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err);
 int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err);
 int vm_reboot(const char *uuid, bool force, struct zh_error *err);
 int vm_kill(const char *uuid, int sig, struct zh_error *err);
@@ -55,8 +59,10 @@ int vm_kill(const char *uuid, int sig, struct zh_error *err);
  * uuid's lock held, removes what a killed one left: the dataset and its
  * snapshots when no config was saved (never an image's), and the mark.
  * vm_sweep_new does that for every mark in pool p whose lock is free, and
- * removes the lock files and run directories of VMs that no longer exist
- * (a delete killed after its config went).  Caller holds the host lock.
+ * for every delete mark (<run>/deleting/<uuid>, vm.c) whose lock is free
+ * removes the lock file and run directory of a VM that no longer exists
+ * (a delete killed after its config went).  It reads the marks only,
+ * never every VM or lock file.  Caller holds the host lock.
  */
 void vm_recover_new(const struct pool *p, const char *uuid);
 void vm_sweep_new(const struct pool *p);
@@ -67,7 +73,9 @@ int vm_stop_locked(const char *uuid, int timeout, bool force, struct zh_error *e
 /*
  * Give vm (a config being created, or a stored one lacking it) a
  * "zonehost_id_base": the lowest multiple of 65536 from 65536*16 that no
- * other VM on this host has.  Caller holds the host lock.  No-op when set.
+ * other VM on this host has, from the host index's id slots (vmstore.h;
+ * a slot a killed command took stays taken until the index is rebuilt).
+ * Caller holds the host lock.  No-op when set.
  */
 int vm_id_base_alloc(json_t *vm, struct zh_error *err);
 

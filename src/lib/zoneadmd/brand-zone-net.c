@@ -4,7 +4,7 @@
  * zone's new netns, addresses and routes) and the VM's nft rules, made by
  * the network hook zone_spawn calls between the id maps and init; removed
  * at the end and before each reboot's new netns; changed live by
- * CTL_UPDATE_NET (docs/architecture.md, "zoneadmd").
+ * CTL_UPDATE_NET (docs/architecture.md §7).
  *
  *     .before_release = zone_net_hook, .hook_ctx = z    (zone_spawn)
  *
@@ -15,11 +15,12 @@
 #include "net.h"
 #include "nft.h"
 #include "brand-zone.h"
+#include "vmcfg-access.h"
 #include "zoneadmd.h"
 
 static bool has_nics(const json_t *vm)
 {
-	return json_array_size(json_object_get(vm, "nics")) > 0;
+	return json_array_size(vmcfg_nics(vm)) > 0;
 }
 
 int zone_net_hook(void *ctx, pid_t pid, struct zh_error *err)

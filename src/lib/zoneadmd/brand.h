@@ -1,6 +1,6 @@
 /*
  * brand.h - what differs between the kinds of payload zoneadmd runs
- * (docs/architecture.md, "zoneadmd").  The core (zoneadmd.c) owns the
+ * (docs/architecture.md §7).  The core (zoneadmd.c) owns the
  * phases, the timer, the clients, the cgroup and the runtime files; a
  * brand owns the payload and what it makes on the host for it.  The OS
  * zone (brand-zone.c) is the first implementation; a hardware VM brand
@@ -25,6 +25,11 @@
  *                running payload: apply, or put the old network back
  *   net_release  remove the network objects (also called by the sentinel
  *                with no state but the config, so it works by name)
+ *   info         (optional) `vmadm info`: the runtime facts of each type
+ *                asked for, types already checked against the brand's
+ *   sysrq        (optional) `vmadm sysrq`: "nmi" or "screenshot" (*out
+ *                gets {"path"} of the picture)
+ * A brand without info or sysrq (the OS zone) answers -ENOTSUP for them.
  */
 #ifndef ZH_BRAND_H
 #define ZH_BRAND_H
@@ -46,6 +51,8 @@ struct brand_ops {
 	int (*reap)(struct zad *z, int *status, bool *reboot);
 	int (*net_update)(struct zad *z, const json_t *old, struct zh_error *err);
 	void (*net_release)(struct zad *z);
+	int (*info)(struct zad *z, const json_t *types, json_t **out, struct zh_error *err);
+	int (*sysrq)(struct zad *z, const char *request, json_t **out, struct zh_error *err);
 };
 
 /* OS zones: joyent, joyent-minimal, lx and every brand that is not HVM. */

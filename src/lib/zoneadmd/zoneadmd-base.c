@@ -1,6 +1,6 @@
 /*
  * zoneadmd-base.c - zoneadmd's state object and what every other file of
- * the core uses (docs/architecture.md, "zoneadmd"): its initial state,
+ * the core uses (docs/architecture.md §7): its initial state,
  * the log line, epoll watches, state.json, and reading the stored config.
  * Calls nothing else of the folder but the log (zoneadmd-log.c), so the
  * modules above it form no cycle.

@@ -1,6 +1,6 @@
 /*
  * zoneadmd-clients.c - the control socket's clients, as a list on the
- * state object (docs/architecture.md, "The ctl protocol"): add one, close
+ * state object (docs/architecture.md §16): add one, close
  * one or all, answer those waiting for a command (STOP, REBOOT).  The
  * command table that reads their requests is zoneadmd-ctl.c, above the
  * state machine; this list sits below it, so the state machine answers

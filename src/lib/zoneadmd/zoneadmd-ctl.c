@@ -1,6 +1,6 @@
 /*
  * zoneadmd-ctl.c - the control socket: accepting clients, reading their
- * requests, the command table (docs/architecture.md, "The ctl protocol";
+ * requests, the command table (docs/architecture.md §16;
  * the client list itself is zoneadmd-clients.c).  Each request is one
  * length-checked frame (ctl_recv); each handler answers at once, or marks
  * the client as waiting (STOP, REBOOT) and zoneadmd.c answers when the
@@ -109,10 +109,41 @@ static int h_update_net(struct zad *z, struct zad_client *c, const json_t *in, j
 	return r < 0 ? r : zad_net_update(z, old, err);
 }
 
+/* The brand's runtime facts (vmadm info): only while the payload runs. */
+static int h_info(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		  struct zh_error *err)
+{
+	const json_t *types = json_object_get(in, "types");
+
+	if (!z->ops->info)
+		return zh_error_set(err, ENOTSUP, NULL, "brand %s has no runtime info",
+				    z->ops->name);
+	if (!json_is_array(types))
+		return zh_error_set(err, EINVAL, "types", "info types must be a list");
+	if (z->zp.pidfd < 0 || z->phase != ZAD_RUNNING)
+		return zh_error_set(err, ESRCH, NULL, "VM %s is not running", z->uuid);
+	return z->ops->info(z, types, out, err);
+}
+
+static int h_sysrq(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		   struct zh_error *err)
+{
+	const char *req = jsonutil_str(in, "request");
+
+	if (!z->ops->sysrq)
+		return zh_error_set(err, ENOTSUP, NULL, "brand %s has no sysrq", z->ops->name);
+	if (!req)
+		return zh_error_set(err, EINVAL, "request", "sysrq request missing");
+	if (z->zp.pidfd < 0 || z->phase != ZAD_RUNNING)
+		return zh_error_set(err, ESRCH, NULL, "VM %s is not running", z->uuid);
+	zad_logf(z, "sysrq %s", req);
+	return z->ops->sysrq(z, req, out, err);
+}
+
 static const ctl_handler handlers[CTL_CMD_MAX] = {
 	[CTL_STATUS] = h_status,	 [CTL_STOP] = h_stop,	    [CTL_KILL] = h_kill,
 	[CTL_REBOOT] = h_reboot,	 [CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
-	[CTL_UPDATE_NET] = h_update_net,
+	[CTL_UPDATE_NET] = h_update_net, [CTL_INFO] = h_info,	    [CTL_SYSRQ] = h_sysrq,
 };
 
 /* ---- clients ---- */

@@ -1,6 +1,6 @@
 /*
  * zoneadmd-run.c - zoneadmd from start to end: set-up in order, the boot
- * result for vmadm, the epoll loop (docs/architecture.md, "zoneadmd").
+ * result for vmadm, the epoll loop (docs/architecture.md §7).
  *
  *     zoneadmd [--notify-fd N] <uuid>     (src/cmd/zoneadmd.c)
  *
@@ -45,6 +45,7 @@
 #include "jsonutil.h"
 #include "paths.h"
 #include "runstate.h"
+#include "vmcfg-access.h"
 #include "zoneadmd.h"
 
 /* ---- the boot result ---- */
@@ -90,18 +91,17 @@ static int fail_early(struct zad *z, struct zh_error *err)
 
 static int load_paths(struct zad *z, struct zh_error *err)
 {
-	json_t *b = json_object_get(z->vm, "zonehost_id_base");
+	int64_t b = 0;
 
 	if (asprintf(&z->zonepath, "%s/%s", z->pool->mountpoint, z->uuid) < 0 ||
-	    asprintf(&z->root, "%s/root", z->zonepath) < 0)
+	    asprintf(&z->root, "%s/" PATHS_DS_ROOT, z->zonepath) < 0)
 		return zh_error_oom(err);
 	if (!fsutil_is_dir(z->root))
 		return zh_error_set(err, ENOENT, NULL, "zone root %s is missing", z->root);
-	if (!json_is_integer(b) || json_integer_value(b) <= 0 ||
-	    json_integer_value(b) > (json_int_t)(0xffffffffu - ZONE_ID_COUNT))
-		return zh_error_set(err, EINVAL, "zonehost_id_base",
-				    "VM has no uid/gid range (zonehost_id_base)");
-	z->id_base = (uid_t)json_integer_value(b);
+	if (!vmcfg_id_base(z->vm, &b) || b <= 0 || b > (int64_t)(0xffffffffu - ZONE_ID_COUNT))
+		return zh_error_set(err, EINVAL, VMCFG_ID_BASE,
+				    "VM has no uid/gid range (" VMCFG_ID_BASE ")");
+	z->id_base = (uid_t)b;
 	return 0;
 }
 
@@ -114,17 +114,17 @@ static int64_t log_max(const struct zad *z)
 
 static int setup_logs(struct zad *z, struct zh_error *err)
 {
-	_cleanup_free_ char *dir = paths_join(z->zonepath, "logs");
+	_cleanup_free_ char *dir = paths_join(z->zonepath, PATHS_DS_LOGS);
 	int r;
 
 	if (!dir)
 		return zh_error_oom(err);
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return zh_error_set(err, errno, NULL, "cannot create %s: %m", dir);
-	r = zlog_open(&z->log, dir, "zoneadmd.log", 0, err);
+	r = zlog_open(&z->log, dir, PATHS_LOG_ZONEADMD, 0, err);
 	if (r < 0)
 		return r;
-	return zlog_open(&z->conlog, dir, "console.log", (uint64_t)log_max(z), err);
+	return zlog_open(&z->conlog, dir, PATHS_LOG_CONSOLE, (uint64_t)log_max(z), err);
 }
 
 static int setup_cgroup(struct zad *z, struct zh_error *err)
@@ -275,6 +275,8 @@ int zoneadmd_run(const struct zad_opts *o)
 
 	zad_init(&z, o->uuid, NULL);
 	z.ctl_max = o->ctl_max;
+	if (o->start_opts && !(z.start_opts = json_loads(o->start_opts, 0, NULL)))
+		return ZAD_EXIT_ERR; /* vmadm wrote it: a bad one is a bug, nothing started */
 	z.notify_fd = o->notify_fd >= 0 ? o->notify_fd : -EBADF;
 	if (z.notify_fd >= 0)
 		fcntl(z.notify_fd, F_SETFD, FD_CLOEXEC);

@@ -1,7 +1,7 @@
 /*
  * zoneadmd-sentinel.c - what happens when zoneadmd itself is killed
  * (SIGKILL, OOM, a bug): the VM is stopped and nothing is left on the host
- * (docs/architecture.md, "zoneadmd").
+ * (docs/architecture.md §7).
  *
  * Before it makes anything, zoneadmd forks a tiny sentinel that keeps only
  * two fds: its copy of the runstate lock (the same open file description,
@@ -20,7 +20,7 @@
  * zone by a new zoneadmd is not attempted: the console pty master and
  * init's parenthood cannot be handed over.)
  *
- * Tested by tests/system/test_lifecycle.py::test_kill9_zoneadmd, and at
+ * Tested by tests/system/test_lifecycle.py::test_kill9_zoneadmd_leaves_nothing, and at
  * each step of set-up and of the end (the crashpoint("zoneadmd.*") calls)
  * by tests/system/test_crash.py; docs/testing.md lists the steps.
  *

@@ -38,6 +38,7 @@
 #include "jsonutil.h"
 #include "runstate.h"
 #include "signame.h"
+#include "vmcfg-access.h"
 #include "zoneadmd.h"
 
 /* Free what is left (after zad_end, or a set-up that failed early). */
@@ -58,6 +59,7 @@ void zad_free(struct zad *z)
 	closep(&z->lock_fd);
 	pool_free(TAKE_PTR(z->pool));
 	json_decref(TAKE_PTR(z->vm));
+	json_decref(TAKE_PTR(z->start_opts));
 	freep(&z->zonepath);
 	freep(&z->root);
 }
@@ -102,7 +104,7 @@ static bool key_same(const json_t *a, const json_t *b, const char *key)
 
 static bool net_changed(const json_t *old, const json_t *vm)
 {
-	return !key_same(old, vm, "nics") || !key_same(old, vm, "routes");
+	return !key_same(old, vm, VMCFG_NICS) || !key_same(old, vm, VMCFG_ROUTES);
 }
 
 int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err)

@@ -1,6 +1,6 @@
 /*
  * zoneadmd.h - the zoneadmd core: one supervisor per running VM, as a
- * library (docs/architecture.md, "zoneadmd").  src/cmd/zoneadmd.c is only
+ * library (docs/architecture.md §7).  src/cmd/zoneadmd.c is only
  * its main:
  *
  *     struct zad_opts o = {.uuid = uuid, .notify_fd = 3};
@@ -51,6 +51,8 @@ struct brand_ops;
 struct zad_opts {
 	const char *uuid;
 	int notify_fd; /* the boot result goes here (one ctl frame); -1 none */
+	/* `vmadm start`'s one-boot extras of a hardware VM, JSON (vmcfg-start.h); or NULL. */
+	const char *start_opts;
 	/*
 	 * Commands numbered at or above this are answered "unknown" as a
 	 * zoneadmd of an older release would (0: every command known).
@@ -94,7 +96,8 @@ struct zad {
 	int sentinel_pidfd;
 
 	struct pool *pool;
-	json_t *vm; /* decorated config */
+	json_t *vm;	    /* decorated config */
+	json_t *start_opts; /* this run's `vmadm start` extras (vmcfg-start.h), or NULL */
 	char *zonepath, *root;
 	uid_t id_base;
 	int halt_sig, reboot_sig; /* picked by ops->prepare */

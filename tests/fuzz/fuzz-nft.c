@@ -5,7 +5,8 @@
  * uuid and with the input's own "uuid", and checks that every script it
  * builds stays inside the grammar nft.c writes: only a small character
  * set, every quoted string a host port name z<6 hex of the uuid><4 hex of
- * the id slot>n<digits>, `;` only in base chain headers, no comments.  A
+ * the id slot>n<digits> (a tap of an HVM VM: vt<8 hex of the uuid><digits>),
+ * `;` only in base chain headers, no comments.  A
  * violation traps: it would mean a string from the input reached the
  * script.  The corpus has NICs with and without a zonehost_id_base.
  *
@@ -23,10 +24,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char safe[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 			   " \t\n_:.,/{}@&=!-\"";
 
+/* A tap of an HVM VM: "vt" + 8 hex + digits. */
+static bool tap_name(const char *s, size_t n)
+{
+	if (n < 11 || n > 15 || s[0] != 'v' || s[1] != 't')
+		return false;
+	for (size_t i = 2; i < n; i++)
+		if (!strchr(i < 10 ? "0123456789abcdef" : "0123456789", s[i]))
+			return false;
+	return true;
+}
+
 static bool port_name(const char *s, size_t n)
 {
 	size_t i = 1;
 
+	if (tap_name(s, n))
+		return true;
 	if (n < 13 || s[0] != 'z')
 		return false;
 	for (; i < 11; i++)

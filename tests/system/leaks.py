@@ -127,6 +127,13 @@ def veths(h):
     return [l.split(":")[1].strip().split("@")[0] for l in out.splitlines()]
 
 
+def taps(h):
+    """The hardware VMs' taps (net_tap_name: "vt" + 8 hex + index)."""
+    out = _out(_ns(h, ["ip", "-o", "link", "show", "type", "tun"]))
+    names = [l.split(":")[1].strip() for l in out.splitlines()]
+    return [n for n in names if re.match(r"^vt[0-9a-f]{8}[0-9]+$", n)]
+
+
 def nft_vm_objects(h):
     """Lines of the shared bridge table that name a VM (chains, map elements)."""
     out = _out(_ns(h, ["nft", "list", "table", "bridge", "zonehost"]))
@@ -172,6 +179,7 @@ def census(h, uuids=()):
         "mounts": len(mounts(h)),
         "loops": len(loops(h)),
         "veths": len(veths(h)),
+        "taps": len(taps(h)),
         "nft": len(nft_vm_objects(h)),
         "subvols": len(subvolumes(h)),
         "qgroups": len(live_qgroups(h)),

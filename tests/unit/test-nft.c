@@ -329,6 +329,34 @@ static void test_names_unique(void)
 	zh_error_clear(&err);
 }
 
+/* An HVM VM: rules keyed on its taps, unicast to other MACs filtered. */
+static void test_hvm(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	json_t *nic = json_pack("{s:s}", "interface", "net3");
+	char name[NET_IFNAMSIZ] = "";
+	char *s = script_of("{\"brand\":\"kvm\",\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC
+			    "\",\"ips\":[\"198.18.0.1/24\"]},{\"interface\":\"net1\",\"mac\":"
+			    "\"02:00:00:00:00:02\",\"allow_unfiltered_promisc\":true}]}",
+			    &err);
+
+	ok(net_tap_name(UUID, nic, 0, name, &err) == 0 && streq(name, "vt0123abcd3"),
+	   "tap name vt + 8 hex + interface number (%s)", name);
+	ok(net_tap_name("0123abcd\"-4567", nic, 0, name, &err) < 0, "a bad uuid names no tap");
+	zh_error_clear(&err);
+	ok(has(s, "\"vt0123abcd0\" : jump " VID "_n0_in") && has(s, "\"vt0123abcd1\" : jump"),
+	   "rules keyed on the taps");
+	ok(has(s, "ether daddr != 02:00:c6:12:00:01 counter name " VID "_n0_promisc drop"),
+	   "unicast to other MACs filtered by default");
+	ok(!has(s, VID "_n1_promisc drop"), "allow_unfiltered_promisc lifts it");
+	free(s);
+	s = script_of("{\"nics\":[{\"interface\":\"net0\",\"mac\":\"" MAC "\"}]}", &err);
+	ok(s && !has(s, "_promisc drop"), "zones are not filtered");
+	free(s);
+	json_decref(nic);
+	zh_error_clear(&err);
+}
+
 /* As root: the kernel accepts every script (private network namespace). */
 static void test_load(void)
 {
@@ -341,6 +369,7 @@ static void test_load(void)
 		"{\"interface\":\"net1\",\"mac\":\"02:00:00:00:00:02\",\"allow_ip_spoofing\":true,"
 		"\"allow_mac_spoofing\":true,\"allow_restricted_traffic\":true,\"vlan_id\":7}]}",
 		"{\"nics\":[{\"mac\":\"" MAC "\",\"allow_dhcp_spoofing\":true}]}",
+		"{\"brand\":\"bhyve\",\"nics\":[{\"mac\":\"" MAC "\",\"vlan_id\":3}]}",
 		"{}",
 	};
 	char dir[] = "/tmp/test-nft-XXXXXX";
@@ -375,6 +404,7 @@ int main(void)
 	test_bad();
 	test_no_nics();
 	test_names_unique();
+	test_hvm();
 	test_load();
 	return tap_done();
 }

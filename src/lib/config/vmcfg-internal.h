@@ -67,6 +67,9 @@ int vmcfg_hvm_create(struct vmcfg_run *r, json_t *cfg);
 int vmcfg_hvm_precheck(struct vmcfg_run *r, const json_t *p);
 int vmcfg_hvm_update(struct vmcfg_run *r, json_t *cfg, const json_t *p);
 int vmcfg_hvm_validate(struct vmcfg_run *r, const json_t *payload);
+
+/* json_array_size, 0 for NULL (a report list not made yet). */
+size_t vmcfg_arr_len(const json_t *a);
 void vmcfg_hvm_memory(struct vmcfg_run *r, json_t *cfg);
 int vmcfg_check_compression_value(struct vmcfg_run *r, const json_t *v, const char *label);
 

@@ -15,7 +15,8 @@
  *
  * Invariants: the payload is never modified (a deep copy is worked on);
  * every fatal message names its property in err->prop.  The HVM rules
- * (disks, nic models, vnc, memory floor) live in vmcfg-disk.c.
+ * (disks, nic models, vnc, memory floor) live in vmcfg-disk.c; the
+ * validate entry point, which runs both, in vmcfg-validate.c.
  */
 #include <stdarg.h>
 #include <string.h>
@@ -76,7 +77,7 @@ int vmcfg_rep_add(json_t **arr, const char *name)
 	return json_array_append_new(*arr, json_string(name)) < 0 ? -ENOMEM : 0;
 }
 
-static size_t arr_len(const json_t *a)
+size_t vmcfg_arr_len(const json_t *a)
 {
 	return a ? json_array_size(a) : 0;
 }
@@ -221,16 +222,6 @@ int vmcfg_check_payload(struct vmcfg_run *r, const json_t *payload)
 
 /* ---- report ---- */
 
-static int report_alloc(struct vmcfg_report *rep)
-{
-	json_t **a[] = {&rep->bad_values, &rep->bad_properties, &rep->missing_properties};
-
-	for (size_t i = 0; i < ARRAY_SIZE(a); i++)
-		if (!*a[i] && !(*a[i] = json_array()))
-			return -ENOMEM;
-	return 0;
-}
-
 void vmcfg_report_clear(struct vmcfg_report *rep)
 {
 	json_decref(rep->bad_values);
@@ -264,45 +255,6 @@ json_t *vmcfg_report_json(const struct vmcfg_report *rep)
 fail:
 	json_decref(o);
 	return NULL;
-}
-
-static enum props_action props_action_of(enum vmcfg_action a)
-{
-	return a == VMCFG_UPDATE ? PROPS_UPDATE : a == VMCFG_RECEIVE ? PROPS_RECEIVE : PROPS_CREATE;
-}
-
-static int set_bad_brand(struct vmcfg_report *rep, const char *b)
-{
-	rep->bad_brand = strdup(b ? b : "undefined");
-	return rep->bad_brand ? -EINVAL : -ENOMEM;
-}
-
-int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *payload,
-		   const struct vmcfg_env *env, struct vmcfg_report *rep)
-{
-	struct vmcfg_run r = {.action = props_action_of(action), .env = env};
-	int ret;
-
-	if (!brand && action != VMCFG_UPDATE)
-		brand = vmcfg_brand(payload);
-	r.brand = props_brand_get(brand);
-	if (!r.brand)
-		return set_bad_brand(rep, brand);
-	if (!json_is_object(payload))
-		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM : -EINVAL;
-	r.rep = *rep;
-	ret = vmcfg_check_payload(&r, payload);
-	if (ret >= 0)
-		ret = vmcfg_hvm_validate(&r, payload);
-	*rep = r.rep;
-	if (ret < 0)
-		return ret;
-	if (report_alloc(rep) < 0)
-		return -ENOMEM;
-	if (arr_len(rep->bad_values) || arr_len(rep->bad_properties) ||
-	    arr_len(rep->missing_properties))
-		return -EINVAL;
-	return 0;
 }
 
 /* ---- properties that reach outside the VM ---- */
@@ -511,9 +463,9 @@ int vmcfg_fatal_or_strip(struct vmcfg_run *r, json_t *payload)
 	size_t i;
 	json_t *e;
 
-	if (arr_len(r->rep.bad_values))
+	if (vmcfg_arr_len(r->rep.bad_values))
 		return fatal_list(r, r->rep.bad_values, "Invalid value(s) for");
-	if (arr_len(r->rep.missing_properties))
+	if (vmcfg_arr_len(r->rep.missing_properties))
 		return fatal_list(r, r->rep.missing_properties, "Missing required properties");
 	json_array_foreach (r->rep.bad_properties, i, e) {
 		const char *name = json_string_value(e);

@@ -41,6 +41,7 @@
 #define IDX_FALLBACK   500u
 #define VNIC_UUID_HEX  6
 #define VNIC_SLOT_SIZE 65536 /* zonehost_id_base / this: the VM's id slot */
+#define TAP_UUID_HEX   8
 
 DEFINE_CLEANUP_FUNC(struct rtnl_link, rtnl_link_put)
 DEFINE_CLEANUP_FUNC(struct nl_cache, nl_cache_free)
@@ -86,6 +87,36 @@ unsigned net_nic_index(const json_t *nic, size_t pos)
 	if (d && *d && d != i && util_parse_i64(d, &v) == 0 && v >= 0 && v < IDX_FALLBACK)
 		return (unsigned)v;
 	return IDX_FALLBACK + (unsigned)(pos % IDX_FALLBACK);
+}
+
+int net_tap_name(const char *uuid, const json_t *nic, size_t pos, char out[NET_IFNAMSIZ],
+		 struct zh_error *err)
+{
+	size_t n = 0;
+
+	if (!uuid || !util_is_uuid_shape(uuid))
+		return zh_error_set(err, EINVAL, "uuid", "invalid uuid for tap names");
+	out[n++] = 'v';
+	out[n++] = 't';
+	for (const char *p = uuid; *p && n < 2 + TAP_UUID_HEX; p++)
+		if (isxdigit((unsigned char)*p))
+			out[n++] = (char)tolower((unsigned char)*p);
+	snprintf(out + n, NET_IFNAMSIZ - n, "%u", net_nic_index(nic, pos) % 1000u);
+	return 0;
+}
+
+int net_port_name(const char *uuid, const json_t *vm, const json_t *nic, size_t pos,
+		  char out[NET_IFNAMSIZ], struct zh_error *err)
+{
+	char pre[NET_IFNAMSIZ];
+	int r;
+
+	if (vmcfg_is_hvm(vm))
+		return net_tap_name(uuid, nic, pos, out, err);
+	if ((r = net_vnic_prefix(uuid, vm, pre, err)) < 0)
+		return r;
+	net_vnic_host_name(pre, net_nic_index(nic, pos), out);
+	return 0;
 }
 
 static void nic_host_name(const char *prefix, const json_t *nic, size_t pos, char out[NET_IFNAMSIZ])

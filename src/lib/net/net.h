@@ -1,5 +1,6 @@
 /*
- * net.h - nic tags, VNICs, addresses and routes (netlink).
+ * net.h - nic tags, VNICs, hardware VMs' taps, addresses and routes
+ * (netlink); docs/architecture.md §12.
  *
  * Owns: the nic tag records (<config>/nictags.json, written atomically),
  * the Linux bridge each tag names (a nic tag IS a bridge of that name: with
@@ -85,6 +86,25 @@ void net_vnic_host_name(const char *prefix, unsigned idx, char out[NET_IFNAMSIZ]
 unsigned net_nic_index(const json_t *nic, size_t pos);
 
 /*
+ * The host port of NIC pos of an HVM VM (kvm, bhyve): a tap device named
+ * "vt<first 8 hex of the uuid><net_nic_index(nic, pos)>" (<= 13 chars).
+ * Two VMs whose uuids share their first 8 hex digits would get the same
+ * names: the second one's taps and rules are then refused (EEXIST), never
+ * shared, and removal checks the tap's owner mark (net-tap.c).
+ */
+int net_tap_name(const char *uuid, const json_t *nic, size_t pos, char out[NET_IFNAMSIZ],
+		 struct zh_error *err);
+
+/*
+ * The host port name of NIC pos of vm, whatever its brand: the tap of an
+ * HVM VM (net_tap_name), else the host end of the VNIC
+ * (net_vnic_host_name(net_vnic_prefix(), net_nic_index())).  nft.c keys
+ * the VM's rules on it.
+ */
+int net_port_name(const char *uuid, const json_t *vm, const json_t *nic, size_t pos,
+		  char out[NET_IFNAMSIZ], struct zh_error *err);
+
+/*
  * Create the VM's VNICs: veth pairs, host ends on the tags' bridges (up,
  * with the MTU), zone ends moved into the network namespace of zone_pid,
  * renamed, given their MAC, addresses (static `ips`), MTU, brought up, lo
@@ -103,6 +123,36 @@ int net_vnics_destroy(const char *uuid, const json_t *vm, struct zh_error *err);
 /* Live changes on a running zone: make the VNICs and addresses match vm. */
 int net_vnics_sync(const char *uuid, const json_t *old_vm, const json_t *new_vm, pid_t zone_pid,
 		   struct zh_error *err);
+
+/* ---- taps (hardware VMs: kvm, bhyve) ---- */
+
+/*
+ * Make the taps of HVM VM vm (net-tap.c): first its nft rules
+ * (nft_vm_apply, the same anti-spoofing and VLAN rules as a zone's VNICs,
+ * keyed on the tap names), then per NIC i a tap net_tap_name(uuid, nic, i)
+ * on the NIC's nic tag's bridge, up, with its MTU; fds[i] is its
+ * close-on-exec descriptor (IFF_TAP | IFF_NO_PI | IFF_VNET_HDR), to hand
+ * to QEMU as -netdev tap,fd=N (the tap is not persistent: it goes with the
+ * last copy of its fd).  n must be at least the number of NICs; the other
+ * fds[] are -EBADF.  All or nothing: on failure no tap and no rule of the
+ * VM is left and every fds[] is -EBADF.  Needs CAP_NET_ADMIN in the
+ * caller's network namespace.
+ */
+int net_tap_create_all(const json_t *vm, int *fds, size_t n, struct zh_error *err);
+
+/*
+ * Remove every tap of vm and its nft rules, from the config alone (any
+ * process, e.g. zoneadmd's sentinel; idempotent): the links named
+ * "vt<8 hex of the uuid><digits>" that carry the VM's owner mark.  Keeps
+ * going after an error; returns the first.
+ */
+int net_tap_remove_all(const json_t *vm, struct zh_error *err);
+
+/*
+ * A NIC with static IPv4 `ips` also needs its DHCP responder on its tap:
+ * dhcp_responder_spawn(vm, nic, name, &pid, &err) in dhcp.h (name from
+ * net_tap_name; the caller kills and reaps pid at the VM's end).
+ */
 
 /* Write /etc/resolv.conf, /etc/hostname and /etc/hosts into the zone root (before boot). */
 int net_zone_files(const char *zone_root, const json_t *vm, struct zh_error *err);

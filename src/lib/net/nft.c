@@ -13,8 +13,9 @@
  *   map ports_in/ports_out/ports_snoop   ifname : verdict, one element per
  *                      host port P of a VM: "P" : jump V_nI_in (_out, _snoop)
  *
- * and per NIC I of VM V (host port P = net_vnic_host_name(prefix, idx), the
- * VM's net_vnic_prefix(): unique per VM on the host, as V is):
+ * and per NIC I of VM V (host port P = net_port_name(): the VNIC's host end
+ * net_vnic_host_name(prefix, idx) with the VM's net_vnic_prefix(), unique
+ * per VM on the host as V is; the tap net_tap_name() of an HVM VM):
  *
  *   chain V_nI_in      meta mark set 0x5a000000|vlan_id; source MAC check;
  *                      ether type ip/arp/ip6 goto V_nI_ip4/arp/ip6; other
@@ -28,7 +29,9 @@
  *                      must be the NIC's MAC (one option at most); the
  *                      target of an NA or a DAD NS goes to V_nI_nt
  *   chain V_nI_nt      that target must be one of the NIC's IPv6 addresses
- *   chain V_nI_out     DHCP lease snooping, then the VLAN check: a frame may
+ *   chain V_nI_out     DHCP lease snooping; for an HVM NIC no unicast to
+ *                      another MAC (allow_unfiltered_promisc or
+ *                      allow_mac_spoofing lift it); then the VLAN check: a frame may
  *                      leave by P only if its mark says P's VLAN (mark 0 -
  *                      the host, an uplink, a port zonehost does not manage -
  *                      counts as VLAN 0)
@@ -37,7 +40,7 @@
  *                      ports_snoop from the output hook)
  *   counter V_nI_bad_mac, _bad_ip4, _bad_arp, _bad_ip6, _bad_nd (NS/NA/RS
  *                      target or address option), _bad_ra (RA, redirect),
- *                      _dhcp_server, _bad_type, _vlan
+ *                      _dhcp_server, _bad_type, _vlan, _promisc
  *
  * No VM has an interval set: libnftables fetches the elements of every
  * interval set of the table for any element change, which made an apply
@@ -126,6 +129,7 @@ struct nic {
 	unsigned vlan;
 	bool dhcp, addrconf;
 	bool allow_mac, allow_ip, allow_dhcp, allow_restricted;
+	bool filter_promisc; /* HVM: no unicast to other MACs out (allow_unfiltered_promisc) */
 	struct pfx p[MAX_PREFIXES];
 	size_t np;
 };
@@ -296,7 +300,7 @@ static int parse_vlan(struct nic *nic, size_t i, const json_t *o, struct zh_erro
 	return 0;
 }
 
-static int parse_nic(const char *pre, size_t i, const json_t *o, struct nic *nic,
+static int parse_nic(const char *uuid, const json_t *vm, size_t i, const json_t *o, struct nic *nic,
 		     struct zh_error *err)
 {
 	const char *mac;
@@ -313,10 +317,13 @@ static int parse_nic(const char *pre, size_t i, const json_t *o, struct nic *nic
 	nic->allow_dhcp = flag(o, "allow_dhcp_spoofing") || flag(o, "dhcp_server");
 	nic->allow_ip = flag(o, "allow_ip_spoofing") || nic->allow_dhcp;
 	nic->allow_restricted = flag(o, "allow_restricted_traffic");
+	nic->filter_promisc =
+		vmcfg_is_hvm(vm) && !flag(o, "allow_unfiltered_promisc") && !nic->allow_mac;
 	if ((r = parse_ips(nic, i, json_object_get(o, "ips"), true, err)) < 0 ||
 	    (r = parse_ips(nic, i, json_object_get(o, "allowed_ips"), false, err)) < 0)
 		return r;
-	net_vnic_host_name(pre, net_nic_index(o, i), nic->port);
+	if ((r = net_port_name(uuid, vm, o, i, nic->port, err)) < 0)
+		return r;
 	for (const char *c = nic->port; *c; c++)
 		if (!isalnum((unsigned char)*c) && *c != '_')
 			return nic_err(err, i, "unexpected host port name");
@@ -329,7 +336,6 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 			 struct zh_error *err)
 {
 	json_t *nics = json_is_object(vm) ? vmcfg_nics(vm) : NULL, *o;
-	char pre[NET_IFNAMSIZ];
 	size_t i;
 	int ret;
 
@@ -343,13 +349,11 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 		return zh_error_set(err, EINVAL, VMCFG_NICS, "nics is not a list");
 	if (json_array_size(nics) > MAX_NICS)
 		return zh_error_set(err, E2BIG, VMCFG_NICS, "too many nics (at most %d)", MAX_NICS);
-	if (json_array_size(nics) && (ret = net_vnic_prefix(uuid, vm, pre, err)) < 0)
-		return ret;
 	r->nics = calloc(json_array_size(nics) + 1, sizeof(*r->nics));
 	if (!r->nics)
 		return zh_error_oom(err);
 	json_array_foreach (nics, i, o) {
-		if ((ret = parse_nic(pre, i, o, &r->nics[i], err)) < 0)
+		if ((ret = parse_nic(uuid, vm, i, o, &r->nics[i], err)) < 0)
 			return ret;
 		r->n = i + 1;
 	}
@@ -359,7 +363,7 @@ static int vmrules_parse(const char *uuid, const json_t *vm, struct vmrules *r,
 /* ---- formatting ---- */
 
 static const char *const counters[] = {"bad_mac", "bad_ip4",	 "bad_arp",  "bad_ip6", "bad_nd",
-				       "bad_ra",  "dhcp_server", "bad_type", "vlan"};
+				       "bad_ra",  "dhcp_server", "bad_type", "vlan",	"promisc"};
 
 static void put_mac(FILE *f, const unsigned char m[6])
 {
@@ -646,6 +650,12 @@ static void put_out_chain(FILE *f, const char *id, size_t i, const struct nic *n
 	fprintf(f, "\tchain %s_n%zu_out {\n", id, i);
 	if (n->dhcp)
 		fprintf(f, "\t\tjump %s_n%zu_snoop\n", id, i);
+	if (n->filter_promisc) {
+		fputs("\t\tether daddr & 01:00:00:00:00:00 == 00:00:00:00:00:00 ether daddr != ",
+		      f);
+		put_mac(f, n->mac);
+		fprintf(f, " counter name %s_n%zu_promisc drop\n", id, i);
+	}
 	if (n->vlan == 0)
 		fprintf(f, "\t\tmeta mark 0x00000000 return\n\t\tmeta mark != 0x%08x", NFT_MARK);
 	else

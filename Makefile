@@ -4,6 +4,7 @@
 # Also: make (build), make install PREFIX=DIR, make bench, make clean.
 #   make fuzz          every libFuzzer target FUZZ_MINUTES (default 10) minutes
 #                      each on copies of its seed corpus; prints cov:/ft: reached
+#   make bench-hvm     bench/hvm --runs 3: HVM test disk boot and memory, bare QEMU
 #   make bench-churn   bench/churn --cycles 10000 --zones 100: create/start/
 #                      stop/delete cycles, before/after counts of host objects
 #   make help          this list
@@ -12,7 +13,7 @@
 PREFIX ?= /usr/local
 BUILD  ?= build
 
-.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net bench-storage bench-churn fuzz help image-debian clean format
+.PHONY: all build deps check demo demo-clean install bench bench-deps bench-density bench-net bench-storage bench-churn bench-hvm fuzz help image-debian clean format
 
 all: build
 
@@ -59,6 +60,9 @@ CHURN_CYCLES ?= 10000
 CHURN_ZONES  ?= 100
 bench-churn: build
 	./bench/churn --cycles $(CHURN_CYCLES) --zones $(CHURN_ZONES)
+
+bench-hvm:
+	./bench/hvm --runs 3
 
 FUZZ_MINUTES ?= 10
 fuzz:

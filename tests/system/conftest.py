@@ -186,3 +186,7 @@ def imghost(host, busybox_image):
 
 def new_uuid():
     return str(uuidlib.uuid4())
+
+
+# The HVM test disk and its zvol image (tools/mkimage-hvm), built once per run.
+from hvm import hvm_disk, hvm_zvol_image  # noqa: E402,F401

@@ -78,7 +78,7 @@ def pool_entries(h):
 
 def test_create_bhyve(zvhost):
     h, img, raw = zvhost
-    u = create_hvm(h, quota=1, disks=[
+    u = create_hvm(h, quota=1, flexible_disk_size=164, disks=[
         boot_disk(img, size=64),
         {"size": 100, "model": "virtio", "compression": "lz4"},
         {"media": "cdrom", "path": "/nonexistent/install.iso", "model": "ahci"},
@@ -98,7 +98,7 @@ def test_create_bhyve(zvhost):
     with open(disk_path(h, u, 0), "rb") as f:
         assert f.read(len(raw)) == raw and f.read() == bytes(56 * MIB)
     assert os.getxattr(disk_path(h, u, 1), "btrfs.compression") == b"lzo"
-    # bhyve: the quota covers the disks (refquota + their sizes)
+    # bhyve: the quota covers the disks (refquota + flexible_disk_size, here their sizes)
     assert qgroup_limit(h, u) == (1 << 30) + (64 + 100) * MIB
 
 
@@ -131,7 +131,7 @@ def test_create_from_10g_image_is_o1(host, tmp_path):
     t_install = time.monotonic() - t0
     def timed(disk):
         t0 = time.monotonic()
-        u = create_hvm(host, "kvm", disks=[disk])
+        u = create_hvm(host, "bhyve", flexible_disk_size=20480, disks=[disk])
         return time.monotonic() - t0, u
     # side by side: a create with an empty (sparse) disk of the same size
     base = [timed({"size": 20480, "model": "virtio"})[0] for _ in range(3)]
@@ -217,7 +217,8 @@ def test_create_bad_disks(zvhost, case):
     }[case]
     before = pool_entries(h)
     r = h.vmadm("create", input=json.dumps(
-        {"brand": "bhyve", "autoboot": False, "ram": 256, "disks": disks}))
+        {"brand": "bhyve", "autoboot": False, "ram": 256, "flexible_disk_size": 100,
+         "disks": disks}))
     assert r.rc == 1, r
     assert "disks" in r.err or "size" in r.err, r
     assert pool_entries(h) == before
@@ -259,7 +260,8 @@ def test_snapshot_rollback_covers_disks(zvhost):
 
 def test_send_receive_carries_disks(zvhost, host2):
     h, img, raw = zvhost
-    u = create_hvm(h, quota=1, disks=[boot_disk(img, size=16), {"size": 10, "model": "virtio"}])
+    u = create_hvm(h, quota=1, flexible_disk_size=26,
+                   disks=[boot_disk(img, size=16), {"size": 10, "model": "virtio"}])
     with open(disk_path(h, u, 1), "r+b") as f:
         f.seek(MIB)
         f.write(b"sent to host2" * 100)

@@ -200,7 +200,8 @@ def test_decompressor_is_confined(host, tmp_path):
         while p.poll() is None and seen is None:
             for kid in open("/proc/%d/task/%d/children" % (p.pid, p.pid)).read().split():
                 st = proc_status(int(kid))
-                if st and st.get("Uid", "").split()[0] == "65534":
+                # once its filter is in: uid, then no_new_privs, then seccomp, in that order
+                if st and st.get("Uid", "").split()[0] == "65534" and st.get("Seccomp") == "2":
                     fds = sorted(os.listdir("/proc/%s/fd" % kid))
                     seen = (st, fds)
                     break

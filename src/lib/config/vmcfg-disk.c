@@ -493,7 +493,9 @@ int vmcfg_hvm_validate(struct vmcfg_run *r, const json_t *payload)
 	json_t *d;
 	int ret;
 
-	if (!r->brand->hvm || r->action == PROPS_UPDATE)
+	/* create only: a received config is a stored one (sizes filled in, the
+	 * image's data in the stream, the image perhaps not installed here) */
+	if (!r->brand->hvm || r->action != PROPS_CREATE)
 		return 0;
 	disk_ctx_of(payload, &c);
 	json_array_foreach (json_object_get(payload, "disks"), i, d)
@@ -536,7 +538,8 @@ static json_t *find_path(const json_t *disks, const char *path, size_t *idx)
 
 static int check_shrink(struct vmcfg_run *r, const json_t *disk, json_t *u)
 {
-	int64_t old = vmcfg_int(disk, "size", 0), want = vmcfg_int(u, "size", old);
+	int64_t old = vmcfg_int(disk, "size", vmcfg_int(disk, "image_size", 0)),
+		want = vmcfg_int(u, "size", old);
 	bool allow = json_is_true(json_object_get(u, "dangerous_allow_shrink"));
 
 	json_object_del(u, "dangerous_allow_shrink"); /* never stored */

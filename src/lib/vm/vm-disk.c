@@ -429,7 +429,8 @@ static int shrink(struct disks_run *r, const char *name, uint64_t bytes)
 	return pool_disk_resize(r->dsfd, name, bytes, r->err);
 }
 
-static int resize(struct disks_run *r, const char *name, json_t *d, size_t i, bool allow_shrink)
+/* A shrink reaching here was allowed: vmcfg-disk.c refuses one without dangerous_allow_shrink. */
+static int resize(struct disks_run *r, const char *name, json_t *d, size_t i)
 {
 	int64_t want = mib_of(d, "size");
 	uint64_t have = 0;
@@ -446,9 +447,6 @@ static int resize(struct disks_run *r, const char *name, json_t *d, size_t i, bo
 			return ret;
 		return journal_add(r, UNDO_GROWN, name, have, NULL);
 	}
-	if (!allow_shrink)
-		return bad(r, i, "size",
-			   "cannot shrink a disk without dangerous_allow_shrink: true");
 	return shrink(r, name, (uint64_t)want << 20);
 }
 
@@ -460,9 +458,6 @@ static int change_kept(struct disks_run *r, const json_t *old, json_t *disks)
 	int ret;
 
 	json_array_foreach (disks, i, d) {
-		bool allow = json_is_true(json_object_get(d, "dangerous_allow_shrink"));
-
-		json_object_del(d, "dangerous_allow_shrink"); /* never stored */
 		o = find_path(old, jsonutil_str(d, "path"));
 		if (!o || !is_created(d) ||
 		    !disk_name(r->zonepath, jsonutil_str(d, "path"), name, NULL))
@@ -472,7 +467,7 @@ static int change_kept(struct disks_run *r, const json_t *old, json_t *disks)
 		    (json_object_get(o, "block_size") || json_object_get(d, "block_size")))
 			return bad(r, i, "block_size",
 				   "cannot change .block_size for a disk after creation");
-		if ((ret = resize(r, name, d, i, allow)) < 0 ||
+		if ((ret = resize(r, name, d, i)) < 0 ||
 		    (ret = set_compression(r, name, d, jsonutil_str(o, "compression"))) < 0)
 			return ret;
 	}

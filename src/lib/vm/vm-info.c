@@ -17,11 +17,12 @@
 #include "vmcfg-access.h"
 #include "vmstore.h"
 
+/* SmartOS's types per brand, and zonehost's own "accel" (which accelerator, and why). */
 static const char *const kvm_types[] = {
-	"block", "blockstats", "chardev", "cpus", "kvm", "pci",
-	"spice", "status",     "version", "vnc",  NULL,
+	"accel", "block", "blockstats", "chardev", "cpus", "kvm",
+	"pci",	 "spice", "status",	"version", "vnc",  NULL,
 };
-static const char *const bhyve_types[] = {"vnc", NULL};
+static const char *const bhyve_types[] = {"accel", "vnc", NULL};
 
 static const char *const *brand_types(const char *brand)
 {

@@ -8,8 +8,9 @@
  *     if (vm_info(uuid, types, &info, &err) < 0) ...
  *
  * vm_info: types (NULL-terminated; NULL or empty = "all") must be among the
- * brand's (kvm: all block blockstats chardev cpus kvm pci spice status
- * version vnc; bhyve: all vnc), else -EINVAL (prop "types"); "all" is
+ * brand's (kvm: all accel block blockstats chardev cpus kvm pci spice
+ * status version vnc; bhyve: all accel vnc; accel is zonehost's own:
+ * {"accelerator": "kvm"|"tcg", "reason"}), else -EINVAL (prop "types"); "all" is
  * expanded here.  An OS VM: -ENOTSUP; a VM not running: -ESRCH.
  * vm_sysrq: request "nmi" or "screenshot" (kvm only; bhyve: nmi), else
  * -EINVAL (prop "request"); the screenshot's path in *path_out.

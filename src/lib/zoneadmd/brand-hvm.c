@@ -69,6 +69,12 @@
 /* The DHCP responders of this zoneadmd's one VM (reaped with QEMU). */
 static pid_t responders[HVM_MAX_NICS];
 
+/* This boot's accelerator and why (`vmadm info accel`, the notice of `vmadm start`). */
+static struct {
+	bool kvm;
+	char why[256];
+} boot_accel;
+
 static uid_t qemu_uid(const struct zad *z)
 {
 	return z->id_base + HVM_JAIL_UID_OFFSET;
@@ -225,6 +231,48 @@ static int open_rundir(struct zad *z, struct zh_error *err)
 	return fd;
 }
 
+/*
+ * The VM's own disk files (<zonepath>/disk<N>, vm-disk.c) become QEMU's:
+ * its uid is the VM's range's, which a receive may have changed.  Opened
+ * by name in the zonepath without following links; regular files only.
+ * A disk at an operator's path (nocreate, cdrom) is left as it is.
+ */
+static int own_disk(int zpfd, const char *name, uid_t uid, struct zh_error *err)
+{
+	_cleanup_close_ int fd = openat(zpfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return zh_error_set(err, errno, "disks", "disk %s: %m", name);
+	if (!S_ISREG(st.st_mode))
+		return zh_error_set(err, EINVAL, "disks", "disk %s: not a regular file", name);
+	if (fchownat(fd, "", uid, uid, AT_EMPTY_PATH) < 0 || fchmodat(zpfd, name, 0600, 0) < 0)
+		return zh_error_set(err, errno, "disks", "disk %s: cannot hand to QEMU: %m", name);
+	return 0;
+}
+
+static int own_disks(struct zad *z, struct zh_error *err)
+{
+	size_t n = strlen(z->zonepath), i;
+	_cleanup_close_ int zpfd = -EBADF;
+	json_t *d;
+	int r;
+
+	zpfd = open(z->zonepath, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (zpfd < 0)
+		return zh_error_set(err, errno, NULL, "%s: %m", z->zonepath);
+	json_array_foreach (json_object_get(z->vm, "disks"), i, d) {
+		const char *p = jsonutil_str(d, "path");
+
+		if (!p || strncmp(p, z->zonepath, n) != 0 || p[n] != '/' ||
+		    strncmp(p + n + 1, "disk", 4) != 0 || strchr(p + n + 1, '/'))
+			continue;
+		if ((r = own_disk(zpfd, p + n + 1, qemu_uid(z), err)) < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* uefi: QEMU's writable copy of the OVMF variables, made once. */
 static int uefi_vars(struct zad *z, int dirfd, struct zh_error *err)
 {
@@ -349,17 +397,18 @@ static int hvm_boot(struct zad *z, struct zh_error *err)
 	_cleanup_close_ int dirfd = -EBADF, logfd = -EBADF;
 	int taps[HVM_MAX_NICS];
 	size_t ntaps = 0;
-	char why[256];
+	char *why = boot_accel.why;
 	bool kvm;
 	int r;
 
 	drop_console(z);
 	for (size_t i = 0; i < HVM_MAX_NICS; i++)
 		taps[i] = -EBADF;
-	accel_decide(&kvm, why, sizeof(why));
+	accel_decide(&kvm, why, sizeof(boot_accel.why));
+	boot_accel.kvm = kvm;
 	if ((dirfd = open_rundir(z, err)) < 0)
 		return dirfd;
-	if ((r = uefi_vars(z, dirfd, err)) < 0)
+	if ((r = uefi_vars(z, dirfd, err)) < 0 || (r = own_disks(z, err)) < 0)
 		return r;
 	logfd = openat(dirfd, "vm.startvm.log",
 		       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
@@ -465,14 +514,23 @@ static const struct {
 	{"version", "query-version"},
 	{"vnc", "query-vnc"},
 	{"spice", "query-spice"},
+	{"accel", NULL}, /* zoneadmd's own: which accelerator this boot has, and why */
 };
 
-static const char *info_cmd(const char *type)
+static bool info_cmd(const char *type, const char **cmd)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(info_cmds); i++)
-		if (streq(info_cmds[i].type, type))
-			return info_cmds[i].cmd;
-	return NULL;
+	for (size_t i = 0; type && i < ARRAY_SIZE(info_cmds); i++)
+		if (streq(info_cmds[i].type, type)) {
+			*cmd = info_cmds[i].cmd;
+			return true;
+		}
+	return false;
+}
+
+static json_t *accel_info(void)
+{
+	return json_pack("{s:s,s:s}", "accelerator", boot_accel.kvm ? "kvm" : "tcg", "reason",
+			 boot_accel.why);
 }
 
 /* vnc: QEMU's answer plus the unix socket (the TCP proxy is zoneadmd's, §22). */
@@ -493,13 +551,15 @@ static int hvm_info(struct zad *z, const json_t *types, json_t **out, struct zh_
 	if (!res)
 		return zh_error_oom(err);
 	json_array_foreach (types, i, t) {
-		const char *type = json_string_value(t), *cmd = type ? info_cmd(type) : NULL;
+		const char *type = json_string_value(t), *cmd = NULL;
 		json_t *v = NULL;
 		int r;
 
-		if (!cmd)
+		if (!info_cmd(type, &cmd))
 			continue;
-		if ((r = qmp_run(z, cmd, NULL, &v, err)) < 0) {
+		if (!cmd)
+			v = accel_info();
+		else if ((r = qmp_run(z, cmd, NULL, &v, err)) < 0) {
 			json_decref(res);
 			return r;
 		}

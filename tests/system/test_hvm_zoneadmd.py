@@ -1,11 +1,11 @@
-"""A kvm VM through zoneadmd's brand-hvm (docs/architecture.md §7, §22).
+"""A kvm VM without disks through zoneadmd's brand-hvm (docs/architecture.md §7, §22).
 
-`vmadm create` of HVM VMs comes with their disks (issue 12): until then the
-test makes a joyent VM, stops it and rewrites its stored config into a kvm
-VM without disks that boots Debian's kernel with -kernel (qemu_extra_opts;
-tools/mkimage-hvm-kernel) from <zonepath>/root/boot.  Then: vmadm start,
-a start-time cdrom, the marker in console.log, vmadm info, QEMU's jail from /proc, vmadm stop
-(ACPI powerdown over QMP) and nothing left.
+`vmadm create` makes a kvm VM with no disks that boots Debian's kernel with
+-kernel (qemu_extra_opts; tools/mkimage-hvm-kernel) from <zonepath>/root/boot,
+the jail's root.  Then: vmadm start with a start-time cdrom (order=cd,once=d
+cdrom=...), the marker in console.log, vmadm info block, QEMU's jail from
+/proc, vmadm stop (ACPI powerdown over QMP).  The disk-booted VMs are
+test_hvm_e2e.py's.
 """
 import json
 import os
@@ -16,7 +16,7 @@ import time
 import pytest
 
 from conftest import TOP
-from test_vmadm_util import create, get
+from test_vmadm_util import get
 
 pytestmark = [
     pytest.mark.skipif(os.geteuid() != 0, reason="needs root"),
@@ -34,17 +34,14 @@ def kernel():
 
 
 def make_kvm(h, img, kernel):
-    u = create(h, img)
-    vm = get(h, u)
-    zp = vm["zonepath"]
-    cfg_path = os.path.join(os.path.dirname(zp), ".vmadm", u + ".json")
-    with open(cfg_path) as f:
-        cfg = json.load(f)
-    cfg.update({"brand": "kvm", "ram": 256, "vcpus": 1, "disks": [],
-                "qemu_extra_opts": "-kernel /boot/vmlinuz -initrd /boot/initrd.img "
-                                   "-append console=ttyS0"})
-    with open(cfg_path, "w") as f:
-        json.dump(cfg, f)
+    r = h.vmadm("create", input=json.dumps({
+        "brand": "kvm", "autoboot": False, "ram": 256, "vcpus": 1, "disks": [],
+        "qemu_extra_opts": "-kernel /boot/vmlinuz -initrd /boot/initrd.img "
+                           "-append console=ttyS0"}))
+    assert r.rc == 0, r
+    u = r.err.split()[-1]
+    cfg = get(h, u)
+    zp = cfg["zonepath"]
     os.makedirs(os.path.join(zp, "root", "boot"), exist_ok=True)
     for n in ("vmlinuz", "initrd.img"):
         shutil.copy(os.path.join(kernel, n), os.path.join(zp, "root", "boot", n))

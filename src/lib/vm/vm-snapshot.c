@@ -77,6 +77,21 @@ static int lock_existing(const char *uuid, struct pool **p, struct zh_error *err
 
 /* ---- create / delete ---- */
 
+/* SmartOS refuses snapshots of kvm VMs; bhyve's (disks in the dataset) are taken. */
+static int refuse_kvm(const struct pool *p, const char *uuid, struct zh_error *err)
+{
+	_cleanup_json_ json_t *vm = NULL;
+	int r = vmstore_load(p, uuid, &vm, err);
+	const char *brand = r < 0 ? NULL : vmcfg_brand(vm);
+
+	if (r < 0)
+		return r;
+	if (brand && streq(brand, "kvm"))
+		return zh_error_set(err, ENOTSUP, "brand",
+				    "snapshots for kvm VMs currently unsupported");
+	return 0;
+}
+
 int vm_snapshot_create(const char *uuid, const char *name, struct zh_error *err)
 {
 	_cleanup_pool_ struct pool *p = NULL;
@@ -88,6 +103,8 @@ int vm_snapshot_create(const char *uuid, const char *name, struct zh_error *err)
 		return r;
 	if ((vl = lock_existing(uuid, &p, err)) < 0)
 		return vl;
+	if ((r = refuse_kvm(p, uuid, err)) < 0)
+		return r;
 	if (!(ds = snap_ds(uuid, name)))
 		return zh_error_oom(err);
 	if (pool_dataset_exists(p, ds))

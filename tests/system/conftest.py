@@ -189,4 +189,4 @@ def new_uuid():
 
 
 # The HVM test disk and its zvol image (tools/mkimage-hvm), built once per run.
-from hvm import hvm_disk, hvm_zvol_image  # noqa: E402,F401
+from hvm import hvm_disk, hvm_kernel, hvm_zvol_image  # noqa: E402,F401

@@ -52,6 +52,16 @@ def hvm_disk():
 
 
 @pytest.fixture(scope="session")
+def hvm_kernel():
+    """Directory with Debian's vmlinuz and a busybox initrd.img (tools/mkimage-hvm-kernel),
+    for the VMs booted with -kernel."""
+    cp = subprocess.run([os.path.join(TOP, "tools", "mkimage-hvm-kernel")],
+                        capture_output=True, text=True, timeout=600)
+    assert cp.returncode == 0, cp.stderr
+    return cp.stdout.strip()
+
+
+@pytest.fixture(scope="session")
 def hvm_zvol_image(tmp_path_factory):
     """(manifest_path, file_path, manifest) of the test disk as a zvol image."""
     return build_zvol(tmp_path_factory.mktemp("hvmimg"))

@@ -16,7 +16,7 @@ import time
 
 import pytest
 
-from conftest import BUILD, TOP, new_uuid
+from conftest import BUILD, new_uuid
 
 RUN = os.path.join(BUILD, "tests", "helpers", "hvm-run")
 UID = 1000 + 7_000_000  # an id range no zone of the other tests uses
@@ -28,22 +28,14 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def kernel():
-    cp = subprocess.run([os.path.join(TOP, "tools", "mkimage-hvm-kernel")],
-                        capture_output=True, text=True, timeout=600)
-    assert cp.returncode == 0, cp.stderr
-    return cp.stdout.strip()
-
-
 @pytest.fixture
-def vm(kernel, tmp_path):
+def vm(hvm_kernel, tmp_path):
     root = tmp_path / "root"
     (root / "boot").mkdir(parents=True)
     (root / "tmp").mkdir()
     os.chmod(tmp_path, 0o755)
     for f in ("vmlinuz", "initrd.img"):
-        shutil.copy(os.path.join(kernel, f), root / "boot" / f)
+        shutil.copy(os.path.join(hvm_kernel, f), root / "boot" / f)
     os.chown(root / "tmp", UID, UID)
     uuid = new_uuid()
     cfg = {"uuid": uuid, "brand": "kvm", "ram": 256, "vcpus": 1,

@@ -10,12 +10,10 @@ test_hvm_e2e.py's.
 import json
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
 
-from conftest import TOP
 from test_vmadm_util import get
 
 pytestmark = [
@@ -23,14 +21,6 @@ pytestmark = [
     pytest.mark.skipif(not os.path.exists("/usr/bin/qemu-system-x86_64"),
                        reason="qemu-system-x86 is not installed"),
 ]
-
-
-@pytest.fixture(scope="module")
-def kernel():
-    cp = subprocess.run([os.path.join(TOP, "tools", "mkimage-hvm-kernel")],
-                        capture_output=True, text=True, timeout=600)
-    assert cp.returncode == 0, cp.stderr
-    return cp.stdout.strip()
 
 
 def make_kvm(h, img, kernel):
@@ -57,9 +47,9 @@ def wait_file_has(path, want, timeout=90):
     return False
 
 
-def test_kvm_boot_info_stop(imghost, kernel):
+def test_kvm_boot_info_stop(imghost, hvm_kernel):
     h, img = imghost
-    u, zp, cfg = make_kvm(h, img, kernel)
+    u, zp, cfg = make_kvm(h, img, hvm_kernel)
     r = h.vmadm("start", u, "order=cd,once=d", "cdrom=/boot/initrd.img,ide")
     log = os.path.join(zp, "root", "tmp", "vm.startvm.log")
     assert r.rc == 0, (r, open(log).read() if os.path.exists(log) else "")

@@ -24,9 +24,6 @@
 #include <archive.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
 #include <string.h>
@@ -40,6 +37,7 @@
 #include "fsutil.h"
 #include "image-internal.h"
 #include "jsonutil.h"
+#include "seccomp-allow.h"
 #include "util.h"
 
 #define ZVOL_BUF      (1u << 20)   /* one write; a multiple of ZVOL_BLOCK */
@@ -48,14 +46,6 @@
 #define ZVOL_CHILD_AS (2ull << 30) /* xz's decoder is capped at 1 GiB by libarchive */
 #define ZVOL_NOBODY   65534
 #define ZVOL_ERR_MAX  512
-
-#if defined(__x86_64__)
-#define ZVOL_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define ZVOL_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "image-zvol.c: add this architecture's AUDIT_ARCH"
-#endif
 
 #if defined(__SANITIZE_ADDRESS__)
 #define ZVOL_SANITIZED 1
@@ -119,35 +109,28 @@ int image_zvol_check(const struct pool *p, const json_t *manifest, struct zh_err
 
 /* ---- the child ---- */
 
-#define ALLOW(nr)                                        \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-
 static int load_filter(void)
 {
 	struct sock_filter f[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ZVOL_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		ALLOW(__NR_read),
-		ALLOW(__NR_write),
-		ALLOW(__NR_close),
-		ALLOW(__NR_lseek),
-		ALLOW(__NR_newfstatat),
-		ALLOW(__NR_mmap),
-		ALLOW(__NR_munmap),
-		ALLOW(__NR_mremap),
-		ALLOW(__NR_madvise),
-		ALLOW(__NR_brk),
-		ALLOW(__NR_futex),
-		ALLOW(__NR_rt_sigreturn),
-		ALLOW(__NR_rt_sigprocmask),
-		ALLOW(__NR_sigaltstack), /* the sanitizers, at exit */
-		ALLOW(__NR_exit),
-		ALLOW(__NR_exit_group),
+		SECCOMP_ALLOW_HEAD,
+		SECCOMP_ALLOW(__NR_read),
+		SECCOMP_ALLOW(__NR_write),
+		SECCOMP_ALLOW(__NR_close),
+		SECCOMP_ALLOW(__NR_lseek),
+		SECCOMP_ALLOW(__NR_newfstatat),
+		SECCOMP_ALLOW(__NR_mmap),
+		SECCOMP_ALLOW(__NR_munmap),
+		SECCOMP_ALLOW(__NR_mremap),
+		SECCOMP_ALLOW(__NR_madvise),
+		SECCOMP_ALLOW(__NR_brk),
+		SECCOMP_ALLOW(__NR_futex),
+		SECCOMP_ALLOW(__NR_rt_sigreturn),
+		SECCOMP_ALLOW(__NR_rt_sigprocmask),
+		SECCOMP_ALLOW(__NR_sigaltstack), /* the sanitizers, at exit */
+		SECCOMP_ALLOW(__NR_exit),
+		SECCOMP_ALLOW(__NR_exit_group),
 #ifdef __NR_fstat
-		ALLOW(__NR_fstat),
+		SECCOMP_ALLOW(__NR_fstat),
 #endif
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
 	};

@@ -28,11 +28,8 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
-#include <linux/seccomp.h>
 #include <net/if.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -48,20 +45,13 @@
 
 #include "dhcp.h"
 #include "macro.h"
+#include "seccomp-allow.h"
 #include "vmcfg-access.h"
 
 #define RATE_PER_SEC 10
 #define RCVBUF	     (64 * 1024)
 #define IN_MAX	     2048
 #define ERR_MAX	     256
-
-#if defined(__x86_64__)
-#define SECCOMP_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "dhcp-run.c: add this architecture's AUDIT_ARCH"
-#endif
 
 /* ---- in the child ---- */
 
@@ -155,25 +145,18 @@ static void drop_privileges(uid_t uid, int efd)
 		child_fail(efd, "cannot set no_new_privs: %s", strerror(errno));
 }
 
-#define ALLOW(nr)                                        \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-
 static void load_seccomp(int efd)
 {
 	static struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		ALLOW(__NR_recvfrom),
-		ALLOW(__NR_sendto),
-		ALLOW(__NR_clock_gettime),
-		ALLOW(__NR_close),
-		ALLOW(__NR_exit),
-		ALLOW(__NR_exit_group),
-		ALLOW(__NR_rt_sigreturn),
-		ALLOW(__NR_restart_syscall),
+		SECCOMP_ALLOW_HEAD,
+		SECCOMP_ALLOW(__NR_recvfrom),
+		SECCOMP_ALLOW(__NR_sendto),
+		SECCOMP_ALLOW(__NR_clock_gettime),
+		SECCOMP_ALLOW(__NR_close),
+		SECCOMP_ALLOW(__NR_exit),
+		SECCOMP_ALLOW(__NR_exit_group),
+		SECCOMP_ALLOW(__NR_rt_sigreturn),
+		SECCOMP_ALLOW(__NR_restart_syscall),
 		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 	};
 	struct sock_fprog prog = {.len = ARRAY_SIZE(code), .filter = code};

@@ -61,9 +61,27 @@ def hvm_kernel():
     return cp.stdout.strip()
 
 
+def prebuilt_zvol(d):
+    """(manifest_path, file_path, manifest) of the zvol image in d (tools/testbed's)."""
+    for n in sorted(os.listdir(d)):
+        if n.endswith(".json"):
+            mp = os.path.join(d, n)
+            with open(mp) as f:
+                m = json.load(f)
+            files = [x for x in os.listdir(d) if ".zvol." in x]
+            assert len(files) == 1, files
+            return mp, os.path.join(d, files[0]), m
+    raise AssertionError("no zvol image manifest in %s" % d)
+
+
 @pytest.fixture(scope="session")
 def hvm_zvol_image(tmp_path_factory):
-    """(manifest_path, file_path, manifest) of the test disk as a zvol image."""
+    """(manifest_path, file_path, manifest) of the test disk as a zvol image;
+    $ZH_HVM_IMAGE_DIR names a prebuilt one (the test bed's guest, which has
+    no kernel package to build it from)."""
+    d = os.environ.get("ZH_HVM_IMAGE_DIR")
+    if d and os.path.isdir(d):
+        return prebuilt_zvol(d)
     return build_zvol(tmp_path_factory.mktemp("hvmimg"))
 
 

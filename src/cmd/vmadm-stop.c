@@ -1,7 +1,8 @@
 /*
  * vmadm-stop.c - `vmadm stop|halt <uuid> [-F] [-t SECONDS]`: the zone's
  * init gets its halt signal, then everything left is killed after the
- * timeout (default 60 s); -F kills at once.  Sets autoboot=false.
+ * timeout (default 60 s; kvm and bhyve: an ACPI powerdown, 180 s); -F kills
+ * at once.  Sets autoboot=false.
  * `Successfully completed stop for VM <uuid>`; not running:
  * `VM <uuid> is already not 'running' (currently: <state>)`, exit 0.
  */

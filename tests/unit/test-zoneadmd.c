@@ -332,6 +332,39 @@ static void test_stop_timeout(void)
 	zad_free(&z);
 }
 
+/* Remaining seconds of the stop timer (rounded up). */
+static long timer_left(struct zad *z)
+{
+	struct itimerspec its;
+
+	if (timerfd_gettime(z->timerfd, &its) < 0)
+		return -1;
+	return its.it_value.tv_sec + (its.it_value.tv_nsec > 0);
+}
+
+static void test_stop_brand_timeout(void)
+{
+	struct zad z;
+
+	fresh(&z);
+	boot(&z);
+	is_int(call(&z, CTL_STOP, json_pack("{s:i}", "timeout", -1), NULL), 1, "STOP, no timeout");
+	is_int(timer_left(&z), 60, "no brand timeout: 60 s");
+	zad_free(&z);
+	fresh(&z);
+	boot(&z);
+	z.stop_timeout = 180; /* brand-hvm's: ACPI powerdown */
+	is_int(call(&z, CTL_STOP, json_pack("{s:i}", "timeout", -1), NULL), 1, "STOP, HVM");
+	is_int(timer_left(&z), 180, "the brand's stop timeout");
+	zad_free(&z);
+	fresh(&z);
+	boot(&z);
+	z.stop_timeout = 180;
+	is_int(call(&z, CTL_STOP, json_pack("{s:i}", "timeout", 7), NULL), 1, "STOP -t 7");
+	is_int(timer_left(&z), 7, "-t wins over the brand's");
+	zad_free(&z);
+}
+
 static void test_stop_force(void)
 {
 	struct zad z;
@@ -538,6 +571,7 @@ int main(void)
 	test_halt();
 	test_stop_timeout();
 	test_stop_force();
+	test_stop_brand_timeout();
 	test_reboot();
 	test_reboot_force();
 	test_init_asks_reboot();

@@ -407,7 +407,7 @@ int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err)
 		return r;
 	full = r;
 	crashpoint("stop.flagged");
-	r = vm_stop_locked(uuid, timeout < 0 ? 60 : timeout, force, err);
+	r = vm_stop_locked(uuid, timeout, force, err); /* < 0: the brand's (zoneadmd) */
 	if (r < 0 || full == 0)
 		return r;
 	return zh_error_set(

@@ -38,7 +38,8 @@ int vm_delete(const char *uuid, struct zh_error *err);
  * init running or an error; it sets autoboot=true.  -EALREADY: already
  * running (err: "VM <uuid> is already 'running'").
  * vm_stop sets autoboot=false, sends the halt signal, waits up to timeout
- * seconds (< 0: 60) then kills what is left; force kills at once.  Returns
+ * seconds (< 0: the brand's, 60 for zones, 180 for hardware VMs; zoneadmd
+ * decides) then kills what is left; force kills at once.  Returns
  * after zoneadmd has removed every trace.  -ENOTCONN: not running (err:
  * "VM <uuid> is already not 'running' (currently: <state>)").
  * vm_kill: -ESRCH "Cannot find running init PID for VM <uuid>".

@@ -67,6 +67,8 @@
 #define HVM_MAX_NICS 32
 
 /* The DHCP responders of this zoneadmd's one VM (reaped with QEMU). */
+#define HVM_STOP_TIMEOUT 180 /* s: ACPI powerdown, then forced (SmartOS's) */
+
 static pid_t responders[HVM_MAX_NICS];
 
 /* This boot's accelerator and why (`vmadm info accel`, the notice of `vmadm start`). */
@@ -95,6 +97,7 @@ static int hvm_prepare(struct zad *z, struct zh_error *err)
 
 	z->halt_sig = SIGTERM;
 	z->reboot_sig = SIGHUP;
+	z->stop_timeout = HVM_STOP_TIMEOUT;
 	return r;
 }
 

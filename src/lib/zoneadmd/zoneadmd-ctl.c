@@ -51,8 +51,10 @@ static int int_arg(const json_t *in, const char *key, int def)
 static int h_stop(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 		  struct zh_error *err)
 {
+	int def = z->stop_timeout > 0 ? z->stop_timeout : 60; /* a timeout < 0: the brand's */
+
 	c->waiting = CTL_STOP;
-	return zad_stop(z, int_arg(in, "timeout", 60), json_is_true(json_object_get(in, "force")));
+	return zad_stop(z, int_arg(in, "timeout", def), json_is_true(json_object_get(in, "force")));
 }
 
 static int h_reboot(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,

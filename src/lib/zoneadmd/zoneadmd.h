@@ -101,6 +101,7 @@ struct zad {
 	char *zonepath, *root;
 	uid_t id_base;
 	int halt_sig, reboot_sig; /* picked by ops->prepare */
+	int stop_timeout;	  /* seconds before a stop forces; 0 = 60 (ops->prepare) */
 
 	int epfd, sigfd, lfd, timerfd;
 	struct zone_proc zp; /* the payload (init); pidfd -EBADF when none */

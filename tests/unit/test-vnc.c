@@ -91,11 +91,11 @@ static void test_port_and_listen(void)
 	paths_reset();
 	etc = strdup(paths_config());
 	fsutil_mkdir_p(etc, 0755, &err);
-	file = paths_join(etc, VNC_SETTINGS);
+	file = paths_join(etc, PATHS_VNC);
 	fsutil_write_atomic(file, "{\"listen_address\":\"nowhere\"}", 28, 0644, &err);
 	json_object_set_new(vm, "vnc_port", json_integer(5901));
 	is_int(vnc_listen(vm, &l, &err), -EINVAL, "a bad setting fails before any bind");
-	ok(err.msg && strstr(err.msg, VNC_SETTINGS) && strstr(err.msg, "listen_address nowhere"),
+	ok(err.msg && strstr(err.msg, PATHS_VNC) && strstr(err.msg, "listen_address nowhere"),
 	   "the message names the file and the setting: %s", err.msg);
 	ok(l.fd < 0, "no listener after a failure");
 	zh_error_clear(&err);

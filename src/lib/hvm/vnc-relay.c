@@ -25,7 +25,8 @@
  * on any system call but the loop's (socket only for AF_UNIX, so it opens
  * nothing on the network).  Each connection to QEMU must also have QEMU's
  * uid as its peer (SO_PEERCRED).  It dies with zoneadmd
- * (PR_SET_PDEATHSIG), so nothing listens once zoneadmd is gone.
+ * (PR_SET_PDEATHSIG, set again after the uid change, which clears it), so
+ * nothing listens once zoneadmd is gone.
  *
  * Bounds: at most VNC_RELAY_MAX_CLIENTS clients (the next is accepted and
  * closed at once), VNC_RELAY_BUF bytes per direction per client in
@@ -370,6 +371,9 @@ static _Noreturn void child_main(int lfd, int dirfd, uid_t uid, pid_t parent, in
 	close(dirfd);
 	if ((r = privdrop_become(uid)) < 0)
 		child_fail(efd, "cannot become uid %u: %s", (unsigned)uid, strerror(-r));
+	/* again: a change of credentials clears the parent-death signal */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		child_fail(efd, "cannot follow zoneadmd: %s", strerror(errno));
 	load_seccomp(efd);
 	close(efd); /* EOF: serving */
 	r = vnc_relay_serve(lfd, "/" VNC_SOCKET, uid);

@@ -90,7 +90,7 @@ int vnc_port_of(const json_t *vm)
 /* <config>/vnc.json's address, or the default when there is no such file. */
 static int read_setting(char *host, size_t hlen, struct zh_error *err)
 {
-	_cleanup_free_ char *path = paths_join(paths_config(), VNC_SETTINGS);
+	_cleanup_free_ char *path = paths_join(paths_config(), PATHS_VNC);
 	_cleanup_json_ json_t *j = NULL;
 	int r;
 

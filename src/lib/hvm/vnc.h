@@ -27,7 +27,6 @@
 
 #include "error.h"
 
-#define VNC_SETTINGS	      "vnc.json" /* in paths_config() */
 #define VNC_DEFAULT_ADDRESS   "127.0.0.1"
 #define VNC_DISPLAY_BASE      5900     /* display N is port 5900 + N */
 #define VNC_RELAY_MAX_CLIENTS 8	       /* at once; the next is accepted and closed */

@@ -79,11 +79,18 @@ struct half {
 struct conn {
 	int fd[2];	  /* 0: the client, 1: QEMU; -1: free slot */
 	uint32_t ev[2];	  /* the epoll interest registered */
+	uint32_t gen;	  /* bumped per client: an event of the slot's last client is stale */
 	bool gone[2];	  /* hung up: read without epoll, never written */
 	struct half h[2]; /* h[0]: client -> QEMU, h[1]: QEMU -> client */
 };
 
 static struct conn conns[VNC_RELAY_MAX_CLIENTS];
+
+/* epoll data of side i of a slot: the generation high, slot and side low. */
+static uint64_t tag_of(const struct conn *c, size_t slot, int i)
+{
+	return (uint64_t)c->gen << 32 | (slot * 2 + (size_t)i);
+}
 
 /* ---- one client ---- */
 
@@ -164,12 +171,13 @@ static void conn_close(int ep, struct conn *c)
 /* Register what each live side waits for now; close the client when it is over. */
 static void conn_update(int ep, struct conn *c, size_t slot)
 {
-	if (c->h[0].done && c->h[1].done) {
+	/* both done, or both peers gone: nothing could ever wake it again */
+	if ((c->h[0].done && c->h[1].done) || (c->gone[0] && c->gone[1])) {
 		conn_close(ep, c);
 		return;
 	}
 	for (int i = 0; i < 2; i++) {
-		struct epoll_event e = {.events = interest(c, i), .data.u64 = slot * 2 + (size_t)i};
+		struct epoll_event e = {.events = interest(c, i), .data.u64 = tag_of(c, slot, i)};
 
 		if (c->gone[i] || e.events == c->ev[i])
 			continue;
@@ -181,12 +189,17 @@ static void conn_update(int ep, struct conn *c, size_t slot)
 	}
 }
 
-static void conn_event(int ep, size_t slot, int side, uint32_t events)
+static void conn_event(int ep, uint64_t tag, uint32_t events)
 {
-	struct conn *c = &conns[slot];
+	size_t slot = (size_t)(tag & UINT32_MAX) / 2;
+	int side = (int)(tag & 1);
+	struct conn *c;
 
-	if (c->fd[0] < 0)
-		return; /* closed earlier in this batch */
+	if (slot >= VNC_RELAY_MAX_CLIENTS)
+		return;
+	c = &conns[slot];
+	if (c->fd[0] < 0 || c->gen != (uint32_t)(tag >> 32))
+		return; /* closed (and maybe reused) earlier in this batch */
 	if ((events & (EPOLLHUP | EPOLLERR)) && !c->gone[side]) {
 		/* no more events from it: what is left in it is read as room allows */
 		c->gone[side] = true;
@@ -235,8 +248,9 @@ static void conn_open(int ep, struct conn *c, size_t slot, int cfd, int qfd)
 {
 	c->fd[0] = cfd;
 	c->fd[1] = qfd;
+	c->gen++;
 	for (int i = 0; i < 2; i++) {
-		struct epoll_event e = {.events = EPOLLIN, .data.u64 = slot * 2 + (size_t)i};
+		struct epoll_event e = {.events = EPOLLIN, .data.u64 = tag_of(c, slot, i)};
 
 		c->ev[i] = EPOLLIN;
 		c->gone[i] = false;
@@ -294,7 +308,7 @@ int vnc_relay_serve(int listen_fd, const char *path, uid_t peer_uid)
 					return r;
 				continue;
 			}
-			conn_event(ep, (size_t)(tag / 2), (int)(tag % 2), evs[i].events);
+			conn_event(ep, tag, evs[i].events);
 		}
 	}
 }

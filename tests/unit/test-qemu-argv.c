@@ -120,6 +120,20 @@ static void test_bhyve(void)
 	ok(!strstr(s, "-netdev"), "no tap fds: no nics");
 }
 
+static void test_vnc_password(void)
+{
+	_cleanup_free_ char *s = joined("{\"uuid\":\"" UUID "\",\"brand\":\"kvm\",\"ram\":256,"
+					"\"vnc_password\":\"s3cr3t!x\"}",
+					false, NULL, 0, NULL);
+	_cleanup_free_ char *none = joined("{\"uuid\":\"" UUID "\",\"brand\":\"kvm\",\"ram\":256,"
+					   "\"vnc_password\":\"\"}",
+					   false, NULL, 0, NULL);
+
+	has(s, "-vnc unix:/tmp/vm.vnc,password=on -", "vnc_password: QEMU asks for one");
+	ok(s && !strstr(s, "s3cr3t"), "the password itself is never in the argv");
+	has(none, "-vnc unix:/tmp/vm.vnc -", "an empty vnc_password: none asked");
+}
+
 static void test_opts_and_errors(void)
 {
 	_cleanup_free_ char *a = joined("{\"uuid\":\"" UUID "\",\"ram\":256,"
@@ -149,6 +163,7 @@ int main(void)
 {
 	test_kvm();
 	test_bhyve();
+	test_vnc_password();
 	test_opts_and_errors();
 	return tap_done();
 }

@@ -19,6 +19,7 @@
  *     <config>/pools/<pool>.json     a pool's record              [pool]
  *     <config>/nictags.json          nic tags                     [net-nictag]
  *     <config>/imgadm-sources.json   image sources                [image-source]
+ *     <config>/vnc.json              VNC listen address (HVM)     [vnc]
  *     <state>/<pool>.img             a loop pool's backing file   [pool]
  *     <run>/locks/<name>.lock        the advisory locks (names: lock.h) [lock]
  *     <run>/index/                   the host index: stamp, id slots, nics/ [vmstore-index]
@@ -79,6 +80,7 @@ void paths_reset(void);
 
 #define PATHS_NICTAGS	    "nictags.json"	  /* in paths_config() */
 #define PATHS_IMAGE_SOURCES "imgadm-sources.json" /* in paths_config() */
+#define PATHS_VNC	    "vnc.json"		  /* in paths_config() */
 
 /* "<config>/pools", the pool records' directory. */
 char *paths_pool_records(void);

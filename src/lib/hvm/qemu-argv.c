@@ -8,7 +8,9 @@
  *             accelerator, -name/-uuid, SMBIOS type 1 as SmartOS
  *             (manufacturer Joyent, product "SmartDC HVM": cloud-init's
  *             SmartOS data source keys on it), the pid file, QMP, serial 0
- *             (vm.console), serial 1 (vm.ttyb), VNC on vm.vnc, firmware
+ *             (vm.console), serial 1 (vm.ttyb), VNC on vm.vnc (password=on
+ *             when vnc_password is set: the password itself goes over
+ *             QMP, never on the command line), firmware
  *   hardware  -m, -smp, -cpu, -vga std, the disks, the nics; replaced
  *             by the words of qemu_opts when it is set (SmartOS: "opts
  *             replaces defaults")
@@ -155,6 +157,13 @@ static void add_socket(struct qa *q, const char *id, const char *file)
 	qa_addf(q, "socket,id=%s,path=" QEMU_RUNDIR "/%s,server=on,wait=off", id, file);
 }
 
+static bool has_vnc_password(const json_t *vm)
+{
+	const char *pw = jsonutil_str(vm, "vnc_password");
+
+	return pw && *pw;
+}
+
 static void add_fixed(struct qa *q, const struct qemu_spec *s, const char *uuid)
 {
 	qa_add(q, QEMU_BINARY);
@@ -172,7 +181,10 @@ static void add_fixed(struct qa *q, const struct qemu_spec *s, const char *uuid)
 	qa_pair(q, "-serial", "chardev:serial0");
 	add_socket(q, "serial1", "vm.ttyb");
 	qa_pair(q, "-serial", "chardev:serial1");
-	qa_pair(q, "-vnc", "unix:" QEMU_RUNDIR "/vm.vnc");
+	/* with a vnc_password, QEMU refuses every client until QMP set_password gives it */
+	qa_pair(q, "-vnc",
+		has_vnc_password(s->vm) ? "unix:" QEMU_RUNDIR "/vm.vnc,password=on"
+					: "unix:" QEMU_RUNDIR "/vm.vnc");
 	qa_pair(q, "-parallel", "none");
 }
 

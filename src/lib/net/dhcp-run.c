@@ -215,6 +215,9 @@ static _Noreturn void child_main(const struct dhcp_lease *l, int ifindex, uid_t 
 	fd = open_socket(ifindex, efd);
 	close_inherited(fd, efd);
 	drop_privileges(uid, efd);
+	/* again: the uid change cleared the parent-death signal */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0 || getppid() != parent)
+		child_fail(efd, "cannot follow zoneadmd: %s", strerror(errno));
 	load_seccomp(efd);
 	close(efd); /* EOF: set up */
 	serve(fd, l);

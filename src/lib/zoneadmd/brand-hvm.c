@@ -27,7 +27,14 @@
  *           reboot is a reset inside QEMU)
  * net_update NIC changes are not applied to a running HVM: they apply at
  *           the next boot, as SmartOS
- * info, sysrq  QMP queries; screenshot = screendump to <root>/tmp/vm.ppm
+ * info, sysrq  QMP queries; screenshot = screendump to <root>/tmp/vm.ppm;
+ *           info vnc adds the TCP listener's host/port/display (vnc.h)
+ * VNC (vnc.h): with vnc_port >= 0 the TCP listener is bound before QEMU
+ * runs (a port in use fails the start, naming vnc_port); once QMP
+ * answers, the vnc_password goes to QEMU by QMP set_password (its argv
+ * says only password=on) and the relay is spawned on the listener as
+ * QEMU's uid; zoneadmd closes its copy of the listener, kills and reaps
+ * the relay with QEMU; the relay dies with zoneadmd (PDEATHSIG).
  * NICs (net-tap.c, dhcp.h): before QEMU, the VM's nft rules and one tap
  * per NIC (their fds handed to QEMU, closed here after the spawn: a tap
  * goes with QEMU), and a DHCP responder per NIC with static IPv4 ips;
@@ -59,6 +66,7 @@
 #include "net.h"
 #include "qemu-argv.h"
 #include "qmp.h"
+#include "vnc.h"
 #include "zoneadmd.h"
 
 #define QMP_WAIT_MS  30000
@@ -70,6 +78,16 @@
 #define HVM_STOP_TIMEOUT 180 /* s: ACPI powerdown, then forced (SmartOS's) */
 
 static pid_t responders[HVM_MAX_NICS];
+
+/*
+ * This boot's VNC on TCP: the listener (its fd is the relay's once the
+ * relay runs), the relay, the password QEMU was given (`vmadm info vnc`).
+ */
+static struct {
+	struct vnc_listener l;
+	pid_t relay;
+	char password[16];
+} vnc = {.l = {.fd = -EBADF}};
 
 /* This boot's accelerator and why (`vmadm info accel`, the notice of `vmadm start`). */
 static struct {
@@ -389,6 +407,49 @@ static void end_responders(void)
 	}
 }
 
+/* The relay goes with QEMU: nothing listens on vnc_port after this. */
+static void end_vnc(void)
+{
+	closep(&vnc.l.fd);
+	vnc.l.port = 0;
+	explicit_bzero(vnc.password, sizeof(vnc.password));
+	if (vnc.relay <= 0)
+		return;
+	kill(vnc.relay, SIGKILL);
+	waitpid(vnc.relay, NULL, 0);
+	vnc.relay = 0;
+}
+
+/*
+ * Once QEMU answers on QMP: its VNC password (QEMU refuses every client
+ * until then: -vnc ...,password=on), then the relay on the listener.
+ * The password travels over QMP only, never in an argv or a log.
+ */
+static int start_vnc(struct zad *z, int dirfd, struct zh_error *err)
+{
+	const char *pw = jsonutil_str(z->vm, "vnc_password");
+	int r;
+
+	if (pw && *pw) {
+		_cleanup_json_ json_t *a =
+			json_pack("{s:s,s:s}", "protocol", "vnc", "password", pw);
+
+		if (!a)
+			return zh_error_oom(err);
+		if ((r = qmp_run(z, "set_password", a, NULL, err)) < 0)
+			return zh_error_prefix(err, "vnc_password");
+		snprintf(vnc.password, sizeof(vnc.password), "%s", pw);
+	}
+	if (vnc.l.fd < 0)
+		return 0;
+	r = vnc_relay_spawn(vnc.l.fd, dirfd, qemu_uid(z), &vnc.relay, err);
+	closep(&vnc.l.fd);
+	if (r == 0)
+		zad_logf(z, "vnc: %s port %d (relay pid %d)", vnc.l.host, vnc.l.port,
+			 (int)vnc.relay);
+	return r;
+}
+
 static void close_taps(int *fds, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
@@ -417,19 +478,25 @@ static int hvm_boot(struct zad *z, struct zh_error *err)
 		       O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (logfd < 0)
 		return zh_error_set(err, errno, NULL, "vm.startvm.log: %m");
-	r = make_nics(z, taps, &ntaps, err);
+	/* vnc_port first: a port in use fails the start before QEMU runs */
+	r = vnc_listen(z->vm, &vnc.l, err);
+	if (r == 0)
+		r = make_nics(z, taps, &ntaps, err);
 	if (r == 0)
 		r = spawn_qemu(z, logfd, kvm, taps, ntaps, err);
 	close_taps(taps, ntaps);
 	if (r < 0) {
 		end_responders();
+		end_vnc();
 		return r;
 	}
-	if ((r = wait_qmp(z, err)) < 0 || (r = connect_console(z, err)) < 0) {
+	if ((r = wait_qmp(z, err)) < 0 || (r = start_vnc(z, dirfd, err)) < 0 ||
+	    (r = connect_console(z, err)) < 0) {
 		syscall(SYS_pidfd_send_signal, z->zp.pidfd, SIGKILL, NULL, 0);
 		waitid(P_PIDFD, (id_t)z->zp.pidfd, NULL, WEXITED);
 		closep(&z->zp.pidfd);
 		end_responders();
+		end_vnc();
 		return r;
 	}
 	json_decref(TAKE_PTR(z->start_opts)); /* this boot's only: a reboot runs without */
@@ -481,6 +548,7 @@ static int hvm_reap(struct zad *z, int *status, bool *reboot)
 	*reboot = false;
 	drop_console(z);
 	end_responders();
+	end_vnc();
 	return 0;
 }
 
@@ -497,6 +565,7 @@ static void hvm_net_release(struct zad *z)
 	struct zh_error err = ZH_ERROR_INIT;
 
 	end_responders();
+	end_vnc();
 	if (net_tap_remove_all(z->vm, &err) < 0)
 		zad_logf(z, "%s", err.msg);
 	zh_error_clear(&err);
@@ -536,14 +605,22 @@ static json_t *accel_info(void)
 			 boot_accel.why);
 }
 
-/* vnc: QEMU's answer plus the unix socket (the TCP proxy is zoneadmd's, §22). */
-static void vnc_extra(struct zad *z, json_t *v)
+/*
+ * vnc: SmartOS's host, port, display (and password) of the TCP listener
+ * when there is one, the unix socket always, QEMU's query-vnc as "qemu".
+ */
+static json_t *vnc_answer(struct zad *z, json_t *qemu)
 {
 	char path[RUNFILE_MAX];
+	json_t *v;
 
 	runfile(z, "vm.vnc", path, sizeof(path));
-	if (json_is_object(v))
-		json_object_set_new(v, "unix", json_string(path));
+	v = vnc_info(&vnc.l, vnc.password, path);
+	if (v && qemu && json_object_set_new(v, "qemu", qemu) == 0)
+		return v;
+	if (!v)
+		json_decref(qemu);
+	return v;
 }
 
 static int hvm_info(struct zad *z, const json_t *types, json_t **out, struct zh_error *err)
@@ -566,8 +643,10 @@ static int hvm_info(struct zad *z, const json_t *types, json_t **out, struct zh_
 			json_decref(res);
 			return r;
 		}
-		if (streq(type, "vnc"))
-			vnc_extra(z, v);
+		if (streq(type, "vnc") && !(v = vnc_answer(z, v))) {
+			json_decref(res);
+			return zh_error_oom(err);
+		}
 		json_object_set_new(res, type, v);
 	}
 	*out = res;
@@ -583,8 +662,11 @@ static int hvm_sysrq(struct zad *z, const char *request, json_t **out, struct zh
 		return qmp_run(z, "inject-nmi", NULL, NULL, err);
 	if (!streq(request, "screenshot"))
 		return zh_error_set(err, EINVAL, "request", "unknown sysrq request %s", request);
-	r = qmp_run(z, "screendump", json_pack("{s:s}", "filename", QEMU_RUNDIR "/vm.ppm"), NULL,
-		    err);
+	_cleanup_json_ json_t *a = json_pack("{s:s}", "filename", QEMU_RUNDIR "/vm.ppm");
+
+	if (!a)
+		return zh_error_oom(err);
+	r = qmp_run(z, "screendump", a, NULL, err);
 	if (r < 0)
 		return r;
 	runfile(z, "vm.ppm", path, sizeof(path));

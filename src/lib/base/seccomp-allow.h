@@ -1,7 +1,8 @@
 /*
  * seccomp-allow.h - an allow-list seccomp filter for the unprivileged
  * children that handle untrusted bytes (image-zvol.c's decompressor,
- * dhcp-run.c's DHCP responder; docs/architecture.md §12, §18).
+ * dhcp-run.c's DHCP responder, vnc-relay.c's relay; docs/architecture.md
+ * §12, §18, §22).
  *
  *     struct sock_filter f[] = {
  *             SECCOMP_ALLOW_HEAD,             wrong arch: killed

@@ -37,9 +37,6 @@
  * client is closed when both directions are done or a write fails.
  */
 #include <fcntl.h>
-#include <linux/audit.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -54,18 +51,11 @@
 #include <unistd.h>
 
 #include "privdrop.h"
+#include "seccomp-allow.h"
 #include "vnc.h"
 
 #define ERR_MAX 256
 #define EVENTS	16
-
-#if defined(__x86_64__)
-#define SECCOMP_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define SECCOMP_ARCH AUDIT_ARCH_AARCH64
-#else
-#error "vnc-relay.c: add this architecture's AUDIT_ARCH"
-#endif
 
 /* One direction: bytes read from src, not yet written to dst. */
 struct half {
@@ -329,35 +319,28 @@ _printf_(2, 3) static _Noreturn void child_fail(int efd, const char *fmt, ...)
 	_exit(1);
 }
 
-#define ALLOW(nr)                                        \
-	BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1), \
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)
-
 /* The loop's system calls; socket() for AF_UNIX only. */
 static void load_seccomp(int efd)
 {
 	static struct sock_filter code[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SECCOMP_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		ALLOW(__NR_read),
-		ALLOW(__NR_write),
-		ALLOW(__NR_close),
-		ALLOW(__NR_accept4),
-		ALLOW(__NR_connect),
-		ALLOW(__NR_getsockopt),
-		ALLOW(__NR_shutdown),
-		ALLOW(__NR_epoll_create1),
-		ALLOW(__NR_epoll_ctl),
+		SECCOMP_ALLOW_HEAD,
+		SECCOMP_ALLOW(__NR_read),
+		SECCOMP_ALLOW(__NR_write),
+		SECCOMP_ALLOW(__NR_close),
+		SECCOMP_ALLOW(__NR_accept4),
+		SECCOMP_ALLOW(__NR_connect),
+		SECCOMP_ALLOW(__NR_getsockopt),
+		SECCOMP_ALLOW(__NR_shutdown),
+		SECCOMP_ALLOW(__NR_epoll_create1),
+		SECCOMP_ALLOW(__NR_epoll_ctl),
 #ifdef __NR_epoll_wait
-		ALLOW(__NR_epoll_wait),
+		SECCOMP_ALLOW(__NR_epoll_wait),
 #endif
-		ALLOW(__NR_epoll_pwait),
-		ALLOW(__NR_exit),
-		ALLOW(__NR_exit_group),
-		ALLOW(__NR_rt_sigreturn),
-		ALLOW(__NR_restart_syscall),
+		SECCOMP_ALLOW(__NR_epoll_pwait),
+		SECCOMP_ALLOW(__NR_exit),
+		SECCOMP_ALLOW(__NR_exit_group),
+		SECCOMP_ALLOW(__NR_rt_sigreturn),
+		SECCOMP_ALLOW(__NR_restart_syscall),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_socket, 0, 3),
 		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
 		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AF_UNIX, 0, 1),

@@ -6,7 +6,7 @@ responder and pinged from a zone on the same nic tag (docs/architecture.md
 
 The kvm VM boots once (module fixture) and the checks share it, in file
 order: the jail seen from /proc, vmadm info, sysrq, console attach and
-detach, the kvm snapshot refusal, reboot, stop -F and start, kill -9 of
+detach, spoofed IP and MAC from inside the guest dropped, the kvm snapshot refusal, reboot, stop -F and start, kill -9 of
 zoneadmd.  The bhyve VM: boot, a snapshot while it runs, ACPI stop,
 rollback, delete.  Each VM is deleted with nothing left.
 
@@ -17,6 +17,7 @@ VMs' taps never reach the host's.  Addresses: 198.18.5.0/24 only.
 import json
 import os
 import re
+import select
 import signal
 import subprocess
 import time
@@ -253,6 +254,41 @@ def test_kvm_console_attach_detach(kvm):
     assert c.detach()[0] == 0
     assert get(h, u)["state"] == "running"
     assert b"ZONEHOST-HVM-ECHO hello-console" in console(h, u)
+
+
+def guest_run(h, u, cmd, timeout=120):
+    """Run cmd in the guest through its console (the test init's ZH-RUN); its status."""
+    c = Console(h, u)
+    tag = "t%d" % time.monotonic_ns()
+    c.send("ZH-RUN echo %s; %s\n" % (tag, cmd))
+    rc = re.compile(r"ZONEHOST-HVM-RC (\d+)\s")
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        text = c.buf.decode(errors="replace")
+        m = rc.search(text, text.find(tag)) if tag in text else None
+        if m:
+            break
+        r, _, _ = select.select([c.p.stdout], [], [], 0.2)
+        if r:
+            c.buf += os.read(c.p.stdout.fileno(), 4096)
+    assert m, "no status from the guest for %r:\n%s" % (cmd, c.buf[-2000:])
+    assert c.detach()[0] == 0
+    return int(m.group(1))
+
+
+def test_kvm_spoofing_dropped(kvm):
+    """From inside the real guest: another source IP, then another MAC, reach
+    nothing (the zone's ping never answers); its own address and MAC do."""
+    h, u, _ = kvm
+    mac = get(h, u)["nics"][0]["mac"]
+    assert guest_run(h, u, "ping -c 1 -W 3 %s" % ZONE_IP) == 0
+    assert guest_run(h, u, "ip addr add 198.18.5.99/24 dev eth0 && "
+                           "ping -c 2 -W 2 -I 198.18.5.99 %s" % ZONE_IP) != 0
+    assert guest_run(h, u, "ip addr del 198.18.5.99/24 dev eth0") == 0
+    spoof = "ip link set eth0 address 02:00:00:00:00:99 && ping -c 2 -W 2 %s" % ZONE_IP
+    assert guest_run(h, u, spoof) != 0
+    assert guest_run(h, u, "ip link set eth0 address %s && ping -c 1 -W 3 %s"
+                     % (mac, ZONE_IP)) == 0
 
 
 def test_kvm_snapshot_refused(kvm):

@@ -271,7 +271,7 @@ static int run(struct zad *z, bool notified)
 int zoneadmd_run(const struct zad_opts *o)
 {
 	struct zad z;
-	int code;
+	int code, lock_fd;
 
 	zad_init(&z, o->uuid, NULL);
 	z.ctl_max = o->ctl_max;
@@ -286,6 +286,14 @@ int zoneadmd_run(const struct zad_opts *o)
 		return ZAD_EXIT_ERR;
 	umask(022);
 	code = run(&z, o->notify_fd >= 0);
+	/*
+	 * The runstate lock is the last thing this process lets go: the
+	 * kernel drops it when the process has exited (after its memory), so
+	 * a vmadm that waits for it (vm_stop_locked) finds no zoneadmd left,
+	 * even while exit handlers (a sanitizer's leak check) still run.
+	 */
+	lock_fd = TAKE_FD(z.lock_fd);
 	zad_free(&z);
+	(void)lock_fd;
 	return code;
 }

@@ -4,7 +4,8 @@
 # Also: make (build), make install PREFIX=DIR, make bench, make clean.
 #   make fuzz          every libFuzzer target FUZZ_MINUTES (default 10) minutes
 #                      each on copies of its seed corpus; prints cov:/ft: reached
-#   make bench-hvm     bench/hvm --runs 3: HVM test disk boot and memory, bare QEMU
+#   make bench-hvm     bench/hvm --runs 3: HVM boot time and memory, vmadm
+#                      against bare QEMU (SeaBIOS and OVMF)
 #   make bench-churn   bench/churn --cycles 10000 --zones 100: create/start/
 #                      stop/delete cycles, before/after counts of host objects
 #   make help          this list
@@ -61,7 +62,7 @@ CHURN_ZONES  ?= 100
 bench-churn: build
 	./bench/churn --cycles $(CHURN_CYCLES) --zones $(CHURN_ZONES)
 
-bench-hvm:
+bench-hvm: build
 	./bench/hvm --runs 3
 
 FUZZ_MINUTES ?= 10

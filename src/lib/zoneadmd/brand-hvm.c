@@ -39,11 +39,12 @@
  * per NIC (their fds handed to QEMU, closed here after the spawn: a tap
  * goes with QEMU), and a DHCP responder per NIC with static IPv4 ips;
  * the responders are killed and reaped with QEMU, net_release removes
- * the taps and rules by name.
+ * the taps and rules by name; the free heap is trimmed before they fork.
  * The accelerator: accel_decide() (KVM only when a probe guest ran).  Taps and the DHCP
  * responder come from the net layer at boot and net_release.
  */
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -388,6 +389,11 @@ static int make_nics(struct zad *z, int *fds, size_t *n, struct zh_error *err)
 	z->net_made = true;
 	if ((r = net_tap_create_all(z->vm, fds, *n, err)) < 0)
 		return r;
+	/*
+	 * The nft and netlink work above leaves ~2 MiB of freed heap; give it
+	 * back before a responder's fork copies it (bench/hvm: -1.8 MiB Pss).
+	 */
+	malloc_trim(0);
 	json_array_foreach (nics, i, nic) {
 		if ((r = net_tap_name(z->uuid, nic, i, name, err)) < 0 ||
 		    (r = dhcp_responder_spawn(z->vm, nic, name, &responders[i], err)) < 0)

@@ -23,7 +23,6 @@
 #include "jsonutil.h"
 #include "macro.h"
 #include "mdata-keys.h"
-#include "util.h"
 #include "vmcfg-access.h"
 
 #define CUSTOMER   "customer_metadata"
@@ -190,29 +189,47 @@ static int answer_routes(const json_t *vm, struct mdata_answer *a)
 	return answer_json(a, out);
 }
 
-static bool is_index(const char *s)
+static bool is_word(const char *p, size_t len, const char *word)
 {
-	return *s && strspn(s, "0123456789") == strlen(s) && strlen(s) < 10;
+	return len == strlen(word) && strncmp(p, word, len) == 0;
 }
 
-/* The value of dotted field f as SmartOS's VM.flatten finds it, or NULL. */
+/* Element idx (the digits at [p, p+len)) of vm's array name, or NULL. */
+static const json_t *element(const json_t *vm, const char *name, const char *p, size_t len)
+{
+	char idx[12];
+
+	if (len == 0 || len >= sizeof(idx) || strspn(p, "0123456789") < len)
+		return NULL;
+	memcpy(idx, p, len);
+	idx[len] = '\0';
+	return json_array_get(json_object_get(vm, name), strtoul(idx, NULL, 10));
+}
+
+/*
+ * The value of dotted field f as SmartOS's VM.flatten finds it, or NULL:
+ * <hash>.<key> (the key may hold dots), nics|disks.<N>.<field>,
+ * resolvers.<N>, else the top-level field named f.
+ */
 static const json_t *flatten(const json_t *vm, const char *f)
 {
 	static const char *const hashes[] = {CUSTOMER, INTERNAL, "tags"};
-	const char *dot = strchr(f, '.');
-	_cleanup_strv_ char **t = util_split(f, '.');
-	size_t n = util_strv_len(t);
+	static const char *const arrays[] = {"nics", "disks"};
+	const char *dot = strchr(f, '.'), *dot2 = dot ? strchr(dot + 1, '.') : NULL;
+	size_t head = dot ? (size_t)(dot - f) : 0;
 
-	if (!dot || !t)
+	if (!dot)
 		return json_object_get(vm, f);
 	for (size_t i = 0; i < ARRAY_SIZE(hashes); i++)
-		if (strcmp(t[0], hashes[i]) == 0)
+		if (is_word(f, head, hashes[i]))
 			return json_object_get(json_object_get(vm, hashes[i]), dot + 1);
-	if (n == 3 && (strcmp(t[0], "nics") == 0 || strcmp(t[0], "disks") == 0) && is_index(t[1]))
-		return json_object_get(
-			json_array_get(json_object_get(vm, t[0]), strtoul(t[1], NULL, 10)), t[2]);
-	if (n == 2 && strcmp(t[0], "resolvers") == 0 && is_index(t[1]))
-		return json_array_get(json_object_get(vm, t[0]), strtoul(t[1], NULL, 10));
+	for (size_t i = 0; i < ARRAY_SIZE(arrays) && dot2 && !strchr(dot2 + 1, '.'); i++)
+		if (is_word(f, head, arrays[i]))
+			return json_object_get(
+				element(vm, arrays[i], dot + 1, (size_t)(dot2 - dot - 1)),
+				dot2 + 1);
+	if (is_word(f, head, "resolvers") && !dot2)
+		return element(vm, "resolvers", dot + 1, strlen(dot + 1));
 	return json_object_get(vm, f);
 }
 

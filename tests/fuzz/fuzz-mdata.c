@@ -27,8 +27,7 @@ static int st_keys(void *ctx, struct mdata_answer *a)
 	return mdata_keys_list(vm, a);
 }
 
-static int st_put(void *ctx, const char *key, const char *val, size_t len,
-		  struct mdata_answer *a)
+static int st_put(void *ctx, const char *key, const char *val, size_t len, struct mdata_answer *a)
 {
 	json_t *u = NULL;
 	int r = mdata_keys_put(vm, key, val, len, &u, a);

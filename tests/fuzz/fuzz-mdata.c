@@ -1,9 +1,9 @@
 /*
  * fuzz-mdata.c - libFuzzer target for the metadata server's session
  * (docs/architecture.md §23): the bytes a guest can send, fed in chunks the
- * input chooses, to a session whose store answers from a fixed VM config
- * through mdata-keys.  Seeds in tests/fuzz/corpus/fuzz-mdata/.  Checks that
- * every reply is whole LF-terminated lines and that a V2 reply verifies.
+ * input chooses (and repeated, to pass the line bound), to a session whose store answers from a
+ * fixed VM config through mdata-keys.  Seeds in tests/fuzz/corpus/fuzz-mdata/.  Checks that every
+ * reply is whole LF-terminated lines and that a V2 reply verifies.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -81,19 +81,12 @@ static void check_output(const char *o, size_t len)
 	}
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+/* Feed data to s in chunks of step bytes, checking the replies. */
+static void feed(struct mdata_session *s, const uint8_t *data, size_t size, size_t step)
 {
-	struct mdata_session *s;
-	size_t off = 1, step, olen;
+	size_t off = 0, olen;
 	const char *o;
 
-	if (size < 1)
-		return 0;
-	load_vm();
-	s = mdata_session_new(&ops, NULL);
-	if (!s)
-		return 0;
-	step = data[0] ? data[0] : size; /* the first byte chooses the chunk size */
 	while (off < size) {
 		size_t n = size - off < step ? size - off : step;
 		ssize_t r = mdata_session_feed(s, (const char *)data + off, n);
@@ -105,6 +98,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_output(o, olen);
 		mdata_session_consume(s, olen);
 	}
+}
+
+/*
+ * The first byte chooses how the rest is fed: its low 7 bits the chunk
+ * size (0: all at once), its high bit 70 repetitions, so that lines reach
+ * past MDATA_LINE_MAX from a small input.
+ */
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct mdata_session *s;
+	size_t step, reps;
+
+	if (size < 1)
+		return 0;
+	load_vm();
+	s = mdata_session_new(&ops, NULL);
+	if (!s)
+		return 0;
+	step = data[0] & 0x7f ? data[0] & 0x7f : size;
+	reps = data[0] & 0x80 ? 70 : 1;
+	for (size_t i = 0; i < reps; i++)
+		feed(s, data + 1, size - 1, step);
 	mdata_session_free(s);
 	return 0;
 }

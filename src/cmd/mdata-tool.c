@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -203,14 +204,14 @@ static int session_start(struct conn *c, bool *v2)
 	return r;
 }
 
+/* A random request id: 8 lowercase hex digits (getrandom, else the clock). */
 static void new_reqid(char id[9])
 {
-	unsigned char b[4] = {0};
+	uint32_t v;
 
-	if (getrandom(b, sizeof(b), 0) != sizeof(b))
-		srand((unsigned)now_ms()), b[0] = (unsigned char)rand(),
-					   b[1] = (unsigned char)rand();
-	snprintf(id, 9, "%02x%02x%02x%02x", b[0], b[1], b[2], b[3]);
+	if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+		v = (uint32_t)now_ms() * 2654435761u;
+	snprintf(id, 9, "%08x", (unsigned)v);
 }
 
 /* One V2 request: 0 and *a, or -ETIMEDOUT/-EIO. */
@@ -350,11 +351,19 @@ static char *read_stdin(size_t *len)
 				"command-line argument, or pipe content to stdin.\n");
 		return NULL;
 	}
-	while ((n = read(0, buf, sizeof(buf))) > 0)
-		if (b.len + (size_t)n > VALUE_MAX || mdata_buf_append(&b, buf, (size_t)n) < 0)
-			return mdata_buf_free(&b), NULL;
+	while ((n = read(0, buf, sizeof(buf))) > 0) {
+		if (b.len + (size_t)n > VALUE_MAX || mdata_buf_append(&b, buf, (size_t)n) < 0) {
+			fprintf(stderr, "ERROR: value too large\n");
+			mdata_buf_free(&b);
+			return NULL;
+		}
+	}
 	*len = b.len;
-	return mdata_buf_append(&b, "", 1) < 0 ? NULL : b.data;
+	if (mdata_buf_append(&b, "", 1) < 0) {
+		mdata_buf_free(&b);
+		return NULL;
+	}
+	return b.data;
 }
 
 static const struct {

@@ -119,3 +119,199 @@ def test_vmadm_update_visible_at_once(mdzone):
     assert mdata(h, u, "get", "color").rc == 1
     assert h.vmadm("update", u, "alias=renamed").rc == 0
     assert mdata(h, u, "get", "sdc:alias").out == "renamed\n"
+
+
+# ---- the server process ----
+
+MDATAD = os.path.join(CMD, "mdatad")
+TOOL = os.path.join(CMD, "mdata-tool")
+
+
+def server_pids(u):
+    """mdatad processes in VM u's cgroup (any leaf)."""
+    out = []
+    for pid in zone_pids(u):
+        try:
+            if os.readlink("/proc/%d/exe" % pid).endswith("/mdatad"):
+                out.append(pid)
+        except OSError:
+            pass
+    return out
+
+
+def all_servers():
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                if os.readlink("/proc/%s/exe" % d) == MDATAD:
+                    out.append(int(d))
+            except OSError:
+                pass
+    return out
+
+
+def status(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return dict(l.rstrip("\n").split(":\t", 1) for l in f if ":\t" in l)
+
+
+def sock_path(h, u):
+    return os.path.join(h.root, "run", "zonehost", u, "zonecontrol", "metadata.sock")
+
+
+def host_get(h, u, key, timeout=30):
+    """mdata-get run on the host against the zone's socket; (rc, out, seconds)."""
+    t0 = time.monotonic()
+    cp = subprocess.run(["mdata-get", key], executable=TOOL, capture_output=True, text=True,
+                        env={"ZH_MDATA_SOCKET": sock_path(h, u)}, timeout=timeout)
+    return cp.returncode, cp.stdout, time.monotonic() - t0
+
+
+def test_server_unprivileged_in_the_vm_cgroup(mdzone):
+    h, u = mdzone
+    pids = wait_for(lambda: server_pids(u), 10)
+    assert len(pids) == 1, pids
+    st = status(pids[0])
+    uid = get(h, u)["zonehost_id_base"] + 1000 if "zonehost_id_base" in get(h, u) else None
+    assert all(int(x) != 0 for x in st["Uid"].split()), st["Uid"]
+    assert all(int(x) != 0 for x in st["Gid"].split()), st["Gid"]
+    if uid is not None:
+        assert int(st["Uid"].split()[0]) == uid
+    assert int(st["CapEff"], 16) == 0 and int(st["CapBnd"], 16) == 0, st
+    assert int(st["CapPrm"], 16) == 0 and int(st["CapAmb"], 16) == 0, st
+    assert st["Seccomp"] == "2" and st["NoNewPrivs"] == "1", st
+    with open("/proc/%d/cgroup" % pids[0]) as f:
+        assert u in f.read()
+    # It holds only its fds: the channel, the listener, the pty master, epoll, timer.
+    fds = os.listdir("/proc/%d/fd" % pids[0])
+    targets = [os.readlink("/proc/%d/fd/%s" % (pids[0], fd)) for fd in fds]
+    assert not [t for t in targets if t.startswith("/") and not t.startswith("/dev/")], targets
+
+
+def test_devices_and_paths_in_the_zone(mdzone):
+    h, u = mdzone
+    r = zl(h, u, "sh", "-c", "ls -ln /dev/ttyS1 /.zonecontrol/metadata.sock; "
+                             "ls /native/usr/sbin; touch /.zonecontrol/x 2>&1; "
+                             "echo > /native/usr/sbin/mdata-get 2>&1; true")
+    assert r.rc == 0, r
+    assert "/dev/ttyS1" in r.out and "metadata.sock" in r.out, r
+    assert "mdata-delete\nmdata-get\nmdata-list\nmdata-put" in r.out, r
+    assert (r.out + r.err).count("Read-only file system") == 2, r
+
+
+def test_kill9_zoneadmd_leaves_no_server(mdzone):
+    h, u = mdzone
+    pid = wait_for(lambda: server_pids(u), 10)[0]
+    zad = int(status(pid)["PPid"])
+    os.kill(zad, 9)
+    assert wait_for(lambda: not os.path.exists("/proc/%d" % pid), 15), "mdatad outlived zoneadmd"
+    assert wait_for(lambda: get(h, u)["state"] == "stopped", 15)
+    assert not os.path.exists(sock_path(h, u))
+    assert zone_pids(u) == set()
+
+
+# ---- hostile and busy guests ----
+
+def raw(h, u):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sock_path(h, u))
+    return s
+
+
+def test_garbage_half_frame_and_stalls_block_nobody(mdzone):
+    h, u = mdzone
+    held = []
+    try:
+        half = raw(h, u)
+        half.sendall(b"V2 40 12345678 abcd GET c2RjOnV1aWQ")      # half a frame, then silence
+        junk = raw(h, u)
+        junk.sendall(os.urandom(300000).replace(b"\n", b"x"))   # past the line bound, no LF
+        deaf = raw(h, u)                                         # asks, never reads
+        deaf.setblocking(False)
+        try:
+            for _ in range(20000):
+                deaf.send(b"GET sdc:uuid\n" * 64)
+        except BlockingIOError:
+            pass
+        held += [half, junk, deaf]
+        for _ in range(40):                                      # more than the server keeps
+            held.append(raw(h, u))
+        rc, out, secs = host_get(h, u, "sdc:uuid")
+        assert (rc, out) == (0, u + "\n") and secs < 5, (rc, out, secs)
+        # the serial line: half a frame left on it, then a real client
+        r = zl(h, u, "sh", "-c", "printf 'V2 40 1234' > /dev/ttyS1")
+        assert r.rc == 0, r
+        r = mdata(h, u, "get", "sdc:uuid", serial=True)
+        assert (r.rc, r.out) == (0, u + "\n"), r
+    finally:
+        for s in held:
+            s.close()
+    rc, out, _ = host_get(h, u, "sdc:hostname")
+    assert (rc, out) == (0, "md-host\n")
+
+
+def flood(h, u, stop, counts):
+    """Pipelined V1 GETs on one connection until stop is set; counts answers."""
+    s = raw(h, u)
+    s.settimeout(5)
+    buf = b""
+    try:
+        while not stop.is_set():
+            s.sendall(b"GET sdc:uuid\n" * 32)
+            got = 0
+            while got < 32 and not stop.is_set():
+                try:
+                    buf += s.recv(65536)
+                except socket.timeout:
+                    continue
+                n = buf.count(b"\n.\n")
+                got += n
+                buf = buf[buf.rfind(b"\n.\n") + 3:] if n else buf
+            counts.append(got)
+    except OSError:
+        pass
+    finally:
+        s.close()
+
+
+def latencies(h, u, n=15):
+    out = []
+    for _ in range(n):
+        rc, val, secs = host_get(h, u, "sdc:uuid")
+        assert (rc, val) == (0, u + "\n")
+        out.append(secs)
+    return sorted(out)
+
+
+def test_flood_does_not_slow_another_zone(imghost):
+    import threading
+    h, img = imghost
+    a = create(h, img, **payload(alias="flooder"))
+    b = create(h, img, **payload(alias="victim"))
+    try:
+        start(h, a)
+        start(h, b)
+        base = latencies(h, b)
+        stop, counts = threading.Event(), []
+        threads = [threading.Thread(target=flood, args=(h, a, stop, counts)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        time.sleep(3)                    # past the bucket's burst
+        c0, t0 = sum(counts), time.monotonic()
+        busy = latencies(h, b)
+        time.sleep(max(0.0, 4 - (time.monotonic() - t0)))
+        rate = (sum(counts) - c0) / (time.monotonic() - t0)
+        stop.set()
+        for t in threads:
+            t.join(10)
+        print("victim GET p50 %.1f ms idle, %.1f ms while the other zone floods; flooder "
+              "served %.0f req/s" % (base[len(base) // 2] * 1000, busy[len(busy) // 2] * 1000,
+                                     rate))
+        assert busy[len(busy) // 2] < max(5 * base[len(base) // 2], base[len(base) // 2] + 0.25)
+        assert 100 < rate < 300, rate    # the bucket: 200/s after a burst of 400
+        rc, out, _ = host_get(h, a, "sdc:alias")
+        assert (rc, out) == (0, "flooder\n")
+    finally:
+        for u in (a, b):
+            assert h.vmadm("delete", u).rc == 0

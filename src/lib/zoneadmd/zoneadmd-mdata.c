@@ -67,8 +67,6 @@
 #include "sysinfo.h"
 #include "zoneadmd.h"
 
-#define MDATA_SOCK	  "metadata.sock"
-#define MDATA_DIR	  "zonecontrol"
 #define MDATA_RETRY_MS	  100
 #define MDATA_RETRY_TRIES 1200 /* 120 s */
 
@@ -177,11 +175,11 @@ static int make_socket(struct zad *z, int *lfd, struct zh_error *err)
 {
 	struct zad_mdata *m = &z->mdata;
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	_cleanup_free_ char *sock = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_SOCK);
 
-	if (asprintf(&m->dir, "%s/%s/" MDATA_DIR, paths_run(), z->uuid) < 0)
+	if (!sock || !(m->dir = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_DIR)))
 		return zh_error_oom(err);
-	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/" MDATA_SOCK, m->dir) >=
-	    sizeof(a.sun_path))
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock) >= sizeof(a.sun_path))
 		return zh_error_set(err, ENAMETOOLONG, NULL, "metadata socket path too long");
 	unlink(a.sun_path);
 	rmdir(m->dir);
@@ -357,12 +355,12 @@ int zad_mdata_start(struct zad *z, struct zh_error *err)
 
 static void remove_socket(struct zad *z)
 {
-	char path[PATH_MAX];
+	_cleanup_free_ char *sock = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_SOCK);
 
 	if (!z->mdata.dir)
 		return;
-	snprintf(path, sizeof(path), "%s/" MDATA_SOCK, z->mdata.dir);
-	unlink(path);
+	if (sock)
+		unlink(sock);
 	rmdir(z->mdata.dir);
 	free(z->mdata.dir);
 	z->mdata.dir = NULL;

@@ -315,3 +315,26 @@ def test_flood_does_not_slow_another_zone(imghost):
     finally:
         for u in (a, b):
             assert h.vmadm("delete", u).rc == 0
+
+
+def test_lx_zone_socket_path(host, busybox_image, tmp_path):
+    """lx zones find the socket where SmartOS's lx brand puts it."""
+    import uuid as uuidlib
+    h = host
+    m, f, manifest = busybox_image
+    lx = dict(manifest, uuid=str(uuidlib.uuid4()), type="lx-dataset")
+    (tmp_path / "lx.json").write_text(json.dumps(lx))
+    h.ok(os.path.join(CMD, "imgadm"), "install", "-m", str(tmp_path / "lx.json"), "-f", f)
+    u = create(h, lx["uuid"], **payload(brand="lx", kernel_version="4.3.0"))
+    try:
+        start(h, u)
+        r = zl(h, u, "sh", "-c", "ls /native/.zonecontrol; ls /.zonecontrol 2>&1; true")
+        assert r.out.startswith("metadata.sock\n"), r
+        assert "No such file" in r.out, r
+        r = zl(h, u, "env", "ZH_MDATA_SOCKET=/native/.zonecontrol/metadata.sock",
+               TOOLS + "/mdata-get", "sdc:brand")
+        assert (r.rc, r.out) == (0, "lx\n"), r
+        r = mdata(h, u, "get", "sdc:hostname")
+        assert (r.rc, r.out) == (0, "md-host\n"), r
+    finally:
+        assert h.vmadm("delete", u).rc == 0

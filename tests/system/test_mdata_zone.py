@@ -13,6 +13,7 @@ import time
 import pytest
 
 from conftest import CMD
+from leaks import census, mdatad_pids
 from test_vmadm_util import create, get, wait_for
 from test_zlogin import start, zone_pids
 
@@ -171,7 +172,7 @@ def host_get(h, u, key, timeout=30):
 def test_server_unprivileged_in_the_vm_cgroup(mdzone):
     h, u = mdzone
     pids = wait_for(lambda: server_pids(u), 10)
-    assert len(pids) == 1, pids
+    assert len(pids) == 1 and mdatad_pids([u]) == pids, pids
     st = status(pids[0])
     uid = get(h, u)["zonehost_id_base"] + 1000 if "zonehost_id_base" in get(h, u) else None
     assert all(int(x) != 0 for x in st["Uid"].split()), st["Uid"]
@@ -209,6 +210,7 @@ def test_kill9_zoneadmd_leaves_no_server(mdzone):
     assert wait_for(lambda: get(h, u)["state"] == "stopped", 15)
     assert not os.path.exists(sock_path(h, u))
     assert zone_pids(u) == set()
+    assert census(h, [u])["mdatad"] == 0 and census(h, [u])["cgroups"] == 0
 
 
 # ---- hostile and busy guests ----

@@ -340,3 +340,25 @@ def test_lx_zone_socket_path(host, busybox_image, tmp_path):
         assert (r.rc, r.out) == (0, "md-host\n"), r
     finally:
         assert h.vmadm("delete", u).rc == 0
+
+
+def zone_loop_seconds(h, u, n, serial):
+    """Seconds for n mdata-get runs inside the zone (busybox time)."""
+    env = "ZH_MDATA_SOCKET= " if serial else ""
+    loop = ("i=0; while [ $i -lt %d ]; do %s%s/mdata-get sdc:uuid >/dev/null || exit 1; "
+            "i=$((i+1)); done" % (n, env, TOOLS))
+    r = zl(h, u, "time", "sh", "-c", loop)
+    assert r.rc == 0, r
+    line = [l for l in r.err.splitlines() if l.startswith("real")][0]  # "real\t0m 0.42s"
+    m, s = line.split()[1:3]
+    return int(m[:-1]) * 60 + float(s[:-1])
+
+
+def test_get_latency_socket_and_serial(mdzone):
+    """The figures of docs/testing.md: one GET from inside a zone, tool start included."""
+    h, u = mdzone
+    n = 50
+    sock, ser = zone_loop_seconds(h, u, n, False), zone_loop_seconds(h, u, n, True)
+    print("in-zone mdata-get sdc:uuid: %.1f ms over the socket, %.1f ms over /dev/ttyS1"
+          % (sock / n * 1000, ser / n * 1000))
+    assert sock / n < 1 and ser / n < 1

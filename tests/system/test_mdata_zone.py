@@ -362,3 +362,20 @@ def test_get_latency_socket_and_serial(mdzone):
     print("in-zone mdata-get sdc:uuid: %.1f ms over the socket, %.1f ms over /dev/ttyS1"
           % (sock / n * 1000, ser / n * 1000))
     assert sock / n < 1 and ser / n < 1
+
+
+def test_big_values_both_ways(mdzone):
+    """A 100,000-byte user-script set by vmadm reaches the guest; a guest's 100,000-byte PUT
+    reaches the config (the channel's datagrams and the session's line bound hold them)."""
+    h, u = mdzone
+    big = "".join("echo line %05d\n" % i for i in range(6250))     # 100,000 bytes
+    r = h.vmadm("update", u, input=json.dumps({"set_customer_metadata": {"user-script": big}}))
+    assert r.rc == 0, r
+    r = mdata(h, u, "get", "user-script")
+    assert r.rc == 0 and r.out == big, (r.rc, len(r.out))
+    r = mdata(h, u, "get", "user-script", serial=True)
+    assert r.rc == 0 and r.out == big, (r.rc, len(r.out))
+    blob = "x" * 100000
+    r = mdata(h, u, "put", "blob", input=blob)
+    assert r.rc == 0, r
+    assert get(h, u)["customer_metadata"]["blob"] == blob

@@ -48,7 +48,9 @@ def payload(**extra):
             "root_authorized_keys": KEYS,
             "color": "blue",
         },
-        "internal_metadata": {"ns:secret": "s3", "admin_pw": "pw", "hidden": "no"},
+        "internal_metadata": {"ns:secret": "s3", "admin_pw": "pw", "hidden": "no",
+                              "operator-script": "#!/bin/sh\necho op\n"},
+        "tags": {"role": "web"},
         "internal_metadata_namespaces": ["ns"],
     }
     p.update(extra)
@@ -83,6 +85,16 @@ def test_get_every_family(mdzone, serial):
     assert (r.rc, r.out) == (1, ""), r
     r = mdata(h, u, "get", "sdc:server_uuid", serial=serial)
     assert r.rc == 0 and len(r.out.strip()) == 36, r
+    assert mdata(h, u, "get", "sdc:operator-script", serial=serial).out == "#!/bin/sh\necho op\n"
+    assert mdata(h, u, "get", "sdc:tags.role", serial=serial).out == "web\n"
+    assert mdata(h, u, "get", "sdc:customer_metadata.color", serial=serial).out == "blue\n"
+    assert json.loads(mdata(h, u, "get", "sdc:nics", serial=serial).out) == []
+    assert mdata(h, u, "get", "sdc:brand", serial=serial).out == "joyent\n"
+    vm = get(h, u)
+    assert mdata(h, u, "get", "sdc:image_uuid", serial=serial).out == vm["image_uuid"] + "\n"
+    assert mdata(h, u, "get", "sdc:zonename", serial=serial).out == vm["zonename"] + "\n"
+    r = mdata(h, u, "get", "sdc:no_such_field", serial=serial)
+    assert (r.rc, r.out) == (1, ""), r
     keys = mdata(h, u, "list", serial=serial).out.split()
     assert set(keys) == {"user-script", "user-data", "root_authorized_keys", "color",
                          "ns:secret", "admin_pw"}, keys
@@ -120,6 +132,12 @@ def test_vmadm_update_visible_at_once(mdzone):
     assert mdata(h, u, "get", "color").rc == 1
     assert h.vmadm("update", u, "alias=renamed").rc == 0
     assert mdata(h, u, "get", "sdc:alias").out == "renamed\n"
+    r = h.vmadm("update", u, input=json.dumps({"hostname": "md-new", "resolvers": ["192.0.2.54"],
+                                                "set_internal_metadata": {"ns:k": "v2"}}))
+    assert r.rc == 0, r
+    assert mdata(h, u, "get", "sdc:hostname").out == "md-new\n"
+    assert json.loads(mdata(h, u, "get", "sdc:resolvers").out) == ["192.0.2.54"]
+    assert mdata(h, u, "get", "ns:k", serial=True).out == "v2\n"
 
 
 # ---- the server process ----
@@ -379,3 +397,21 @@ def test_big_values_both_ways(mdzone):
     r = mdata(h, u, "put", "blob", input=blob)
     assert r.rc == 0, r
     assert get(h, u)["customer_metadata"]["blob"] == blob
+
+
+def test_live_nics_update_visible(nethost):
+    """A live nics change (CTL_UPDATE_NET, then CTL_MDATA) reaches sdc:nics at once."""
+    from test_net_vnics import add_tag, nic
+    h, img = nethost
+    add_tag(h)
+    u = create(h, img, **payload(nics=[nic("198.18.0.61/24")]))
+    try:
+        start(h, u)
+        nics = json.loads(mdata(h, u, "get", "sdc:nics").out)
+        assert [n["ip"] for n in nics] == ["198.18.0.61"], nics
+        r = h.vmadm("update", u, input=json.dumps({"add_nics": [nic("198.18.0.62/24")]}))
+        assert r.rc == 0, r
+        nics = json.loads(mdata(h, u, "get", "sdc:nics").out)
+        assert [n["ip"] for n in nics] == ["198.18.0.61", "198.18.0.62"], nics
+    finally:
+        assert h.vmadm("delete", u).rc == 0

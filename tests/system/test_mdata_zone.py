@@ -217,6 +217,14 @@ def test_devices_and_paths_in_the_zone(mdzone):
     assert "/dev/ttyS1" in r.out and "metadata.sock" in r.out, r
     assert "mdata-delete\nmdata-get\nmdata-list\nmdata-put" in r.out, r
     assert (r.out + r.err).count("Read-only file system") == 2, r
+    # remounted read-write by the zone's root, the binds still give it nothing of the host's
+    r = zl(h, u, "sh", "-c", "mount -o remount,bind,rw /.zonecontrol 2>&1; "
+                             "mount -o remount,bind,rw /native/usr/sbin/mdata-get 2>&1; "
+                             "touch /.zonecontrol/x 2>&1; echo > /native/usr/sbin/mdata-get; "
+                             "true")
+    assert not os.path.exists(os.path.join(os.path.dirname(sock_path(h, u)), "x")), r
+    assert os.path.getsize(TOOL) > 0 and os.access(TOOL, os.X_OK)
+    assert mdata(h, u, "get", "sdc:uuid").out == u + "\n"
 
 
 def test_kill9_zoneadmd_leaves_no_server(mdzone):

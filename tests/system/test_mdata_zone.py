@@ -423,3 +423,16 @@ def test_live_nics_update_visible(nethost):
         assert [n["ip"] for n in nics] == ["198.18.0.61", "198.18.0.62"], nics
     finally:
         assert h.vmadm("delete", u).rc == 0
+
+
+def test_reboot_gets_a_new_server(mdzone):
+    h, u = mdzone
+    old = wait_for(lambda: server_pids(u), 10)
+    r = h.vmadm("reboot", u)
+    assert r.rc == 0, r
+    new = wait_for(lambda: [p for p in server_pids(u) if p not in old], 30)
+    assert len(new) == 1 and server_pids(u) == new, (old, new)
+    assert not any(os.path.exists("/proc/%d" % p) for p in old)
+    r = wait_for(lambda: mdata(h, u, "get", "sdc:hostname").rc == 0, 30)
+    assert mdata(h, u, "get", "sdc:hostname").out == "md-host\n"
+    assert mdata(h, u, "get", "sdc:uuid", serial=True).out == u + "\n"

@@ -46,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -61,7 +60,6 @@
 #include "config.h"
 #include "jail.h"
 #include "jsonutil.h"
-#include "mdata-keys.h"
 #include "mdsrv-chan.h"
 #include "paths.h"
 #include "privdrop.h"

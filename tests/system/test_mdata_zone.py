@@ -452,3 +452,20 @@ def test_reboot_gets_a_new_server(mdzone):
     r = wait_for(lambda: mdata(h, u, "get", "sdc:hostname").rc == 0, 30)
     assert mdata(h, u, "get", "sdc:hostname").out == "md-host\n"
     assert mdata(h, u, "get", "sdc:uuid", serial=True).out == u + "\n"
+
+
+def test_guest_writes_paced_and_capped(mdzone):
+    """A guest's PUTs start at most ten `vmadm update` a second, and stop at 4 MiB."""
+    h, u = mdzone
+    loop = ("i=0; while [ $i -lt 40 ]; do head -c 120000 /dev/zero | tr '\\0' x | "
+            "%s/mdata-put k$i 2>&1 || echo FAIL $i; i=$((i+1)); done" % TOOLS)
+    t0 = time.monotonic()
+    r = zl(h, u, "sh", "-c", loop, timeout=300)
+    secs = time.monotonic() - t0
+    fails = [l for l in r.out.splitlines() if l.startswith("FAIL")]
+    assert "Metadata too large (4 MiB at most)" in r.out, r
+    assert fails and int(fails[0].split()[1]) >= 33, fails
+    print("40 guest PUTs of 120,000 bytes: %.1f s, refused from k%s on" % (secs, fails[0][5:]))
+    assert secs >= 3.2
+    md = get(h, u)["customer_metadata"]
+    assert len(md["k0"]) == 120000 and "k39" not in md

@@ -463,9 +463,13 @@ def test_guest_writes_paced_and_capped(mdzone):
     r = zl(h, u, "sh", "-c", loop, timeout=300)
     secs = time.monotonic() - t0
     fails = [l for l in r.out.splitlines() if l.startswith("FAIL")]
-    assert "Metadata too large (4 MiB at most)" in r.out, r
+    log = open(os.path.join(get(h, u)["zonepath"], "logs", "zoneadmd.log")).read()
+    assert "Metadata too large (4 MiB at most)" in r.out, (r, [l for l in log.splitlines()
+                                                              if "metadata" in l])
     assert fails and int(fails[0].split()[1]) >= 33, fails
-    print("40 guest PUTs of 120,000 bytes: %.1f s, refused from k%s on" % (secs, fails[0][5:]))
+    st = status(server_pids(u)[0])
+    print("40 guest PUTs of 120,000 bytes: %.1f s, refused from k%s on; server VmHWM %s"
+          % (secs, fails[0][5:], st["VmHWM"].strip()))
     assert secs >= 3.2
     md = get(h, u)["customer_metadata"]
     assert len(md["k0"]) == 120000 and "k39" not in md

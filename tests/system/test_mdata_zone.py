@@ -473,3 +473,22 @@ def test_guest_writes_paced_and_capped(mdzone):
     assert secs >= 3.2
     md = get(h, u)["customer_metadata"]
     assert len(md["k0"]) == 120000 and "k39" not in md
+
+
+def test_server_killed_is_started_again(mdzone):
+    """A server that dies (the VM's OOM killer, its filter) comes back on the same transports,
+    three times a boot; then the guest has none until the next boot."""
+    h, u = mdzone
+    for n in range(3):
+        old = wait_for(lambda: server_pids(u), 10)
+        os.kill(old[0], 9)
+        new = wait_for(lambda: [p for p in server_pids(u) if p not in old], 10)
+        assert len(new) == 1, (n, old, new)
+        assert mdata(h, u, "get", "sdc:uuid").out == u + "\n"
+        assert mdata(h, u, "get", "sdc:uuid", serial=True).out == u + "\n"
+    os.kill(server_pids(u)[0], 9)
+    assert wait_for(lambda: not server_pids(u) and not os.path.exists(sock_path(h, u)), 10)
+    log = open(os.path.join(get(h, u)["zonepath"], "logs", "zoneadmd.log")).read()
+    assert log.count("metadata: server restarted") == 3
+    assert "no metadata until the next boot" in log
+    assert get(h, u)["state"] == "running"

@@ -40,6 +40,7 @@ void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops)
 			  .mdata = {.chan = -EBADF,
 				    .pidfd = -EBADF,
 				    .serial_master = -EBADF,
+				    .lfd = -EBADF,
 				    .serial_slave = -EBADF,
 				    .timer = -EBADF,
 				    .job_pidfd = -EBADF,

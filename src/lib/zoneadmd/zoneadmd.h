@@ -92,7 +92,9 @@ struct zad_mdata {
 	pid_t pid; /* mdatad */
 	int pidfd;
 	uint64_t gen;		     /* bumped per server: answers go only to the one that asked */
-	int serial_master;	     /* zone: until handed over */
+	int serial_master;	     /* zone: the server's serial line (our copy, for a restart) */
+	int lfd;		     /* zone: the listening socket (likewise) */
+	int restarts;		     /* servers started again this boot */
 	int serial_slave;	     /* zone: kept (bound at /dev/ttyS1 by zone_spawn) */
 	char *dir;		     /* zone: <run>/<uuid>/zonecontrol, the socket's */
 	char tool[4096];	     /* zone: the static mdata tool, or "" */

@@ -129,7 +129,7 @@ def test_busybox_runs_user_script_at_every_boot(mhost, busybox_zone):
     need_server(h, u)
     wait_until("user-script's output on the console", lambda: console(h, u).count(MARK) >= 1,
                diag=lambda: console(h, u)[-3000:])
-    r = zlogin(h, u, "/bin/stat", "-c", "%a", "/var/svc/mdata-user-script")
+    r = zlogin(h, u, "/bin/sh", "-c", "stat -c %a /var/svc/mdata-user-script")
     assert r.out.strip() == "700", r
     h.ok(os.path.join(CMD, "vmadm"), "reboot", u, timeout=120)
     wait_until("user-script after the reboot", lambda: console(h, u).count(MARK) >= 2,

@@ -98,13 +98,13 @@ def need_server(h, uuid):
     """Skip unless zoneadmd serves metadata in the zone (the mdata-server work)."""
     def ready():
         r = zlogin(h, uuid, "/bin/sh", "-c",
-                   "test -x /native/usr/sbin/mdata-get && "
-                   "test -S /native/.zonecontrol/metadata.sock && echo yes")
+                   "test -x /native/usr/sbin/mdata-get && { test -S /.zonecontrol/metadata.sock"
+                   " || test -S /native/.zonecontrol/metadata.sock; } && echo yes")
         return r.out.strip() == "yes" or None
     try:
         wait_until("the metadata socket", ready, timeout=10)
     except pytest.fail.Exception:
-        pytest.skip("no metadata server in zones (/native/.zonecontrol/metadata.sock, "
+        pytest.skip("no metadata server in zones (/.zonecontrol/metadata.sock, "
                     "/native/usr/sbin/mdata-get): zoneadmd does not serve metadata yet")
 
 

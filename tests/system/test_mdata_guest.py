@@ -183,7 +183,8 @@ def test_debian_unit_runs_user_script(mhost, tmp_path_factory):
 def test_debian_cloud_init_smartos_datasource(mhost, tmp_path_factory):
     h = mhost
     u, t0 = start_zone(h, tmp_path_factory, "mkimage-debian", ["--cloud-init"],
-                       {"alias": "mdata-ci", "hostname": "cizone",
+                       {"brand": "lx", "kernel_version": "4.3.0",
+                        "alias": "mdata-ci", "hostname": "cizone",
                         "customer_metadata": {"user-script": USER_SCRIPT,
                                               "root_authorized_keys": KEY}})
     try:

@@ -206,5 +206,10 @@ def test_debian_cloud_init_smartos_datasource(mhost, tmp_path_factory):
         wait_until("user-script ran", lambda: runs(h, u) >= 1)
         assert MARK in console(h, u)
         assert zlogin(h, u, "test", "-e", "/etc/systemd/system/mdata-user-script.service").rc != 0
+        log = zlogin(h, u, "cat", "/var/log/cloud-init.log").out
+        bad = [ln for ln in log.splitlines() if re.search(r"\[(WARNING|ERROR|CRITICAL)\]|Traceback", ln)]
+        assert not bad, "cloud-init complained:\n" + "\n".join(bad)
+        # The preload is cloud-init's only: the zone sees the real kernel.
+        assert "BrandZ" not in zlogin(h, u, "uname", "-v").out
     finally:
         remove_zone(h, u)

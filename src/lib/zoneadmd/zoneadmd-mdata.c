@@ -18,8 +18,9 @@
  * capability, no_new_privs, and its own seccomp filter (mdsrv.c).  It
  * gets fds only: the channel (mdsrv-chan.h), then its transports:
  *   OS zone   a listening socket <run>/<uuid>/zonecontrol/metadata.sock
- *             (dir 0700 and socket 0600, the zone root's: zone root
- *             only, as on SmartOS), which zone_spawn binds read-only at
+ *             (the directory host root's 0755, the socket the zone root's
+ *             0600: zone root only, as on SmartOS), which zone_spawn binds
+ *             read-only at
  *             /.zonecontrol (lx: /native/.zonecontrol); and a raw pty
  *             whose slave zone_spawn binds at /dev/ttyS1 (zoneadmd keeps
  *             a slave fd, so the master never reads EIO).
@@ -45,7 +46,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,15 +60,12 @@
 #include "config.h"
 #include "jail.h"
 #include "jsonutil.h"
-#include "mdata-keys.h"
 #include "mdsrv-chan.h"
 #include "paths.h"
 #include "privdrop.h"
 #include "sysinfo.h"
 #include "zoneadmd.h"
 
-#define MDATA_SOCK	  "metadata.sock"
-#define MDATA_DIR	  "zonecontrol"
 #define MDATA_RETRY_MS	  100
 #define MDATA_RETRY_TRIES 1200 /* 120 s */
 
@@ -172,20 +169,25 @@ static int make_serial(struct zad *z, struct zh_error *err)
 	return 0;
 }
 
-/* <run>/<uuid>/zonecontrol (0700) and its listening socket (0600), the zone root's. */
+/*
+ * <run>/<uuid>/zonecontrol, host root's (0755), and its listening socket,
+ * the zone root's (0600).  The directory is the host's: a zone that
+ * remounts its bind read-write still cannot write into it (its root is
+ * not the host's), so nothing of the zone lands in <run>.
+ */
 static int make_socket(struct zad *z, int *lfd, struct zh_error *err)
 {
 	struct zad_mdata *m = &z->mdata;
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	_cleanup_free_ char *sock = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_SOCK);
 
-	if (asprintf(&m->dir, "%s/%s/" MDATA_DIR, paths_run(), z->uuid) < 0)
+	if (!sock || !(m->dir = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_DIR)))
 		return zh_error_oom(err);
-	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/" MDATA_SOCK, m->dir) >=
-	    sizeof(a.sun_path))
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock) >= sizeof(a.sun_path))
 		return zh_error_set(err, ENAMETOOLONG, NULL, "metadata socket path too long");
 	unlink(a.sun_path);
 	rmdir(m->dir);
-	if (mkdir(m->dir, 0700) < 0 || chown(m->dir, z->id_base, z->id_base) < 0)
+	if (mkdir(m->dir, 0755) < 0 || chmod(m->dir, 0755) < 0)
 		return zh_error_set(err, errno, NULL, "cannot make %s: %m", m->dir);
 	*lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
@@ -357,12 +359,12 @@ int zad_mdata_start(struct zad *z, struct zh_error *err)
 
 static void remove_socket(struct zad *z)
 {
-	char path[PATH_MAX];
+	_cleanup_free_ char *sock = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_SOCK);
 
 	if (!z->mdata.dir)
 		return;
-	snprintf(path, sizeof(path), "%s/" MDATA_SOCK, z->mdata.dir);
-	unlink(path);
+	if (sock)
+		unlink(sock);
 	rmdir(z->mdata.dir);
 	free(z->mdata.dir);
 	z->mdata.dir = NULL;

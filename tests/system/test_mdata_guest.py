@@ -211,5 +211,9 @@ def test_debian_cloud_init_smartos_datasource(mhost, tmp_path_factory):
         assert not bad, "cloud-init complained:\n" + "\n".join(bad)
         # The preload is cloud-init's only: the zone sees the real kernel.
         assert "BrandZ" not in zlogin(h, u, "uname", "-v").out
+        # user-script at every boot (cloud-init's per-boot vendor script).
+        h.ok(os.path.join(CMD, "vmadm"), "reboot", u, timeout=120)
+        wait_until("user-script after the reboot", lambda: runs(h, u) >= 2,
+                   diag=lambda: console(h, u)[-3000:])
     finally:
         remove_zone(h, u)

@@ -216,6 +216,15 @@ static void test_session(void)
 	is_str(last_put, "-foo", "DELETE reached the store");
 	is_str(run("V2 25 8cf8e623 dc4fae17 GET c2RjOnV1aWQ=\n"), "", "bad crc: no reply");
 	is_str(run("V2 25 8cf8e622 dc4fae17 GET c2RjOnV1aWQ=\r\n"), "", "CR counts: no reply");
+	/* A firmware's console output on the port (OVMF): never answered. */
+	is_str(run("\r\n"), "", "CRLF blank line: no reply");
+	is_str(run("\x1b[2J\x1b[01;01HBdsDxe: loading Boot0001\r\n"), "", "escape line: no reply");
+	is_str(run("GET sdc:uuid\r\n"), "", "V1 line with CR: no reply");
+	is_str(run("\x1b[0m no LF yet"), "", "pending console bytes: nothing yet");
+	is_str(run("\x1b[0m junk\n\n"), "invalid command\n",
+	       "junk then a client's reset: only the reset is answered");
+	is_str(run("\x1b[0m junk\nNEGOTIATE V2\n"), "V2_OK\n",
+	       "a client after console noise is answered");
 }
 
 /* The V2 frame of body, with its LF. */

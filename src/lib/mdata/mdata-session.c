@@ -15,6 +15,14 @@
  * V2 only; an unknown command is a FAILURE naming it.  A line past
  * MDATA_LINE_MAX is dropped up to its LF and answered FAILURE once (a V2
  * FAILURE when its first bytes carry a request id).
+ *
+ * A line holding a control byte other than TAB (CR, ESC, NUL...) is not a
+ * client's: no client sends one (the reference: lines end in LF alone,
+ * frames are base64), but a firmware that takes every serial port for its
+ * console (OVMF on an HVM guest's second port) writes CRLF lines and
+ * escape sequences there.  Such a line gets no answer, so the firmware
+ * never reads the server's words as key presses (docs/architecture.md
+ * §23), and it does not reset the session.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -33,6 +41,7 @@ struct mdata_session {
 	struct mdata_buf line;
 	struct mdata_buf out;
 	bool discarding; /* the current line passed MDATA_LINE_MAX */
+	bool noise;	 /* the current line holds a control byte: not a client's */
 	bool v2;
 	bool deferred;			       /* a PUT/DELETE awaits mdata_session_complete() */
 	char defer_reqid[MDATA_REQID_MAX + 1]; /* its request id */
@@ -343,9 +352,11 @@ static int answer_oversize(struct mdata_session *s)
 
 static int end_line(struct mdata_session *s)
 {
-	int r;
+	int r = 0;
 
-	if (s->discarding)
+	if (s->noise)
+		s->noise = false; /* a console's line: unanswered */
+	else if (s->discarding)
 		r = answer_oversize(s);
 	else
 		r = handle_line(s, s->line.data ? s->line.data : "", s->line.len);
@@ -356,11 +367,24 @@ static int end_line(struct mdata_session *s)
 	return r;
 }
 
+static bool has_control(const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if ((c < 0x20 && c != '\t') || c == 0x7f)
+			return true;
+	}
+	return false;
+}
+
 /* Add n bytes of the current line, or start discarding it past the bound. */
 static int take(struct mdata_session *s, const char *buf, size_t n)
 {
 	size_t keep;
 
+	if (!s->noise && has_control(buf, n))
+		s->noise = true;
 	if (s->discarding)
 		return 0;
 	if (n <= MDATA_LINE_MAX - s->line.len)

@@ -8,7 +8,8 @@
  * reset with a bare LF answered "invalid command" within 2 s.  Then
  * NEGOTIATE V2 (6 s), one request (45 s on V2); a timeout resets and
  * retries, forever, as mdata-client does.  ZH_MDATA_SOCKET and
- * ZH_MDATA_SERIAL name another socket or serial device (tests).
+ * ZH_MDATA_SERIAL name another socket or serial device (tests); an empty
+ * ZH_MDATA_SOCKET skips the sockets (the serial line is used).
  *
  *     mdata-get sdc:hostname        0 found, 1 not found, 2 error, 3 usage
  *     echo v | mdata-put key        mdata-list        mdata-delete key
@@ -113,7 +114,7 @@ static int conn_open(struct conn *c, const char **why)
 	for (size_t i = 0; !env && i < sizeof(socks) / sizeof(socks[0]); i++)
 		if (access(socks[i], F_OK) == 0)
 			env = socks[i];
-	if (env) {
+	if (env && *env) { /* ZH_MDATA_SOCKET="": the serial line even where a socket is */
 		c->fd = open_socket(env);
 		*why = "Could not connect to metadata socket.";
 		return c->fd;

@@ -34,7 +34,7 @@ struct cgroup_ops {
 	int (*kill_all)(const char *uuid, struct zh_error *err);
 	int (*destroy)(const char *uuid, struct zh_error *err);
 	char **(*paths)(const char *uuid);
-	int (*open_zlogin_fd)(const char *uuid, struct zh_error *err);
+	int (*open_leaf_fd)(const char *uuid, const char *leaf, struct zh_error *err);
 	int (*reset_zone)(const char *uuid, struct zh_error *err);
 	int (*chown)(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err);
 	void (*reset)(void);

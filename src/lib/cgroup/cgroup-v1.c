@@ -587,9 +587,9 @@ static char **v1_paths(const char *uuid)
 	return v;
 }
 
-static int v1_open_zlogin_fd(const char *uuid, struct zh_error *err)
+static int v1_open_leaf_fd(const char *uuid, const char *leaf, struct zh_error *err)
 {
-	return zh_error_set(err, ENOTSUP, NULL, "no zlogin leaf cgroup on cgroup v1");
+	return zh_error_set(err, ENOTSUP, NULL, "no %s leaf cgroup on cgroup v1", leaf);
 }
 
 /* A reboot: what the last boot left is killed, its sub-cgroups removed (deepest first). */
@@ -638,7 +638,7 @@ const struct cgroup_ops cgroup_v1_ops = {
 	.kill_all = v1_kill_all,
 	.destroy = v1_destroy,
 	.paths = v1_paths,
-	.open_zlogin_fd = v1_open_zlogin_fd,
+	.open_leaf_fd = v1_open_leaf_fd,
 	.reset_zone = v1_reset_zone,
 	.chown = v1_chown,
 	.reset = v1_reset,

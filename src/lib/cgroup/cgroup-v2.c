@@ -331,13 +331,13 @@ static int v2_destroy(const char *uuid, struct zh_error *err)
 
 /* ---- zlogin and reboot ---------------------------------------------- */
 
-static int v2_open_zlogin_fd(const char *uuid, struct zh_error *err)
+static int v2_open_leaf_fd(const char *uuid, const char *name, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
 	_cleanup_free_ char *leaf = NULL;
 	int fd;
 
-	if (!dir || asprintf(&leaf, "%s/" CGROUP_ZLOGIN, dir) < 0)
+	if (!dir || asprintf(&leaf, "%s/%s", dir, name) < 0)
 		return zh_error_oom(err);
 	if (access(dir, F_OK) < 0)
 		return zh_error_set(err, errno, NULL, "cannot open cgroup %s: %s", dir,
@@ -408,7 +408,7 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.kill_all = v2_kill_all,
 	.destroy = v2_destroy,
 	.paths = v2_paths,
-	.open_zlogin_fd = v2_open_zlogin_fd,
+	.open_leaf_fd = v2_open_leaf_fd,
 	.reset_zone = v2_reset_zone,
 	.chown = v2_chown,
 	.reset = v2_reset,

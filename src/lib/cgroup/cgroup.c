@@ -170,7 +170,14 @@ int cgroup_open_zlogin_fd(const char *uuid, struct zh_error *err)
 {
 	int r = check_uuid(uuid, err);
 
-	return r < 0 ? r : ops()->open_zlogin_fd(uuid, err);
+	return r < 0 ? r : ops()->open_leaf_fd(uuid, CGROUP_ZLOGIN, err);
+}
+
+int cgroup_open_mdata_fd(const char *uuid, struct zh_error *err)
+{
+	int r = check_uuid(uuid, err);
+
+	return r < 0 ? r : ops()->open_leaf_fd(uuid, CGROUP_MDATA, err);
 }
 
 int cgroup_reset_zone(const char *uuid, struct zh_error *err)

@@ -51,6 +51,7 @@
 #define CGROUP_SUPERVISOR "supervisor"
 #define CGROUP_ZONE	  "zone"
 #define CGROUP_ZLOGIN	  "zlogin"
+#define CGROUP_MDATA	  "metadata"
 
 struct cgroup_limits {
 	int64_t cpu_cap;	     /* percent of one CPU; <= 0: none */
@@ -149,6 +150,13 @@ int cgroup_scope_enter(const char *uuid, struct zh_error *err);
  * kernel's no-internal-process rule closes to new members.  -ENOTSUP on v1.
  */
 int cgroup_open_zlogin_fd(const char *uuid, struct zh_error *err);
+
+/*
+ * v2: likewise, the zone's root-owned CGROUP_MDATA leaf, where its
+ * metadata server runs (docs/architecture.md §23).  -ENOTSUP on v1 (the
+ * server joins the zone's cgroup itself: cgroup_attach).
+ */
+int cgroup_open_mdata_fd(const char *uuid, struct zh_error *err);
 
 /*
  * Before a zone boots again in the same cgroup (reboot): kill what is

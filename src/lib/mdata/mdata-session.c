@@ -34,6 +34,8 @@ struct mdata_session {
 	struct mdata_buf out;
 	bool discarding; /* the current line passed MDATA_LINE_MAX */
 	bool v2;
+	bool deferred;			       /* a PUT/DELETE awaits mdata_session_complete() */
+	char defer_reqid[MDATA_REQID_MAX + 1]; /* its request id */
 };
 
 /* What a V2 command does with the frame's (still encoded) payload. */
@@ -75,6 +77,11 @@ bool mdata_session_is_v2(const struct mdata_session *s)
 	return s->v2;
 }
 
+bool mdata_session_deferred(const struct mdata_session *s)
+{
+	return s->deferred;
+}
+
 static bool is(const char *p, size_t len, const char *word)
 {
 	return len == strlen(word) && memcmp(p, word, len) == 0;
@@ -98,6 +105,19 @@ static int reply(struct mdata_session *s, const struct mdata_v2_frame *f, struct
 	return r;
 }
 
+int mdata_session_complete(struct mdata_session *s, struct mdata_answer *a)
+{
+	struct mdata_v2_frame f = {{0}};
+
+	if (!s->deferred) {
+		mdata_answer_clear(a);
+		return -EINVAL;
+	}
+	s->deferred = false;
+	memcpy(f.reqid, s->defer_reqid, sizeof(f.reqid));
+	return reply(s, &f, a);
+}
+
 /* Answer FAILURE with msg (V1: no message). */
 static int fail(struct mdata_session *s, const struct mdata_v2_frame *f, const char *msg)
 {
@@ -112,7 +132,13 @@ static int fail(struct mdata_session *s, const struct mdata_v2_frame *f, const c
 static int answer(struct mdata_session *s, const struct mdata_v2_frame *f, int r,
 		  struct mdata_answer *a)
 {
-	if (r < 0) {
+	if (r == MDATA_DEFER && f) {
+		mdata_answer_clear(a);
+		s->deferred = true;
+		memcpy(s->defer_reqid, f->reqid, sizeof(s->defer_reqid));
+		return 0;
+	}
+	if (r < 0 || r == MDATA_DEFER) {
 		mdata_answer_clear(a);
 		return fail(s, f, "Internal error");
 	}

@@ -34,7 +34,10 @@
 /*
  * Where the answers come from.  Each callback fills *a (code and payload)
  * and returns 0, or a negative errno for an internal failure (the guest is
- * answered FAILURE "Internal error").  Keys are NUL-terminated, trimmed and
+ * answered FAILURE "Internal error").  put and del may instead return
+ * MDATA_DEFER (a left empty): the answer comes later, through
+ * mdata_session_complete(); until then the session is deferred and the
+ * caller feeds it nothing (it stops reading that connection).  Keys are NUL-terminated, trimmed and
  * never empty; a PUT value may be empty or hold NUL bytes.
  */
 struct mdata_store_ops {
@@ -43,6 +46,8 @@ struct mdata_store_ops {
 	int (*put)(void *ctx, const char *key, const char *val, size_t len, struct mdata_answer *a);
 	int (*del)(void *ctx, const char *key, struct mdata_answer *a);
 };
+
+#define MDATA_DEFER 1 /* a put/del callback's "answered later" */
 
 struct mdata_session;
 
@@ -64,6 +69,16 @@ const char *mdata_session_output(const struct mdata_session *s, size_t *len);
 
 /* Drop the first n reply bytes (written). */
 void mdata_session_consume(struct mdata_session *s, size_t n);
+
+/* Is a PUT or DELETE waiting for its answer (MDATA_DEFER)? */
+bool mdata_session_deferred(const struct mdata_session *s);
+
+/*
+ * The deferred request's answer (a is released): its reply is appended to
+ * the output with the request's id.  0, -ENOMEM, or -EINVAL when nothing
+ * was deferred.
+ */
+int mdata_session_complete(struct mdata_session *s, struct mdata_answer *a);
 
 /* Has the guest negotiated V2 since the last blank line? */
 bool mdata_session_is_v2(const struct mdata_session *s);

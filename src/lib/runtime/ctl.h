@@ -53,6 +53,7 @@ enum ctl_cmd {
 	CTL_BOOTED = 8,	    /* zoneadmd -> vmadm on the notify socket: boot result */
 	CTL_INFO = 9,	    /* {"types":[s...]} -> {"<type>":{...},...} (HVM brands) */
 	CTL_SYSRQ = 10,	    /* {"request":"nmi"|"screenshot"} -> {} or {"path"} (HVM brands) */
+	CTL_MDATA = 11,	    /* the stored config changed: re-read it for the metadata server */
 	CTL_CMD_MAX
 };
 

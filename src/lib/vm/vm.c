@@ -15,7 +15,8 @@
  *              running, quota) -> save -> CTL_UPDATE_NET to zoneadmd when
  *              nics/routes changed (it syncs them; if it cannot, or is an
  *              older zoneadmd without that command, the old config goes
- *              back and the update fails), else CTL_UPDATE (re-read)
+ *              back and the update fails), else CTL_UPDATE (re-read);
+ *              then CTL_MDATA (the metadata server's view re-read)
  *     delete:  lock VM -> indestructible check -> halt (-F) if running ->
  *              destroy snapshots, dataset -> mark <run>/deleting/<uuid> ->
  *              run dir -> config -> free its id slot -> lock file -> unmark
@@ -599,6 +600,21 @@ static void notify_zoneadmd(const char *uuid)
 }
 
 /*
+ * Every stored change of a running VM reaches its guest's metadata at
+ * once: zoneadmd re-reads the config for its metadata server (CTL_MDATA,
+ * docs/architecture.md §23).  A zoneadmd from before that command answers
+ * -ENOSYS: it runs no metadata server, so there is nothing to refresh.
+ */
+static void notify_mdata(const char *uuid)
+{
+	struct zh_error ignored = ZH_ERROR_INIT;
+
+	if (runstate_is_live(uuid))
+		ctl_call(uuid, CTL_MDATA, NULL, NULL, &ignored);
+	zh_error_clear(&ignored);
+}
+
+/*
  * A zoneadmd started before an upgrade does not know CTL_UPDATE_NET
  * (ctl.h, versioning): it answers -ENOSYS, and the update fails, naming
  * the way out, rather than storing nics the running zone does not have.
@@ -728,8 +744,10 @@ static int apply_rest(const struct pool *p, const char *uuid, const json_t *old,
 	r = apply_network(p, uuid, old, changed, err);
 	if (r > 0)
 		notify_zoneadmd(uuid);
-	if (r >= 0)
+	if (r >= 0) {
+		notify_mdata(uuid);
 		return 0;
+	}
 undo:
 	undo_applied(p, uuid, old, &a);
 	return r;

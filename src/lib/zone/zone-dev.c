@@ -13,6 +13,8 @@
  *   null zero full random urandom tty   binds of the host's nodes
  *   console         bind of the console pty slave (s->console_fd), if any;
  *                   it must be a pty of the host's /dev/pts (no tty: none)
+ *   ttyS1           bind of the metadata serial pty slave (s->serial_fd),
+ *                   if any, likewise (docs/architecture.md §23)
  *   pts             devpts max=ZONE_PTY_MAX,ptmxmode=0666,mode=0620,gid=5,
  *                   nosuid,noexec, made by the parent (zone_devpts_open())
  *   ptmx -> pts/ptmx
@@ -73,21 +75,21 @@ static int open_node(struct zone_child *c, size_t i)
  * only be cloned from our own: reopen the pty by its name here (the
  * copied host /dev/pts) and check that it is the same inode.
  */
-static int open_console(struct zone_child *c)
+static int open_pty(struct zone_child *c, int fd, int *out, const char *what)
 {
 	char link[64], path[128];
 	struct stat a, b;
 
-	snprintf(link, sizeof(link), "/proc/self/fd/%d", c->s->console_fd);
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	ssize_t n = readlink(link, path, sizeof(path) - 1);
 	if (n < 0)
-		return zone_child_fail(c, errno, "cannot name the console pty: %m");
+		return zone_child_fail(c, errno, "cannot name the %s pty: %m", what);
 	path[n] = '\0';
-	c->console_src = open(path, O_PATH | O_CLOEXEC);
-	if (c->console_src < 0 || fstat(c->console_src, &a) < 0 || fstat(c->s->console_fd, &b) < 0)
-		return zone_child_fail(c, errno, "cannot open the console pty %s: %m", path);
+	*out = open(path, O_PATH | O_CLOEXEC);
+	if (*out < 0 || fstat(*out, &a) < 0 || fstat(fd, &b) < 0)
+		return zone_child_fail(c, errno, "cannot open the %s pty %s: %m", what, path);
 	if (a.st_dev != b.st_dev || a.st_ino != b.st_ino)
-		return zone_child_fail(c, EXDEV, "the console pty %s is not the host's", path);
+		return zone_child_fail(c, EXDEV, "the %s pty %s is not the host's", what, path);
 	return 0;
 }
 
@@ -123,8 +125,12 @@ int zone_dev_prepare(struct zone_child *c)
 		if (open_node(c, i) < 0)
 			return -c->errnum;
 	/* A console that is no tty (a pipe) is 0-2 only, not /dev/console. */
-	if (c->s->console_fd >= 0 && isatty(c->s->console_fd))
-		return open_console(c);
+	if (c->s->console_fd >= 0 && isatty(c->s->console_fd) &&
+	    open_pty(c, c->s->console_fd, &c->console_src, "console") < 0)
+		return -c->errnum;
+	if (c->s->serial_fd > STDERR_FILENO &&
+	    open_pty(c, c->s->serial_fd, &c->serial_src, "metadata serial") < 0)
+		return -c->errnum;
 	return 0;
 }
 
@@ -172,6 +178,10 @@ int zone_dev_setup(struct zone_child *c)
 			return -c->errnum;
 	if (c->console_src >= 0 &&
 	    zone_mount_bind_fd(c, c->console_src, "/dev/console", ZONE_T_FILE, false,
+			       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
+		return -c->errnum;
+	if (c->serial_src >= 0 &&
+	    zone_mount_bind_fd(c, c->serial_src, "/dev/ttyS1", ZONE_T_FILE, false,
 			       MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC) < 0)
 		return -c->errnum;
 	if (mount_pts(c) < 0 ||

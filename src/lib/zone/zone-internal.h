@@ -48,6 +48,9 @@ struct zone_child {
 	/* Host objects, opened with the host's credentials (O_PATH): */
 	int dev_fds[ZONE_DEV_NODES]; /* the device nodes to bind */
 	int console_src;	     /* the console pty, by name in our ns */
+	int serial_src;		     /* the metadata serial pty (/dev/ttyS1), likewise */
+	int mdata_dir_src;	     /* the metadata socket's directory */
+	int mdata_tool_src;	     /* the static mdata tool */
 	int pts_fd;		     /* the zone's devpts, made by the parent (detached) */
 	struct zone_fs *fs;	     /* `filesystems`, opened by the parent */
 	size_t nfs;
@@ -125,6 +128,14 @@ int zone_mount_bind_fd(struct zone_child *c, int src_fd, const char *path, enum 
  * the initial mount namespace it may use the kernel.pty.reserve ptys.
  */
 int zone_devpts_open(gid_t tty_gid, unsigned max, int *out, struct zh_error *err);
+
+/*
+ * zone-mount.c, child: the metadata service's binds (zone.h: mdata_dir,
+ * mdata_tool): prepare opens the host objects (host credentials), setup
+ * binds them read-only (the zone's credentials, targets made in the root).
+ */
+int zone_mdata_prepare(struct zone_child *c);
+int zone_mdata_setup(struct zone_child *c);
 
 /* zone-dev.c, child, host credentials: open the host's nodes and console. */
 int zone_dev_prepare(struct zone_child *c);

@@ -45,6 +45,10 @@
  *   <filesystems>     recursive binds of host sources, idmapped like the
  *                     root where the fs can, nodev, ro/nosuid/noexec per
  *                     options
+ *   /.zonecontrol     (or /native/.zonecontrol: s->mdata_at) the metadata
+ *                     socket's host directory, read-only, nosuid,nodev,noexec
+ *   /native/usr/sbin/mdata-{get,put,delete,list}
+ *                     the static guest tool, read-only, nosuid,nodev
  *
  * A `filesystems` source is a plain absolute path (no empty, "." or ".."
  * component) resolved with openat2(RESOLVE_NO_SYMLINKS): a symlink anywhere
@@ -423,8 +427,44 @@ int zone_mount_prepare(struct zone_child *c)
 	/* Nothing propagates either way from here (docs/architecture.md §10). */
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
 		return zone_child_fail(c, errno, "cannot make the zone's mounts private: %m");
-	if (zone_idmap_attach(c) < 0 || zone_dev_prepare(c) < 0)
+	if (zone_idmap_attach(c) < 0 || zone_dev_prepare(c) < 0 || zone_mdata_prepare(c) < 0)
 		return -c->errnum;
+	return 0;
+}
+
+/* ---- the metadata service (docs/architecture.md §23) ---- */
+
+static const char *const mdata_tools[] = {"mdata-get", "mdata-put", "mdata-delete", "mdata-list"};
+
+int zone_mdata_prepare(struct zone_child *c)
+{
+	const struct zone_spec *s = c->s;
+
+	if (s->mdata_dir && s->mdata_at &&
+	    (c->mdata_dir_src = open(s->mdata_dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) <
+		    0)
+		return zone_child_fail(c, errno, "cannot open %s: %m", s->mdata_dir);
+	if (s->mdata_tool &&
+	    (c->mdata_tool_src = open(s->mdata_tool, O_PATH | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return zone_child_fail(c, errno, "cannot open %s: %m", s->mdata_tool);
+	return 0;
+}
+
+int zone_mdata_setup(struct zone_child *c)
+{
+	char dst[64];
+
+	if (c->mdata_dir_src >= 0 &&
+	    zone_mount_bind_fd(c, c->mdata_dir_src, c->s->mdata_at, ZONE_T_DIR, false,
+			       MOUNT_ATTR_RDONLY | ATTR_SAFE) < 0)
+		return -c->errnum;
+	for (size_t i = 0; c->mdata_tool_src >= 0 && i < ARRAY_SIZE(mdata_tools); i++) {
+		snprintf(dst, sizeof(dst), "/native/usr/sbin/%s", mdata_tools[i]);
+		if (zone_mount_bind_fd(c, c->mdata_tool_src, dst, ZONE_T_FILE, false,
+				       MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV) <
+		    0)
+			return -c->errnum;
+	}
 	return 0;
 }
 
@@ -459,7 +499,8 @@ static int setup_boot_id(struct zone_child *c)
 int zone_mount_setup(struct zone_child *c)
 {
 	if (setup_proc(c) < 0 || setup_sys(c) < 0 || setup_cgroup(c) < 0 || zone_dev_setup(c) < 0 ||
-	    setup_boot_id(c) < 0 || setup_tmp(c) < 0 || setup_filesystems(c) < 0)
+	    setup_boot_id(c) < 0 || setup_tmp(c) < 0 || setup_filesystems(c) < 0 ||
+	    zone_mdata_setup(c) < 0)
 		return -c->errnum;
 	return pivot(c);
 }

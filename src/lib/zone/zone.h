@@ -44,7 +44,18 @@ struct zone_spec {
 	uid_t id_base;	   /* host uid/gid of zone root; ZONE_ID_COUNT ids */
 	char *const *argv; /* init and its arguments */
 	char *const *envp;
-	int console_fd;		   /* becomes init's 0,1,2 and /dev/console; -1: /dev/null */
+	int console_fd; /* becomes init's 0,1,2 and /dev/console; -1: /dev/null */
+	/*
+	 * The metadata service (docs/architecture.md §23), each optional:
+	 * serial_fd, a host pty slave bound at /dev/ttyS1 (used when > 2: 0
+	 * is "none", fds 0-2 are never a pty zoneadmd holds); mdata_dir, a
+	 * host directory bound read-only at mdata_at (/.zonecontrol, or
+	 * /native/.zonecontrol for lx); mdata_tool, the static guest tool
+	 * bound read-only at /native/usr/sbin/mdata-{get,put,delete,list}.
+	 */
+	int serial_fd;
+	const char *mdata_dir, *mdata_at;
+	const char *mdata_tool;
 	uint64_t tmpfs_mib;	   /* size of /tmp tmpfs; 0: no tmpfs */
 	uint64_t memlock_mib;	   /* RLIMIT_MEMLOCK; 0: leave */
 	const json_t *filesystems; /* payload "filesystems" array or NULL */

@@ -680,6 +680,17 @@ static int hvm_sysrq(struct zad *z, const char *request, json_t **out, struct zh
 	return *out ? 0 : zh_error_oom(err);
 }
 
+/* The guest's second serial port: QEMU listens on vm.ttyb (docs/architecture.md §23). */
+static int hvm_mdata_connect(struct zad *z)
+{
+	char path[RUNFILE_MAX];
+
+	if (z->zp.pidfd < 0)
+		return -ESRCH;
+	runfile(z, "vm.ttyb", path, sizeof(path));
+	return connect_to(path, qemu_uid(z));
+}
+
 const struct brand_ops brand_hvm = {
 	.name = "hvm",
 	.prepare = hvm_prepare,
@@ -692,4 +703,6 @@ const struct brand_ops brand_hvm = {
 	.net_release = hvm_net_release,
 	.info = hvm_info,
 	.sysrq = hvm_sysrq,
+	.mdata_connect = hvm_mdata_connect,
+	.mdata = true,
 };

@@ -170,6 +170,14 @@ static int fenced_dirs(const struct zad *z, char ***out, char **own, struct zh_e
 	return 0;
 }
 
+/* Where the metadata socket's directory appears: SmartOS's lx path, else its native one. */
+static const char *mdata_at(const struct zad *z)
+{
+	const char *brand = jsonutil_str(z->vm, "brand");
+
+	return brand && streq(brand, "lx") ? "/native/.zonecontrol" : "/.zonecontrol";
+}
+
 static int spawn(struct zad *z, char **fenced, char *own, int cgfd, struct zh_error *err)
 {
 	char *const argv[] = {(char *)init_path(z), NULL};
@@ -192,6 +200,10 @@ static int spawn(struct zad *z, char **fenced, char *own, int cgfd, struct zh_er
 		.cgroup_uuid = z->uuid,
 		.before_release = zone_net_hook,
 		.hook_ctx = z,
+		.serial_fd = z->mdata.serial_slave > STDERR_FILENO ? z->mdata.serial_slave : 0,
+		.mdata_dir = z->mdata.dir,
+		.mdata_at = mdata_at(z),
+		.mdata_tool = z->mdata.tool[0] ? z->mdata.tool : NULL,
 	};
 	int r = zone_spawn(&s, &z->zp, err);
 
@@ -266,6 +278,7 @@ const struct brand_ops brand_zone = {
 	.reap = zone_reap,
 	.net_update = zone_net_update,
 	.net_release = zone_net_release,
+	.mdata = true,
 };
 
 /* ---- choosing the brand ---- */

@@ -29,6 +29,11 @@
  *                asked for, types already checked against the brand's
  *   sysrq        (optional) `vmadm sysrq`: "nmi" or "screenshot" (*out
  *                gets {"path"} of the picture)
+ *   mdata        the payload gets a metadata server (false: none)
+ *   mdata_connect (optional) a connected fd of the payload's metadata
+ *                serial line (HVM: QEMU's vm.ttyb), or -errno to retry;
+ *                without it the core makes a zone's transports (a socket
+ *                and a pty, docs/architecture.md §23)
  * A brand without info or sysrq (the OS zone) answers -ENOTSUP for them.
  */
 #ifndef ZH_BRAND_H
@@ -53,6 +58,8 @@ struct brand_ops {
 	void (*net_release)(struct zad *z);
 	int (*info)(struct zad *z, const json_t *types, json_t **out, struct zh_error *err);
 	int (*sysrq)(struct zad *z, const char *request, json_t **out, struct zh_error *err);
+	int (*mdata_connect)(struct zad *z);
+	bool mdata; /* the payload gets a metadata server (a test's fake brand: none) */
 };
 
 /* OS zones: joyent, joyent-minimal, lx and every brand that is not HVM. */

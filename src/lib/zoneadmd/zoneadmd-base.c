@@ -36,7 +36,14 @@ void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops)
 			  .pty_master = -EBADF,
 			  .pty_slave = -EBADF,
 			  .conlog = {.fd = -EBADF},
-			  .log = {.fd = -EBADF}};
+			  .log = {.fd = -EBADF},
+			  .mdata = {.chan = -EBADF,
+				    .pidfd = -EBADF,
+				    .serial_master = -EBADF,
+				    .serial_slave = -EBADF,
+				    .timer = -EBADF,
+				    .job_pidfd = -EBADF,
+				    .job_out = -EBADF}};
 	snprintf(z->uuid, sizeof(z->uuid), "%s", uuid);
 }
 

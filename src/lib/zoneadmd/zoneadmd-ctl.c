@@ -142,10 +142,19 @@ static int h_sysrq(struct zad *z, struct zad_client *c, const json_t *in, json_t
 	return z->ops->sysrq(z, req, out, err);
 }
 
+/* The stored config changed: re-read it, push the metadata server its new view. */
+static int h_mdata(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		   struct zh_error *err)
+{
+	zad_mdata_refresh(z);
+	return 0;
+}
+
 static const ctl_handler handlers[CTL_CMD_MAX] = {
 	[CTL_STATUS] = h_status,	 [CTL_STOP] = h_stop,	    [CTL_KILL] = h_kill,
 	[CTL_REBOOT] = h_reboot,	 [CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
 	[CTL_UPDATE_NET] = h_update_net, [CTL_INFO] = h_info,	    [CTL_SYSRQ] = h_sysrq,
+	[CTL_MDATA] = h_mdata,
 };
 
 /* ---- clients ---- */

@@ -215,6 +215,10 @@ static void dispatch_event(struct zad *z, const struct epoll_event *ev)
 	case ZT_PTY: zad_console_read(z); break;
 	case ZT_TIMER: on_timer(z); break;
 	case ZT_SENTINEL: zad_sentinel_respawn(z); break;
+	case ZT_MDATA: zad_mdata_on_chan(z); break;
+	case ZT_MDATA_PID: zad_mdata_on_exit(z); break;
+	case ZT_MDATA_JOB: zad_mdata_on_job(z); break;
+	case ZT_MDATA_TIMER: zad_mdata_on_timer(z); break;
 	default: break;
 	}
 }

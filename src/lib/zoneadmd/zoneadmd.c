@@ -44,6 +44,7 @@
 /* Free what is left (after zad_end, or a set-up that failed early). */
 void zad_free(struct zad *z)
 {
+	zad_mdata_free(z);
 	zad_clients_close_all(z);
 	zad_console_close(z);
 	zlog_close(&z->conlog);
@@ -123,12 +124,27 @@ int zad_net_update(struct zad *z, const json_t *old, struct zh_error *err)
 
 /* ---- boot ---- */
 
+/* The metadata server: a failure leaves the guest without metadata, never unbooted. */
+static void start_mdata(struct zad *z)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+
+	if (z->ops->mdata && zad_mdata_start(z, &err) < 0)
+		zad_logf(z, "metadata: %s; the guest has no metadata service this boot",
+			 err.msg ? err.msg : "cannot start the server");
+	zh_error_clear(&err);
+}
+
 int zad_boot(struct zad *z, struct zh_error *err)
 {
-	int r = z->ops->boot(z, err);
+	int r;
 
-	if (r < 0)
+	start_mdata(z);
+	r = z->ops->boot(z, err);
+	if (r < 0) {
+		zad_mdata_stop(z);
 		return r;
+	}
 	util_timestamp_now(z->boot_ts);
 	if (zad_watch(z, z->zp.pidfd, ZT_INIT, EPOLLIN) < 0) {
 		z->ops->kill(z);
@@ -145,6 +161,7 @@ static void release_host(struct zad *z)
 	struct zh_error err = ZH_ERROR_INIT;
 
 	disarm_timer(z);
+	zad_mdata_stop(z);
 	z->ops->net_release(z);
 	crashpoint("zoneadmd.end.net");
 	if (z->cgroup_made) {
@@ -190,6 +207,7 @@ static void restart(struct zad *z)
 
 	z->ops->kill(z); /* whatever the old payload left */
 	disarm_timer(z);
+	zad_mdata_stop(z);
 	/* The last boot's sub-cgroups go, so the zone's top is a leaf again. */
 	r = z->cgroup_made ? cgroup_reset_zone(z->uuid, &err) : 0;
 	if (r == 0)

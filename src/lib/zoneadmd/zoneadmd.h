@@ -16,6 +16,9 @@
  *   zoneadmd-clients.c  the control clients' list, answering waiters
  *   zoneadmd-sentinel.c the process that cleans up when zoneadmd is killed
  *   zoneadmd-console.c  console pty, console log, relay to clients
+ *   zoneadmd-mdata.c    the metadata server: spawn, transports, view, end
+ *   zoneadmd-mdata-job.c the metadata server's requests: guest updates run
+ *                       as `vmadm update`, the view re-read; its free
  *   zoneadmd.c          the state machine: boot, stop, reboot, init's end,
  *                       the stop timeout, the end of the VM
  *   zoneadmd-ctl.c      the control socket: accept, read, command table
@@ -82,6 +85,23 @@ struct zad_client {
 	struct zad_client *next;
 };
 
+/* The metadata server of the running payload (zoneadmd-mdata.c). */
+struct zad_mdata_job;
+struct zad_mdata {
+	int chan;  /* our end of the channel (mdsrv-chan.h); -EBADF none */
+	pid_t pid; /* mdatad */
+	int pidfd;
+	uint64_t gen;		     /* bumped per server: answers go only to the one that asked */
+	int serial_master;	     /* zone: until handed over */
+	int serial_slave;	     /* zone: kept (bound at /dev/ttyS1 by zone_spawn) */
+	char *dir;		     /* zone: <run>/<uuid>/zonecontrol, the socket's */
+	char tool[4096];	     /* zone: the static mdata tool, or "" */
+	int timer, tries;	     /* HVM: retrying the connection to QEMU */
+	char *server_uuid;	     /* cached for the view */
+	struct zad_mdata_job *queue; /* guest updates; the first one runs */
+	int job_pidfd, job_out;	     /* the running `vmadm update`, its output */
+};
+
 struct zad {
 	char uuid[UTIL_UUID_LEN + 1];
 	const struct brand_ops *ops;
@@ -115,10 +135,23 @@ struct zad {
 	int pty_master, pty_slave;
 	struct zlog conlog, log;
 	struct zad_client *clients;
+	struct zad_mdata mdata;
 };
 
 /* epoll tags (high 32 bits of epoll_data.u64; low 32 bits: the fd). */
-enum { ZT_SIG = 1, ZT_INIT, ZT_LISTEN, ZT_CLIENT, ZT_PTY, ZT_TIMER, ZT_SENTINEL };
+enum {
+	ZT_SIG = 1,
+	ZT_INIT,
+	ZT_LISTEN,
+	ZT_CLIENT,
+	ZT_PTY,
+	ZT_TIMER,
+	ZT_SENTINEL,
+	ZT_MDATA,	/* the metadata server's channel */
+	ZT_MDATA_PID,	/* the metadata server ended */
+	ZT_MDATA_JOB,	/* a guest's `vmadm update` ended */
+	ZT_MDATA_TIMER, /* HVM: retry the serial line */
+};
 
 /* zoneadmd-log.c */
 int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,
@@ -157,6 +190,25 @@ int zad_console_pty(struct zad *z, uid_t owner, struct zh_error *err);
 void zad_console_read(struct zad *z);
 void zad_console_input(struct zad *z, struct zad_client *c);
 void zad_console_close(struct zad *z);
+
+/* zoneadmd-mdata.c: the metadata server (docs/architecture.md §23) */
+/* Start it for this boot (a zone's transports made, an HVM's attached later). */
+int zad_mdata_start(struct zad *z, struct zh_error *err);
+/* Send it the VM view (after each re-read of the config). */
+void zad_mdata_push(struct zad *z);
+/* End it (the payload ended). */
+void zad_mdata_stop(struct zad *z);
+/* HVM: (re)connect the serial line to QEMU, retrying. */
+void zad_mdata_reattach(struct zad *z);
+void zad_mdata_on_timer(struct zad *z);
+void zad_mdata_on_exit(struct zad *z);
+
+/* zoneadmd-mdata-job.c: the server's messages, guest updates through `vmadm update` */
+void zad_mdata_on_chan(struct zad *z);
+void zad_mdata_on_job(struct zad *z);
+/* Re-read the stored config and push it (CTL_MDATA; after a guest update). */
+void zad_mdata_refresh(struct zad *z);
+void zad_mdata_free(struct zad *z);
 
 /* zoneadmd.c: the state machine */
 /* Free what is left (after zad_end, or a set-up that failed early). */

@@ -14,6 +14,18 @@
 
 #include "mdsrv.h"
 
+/*
+ * Under AddressSanitizer (the test builds) its quarantine of freed memory
+ * (256 MiB by default) would be charged to the VM's memory cgroup, where
+ * the server runs, and a few large views would have the kernel kill it:
+ * keep it small.  Unused in other builds.
+ */
+const char *__asan_default_options(void);
+const char *__asan_default_options(void)
+{
+	return "quarantine_size_mb=4:thread_local_quarantine_size_kb=64";
+}
+
 int main(int argc, char **argv)
 {
 	char *end = NULL;

@@ -3,7 +3,8 @@
  * (docs/architecture.md §23): the bytes a guest can send, fed in chunks the
  * input chooses (and repeated, to pass the line bound), to a session whose store answers from a
  * fixed VM config through mdata-keys.  Seeds in tests/fuzz/corpus/fuzz-mdata/.  Checks that every
- * reply is whole LF-terminated lines and that a V2 reply verifies.
+ * reply is whole LF-terminated lines and that a V2 reply verifies.  An
+ * allowed PUT or DELETE is deferred and completed, as the server does.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -27,13 +28,22 @@ static int st_keys(void *ctx, struct mdata_answer *a)
 	return mdata_keys_list(vm, a);
 }
 
+/* As the server does: an allowed change is answered later (mdsrv.c). */
+static int defer(int r, const json_t *update, struct mdata_answer *a)
+{
+	if (r < 0 || !update)
+		return r;
+	mdata_answer_clear(a);
+	return MDATA_DEFER;
+}
+
 static int st_put(void *ctx, const char *key, const char *val, size_t len, struct mdata_answer *a)
 {
 	json_t *u = NULL;
 	int r = mdata_keys_put(vm, key, val, len, &u, a);
 
 	json_decref(u);
-	return r;
+	return defer(r, u, a);
 }
 
 static int st_del(void *ctx, const char *key, struct mdata_answer *a)
@@ -42,7 +52,7 @@ static int st_del(void *ctx, const char *key, struct mdata_answer *a)
 	int r = mdata_keys_delete(vm, key, &u, a);
 
 	json_decref(u);
-	return r;
+	return defer(r, u, a);
 }
 
 static const struct mdata_store_ops ops = {st_get, st_keys, st_put, st_del};
@@ -81,6 +91,19 @@ static void check_output(const char *o, size_t len)
 	}
 }
 
+/* zoneadmd's answer to a deferred change: OK and a failure in turn. */
+static int complete(struct mdata_session *s)
+{
+	static unsigned n;
+	struct mdata_answer a = {0};
+
+	if (n++ % 2)
+		mdata_answer_set(&a, MDATA_SUCCESS, "OK", 2);
+	else
+		mdata_answer_set(&a, MDATA_FAILURE, "Invalid value", 13);
+	return mdata_session_complete(s, &a);
+}
+
 /* Feed data to s in chunks of step bytes, checking the replies. */
 static void feed(struct mdata_session *s, const uint8_t *data, size_t size, size_t step)
 {
@@ -94,6 +117,8 @@ static void feed(struct mdata_session *s, const uint8_t *data, size_t size, size
 		if (r <= 0 || (size_t)r > n)
 			__builtin_trap();
 		off += (size_t)r;
+		if (mdata_session_deferred(s) && complete(s) < 0)
+			__builtin_trap();
 		o = mdata_session_output(s, &olen);
 		check_output(o, olen);
 		mdata_session_consume(s, olen);

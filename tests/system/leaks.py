@@ -45,6 +45,26 @@ def zoneadmd_pids(h):
     return out
 
 
+def mdatad_pids(uuids):
+    """Metadata servers (mdatad, docs/architecture.md §23) of the VMs in uuids:
+    found by their cgroup (they carry no environment to tell their host by)."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % d, "rb") as f:
+                if f.read().split(b"\0")[0] != b"mdatad":
+                    continue
+            with open("/proc/%s/cgroup" % d) as f:
+                cg = f.read()
+            if any(u in cg for u in uuids):
+                out.append(int(d))
+        except OSError:
+            pass
+    return out
+
+
 def pool_mount(h):
     return os.path.join(h.root, "zones")
 
@@ -175,6 +195,7 @@ def census(h, uuids=()):
     """Counts of every kind of object, for a before/after table."""
     return {
         "zoneadmd": len(zoneadmd_pids(h)),
+        "mdatad": len(mdatad_pids(uuids)),
         "cgroups": len(cgroups(uuids)),
         "mounts": len(mounts(h)),
         "loops": len(loops(h)),

@@ -1,7 +1,8 @@
 """The ctl protocol's versioning rule (docs/architecture.md §16).
 A command never changes meaning, so a vmadm meeting a zoneadmd
 started before an upgrade, which does not know CTL_UPDATE_NET, fails
-cleanly and says so: the stored config, the zone's VNICs and the nft rules
+cleanly and says so (or, for CTL_MDATA, which an older zoneadmd has no
+use for, goes on): the stored config, the zone's VNICs and the nft rules
 all stay as they were.  The older zoneadmd is tests/helpers/zoneadmd-v1
 (the same core answering CTL_UPDATE_NET "unknown"), started through
 ZONEHOST_ZONEADMD.  Addresses: 198.18.0.0/15 only.
@@ -44,6 +45,10 @@ def test_old_zoneadmd_refuses_live_nics_and_nothing_changes(net):
     r = h.vmadm("update", u, "max_physical_memory=300")
     assert r.rc == 0, r
     assert get(h, u)["max_physical_memory"] == 300
+    # CTL_MDATA (newer) answered "unknown": a metadata change is stored all the same
+    r = h.vmadm("update", u, input=json.dumps({"set_customer_metadata": {"k": "v"}}))
+    assert r.rc == 0, r
+    assert get(h, u)["customer_metadata"] == {"k": "v"}
     assert h.vmadm("stop", u).rc == 0
     assert_clean(h, u)
     # a current zoneadmd applies the same change live

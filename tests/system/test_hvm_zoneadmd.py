@@ -14,6 +14,7 @@ import time
 
 import pytest
 
+from leaks import mdatad_pids
 from test_vmadm_util import get
 
 pytestmark = [
@@ -63,6 +64,14 @@ def test_kvm_boot_info_stop(imghost, hvm_kernel):
     assert os.readlink(f"/proc/{pid}/exe").endswith("qemu-system-x86_64")
     with open(f"/proc/{pid}/cgroup") as f:
         assert u in f.read()
+    # the metadata server (docs/architecture.md §23) holds QEMU's second serial port
+    assert wait_file_has(os.path.join(zp, "logs", "zoneadmd.log"), "metadata: serial attached",
+                         30)
+    md = mdatad_pids([u])
+    assert len(md) == 1, md
+    st = dict(l.split(":", 1) for l in open(f"/proc/{md[0]}/status"))
+    assert st["Uid"].split() == [str(cfg["zonehost_id_base"] + 1000)] * 4
+    assert st["Seccomp"].strip() == "2" and int(st["CapBnd"], 16) == 0
     r = h.vmadm("info", u, "status")
     assert r.rc == 0, r
     assert r.json()["status"]["status"] == "running"
@@ -75,4 +84,5 @@ def test_kvm_boot_info_stop(imghost, hvm_kernel):
     assert r.rc == 0, r
     assert get(h, u)["state"] == "stopped"
     assert not os.path.exists(f"/proc/{pid}")
+    assert mdatad_pids([u]) == []
     assert wait_file_has(os.path.join(zp, "logs", "console.log"), "ZONEHOST-HVM-POWEROFF", 5)

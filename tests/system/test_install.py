@@ -17,6 +17,8 @@ def test_make_install_prefix(tmp_path):
     for t in TOOLS:
         assert os.access(prefix / "sbin" / t, os.X_OK), t
         assert (prefix / "share" / "man" / "man8" / (t + ".8")).is_file(), t
+    for t in ("mdatad", "mdata-tool", "mdata-get"):    # the metadata server and guest tools
+        assert os.access(prefix / "libexec" / "zonehost" / t, os.X_OK), t
     unit = prefix / "lib" / "systemd" / "system" / "zonehost-pools.service"
     assert unit.is_file()
     assert str(prefix / "sbin" / "zonehost") in unit.read_text()

@@ -10,6 +10,7 @@
 #include "jsonutil.h"
 #include "macro.h"
 #include "mdata-keys.h"
+#include "mdata-rate.h"
 #include "mdata-session.h"
 #include "mdata-wire.h"
 #include "tap.h"
@@ -145,6 +146,8 @@ static char last_put[256];
 static int fake_put(void *ctx, const char *key, const char *val, size_t len, struct mdata_answer *a)
 {
 	snprintf(last_put, sizeof(last_put), "%s=%.*s", key, (int)len, val);
+	if (strcmp(key, "later") == 0)
+		return MDATA_DEFER;
 	if (strncmp(key, "sdc:", 4) == 0)
 		return mdata_answer_set(a, MDATA_FAILURE, "Cannot update the \"sdc\" Namespace.",
 					34);
@@ -496,6 +499,62 @@ static void test_keys_write(json_t *vm)
 	       "DELETE namespaced refused");
 }
 
+/* A PUT answered later (the server waits for zoneadmd's `vmadm update`). */
+static void test_deferred(void)
+{
+	struct mdata_session *s = mdata_session_new(&fake, NULL);
+	struct mdata_buf req = {0};
+	struct mdata_answer a = {0};
+	const char *o;
+	size_t olen;
+
+	ok(s && mdata_v2_format(&req, "0a1b2c3d", "PUT", "bGF0ZXI= dg==", 13) == 0, "PUT framed");
+	is_int(mdata_session_feed(s, "NEGOTIATE V2\n", 13), 13, "negotiated");
+	mdata_session_consume(s, 6);
+	is_int(mdata_session_feed(s, req.data, req.len), (long)req.len, "PUT fed");
+	mdata_session_output(s, &olen);
+	ok(olen == 0 && mdata_session_deferred(s), "no answer yet, deferred");
+	mdata_answer_set(&a, MDATA_SUCCESS, "OK", 2);
+	is_int(mdata_session_complete(s, &a), 0, "completed");
+	o = mdata_session_output(s, &olen);
+	ok(olen == 37 && memcmp(o, "V2 21 0599de6f 0a1b2c3d SUCCESS T0s=\n", 37) == 0,
+	   "the answer carries the request's id");
+	ok(!mdata_session_deferred(s), "no longer deferred");
+	is_int(mdata_session_complete(s, &a), -EINVAL, "nothing to complete");
+	mdata_session_consume(s, olen);
+	mdata_session_feed(s, req.data, req.len);
+	mdata_answer_set(&a, MDATA_FAILURE, "no", 2);
+	mdata_session_complete(s, &a);
+	o = mdata_session_output(s, &olen);
+	ok(olen > 0 && strstr(o, " FAILURE bm8=\n") != NULL, "a failure answered likewise");
+	mdata_buf_free(&req);
+	mdata_session_free(s);
+	is_str(run("PUT later v\n"), "FAILURE\n", "V1 never defers");
+}
+
+/* The per-VM token bucket. */
+static void test_rate(void)
+{
+	struct mdata_rate r;
+	int n = 0;
+
+	mdata_rate_init(&r, 200, 400, 1000);
+	while (mdata_rate_take(&r, 1000) == 0 && n < 1000)
+		n++;
+	is_int(n, 400, "a full bucket: the burst");
+	is_int((long)mdata_rate_take(&r, 1000), 5, "then one token per 5 ms");
+	is_int((long)mdata_rate_take(&r, 1004), 1, "1 ms to go");
+	is_int((long)mdata_rate_take(&r, 1005), 0, "a token after 5 ms");
+	is_int((long)mdata_rate_take(&r, 900), 5, "a clock going back adds nothing");
+	n = 0;
+	while (mdata_rate_take(&r, 1000000) == 0 && n < 1000)
+		n++;
+	is_int(n, 400, "a long pause refills up to the burst only");
+	mdata_rate_init(&r, 0, 0, 0);
+	is_int((long)mdata_rate_take(&r, 0), 0, "0s count as 1: one token");
+	is_int((long)mdata_rate_take(&r, 0), 1000, "then one a second");
+}
+
 int main(void)
 {
 	json_t *vm = NULL;
@@ -508,6 +567,8 @@ int main(void)
 	test_splits();
 	test_oversize();
 	test_big_put();
+	test_deferred();
+	test_rate();
 	if (jsonutil_parse(vm_json, strlen(vm_json), "vm", &vm, NULL) < 0) {
 		ok(0, "test VM parses");
 		return tap_done();

@@ -555,6 +555,10 @@ static void test_unknown_and_old(void)
 	is_int(call(&z, CTL_UPDATE_NET, NULL, NULL), -ENOSYS, "an older zoneadmd: ENOSYS");
 	is_int(F.net_updates, 0, "and applies nothing");
 	is_int(call(&z, CTL_UPDATE, NULL, NULL), 0, "but knows UPDATE");
+	is_int(call(&z, CTL_MDATA, NULL, NULL), -ENOSYS, "nor MDATA (vmadm goes on)");
+	z.ctl_max = 0;
+	is_int(call(&z, CTL_MDATA, NULL, NULL), 0,
+	       "MDATA without a metadata server: nothing to do");
 	zad_free(&z);
 }
 

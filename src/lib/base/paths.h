@@ -111,6 +111,9 @@ char *paths_deleting_mark(const char *uuid);
 #define PATHS_RUN_STATE "state.json"
 #define PATHS_RUN_EXIT	"exit.json"
 #define PATHS_RUN_SOCK	"control.sock"
+/* The metadata socket's directory (bound into a zone) and the socket (docs/architecture.md §23). */
+#define PATHS_RUN_MDATA_DIR  "zonecontrol"
+#define PATHS_RUN_MDATA_SOCK "zonecontrol/metadata.sock"
 
 /* "<run>/<uuid>", a VM's run directory. */
 char *paths_vm_run(const char *uuid);

@@ -256,11 +256,21 @@ static void unlink_in(const char *uuid, const char *name)
 		unlink(p);
 }
 
+static void rmdir_in(const char *uuid, const char *name)
+{
+	_cleanup_free_ char *p = runstate_path(uuid, name);
+
+	if (p)
+		rmdir(p);
+}
+
 void runstate_finish(const char *uuid)
 {
 	unlink_in(uuid, PATHS_RUN_STATE);
 	unlink_in(uuid, PATHS_RUN_SOCK);
 	unlink_in(uuid, PATHS_RUN_LOCK);
+	unlink_in(uuid, PATHS_RUN_MDATA_SOCK);
+	rmdir_in(uuid, PATHS_RUN_MDATA_DIR);
 }
 
 int runstate_remove(const char *uuid, struct zh_error *err)

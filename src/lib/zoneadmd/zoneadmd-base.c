@@ -40,9 +40,11 @@ void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops)
 			  .mdata = {.chan = -EBADF,
 				    .pidfd = -EBADF,
 				    .serial_master = -EBADF,
+				    .lfd = -EBADF,
 				    .serial_slave = -EBADF,
 				    .timer = -EBADF,
 				    .job_pidfd = -EBADF,
+				    .job_timer = -EBADF,
 				    .job_out = -EBADF}};
 	snprintf(z->uuid, sizeof(z->uuid), "%s", uuid);
 }

@@ -11,9 +11,13 @@
  * own copy of the config, so only what a guest may change is ever
  * written, whatever the server sends.  A job's answer goes to the server
  * that asked (a reboot starts a new one: an older job's end is not
- * answered).  At most MDATA_QUEUE_MAX jobs wait; past that the server is
- * answered "Internal error" at once (it has at most one per connection,
- * so only a server that went bad gets there).
+ * answered).  Jobs start at most every JOB_GAP_MS (a guest's PUT flood
+ * costs the host at most ten `vmadm update` a second, outside the VM's
+ * cgroup), and a PUT that would take customer_metadata and
+ * internal_metadata past JOB_MD_MAX is refused (the config lives on the
+ * host, beside the dataset, outside the VM's quota).  At most JOB_QUEUE_MAX jobs wait; past that
+ * the server is answered "Internal error" at once (it has at most one per connection, so only a
+ * server that went bad gets there).
  */
 #include <fcntl.h>
 #include <libgen.h>
@@ -25,7 +29,9 @@
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "brand.h"
 #include "jsonutil.h"
@@ -36,6 +42,8 @@
 
 #define JOB_ERR_MAX   480
 #define JOB_QUEUE_MAX 64
+#define JOB_GAP_MS    100	 /* at most 10 guest updates a second */
+#define JOB_MD_MAX    (4u << 20) /* a guest may grow customer_metadata to 4 MiB */
 
 struct zad_mdata_job {
 	uint64_t id, gen; /* the request, and the server that asked */
@@ -70,6 +78,9 @@ static void jobs_free(struct zad *z)
 		zad_unwatch(z, m->job_pidfd);
 	closep(&m->job_pidfd); /* a running `vmadm update` finishes on its own */
 	closep(&m->job_out);
+	if (m->job_timer >= 0)
+		zad_unwatch(z, m->job_timer);
+	closep(&m->job_timer);
 }
 
 void zad_mdata_free(struct zad *z)
@@ -170,14 +181,44 @@ static int start_job(struct zad *z, struct zad_mdata_job *j)
 	return 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Not before JOB_GAP_MS after the last start: the timer calls run_next again. */
+static bool too_soon(struct zad *z)
+{
+	struct zad_mdata *m = &z->mdata;
+	uint64_t t = now_ms();
+	struct itimerspec its = {{0, 0}, {0, 0}};
+
+	if (t >= m->job_next_ms)
+		return false;
+	its.it_value.tv_nsec = (long)(m->job_next_ms - t) * 1000000;
+	if (m->job_timer < 0) {
+		m->job_timer = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+		if (m->job_timer < 0 ||
+		    zad_watch(z, m->job_timer, ZT_MDATA_JOBTIMER, EPOLLIN) < 0) {
+			closep(&m->job_timer);
+			return false; /* no timer: no pacing rather than no update */
+		}
+	}
+	return timerfd_settime(m->job_timer, 0, &its, NULL) == 0;
+}
+
 /* Start the next job when none runs; one that cannot start is answered at once. */
 static void run_next(struct zad *z)
 {
 	struct zad_mdata *m = &z->mdata;
 
-	while (m->job_pidfd < 0 && m->queue) {
+	while (m->job_pidfd < 0 && m->queue && !too_soon(z)) {
 		struct zad_mdata_job *j = m->queue;
 
+		m->job_next_ms = now_ms() + JOB_GAP_MS;
 		if (start_job(z, j) == 0)
 			return;
 		answer(z, j->gen, j->id, "Internal error");
@@ -200,6 +241,14 @@ static void last_line(int fd, char *buf, size_t len)
 		memmove(buf, p + 1, strlen(p + 1) + 1);
 	if (strncmp(buf, "vmadm: ", 7) == 0)
 		memmove(buf, buf + 7, strlen(buf + 7) + 1);
+}
+
+void zad_mdata_on_job_timer(struct zad *z)
+{
+	uint64_t n;
+
+	if (read(z->mdata.job_timer, &n, sizeof(n)) > 0)
+		run_next(z);
 }
 
 void zad_mdata_on_job(struct zad *z)
@@ -257,6 +306,19 @@ static void enqueue(struct zad *z, uint64_t id, json_t *update)
 	run_next(z);
 }
 
+/* Would this PUT take the stored metadata past JOB_MD_MAX (the config is the host's disk)? */
+static bool too_big(struct zad *z, const char *key, size_t len)
+{
+	size_t have = 0;
+
+	for (const char *k = "customer_metadata"; k; k = k[0] == 'c' ? "internal_metadata" : NULL) {
+		_cleanup_free_ char *s = json_dumps(json_object_get(z->vm, k), JSON_COMPACT);
+
+		have += s ? strlen(s) : 0;
+	}
+	return have + strlen(key) + len > JOB_MD_MAX;
+}
+
 /* A PUT or DELETE: checked again here, then queued; a refusal answered with its reason. */
 static void on_change(struct zad *z, const json_t *msg, bool put)
 {
@@ -268,6 +330,11 @@ static void on_change(struct zad *z, const json_t *msg, bool put)
 
 	if (!json_is_integer(id) || !key || !*key || (put && !json_is_string(val)))
 		return;
+	if (put && too_big(z, key, json_string_length(val))) {
+		answer(z, z->mdata.gen, (uint64_t)json_integer_value(id),
+		       "Metadata too large (4 MiB at most)");
+		return;
+	}
 	r = put ? mdata_keys_put(z->vm, key, json_string_value(val), json_string_length(val),
 				 &update, &a)
 		: mdata_keys_delete(z->vm, key, &update, &a);

@@ -18,15 +18,19 @@
  * capability, no_new_privs, and its own seccomp filter (mdsrv.c).  It
  * gets fds only: the channel (mdsrv-chan.h), then its transports:
  *   OS zone   a listening socket <run>/<uuid>/zonecontrol/metadata.sock
- *             (dir 0700 and socket 0600, the zone root's: zone root
- *             only, as on SmartOS), which zone_spawn binds read-only at
+ *             (the directory host root's 0755, the socket the zone root's
+ *             0600: zone root only, as on SmartOS), which zone_spawn binds
+ *             read-only at
  *             /.zonecontrol (lx: /native/.zonecontrol); and a raw pty
  *             whose slave zone_spawn binds at /dev/ttyS1 (zoneadmd keeps
- *             a slave fd, so the master never reads EIO).
+ *             a slave fd, so the master never reads EIO; and its copies
+ *             of the master and the listener, for a server started again).
  *   HVM       zoneadmd's connection to QEMU's vm.ttyb (the brand's
  *             mdata_connect), retried every 100 ms for up to 120 s, and
  *             made anew when the server says it hung up.
  * The log says "metadata: serial attached" each time a line is handed over.
+ * A server that ends on its own is started again on the same transports,
+ * MDATA_RESTARTS times a boot at most.
  *
  * PUT and DELETE: the server sends the key and value, never an update:
  * zoneadmd asks mdata-keys itself (so a server that went bad can change
@@ -45,7 +49,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -60,17 +63,15 @@
 #include "config.h"
 #include "jail.h"
 #include "jsonutil.h"
-#include "mdata-keys.h"
 #include "mdsrv-chan.h"
 #include "paths.h"
 #include "privdrop.h"
 #include "sysinfo.h"
 #include "zoneadmd.h"
 
-#define MDATA_SOCK	  "metadata.sock"
-#define MDATA_DIR	  "zonecontrol"
 #define MDATA_RETRY_MS	  100
 #define MDATA_RETRY_TRIES 1200 /* 120 s */
+#define MDATA_RESTARTS	  3    /* servers started again per boot, at most */
 
 /* ---- helpers: paths ---- */
 
@@ -172,20 +173,25 @@ static int make_serial(struct zad *z, struct zh_error *err)
 	return 0;
 }
 
-/* <run>/<uuid>/zonecontrol (0700) and its listening socket (0600), the zone root's. */
+/*
+ * <run>/<uuid>/zonecontrol, host root's (0755), and its listening socket,
+ * the zone root's (0600).  The directory is the host's: a zone that
+ * remounts its bind read-write still cannot write into it (its root is
+ * not the host's), so nothing of the zone lands in <run>.
+ */
 static int make_socket(struct zad *z, int *lfd, struct zh_error *err)
 {
 	struct zad_mdata *m = &z->mdata;
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	_cleanup_free_ char *sock = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_SOCK);
 
-	if (asprintf(&m->dir, "%s/%s/" MDATA_DIR, paths_run(), z->uuid) < 0)
+	if (!sock || !(m->dir = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_DIR)))
 		return zh_error_oom(err);
-	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/" MDATA_SOCK, m->dir) >=
-	    sizeof(a.sun_path))
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock) >= sizeof(a.sun_path))
 		return zh_error_set(err, ENAMETOOLONG, NULL, "metadata socket path too long");
 	unlink(a.sun_path);
 	rmdir(m->dir);
-	if (mkdir(m->dir, 0700) < 0 || chown(m->dir, z->id_base, z->id_base) < 0)
+	if (mkdir(m->dir, 0755) < 0 || chmod(m->dir, 0755) < 0)
 		return zh_error_set(err, errno, NULL, "cannot make %s: %m", m->dir);
 	*lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (*lfd < 0 || bind(*lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
@@ -195,21 +201,27 @@ static int make_socket(struct zad *z, int *lfd, struct zh_error *err)
 	return 0;
 }
 
-static int zone_transports(struct zad *z, struct zh_error *err)
+/* The zone's transports to the server (zoneadmd keeps its copies for a restart). */
+static int hand_fds(struct zad *z, struct zh_error *err)
 {
-	_cleanup_close_ int lfd = -EBADF;
 	int r;
 
-	if ((r = make_serial(z, err)) < 0 || (r = make_socket(z, &lfd, err)) < 0)
-		return r;
-	if ((r = send_fd(z, "listen", lfd)) < 0 ||
+	if ((r = send_fd(z, "listen", z->mdata.lfd)) < 0 ||
 	    (r = send_fd(z, "serial", z->mdata.serial_master)) < 0)
 		return zh_error_set(err, -r, NULL, "cannot hand the metadata server its fds: %s",
 				    strerror(-r));
-	closep(&z->mdata.serial_master); /* the server's now */
+	return 0;
+}
+
+static int zone_transports(struct zad *z, struct zh_error *err)
+{
+	int r;
+
+	if ((r = make_serial(z, err)) < 0 || (r = make_socket(z, &z->mdata.lfd, err)) < 0)
+		return r;
 	if (helper_path("mdata-tool", z->mdata.tool, sizeof(z->mdata.tool)) < 0)
 		z->mdata.tool[0] = '\0';
-	return 0;
+	return hand_fds(z, err);
 }
 
 /* ---- the server process ---- */
@@ -329,11 +341,11 @@ void zad_mdata_on_timer(struct zad *z)
 
 /* ---- start, stop ---- */
 
-int zad_mdata_start(struct zad *z, struct zh_error *err)
+/* A server and its channel, sent the view (answers go to this generation only). */
+static int start_server(struct zad *z, struct zh_error *err)
 {
 	int sv[2], r;
 
-	zad_mdata_stop(z);
 	z->mdata.gen++;
 	if ((r = mdsrv_chan_pair(sv)) < 0)
 		return zh_error_set(err, -r, NULL, "cannot make the metadata channel: %s",
@@ -341,11 +353,24 @@ int zad_mdata_start(struct zad *z, struct zh_error *err)
 	z->mdata.chan = sv[0];
 	r = spawn_server(z, sv[1], err);
 	close(sv[1]);
-	if (r < 0 || zad_watch(z, z->mdata.chan, ZT_MDATA, EPOLLIN) < 0) {
-		zad_mdata_stop(z);
-		return r < 0 ? r : zh_error_set(err, errno, NULL, "epoll: %m");
-	}
+	if (r < 0)
+		return r;
+	if (zad_watch(z, z->mdata.chan, ZT_MDATA, EPOLLIN) < 0)
+		return zh_error_set(err, errno, NULL, "epoll: %m");
 	zad_mdata_push(z);
+	return 0;
+}
+
+int zad_mdata_start(struct zad *z, struct zh_error *err)
+{
+	int r;
+
+	zad_mdata_stop(z);
+	z->mdata.restarts = 0;
+	if ((r = start_server(z, err)) < 0) {
+		zad_mdata_stop(z);
+		return r;
+	}
 	if (!is_zone(z)) {
 		zad_mdata_reattach(z);
 		return 0;
@@ -357,12 +382,12 @@ int zad_mdata_start(struct zad *z, struct zh_error *err)
 
 static void remove_socket(struct zad *z)
 {
-	char path[PATH_MAX];
+	_cleanup_free_ char *sock = paths_vm_run_file(z->uuid, PATHS_RUN_MDATA_SOCK);
 
 	if (!z->mdata.dir)
 		return;
-	snprintf(path, sizeof(path), "%s/" MDATA_SOCK, z->mdata.dir);
-	unlink(path);
+	if (sock)
+		unlink(sock);
 	rmdir(z->mdata.dir);
 	free(z->mdata.dir);
 	z->mdata.dir = NULL;
@@ -382,24 +407,62 @@ void zad_mdata_stop(struct zad *z)
 	if (m->chan >= 0)
 		zad_unwatch(z, m->chan);
 	closep(&m->chan);
+	closep(&m->lfd);
 	closep(&m->serial_master);
 	closep(&m->serial_slave);
 	arm_retry(z, 0);
 	remove_socket(z);
 }
 
-/* The server ended on its own (a crash, or its filter killed it). */
+/* The server process and channel only (a zone's transports stay for the next one). */
+static void end_server(struct zad *z)
+{
+	struct zad_mdata *m = &z->mdata;
+
+	zad_unwatch(z, m->pidfd);
+	closep(&m->pidfd);
+	m->pid = 0;
+	if (m->chan >= 0)
+		zad_unwatch(z, m->chan);
+	closep(&m->chan);
+}
+
+static int restart(struct zad *z, struct zh_error *err)
+{
+	int r;
+
+	if (z->mdata.restarts++ >= MDATA_RESTARTS)
+		return -EAGAIN;
+	if ((r = start_server(z, err)) < 0)
+		return r;
+	if (is_zone(z))
+		return hand_fds(z, err);
+	zad_mdata_reattach(z);
+	return 0;
+}
+
+/*
+ * The server ended on its own (the VM's memory cgroup killed it, or its
+ * filter did): a new one takes the same transports, MDATA_RESTARTS times
+ * a boot at most (a server a guest can crash at will must not cost the
+ * host a process a second).
+ */
 void zad_mdata_on_exit(struct zad *z)
 {
+	struct zh_error err = ZH_ERROR_INIT;
 	siginfo_t si = {0};
 
 	if (waitid(P_PIDFD, (id_t)z->mdata.pidfd, &si, WEXITED | WNOHANG) < 0 || si.si_pid == 0)
 		return;
-	zad_logf(z,
-		 "metadata: server pid %d ended (%s %d); the guest has no metadata until the "
-		 "next boot",
-		 (int)z->mdata.pid, si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
-	zad_unwatch(z, z->mdata.pidfd);
-	closep(&z->mdata.pidfd);
-	zad_mdata_stop(z);
+	zad_logf(z, "metadata: server pid %d ended (%s %d)", (int)z->mdata.pid,
+		 si.si_code == CLD_EXITED ? "status" : "signal", si.si_status);
+	end_server(z);
+	if (restart(z, &err) < 0) {
+		zad_logf(z, "metadata: %s; the guest has no metadata until the next boot",
+			 err.msg ? err.msg : "restarted too often");
+		zad_mdata_stop(z);
+	} else {
+		zad_logf(z, "metadata: server restarted (pid %d)", (int)z->mdata.pid);
+	}
+	zh_error_clear(&err);
 }

@@ -219,6 +219,7 @@ static void dispatch_event(struct zad *z, const struct epoll_event *ev)
 	case ZT_MDATA_PID: zad_mdata_on_exit(z); break;
 	case ZT_MDATA_JOB: zad_mdata_on_job(z); break;
 	case ZT_MDATA_TIMER: zad_mdata_on_timer(z); break;
+	case ZT_MDATA_JOBTIMER: zad_mdata_on_job_timer(z); break;
 	default: break;
 	}
 }

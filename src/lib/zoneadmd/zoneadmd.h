@@ -92,7 +92,9 @@ struct zad_mdata {
 	pid_t pid; /* mdatad */
 	int pidfd;
 	uint64_t gen;		     /* bumped per server: answers go only to the one that asked */
-	int serial_master;	     /* zone: until handed over */
+	int serial_master;	     /* zone: the server's serial line (our copy, for a restart) */
+	int lfd;		     /* zone: the listening socket (likewise) */
+	int restarts;		     /* servers started again this boot */
 	int serial_slave;	     /* zone: kept (bound at /dev/ttyS1 by zone_spawn) */
 	char *dir;		     /* zone: <run>/<uuid>/zonecontrol, the socket's */
 	char tool[4096];	     /* zone: the static mdata tool, or "" */
@@ -100,6 +102,8 @@ struct zad_mdata {
 	char *server_uuid;	     /* cached for the view */
 	struct zad_mdata_job *queue; /* guest updates; the first one runs */
 	int job_pidfd, job_out;	     /* the running `vmadm update`, its output */
+	int job_timer;		     /* paces the jobs */
+	uint64_t job_next_ms;	     /* the next job starts no sooner */
 };
 
 struct zad {
@@ -147,10 +151,11 @@ enum {
 	ZT_PTY,
 	ZT_TIMER,
 	ZT_SENTINEL,
-	ZT_MDATA,	/* the metadata server's channel */
-	ZT_MDATA_PID,	/* the metadata server ended */
-	ZT_MDATA_JOB,	/* a guest's `vmadm update` ended */
-	ZT_MDATA_TIMER, /* HVM: retry the serial line */
+	ZT_MDATA,	   /* the metadata server's channel */
+	ZT_MDATA_PID,	   /* the metadata server ended */
+	ZT_MDATA_JOB,	   /* a guest's `vmadm update` ended */
+	ZT_MDATA_TIMER,	   /* HVM: retry the serial line */
+	ZT_MDATA_JOBTIMER, /* the next guest update may start */
 };
 
 /* zoneadmd-log.c */
@@ -206,6 +211,7 @@ void zad_mdata_on_exit(struct zad *z);
 /* zoneadmd-mdata-job.c: the server's messages, guest updates through `vmadm update` */
 void zad_mdata_on_chan(struct zad *z);
 void zad_mdata_on_job(struct zad *z);
+void zad_mdata_on_job_timer(struct zad *z);
 /* Re-read the stored config and push it (CTL_MDATA; after a guest update). */
 void zad_mdata_refresh(struct zad *z);
 void zad_mdata_free(struct zad *z);

@@ -3,11 +3,14 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "macro.h"
 #include "util.h"
@@ -176,4 +179,17 @@ size_t util_strv_len(char *const *v)
 	while (v && v[n])
 		n++;
 	return n;
+}
+
+int util_exe_sibling(const char *name, char *buf, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n < 0)
+		return -errno;
+	exe[n] = '\0';
+	if ((size_t)snprintf(buf, len, "%s/%s", dirname(exe), name) >= len)
+		return -ENAMETOOLONG;
+	return 0;
 }

@@ -42,4 +42,11 @@ int util_parse_size(const char *s, uint64_t *out);
 char **util_split(const char *s, char sep);
 size_t util_strv_len(char *const *v);
 
+/*
+ * "<directory of this process's executable>/name" into buf (a program
+ * installed beside us: zoneadmd beside vmadm, vmadm beside zoneadmd);
+ * 0, or -errno (-ENAMETOOLONG when it does not fit).  Not checked to exist.
+ */
+int util_exe_sibling(const char *name, char *buf, size_t len);
+
 #endif

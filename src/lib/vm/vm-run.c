@@ -25,7 +25,6 @@
  * host lock only when the VM still needs an id range, and then first.
  */
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -128,20 +127,12 @@ static int set_flag(const char *uuid, const char *key, bool val, bool need_ids,
 static int zoneadmd_path(char *buf, size_t len)
 {
 	const char *env = getenv("ZONEHOST_ZONEADMD");
-	char exe[PATH_MAX];
-	ssize_t n;
 
 	if (env && *env) {
 		snprintf(buf, len, "%s", env);
 		return 0;
 	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return -errno;
-	exe[n] = '\0';
-	if ((size_t)snprintf(buf, len, "%s/zoneadmd", dirname(exe)) >= len)
-		return -ENAMETOOLONG;
-	return 0;
+	return util_exe_sibling("zoneadmd", buf, len);
 }
 
 /* In the forked child: never returns. */

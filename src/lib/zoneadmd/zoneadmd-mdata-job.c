@@ -20,7 +20,6 @@
  * server that went bad gets there).
  */
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -113,15 +112,9 @@ void zad_mdata_refresh(struct zad *z)
 
 static int vmadm_path(char *buf, size_t len)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	int r = util_exe_sibling("vmadm", buf, len);
 
-	if (n <= 0)
-		return -errno;
-	exe[n] = '\0';
-	if ((size_t)snprintf(buf, len, "%s/vmadm", dirname(exe)) >= len)
-		return -ENAMETOOLONG;
-	return access(buf, X_OK) == 0 ? 0 : -ENOENT;
+	return r < 0 ? r : access(buf, X_OK) == 0 ? 0 : -ENOENT;
 }
 
 /* The payload in a memfd, at offset 0: the child's stdin. */

@@ -42,7 +42,6 @@
  * its own PUT.
  */
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -78,15 +77,8 @@
 /* <dir of our executable>/name when it is there, else <libexecdir>/zonehost/name. */
 static int helper_path(const char *name, char *buf, size_t len)
 {
-	char exe[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-
-	if (n > 0) {
-		exe[n] = '\0';
-		if ((size_t)snprintf(buf, len, "%s/%s", dirname(exe), name) < len &&
-		    access(buf, X_OK) == 0)
-			return 0;
-	}
+	if (util_exe_sibling(name, buf, len) == 0 && access(buf, X_OK) == 0)
+		return 0;
 	if ((size_t)snprintf(buf, len, "%s/zonehost/%s", ZH_LIBEXECDIR, name) >= len)
 		return -ENAMETOOLONG;
 	return access(buf, X_OK) == 0 ? 0 : -ENOENT;

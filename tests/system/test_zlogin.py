@@ -65,8 +65,11 @@ def start(h, u):
     """vmadm start, its output through a file: a pipe would be held open by
     anything the start leaves running with it (zoneadmd must not, but this
     test is about zlogin)."""
+    argv = [os.path.join(CMD, "vmadm"), "start", u]
+    if h.netns:  # as Host.run: the zone's network lives in the test's namespace
+        argv = ["nsenter", "--net=/run/netns/" + h.netns, "--"] + argv
     with tempfile.TemporaryFile() as out:
-        rc = subprocess.run([os.path.join(CMD, "vmadm"), "start", u], env=h.env,
+        rc = subprocess.run(argv, env=h.env,
                             stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                             timeout=60).returncode
         out.seek(0)

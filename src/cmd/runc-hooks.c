@@ -15,7 +15,6 @@
  * the zone's user namespace, capabilities and seccomp filter), never as
  * host root.
  */
-#define _GNU_SOURCE
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
@@ -40,13 +39,6 @@ struct hook {
 	char **args, **env;
 	int timeout; /* seconds; 0: none */
 };
-
-static void strv_free(char **v)
-{
-	for (size_t i = 0; v && v[i]; i++)
-		free(v[i]);
-	free(v);
-}
 
 static char **strv_from(const json_t *a, const char *dflt)
 {
@@ -112,7 +104,7 @@ static void drain(int fd, char *buf, size_t *n)
 	ssize_t r = read(fd, tmp, sizeof(tmp));
 
 	if (r > 0 && *n + 1 < HOOK_OUT_MAX) {
-		size_t m = MIN((size_t)r, HOOK_OUT_MAX - 1 - *n);
+		size_t room = HOOK_OUT_MAX - 1 - *n, m = (size_t)r < room ? (size_t)r : room;
 
 		memcpy(buf + *n, tmp, m);
 		*n += m;
@@ -129,7 +121,7 @@ static int hook_wait(struct hook_run *h, int timeout, int *status)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
 		struct pollfd p[2] = {{h->out, POLLIN, 0}, {h->errp, POLLIN, 0}};
-		int r = poll(p, 2, left < 0 ? 100 : MIN(left, 100));
+		int r = poll(p, 2, left < 0 ? 100 : (left < 100 ? left : 100));
 
 		if (r > 0 && (p[0].revents & POLLIN))
 			drain(h->out, h->obuf, &h->on);
@@ -195,19 +187,20 @@ static int run_host_hook(const struct hook *k, const char *state, int nsfd, stru
 
 /* ---- startContainer: inside the zone, as the zone's root ---- */
 
-static int run_zone_hook(const struct ctr *c, const struct hook *k, const char *state, pid_t pid,
+static int run_zone_hook(const struct ctr *c, struct hook *k, const char *state, pid_t pid,
 			 struct zh_error *err)
 {
 	struct zone_enter_spec s = {.uuid = c->uuid, .init_pid = pid, .argv = k->args};
 	struct zone_session zs;
 	int in[2], code = 0, r;
 
+	free(k->args[0]); /* argv[0] is its path, resolved in the zone */
+	if (!(k->args[0] = strdup(k->path)))
+		return zh_error_oom(err);
 	if (pipe2(in, O_CLOEXEC) < 0)
 		return zh_error_set(err, errno, NULL, "pipe: %m");
 	s.stdio[0] = in[0];
 	s.stdio[1] = s.stdio[2] = -1;
-	if (k->args[0])
-		s.argv[0] = (char *)k->path;
 	r = zone_enter(&s, &zs, err);
 	close(in[0]);
 	if (r == 0) {

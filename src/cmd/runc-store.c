@@ -144,7 +144,7 @@ static int cmp_str(const void *a, const void *b)
 
 char **ctr_list_ids(const struct rt *rt)
 {
-	_cleanup_closedir_ DIR *d = opendir(rt->root);
+	DIR *d = opendir(rt->root);
 	char **v = calloc(1, sizeof(char *));
 	size_t n = 0;
 	struct dirent *e;
@@ -162,6 +162,8 @@ char **ctr_list_ids(const struct rt *rt)
 		v[n + (v[n] != NULL)] = NULL;
 		n += v[n] != NULL;
 	}
+	if (d)
+		closedir(d);
 	if (v)
 		qsort(v, n, sizeof(char *), cmp_str);
 	return v;

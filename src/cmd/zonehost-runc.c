@@ -89,7 +89,7 @@ int rt_fail(struct rt *rt, const char *fmt, ...)
 
 int rt_fail_err(struct rt *rt, struct zh_error *err, const char *prefix)
 {
-	const char *m = err->msg ? err->msg : strerror(err->code ? err->code : EIO);
+	const char *m = err->msg ? err->msg : strerror(err->errnum ? err->errnum : EIO);
 	int r = rt_fail(rt, "%s%s", prefix ? prefix : "", m);
 
 	zh_error_clear(err);

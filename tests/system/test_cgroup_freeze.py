@@ -47,6 +47,20 @@ def cmdline(pid):
         return None
 
 
+def ppid(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def loop_shell(u):
+    """The loop's shell (not one of its forks before they exec sleep), or None."""
+    try:
+        found = [p for p in zone_pids(u) if cmdline(p) == LOOP and cmdline(ppid(p)) != LOOP]
+    except OSError:
+        return None
+    return found[0] if len(found) == 1 else None
+
+
 def proc_state(pid):
     with open("/proc/%d/stat" % pid) as f:
         return f.read().rsplit(")", 1)[1].split()[0]
@@ -73,8 +87,8 @@ def zone(imghost):
         start(h, u)
         loop = subprocess.Popen([ZLOGIN, u] + LOOP, env=h.env, stdin=subprocess.DEVNULL,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        assert wait_for(lambda: [p for p in zone_pids(u) if cmdline(p) == LOOP], 10)
-        pid = [p for p in zone_pids(u) if cmdline(p) == LOOP][0]
+        assert wait_for(lambda: loop_shell(u), 10)
+        pid = loop_shell(u)
         assert wait_for(lambda: os.path.exists("/proc/%d/root/tmp/zh-counter" % pid), 10)
         yield h, u, get(h, u)["pid"], pid
     finally:

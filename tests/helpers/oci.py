@@ -21,7 +21,7 @@ exercised here").
   io.containerd.runc.v2, options BinaryName = the runtime under test).
 - Podman: podman with its own --root/--runroot/--tmpdir, vfs storage,
   cgroupfs, file events, file locks, its CNI config dir in the temporary
-  directory and the runtime's --root there too (--runtime-flag).
+  directory.
 
 Everything is removed at close(), pass or fail: tasks and containers, the
 daemons and shims/conmons (by PID: each found by the unique address or
@@ -445,10 +445,15 @@ class Podman:
     def __init__(self, box, runtime, image):
         self.box = box
         self.runtime = runtime
-        self.host_paths = HostPaths(["/var/lib/containers", "/var/lib/containers/cache"],
+        # The runtime's state stays in its default --root (/run/runc,
+        # /run/crun): podman's --runtime-flag root=DIR is not passed on by
+        # `podman container cleanup` (conmon's exit command), whose
+        # `delete --force` would then miss the container.
+        self.host_paths = HostPaths(["/var/lib/containers", "/var/lib/containers/cache",
+                                     "/run/runc", "/run/crun"],
                                     ["/var/lib/containers/cache/blob-info-cache-v1.boltdb"])
         self.dir = tempfile.mkdtemp(prefix="zh-podman-", dir="/var/tmp")
-        for d in ("root", "run", "tmp", "net.d", "rt-root"):
+        for d in ("root", "run", "tmp", "net.d"):
             os.makedirs(os.path.join(self.dir, d))
         # podman sets the container's RLIMIT_NOFILE/NPROC above the host's by
         # default; without CAP_SYS_RESOURCE the runtime's setrlimit fails.
@@ -476,8 +481,7 @@ class Podman:
             "podman", "--root", self.dir + "/root", "--runroot", self.dir + "/run",
             "--tmpdir", self.dir + "/tmp", "--storage-driver", "vfs",
             "--cgroup-manager", "cgroupfs", "--events-backend", "file",
-            "--runtime", self.runtime, "--runtime-flag", "root=" + self.dir + "/rt-root",
-            *args)
+            "--runtime", self.runtime, *args)
 
     def run(self, *args, timeout=60, input=None):
         return subprocess.run(self.argv(*args), capture_output=True, text=True,

@@ -301,6 +301,30 @@ class HostPaths:
                 pass
 
 
+class Cgroups:
+    """Cgroups the callers make by themselves at the top of each hierarchy
+    (ctr's cgroupsPath parent, podman's libpod_parent): each of `names` that
+    did not exist before is removed at close(), children first."""
+
+    def __init__(self, names):
+        root = "/sys/fs/cgroup"
+        hier = [root] if os.path.exists(os.path.join(root, "cgroup.controllers")) else \
+            [os.path.join(root, h) for h in sorted(os.listdir(root))
+             if os.path.isdir(os.path.join(root, h))]
+        self.new = [os.path.join(h, n) for h in hier for n in names
+                    if not os.path.exists(os.path.join(h, n))]
+
+    def close(self):
+        for top in self.new:
+            if not os.path.isdir(top):
+                continue
+            for d, _, _ in sorted(os.walk(top), key=lambda x: -len(x[0])):
+                try:
+                    os.rmdir(d)
+                except OSError:
+                    pass
+
+
 # --- containerd --------------------------------------------------------------
 
 CONTAINERD_CONFIG = """\
@@ -322,6 +346,8 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
   stream_server_address = "127.0.0.1"
   stream_server_port = "0"
   enable_selinux = false
+  # No CAP_SYS_RESOURCE here: the sandbox's oom_score_adj -998 would fail.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "{d}/cni/bin"
     conf_dir = "{d}/cni/net.d"
@@ -349,6 +375,10 @@ class Containerd:
         self.proc = None
         self.host_paths = HostPaths(["/run/containerd", "/run/containerd/s", "/run/containerd/fifo"])
         self.dir = tempfile.mkdtemp(prefix="zh-ctrd-", dir="/var/tmp")
+        # Every container's cgroup goes under this parent (ctr --cgroup, the
+        # CRI sandbox's cgroup_parent); ctr's default would be /default.
+        self.cgroup_parent = os.path.basename(self.dir)
+        self.cgroups = Cgroups([self.cgroup_parent, "default", "k8s.io"])
         self.sock = os.path.join(self.dir, "containerd.sock")
         self.runc_root = os.path.join(self.dir, "runc-root")
         self.fifo_dir = os.path.join(self.dir, "fifo")
@@ -403,7 +433,9 @@ class Containerd:
     def run_argv(self, runtime, cid, *cmd, opts=()):
         """argv of `ctr run --runc-binary RUNTIME ... IMAGE CID CMD...`."""
         return self.ctr_argv("run", "--runc-binary", runtime, "--runc-root", self.runc_root,
-                             "--fifo-dir", self.fifo_dir, *opts, IMAGE, cid, *cmd)
+                             "--fifo-dir", self.fifo_dir,
+                             "--cgroup", "/%s/%s" % (self.cgroup_parent, cid),
+                             *opts, IMAGE, cid, *cmd)
 
     def exec_argv(self, cid, exec_id, *cmd, opts=()):
         """argv of `ctr tasks exec --exec-id EXEC_ID CID CMD...`."""
@@ -434,6 +466,7 @@ class Containerd:
             left = self.box.umount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.host_paths.close()
+            self.cgroups.close()
         assert not left, "containerd left mounts: %r" % left
 
 
@@ -453,6 +486,7 @@ class Podman:
                                      "/run/runc", "/run/crun"],
                                     ["/var/lib/containers/cache/blob-info-cache-v1.boltdb"])
         self.dir = tempfile.mkdtemp(prefix="zh-podman-", dir="/var/tmp")
+        self.cgroups = Cgroups(["libpod_parent"])
         for d in ("root", "run", "tmp", "net.d"):
             os.makedirs(os.path.join(self.dir, d))
         # podman sets the container's RLIMIT_NOFILE/NPROC above the host's by
@@ -504,6 +538,7 @@ class Podman:
             left = self.box.umount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.host_paths.close()
+            self.cgroups.close()
         assert not left, "podman left mounts: %r" % left
 
 

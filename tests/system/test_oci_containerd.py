@@ -8,6 +8,7 @@ not built), each on a private containerd in a network and mount namespace
 of the test's own (tests/helpers/oci.py).  Host only: not in guest.list.
 """
 import fcntl
+import json
 import os
 import pty
 import select
@@ -15,9 +16,11 @@ import struct
 import subprocess
 import termios
 import time
+import uuid as uuidlib
 
 import pytest
 
+import cri
 from oci import CMD, IMAGE
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (containerd, namespaces)")
@@ -111,6 +114,14 @@ def test_log_uri_file(containerd):
     assert "to-stdout" in text and "to-stderr" in text, text
 
 
+# The caller sets the pty's size once the process runs (a resize after
+# start): wait for it; the sleep lets the caller copy the output before the
+# pty closes.
+TTY_SCRIPT = ("tty; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+              "s=$(stty size 2>/dev/null); case $s in ''|'0 0') sleep 0.1 ;; *) break ;; esac; "
+              "done; echo size=$s; sleep 0.2; exit 4")
+
+
 def read_pty(fd, proc, timeout):
     out = b""
     end = time.monotonic() + timeout
@@ -136,7 +147,7 @@ def test_tty(containerd):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 31, 97, 0, 0))
     argv = c.run_argv(c.runtime.path, "t-tty", "sh", "-c",
-                      "tty; stty size; exit 4", opts=["--rm", "-t"])
+                      TTY_SCRIPT, opts=["--rm", "-t"])
     proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
                             start_new_session=True, close_fds=True)
     os.close(slave)
@@ -150,4 +161,53 @@ def test_tty(containerd):
         os.close(master)
     assert rc == 4, out
     assert "/dev/pts/" in out or "/dev/console" in out, out
-    assert "31 97" in out, out
+    assert "size=31 97" in out, out
+
+
+def test_cri_runtime_handler(containerd, oci_image, tmp_path):
+    """The config.toml entry `runtimes.zonehost` (runtime_type
+    io.containerd.runc.v2, options BinaryName = the runtime under test)
+    through the CRI plugin, as a kubelet drives it for a pod whose
+    RuntimeClass has handler "zonehost": RunPodSandbox (pod network NODE =
+    containerd's own netns: no CNI), CreateContainer, StartContainer,
+    ExecSync, StopContainer, RemoveContainer, StopPodSandbox,
+    RemovePodSandbox."""
+    pytest.importorskip("grpc", reason="python3-grpcio (tools/install-deps)")
+    pytest.importorskip("grpc_tools", reason="python3-grpc-tools (tools/install-deps)")
+    c = containerd
+    c.ok("images", "import", oci_image["docker_tar"], namespace="k8s.io")
+    cli = cri.Client(c.sock, str(tmp_path))
+    logdir = os.path.join(c.dir, "pods", "zh-pod")
+    os.makedirs(logdir)
+    cfg = cli.sandbox_config("zh-pod", str(uuidlib.uuid4()), logdir, "/" + c.cgroup_parent)
+    pod = None
+    try:
+        pod = cli.run_pod(cfg, "zonehost")
+        cid = cli.create_container(pod, cfg, "main", IMAGE, [
+            "sh", "-c", "trap 'exit 0' TERM; echo cri-hello; while :; do sleep 0.1; done"],
+            "main.log")
+        cli.start(cid)
+        r = cli.exec_sync(cid, ["sh", "-c", "echo exec-$((40+2)); exit 3"])
+        assert (r.exit_code, r.stdout) == (3, b"exec-42\n"), r
+        # The binary that runs it is BinaryName's: its own state command
+        # finds the container in the entry's Root (runc and crun cannot read
+        # each other's state).
+        st = subprocess.run(c.box.argv(c.runtime.path, "--root",
+                                       os.path.join(c.dir, "runc-root-cri", "k8s.io"),
+                                       "state", cid),
+                            capture_output=True, text=True, timeout=30)
+        assert st.returncode == 0 and json.loads(st.stdout)["status"] == "running", st
+        if c.runtime.name == "zonehost":
+            z = zone_of(c.runtime, cid)
+            assert z and z["brand"] == "lx" and z["docker"] == "true", z
+        cli.stop(cid, grace=10)
+        status = cli.status(cid)
+        assert status.state == cli.pb.CONTAINER_EXITED and status.exit_code == 0, status
+        cli.remove(cid)
+        with open(os.path.join(logdir, "main.log")) as f:
+            assert "cri-hello" in f.read()
+    finally:
+        if pod is not None:
+            cli.stop_pod(pod)
+            cli.remove_pod(pod)
+        cli.close()

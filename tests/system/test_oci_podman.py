@@ -62,6 +62,14 @@ def test_detached_exec_logs_stop_rm(podman):
     assert p.ok("ps", "-a", "-q").stdout.split() == []
 
 
+# The caller sets the pty's size once the process runs (a resize after
+# start): wait for it; the sleep lets the caller copy the output before the
+# pty closes.
+TTY_SCRIPT = ("tty; for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do "
+              "s=$(stty size 2>/dev/null); case $s in ''|'0 0') sleep 0.1 ;; *) break ;; esac; "
+              "done; echo size=$s; sleep 0.2; exit 4")
+
+
 def test_tty_console(podman):
     """podman run -t: conmon's console socket; the container sees a pty of
     the size of podman's terminal."""
@@ -69,7 +77,7 @@ def test_tty_console(podman):
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 29, 93, 0, 0))
     proc = subprocess.Popen(p.argv("run", "--rm", "-t", "--network", "none", IMAGE,
-                                   "sh", "-c", "tty; stty size; exit 4"),
+                                   "sh", "-c", TTY_SCRIPT),
                             stdin=slave, stdout=slave, stderr=slave, env=p.env,
                             start_new_session=True, close_fds=True)
     os.close(slave)
@@ -97,4 +105,4 @@ def test_tty_console(podman):
     text = out.decode(errors="replace")
     assert rc == 4, text
     assert "/dev/pts/" in text or "/dev/console" in text, text
-    assert "29 93" in text, text
+    assert "size=29 93" in text, text

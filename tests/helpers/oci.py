@@ -534,7 +534,14 @@ class Podman:
         except subprocess.TimeoutExpired:
             pass
         finally:
-            _kill_wait(_pids_with(self.dir))   # conmons carry our directories
+            # conmon and the `podman container cleanup` it runs when a
+            # container exits carry our directories: let them finish (the
+            # cleanup's runtime `delete` would recreate /run/<runtime> after
+            # us), then kill what is left.
+            end = time.monotonic() + 10
+            while _pids_with(self.dir) and time.monotonic() < end:
+                time.sleep(0.1)
+            _kill_wait(_pids_with(self.dir))
             left = self.box.umount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.host_paths.close()

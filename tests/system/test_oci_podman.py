@@ -10,6 +10,7 @@ import fcntl
 import os
 import pty
 import select
+import shutil
 import struct
 import subprocess
 import termios
@@ -106,3 +107,20 @@ def test_tty_console(podman):
     assert rc == 4, text
     assert "/dev/pts/" in text or "/dev/console" in text, text
     assert "size=29 93" in text, text
+
+
+def test_image_readable_by_skopeo_and_umoci(oci_image):
+    """The image the OCI tests share (tests/helpers/oci.py) is a valid OCI
+    layout, OCI archive and docker archive for the Debian tools too."""
+    for tool in ("skopeo", "umoci"):
+        if not shutil.which(tool):
+            pytest.skip("%s is not installed (tools/install-deps)" % tool)
+    r = subprocess.run(["umoci", "ls", "--layout", oci_image["layout"]],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and set(r.stdout.split()) == {"localhost/zh-busybox:1",
+                                                            "localhost/zh-pause:1"}, r
+    for ref in ("oci-archive:%s:%s" % (oci_image["oci_tar"], IMAGE),
+                "docker-archive:%s:%s" % (oci_image["docker_tar"], IMAGE)):
+        r = subprocess.run(["skopeo", "inspect", "--config", ref],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and '"/bin/sh"' in r.stdout, (ref, r)

@@ -61,10 +61,13 @@ message RemovePodSandboxResponse {}
 message ImageSpec { string image = 1; }
 message KeyValue { string key = 1; string value = 2; }
 message ContainerMetadata { string name = 1; uint32 attempt = 2; }
+message LinuxContainerSecurityContext { NamespaceOption namespace_options = 3; }
+message LinuxContainerConfig { LinuxContainerSecurityContext security_context = 2; }
 message ContainerConfig {
   ContainerMetadata metadata = 1; ImageSpec image = 2; repeated string command = 3;
   repeated string args = 4; string working_dir = 5; repeated KeyValue envs = 6;
   map<string, string> labels = 9; map<string, string> annotations = 10; string log_path = 11;
+  LinuxContainerConfig linux = 15;
 }
 message CreateContainerRequest {
   string pod_sandbox_id = 1; ContainerConfig config = 2; PodSandboxConfig sandbox_config = 3;
@@ -144,8 +147,14 @@ class Client:
     def create_container(self, pod_id, sandbox_config, name, image, args, log_path,
                          timeout=120):
         pb = self.pb
-        cfg = pb.ContainerConfig(metadata=pb.ContainerMetadata(name=name),
-                                 image=pb.ImageSpec(image=image), args=args, log_path=log_path)
+        # As a kubelet sets it for a v1 pod: the pod's network and IPC,
+        # a PID namespace of the container's own.
+        ns = pb.NamespaceOption(network=pb.NODE, pid=pb.CONTAINER, ipc=pb.POD)
+        cfg = pb.ContainerConfig(
+            metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=image),
+            args=args, log_path=log_path,
+            linux=pb.LinuxContainerConfig(
+                security_context=pb.LinuxContainerSecurityContext(namespace_options=ns)))
         r = self.rt.CreateContainer(pb.CreateContainerRequest(
             pod_sandbox_id=pod_id, config=cfg, sandbox_config=sandbox_config), timeout=timeout)
         return r.container_id

@@ -353,6 +353,7 @@ disabled_plugins = ["io.containerd.internal.v1.opt", "io.containerd.snapshotter.
     conf_dir = "{d}/cni/net.d"
   [plugins."io.containerd.grpc.v1.cri".containerd]
     default_runtime_name = "runc"
+    snapshotter = "{snapshotter}"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
@@ -373,6 +374,9 @@ class Containerd:
         self.box = box
         self.binary = binary
         self.proc = None
+        # containerd's default, overlayfs; ZH_CTR_SNAPSHOTTER=native gives
+        # plain directories (an overlayfs mount cannot be idmapped).
+        self.snapshotter = os.environ.get("ZH_CTR_SNAPSHOTTER", "overlayfs")
         self.host_paths = HostPaths(["/run/containerd", "/run/containerd/s", "/run/containerd/fifo"])
         self.dir = tempfile.mkdtemp(prefix="zh-ctrd-", dir="/var/tmp")
         # Every container's cgroup goes under this parent (ctr --cgroup, the
@@ -386,14 +390,19 @@ class Containerd:
             os.makedirs(os.path.join(self.dir, d))
         self.config = os.path.join(self.dir, "config.toml")
         with open(self.config, "w") as f:
-            f.write(CONTAINERD_CONFIG.format(d=self.dir, pause=PAUSE, binary=binary))
+            f.write(CONTAINERD_CONFIG.format(d=self.dir, pause=PAUSE, binary=binary,
+                                             snapshotter=self.snapshotter))
         self.log_path = os.path.join(self.dir, "containerd.log")
         try:
             self._start()
-            self.ok("images", "import", image["docker_tar"])
+            self.import_image(image)
         except BaseException:
             self.close()
             raise
+
+    def import_image(self, image, namespace="default"):
+        self.ok("images", "import", "--snapshotter", self.snapshotter, image["docker_tar"],
+                namespace=namespace)
 
     def _start(self):
         with open(self.log_path, "w") as log:
@@ -435,6 +444,7 @@ class Containerd:
         return self.ctr_argv("run", "--runc-binary", runtime, "--runc-root", self.runc_root,
                              "--fifo-dir", self.fifo_dir,
                              "--cgroup", "/%s/%s" % (self.cgroup_parent, cid),
+                             "--snapshotter", self.snapshotter,
                              *opts, IMAGE, cid, *cmd)
 
     def exec_argv(self, cid, exec_id, *cmd, opts=()):

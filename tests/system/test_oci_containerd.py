@@ -175,7 +175,7 @@ def test_cri_runtime_handler(containerd, oci_image, tmp_path):
     pytest.importorskip("grpc", reason="python3-grpcio (tools/install-deps)")
     pytest.importorskip("grpc_tools", reason="python3-grpc-tools (tools/install-deps)")
     c = containerd
-    c.ok("images", "import", oci_image["docker_tar"], namespace="k8s.io")
+    c.import_image(oci_image, namespace="k8s.io")
     cli = cri.Client(c.sock, str(tmp_path))
     logdir = os.path.join(c.dir, "pods", "zh-pod")
     os.makedirs(logdir)

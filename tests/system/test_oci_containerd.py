@@ -153,7 +153,10 @@ def test_tty(containerd):
     os.close(slave)
     try:
         out = read_pty(master, proc, 30)
-        rc = proc.wait(30)
+        try:
+            rc = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("run -t did not exit; the pty gave %r" % (out,))
     finally:
         if proc.poll() is None:
             proc.kill()

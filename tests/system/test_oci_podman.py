@@ -97,7 +97,10 @@ def test_tty_console(podman):
                 out += chunk
             elif proc.poll() is not None:
                 break
-        rc = proc.wait(30)
+        try:
+            rc = proc.wait(30)
+        except subprocess.TimeoutExpired:
+            pytest.fail("run -t did not exit; the pty gave %r" % (out,))
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -26,9 +26,11 @@ exercised here").
 Everything is removed at close(), pass or fail: tasks and containers, the
 daemons and shims/conmons (by PID: each found by the unique address or
 directory it was given), the mounts left in the namespace, the namespaces,
-the directories, and the few host paths these tools create on their own
-(/run/containerd/s, /var/lib/containers/cache) when they were not there
-before.
+the directories, the cgroups the callers made at the top of each
+hierarchy, and the few host paths these tools create on their own
+(/run/containerd/{s,fifo}, /var/lib/containers/cache, /run/runc, /run/crun)
+when they were not there before.  Nothing else on the host is touched: no
+service, no /etc/containerd, no /var/lib/containerd.
 """
 import hashlib
 import io

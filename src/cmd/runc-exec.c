@@ -227,6 +227,7 @@ static void fill_spec(struct zone_enter_spec *s, struct exec_ctx *x, const struc
 	s->term = "xterm";
 	s->oci_stdio = true;
 	s->preserve_fds = o->preserve_fds;
+	s->outlive_caller = true;
 	for (int i = 0; i < 3; i++)
 		s->stdio[i] = i;
 }

@@ -89,18 +89,24 @@ class Rt:
         self.n += 1
         b = os.path.join(self.tmp, "b%d" % self.n)
         os.makedirs(b)
-        os.symlink(self.rootfs, os.path.join(b, "rootfs"))
         cfg = default_config(args, kw.pop("terminal", False))
+        cfg["root"]["path"] = self.rootfs  # absolute: shared, read-only
         for k, v in kw.items():
             cfg[k] = v
         with open(os.path.join(b, "config.json"), "w") as f:
             json.dump(cfg, f)
         return b
 
-    def create(self, cid, bundle, **kw):
+    def create(self, cid, bundle, stdin=subprocess.DEVNULL, stdout=None):
+        """As the shim: the runtime's stdio become the container's (files
+        here, so that nothing waits for the container to close a pipe)."""
         pidf = os.path.join(self.tmp, cid + ".pid")
-        r = self.run("create", "--bundle", bundle, "--pid-file", pidf, cid, **kw)
-        assert r.returncode == 0, r
+        errf = os.path.join(self.tmp, cid + ".stderr")
+        with open(errf, "w") as fe, open(os.devnull, "w") as null:
+            r = self.run("create", "--bundle", bundle, "--pid-file", pidf, cid,
+                         stdin=stdin, stdout=stdout or null, stderr=fe)
+        with open(errf) as f:
+            assert r.returncode == 0, f.read()
         with open(pidf) as f:
             txt = f.read()
         assert "\n" not in txt
@@ -288,7 +294,9 @@ def test_exec_ps_pause_update_events(rt):
     pf = os.path.join(rt.tmp, "proc.json")
     with open(pf, "w") as f:
         json.dump(proc, f)
-    r = rt.run("exec", "--process", pf, "--detach", "--pid-file", pidf, "x1")
+    with open(os.devnull, "w") as null:  # the process keeps its stdio: no pipe to wait on
+        r = rt.run("exec", "--process", pf, "--detach", "--pid-file", pidf, "x1",
+                   stdout=null, stderr=null)
     assert r.returncode == 0, r
     with open(pidf) as f:
         epid = int(f.read())
@@ -317,9 +325,12 @@ def test_exec_ps_pause_update_events(rt):
     assert e["type"] == "stats" and e["id"] == "x1" and e["data"]["pids"]["current"] >= 2
     feats = json.loads(rt.run("features").stdout)
     assert feats["ociVersionMin"] == "1.0.0"
-    assert rt.run("delete", "-f", "x1").returncode == 0
-    reap(pid)
-    assert "Uid:\t101000" in status or "Uid:" in status
+    assert rt.run("kill", "x1", "KILL").returncode == 0
+    assert reap(epid) == -9  # the exec'd process is ours too, as the shim's
+    assert reap(pid) == -9
+    assert rt.run("delete", "x1").returncode == 0
+    uid = int(status.split("Uid:")[1].split()[0])
+    assert uid == vm["zonehost_id_base"] + 1000, status  # zone uid 1000, mapped
 
 
 def test_console_socket(rt):

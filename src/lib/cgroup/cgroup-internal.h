@@ -8,6 +8,7 @@
  *   cgroup-v1.c  one directory per controller hierarchy
  *   cgroup-v2.c  the unified hierarchy's delegated subtree
  *   cgroup-systemd.c  the per-zone delegated scope under systemd
+ *   cgroup-stats.c    the runc stats object from either version's files
  */
 #ifndef ZH_CGROUP_INTERNAL_H
 #define ZH_CGROUP_INTERNAL_H

@@ -31,6 +31,10 @@
  * has a weight knob (skipped, not failed, where it has none).
  * max_locked_memory is an rlimit (RLIMIT_MEMLOCK), not a cgroup knob.
  *
+ * Pause, process list and usage (docs/architecture.md §11.5) serve the
+ * OCI runtime's pause/resume, ps and events --stats: same ops table, one
+ * meaning on both versions; only the files differ.
+ *
  * The hierarchy root is /sys/fs/cgroup unless ZONEHOST_CGROUP_ROOT names
  * another (unit tests point it at a fake tree).
  */

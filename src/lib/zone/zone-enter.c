@@ -411,7 +411,9 @@ static int session_prepare(struct enter_child *c)
 	    enter_oci_fds(c) < 0)
 		return -c->err.errnum;
 	reset_signals();
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0)
+	/* zlogin's session ends with zlogin; an OCI exec outlives the runtime (§24.3) */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    (!c->s->outlive_caller && prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0))
 		return enter_fail(c, errno, NULL, "zlogin: prctl: %m");
 	if (c->s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return enter_fail(c, errno, "no_new_privs", "zone_enter: no_new_privs: %m");

@@ -176,12 +176,14 @@ int main(int argc, char **argv)
 	if (zone_enter(&o.s, &zs, &err) < 0) {
 		fprintf(stderr, "zone-enter-oci: %s%s%s\n", err.prop ? err.prop : "",
 			err.prop ? ": " : "", err.msg);
+		zh_error_clear(&err);
 		return 1;
 	}
 	if (write_pid(o.pidfile, zs.pid) < 0)
 		fprintf(stderr, "zone-enter-oci: %s: %m\n", o.pidfile);
 	if (zone_session_wait(&zs, &code, &err) < 0)
 		fprintf(stderr, "zone-enter-oci: %s\n", err.msg);
+	zh_error_clear(&err);
 	zone_session_close(&zs);
 	return code;
 }

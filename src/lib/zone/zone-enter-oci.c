@@ -36,7 +36,10 @@
  * for this process, as it hands its fds to runc; each is an open file
  * description, not a path, and cannot be widened into one:
  *   - FIFOs and AF_UNIX sockets: a byte stream with the caller at the other
- *     end; /proc/self/fd/N of one reopens only that pipe/socket.
+ *     end (and over a socket only the fds the caller itself sends);
+ *     /proc/self/fd/N of one reopens only that pipe (a socket cannot be
+ *     reopened at all).  Terminals are refused (a tty is not the caller's
+ *     alone: its other processes, its line discipline); use a pty.
  *   - /dev/null (a character device whose number is the host's
  *     /dev/null's): no data at all.  Any other device is refused.
  *   - regular files opened write-only (O_WRONLY, O_APPEND: runtime-tools

@@ -178,7 +178,7 @@ def test_preserved_fds_and_pid(zone, tmp_path):
                            capture_output=True, text=True, timeout=60,
                            preexec_fn=lambda: os.dup2(d, 3), close_fds=False)
         os.close(d)
-        assert p.returncode == 1 and "preserved fd 3 (fd 3) is a directory" in p.stderr, p
+        assert p.returncode == 1 and "preserve_fds: zone_enter: preserve_fds (fd 3) is a directory: refused" in p.stderr, p
     finally:
         os.close(rd)
         os.close(extra)

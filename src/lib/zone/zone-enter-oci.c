@@ -124,17 +124,13 @@ static int check_fd(int fd, const char *prop, const char *what, dev_t null_rdev,
 
 static int check_preserved(int n, dev_t null_rdev, struct zh_error *err)
 {
-	char what[32];
-
 	if (n < 0 || n > PRESERVE_FDS_MAX)
 		return zh_error_set(err, EINVAL, "preserve_fds",
 				    "zone_enter: preserve_fds %d: must be 0 to %d", n,
 				    PRESERVE_FDS_MAX);
-	for (int fd = 3; fd < 3 + n; fd++) {
-		snprintf(what, sizeof(what), "preserved fd %d", fd);
-		if (check_fd(fd, "preserve_fds", what, null_rdev, err) < 0)
+	for (int fd = 3; fd < 3 + n; fd++)
+		if (check_fd(fd, "preserve_fds", "preserve_fds", null_rdev, err) < 0)
 			return -err->errnum;
-	}
 	return 0;
 }
 

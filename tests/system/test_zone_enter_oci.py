@@ -201,3 +201,21 @@ def test_preserved_fds_and_pid(zone, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_pty_with_the_oci_fields(zone):
+    """exec -t: the zone's pty, its master returned (the runtime sends it
+    over --console-socket), with the other fields in effect."""
+    h, u = zone
+    want = (1 << CHOWN) | (1 << NET_BIND_SERVICE)
+    r = run(h, u, "sh", "-c", "tty; id -u; pwd; env; grep -E '^(CapAmb|NoNewPrivs)' "
+            "/proc/self/status; exit 3",
+            opts=["--pty", "--ids", "1000:1000", "--nnp", "--cwd", "/tmp",
+                  "--env", "PATH=/usr/bin:/bin", "--env", "X=y",
+                  "--caps", ":".join(["%x" % want] * 5)])
+    assert r.returncode == 3, r
+    lines = r.stdout.replace("\r\n", "\n").splitlines()
+    assert re.match(r"/dev/pts/\d+$", lines[0]) and lines[1:3] == ["1000", "/tmp"], lines
+    assert "X=y" in lines and not any(l.startswith("HOME=") for l in lines), lines
+    st = dict(l.split(":", 1) for l in lines if ":" in l and "=" not in l)
+    assert cap(st, "CapAmb") == want and st["NoNewPrivs"].strip() == "1", lines

@@ -20,10 +20,10 @@
 static const char *datadir = ".";
 
 #define MIN_PROC "\"process\": {\"args\": [\"sh\"], \"cwd\": \"/\"}"
-#define TOP(extra)                                                                            \
+#define TOP(extra) \
 	"{\"ociVersion\": \"1.0.2\", " MIN_PROC ", \"root\": {\"path\": \"rootfs\"}" extra "}"
-#define PROC(extra)                                                                           \
-	"{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": "   \
+#define PROC(extra)                                                                         \
+	"{\"ociVersion\": \"1.1.0\", \"root\": {\"path\": \"r\"}, \"process\": {\"args\": " \
 	"[\"sh\"], \"cwd\": \"/\"" extra "}}"
 #define LINUX(extra) TOP(", \"linux\": {" extra "}")
 
@@ -44,11 +44,11 @@ static char *error_of(const char *json)
 	return m;
 }
 
-#define is_error(json, want)                                                                  \
-	do {                                                                                  \
-		char *_m = error_of(json);                                                    \
-		is_str(_m, want, "error: %s", want);                                          \
-		free(_m);                                                                     \
+#define is_error(json, want)                         \
+	do {                                         \
+		char *_m = error_of(json);           \
+		is_str(_m, want, "error: %s", want); \
+		free(_m);                            \
 	} while (0)
 
 static void test_minimal(void)
@@ -79,11 +79,14 @@ static void test_process(void)
 	struct zh_error err = ZH_ERROR_INIT;
 	struct oci_spec *s = parse(
 		PROC(", \"terminal\": true, \"consoleSize\": {\"height\": 24, \"width\": 80},"
-		     "\"user\": {\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": [5, "
-		     "6]}, \"env\": [\"A=1\", \"B=2\"], \"noNewPrivileges\": true, \"oomScoreAdj\": "
+		     "\"user\": {\"uid\": 1000, \"gid\": 100, \"umask\": 18, \"additionalGids\": "
+		     "[5, "
+		     "6]}, \"env\": [\"A=1\", \"B=2\"], \"noNewPrivileges\": true, "
+		     "\"oomScoreAdj\": "
 		     "-500, \"apparmorProfile\": \"x\", \"selinuxLabel\": \"y\", \"capabilities\": "
 		     "{\"bounding\": [\"CAP_CHOWN\", \"CAP_SYS_ADMIN\"], \"effective\": "
-		     "[\"CAP_KILL\"], \"inheritable\": [], \"permitted\": [\"CAP_CHECKPOINT_RESTORE\"], "
+		     "[\"CAP_KILL\"], \"inheritable\": [], \"permitted\": "
+		     "[\"CAP_CHECKPOINT_RESTORE\"], "
 		     "\"ambient\": [\"CAP_NET_RAW\"]}, \"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", "
 		     "\"soft\": 1024, \"hard\": 4096}, {\"type\": \"RLIMIT_CORE\"}]"),
 		&err);
@@ -213,7 +216,8 @@ static void test_process_errors(void)
 	is_error(PROC(", \"env\": [1]"), "process.env: must be an array of strings");
 	is_error(PROC(", \"env\": {}"), "process.env: must be an array of strings");
 	is_error(PROC(", \"terminal\": \"yes\""), "process.terminal: must be true or false");
-	is_error(PROC(", \"noNewPrivileges\": 0"), "process.noNewPrivileges: must be true or false");
+	is_error(PROC(", \"noNewPrivileges\": 0"),
+		 "process.noNewPrivileges: must be true or false");
 	is_error(PROC(", \"oomScoreAdj\": 1001"),
 		 "process.oomScoreAdj: 1001 out of range (-1000 to 1000)");
 	is_error(PROC(", \"oomScoreAdj\": 1.5"), "process.oomScoreAdj: must be an integer");
@@ -340,14 +344,17 @@ static void test_linux(void)
 	struct oci_spec *s = parse(
 		LINUX("\"namespaces\": [{\"type\": \"pid\"}, {\"type\": \"network\", \"path\": "
 		      "\"/run/netns/x\"}, {\"type\": \"mount\"}, {\"type\": \"ipc\"}, {\"type\": "
-		      "\"uts\"}, {\"type\": \"user\"}, {\"type\": \"cgroup\"}, {\"type\": \"time\"}],"
-		      "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": 65536}],"
+		      "\"uts\"}, {\"type\": \"user\"}, {\"type\": \"cgroup\"}, {\"type\": "
+		      "\"time\"}],"
+		      "\"uidMappings\": [{\"containerID\": 0, \"hostID\": 100000, \"size\": "
+		      "65536}],"
 		      "\"gidMappings\": [{\"containerID\": 0, \"hostID\": 200000, \"size\": 1}, "
 		      "{\"containerID\": 1, \"hostID\": 300000, \"size\": 10}], \"cgroupsPath\": "
 		      "\"/default/c1\", \"sysctl\": {\"net.ipv4.ip_forward\": \"1\"}, "
 		      "\"maskedPaths\": [\"/proc/kcore\"], \"readonlyPaths\": [\"/proc/sys\", "
 		      "\"/proc/bus\"], \"rootfsPropagation\": \"rslave\", \"devices\": [{\"path\": "
-		      "\"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}], \"seccomp\": "
+		      "\"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}], "
+		      "\"seccomp\": "
 		      "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}, \"mountLabel\": \"x\", "
 		      "\"intelRdt\": {}"),
 		&err);
@@ -406,7 +413,8 @@ static void test_linux_errors(void)
 	is_error(LINUX("\"sysctl\": []"), "linux.sysctl: must be an object");
 	is_error(LINUX("\"maskedPaths\": [\"proc\"]"),
 		 "linux.maskedPaths[0]: must be an absolute path");
-	is_error(LINUX("\"readonlyPaths\": [1]"), "linux.readonlyPaths: must be an array of strings");
+	is_error(LINUX("\"readonlyPaths\": [1]"),
+		 "linux.readonlyPaths: must be an array of strings");
 	is_error(LINUX("\"rootfsPropagation\": \"weird\""),
 		 "linux.rootfsPropagation: unknown propagation \"weird\"");
 	is_error(LINUX("\"seccomp\": []"), "linux.seccomp: must be an object");
@@ -470,11 +478,11 @@ static char *load_error(const char *b)
 	return m;
 }
 
-#define is_load_error(b, want)                                                                \
-	do {                                                                                  \
-		char *_m = load_error(b);                                                     \
-		is_str(_m, want, "load: %s", want);                                           \
-		free(_m);                                                                     \
+#define is_load_error(b, want)                      \
+	do {                                        \
+		char *_m = load_error(b);           \
+		is_str(_m, want, "load: %s", want); \
+		free(_m);                           \
 	} while (0)
 
 static void test_load_errors(void)
@@ -594,7 +602,8 @@ static void test_podman(void)
 	if (!s)
 		return;
 	ok(s->process->terminal && s->process->console_width == 120, "terminal");
-	ok(s->process->uid == 1000 && s->process->umask == 022 && s->process->n_additional_gids == 2,
+	ok(s->process->uid == 1000 && s->process->umask == 022 &&
+		   s->process->n_additional_gids == 2,
 	   "user");
 	is_str(s->root_path, "/var/lib/containers/storage/vfs/dir/5f0c6a1b2c3d/", "absolute root");
 	is_int(s->n_mounts, 10, "ten mounts");
@@ -615,7 +624,8 @@ static void test_process_parse(void)
 
 	ok(p && p->terminal && streq(p->args[1], "-l"), "exec --process object parses");
 	oci_process_free(p);
-	p = oci_process_parse("{\"args\": [], \"cwd\": \"/\"}", 25, &err);
+	j = "{\"args\": [], \"cwd\": \"/\"}";
+	p = oci_process_parse(j, strlen(j), &err);
 	ok(!p, "exec --process without args fails");
 	is_str(err.msg, "process.args: must be a non-empty array of strings", "its message");
 	zh_error_clear(&err);

@@ -278,7 +278,7 @@ struct oci_state {
 	const json_t *annotations; /* NULL or empty: omitted */
 };
 
-/* The state object, keys in runc's order (ociVersion first). */
+/* The state object, keys in runc's order (ociVersion ... created, annotations, owner). */
 json_t *oci_state_json(const struct oci_state *st);
 /* `state`: 2-space indent, no trailing newline.  NULL on ENOMEM. */
 char *oci_state_format(const struct oci_state *st);

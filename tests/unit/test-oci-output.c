@@ -83,7 +83,10 @@ static int run_filtered(const struct sock_fprog *prog, unsigned int flags, int (
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
 		    syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, prog) < 0)
 			_exit(100 + errno);
-		_exit(checks());
+		/* exit_group itself: _exit() under ASan first calls sigaltstack, which a
+		 * default-deny profile refuses */
+		syscall(SYS_exit_group, checks());
+		_exit(99);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
 		return -1;

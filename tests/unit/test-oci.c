@@ -264,11 +264,12 @@ static void test_mounts(void)
 		    "\"tmpfs\", \"options\": [\"nosuid\", \"ro\", \"rw\", \"mode=755\", "
 		    "\"size=1k\", \"rshared\"]}, {\"destination\": \"/b\", \"source\": \"/host\", "
 		    "\"options\": [\"rbind\", \"rro\", \"rnosuid\", \"rsuid\", \"nodev\", \"dev\", "
-		    "\"strictatime\", \"defaults\"]}, {\"destination\": \"/c\"}]"),
+		    "\"strictatime\", \"defaults\"]}, {\"destination\": \"/c\"}, {\"destination\": "
+		    "\"/d\", \"type\": \"tmpfs\", \"options\": [\"tmpcopyup\", \"mode=1777\"]}]"),
 		&err);
 	struct oci_mount *m = s ? s->mounts : NULL;
 
-	ok(s && s->n_mounts == 3, "three mounts");
+	ok(s && s->n_mounts == 4, "four mounts");
 	if (!m)
 		return;
 	is_str(m[0].type, "tmpfs", "type");
@@ -283,7 +284,9 @@ static void test_mounts(void)
 	is_int(m[1].attr_set, MOUNT_ATTR_RDONLY, "rro");
 	is_int(m[1].attr_clr, MOUNT_ATTR_NOSUID, "rsuid after rnosuid");
 	ok(!m[1].data && !m[1].propagation, "no data, no propagation");
-	ok(!m[2].type && !m[2].source && !m[2].flags && !m[2].data, "bare mount");
+	ok(!m[2].type && !m[2].source && !m[2].flags && !m[2].data && !m[2].tmpcopyup,
+	   "bare mount");
+	ok(m[3].tmpcopyup && streq(m[3].data, "mode=1777"), "tmpcopyup is not filesystem data");
 	oci_spec_free(s);
 	is_error(TOP(", \"mounts\": [1]"), "mounts[0]: must be an object");
 	is_error(TOP(", \"mounts\": [{\"type\": \"tmpfs\"}]"), "mounts[0].destination: required");

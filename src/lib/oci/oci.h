@@ -93,7 +93,8 @@ struct oci_mount {
 	unsigned long clear;	   /* MS_* an option cleared (rw, suid, dev, exec, ...) */
 	unsigned long propagation; /* MS_PRIVATE|MS_SHARED|MS_SLAVE|MS_UNBINDABLE [|MS_REC], or 0 */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* of the recursive options (rro, rnosuid, ...) */
-	char *data; /* the other options, comma-joined ("mode=755,size=65536k"), or NULL */
+	char *data;	/* the other options, comma-joined ("mode=755,size=65536k"), or NULL */
+	bool tmpcopyup; /* "tmpcopyup" (runc, crun, Podman's tmpfs): copy the image's files in */
 };
 
 /* ---- hooks -------------------------------------------------------------- */

@@ -540,6 +540,11 @@ static void test_load(void)
 	s = oci_config_load(dfd, ".", &err);
 	ok(s && streq(s->root_path, "./rootfs"), "dirfd and bundle \".\"");
 	oci_spec_free(s);
+	ok(fchdir(dfd) == 0, "into the bundle");
+	s = oci_config_load(AT_FDCWD, "", &err);
+	ok(s && streq(s->root_path, "./rootfs"), "bundle \"\": the current directory");
+	oci_spec_free(s);
+	ok(chdir("/") == 0, "back to /");
 	close(dfd);
 	unlink(strcat(slash, "config.json"));
 }

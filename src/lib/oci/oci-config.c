@@ -219,14 +219,15 @@ static int read_config(int fd, const char *path, char **out, size_t *len, struct
 	return 0;
 }
 
-/* root.path relative to the bundle -> "<bundle>/<path>" (a leading "./" dropped). */
+/* root.path relative to the bundle -> "<bundle>/<path>" (a leading "./" dropped);
+ * an empty bundle (the current directory) leaves it as it is. */
 static int resolve_root(struct oci_spec *s, const char *bundle, struct zh_error *err)
 {
 	const char *p = s->root_path;
 	size_t bl = strlen(bundle);
 	char *abs = NULL;
 
-	if (p[0] == '/')
+	if (p[0] == '/' || bl == 0)
 		return 0;
 	while (p[0] == '.' && p[1] == '/')
 		p += 2;
@@ -247,7 +248,7 @@ struct oci_spec *oci_config_load(int dirfd, const char *bundle, struct zh_error 
 	size_t len = 0;
 
 	if (asprintf(&path, "%s%sconfig.json", bundle,
-		     *bundle && bundle[strlen(bundle) - 1] == '/' ? "" : "/") < 0) {
+		     !*bundle || bundle[strlen(bundle) - 1] == '/' ? "" : "/") < 0) {
 		zh_error_oom(err);
 		return NULL;
 	}

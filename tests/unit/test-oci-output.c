@@ -209,7 +209,7 @@ static void test_seccomp_errors(void)
 			 "linux.seccomp.syscalls[0].args: more than 6 conditions");
 	is_compile_error(RULE("{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", \"args\": "
 			      "[{\"index\": 0, \"value\": -5, \"op\": \"SCMP_CMP_EQ\"}]}"),
-			 "linux.seccomp.syscalls[0].args[0].value: -5 out of range (0 to "
+			 "linux.seccomp.syscalls[0].args[0].value: -5 out of range (-1 to "
 			 "9223372036854775807)");
 	is_compile_error("[]", "linux.seccomp: must be an object");
 	/* what compiles */
@@ -217,6 +217,10 @@ static void test_seccomp_errors(void)
 			      "\"SCMP_ACT_ERRNO\"}"),
 			 "");
 	is_compile_error(RULE("{\"names\": [\"read\"], \"action\": \"SCMP_ACT_ALLOW\"}"), "");
+	is_compile_error(RULE("{\"names\": [\"read\"], \"action\": \"SCMP_ACT_KILL\", \"args\": "
+			      "[{\"index\": 0, \"value\": 18446744073709551615, \"op\": "
+			      "\"SCMP_CMP_EQ\"}]}"),
+			 "");
 	is_compile_error(
 		"{\"defaultAction\": \"SCMP_ACT_KILL_PROCESS\", \"syscalls\": [{\"names\": "
 		"[\"exit\"], \"action\": \"SCMP_ACT_LOG\"}, {\"names\": [\"read\"], "

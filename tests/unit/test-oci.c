@@ -119,6 +119,33 @@ static void test_process(void)
 	oci_spec_free(s);
 }
 
+/* Go's uint64 -1 (RLIM_INFINITY) is read as -1, only where it is a number. */
+static void test_u64_max(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	struct oci_spec *s = parse(
+		PROC(", \"rlimits\": [{\"type\": \"RLIMIT_CORE\", \"soft\": 18446744073709551615, "
+		     "\"hard\":18446744073709551615}, {\"type\": \"RLIMIT_NOFILE\", \"soft\": -1, "
+		     "\"hard\": -1}, {\"type\": \"RLIMIT_CPU\", \"soft\": 5, \"hard\": -1}], "
+		     "\"env\": [\"X=18446744073709551615\", \"\\\"18446744073709551615\"]"),
+		&err);
+
+	ok(s != NULL, "18446744073709551615 parses: %s", err.msg ? err.msg : "");
+	if (!s)
+		return;
+	ok(s->process->rlimits[0].soft == RLIM_INFINITY &&
+		   s->process->rlimits[0].hard == RLIM_INFINITY,
+	   "as RLIM_INFINITY");
+	ok(s->process->rlimits[1].soft == RLIM_INFINITY &&
+		   s->process->rlimits[1].hard == RLIM_INFINITY,
+	   "-1 too");
+	ok(s->process->rlimits[2].soft == 5 && s->process->rlimits[2].hard == RLIM_INFINITY,
+	   "5 below infinity");
+	is_str(s->process->env[0], "X=18446744073709551615", "strings untouched");
+	is_str(s->process->env[1], "\"18446744073709551615", "after an escaped quote too");
+	oci_spec_free(s);
+}
+
 static void test_top_fields(void)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -250,8 +277,13 @@ static void test_process_errors(void)
 		 "process.rlimits[1]: duplicate rlimit type \"RLIMIT_CPU\"");
 	is_error(PROC(", \"rlimits\": [{\"type\": \"RLIMIT_CPU\", \"soft\": 5, \"hard\": 4}]"),
 		 "process.rlimits[0]: soft limit 5 above hard limit 4");
+	is_error(PROC(", \"rlimits\": [{\"type\": \"RLIMIT_CPU\", \"soft\": -2}]"),
+		 "process.rlimits[0].soft: -2 out of range (-1 to 9223372036854775807)");
 	is_error(PROC(", \"rlimits\": [{\"type\": \"RLIMIT_CPU\", \"soft\": -1}]"),
-		 "process.rlimits[0].soft: -1 out of range (0 to 9223372036854775807)");
+		 "process.rlimits[0]: soft limit -1 above hard limit 0");
+	is_error(PROC(", \"rlimits\": [{\"type\": \"RLIMIT_CPU\", \"soft\": "
+		      "118446744073709551615}]"),
+		 "invalid JSON: too big integer at line 1, column 151");
 	is_error(PROC(", \"rlimits\": [{\"type\": \"RLIMIT_CPU\", \"hard\": true}]"),
 		 "process.rlimits[0].hard: must be an integer");
 }
@@ -649,6 +681,7 @@ int main(int argc, char **argv)
 	test_minimal();
 	test_process();
 	test_top_fields();
+	test_u64_max();
 	test_versions();
 	test_top_errors();
 	test_process_errors();

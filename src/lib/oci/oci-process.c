@@ -151,8 +151,8 @@ static int parse_rlimit(const json_t *e, const char *path, struct oci_process *p
 	if (!json_is_object(e))
 		return oci_fail(err, path, "must be an object");
 	if ((r = oci_get_str(e, path, "type", OCI_REQ, &type, err)) < 0 ||
-	    (r = oci_get_int(e, path, "soft", 0, INT64_MAX, &soft, NULL, err)) < 0 ||
-	    (r = oci_get_int(e, path, "hard", 0, INT64_MAX, &hard, NULL, err)) < 0)
+	    (r = oci_get_int(e, path, "soft", -1, INT64_MAX, &soft, NULL, err)) < 0 ||
+	    (r = oci_get_int(e, path, "hard", -1, INT64_MAX, &hard, NULL, err)) < 0)
 		return r;
 	t = lookup(rlimit_names, RLIM_NLIMITS, type);
 	if (t < 0)
@@ -160,10 +160,12 @@ static int parse_rlimit(const json_t *e, const char *path, struct oci_process *p
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (p->rlimits[i].type == t)
 			return oci_fail(err, path, "duplicate rlimit type \"%s\"", type);
-	if (soft > hard)
+	/* -1 (or 2^64-1, oci_json_load) is RLIM_INFINITY */
+	if ((uint64_t)soft > (uint64_t)hard)
 		return oci_fail(err, path, "soft limit %lld above hard limit %lld", (long long)soft,
 				(long long)hard);
-	*l = (struct oci_rlimit){t, (uint64_t)soft, (uint64_t)hard};
+	*l = (struct oci_rlimit){t, soft < 0 ? RLIM_INFINITY : (uint64_t)soft,
+				 hard < 0 ? RLIM_INFINITY : (uint64_t)hard};
 	p->n_rlimits++;
 	return 0;
 }

@@ -24,7 +24,9 @@
  * "linux.seccomp.syscalls[4].action: unknown action \"SCMP_ACT_FOO\"".
  * oci_config_load prefixes "config.json: ".  Unknown keys are ignored, as
  * the spec says; a JSON null counts as absent; every present key is
- * type-checked; sizes and counts are bounded (OCI_CONFIG_MAX etc.).
+ * type-checked; sizes and counts are bounded (OCI_CONFIG_MAX etc.).  The
+ * number 18446744073709551615 (Go's uint64 -1, e.g. an unlimited rlimit) is
+ * read as -1, which jansson's int64 can hold.
  */
 #ifndef ZH_OCI_H
 #define ZH_OCI_H
@@ -59,8 +61,8 @@ enum oci_cap_set {
 };
 
 struct oci_rlimit {
-	int type; /* RLIMIT_* */
-	uint64_t soft, hard;
+	int type;	     /* RLIMIT_* */
+	uint64_t soft, hard; /* RLIM_INFINITY for -1 or 18446744073709551615 */
 };
 
 struct oci_process {

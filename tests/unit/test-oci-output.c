@@ -443,6 +443,34 @@ static void test_features(void)
 	ok(strstr(f, "\"mountOptions\": [\n        \"async\",") != NULL, "mount options listed");
 }
 
+/* The whole document against tests/unit/oci/features.json (@LIBSECCOMP@: this host's). */
+static void test_features_golden(void)
+{
+	_cleanup_free_ char *f = oci_features_json(), *want = NULL, *golden = NULL;
+	const struct scmp_version *v = seccomp_version();
+	char p[512], ver[32];
+	size_t n = 0;
+	FILE *in;
+	char *at;
+
+	snprintf(p, sizeof(p), "%s/features.json", datadir);
+	in = fopen(p, "re");
+	golden = calloc(1, 65536);
+	if (in && golden)
+		n = fread(golden, 1, 65535, in);
+	if (in)
+		fclose(in);
+	at = n ? strstr(golden, "@LIBSECCOMP@") : NULL;
+	ok(at != NULL, "golden features.json read");
+	if (!at)
+		return;
+	*at = '\0';
+	snprintf(ver, sizeof(ver), "%u.%u.%u", v->major, v->minor, v->micro);
+	if (asprintf(&want, "%s%s%s", golden, ver, at + strlen("@LIBSECCOMP@")) < 0)
+		return;
+	is_str(f, want, "features, byte for byte");
+}
+
 static void test_log(void)
 {
 	_cleanup_free_ char *a =
@@ -509,6 +537,7 @@ int main(int argc, char **argv)
 	test_resources_validate();
 	test_state();
 	test_features();
+	test_features_golden();
 	test_log();
 	test_ids();
 	test_signals();

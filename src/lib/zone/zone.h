@@ -248,7 +248,7 @@ struct zone_enter_spec {
 	const struct sock_fprog *extra_seccomp; /* after the zone's own, or NULL */
 	bool oci_stdio;				/* stdio[] beyond pipes (see above) */
 	int preserve_fds;			/* the caller's 3..3+N-1 pass through */
-	bool outlive_caller; /* no SIGHUP when the caller exits (exec -d) */
+	bool outlive_caller;			/* no SIGHUP when the caller exits (exec -d) */
 };
 
 struct zone_session {

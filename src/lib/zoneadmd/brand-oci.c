@@ -143,7 +143,8 @@ static int oci_console(struct zad *z, struct zh_error *err)
 	 * is cloned (it would hold them until its exec, and containerd's shim
 	 * waits for EOF on them before it ever calls start).
 	 */
-	drop_stdio(z);
+	for (int i = 0; i < 3; i++)
+		closep(&z->dk.stdio[i]);
 	return r;
 }
 

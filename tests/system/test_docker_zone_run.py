@@ -1,0 +1,282 @@
+"""docker zones run by zoneadmd (docs/architecture.md §24.2), and the escape
+classes zone_run opens (binds from host paths, joined namespaces, masked and
+read-only paths), tried from inside.
+
+A `docker: true` lx VM made by vmadm runs ONE process: internal_metadata
+docker:entrypoint + docker:cmd (JSON-encoded arrays, as Triton stores them),
+docker:env, docker:workdir, docker:user; its stdout/stderr land in
+<zonepath>/logs/stdio.log as docker json-file lines; its exit status in
+exit.json; `vmadm stop` sends SIGTERM, then SIGKILL after the timeout.
+
+The image is the busybox root of tools/mkimage-busybox, installed as an
+lx-dataset image (its manifest's type changed): an lx VM takes lx-dataset or
+docker images.  The escape tests drive tests/helpers/zone-run (zone_spawn()
+directly) with its zone_run options.
+"""
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+import time
+
+import pytest
+
+from conftest import BUILD, CMD, TOOLS, new_uuid
+from test_vmadm_util import create, get, wait_for
+
+ZONE_RUN = os.path.join(BUILD, "tests", "helpers", "zone-run")
+
+
+@pytest.fixture(scope="module")
+def lx_image(tmp_path_factory):
+    """(manifest_path, file_path, uuid) of the busybox root as an lx-dataset image."""
+    out = tmp_path_factory.mktemp("lximg")
+    u = new_uuid()
+    cp = subprocess.run([os.path.join(TOOLS, "mkimage-busybox"), str(out), "--name", "bb-lx",
+                         "--uuid", u], capture_output=True, text=True, check=True)
+    m, f = cp.stdout.split()[:2]
+    with open(m) as fh:
+        man = json.load(fh)
+    man["type"] = "lx-dataset"
+    with open(m, "w") as fh:
+        json.dump(man, fh)
+    return m, f, u
+
+
+@pytest.fixture
+def lxhost(host, lx_image):
+    m, f, u = lx_image
+    host.ok(os.path.join(CMD, "imgadm"), "install", "-m", m, "-f", f)
+    return host, u
+
+
+def docker_vm(h, img, cmd, entrypoint=None, env=None, workdir=None, user=None):
+    md = {"docker:cmd": json.dumps(cmd)}
+    if entrypoint is not None:
+        md["docker:entrypoint"] = json.dumps(entrypoint)
+    if env is not None:
+        md["docker:env"] = json.dumps(env)
+    if workdir is not None:
+        md["docker:workdir"] = workdir
+    if user is not None:
+        md["docker:user"] = user
+    return create(h, img, brand="lx", docker=True, internal_metadata=md)
+
+
+def zonepath(h, u):
+    return get(h, u)["zonepath"]
+
+
+def stdio_log(h, u):
+    p = os.path.join(zonepath(h, u), "logs", "stdio.log")
+    if not os.path.exists(p):
+        return []
+    with open(p) as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def exit_json(h, u):
+    p = os.path.join(h.root, "run", "zonehost", u, "exit.json")
+    with open(p) as f:
+        return json.load(f)
+
+
+def wait_stopped(h, u, timeout=30):
+    return wait_for(lambda: get(h, u)["state"] in ("stopped", "failed"), timeout)
+
+
+# ---- docker zones made by vmadm ----
+
+def test_docker_process_env_cwd_user_and_log(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["-c", 'echo "out $FOO $(pwd) $(id -u):$(id -g)"; echo err >&2; exit 3'],
+                  entrypoint=["sh"], env=["FOO=bar"], workdir="/tmp", user="nobody")
+    r = h.vmadm("start", u)
+    assert r.rc == 0, r
+    assert wait_stopped(h, u), get(h, u)
+    log = stdio_log(h, u)
+    assert {"log": "out bar /tmp 65534:65534\n", "stream": "stdout"}.items() <= log[0].items() \
+        or any(l["log"] == "out bar /tmp 65534:65534\n" and l["stream"] == "stdout" for l in log), log
+    assert any(l["log"] == "err\n" and l["stream"] == "stderr" for l in log), log
+    for l in log:
+        assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$", l["time"]), l
+    assert exit_json(h, u)["exit_status"] == 3
+
+
+def test_docker_user_name_group_and_numeric(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["sh", "-c", "echo $(id -u):$(id -g)"], user="1234:nogroup")
+    assert h.vmadm("start", u).rc == 0
+    assert wait_stopped(h, u)
+    assert [l["log"] for l in stdio_log(h, u)] == ["1234:65534\n"]
+    assert exit_json(h, u)["exit_status"] == 0
+
+
+def test_docker_unknown_user_fails_clearly(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["true"], user="nosuchuser")
+    r = h.vmadm("start", u)
+    assert r.rc != 0
+    assert "unable to find user nosuchuser: no matching entries in passwd file" in r.err, r
+
+
+def test_docker_missing_command_fails_clearly(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["no-such-command"])
+    r = h.vmadm("start", u)
+    assert r.rc != 0
+    assert 'exec: "no-such-command": executable file not found in $PATH' in r.err, r
+    u2 = docker_vm(h, img, ["/bin/no-such"])
+    r = h.vmadm("start", u2)
+    assert r.rc != 0
+    assert "no such file or directory" in r.err, r
+
+
+def test_docker_stop_timeout_kills_sigterm_ignorer(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["sh", "-c", "trap '' TERM; echo ready; while :; do sleep 1; done"])
+    assert h.vmadm("start", u).rc == 0
+    assert wait_for(lambda: any(l["log"] == "ready\n" for l in stdio_log(h, u)), 20)
+    t0 = time.time()
+    r = h.vmadm("stop", "-t", "2", u)
+    took = time.time() - t0
+    assert r.rc == 0, r
+    assert 1.5 <= took < 8, took
+    assert get(h, u)["state"] == "stopped"
+    assert exit_json(h, u)["exit_status"] == 128 + 9
+
+
+def test_docker_stop_sigterm_default(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["sh", "-c", "trap 'echo bye; exit 7' TERM; echo ready; "
+                                       "while :; do sleep 1; done"])
+    assert h.vmadm("start", u).rc == 0
+    assert wait_for(lambda: any(l["log"] == "ready\n" for l in stdio_log(h, u)), 20)
+    r = h.vmadm("stop", u)
+    assert r.rc == 0, r
+    assert wait_stopped(h, u)
+    assert exit_json(h, u)["exit_status"] == 7
+    assert any(l["log"] == "bye\n" for l in stdio_log(h, u))
+
+
+# ---- the zone_run escape classes, through zone_spawn directly ----
+
+@pytest.fixture
+def zroot():
+    """A busybox root of our own (so a test may plant what it likes in it)."""
+    d = tempfile.mkdtemp(prefix="zh-run-", dir="/var/tmp")
+    out = os.path.join(d, "img")
+    os.mkdir(out)
+    cp = subprocess.run([os.path.join(TOOLS, "mkimage-busybox"), out, "--compression", "none"],
+                        capture_output=True, text=True, check=True)
+    root = os.path.join(d, "root")
+    os.mkdir(root)
+    subprocess.run(["tar", "-C", root, "-xf", cp.stdout.split()[1]], check=True)
+    yield d, root
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def zone_run(root, *opts, cmd, timeout=60):
+    argv = [ZONE_RUN, "--root", root, "--id-base", "3000000000"] + list(opts) + ["--"] + cmd
+    return subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+
+
+def test_bind_target_symlink_stays_in_root(zroot):
+    d, root = zroot
+    src = os.path.join(d, "src")
+    os.mkdir(src)
+    with open(os.path.join(src, "f"), "w") as f:
+        f.write("from host\n")
+    name = "zh-pwned-%s" % new_uuid()[:8]
+    # A symlink the tenant planted: /evil -> /etc (the host's, were it followed out).
+    os.symlink("/etc", os.path.join(root, "evil"))
+    cp = zone_run(root, "--run", "--bind", src + ":/evil",
+                  cmd=["/bin/sh", "-c", "cat /etc/f; echo pwn > /evil/%s; echo done" % name])
+    assert "from host" in cp.stdout and "done" in cp.stdout, cp
+    assert not os.path.exists(os.path.join("/etc", name)), "the bind went out of the root"
+    assert os.path.exists(os.path.join(src, name))  # it landed on the zone's own /etc
+
+
+def test_bind_target_dangling_symlink_never_reaches_host(zroot):
+    d, root = zroot
+    src = os.path.join(d, "src")
+    os.mkdir(src)
+    canary = tempfile.mkdtemp(prefix="zh-canary-", dir="/var/tmp")
+    try:
+        os.symlink(canary, os.path.join(root, "evil"))
+        cp = zone_run(root, "--run", "--bind", src + ":/evil",
+                      cmd=["/bin/sh", "-c", "echo pwn > /evil/pwned; echo done"])
+        # Refused or mounted inside the root: never on the host's directory.
+        assert os.listdir(canary) == [], cp
+        assert cp.returncode != 0 or "done" in cp.stdout, cp
+    finally:
+        shutil.rmtree(canary, ignore_errors=True)
+
+
+# docker's default capability set: no CAP_SYS_ADMIN, so no umount of a mask.
+DOCKER_CAPS = sum(1 << c for c in (0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 27, 29, 31))
+
+
+def test_masked_and_readonly_paths(zroot):
+    d, root = zroot
+    os.makedirs(os.path.join(root, "secret"))
+    with open(os.path.join(root, "secret", "k"), "w") as f:
+        f.write("key\n")
+    with open(os.path.join(root, "etc", "token"), "w") as f:
+        f.write("tok\n")
+    os.makedirs(os.path.join(root, "ro"))
+    cp = zone_run(root, "--run", "--caps", hex(DOCKER_CAPS), "--mask", "/secret",
+                  "--mask", "/etc/token", "--ro", "/ro",
+                  cmd=["/bin/sh", "-c",
+                       "ls /secret | wc -l; cat /etc/token | wc -c; "
+                       "touch /secret/x 2>/dev/null && echo W1; "
+                       "echo x > /etc/token 2>/dev/null; "
+                       "touch /ro/x 2>/dev/null && echo W3; "
+                       "mount -o remount,rw /ro 2>/dev/null && echo W4; "
+                       "umount /secret 2>/dev/null && echo W5; "
+                       "umount -l /etc/token 2>/dev/null && echo W6; echo done"])
+    lines = cp.stdout.split()
+    assert lines[:2] == ["0", "0"], cp
+    assert not {"W1", "W3", "W4", "W5", "W6"} & set(lines), cp
+    assert "done" in lines, cp
+    with open(os.path.join(root, "etc", "token")) as f:
+        assert f.read() == "tok\n"
+    assert os.listdir(os.path.join(root, "ro")) == []
+
+
+def test_joined_netns_sees_only_it(zroot):
+    d, root = zroot
+    ns = "zh-join-%s" % new_uuid()[:8]
+    subprocess.run(["ip", "netns", "add", ns], check=True)
+    try:
+        subprocess.run(["ip", "-n", ns, "link", "add", "zhdummy0", "type", "veth", "peer", "name",
+                        "zhdummy1"], check=True)
+        cp = zone_run(root, "--run", "--join", "net:/run/netns/" + ns,
+                      cmd=["/bin/sh", "-c", "ls /sys/class/net; "
+                           "ip link add zhx0 type veth peer name zhx1 2>/dev/null && echo ADDED; "
+                           "ip link set zhdummy0 up 2>/dev/null && echo UP; echo done"])
+        out = cp.stdout.split()
+        assert "zhdummy0" in out, cp
+        assert "ADDED" not in out and "UP" not in out, cp  # not the zone's netns to change
+        links = subprocess.run(["ip", "-n", ns, "-o", "link"], capture_output=True,
+                               text=True).stdout
+        assert "zhx0" not in links
+        # The host's own namespace was never joined and is as it was.
+        assert "zhdummy0" not in subprocess.run(["ip", "-o", "link"], capture_output=True,
+                                                text=True).stdout
+    finally:
+        subprocess.run(["ip", "netns", "del", ns])
+
+
+def test_run_caps_never_widened_and_nnp(zroot):
+    d, root = zroot
+    # Ask for every capability: the zone's dropped ones (SYS_MODULE = 16) stay dropped.
+    cp = zone_run(root, "--run", "--caps", "0xffffffffff", "--nnp",
+                  cmd=["/bin/sh", "-c", "grep -E '^(CapBnd|CapEff|NoNewPrivs)' /proc/self/status"])
+    st = dict(l.split(":\t") for l in cp.stdout.splitlines() if ":\t" in l)
+    assert st, cp
+    assert not (int(st["CapBnd"], 16) >> 16) & 1, st
+    assert not (int(st["CapEff"], 16) >> 16) & 1, st
+    assert st["NoNewPrivs"].strip() == "1", st

@@ -62,7 +62,7 @@ def docker_vm(h, img, cmd, entrypoint=None, env=None, workdir=None, user=None):
         md["docker:workdir"] = workdir
     if user is not None:
         md["docker:user"] = user
-    return create(h, img, brand="lx", docker=True, internal_metadata=md)
+    return create(h, img, brand="lx", docker=True, kernel_version="4.3.0", internal_metadata=md)
 
 
 def zonepath(h, u):

@@ -280,3 +280,143 @@ def test_run_caps_never_widened_and_nnp(zroot):
     assert not (int(st["CapBnd"], 16) >> 16) & 1, st
     assert not (int(st["CapEff"], 16) >> 16) & 1, st
     assert st["NoNewPrivs"].strip() == "1", st
+
+
+# ---- OCI mode: zoneadmd --oci driven as the runtime drives it ----
+
+import socket  # noqa: E402
+import struct  # noqa: E402
+
+CTL_BOOTED, CTL_START = 8, 12
+HDR = struct.Struct("=IHHIi")  # magic, version, cmd, len, status (host order)
+
+
+def ctl_frame(cmd, payload=None):
+    body = json.dumps(payload or {}).encode()
+    return HDR.pack(0x7a686374, 1, cmd, len(body), 0) + body
+
+
+def ctl_read(sock):
+    data = sock.recv(70000)
+    magic, ver, cmd, n, status = HDR.unpack(data[:HDR.size])
+    body = data[HDR.size:HDR.size + n]
+    return cmd, status, json.loads(body) if body else {}
+
+
+def ctl_call(h, u, cmd, payload=None):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(os.path.join(h.root, "run", "zonehost", u, "control.sock"))
+        s.send(ctl_frame(cmd, payload))
+        return ctl_read(s)
+    finally:
+        s.close()
+
+
+def make_bundle(d, root, process, **extra):
+    cfg = {"ociVersion": "1.0.2", "process": process, "root": {"path": root},
+           "hostname": "oci1",
+           "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
+                      {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
+           "linux": {"namespaces": [{"type": t} for t in
+                                    ("pid", "ipc", "uts", "mount", "network")]}}
+    cfg.update(extra)
+    with open(os.path.join(d, "config.json"), "w") as f:
+        json.dump(cfg, f)
+    return d
+
+
+def set_bundle(h, u, bundle):
+    from test_vmadm_util import config_path
+    p = config_path(h, u)
+    with open(p) as f:
+        vm = json.load(f)
+    vm["oci_bundle"] = bundle
+    with open(p, "w") as f:
+        json.dump(vm, f)
+
+
+class Zoneadmd:
+    """zoneadmd --oci spawned with one fork, as the runtime does: we are its parent,
+    so (CLONE_PARENT) the container's process is our child too."""
+
+    def __init__(self, h, u, stdout):
+        self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        fd = theirs.fileno()
+        self.p = subprocess.Popen([os.path.join(CMD, "zoneadmd"), "--notify-fd", str(fd), "--oci",
+                                   u], env=h.env, stdin=subprocess.DEVNULL, stdout=stdout,
+                                  stderr=stdout, pass_fds=(fd,))
+        theirs.close()
+
+    def booted(self):
+        self.sock.settimeout(60)
+        data = self.sock.recv(70000)
+        assert data, "zoneadmd exited with %r and no boot result" % (self.p.wait(30),)
+        magic, ver, cmd, n, status = HDR.unpack(data[:HDR.size])
+        payload = json.loads(data[HDR.size:HDR.size + n] or b"{}")
+        assert cmd == CTL_BOOTED
+        return status, payload
+
+
+def test_oci_gate_start_stdio_and_caller_reaps(lxhost, zroot):
+    h, img = lxhost
+    d, root = zroot
+    u = create(h, img, brand="lx", docker=True, kernel_version="4.3.0")
+    bundle = make_bundle(d, "root", {
+        "args": ["sh", "-c", 'echo "$FOO $(pwd) $(id -u):$(id -g) $(hostname)"; exit 5'],
+        "env": ["FOO=oci", "PATH=/bin:/sbin"], "cwd": "/etc",
+        "user": {"uid": 1000, "gid": 1000}, "terminal": False})
+    set_bundle(h, u, bundle)
+    r, w = os.pipe()
+    z = Zoneadmd(h, u, w)
+    os.close(w)
+    try:
+        status, payload = z.booted()
+        assert status == 0, payload
+        pid = payload["pid"]
+        st = json.load(open(os.path.join(h.root, "run", "zonehost", u, "state.json")))
+        assert st["state"] == "created", st
+        import select
+        assert select.select([r], [], [], 0.5)[0] == []  # nothing ran before the gate
+        cmd, status, rep = ctl_call(h, u, CTL_START)
+        assert status == 0, rep
+        out = b""
+        while True:
+            b = os.read(r, 4096)
+            if not b:
+                break
+            out += b
+        assert out.decode() == "oci /etc 1000:1000 oci1\n"
+        _, ws = os.waitpid(pid, 0)  # ours to reap (CLONE_PARENT)
+        assert os.WEXITSTATUS(ws) == 5
+        assert z.p.wait(30) == 0
+        ex = exit_json(h, u)
+        assert ex["exit_status"] is None and ex["reaped_by"] == "caller", ex
+        assert get(h, u)["state"] == "stopped"
+    finally:
+        os.close(r)
+        if z.p.poll() is None:
+            z.p.kill()
+            z.p.wait()
+
+
+def test_oci_missing_executable_error(lxhost, zroot):
+    h, img = lxhost
+    d, root = zroot
+    u = create(h, img, brand="lx", docker=True, kernel_version="4.3.0")
+    set_bundle(h, u, make_bundle(d, "root", {"args": ["nope"], "cwd": "/",
+                                             "user": {"uid": 0, "gid": 0}}))
+    z = Zoneadmd(h, u, subprocess.DEVNULL)
+    status, payload = z.booted()
+    assert status < 0
+    assert 'exec: "nope": executable file not found in $PATH' in payload["error"], payload
+    assert z.p.wait(30) != 0
+
+
+def test_ctl_start_refused_when_not_oci(lxhost):
+    h, img = lxhost
+    u = docker_vm(h, img, ["sh", "-c", "sleep 30"])
+    assert h.vmadm("start", u).rc == 0
+    cmd, status, rep = ctl_call(h, u, CTL_START)
+    assert status < 0 and rep["error"] == "already started", rep
+    assert h.vmadm("stop", "-F", u).rc == 0

@@ -321,7 +321,7 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	if (sp->s->run && sp->s->run->clone_parent)
 		a.flags |= CLONE_PARENT; /* the caller's parent reaps it (docs §24.2) */
 	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	a.exit_signal = SIGCHLD;
+	a.exit_signal = a.flags & CLONE_PARENT ? 0 : SIGCHLD; /* clone3: none with CLONE_PARENT */
 	int cfd = sp->s->cgroup_fd >= 0 ? sp->s->cgroup_fd : sp->join.clone_fd;
 
 	if (cfd >= 0) {

@@ -420,3 +420,72 @@ def test_ctl_start_refused_when_not_oci(lxhost):
     cmd, status, rep = ctl_call(h, u, CTL_START)
     assert status < 0 and rep["error"] == "already started", rep
     assert h.vmadm("stop", "-F", u).rc == 0
+
+
+def test_oci_console_socket_and_preserve_fds(lxhost, zroot):
+    h, img = lxhost
+    d, root = zroot
+    u = create(h, img, brand="lx", docker=True, kernel_version="4.3.0")
+    caps = 1 << 0 | 1 << 21 | 1 << 16  # CHOWN, SYS_ADMIN, SYS_MODULE (the zone never has it)
+    set_bundle(h, u, make_bundle(d, "root", {
+        "args": ["/bin/sh", "-c", "tty; echo extra >&3; ulimit -n; "
+                 "grep -E '^(CapEff|CapBnd|Groups|NoNewPrivs)' /proc/self/status"],
+        "cwd": "/", "terminal": True, "noNewPrivileges": True,
+        "user": {"uid": 0, "gid": 0, "additionalGids": [5, 7]},
+        "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 456}],
+        "capabilities": {k: ["CAP_CHOWN", "CAP_SYS_ADMIN", "CAP_SYS_MODULE"]
+                         for k in ("bounding", "effective", "permitted")}}))
+    sockpath = os.path.join(d, "console.sock")
+    ls = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ls.bind(sockpath)
+    ls.listen(1)
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    r3, w3 = os.pipe()
+    # fd 3 of zoneadmd is the preserved pipe, its notify socket fd 4 (above it).
+    sh = "exec %s --notify-fd 4 --oci --console-socket %s --preserve-fds 1 %s 3>&%d 4>&%d" % (
+        os.path.join(CMD, "zoneadmd"), sockpath, u, w3, theirs.fileno())
+    p = subprocess.Popen(["bash", "-c", sh], env=h.env, stdin=subprocess.DEVNULL,
+                         pass_fds=(w3, theirs.fileno()))
+    theirs.close()
+    os.close(w3)
+    try:
+        import select
+        ready = select.select([ls, ours], [], [], 60)[0]
+        assert ls in ready, ours.recv(70000)  # else zoneadmd's boot error
+        conn, _ = ls.accept()
+        msg, fds, flags, _ = socket.recv_fds(conn, 4096, 4)
+        assert len(fds) == 1 and msg.startswith(b"/dev/pts/"), (msg, fds)
+        master = fds[0]
+        ours.settimeout(60)
+        data = ours.recv(70000)
+        _, _, cmd, n, status = HDR.unpack(data[:HDR.size])
+        payload = json.loads(data[HDR.size:HDR.size + n] or b"{}")
+        assert status == 0, payload
+        assert ctl_call(h, u, CTL_START)[1] == 0
+        out = b""
+        while True:
+            try:
+                b = os.read(master, 4096)
+            except OSError:  # EIO: every slave is closed
+                break
+            if not b:
+                break
+            out += b
+        text = out.decode().replace("\r", "")
+        assert os.read(r3, 100) == b"extra\n"
+        assert "/dev/" in text.splitlines()[0], text
+        st = dict(l.split(":\t") for l in text.splitlines() if ":\t" in l)
+        assert "321" in text.splitlines(), text
+        assert int(st["CapEff"], 16) == (1 << 0 | 1 << 21), st
+        assert int(st["CapBnd"], 16) == (1 << 0 | 1 << 21), st
+        assert st["Groups"].split() == ["5", "7"], st
+        assert st["NoNewPrivs"].strip() == "1", st
+        os.waitpid(payload["pid"], 0)
+        assert p.wait(30) == 0
+        os.close(master)
+    finally:
+        os.close(r3)
+        ls.close()
+        if p.poll() is None:
+            p.kill()
+            p.wait()

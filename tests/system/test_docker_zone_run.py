@@ -313,8 +313,8 @@ def ctl_call(h, u, cmd, payload=None):
         s.close()
 
 
-def make_bundle(d, root, process, **extra):
-    cfg = {"ociVersion": "1.0.2", "process": process, "root": {"path": root},
+def make_bundle(d, rootpath, process, **extra):
+    cfg = {"ociVersion": "1.0.2", "process": process, "root": {"path": rootpath},
            "hostname": "oci1",
            "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"},
                       {"destination": "/dev", "type": "tmpfs", "source": "tmpfs"}],
@@ -489,3 +489,60 @@ def test_oci_console_socket_and_preserve_fds(lxhost, zroot):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_oci_mounts_masks_readonly_root_and_seccomp(lxhost, zroot):
+    h, img = lxhost
+    d, root = zroot
+    data = os.path.join(d, "data")
+    os.mkdir(data)
+    with open(os.path.join(data, "f"), "w") as f:
+        f.write("hostdata\n")
+    os.symlink("/etc", os.path.join(root, "evil"))  # planted: must stay in the root
+    u = create(h, img, brand="lx", docker=True, kernel_version="4.3.0")
+    set_bundle(h, u, make_bundle(d, "root", {
+        "args": ["/bin/sh", "-c",
+                 "cat /data/f; touch /data/w 2>/dev/null && echo W1; "
+                 "touch /x 2>/dev/null && echo W2; touch /scratch/ok && echo T; "
+                 "mkdir /scratch/dir 2>/dev/null || echo NOMKDIR; "
+                 "cat /etc/hostname | wc -c; ls /evil/f; exit 0"],
+        "cwd": "/", "user": {"uid": 0, "gid": 0}, "terminal": False},
+        root={"path": "root", "readonly": True},
+        mounts=[{"destination": "/proc", "type": "proc", "source": "proc"},
+                {"destination": "/data", "type": "bind", "source": data,
+                 "options": ["rbind", "ro"]},
+                {"destination": "/evil", "type": "bind", "source": data, "options": ["bind"]},
+                {"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                 "options": ["nosuid", "size=1m"]}],
+        linux={"namespaces": [{"type": "pid"}, {"type": "mount"}],
+               "maskedPaths": ["/etc/hostname"],
+               "seccomp": {"defaultAction": "SCMP_ACT_ALLOW",
+                           "syscalls": [{"names": ["mkdir", "mkdirat"],
+                                         "action": "SCMP_ACT_ERRNO", "errnoRet": 1}]}}))
+    r, w = os.pipe()
+    z = Zoneadmd(h, u, w)
+    os.close(w)
+    try:
+        status, payload = z.booted()
+        assert status == 0, payload
+        assert ctl_call(h, u, CTL_START)[1] == 0
+        out = b""
+        while True:
+            b = os.read(r, 4096)
+            if not b:
+                break
+            out += b
+        lines = out.decode().split()
+        assert lines[0] == "hostdata", lines
+        assert "W1" not in lines and "W2" not in lines, lines
+        assert "T" in lines and "NOMKDIR" in lines, lines
+        assert "0" in lines, lines            # /etc/hostname masked
+        assert "/evil/f" in lines, lines      # the bind landed on the zone's /etc
+        assert not os.path.exists("/etc/f")
+        os.waitpid(payload["pid"], 0)
+        assert z.p.wait(30) == 0
+    finally:
+        os.close(r)
+        if z.p.poll() is None:
+            z.p.kill()
+            z.p.wait()

@@ -429,7 +429,7 @@ def test_oci_console_socket_and_preserve_fds(lxhost, zroot):
     caps = 1 << 0 | 1 << 21 | 1 << 16  # CHOWN, SYS_ADMIN, SYS_MODULE (the zone never has it)
     set_bundle(h, u, make_bundle(d, "root", {
         "args": ["/bin/sh", "-c", "tty; echo extra >&3; ulimit -n; "
-                 "grep -E '^(CapEff|CapBnd|Groups|NoNewPrivs)' /proc/self/status"],
+                 "grep -E '^(CapEff|CapBnd|Groups|NoNewPrivs)' /proc/self/status; read x"],
         "cwd": "/", "terminal": True, "noNewPrivileges": True,
         "user": {"uid": 0, "gid": 0, "additionalGids": [5, 7]},
         "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 321, "hard": 456}],
@@ -463,19 +463,17 @@ def test_oci_console_socket_and_preserve_fds(lxhost, zroot):
         assert status == 0, payload
         assert ctl_call(h, u, CTL_START)[1] == 0
         out = b""
-        while True:
-            try:
-                b = os.read(master, 4096)
-            except OSError:  # EIO: every slave is closed
-                break
-            if not b:
-                break
-            out += b
+        # Read all it says while it waits (a pty drops what is unread when its
+        # last slave closes), then let it end.
+        while b"NoNewPrivs" not in out or not out.endswith(b"\n"):
+            assert select.select([master], [], [], 30)[0], out
+            out += os.read(master, 4096)
+        os.write(master, b"\n")
         text = out.decode().replace("\r", "")
         assert os.read(r3, 100) == b"extra\n"
-        assert "/dev/" in text.splitlines()[0], text
+        assert "/dev/" in text.splitlines()[0], repr(text)
         st = dict(l.split(":\t") for l in text.splitlines() if ":\t" in l)
-        assert "321" in text.splitlines(), text
+        assert "321" in text.splitlines(), repr(text)
         assert int(st["CapEff"], 16) == (1 << 0 | 1 << 21), st
         assert int(st["CapBnd"], 16) == (1 << 0 | 1 << 21), st
         assert st["Groups"].split() == ["5", "7"], st
@@ -541,6 +539,32 @@ def test_oci_mounts_masks_readonly_root_and_seccomp(lxhost, zroot):
         assert not os.path.exists("/etc/f")
         os.waitpid(payload["pid"], 0)
         assert z.p.wait(30) == 0
+    finally:
+        os.close(r)
+        if z.p.poll() is None:
+            z.p.kill()
+            z.p.wait()
+
+
+def test_oci_stop_before_start_never_runs_it(lxhost, zroot):
+    h, img = lxhost
+    d, root = zroot
+    u = create(h, img, brand="lx", docker=True, kernel_version="4.3.0")
+    set_bundle(h, u, make_bundle(d, "root", {
+        "args": ["/bin/sh", "-c", "echo ran"], "cwd": "/", "user": {"uid": 0, "gid": 0}}))
+    r, w = os.pipe()
+    z = Zoneadmd(h, u, w)
+    os.close(w)
+    try:
+        status, payload = z.booted()
+        assert status == 0, payload
+        res = h.vmadm("stop", "-t", "1", u)
+        assert res.rc == 0, res
+        _, ws = os.waitpid(payload["pid"], 0)
+        assert os.WIFSIGNALED(ws) or os.WEXITSTATUS(ws) == 0
+        assert z.p.wait(30) == 0
+        assert os.read(r, 100) == b""  # it never ran, and nobody holds its stdout
+        assert get(h, u)["state"] == "stopped"
     finally:
         os.close(r)
         if z.p.poll() is None:

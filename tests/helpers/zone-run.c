@@ -6,7 +6,7 @@
  *   zone-run --root DIR --id-base N [--hostname H] [--tmpfs MiB]
  *            [--memlock MiB] [--fs SRC:TARGET[:OPTS]]... [--time]
  *            [--pidfile FILE] [--uuid UUID]
- *            [--run [--bind SRC:DST]... [--mask P]... [--ro P]... [--join net:PATH]
+ *            [--run [--bind SRC:DST]... [--mask P]... [--ro P]... [--join net|ipc|uts|pid:PATH]
  *             [--caps MASK] [--nnp] [--user U] [--cwd D]] -- INIT [ARGS...]
  *
  * Makes a zone cgroup for a random uuid, a console pty (raw) whose output
@@ -81,6 +81,17 @@ static void add_fs(json_t *fs, const char *arg)
 	json_array_append_new(fs, o);
 }
 
+/* "net:PATH", "ipc:PATH", "uts:PATH", "pid:PATH": the ZONE_JOIN_* kind, or -1. */
+static int join_kind(const char *v)
+{
+	static const char *const k[ZONE_JOIN_N] = {"net:", "ipc:", "uts:", "pid:"};
+
+	for (int i = 0; i < ZONE_JOIN_N; i++)
+		if (strncmp(v, k[i], 4) == 0)
+			return i;
+	return -1;
+}
+
 /* The zone_run options: 2 (used an argument), 1 (a flag), 0 (not one). */
 static int parse_run(struct opts *o, const char *a, char *v)
 {
@@ -101,8 +112,8 @@ static int parse_run(struct opts *o, const char *a, char *v)
 		o->masked[o->nmasked++] = v;
 	} else if (streq(a, "--ro")) {
 		o->ro[o->nro++] = v;
-	} else if (streq(a, "--join") && strncmp(v, "net:", 4) == 0) {
-		r->join[ZONE_JOIN_NET] = v + 4;
+	} else if (streq(a, "--join") && join_kind(v) >= 0) {
+		r->join[join_kind(v)] = strchr(v, ':') + 1;
 	} else if (streq(a, "--caps")) {
 		r->caps = true;
 		r->cap_bounding = r->cap_effective = r->cap_permitted = strtoull(v, NULL, 0);

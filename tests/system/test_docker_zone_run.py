@@ -570,3 +570,27 @@ def test_oci_stop_before_start_never_runs_it(lxhost, zroot):
         if z.p.poll() is None:
             z.p.kill()
             z.p.wait()
+
+
+def test_joined_uts_keeps_its_name_and_pid_join_refused(zroot):
+    d, root = zroot
+    nsfile = os.path.join(d, "uts")
+    open(nsfile, "w").close()
+    subprocess.run(["unshare", "--uts=" + nsfile, "hostname", "zhjoined"], check=True)
+    try:
+        cp = zone_run(root, "--run", "--hostname", "mine", "--join", "uts:" + nsfile,
+                      cmd=["/bin/sh", "-c", "hostname; hostname pwned 2>/dev/null && echo SET; "
+                           "echo done"])
+        out = cp.stdout.split()
+        assert out[0] == "zhjoined", cp
+        assert "SET" not in out and "done" in out, cp
+        # The namespace is the owner's: its name is unchanged, and ours too.
+        got = subprocess.run(["nsenter", "--uts=" + nsfile, "hostname"], capture_output=True,
+                             text=True).stdout.strip()
+        assert got == "zhjoined"
+        assert os.uname().nodename != "pwned"
+        cp = zone_run(root, "--run", "--join", "pid:/proc/self/ns/pid", cmd=["/bin/true"])
+        assert cp.returncode != 0
+        assert "joining a pid namespace" in cp.stderr and "not supported" in cp.stderr, cp
+    finally:
+        subprocess.run(["umount", nsfile])

@@ -213,6 +213,7 @@ struct spawn {
 	struct zone_fs xfs[ZONE_RUN_MOUNTS_MAX]; /* s->run's binds (zone-extra.c) */
 	int sys_fd;
 	int tree_fd;
+	bool tree_mapped; /* an overlay root, on idmapped layers already */
 	int pts_fd;
 	int sync_wr;
 	int err_rd;
@@ -308,7 +309,8 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	if (sp->s->run && sp->s->run->clone_parent)
 		a.flags |= CLONE_PARENT; /* the caller's parent reaps it (docs §24.2) */
 	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	a.exit_signal = a.flags & CLONE_PARENT ? 0 : SIGCHLD; /* clone3: none with CLONE_PARENT */
+	/* clone3 refuses an exit signal with CLONE_PARENT: the parent's own (SIGCHLD) is used */
+	a.exit_signal = (a.flags & CLONE_PARENT) ? 0 : SIGCHLD;
 	int cfd = sp->s->cgroup_fd >= 0 ? sp->s->cgroup_fd : sp->join.clone_fd;
 
 	if (cfd >= 0) {
@@ -380,7 +382,7 @@ static int release(struct spawn *sp, struct zh_error *err)
 
 	if (write_map(sp->pid, "uid_map", s->id_base, err) < 0 ||
 	    write_map(sp->pid, "gid_map", s->id_base, err) < 0 ||
-	    zone_idmap_apply(sp->tree_fd, sp->fs, sp->nfs, sp->pid, err) < 0 ||
+	    zone_idmap_apply(sp->tree_fd, sp->tree_mapped, sp->fs, sp->nfs, sp->pid, err) < 0 ||
 	    (s->run && zone_extra_idmap(s, sp->xfs, sp->pid, err) < 0))
 		return -err->errnum;
 	/* The zone's root may manage its own cgroup subtree (systemd). */
@@ -475,7 +477,7 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 	    cgroup_join_open(sp->s->cgroup_uuid, &sp->join, err) < 0)
 		return -err->errnum;
 	sp->c.join = &sp->join;
-	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
+	if (zone_idmap_open(sp->s->root, sp->s->id_base, &sp->tree_fd, &sp->tree_mapped, err) < 0 ||
 	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
 	    zone_devpts_open(sp->s->id_base + ZONE_TTY_GID, ZONE_PTY_MAX, &sp->pts_fd, err) < 0 ||
 	    (sp->s->run && zone_extra_open(sp->s, sp->xfs, &sp->sys_fd, err) < 0) ||

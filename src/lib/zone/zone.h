@@ -207,9 +207,24 @@ const char *const *zone_caps_dropped(void);
  * Returns once the command has been exec'd.  Errors: -ESRCH when the zone
  * is not (or no longer) running; prop "user" for an unknown user; prop
  * "command" when the command cannot be exec'd (-ENOENT: not found).
+ *
+ * The OCI `exec` (zonehost-runc) sets the optional fields below the line;
+ * zeroed, the session is zlogin's.  envp replaces the whole environment
+ * (its PATH is searched); cwd (absolute, in the zone; prop "cwd");
+ * has_ids: uid/gid/groups (zone ids, at most 64 groups: prop "groups")
+ * instead of `user`; no_new_privs; has_caps: the five masks (bit n =
+ * capability n), always intersected with the zone's own set (zone-caps.c),
+ * never widened; extra_seccomp: loaded after the zone's own filter (with
+ * no_new_privs just before execve, else while still zone root), never
+ * instead of it; oci_stdio: stdio[] may also be /dev/null, FIFOs, regular
+ * files opened write-only, AF_UNIX sockets (prop "stdio"); preserve_fds:
+ * the caller's fds 3..3+N-1 pass through, checked the same way (prop
+ * "preserve_fds").  The design comment of zone-enter-oci.c says why each
+ * is safe.  Errors name the property.
  */
 struct termios;
 struct winsize;
+struct sock_fprog;
 
 struct zone_enter_spec {
 	const char *uuid;
@@ -221,9 +236,25 @@ struct zone_enter_spec {
 	const struct termios *termios; /* pty: initial modes, or NULL */
 	const struct winsize *winsize; /* pty: initial size, or NULL */
 	int stdio[3];		       /* no pty: the session's 0, 1, 2 (pipes, or -1) */
+	/* ---- OCI exec, each optional ---- */
+	char *const *envp; /* the whole environment, or NULL */
+	const char *cwd;   /* absolute, in the zone, or NULL: home */
+	bool has_ids;	   /* uid, gid, groups instead of user */
+	uid_t uid;
+	gid_t gid;
+	size_t ngroups;
+	const gid_t *groups;
+	bool no_new_privs;
+	bool has_caps;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	const struct sock_fprog *extra_seccomp; /* after the zone's own, or NULL */
+	bool oci_stdio;				/* stdio[] beyond pipes (see above) */
+	int preserve_fds;			/* the caller's 3..3+N-1 pass through */
+	bool outlive_caller; /* no SIGHUP when the caller exits (exec -d) */
 };
 
 struct zone_session {
+	pid_t pid;     /* the session process, host view */
 	int pidfd;     /* the session process (caller's child) */
 	int master_fd; /* pty master, or -EBADF */
 	int pts;       /* pty number in the zone, or -1 (not the zone's) */

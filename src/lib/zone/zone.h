@@ -8,7 +8,9 @@
  * mount namespace: never mounted on the host side).
  * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
- * zone-dev.c, zone-seccomp.c, zone-caps.c.
+ * zone-dev.c, zone-seccomp.c, zone-caps.c; a docker zone's or OCI
+ * container's process (struct zone_run, §24.2): zone-run.c, zone-user.c,
+ * zone-extra.c (its mounts), zone-join.c (namespaces it joins).
  *
  *     struct zone_spec s = { .uuid = u, .root = "/zones/<u>/root", ... };
  *     struct zone_proc zp;

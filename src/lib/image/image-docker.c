@@ -32,6 +32,12 @@
 
 #define PROP "-f"
 
+/* streq() for a string that may be NULL. */
+static bool str_is(const char *s, const char *want)
+{
+	return s && streq(s, want);
+}
+
 static int bad(struct zh_error *err, const char *what, const char *field, const char *why)
 {
 	return zh_error_set(err, EINVAL, PROP, "%s: %s: %s", what, field, why);
@@ -248,7 +254,7 @@ int image_oci_index_parse(const char *text, size_t len, const char *what,
 		return bad(err, what, "manifests",
 			   "must be an array of exactly one image manifest (one image per import)");
 	m = json_array_get(ms, 0);
-	if (streq(jsonutil_str(m, "mediaType"), "application/vnd.oci.image.index.v1+json"))
+	if (str_is(jsonutil_str(m, "mediaType"), "application/vnd.oci.image.index.v1+json"))
 		return bad(err, what, "manifests[0].mediaType",
 			   "names a nested index, which is not supported");
 	r = desc_parse(m, what, "manifests[0]", manifest_types, true, manifest, err);
@@ -344,7 +350,7 @@ static int config_diff_ids(const json_t *rootfs, const char *what, struct image_
 	size_t i;
 	json_t *e;
 
-	if (!json_is_object(rootfs) || !streq(jsonutil_str(rootfs, "type"), "layers"))
+	if (!json_is_object(rootfs) || !str_is(jsonutil_str(rootfs, "type"), "layers"))
 		return bad(err, what, "rootfs",
 			   "must be {\"type\": \"layers\", \"diff_ids\": [..]}");
 	if (!json_is_array(ids) || json_array_size(ids) == 0 ||

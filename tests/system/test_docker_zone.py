@@ -134,3 +134,22 @@ def test_runs_and_logs(dockerhost):
     assert all(re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", l["time"]) for l in lines)
     assert wait_for(lambda: h.vmadm("list", "-H", "-o", "uuid,state").out.split() ==
                     [u, "stopped"]), h.vmadm("list", "-H", "-o", "uuid,state")
+
+
+def test_runs_with_image_env_workdir_user(dockerhost):
+    """The image's Entrypoint, Env, WorkingDir and User with a cmd of the payload's own."""
+    if not os.path.exists(RUN_SIDE):
+        pytest.skip("the zoneadmd run side of docker zones (brand-docker.c, branch oci-zone) "
+                    "is not in this tree")
+    h, img = dockerhost
+    cmd = json.dumps(['echo "$GREETING" $(pwd) $(id -u):$(id -g); echo oops >&2'])
+    u = create(h, payload(img, autoboot=True, internal_metadata={"docker:cmd": cmd}))
+    log = os.path.join(pool_mount(h), u, "logs", "stdio.log")
+
+    def logged():
+        return os.path.exists(log) and "oops" in open(log).read()
+    assert wait_for(logged), (open(log).read() if os.path.exists(log) else "no %s" % log)
+    lines = [json.loads(l) for l in open(log).read().splitlines()]
+    assert any(l["log"] == "hi there /app 1000:1000\n" and l["stream"] == "stdout"
+               for l in lines), lines
+    assert any(l["log"] == "oops\n" and l["stream"] == "stderr" for l in lines), lines

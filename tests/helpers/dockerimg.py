@@ -9,7 +9,7 @@ Two formats, as `docker save` and OCI tools write them:
 
 A layer is a list of entries (name, kind, arg): kind "file" (arg: bytes),
 "dir", "symlink" (arg: target), "exe" (arg: a host file copied, mode 0755),
-"hardlink" (arg: the entry it links to).  busybox_layers() gives three
+"hardlink" (arg: the entry it links to), "chardev" (arg: (major, minor)).  busybox_layers() gives three
 layers: a busybox root, then a layer with a whiteout, an opaque directory
 and new files, then a small one.
 
@@ -69,6 +69,10 @@ def layer_tar(entries):
                 t.addfile(ti)
             elif kind == "symlink":
                 ti.type, ti.linkname, ti.mode = tarfile.SYMTYPE, arg, 0o777
+                t.addfile(ti)
+            elif kind == "chardev":
+                ti.type, ti.mode = tarfile.CHRTYPE, 0o666
+                ti.devmajor, ti.devminor = arg
                 t.addfile(ti)
             elif kind == "hardlink":
                 ti.type, ti.linkname, ti.mode = tarfile.LNKTYPE, arg, 0o644

@@ -169,6 +169,18 @@ def test_skopeo_made_tars(host, host2, tars, tmp_path):
 
 # ---- hostile tars ----
 
+def test_device_nodes_skipped(host, tmp_path):
+    layers = [dockerimg.busybox_layers()[0] + [("dev/evil-null", "chardev", (1, 3))]]
+    assert b"dev/evil-null" in dockerimg.layer_tar(layers[0])
+    f = dockerimg.write_docker_archive(str(tmp_path / "dev.tar"), layers,
+                                       dockerimg.config(layers), ["dev/x:1"])
+    got = imported(host.imgadm("import", "-f", f))
+    assert len(got) == 1
+    root = final_root(host, got[0][0])
+    assert os.path.isdir(os.path.join(root, "dev"))
+    assert not os.path.lexists(os.path.join(root, "dev", "evil-null"))
+
+
 def bad_layer_archive(path, entries):
     """A docker-archive whose second layer holds entries (the base is good)."""
     layers = dockerimg.busybox_layers()[:1] + [entries]
@@ -223,6 +235,8 @@ HOSTILE = {
                  "absolute path"),
     "symlink-then-file": (lambda p, v: bad_layer_archive(
         p, [("lnk", "symlink", v), ("lnk/pwned", "file", b"x")]), "lnk/pwned"),
+    "hardlink-out": (lambda p, v: bad_layer_archive(p, [("hl", "hardlink", "../../../etc/passwd")]),
+                     "hl"),
     "layer-digest": (lambda p, v: corrupt_oci(p), "does not match its digest"),
     "diff-id": (lambda p, v: mismatched_diff_id(p), "rootfs.diff_ids"),
     "huge-manifest": (lambda p, v: huge_manifest(p), "more than 1048576"),

@@ -167,6 +167,50 @@ def test_skopeo_made_tars(host, host2, tars, tmp_path):
     assert manifest(host2, got2[-1][0])["tags"]["docker:config"] == top["tags"]["docker:config"]
 
 
+def test_umoci_made_layout(host, tmp_path):
+    """An OCI layout made by umoci: its own layer tars and whiteouts (.wh.NAME)."""
+    if not shutil.which("umoci"):
+        pytest.skip("umoci is not installed (tools/install-deps)")
+    lay, bundle = str(tmp_path / "layout"), str(tmp_path / "bundle")
+
+    def umoci(*args):
+        cp = subprocess.run(["umoci"] + list(args), capture_output=True, text=True, timeout=120)
+        assert cp.returncode == 0, cp.stderr
+
+    umoci("init", "--layout", lay)
+    umoci("new", "--image", lay + ":v1")
+    umoci("unpack", "--image", lay + ":v1", bundle)
+    rootfs = os.path.join(bundle, "rootfs")
+    for d in ("bin", "etc", "opt/d"):
+        os.makedirs(os.path.join(rootfs, d))
+    shutil.copy(dockerimg.BUSYBOX, os.path.join(rootfs, "bin", "busybox"))
+    os.symlink("busybox", os.path.join(rootfs, "bin", "sh"))
+    for name in ("etc/gone", "opt/d/a"):
+        with open(os.path.join(rootfs, name), "w") as f:
+            f.write("lower\n")
+    umoci("repack", "--image", lay + ":v1", bundle)
+    shutil.rmtree(bundle)
+    umoci("unpack", "--image", lay + ":v1", bundle)  # the next repack is a layer on top
+    os.unlink(os.path.join(rootfs, "etc", "gone"))
+    os.unlink(os.path.join(rootfs, "opt", "d", "a"))
+    with open(os.path.join(rootfs, "opt", "d", "n"), "w") as f:
+        f.write("upper\n")
+    umoci("repack", "--image", lay + ":v1", bundle)
+    umoci("config", "--image", lay + ":v1", "--config.cmd", "echo", "--config.cmd", "hi",
+          "--config.workingdir", "/opt")
+    t = str(tmp_path / "umoci.tar")
+    subprocess.run(["tar", "-C", lay, "-cf", t, "."], check=True)
+    got = imported(host.imgadm("import", "-f", t))
+    assert [g[1:] for g in got][-1] == ("docker-image", "v1") and len(got) >= 2, got
+    m = manifest(host, got[-1][0])
+    assert m["tags"]["docker:config"] == {"Cmd": ["echo", "hi"], "WorkingDir": "/opt"}
+    assert m["tags"]["docker:tag:v1"] is True
+    root = final_root(host, got[-1][0])
+    assert os.listdir(os.path.join(root, "etc")) == []
+    assert os.listdir(os.path.join(root, "opt", "d")) == ["n"]
+    assert os.readlink(os.path.join(root, "bin", "sh")) == "busybox"
+
+
 # ---- hostile tars ----
 
 def test_device_nodes_skipped(host, tmp_path):

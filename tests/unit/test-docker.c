@@ -90,6 +90,18 @@ static void test_oci(void)
 	is_str(name, "v1", "  ref name");
 	free(d.ref);
 	free(name);
+	{
+		static const char ctr[] =
+			"{\"manifests\":[{\"digest\":\"" D0 "\",\"size\":3,\"annotations\":{"
+			"\"org.opencontainers.image.ref.name\":\"v1\",\"io.containerd.image.name\":"
+			"\"docker.io/library/busybox:v1\"}}]}";
+
+		is_int(image_oci_index_parse(ctr, strlen(ctr), "index.json", &d, &name, &err), 0,
+		       "index.json of containerd");
+		is_str(name, "docker.io/library/busybox:v1", "  its full name wins");
+		free(d.ref);
+		free(name);
+	}
 	refused(oci_manifest, "{\"schemaVersion\":1}", "schemaVersion");
 	refused(oci_manifest,
 		"{\"schemaVersion\":2,\"config\":{\"mediaType\":\"x\",\"digest\":\"" D0

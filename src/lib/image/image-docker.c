@@ -225,12 +225,15 @@ static int desc_parse(const json_t *d, const char *what, const char *field,
 	return out->ref ? 0 : zh_error_oom(err);
 }
 
+/* containerd's full name (io.containerd.image.name), else the OCI ref name. */
 static int index_name(const json_t *m, char **name, struct zh_error *err)
 {
-	const json_t *n = json_object_get(json_object_get(m, "annotations"),
-					  "org.opencontainers.image.ref.name");
+	const json_t *a = json_object_get(m, "annotations");
+	const json_t *n = json_object_get(a, "io.containerd.image.name");
 
 	*name = NULL;
+	if (!is_str(n))
+		n = json_object_get(a, "org.opencontainers.image.ref.name");
 	if (!is_str(n))
 		return 0;
 	*name = strdup(json_string_value(n));

@@ -79,8 +79,9 @@ int image_docker_archive_parse(const char *text, size_t len, const char *what,
 
 /*
  * An OCI layout's index.json: the one image manifest it names (nested
- * indexes are refused) into *manifest; the "org.opencontainers.image.ref.name"
- * annotation, if any, into *name (NULL otherwise).
+ * indexes are refused) into *manifest; its name, if any, into *name (NULL
+ * otherwise): the "io.containerd.image.name" annotation, else
+ * "org.opencontainers.image.ref.name".
  */
 int image_oci_index_parse(const char *text, size_t len, const char *what,
 			  struct image_docker_desc *manifest, char **name, struct zh_error *err);

@@ -324,9 +324,13 @@ static int name_tags(struct dimport *im, json_t *tags, char **repo, char **first
 			return fail(im, err, EINVAL,
 				    "image name \"%s\" has characters not allowed in one",
 				    json_string_value(e));
-		if (!t && !strchr(r, '/') && !strchr(r, '.') && im->name && i == 0) {
-			t = TAKE_PTR(r); /* an OCI ref name that is a tag only */
+		if (!t && !strchr(r, '/') && im->name && i == 0) {
+			t = TAKE_PTR(r); /* an OCI ref name without '/' or ':' is a tag only */
 			r = strdup("");
+		}
+		if (t && !*t) { /* "repo:" names no tag */
+			free(t);
+			t = NULL;
 		}
 		if (!*repo && r && *r)
 			*repo = strdup(r);

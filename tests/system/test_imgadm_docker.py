@@ -120,6 +120,21 @@ def test_oci_layout_and_idempotent(host, tars):
     assert len(host.imgadm("list", "-j").json()) == 3
 
 
+def test_reimport_adds_tags(host, tars):
+    top = imported(host.imgadm("import", "-f", tars["archive"]))[-1][0]
+    for name, tag in (("zhtest/busybox:v2", "v2"), ("someone/else:x", None)):
+        f = dockerimg.write_docker_archive(str(tars["dir"] / "retag.tar"), tars["layers"],
+                                           tars["cfg"], [name])
+        r = host.imgadm("import", "-f", f)
+        assert imported(r) == [] and "already installed" in r.out, r
+    tags = manifest(host, top)["tags"]
+    assert sorted(k for k in tags if k.startswith("docker:tag:")) == \
+        ["docker:tag:1.0", "docker:tag:latest", "docker:tag:v2"]  # not another repo's
+    assert tags["docker:repo"] == "zhtest/busybox"
+    r = host.imgadm("list", "-H", "-o", "docker_tags", "--docker", "uuid=" + top)
+    assert r.out.split() == ["1.0,latest,v2"], r
+
+
 def test_layers_shared(host, tars):
     first = imported(host.imgadm("import", "-f", tars["archive"]))
     layers = tars["layers"][:2] + [[("app/other.txt", "file", b"another image\n")]]

@@ -21,7 +21,8 @@
  * tag), tags "docker:repo", "docker:id" (the config digest, Docker's image
  * id), "docker:tag:<tag>": true, "docker:architecture" and "docker:config"
  * ({Entrypoint, Cmd, Env, WorkingDir, User}), which vmadm create reads.
- * Importing the same tar again installs nothing.
+ * Importing the same image again installs nothing; tags of its repo that
+ * the installed top image lacks are added to its record.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -452,15 +453,54 @@ static int install_layer(struct dimport *im, size_t i, struct zh_error *err)
 	return r;
 }
 
+/*
+ * The top image installed already (by another import of the same image):
+ * the tags "docker:tag:<tag>" of this import that its record lacks are
+ * added to it, when it is of the same repo (docker tag, then save again).
+ */
+static int add_tags(struct dimport *im, const json_t *m, struct zh_error *err)
+{
+	const json_t *want = json_object_get(m, "tags");
+	_cleanup_json_ json_t *rec = NULL;
+	json_t *have, *v;
+	bool changed = false;
+	const char *k, *repo;
+	int r = image_record_load(im->p, jsonutil_str(m, "uuid"), &rec, err);
+
+	if (r < 0)
+		return r;
+	have = json_object_get(json_object_get(rec, "manifest"), "tags");
+	repo = jsonutil_str(have, "docker:repo");
+	if (!json_is_object(have) || !repo || !jsonutil_str(want, "docker:repo") ||
+	    !streq(repo, jsonutil_str(want, "docker:repo")))
+		return 0;
+	json_object_foreach ((json_t *)want, k, v) {
+		if (strncmp(k, "docker:tag:", 11) != 0 || json_object_get(have, k))
+			continue;
+		if (json_object_set(have, k, v) < 0)
+			return zh_error_oom(err);
+		changed = true;
+	}
+	if (!changed)
+		return 0;
+	return image_record_write(im->p, json_object_get(rec, "manifest"),
+				  jsonutil_str(rec, "source"), err);
+}
+
 static int install_all(struct dimport *im, struct zh_error *err)
 {
 	_cleanup_close_ int hl = lock_take_until(LOCK_HOST, NULL, err);
 	size_t n = json_array_size(im->manifests);
 	int r = hl < 0 ? hl : 0;
 
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (!installed(im->p, jsonutil_str(json_array_get(im->manifests, i), "uuid")))
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const json_t *m = json_array_get(im->manifests, i);
+
+		if (!installed(im->p, jsonutil_str(m, "uuid")))
 			r = install_layer(im, i, err);
+		else if (i + 1 == n)
+			r = add_tags(im, m, err);
+	}
 	for (size_t k = json_array_size(im->done); r < 0 && hl >= 0 && k-- > 0;) {
 		struct zh_error ignore = ZH_ERROR_INIT;
 

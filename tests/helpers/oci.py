@@ -218,6 +218,22 @@ def _pids_with(needle):
     return out
 
 
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _shim_socket(address, namespace, cid):
+    """The socket containerd 1.6's runc shim listens on for task `cid`:
+    /run/containerd/s/<sha256 of ADDRESS/NAMESPACE/ID> (pkg/shim
+    SocketAddress).  A shim removes it when it exits, not when killed."""
+    h = hashlib.sha256(os.path.join(address, namespace, cid).encode()).hexdigest()
+    return os.path.join("/run/containerd/s", h)
+
+
 def _kill_wait(pids, sig=signal.SIGKILL, timeout=5.0):
     for pid in pids:
         try:
@@ -388,6 +404,7 @@ class Containerd:
         # CRI sandbox's cgroup_parent); ctr's default would be /default.
         self.cgroup_parent = os.path.basename(self.dir)
         self.cgroups = Cgroups([self.cgroup_parent, "default", "k8s.io"])
+        self.shim_ids = set()   # (namespace, task id): their shim sockets go at close()
         self.sock = os.path.join(self.dir, "containerd.sock")
         self.runc_root = os.path.join(self.dir, "runc-root")
         self.fifo_dir = os.path.join(self.dir, "fifo")
@@ -446,6 +463,7 @@ class Containerd:
 
     def run_argv(self, runtime, cid, *cmd, opts=()):
         """argv of `ctr run --runc-binary RUNTIME ... IMAGE CID CMD...`."""
+        self.shim_ids.add(("default", cid))
         return self.ctr_argv("run", "--runc-binary", runtime, "--runc-root", self.runc_root,
                              "--fifo-dir", self.fifo_dir,
                              "--cgroup", "/%s/%s" % (self.cgroup_parent, cid),
@@ -460,6 +478,7 @@ class Containerd:
     def cleanup_containers(self):
         for ns in self.ctr("namespaces", "ls", "-q", timeout=20).stdout.split():
             for cid in self.ctr("tasks", "ls", "-q", namespace=ns, timeout=20).stdout.split():
+                self.shim_ids.add((ns, cid))
                 self.ctr("tasks", "kill", "-a", "-s", "SIGKILL", cid, namespace=ns, timeout=20)
                 self.ctr("tasks", "delete", "-f", cid, namespace=ns, timeout=30)
             for cid in self.ctr("containers", "ls", "-q", namespace=ns, timeout=20).stdout.split():
@@ -477,7 +496,18 @@ class Containerd:
                     self.proc.wait()
         finally:
             # The shims (re-parented away from containerd) carry our socket path.
-            _kill_wait(_pids_with(self.sock))
+            shims = _pids_with(self.sock)
+            for pid in shims:
+                argv = _cmdline(pid)
+                opts = dict(zip(argv[1::2], argv[2::2])) if argv else {}
+                if "-namespace" in opts and "-id" in opts:
+                    self.shim_ids.add((opts["-namespace"], opts["-id"]))
+            _kill_wait(shims)
+            for ns, cid in self.shim_ids:
+                try:
+                    os.unlink(_shim_socket(self.sock, ns, cid))
+                except OSError:
+                    pass
             left = self.box.umount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.host_paths.close()

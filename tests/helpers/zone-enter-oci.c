@@ -4,13 +4,14 @@
  *
  *   zone-enter-oci UUID [--env K=V]... [--cwd DIR] [--ids UID:GID[:G,G...]]
  *                  [--nnp] [--caps BND:EFF:PRM:INH:AMB] (hex masks)
- *                  [--deny-mkdir] [--stdio] [--preserve N] [--pidfile F]
- *                  -- ARGV...
+ *                  [--deny-mkdir] [--stdio] [--pty] [--preserve N]
+ *                  [--pidfile F] -- ARGV...
  *
  * The init pid comes from the zone's run state.  --stdio hands the
  * helper's own 0, 1, 2 to the process (oci_stdio); without it they are
- * /dev/null.  --deny-mkdir adds a hand-built BPF program answering mkdir
- * and mkdirat with EPERM.  Prints "zone-enter-oci: [PROP: ]MESSAGE" and
+ * /dev/null.  --pty: the session gets a pty (the zone's), whose master the
+ * helper copies to its stdout until the session closes it.  --deny-mkdir adds a hand-built BPF
+ * program answering mkdir and mkdirat with EPERM.  Prints "zone-enter-oci: [PROP: ]MESSAGE" and
  * exits 1 when zone_enter() fails; else writes the session's host pid to
  * --pidfile and exits with the process's status.
  */
@@ -45,9 +46,10 @@ struct opts {
 
 static _Noreturn void usage(void)
 {
-	fprintf(stderr, "usage: zone-enter-oci UUID [--env K=V]... [--cwd D] [--ids U:G[:G,..]] "
-			"[--nnp] [--caps B:E:P:I:A] [--deny-mkdir] [--stdio] [--preserve N] "
-			"[--pidfile F] -- ARGV...\n");
+	fprintf(stderr,
+		"usage: zone-enter-oci UUID [--env K=V]... [--cwd D] [--ids U:G[:G,..]] "
+		"[--nnp] [--caps B:E:P:I:A] [--deny-mkdir] [--stdio] [--pty] [--preserve N] "
+		"[--pidfile F] -- ARGV...\n");
 	exit(2);
 }
 
@@ -102,8 +104,10 @@ static int parse_one(struct opts *o, char **argv, int i)
 	const char *a = argv[i];
 	char *v = argv[i + 1];
 
-	if (streq(a, "--nnp") || streq(a, "--deny-mkdir") || streq(a, "--stdio")) {
+	if (streq(a, "--nnp") || streq(a, "--deny-mkdir") || streq(a, "--stdio") ||
+	    streq(a, "--pty")) {
 		o->s.no_new_privs |= streq(a, "--nnp");
+		o->s.pty |= streq(a, "--pty");
 		o->s.extra_seccomp = streq(a, "--deny-mkdir") ? &deny_prog : o->s.extra_seccomp;
 		o->s.oci_stdio |= streq(a, "--stdio");
 		return 1;
@@ -146,6 +150,17 @@ static void parse(struct opts *o, int argc, char **argv)
 		o->s.stdio[0] = 0, o->s.stdio[1] = 1, o->s.stdio[2] = 2;
 }
 
+/* The pty's output to stdout until the session's side is closed (EIO). */
+static void copy_master(int m)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(m, buf, sizeof(buf))) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && write(1, buf, (size_t)n) < 0)
+			break;
+}
+
 static int write_pid(const char *path, pid_t pid)
 {
 	FILE *f = path ? fopen(path, "w") : NULL;
@@ -176,12 +191,16 @@ int main(int argc, char **argv)
 	if (zone_enter(&o.s, &zs, &err) < 0) {
 		fprintf(stderr, "zone-enter-oci: %s%s%s\n", err.prop ? err.prop : "",
 			err.prop ? ": " : "", err.msg);
+		zh_error_clear(&err);
 		return 1;
 	}
 	if (write_pid(o.pidfile, zs.pid) < 0)
 		fprintf(stderr, "zone-enter-oci: %s: %m\n", o.pidfile);
+	if (o.s.pty)
+		copy_master(zs.master_fd);
 	if (zone_session_wait(&zs, &code, &err) < 0)
 		fprintf(stderr, "zone-enter-oci: %s\n", err.msg);
+	zh_error_clear(&err);
 	zone_session_close(&zs);
 	return code;
 }

@@ -338,7 +338,7 @@ def test_console_socket(rt):
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sockp)
     srv.listen(1)
-    b = rt.bundle(["sh", "-c", "tty; echo on-the-tty"], terminal=True)
+    b = rt.bundle(["sh", "-c", "tty; echo on-the-tty; sleep 3"], terminal=True)
     pidf = os.path.join(rt.tmp, "t.pid")
     p = subprocess.Popen([RUNC, "--root", rt.state, "create", "--bundle", b,
                           "--console-socket", sockp, "--pid-file", pidf, "t1"],

@@ -15,8 +15,8 @@ import time
 
 import pytest
 
-from conftest import BUILD, PROBE
-from test_zlogin import zone, zone_pids  # noqa: F401  (the fixture)
+from conftest import BUILD
+from test_zlogin import PROBE, zone, zone_pids  # noqa: F401  (zone: the fixture)
 from test_vmadm_util import wait_for
 
 HELPER = os.path.join(BUILD, "tests", "helpers", "zone-enter-oci")
@@ -53,10 +53,10 @@ def init_status(u):
 
 def test_env_path_cwd_and_ids(zone):
     h, u = zone
-    r = run(h, u, "env", opts=["--env", "A=1", "--env", "PATH=/bin"])
-    assert (r.returncode, r.stdout) == (0, "A=1\nPATH=/bin\n"), r
+    r = run(h, u, "env", opts=["--env", "A=1", "--env", "PATH=/usr/bin:/bin"])
+    assert (r.returncode, r.stdout) == (0, "A=1\nPATH=/usr/bin:/bin\n"), r.stderr
     r = run(h, u, "env", opts=["--env", "PATH=/nowhere"])     # PATH comes from envp
-    assert r.returncode == 127 and "env: command not found" in r.stderr, r
+    assert r.returncode == 1 and "command: zlogin: env: command not found" in r.stderr, r
     r = run(h, u, "sh", "-c", "pwd", opts=["--cwd", "/tmp"])
     assert (r.returncode, r.stdout) == (0, "/tmp\n"), r
     for bad in ("/no/such/dir", "tmp", "/etc/passwd"):
@@ -98,15 +98,15 @@ def test_capabilities_and_no_new_privs(zone):
 def test_extra_seccomp_stacks_on_the_zones(zone):
     h, u = zone
     shutil.copy(PROBE, os.path.join(h.root, "zones", u, "root", "probe"))
-    for opts in (["--deny-mkdir"], ["--deny-mkdir", "--nnp"],
-                 ["--deny-mkdir", "--nnp", "--ids", "1000:1000"]):
+    for i, opts in enumerate((["--deny-mkdir"], ["--deny-mkdir", "--nnp"],
+                              ["--deny-mkdir", "--nnp", "--ids", "1000:1000"])):
         r = run(h, u, "mkdir", "/tmp/oci-x", opts=opts)
         assert r.returncode != 0 and "Operation not permitted" in r.stderr, (opts, r)
         r = run(h, u, "/probe", "syscalls", opts=opts)
         res = dict(l.split("=", 1) for l in r.stdout.splitlines())
         for name in ("init_module", "keyctl", "add_key", "bpf", "userfaultfd"):
             assert res[name] == "EPERM", (opts, name, r.stdout)   # the zone's own filter
-        r = run(h, u, "sh", "-c", "touch /tmp/oci-f && echo ok", opts=opts)
+        r = run(h, u, "sh", "-c", "touch /tmp/oci-f%d && echo ok" % i, opts=opts)
         assert r.stdout == "ok\n", (opts, r)
     r = run(h, u, "mkdir", "/tmp/oci-x")                     # without it, allowed
     assert r.returncode == 0, r
@@ -178,7 +178,7 @@ def test_preserved_fds_and_pid(zone, tmp_path):
                            capture_output=True, text=True, timeout=60,
                            preexec_fn=lambda: os.dup2(d, 3), close_fds=False)
         os.close(d)
-        assert p.returncode == 1 and "preserved fd 3 (fd 3) is a directory" in p.stderr, p
+        assert p.returncode == 1 and "preserve_fds: zone_enter: preserve_fds (fd 3) is a directory: refused" in p.stderr, p
     finally:
         os.close(rd)
         os.close(extra)
@@ -201,3 +201,21 @@ def test_preserved_fds_and_pid(zone, tmp_path):
         if p.poll() is None:
             p.kill()
             p.wait()
+
+
+def test_pty_with_the_oci_fields(zone):
+    """exec -t: the zone's pty, its master returned (the runtime sends it
+    over --console-socket), with the other fields in effect."""
+    h, u = zone
+    want = (1 << CHOWN) | (1 << NET_BIND_SERVICE)
+    r = run(h, u, "sh", "-c", "tty; id -u; pwd; env; grep -E '^(CapAmb|NoNewPrivs)' "
+            "/proc/self/status; exit 3",
+            opts=["--pty", "--ids", "1000:1000", "--nnp", "--cwd", "/tmp",
+                  "--env", "PATH=/usr/bin:/bin", "--env", "X=y",
+                  "--caps", ":".join(["%x" % want] * 5)])
+    assert r.returncode == 3, r
+    lines = r.stdout.replace("\r\n", "\n").splitlines()
+    assert re.match(r"/dev/pts/\d+$", lines[0]) and lines[1:3] == ["1000", "/tmp"], lines
+    assert "X=y" in lines and not any(l.startswith("HOME=") for l in lines), lines
+    st = dict(l.split(":", 1) for l in lines if ":" in l and "=" not in l)
+    assert cap(st, "CapAmb") == want and st["NoNewPrivs"].strip() == "1", lines

@@ -67,7 +67,7 @@ int enter_fail(struct enter_child *c, int errnum, const char *prop, const char *
 /* zone-enter-user.c, S as zone root: c->u from `user` (or root) / from the ids. */
 int enter_user_lookup(struct enter_child *c);
 
-/* zone-enter-oci.c, P: the OCI stdio and preserved fds are of allowed types. */
+/* zone-enter-oci.c, P: stdio (with oci_stdio) and preserved fds are of allowed types. */
 int enter_oci_check_fds(const struct zone_enter_spec *s, struct zh_error *err);
 
 /* zone-enter-oci.c, S as zone root after the zone's caps and filter: the bounding set. */

@@ -36,7 +36,10 @@
  * for this process, as it hands its fds to runc; each is an open file
  * description, not a path, and cannot be widened into one:
  *   - FIFOs and AF_UNIX sockets: a byte stream with the caller at the other
- *     end; /proc/self/fd/N of one reopens only that pipe/socket.
+ *     end (and over a socket only the fds the caller itself sends);
+ *     /proc/self/fd/N of one reopens only that pipe (a socket cannot be
+ *     reopened at all).  Terminals are refused (a tty is not the caller's
+ *     alone: its other processes, its line discipline); use a pty.
  *   - /dev/null (a character device whose number is the host's
  *     /dev/null's): no data at all.  Any other device is refused.
  *   - regular files opened write-only (O_WRONLY, O_APPEND: runtime-tools
@@ -121,17 +124,13 @@ static int check_fd(int fd, const char *prop, const char *what, dev_t null_rdev,
 
 static int check_preserved(int n, dev_t null_rdev, struct zh_error *err)
 {
-	char what[32];
-
 	if (n < 0 || n > PRESERVE_FDS_MAX)
 		return zh_error_set(err, EINVAL, "preserve_fds",
 				    "zone_enter: preserve_fds %d: must be 0 to %d", n,
 				    PRESERVE_FDS_MAX);
-	for (int fd = 3; fd < 3 + n; fd++) {
-		snprintf(what, sizeof(what), "preserved fd %d", fd);
-		if (check_fd(fd, "preserve_fds", what, null_rdev, err) < 0)
+	for (int fd = 3; fd < 3 + n; fd++)
+		if (check_fd(fd, "preserve_fds", "preserve_fds", null_rdev, err) < 0)
 			return -err->errnum;
-	}
 	return 0;
 }
 
@@ -142,16 +141,10 @@ int enter_oci_check_fds(const struct zone_enter_spec *s, struct zh_error *err)
 
 	if (stat("/dev/null", &null_st) < 0 || !S_ISCHR(null_st.st_mode))
 		return zh_error_set(err, ENODEV, NULL, "zone_enter: the host has no /dev/null");
-	for (int i = 0; !s->pty && i < 3; i++) {
-		if (s->stdio[i] < 0)
-			continue;
-		if (!s->oci_stdio)
-			return zh_error_set(err, EINVAL, "stdio",
-					    "zone_enter: %s must be a pipe (oci_stdio not set)",
-					    names[i]);
-		if (check_fd(s->stdio[i], "stdio", names[i], null_st.st_rdev, err) < 0)
+	for (int i = 0; !s->pty && s->oci_stdio && i < 3; i++)
+		if (s->stdio[i] >= 0 &&
+		    check_fd(s->stdio[i], "stdio", names[i], null_st.st_rdev, err) < 0)
 			return -err->errnum;
-	}
 	return check_preserved(s->preserve_fds, null_st.st_rdev, err);
 }
 

@@ -194,8 +194,10 @@ static int ids_user(struct enter_child *c)
 {
 	const struct zone_enter_spec *s = c->s;
 
+	if (s->ngroups && !s->groups)
+		return enter_fail(c, EINVAL, "groups", "zone_enter: groups: NULL");
 	if (s->ngroups > ENTER_GROUPS_MAX)
-		return enter_fail(c, E2BIG, "groups", "zone_enter: more than %d groups",
+		return enter_fail(c, E2BIG, "groups", "zone_enter: groups: more than %d",
 				  ENTER_GROUPS_MAX);
 	default_user(&c->u, s->uid, s->gid, "");
 	if (find_passwd(NULL, &c->u)) {

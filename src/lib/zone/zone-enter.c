@@ -647,15 +647,13 @@ static int check_stdio(const struct zone_enter_spec *s, struct zh_error *err)
 {
 	struct stat st;
 
-	if (s->oci_stdio || s->preserve_fds)
-		return enter_oci_check_fds(s, err);
-	for (int i = 0; !s->pty && i < 3; i++)
+	for (int i = 0; !s->pty && !s->oci_stdio && i < 3; i++)
 		if (s->stdio[i] >= 0 && (fstat(s->stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode)))
 			return zh_error_set(err, EINVAL, NULL,
 					    "zlogin: the session's fd %d must be a pipe the caller "
 					    "relays",
 					    i);
-	return 0;
+	return s->oci_stdio || s->preserve_fds ? enter_oci_check_fds(s, err) : 0;
 }
 
 /*

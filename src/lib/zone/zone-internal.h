@@ -119,8 +119,17 @@ unsigned long zone_join_flags(const struct zone_spec *s);
 int zone_caps_bound(uint64_t keep, struct zh_error *err);
 int zone_caps_set(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb, struct zh_error *err);
 
-/* zone-idmap.c, parent: a detached recursive clone of root (O_PATH fd). */
-int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err);
+/*
+ * zone-idmap.c, parent: a detached recursive clone of root (O_PATH fd); an
+ * overlayfs root is mounted anew on idmapped layers (zone-ovl.c) and
+ * *mapped says it needs no idmapping of its own.
+ */
+int zone_idmap_open(const char *root, uid_t id_base, int *tree_fd, bool *mapped,
+		    struct zh_error *err);
+
+/* zone-ovl.c: is fd on overlayfs; the overlay at root remade on idmapped layers. */
+bool zone_ovl_is(int fd);
+int zone_ovl_open(const char *root, uid_t id_base, int *tree_fd, struct zh_error *err);
 
 /*
  * zone-mount.c, parent, before clone3: check each `filesystems` entry,
@@ -134,7 +143,7 @@ int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n, struc
  * `filesystems` trees (with their attributes) through the user namespace
  * of process pid, whose maps are written.
  */
-int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pid,
+int zone_idmap_apply(int tree_fd, bool mapped, const struct zone_fs *fs, size_t nfs, pid_t pid,
 		     struct zh_error *err);
 
 /* zone-idmap.c, child: attach the tree on s->root in the child's mount ns. */

@@ -226,6 +226,7 @@ struct spawn {
 	struct zone_fs xfs[ZONE_RUN_MOUNTS_MAX]; /* s->run's binds (zone-extra.c) */
 	int sys_fd;
 	int tree_fd;
+	bool tree_mapped; /* an overlay root, on idmapped layers already */
 	int pts_fd;
 	int sync_wr;
 	int err_rd;
@@ -394,7 +395,7 @@ static int release(struct spawn *sp, struct zh_error *err)
 
 	if (write_map(sp->pid, "uid_map", s->id_base, err) < 0 ||
 	    write_map(sp->pid, "gid_map", s->id_base, err) < 0 ||
-	    zone_idmap_apply(sp->tree_fd, sp->fs, sp->nfs, sp->pid, err) < 0 ||
+	    zone_idmap_apply(sp->tree_fd, sp->tree_mapped, sp->fs, sp->nfs, sp->pid, err) < 0 ||
 	    (s->run && zone_extra_idmap(s, sp->xfs, sp->pid, err) < 0))
 		return -err->errnum;
 	/* The zone's root may manage its own cgroup subtree (systemd). */
@@ -489,7 +490,7 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 	    cgroup_join_open(sp->s->cgroup_uuid, &sp->join, err) < 0)
 		return -err->errnum;
 	sp->c.join = &sp->join;
-	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
+	if (zone_idmap_open(sp->s->root, sp->s->id_base, &sp->tree_fd, &sp->tree_mapped, err) < 0 ||
 	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
 	    zone_devpts_open(sp->s->id_base + ZONE_TTY_GID, ZONE_PTY_MAX, &sp->pts_fd, err) < 0 ||
 	    (sp->s->run && zone_extra_open(sp->s, sp->xfs, &sp->sys_fd, err) < 0) ||

@@ -208,16 +208,17 @@ const char *const *zone_caps_dropped(void);
  *
  * The OCI `exec` (zonehost-runc) sets the optional fields below the line;
  * zeroed, the session is zlogin's.  envp replaces the whole environment
- * (its PATH is searched); cwd (absolute, in the zone; prop "cwd"); has_ids:
- * uid/gid/groups (zone ids) instead of `user`; no_new_privs; has_caps: the
- * five masks (bit n = capability n), always intersected with the zone's
- * own set (zone-caps.c), never widened; extra_seccomp: loaded after the
- * zone's own filter (with no_new_privs just before execve, else while
- * still zone root), never instead of it; oci_stdio: stdio[] may also be
- * /dev/null, FIFOs, regular files opened write-only, AF_UNIX sockets (prop
- * "stdio"); preserve_fds: the caller's fds 3..3+N-1 pass through, checked
- * the same way (prop "preserve_fds").  zone-enter.c's design comment says
- * why each is safe.
+ * (its PATH is searched); cwd (absolute, in the zone; prop "cwd");
+ * has_ids: uid/gid/groups (zone ids, at most 64 groups: prop "groups")
+ * instead of `user`; no_new_privs; has_caps: the five masks (bit n =
+ * capability n), always intersected with the zone's own set (zone-caps.c),
+ * never widened; extra_seccomp: loaded after the zone's own filter (with
+ * no_new_privs just before execve, else while still zone root), never
+ * instead of it; oci_stdio: stdio[] may also be /dev/null, FIFOs, regular
+ * files opened write-only, AF_UNIX sockets (prop "stdio"); preserve_fds:
+ * the caller's fds 3..3+N-1 pass through, checked the same way (prop
+ * "preserve_fds").  The design comment of zone-enter-oci.c says why each
+ * is safe.  Errors name the property.
  */
 struct termios;
 struct winsize;

@@ -408,7 +408,7 @@ class Containerd:
         self.sock = os.path.join(self.dir, "containerd.sock")
         self.runc_root = os.path.join(self.dir, "runc-root")
         self.fifo_dir = os.path.join(self.dir, "fifo")
-        for d in ("cni/bin", "cni/net.d", "fifo", "runc-root", "runc-root-cri"):
+        for d in ("cni/bin", "cni/net.d", "fifo", "runc-root", "runc-root-cri", "tmp"):
             os.makedirs(os.path.join(self.dir, d))
         self.config = os.path.join(self.dir, "config.toml")
         with open(self.config, "w") as f:
@@ -428,8 +428,13 @@ class Containerd:
 
     def _start(self):
         with open(self.log_path, "w") as log:
+            # The shims' console sockets (go-runc: a pty* directory in
+            # $XDG_RUNTIME_DIR, else $TMPDIR) and exec process files go in
+            # our directory: a killed shim leaves its own behind.
+            env = dict(os.environ, TMPDIR=os.path.join(self.dir, "tmp"))
+            env.pop("XDG_RUNTIME_DIR", None)
             self.proc = subprocess.Popen(self.box.argv("containerd", "-c", self.config),
-                                         stdout=log, stderr=subprocess.STDOUT,
+                                         stdout=log, stderr=subprocess.STDOUT, env=env,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         end = time.monotonic() + 30
         while time.monotonic() < end:

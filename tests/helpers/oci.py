@@ -13,9 +13,12 @@ exercised here").
   holder process keeps the latter alive).  Every caller runs inside both
   (nsenter), so the containers' rootfs mounts stay out of the host's mount
   table and containerd's netns has only lo.  On the build machine's hybrid
-  cgroup tree the mount namespace also unmounts /sys/fs/cgroup/unified: crun
-  refuses a hybrid layout ("cgroups in hybrid mode not supported"), as in
-  bench/peers; every runtime runs under the same conditions.
+  cgroup tree the mount namespace can also unmount /sys/fs/cgroup/unified:
+  crun refuses a hybrid layout ("cgroups in hybrid mode not supported"), as
+  in bench/peers.  The tests do so for crun only (runc and zonehost run with
+  the host's layout, so that zlogin and vmadm from the host see the zone's
+  cgroups where zoneadmd made them); bench/oci, with every runtime on one
+  containerd, does so for all.
 - Containerd: a private containerd (root, state, sockets, config.toml in a
   temporary directory) with a CRI runtime entry `zonehost` (runtime_type
   io.containerd.runc.v2, options BinaryName = the runtime under test).
@@ -215,6 +218,22 @@ def _pids_with(needle):
     return out
 
 
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().decode(errors="replace").split("\0")
+    except OSError:
+        return []
+
+
+def _shim_socket(address, namespace, cid):
+    """The socket containerd 1.6's runc shim listens on for task `cid`:
+    /run/containerd/s/<sha256 of ADDRESS/NAMESPACE/ID> (pkg/shim
+    SocketAddress).  A shim removes it when it exits, not when killed."""
+    h = hashlib.sha256(os.path.join(address, namespace, cid).encode()).hexdigest()
+    return os.path.join("/run/containerd/s", h)
+
+
 def _kill_wait(pids, sig=signal.SIGKILL, timeout=5.0):
     for pid in pids:
         try:
@@ -237,14 +256,14 @@ class NsBox:
     """A network namespace and a mount namespace (slave of the host's) of
     the test's own.  argv() wraps a command to run inside both."""
 
-    def __init__(self):
+    def __init__(self, hide_unified=True):
         self.netns = "zh-oci-%s" % uuidlib.uuid4().hex[:10]
         self.holder = None
         subprocess.run(["ip", "netns", "add", self.netns], check=True)
         try:
             subprocess.run(["ip", "-n", self.netns, "link", "set", "lo", "up"], check=True)
             umount = ""
-            if _ismount("/sys/fs/cgroup/unified"):
+            if hide_unified and _ismount("/sys/fs/cgroup/unified"):
                 umount = "umount /sys/fs/cgroup/unified || exit 1; "
             self.holder = subprocess.Popen(
                 ["unshare", "-m", "--propagation", "slave", "--", "sh", "-c",
@@ -385,10 +404,11 @@ class Containerd:
         # CRI sandbox's cgroup_parent); ctr's default would be /default.
         self.cgroup_parent = os.path.basename(self.dir)
         self.cgroups = Cgroups([self.cgroup_parent, "default", "k8s.io"])
+        self.shim_ids = set()   # (namespace, task id): their shim sockets go at close()
         self.sock = os.path.join(self.dir, "containerd.sock")
         self.runc_root = os.path.join(self.dir, "runc-root")
         self.fifo_dir = os.path.join(self.dir, "fifo")
-        for d in ("cni/bin", "cni/net.d", "fifo", "runc-root", "runc-root-cri"):
+        for d in ("cni/bin", "cni/net.d", "fifo", "runc-root", "runc-root-cri", "tmp"):
             os.makedirs(os.path.join(self.dir, d))
         self.config = os.path.join(self.dir, "config.toml")
         with open(self.config, "w") as f:
@@ -408,8 +428,13 @@ class Containerd:
 
     def _start(self):
         with open(self.log_path, "w") as log:
+            # The shims' console sockets (go-runc: a pty* directory in
+            # $XDG_RUNTIME_DIR, else $TMPDIR) and exec process files go in
+            # our directory: a killed shim leaves its own behind.
+            env = dict(os.environ, TMPDIR=os.path.join(self.dir, "tmp"))
+            env.pop("XDG_RUNTIME_DIR", None)
             self.proc = subprocess.Popen(self.box.argv("containerd", "-c", self.config),
-                                         stdout=log, stderr=subprocess.STDOUT,
+                                         stdout=log, stderr=subprocess.STDOUT, env=env,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
         end = time.monotonic() + 30
         while time.monotonic() < end:
@@ -443,6 +468,7 @@ class Containerd:
 
     def run_argv(self, runtime, cid, *cmd, opts=()):
         """argv of `ctr run --runc-binary RUNTIME ... IMAGE CID CMD...`."""
+        self.shim_ids.add(("default", cid))
         return self.ctr_argv("run", "--runc-binary", runtime, "--runc-root", self.runc_root,
                              "--fifo-dir", self.fifo_dir,
                              "--cgroup", "/%s/%s" % (self.cgroup_parent, cid),
@@ -457,6 +483,7 @@ class Containerd:
     def cleanup_containers(self):
         for ns in self.ctr("namespaces", "ls", "-q", timeout=20).stdout.split():
             for cid in self.ctr("tasks", "ls", "-q", namespace=ns, timeout=20).stdout.split():
+                self.shim_ids.add((ns, cid))
                 self.ctr("tasks", "kill", "-a", "-s", "SIGKILL", cid, namespace=ns, timeout=20)
                 self.ctr("tasks", "delete", "-f", cid, namespace=ns, timeout=30)
             for cid in self.ctr("containers", "ls", "-q", namespace=ns, timeout=20).stdout.split():
@@ -474,7 +501,18 @@ class Containerd:
                     self.proc.wait()
         finally:
             # The shims (re-parented away from containerd) carry our socket path.
-            _kill_wait(_pids_with(self.sock))
+            shims = _pids_with(self.sock)
+            for pid in shims:
+                argv = _cmdline(pid)
+                opts = dict(zip(argv[1::2], argv[2::2])) if argv else {}
+                if "-namespace" in opts and "-id" in opts:
+                    self.shim_ids.add((opts["-namespace"], opts["-id"]))
+            _kill_wait(shims)
+            for ns, cid in self.shim_ids:
+                try:
+                    os.unlink(_shim_socket(self.sock, ns, cid))
+                except OSError:
+                    pass
             left = self.box.umount_under(self.dir)
             shutil.rmtree(self.dir, ignore_errors=True)
             self.host_paths.close()

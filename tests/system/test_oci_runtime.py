@@ -8,6 +8,7 @@ runtime exits, so the test reaps it and sees its exit status.
 import ctypes
 import json
 import os
+import select
 import socket
 import subprocess
 import tarfile
@@ -333,12 +334,26 @@ def test_exec_ps_pause_update_events(rt):
     assert uid == vm["zonehost_id_base"] + 1000, status  # zone uid 1000, mapped
 
 
+def read_until(fd, want, timeout=30):
+    buf = b""
+    end = time.monotonic() + timeout
+    while want not in buf and time.monotonic() < end:
+        r, _, _ = select.select([fd], [], [], 0.2)
+        if not r:
+            continue
+        try:
+            buf += os.read(fd, 4096)
+        except OSError:
+            time.sleep(0.05)
+    return buf
+
+
 def test_console_socket(rt):
     sockp = os.path.join(rt.tmp, "console.sock")
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(sockp)
     srv.listen(1)
-    b = rt.bundle(["sh", "-c", "tty; echo on-the-tty; sleep 3"], terminal=True)
+    b = rt.bundle(["sh", "-c", "tty; read x; echo on-the-tty; sleep 1"], terminal=True)
     pidf = os.path.join(rt.tmp, "t.pid")
     p = subprocess.Popen([RUNC, "--root", rt.state, "create", "--bundle", b,
                           "--console-socket", sockp, "--pid-file", pidf, "t1"],
@@ -351,16 +366,9 @@ def test_console_socket(rt):
     with open(pidf) as f:
         pid = int(f.read())
     assert rt.run("start", "t1").returncode == 0
-    buf = b""
-    end = time.monotonic() + 20
-    while b"on-the-tty" not in buf and time.monotonic() < end:
-        try:
-            chunk = os.read(fds[0], 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        buf += chunk
+    buf = read_until(fds[0], b"/dev/")
+    os.write(fds[0], b"go\n")  # the process answers on the same terminal
+    buf += read_until(fds[0], b"on-the-tty")
     assert b"/dev/" in buf and b"on-the-tty" in buf, buf
     reap(pid)
     os.close(fds[0])

@@ -311,25 +311,28 @@ static void print_imported(const json_t *done, const char *uuid)
 }
 
 struct import_args {
-	const char *pool, *uuid;
+	const char *pool, *uuid, *file;
 	bool quiet;
 	struct image_http_limits lim;
 };
 
 static int parse_import(int argc, char **argv, struct import_args *a)
 {
-	static const char use[] = "import [-P pool] [-q] " LIMITS_USAGE " UUID";
+	static const char use[] = "import [-P pool] [-q] " LIMITS_USAGE " UUID | -f FILE.tar";
 	int c, r;
 
-	while ((c = getopt_long(argc, argv, "+P:q", limit_options, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+P:qf:", limit_options, NULL)) != -1) {
 		switch (c) {
 		case 'P': a->pool = optarg; break;
 		case 'q': a->quiet = true; break;
+		case 'f': a->file = optarg; break;
 		default:
 			if ((r = limit_option(c, &a->lim)) <= 0)
 				return r < 0 ? -r : bad_usage(use);
 		}
 	}
+	if (a->file)
+		return optind == argc ? 0 : bad_usage(use);
 	if (optind != argc - 1 || !util_is_uuid(argv[optind]))
 		return bad_usage(use);
 	a->uuid = argv[optind];
@@ -360,6 +363,8 @@ int imgadm_import(int argc, char **argv)
 		return r;
 	if (open_pool_briefly(a.pool, &p, &err) < 0)
 		return err_exit(&err);
+	if (a.file)
+		return imgadm_import_file(p, a.file, a.quiet);
 	if (image_get(p, a.uuid, &have, &err) == 0) {
 		printf("Image %s is already installed, skipping\n", a.uuid);
 		return EXIT_OK;

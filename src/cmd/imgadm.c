@@ -7,7 +7,7 @@
  *     imgadm: error (ImageNotInstalled): image "<uuid>" was not found on zpool "zones"
  *
  *     imgadm install [-P pool] [-q] -m MANIFEST -f FILE
- *     imgadm list [-j] [-H] [-o field,...] [-s field,...] [FIELD=VALUE ...]
+ *     imgadm list [-j] [-H] [-o field,...] [-s field,...] [--docker] [FIELD=VALUE ...]
  *     imgadm get [-P pool] UUID
  *     imgadm delete [-P pool] UUID          (alias: destroy)
  *     imgadm create [-i] [-m MANIFEST|-] [-o DIR] [-c COMPRESSION] [-q] VM_UUID [FIELD=VALUE ...]
@@ -15,6 +15,7 @@
  *     imgadm sources [-v | -c | -a URL [LIMITS] | -d URL]   (imgadm-source.c)
  *     imgadm avail [-j] [-H] [-o field,...] [LIMITS]
  *     imgadm import [-P pool] [-q] [LIMITS] UUID
+ *     imgadm import [-P pool] [-q] -f FILE.tar    (imgadm-docker.c)
  *     imgadm vacuum [-n]
  *
  * install and delete hold the host lock (lock.h); so does any command that
@@ -37,13 +38,14 @@
 #define EXIT_NOT_INSTALLED 3
 #define DEFAULT_COLUMNS	   "uuid,name,version,os,type,pub"
 #define DEFAULT_SORT	   "published_at,name"
+#define DOCKER_COLUMNS	   "uuid,docker_repo,docker_tags,docker_short_id,pub"
 
 const char *program_name = "imgadm";
 
 static const char usage_text[] =
 	"Usage:\n"
 	"    imgadm help\n"
-	"    imgadm list [-j] [-H] [-o field,...] [-s field,...] [FIELD=VALUE ...]\n"
+	"    imgadm list [-j] [-H] [-o field,...] [-s field,...] [--docker] [FIELD=VALUE ...]\n"
 	"    imgadm get [-P pool] UUID\n"
 	"    imgadm install [-P pool] [-q] -m MANIFEST -f FILE\n"
 	"    imgadm delete [-P pool] UUID     (alias: destroy)\n"
@@ -52,6 +54,7 @@ static const char usage_text[] =
 	"    imgadm sources [-v | -c | -a URL [LIMITS] | -d URL]\n"
 	"    imgadm avail [-j] [-H] [-o field,...] [LIMITS]\n"
 	"    imgadm import [-P pool] [-q] [LIMITS] UUID\n"
+	"    imgadm import [-P pool] [-q] -f FILE.tar   (docker save or OCI layout)\n"
 	"    imgadm vacuum [-n]\n"
 	"LIMITS: [--speed-limit BYTES] [--speed-time SECONDS] [--max-time SECONDS]\n";
 
@@ -230,11 +233,46 @@ static int cmd_delete(int argc, char **argv)
 /* ---- list ---- */
 
 struct list_args {
-	bool json, no_header;
+	bool json, no_header, docker; /* --docker: type=docker, the docker columns */
 	const char *columns, *sort;
 	char **filters;
 	int nfilters;
 };
+
+/* The docker tags "docker:tag:<tag>": true of a manifest, as "tag1,tag2". */
+static json_t *docker_tags(const json_t *tags)
+{
+	_cleanup_free_ char *s = strdup("");
+	const char *k;
+	json_t *v;
+
+	json_object_foreach ((json_t *)tags, k, v) {
+		char *n = NULL;
+
+		if (strncmp(k, "docker:tag:", 11) != 0 || !json_is_true(v))
+			continue;
+		if (!s || asprintf(&n, "%s%s%s", s, *s ? "," : "", k + 11) < 0)
+			return NULL;
+		free(s);
+		s = n;
+	}
+	return s && *s ? json_string(s) : NULL;
+}
+
+/* docker_id, docker_short_id, docker_repo, docker_tags (SmartOS imgadm list --docker). */
+static json_t *docker_value(const json_t *m, const char *f)
+{
+	const json_t *tags = json_object_get(m, "tags");
+	const char *id = jsonutil_str(tags, "docker:id");
+
+	if (streq(f, "docker_id"))
+		return id ? json_string(id) : NULL;
+	if (streq(f, "docker_short_id"))
+		return id && strlen(id) >= 7 + 12 ? json_stringn(id + 7, 12) : NULL;
+	if (streq(f, "docker_repo"))
+		return json_incref(json_object_get(tags, "docker:repo"));
+	return docker_tags(tags);
+}
 
 /* The value of a list field: a computed one, else the manifest's (new reference or NULL). */
 static json_t *field_value(const json_t *rec, const char *f)
@@ -242,6 +280,8 @@ static json_t *field_value(const json_t *rec, const char *f)
 	const json_t *m = json_object_get(rec, "manifest");
 	const char *pub = jsonutil_str(m, "published_at");
 
+	if (strncmp(f, "docker_", 7) == 0)
+		return docker_value(m, f);
 	if (streq(f, "pub") || streq(f, "published_date"))
 		return pub && strlen(pub) >= 10 ? json_stringn(pub, 10) : NULL;
 	if (streq(f, "published"))
@@ -280,6 +320,7 @@ static bool filter_match(const json_t *rec, const char *filter)
 }
 
 static const char *const *sort_keys;
+static const char default_columns[] = DEFAULT_COLUMNS;
 
 static int cmp_field(const json_t *a, const json_t *b, const char *f)
 {
@@ -313,10 +354,12 @@ static int cmp_rows(const void *pa, const void *pb)
 
 static int parse_list(int argc, char **argv, struct list_args *a)
 {
+	static const struct option opts[] = {{"docker", no_argument, NULL, 'D'}, {0}};
 	int c;
 
-	while ((c = getopt(argc, argv, "jHo:s:h")) != -1) {
+	while ((c = getopt_long(argc, argv, "jHo:s:h", opts, NULL)) != -1) {
 		switch (c) {
+		case 'D': a->docker = true; break;
 		case 'j': a->json = true; break;
 		case 'H': a->no_header = true; break;
 		case 'o': a->columns = optarg; break;
@@ -330,7 +373,16 @@ static int parse_list(int argc, char **argv, struct list_args *a)
 	for (int i = 0; i < a->nfilters; i++)
 		if (!strchr(a->filters[i], '=') || a->filters[i][0] == '=')
 			return usage_error("invalid filter: \"%s\" (FIELD=VALUE)", a->filters[i]);
+	if (a->docker && a->columns == default_columns)
+		a->columns = DOCKER_COLUMNS;
 	return 0;
+}
+
+static const char *mfield_type(const json_t *rec)
+{
+	const char *t = jsonutil_str(json_object_get(rec, "manifest"), "type");
+
+	return t ? t : "";
 }
 
 /* Every installed image of every pool, filtered. */
@@ -349,7 +401,7 @@ static int collect(const struct list_args *a, json_t *out, struct zh_error *err)
 		if (r == 0)
 			r = image_list(p, &imgs, err);
 		json_array_foreach (imgs, k, rec) {
-			bool keep = true;
+			bool keep = !a->docker || streq(mfield_type(rec), "docker");
 
 			for (int f = 0; keep && f < a->nfilters; f++)
 				keep = filter_match(rec, a->filters[f]);
@@ -425,7 +477,7 @@ int imgadm_print_table(const json_t *rows, const char *columns, bool header)
 static int cmd_list(int argc, char **argv)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	struct list_args a = {.columns = DEFAULT_COLUMNS, .sort = DEFAULT_SORT};
+	struct list_args a = {.columns = default_columns, .sort = DEFAULT_SORT};
 	_cleanup_json_ json_t *rows = json_array();
 	int r = parse_list(argc, argv, &a);
 

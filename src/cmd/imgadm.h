@@ -19,6 +19,12 @@ int imgadm_avail(int argc, char **argv);
 int imgadm_import(int argc, char **argv);
 int imgadm_vacuum(int argc, char **argv);
 
+/*
+ * imgadm import -f FILE (imgadm-docker.c): a docker-archive or OCI layout
+ * tar into p; prints what it installed; returns the exit code.
+ */
+int imgadm_import_file(const struct pool *p, const char *file, bool quiet);
+
 /* The pool -P name names (checked), or the default pool when name is NULL. */
 int imgadm_open_pool(const char *name, struct pool **out, struct zh_error *err);
 

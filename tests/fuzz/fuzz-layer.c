@@ -1,11 +1,12 @@
 /*
  * fuzz-layer.c - libFuzzer target for the paths of an incremental image's
- * tar entries (image_layer_path: entry name -> ordinary entry, whiteout or
- * refused).  Seeds in tests/fuzz/corpus/fuzz-layer/.
+ * tar entries (image_layer_path: entry name -> ordinary entry, whiteout,
+ * opaque marker or refused).  Seeds in tests/fuzz/corpus/fuzz-layer/.
  *
  * Checks the contract as well as memory safety: an accepted path is
  * relative, has no "." or ".." component and no empty one, and a whiteout
- * names something ("" is only ever the root of an ordinary entry).
+ * names something ("" is only ever the root of an ordinary entry or of an
+ * opaque marker).
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -47,7 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memcpy(path, data, size);
 	path[size] = '\0';
 	r = image_layer_path(path, &norm, &why);
-	if (r == IMAGE_LAYER_ENTRY || r == IMAGE_LAYER_WHITEOUT) {
+	if (r == IMAGE_LAYER_ENTRY || r == IMAGE_LAYER_WHITEOUT || r == IMAGE_LAYER_OPAQUE) {
 		if (!norm || why || strlen(norm) > strlen(path))
 			__builtin_trap();
 		check_norm(norm, r);

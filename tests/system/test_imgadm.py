@@ -363,8 +363,8 @@ def test_unsupported_type(host, busybox_image, tmp_path):
     ensure_pool(host)
     m, f, manifest = busybox_image
     mm = json.loads(json.dumps(manifest))
-    mm["type"] = "docker"
-    install_fails(host, write_manifest(tmp_path, mm), f, '"type"', "docker")
+    mm["type"] = "lxd"  # docker images install (imgadm import -f, test_imgadm_docker.py)
+    install_fails(host, write_manifest(tmp_path, mm), f, '"type"', "lxd")
 
 
 def evil_tar(entries):

@@ -21,7 +21,7 @@ import uuid as uuidlib
 import pytest
 
 import cri
-from oci import CMD, IMAGE
+from oci import IMAGE, zlogin_in
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (containerd, namespaces)")
 
@@ -89,7 +89,7 @@ def test_detached_exec_kill_delete(containerd):
     if c.runtime.name == "zonehost":
         z = zone_of(c.runtime, cid)
         assert z and z["brand"] == "lx" and z["docker"] == "true", z
-        r = c.runtime.host.run(os.path.join(CMD, "zlogin"), z["uuid"], "cat", "/proc/1/cmdline")
+        r = zlogin_in(c.box, c.runtime.host, z["uuid"], "cat", "/proc/1/cmdline")
         assert r.rc == 0 and r.out.split("\0")[0] == "sh", r
     c.ok("tasks", "kill", cid)                     # SIGTERM: the trap exits 3
     wait_status(c, cid, "STOPPED")

@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from oci import CMD, IMAGE
+from oci import IMAGE, zlogin_in
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (podman, namespaces)")
 
@@ -50,7 +50,7 @@ def test_detached_exec_logs_stop_rm(podman):
         zones = [line.split(":") for line in r.out.splitlines()]
         z = [f for f in zones if len(f) >= 4 and f[1] == cid]
         assert z and z[0][2] == "lx" and z[0][3] == "true", r
-        r = p.rt.host.run(os.path.join(CMD, "zlogin"), z[0][0], "cat", "/proc/1/cmdline")
+        r = zlogin_in(p.box, p.rt.host, z[0][0], "cat", "/proc/1/cmdline")
         assert r.rc == 0 and r.out.split("\0")[0] == "sh", r
     end = time.monotonic() + 10
     while "ready" not in p.ok("logs", "t-detached").stdout:

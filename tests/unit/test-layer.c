@@ -10,7 +10,7 @@
 
 int main(void);
 
-/* path -> want (IMAGE_LAYER_ENTRY, IMAGE_LAYER_WHITEOUT or -EINVAL) and the normalised path. */
+/* path -> want (IMAGE_LAYER_ENTRY, _WHITEOUT, _OPAQUE or -EINVAL) and the normalised path. */
 static void expect(const char *path, int want, const char *norm)
 {
 	char *got = NULL;
@@ -49,6 +49,9 @@ static void test_whiteouts(void)
 	expect("a/.wh..c", IMAGE_LAYER_WHITEOUT, "a/.c");
 	expect("a/.wh....", IMAGE_LAYER_WHITEOUT, "a/...");
 	expect("a/.wh..wh", IMAGE_LAYER_WHITEOUT, "a/.wh");
+	expect("a/.wh..wh..opq", IMAGE_LAYER_OPAQUE, "a");
+	expect("./a/b/.wh..wh..opq", IMAGE_LAYER_OPAQUE, "a/b");
+	expect(".wh..wh..opq", IMAGE_LAYER_OPAQUE, "");
 }
 
 static void test_refused(void)
@@ -68,7 +71,8 @@ static void test_refused(void)
 	expect("a/.wh.", -EINVAL, NULL);
 	expect("a/.wh..", -EINVAL, NULL);
 	expect("a/.wh...", -EINVAL, NULL);
-	expect("a/.wh..wh..opq", -EINVAL, NULL);
+	expect("a/.wh..wh..opq/b", -EINVAL, NULL);
+	expect("a/.wh..wh..opqx", -EINVAL, NULL);
 	expect(".wh..wh.plnk", -EINVAL, NULL);
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';

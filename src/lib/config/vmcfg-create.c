@@ -1,6 +1,7 @@
 /*
  * vmcfg-create.c - the create transaction's validation: defaults, renames,
  * brand and uuid, the NIC validator (vmcfg-nic.c), memory and zfs checks,
+ * the docker:* keys (vmcfg-docker.c, filled from a docker image),
  * all on top of the table-driven engine in vmcfg.c.  See vmcfg.h.
  *
  * Kept apart from vmcfg.c so that the engine (vmcfg.c) is used by the
@@ -161,12 +162,12 @@ static int create_steps(struct vmcfg_run *r, json_t *cfg)
 	    (ret = apply_renames(r, cfg)) < 0 || (ret = vmcfg_coerce(r, cfg)) < 0 ||
 	    (ret = vmcfg_check_zfs(r, cfg)) < 0)
 		return ret;
-	if ((ret = vmcfg_check_payload(r, cfg)) < 0)
+	if ((ret = vmcfg_check_payload(r, cfg)) < 0 || (ret = vmcfg_docker_check(r, cfg)) < 0)
 		return zh_error_oom(r->err);
 	if ((ret = vmcfg_fatal_or_strip(r, cfg)) < 0)
 		return ret;
 	r->uuid = vmcfg_uuid(cfg);
-	if ((ret = apply_defaults(r, cfg)) < 0)
+	if ((ret = apply_defaults(r, cfg)) < 0 || (ret = vmcfg_docker_fill(r, cfg)) < 0)
 		return ret;
 	vmcfg_hvm_memory(r, cfg); /* before the limits are derived */
 	vmcfg_fix_memory(r, cfg, NULL);

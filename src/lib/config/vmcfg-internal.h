@@ -73,4 +73,12 @@ size_t vmcfg_arr_len(const json_t *a);
 void vmcfg_hvm_memory(struct vmcfg_run *r, json_t *cfg);
 int vmcfg_check_compression_value(struct vmcfg_run *r, const json_t *v, const char *label);
 
+/*
+ * docker:* keys of internal_metadata (vmcfg-docker.c): check the ones a
+ * payload gives (bad values "internal_metadata.docker:cmd", ...); on
+ * create of a docker VM, fill the missing ones from its image.
+ */
+int vmcfg_docker_check(struct vmcfg_run *r, const json_t *payload);
+int vmcfg_docker_fill(struct vmcfg_run *r, json_t *cfg);
+
 #endif

@@ -1,6 +1,7 @@
 /*
  * vmcfg-validate.c - `vmadm validate`: the table checks (vmcfg.c) and the
- * HVM rules (vmcfg-disk.c) of one payload, as SmartOS's report.  Above
+ * HVM rules (vmcfg-disk.c) and the docker:* keys (vmcfg-docker.c) of one
+ * payload, as SmartOS's report.  Above
  * both, so neither calls back into the other (no module cycle).
  */
 #include <string.h>
@@ -45,6 +46,8 @@ int vmcfg_validate(const char *brand, enum vmcfg_action action, const json_t *pa
 		return vmcfg_rep_add(&rep->bad_values, "payload") < 0 ? -ENOMEM : -EINVAL;
 	r.rep = *rep;
 	ret = vmcfg_check_payload(&r, payload);
+	if (ret >= 0)
+		ret = vmcfg_docker_check(&r, payload);
 	if (ret >= 0)
 		ret = vmcfg_hvm_validate(&r, payload);
 	*rep = r.rep;

@@ -51,6 +51,12 @@ struct vmcfg_env {
 	int (*nic_neighbours)(void *ctx, const json_t *nics, json_t **out);
 	/* Installed image's manifest image_size (MiB) into *mib; -ENOENT if none. */
 	int (*image_size)(void *ctx, const char *zpool, const char *uuid, int64_t *mib);
+	/*
+	 * A docker image's run settings (its manifest's tags "docker:config":
+	 * {Entrypoint, Cmd, Env, WorkingDir, User}) as a new object in *out;
+	 * -ENOENT if not installed or not a docker image.
+	 */
+	int (*image_docker_config)(void *ctx, const char *zpool, const char *uuid, json_t **out);
 };
 
 struct vmcfg_report {

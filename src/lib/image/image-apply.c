@@ -20,7 +20,10 @@
  * follows a symlink either.  A whiteout may only delete what the origin
  * had: naming a path that this archive wrote (or an ancestor of one) is
  * refused, which also keeps libarchive's deferred directory fix-ups from
- * landing on a replaced path.
+ * landing on a replaced path.  An opaque marker (".wh..wh..opq") empties
+ * its directory of what the origin had there, keeping what this archive
+ * wrote in it already (whatever the order of the entries), so it is
+ * reached the same way and refused through a symlink.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -185,6 +188,81 @@ static int apply_whiteout(struct image_layer *l, const char *path, const char *t
 	return 0;
 }
 
+/* Is dir/name a path this archive wrote (dir "" is the root)? */
+static bool written_child(const struct image_layer *l, const char *dir, const char *name)
+{
+	_cleanup_free_ char *p = NULL;
+
+	if (asprintf(&p, "%s%s%s", dir, *dir ? "/" : "", name) < 0)
+		return true; /* keep it: never delete on doubt */
+	return json_object_get(l->written, p) != NULL;
+}
+
+/* Delete the origin's entries in the directory fd (norm), keeping this archive's. */
+static int clear_opaque(struct image_layer *l, int fd, const char *norm)
+{
+	_cleanup_(closedirp) DIR *d = fdopendir(fd);
+	struct dirent *de;
+
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		int r;
+
+		if (streq(de->d_name, ".") || streq(de->d_name, "..") ||
+		    written_child(l, norm, de->d_name))
+			continue;
+		r = remove_at(dirfd(d), de->d_name, 0);
+		if (r < 0)
+			return r;
+	}
+	return errno ? -errno : 0;
+}
+
+/* The directory norm ("" the root), opened without following a symlink. */
+static int open_dir(int rootfd, const char *norm)
+{
+	_cleanup_close_ int dfd = -EBADF;
+	const char *name;
+	int fd;
+
+	if (!*norm)
+		fd = openat(rootfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	else if ((dfd = open_parent(rootfd, norm, &name)) < 0)
+		return dfd;
+	else
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
+static int apply_opaque(struct image_layer *l, const char *path, const char *dir,
+			struct zh_error *err)
+{
+	int fd = open_dir(l->rootfd, dir);
+	char why[160];
+	int r;
+
+	if (fd == -ENOENT)
+		return 0; /* the origin has no such directory */
+	if (fd == -ELOOP || fd == -ENOTDIR)
+		return entry_fail(l, path, EINVAL,
+				  "is an opaque marker reached through a symlink or a "
+				  "non-directory",
+				  err);
+	if (fd < 0) {
+		snprintf(why, sizeof(why), "cannot be applied: %s", strerror(-fd));
+		return entry_fail(l, path, -fd, why, err);
+	}
+	r = clear_opaque(l, fd, dir);
+	if (r < 0) {
+		snprintf(why, sizeof(why), "cannot empty \"%s\": %s", dir, strerror(-r));
+		return entry_fail(l, path, -r, why, err);
+	}
+	return 0;
+}
+
 /* A non-directory entry where the origin has a directory replaces the whole tree. */
 static int clear_dir_in_way(struct image_layer *l, const char *path, const char *norm,
 			    struct zh_error *err)
@@ -221,8 +299,9 @@ int image_layer_entry(struct image_layer *l, const char *path, bool is_dir, stru
 		return zh_error_oom(err);
 	if (r < 0)
 		return entry_fail(l, path, EINVAL, why, err);
-	if (r == IMAGE_LAYER_WHITEOUT) {
-		r = apply_whiteout(l, path, norm, err);
+	if (r == IMAGE_LAYER_WHITEOUT || r == IMAGE_LAYER_OPAQUE) {
+		r = r == IMAGE_LAYER_OPAQUE ? apply_opaque(l, path, norm, err)
+					    : apply_whiteout(l, path, norm, err);
 		return r < 0 ? r : 1;
 	}
 	if (!is_dir && (r = clear_dir_in_way(l, path, norm, err)) < 0)

@@ -8,6 +8,7 @@
  *   image-origin.c   origin chains: children, depth, vacuum order
  *   image-source.c   image sources and imports
  *   image-http.c     bounded HTTP requests to image sources
+ *   image-docker*.c  Docker and OCI image tars (image-docker.h)
  */
 #ifndef ZH_IMAGE_INTERNAL_H
 #define ZH_IMAGE_INTERNAL_H
@@ -95,5 +96,36 @@ const char *image_origin_of(const json_t *rec);
 /* Write the record that makes manifest's image installed (atomic; source may be NULL). */
 int image_record_write(const struct pool *p, const json_t *manifest, const char *source,
 		       struct zh_error *err);
+
+/*
+ * The files of a Docker or OCI image tar, staged and hashed
+ * (image-docker-spool.c).  files maps each entry's normalised path to
+ * {"file": name in the stage, "size", "sha256", "sha1"} or {"link": path}.
+ */
+struct docker_spool {
+	struct pool_stage stage;
+	json_t *files;
+	const char *label; /* the tar's path, for messages */
+	uint64_t left;	   /* bytes the stage may still take */
+};
+
+#define DOCKER_SPOOL_INIT                \
+	{                                \
+		.stage = POOL_STAGE_INIT \
+	}
+
+int docker_spool_fill(const struct pool *p, const char *path, struct docker_spool *s,
+		      struct zh_error *err);
+void docker_spool_release(struct docker_spool *s);
+/* The file entry at path (links followed inside the tar), or NULL. */
+const json_t *docker_spool_find(const struct docker_spool *s, const char *path);
+/* A new read-only fd on the staged file of f, at offset 0. */
+int docker_spool_open(const struct docker_spool *s, const json_t *f, struct zh_error *err);
+/* The document at path, at most IMAGE_MANIFEST_MAX bytes (-EFBIG naming it). */
+int docker_spool_read(const struct docker_spool *s, const char *path, char **text, size_t *len,
+		      struct zh_error *err);
+/* The sha256 (hex) of f's data decompressed; what names the layer in messages. */
+int docker_spool_diff_id(const struct docker_spool *s, const json_t *f, const char *what,
+			 char hex[65], struct zh_error *err);
 
 #endif

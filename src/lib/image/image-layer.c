@@ -11,10 +11,12 @@
  *             r == IMAGE_LAYER_WHITEOUT, norm == "etc/motd"
  *
  * Rules (OCI image layers): an entry whose last component is ".wh.NAME" is
- * a whiteout, deleting NAME from the origin; ".wh..wh.*" names (opaque
- * whiteouts and the rest of that reserved space) are refused, as are a
- * whiteout of "", "." or "..", a ".wh." component anywhere but last, a
- * ".." component, an absolute path and a path of PATH_MAX bytes or more.
+ * a whiteout, deleting NAME from the origin; one whose last component is
+ * ".wh..wh..opq" makes its directory opaque (the origin's entries in it
+ * are deleted); the other ".wh..wh.*" names (the rest of that reserved
+ * space) are refused, as are a whiteout of "", "." or "..", a ".wh."
+ * component anywhere but last, a ".." component, an absolute path and a
+ * path of PATH_MAX bytes or more.
  * "." and empty components are dropped, so "./a//b" is "a/b" and "./" is
  * "" (the root).
  */
@@ -27,6 +29,7 @@
 #define WH_PREFIX ".wh."
 #define WH_LEN	  (sizeof(WH_PREFIX) - 1)
 #define WH_META	  ".wh..wh."
+#define WH_OPAQUE ".wh..wh..opq"
 
 static bool is_whiteout(const char *s, size_t len)
 {
@@ -38,8 +41,16 @@ static bool is_dots(const char *s, size_t len)
 	return (len == 1 && s[0] == '.') || (len == 2 && s[0] == '.' && s[1] == '.');
 }
 
-/* Check one component (s, len); a whiteout's name is moved past ".wh.". */
-static int component(const char **s, size_t *len, bool *wh, const char **why)
+static bool is_opaque(const char *s, size_t len)
+{
+	return len == sizeof(WH_OPAQUE) - 1 && memcmp(s, WH_OPAQUE, len) == 0;
+}
+
+/*
+ * Check one component (s, len); a whiteout's name is moved past ".wh.";
+ * an opaque marker sets *wh to 2 and *len to 0 (it adds no component).
+ */
+static int component(const char **s, size_t *len, int *wh, const char **why)
 {
 	if (*wh) {
 		*why = "uses a whiteout name (.wh.*) as a directory";
@@ -51,11 +62,16 @@ static int component(const char **s, size_t *len, bool *wh, const char **why)
 	}
 	if (!is_whiteout(*s, *len))
 		return 0;
+	if (is_opaque(*s, *len)) {
+		*wh = 2;
+		*len = 0;
+		return 0;
+	}
 	if (*len >= sizeof(WH_META) - 1 && memcmp(*s, WH_META, sizeof(WH_META) - 1) == 0) {
-		*why = "is an opaque or reserved whiteout (.wh..wh.*), which is not supported";
+		*why = "is a reserved whiteout name (.wh..wh.*) other than .wh..wh..opq";
 		return -EINVAL;
 	}
-	*wh = true;
+	*wh = 1;
 	*s += WH_LEN;
 	*len -= WH_LEN;
 	if (*len == 0 || is_dots(*s, *len)) {
@@ -85,7 +101,7 @@ static int check_whole(const char *path, const char **why)
 int image_layer_path(const char *path, char **norm, const char **why)
 {
 	_cleanup_free_ char *out = NULL;
-	bool wh = false;
+	int wh = 0;
 	size_t n = 0;
 	int r;
 
@@ -110,6 +126,8 @@ int image_layer_path(const char *path, char **norm, const char **why)
 			continue;
 		if ((r = component(&s, &len, &wh, why)) < 0)
 			return r;
+		if (len == 0)
+			continue;
 		if (n > 0)
 			out[n++] = '/';
 		memcpy(out + n, s, len);
@@ -117,5 +135,5 @@ int image_layer_path(const char *path, char **norm, const char **why)
 	}
 	out[n] = '\0';
 	*norm = TAKE_PTR(out);
-	return wh ? IMAGE_LAYER_WHITEOUT : IMAGE_LAYER_ENTRY;
+	return wh == 2 ? IMAGE_LAYER_OPAQUE : wh ? IMAGE_LAYER_WHITEOUT : IMAGE_LAYER_ENTRY;
 }

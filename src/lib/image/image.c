@@ -117,11 +117,12 @@ static int supported_type(const json_t *m, struct zh_error *err)
 {
 	const char *type = jsonutil_str(m, "type");
 
-	if (streq(type, "zone-dataset") || streq(type, "lx-dataset") || streq(type, "zvol"))
+	if (streq(type, "zone-dataset") || streq(type, "lx-dataset") || streq(type, "zvol") ||
+	    streq(type, "docker"))
 		return 0;
 	return zh_error_set(err, EOPNOTSUPP, "type",
 			    "manifest: \"type\" %s is not supported here "
-			    "(zone-dataset, lx-dataset or zvol)",
+			    "(zone-dataset, lx-dataset, zvol or docker)",
 			    type);
 }
 
@@ -169,8 +170,12 @@ static int make_disk(const struct pool *p, const json_t *manifest, int fd, const
 	return image_zvol_write(fd, dsfd, manifest, label, err);
 }
 
-static int make_tree(const struct pool *p, const char *uuid, const char *origin, int fd,
-		     const char *file_path, struct zh_error *err)
+/*
+ * A docker layer is unpacked with the layer rules even as the base of its
+ * chain (whiteouts there delete nothing; an empty layer is fine).
+ */
+static int make_tree(const struct pool *p, const char *uuid, const char *origin, bool docker,
+		     int fd, const char *file_path, struct zh_error *err)
 {
 	_cleanup_free_ char *ds = pool_dataset_path(p, uuid);
 	_cleanup_free_ char *root = NULL;
@@ -183,7 +188,7 @@ static int make_tree(const struct pool *p, const char *uuid, const char *origin,
 	/* its setuid binaries and file capabilities: root's alone on the host */
 	if (r < 0 || (r = pool_dataset_private(p, uuid, err)) < 0)
 		return r;
-	if (origin)
+	if (origin || docker)
 		return image_unpack_layer(fd, root, file_path, err);
 	return image_unpack(fd, root, file_path, err);
 }
@@ -198,7 +203,8 @@ static int make_image(const struct pool *p, const json_t *manifest, int fd, cons
 	if (is_zvol(manifest))
 		r = make_disk(p, manifest, fd, label, err);
 	else
-		r = make_tree(p, uuid, jsonutil_str(manifest, "origin"), fd, label, err);
+		r = make_tree(p, uuid, jsonutil_str(manifest, "origin"),
+			      streq(jsonutil_str(manifest, "type"), "docker"), fd, label, err);
 	if (r < 0)
 		return r;
 	crashpoint("image.unpacked");

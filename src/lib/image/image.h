@@ -133,15 +133,18 @@ int image_unpack_layer(int fd, const char *root, const char *label, struct zh_er
 
 #define IMAGE_LAYER_ENTRY    0
 #define IMAGE_LAYER_WHITEOUT 1
+#define IMAGE_LAYER_OPAQUE   2
 
 /*
  * Classify the path of an entry of an incremental image's tar (pure; OCI
  * layer rules).  IMAGE_LAYER_ENTRY: an ordinary entry, *norm its path
  * without "." and empty components ("" for the root).
  * IMAGE_LAYER_WHITEOUT: a ".wh.NAME" entry, *norm the path of the entry it
- * deletes ("a/.wh.b" -> "a/b").  -EINVAL, with *why a reason to follow the
+ * deletes ("a/.wh.b" -> "a/b").  IMAGE_LAYER_OPAQUE: a ".wh..wh..opq"
+ * entry, *norm the directory whose origin entries it deletes ("a/b/.wh..wh..opq"
+ * -> "a/b", "" for the root).  -EINVAL, with *why a reason to follow the
  * entry's name ("has a \"..\" component"), for an absolute path, a ".."
- * component, a ".wh." component that is not the last, an opaque or
+ * component, a ".wh." component that is not the last, any other
  * reserved ".wh..wh.*" name, a whiteout of "", "." or "..", a path of
  * PATH_MAX bytes or more.  -ENOMEM.  *norm is freed by the caller.
  * Fuzzed by tests/fuzz/fuzz-layer.c.

@@ -119,6 +119,24 @@ static int env_image_size(void *ctx, const char *zpool, const char *uuid, int64_
 	return 0;
 }
 
+/* A docker image's run settings: its manifest's tags "docker:config". */
+static int env_image_docker_config(void *ctx, const char *zpool, const char *uuid, json_t **out)
+{
+	_cleanup_json_ json_t *info = NULL;
+	const json_t *m, *dc;
+	int r = read_manifest(zpool, uuid, &info);
+
+	if (r < 0)
+		return r;
+	m = json_object_get(info, "manifest");
+	dc = json_object_get(json_object_get(m, "tags"), "docker:config");
+	if (!jsonutil_str(m, "type") || !streq(jsonutil_str(m, "type"), "docker") ||
+	    !json_is_object(dc))
+		return -ENOENT;
+	*out = json_incref((json_t *)dc);
+	return 0;
+}
+
 static bool env_pool_exists(void *ctx, const char *name)
 {
 	_cleanup_strv_ char **names = NULL;
@@ -209,6 +227,7 @@ static void env_init(struct vmcfg_env *env, const json_t *payload)
 	*env = (struct vmcfg_env){
 		.image_type = env_image_type,
 		.image_size = env_image_size,
+		.image_docker_config = env_image_docker_config,
 		.pool_exists = env_pool_exists,
 		.vm_exists = env_vm_exists,
 		.nic_tag_exists = env_nic_tag_exists,
@@ -437,7 +456,7 @@ static int build_vm(const struct pool *p, json_t *vm, struct zh_error *err)
 	/* HVM and OCI containers (§24, root from the bundle): a plain dataset */
 	r = make_root(p, uuid,
 		      vmcfg_is_hvm(vm) || vmcfg_oci_bundle(vm) ? NULL
-							 : jsonutil_str(vm, "image_uuid"),
+							       : jsonutil_str(vm, "image_uuid"),
 		      err);
 	if (r < 0)
 		return r;

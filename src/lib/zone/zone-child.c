@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <unistd.h>
 
 #include "zone-internal.h"
 
@@ -39,4 +40,11 @@ void zone_child_signals(void)
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+void zone_child_ready(struct zone_child *c)
+{
+	struct zone_child_msg m = {0};
+
+	(void)!write(c->err_fd, &m, sizeof(m) - 1);
 }

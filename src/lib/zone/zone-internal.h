@@ -80,7 +80,13 @@ int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...) _pri
 /* zone-child.c: no blocked or ignored signal, whatever the caller had. */
 void zone_child_signals(void);
 
-/* zone-ns.c: tell the parent the child waits at the gate (a record with errnum 0). */
+/* One message up the error pipe: a failure, or (errnum 0, full size) "at the gate". */
+struct zone_child_msg {
+	int errnum;
+	char msg[ZONE_CHILD_MSG_MAX];
+};
+
+/* zone-child.c: tell the parent the child waits at the gate (a record with errnum 0). */
 void zone_child_ready(struct zone_child *c);
 
 /* zone-user.c, child after pivot: "uid[:gid]" / "name[:group]" from the zone's /etc. */

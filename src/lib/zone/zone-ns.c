@@ -191,22 +191,9 @@ static int child_run(struct zone_child *c)
 	return child_exec(c);
 }
 
-/* The record of a child waiting at its gate: errnum 0, the size of a full one. */
-struct child_msg {
-	int errnum;
-	char msg[ZONE_CHILD_MSG_MAX];
-};
-
-void zone_child_ready(struct zone_child *c)
-{
-	struct child_msg m = {0};
-
-	(void)!write(c->err_fd, &m, sizeof(m) - 1);
-}
-
 static _Noreturn void child_main(struct zone_child *c)
 {
-	struct child_msg m;
+	struct zone_child_msg m;
 
 	child_run(c);
 	m.errnum = c->errnum ? c->errnum : EIO;
@@ -416,7 +403,7 @@ static int release(struct spawn *sp, struct zh_error *err)
  */
 static int read_exec(int fd, struct zh_error *err)
 {
-	struct child_msg m;
+	struct zone_child_msg m;
 	size_t got = 0;
 	ssize_t n;
 

@@ -248,6 +248,21 @@ static int find_exec(struct zone_child *c, char *out, size_t size)
 
 /* ---- the gate and the exec ---- */
 
+/*
+ * Every fd but 0-2, the kept ones, the error pipe and the gate goes now:
+ * a copy of the gate's write end inherited from the parent would keep
+ * the gate from ever reading EOF.
+ */
+static void close_others(struct zone_child *c)
+{
+	unsigned lo = (unsigned)(c->err_fd < c->gate_fd ? c->err_fd : c->gate_fd);
+	unsigned hi = (unsigned)(c->err_fd < c->gate_fd ? c->gate_fd : c->err_fd);
+
+	syscall(SYS_close_range, 3U + (unsigned)c->s->run->nkeep_fds, lo - 1, 0);
+	syscall(SYS_close_range, lo + 1, hi - 1, 0);
+	syscall(SYS_close_range, hi + 1, ~0U, 0);
+}
+
 static void wait_gate(struct zone_child *c)
 {
 	char b;
@@ -255,6 +270,7 @@ static void wait_gate(struct zone_child *c)
 
 	if (c->gate_fd < 0)
 		return;
+	close_others(c);
 	zone_child_ready(c);
 	do
 		n = read(c->gate_fd, &b, 1);

@@ -8,7 +8,9 @@
  * mount namespace: never mounted on the host side).
  * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
- * zone-dev.c, zone-seccomp.c, zone-caps.c.
+ * zone-dev.c, zone-seccomp.c, zone-caps.c; a docker zone's or OCI
+ * container's process (struct zone_run, §24.2): zone-run.c, zone-user.c,
+ * zone-extra.c (its mounts), zone-join.c (namespaces it joins).
  *
  *     struct zone_spec s = { .uuid = u, .root = "/zones/<u>/root", ... };
  *     struct zone_proc zp;
@@ -248,7 +250,7 @@ struct zone_enter_spec {
 	const struct sock_fprog *extra_seccomp; /* after the zone's own, or NULL */
 	bool oci_stdio;				/* stdio[] beyond pipes (see above) */
 	int preserve_fds;			/* the caller's 3..3+N-1 pass through */
-	bool outlive_caller; /* no SIGHUP when the caller exits (exec -d) */
+	bool outlive_caller;			/* no SIGHUP when the caller exits (exec -d) */
 };
 
 struct zone_session {

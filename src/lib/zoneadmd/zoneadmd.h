@@ -25,6 +25,9 @@
  *   brand.h             struct brand_ops: what differs between brands
  *   brand-zone-net.c    the OS zone's network (VNICs, nft)
  *   brand-zone.c        the OS zone brands (joyent, joyent-minimal, lx, ...)
+ *   zoneadmd-stdio.c    a docker zone's stdout/stderr into logs/stdio.log
+ *   brand-docker.c      docker zones made by vmadm (one process, §24.2)
+ *   brand-oci.c         OCI containers (--oci: gate, console socket, §24.2)
  *   zoneadmd-run.c      set-up in order, the boot result, the epoll loop
  *
  * The state machine never exits the process: zad_end() records the end

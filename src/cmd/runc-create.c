@@ -1,6 +1,5 @@
 /*
- * runc-create.c - create, start and run (docs/architecture.md §24;
- * reference §3 create, start; §4 lifecycle).
+ * runc-create.c - create, start and run (docs/architecture.md §24.4).
  *
  * create:  id checked -> config.json parsed (nothing made yet) -> <root>/<id>
  *          reserved -> the VM made (brand lx, docker, oci_bundle, alias = id,
@@ -35,8 +34,18 @@ struct create_opts {
 	bool detach; /* run -d */
 };
 
-enum { C_BUNDLE = 1, C_CONSOLE, C_PIDFILE, C_PRESERVE, C_NOPIVOT, C_NOKEYRING, C_PIDFD,
-       C_DETACH, C_KEEP, C_NOSUBREAPER };
+enum {
+	C_BUNDLE = 1,
+	C_CONSOLE,
+	C_PIDFILE,
+	C_PRESERVE,
+	C_NOPIVOT,
+	C_NOKEYRING,
+	C_PIDFD,
+	C_DETACH,
+	C_KEEP,
+	C_NOSUBREAPER
+};
 
 static const struct rt_opt create_opts_tab[] = {
 	{"bundle", 'b', true, C_BUNDLE},
@@ -67,9 +76,9 @@ static int parse_create(struct rt *rt, int argc, char **argv, struct create_opts
 			o->pid_file = v;
 		else if (k == C_DETACH)
 			o->detach = true;
-		else if (k == C_PRESERVE && (util_parse_i64(v, &(int64_t){0}) < 0 ||
-					     (o->preserve_fds = atoi(v)) < 0 ||
-					     o->preserve_fds > 1000))
+		else if (k == C_PRESERVE &&
+			 (util_parse_i64(v, &(int64_t){0}) < 0 || (o->preserve_fds = atoi(v)) < 0 ||
+			  o->preserve_fds > 1000))
 			return rt_fail(rt, "invalid value \"%s\" for flag --preserve-fds", v);
 	}
 	if (k < 0)
@@ -90,8 +99,8 @@ static json_t *make_payload(const char *id, const char *bundle, const struct oci
 
 	if (!limits)
 		return NULL;
-	p = json_pack("{s:s,s:b,s:s,s:s,s:b,s:s,s:{s:s},s:[]}", "brand", "lx", "docker", 1,
-		      "alias", id, "oci_bundle", bundle, "autoboot", 0, "kernel_version", "4.3.0",
+	p = json_pack("{s:s,s:b,s:s,s:s,s:b,s:s,s:{s:s},s:[]}", "brand", "lx", "docker", 1, "alias",
+		      id, "oci_bundle", bundle, "autoboot", 0, "kernel_version", "4.3.0",
 		      "internal_metadata", "docker:id", id, "nics");
 	if (!p || json_object_update(p, limits) < 0)
 		return json_decref(p), zh_error_oom(err), NULL;
@@ -147,8 +156,8 @@ static char *now_created(void)
 	return s;
 }
 
-static int fill_record(struct ctr *c, const char *id, const char *bundle,
-		       const struct oci_spec *s, struct zh_error *err)
+static int fill_record(struct ctr *c, const char *id, const char *bundle, const struct oci_spec *s,
+		       struct zh_error *err)
 {
 	snprintf(c->id, sizeof(c->id), "%s", id);
 	c->bundle = strdup(bundle);

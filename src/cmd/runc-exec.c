@@ -1,6 +1,6 @@
 /*
  * runc-exec.c - exec: a new process in a running container
- * (docs/architecture.md §24; reference §3 exec).
+ * (docs/architecture.md §24.4).
  *
  * The process is the bundle's `process` (or --process FILE, used as it
  * is) with the command line's overrides; it enters the zone through
@@ -32,8 +32,23 @@ struct exec_opts {
 	int preserve_fds;
 };
 
-enum { X_PROC = 1, X_DETACH, X_PIDFILE, X_CONSOLE, X_TTY, X_CWD, X_ENV, X_USER, X_GIDS, X_CAP,
-       X_NNP, X_IGNPAUSED, X_PRESERVE, X_IGNORED, X_IGNORED_FLAG };
+enum {
+	X_PROC = 1,
+	X_DETACH,
+	X_PIDFILE,
+	X_CONSOLE,
+	X_TTY,
+	X_CWD,
+	X_ENV,
+	X_USER,
+	X_GIDS,
+	X_CAP,
+	X_NNP,
+	X_IGNPAUSED,
+	X_PRESERVE,
+	X_IGNORED,
+	X_IGNORED_FLAG
+};
 
 static const struct rt_opt exec_opts_tab[] = {
 	{"process", 'p', true, X_PROC},
@@ -293,8 +308,7 @@ static int load_process(struct rt *rt, const struct ctr *c, struct exec_ctx *x,
 	return 0;
 }
 
-static int exec_loaded(struct rt *rt, const struct ctr *c, const struct exec_opts *o,
-		       char **args)
+static int exec_loaded(struct rt *rt, const struct ctr *c, const struct exec_opts *o, char **args)
 {
 	struct exec_ctx x = {0};
 	pid_t pid;

@@ -1,5 +1,5 @@
 /*
- * runc-hooks.c - the OCI hooks (docs/architecture.md §24; reference §4).
+ * runc-hooks.c - the OCI hooks (docs/architecture.md §24.4).
  *
  * Each hook is {path, args, env, timeout}; the container's state goes on
  * its stdin; hooks of a phase run in order and the first failure stops the
@@ -66,9 +66,9 @@ static int hook_from(const json_t *h, struct hook *k)
 
 static char *state_text(const struct ctr *c, const char *status, pid_t pid)
 {
-	_cleanup_json_ json_t *o = json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0",
-					     "id", c->id, "status", status, "pid",
-					     (json_int_t)pid, "bundle", c->bundle ? c->bundle : "");
+	_cleanup_json_ json_t *o =
+		json_pack("{s:s,s:s,s:s,s:i,s:s}", "ociVersion", "1.2.0", "id", c->id, "status",
+			  status, "pid", (json_int_t)pid, "bundle", c->bundle ? c->bundle : "");
 
 	if (o && c->annotations && json_object_size(c->annotations))
 		json_object_set(o, "annotations", c->annotations);
@@ -130,9 +130,9 @@ static int hook_wait(struct hook_run *h, int timeout, int *status)
 		if (waitpid(h->pid, status, WNOHANG) == h->pid)
 			return 0;
 		clock_gettime(CLOCK_MONOTONIC, &t);
-		if (timeout > 0 && (t.tv_sec - t0.tv_sec) * 1000 +
-					       (t.tv_nsec - t0.tv_nsec) / 1000000 >=
-				       timeout * 1000) {
+		if (timeout > 0 &&
+		    (t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+			    timeout * 1000) {
 			kill(h->pid, SIGKILL);
 			waitpid(h->pid, status, 0);
 			return -ETIMEDOUT;

@@ -1,6 +1,5 @@
 /*
- * runc-info.c - ps, update and events (docs/architecture.md §24;
- * reference §3 "ps / pause / resume / update / events / list").
+ * runc-info.c - ps, update and events (docs/architecture.md §24.4).
  *
  * ps lists the host pids of the zone's cgroup; update maps a LinuxResources
  * object (or runc's flags) to vmadm's limits and applies them live through
@@ -75,7 +74,8 @@ static int ps_table(struct rt *rt, char **args, const pid_t *pids, size_t n)
 				if (streq(tok, "PID"))
 					col = k;
 			if (col < 0)
-				return pclose(f), rt_fail(rt, "couldn't find PID field in ps output");
+				return pclose(f),
+				       rt_fail(rt, "couldn't find PID field in ps output");
 			fputs(line, stdout);
 			continue;
 		}
@@ -195,27 +195,13 @@ static int flag_resource(struct oci_resources *r, int k, const char *v)
 	if (util_parse_i64(v, &x) < 0)
 		return -EINVAL;
 	switch (k) {
-	case U_MEM:
-		r->memory_limit = x, r->set |= OCI_RES_MEM_LIMIT;
-		break;
-	case U_MEMSWAP:
-		r->memory_swap = x, r->set |= OCI_RES_MEM_SWAP;
-		break;
-	case U_MEMRES:
-		r->memory_reservation = x, r->set |= OCI_RES_MEM_RESERVATION;
-		break;
-	case U_PIDS:
-		r->pids_limit = x, r->set |= OCI_RES_PIDS_LIMIT;
-		break;
-	case U_QUOTA:
-		r->cpu_quota = x, r->set |= OCI_RES_CPU_QUOTA;
-		break;
-	case U_PERIOD:
-		r->cpu_period = (uint64_t)x, r->set |= OCI_RES_CPU_PERIOD;
-		break;
-	case U_SHARES:
-		r->cpu_shares = (uint64_t)x, r->set |= OCI_RES_CPU_SHARES;
-		break;
+	case U_MEM: r->memory_limit = x, r->set |= OCI_RES_MEM_LIMIT; break;
+	case U_MEMSWAP: r->memory_swap = x, r->set |= OCI_RES_MEM_SWAP; break;
+	case U_MEMRES: r->memory_reservation = x, r->set |= OCI_RES_MEM_RESERVATION; break;
+	case U_PIDS: r->pids_limit = x, r->set |= OCI_RES_PIDS_LIMIT; break;
+	case U_QUOTA: r->cpu_quota = x, r->set |= OCI_RES_CPU_QUOTA; break;
+	case U_PERIOD: r->cpu_period = (uint64_t)x, r->set |= OCI_RES_CPU_PERIOD; break;
+	case U_SHARES: r->cpu_shares = (uint64_t)x, r->set |= OCI_RES_CPU_SHARES; break;
 	}
 	return 0;
 }
@@ -244,7 +230,8 @@ static int apply_update(struct rt *rt, const char *id, const struct oci_resource
 
 	if (r)
 		return r;
-	if (!(p = oci_resources_to_payload(res, &err)) || vm_update(c.uuid, p, NULL, NULL, &err) < 0)
+	if (!(p = oci_resources_to_payload(res, &err)) ||
+	    vm_update(c.uuid, p, NULL, NULL, &err) < 0)
 		r = rt_fail_err(rt, &err, "");
 	ctr_clear(&c);
 	return r;

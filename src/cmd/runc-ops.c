@@ -1,7 +1,7 @@
 /*
  * runc-ops.c - the commands on an existing container: state, list, kill,
  * delete, pause, resume, features, checkpoint/restore (refused)
- * (docs/architecture.md §24; reference §3).  ps, update and events are in
+ * (docs/architecture.md §24.4).  ps, update and events are in
  * runc-info.c, exec in runc-exec.c.
  */
 #include <signal.h>
@@ -300,12 +300,13 @@ int cmd_features(struct rt *rt, int argc, char **argv)
 	return 0;
 }
 
-/* Refused in the shape callers handle: exit 1 and an error record (reference §3). */
+/* Refused in the shape callers handle: exit 1 and an error record. */
 int cmd_checkpoint(struct rt *rt, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return rt_fail(rt, "%s is not supported: %s cannot checkpoint or restore containers "
-			   "(org.opencontainers.runc.checkpoint.enabled is false)",
+	return rt_fail(rt,
+		       "%s is not supported: %s cannot checkpoint or restore containers "
+		       "(org.opencontainers.runc.checkpoint.enabled is false)",
 		       rt->cmd, RT_NAME);
 }

@@ -114,9 +114,9 @@ int ctr_reserve(const struct rt *rt, const char *id, struct zh_error *err)
 int ctr_save(const struct rt *rt, const struct ctr *c, struct zh_error *err)
 {
 	_cleanup_free_ char *p = ctr_path(rt, c->id, RECORD);
-	_cleanup_json_ json_t *o = json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?}", "id", c->id, "uuid",
-					     c->uuid, "bundle", c->bundle, "rootfs", c->rootfs,
-					     "created", c->created, "owner", c->owner);
+	_cleanup_json_ json_t *o =
+		json_pack("{s:s,s:s,s:s?,s:s?,s:s?,s:s?}", "id", c->id, "uuid", c->uuid, "bundle",
+			  c->bundle, "rootfs", c->rootfs, "created", c->created, "owner", c->owner);
 
 	if (!p || !o)
 		return zh_error_oom(err);
@@ -213,8 +213,7 @@ enum ctr_status ctr_status(const struct ctr *c, pid_t *pid)
 
 const char *ctr_status_name(enum ctr_status s)
 {
-	static const char *const names[] = {"creating", "created", "running", "paused",
-					    "stopped"};
+	static const char *const names[] = {"creating", "created", "running", "paused", "stopped"};
 
 	return names[s];
 }

@@ -11,7 +11,7 @@
  * zoneadmd keeps (runstate.h): the record survives this process, and so
  * does the container.
  *
- * Errors follow the contract callers parse (reference: runc's error
+ * Errors follow the contract callers parse (runc's error
  * strings, containerd's log.json): one message, exit 1, an "error" record
  * in --log (JSON with --log-format json) and the plain message on stderr.
  */
@@ -70,7 +70,7 @@ char **ctr_list_ids(const struct rt *rt);
 /* The live status and init pid (0 when not live). */
 enum ctr_status ctr_status(const struct ctr *c, pid_t *pid);
 const char *ctr_status_name(enum ctr_status s);
-/* The OCI state of c (reference "State JSON"); owner filled for list. */
+/* The OCI state of c (§24.4); owner filled for list. */
 struct oci_state;
 void ctr_to_state(const struct ctr *c, struct oci_state *st, bool with_owner);
 /* Wait (bounded) for its zoneadmd to end; then remove the VM. */
@@ -100,7 +100,7 @@ int cmd_events(struct rt *rt, int argc, char **argv);
 int cmd_features(struct rt *rt, int argc, char **argv);
 int cmd_checkpoint(struct rt *rt, int argc, char **argv);
 
-/* Shared option parsing: "--opt value" and "--opt=value" (reference §1). */
+/* Shared option parsing: "--opt value" and "--opt=value" (runc and go-runc use both). */
 struct rt_opt {
 	const char *longname;
 	char shortname;

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "macro.h"
+#include "oci.h"
 #include "runc.h"
 
 #ifndef ZONEHOST_VERSION
@@ -46,17 +47,14 @@ static void log_record(const struct rt *rt, const char *level, const char *msg)
 	int fd = rt->log_fd >= 0 ? rt->log_fd : STDERR_FILENO;
 	char ts[40];
 
-	rfc3339_now(ts, sizeof(ts));
 	if (rt->log_json) {
-		json_t *o = json_pack("{s:s,s:s,s:s}", "level", level, "msg", msg, "time", ts);
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		_cleanup_free_ char *rec = oci_log_json(level, msg, time(NULL));
 
-		if (s)
-			dprintf(fd, "%s\n", s);
-		free(s);
-		json_decref(o);
+		if (rec)
+			(void)!write(fd, rec, strlen(rec));
 		return;
 	}
+	rfc3339_now(ts, sizeof(ts));
 	dprintf(fd, "time=\"%s\" level=%s msg=\"%s\"\n", ts, level, msg);
 }
 
@@ -144,8 +142,8 @@ int rt_getopt(struct rt *rt, int argc, char **argv, int *i, const struct rt_opt 
 		(*i)++;
 		if (!o->has_arg)
 			return inl && !(streq(inl, "true") || streq(inl, "false"))
-				       ? rt_fail(rt, "invalid value %s for flag %s", inl, a), -1
-				       : (*val = inl, o->id);
+			       ? rt_fail(rt, "invalid value %s for flag %s", inl, a),
+			       -1 : (*val = inl, o->id);
 		if (!inl && *i >= argc)
 			return rt_fail(rt, "flag needs an argument: %s", a), -1;
 		*val = inl ? inl : argv[(*i)++];
@@ -191,13 +189,16 @@ int rt_send_console(const char *path, int master, const char *name, struct zh_er
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	char cbuf[CMSG_SPACE(sizeof(int))] = {0};
 	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = cbuf,
 			    .msg_controllen = sizeof(cbuf)};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
 	_cleanup_close_ int s = -EBADF;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return zh_error_set(err, ENAMETOOLONG, "console-socket", "console socket path too long");
+		return zh_error_set(err, ENAMETOOLONG, "console-socket",
+				    "console socket path too long");
 	memcpy(sa.sun_path, path, strlen(path) + 1);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
@@ -217,12 +218,23 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"create", cmd_create},	    {"start", cmd_start},	{"run", cmd_run},
-	{"state", cmd_state},	    {"list", cmd_list},		{"kill", cmd_kill},
-	{"delete", cmd_delete},	    {"exec", cmd_exec},		{"ps", cmd_ps},
-	{"pause", cmd_pause},	    {"resume", cmd_resume},	{"update", cmd_update},
-	{"events", cmd_events},	    {"features", cmd_features}, {"checkpoint", cmd_checkpoint},
-	{"restore", cmd_checkpoint}, {NULL, NULL},
+	{"create", cmd_create},
+	{"start", cmd_start},
+	{"run", cmd_run},
+	{"state", cmd_state},
+	{"list", cmd_list},
+	{"kill", cmd_kill},
+	{"delete", cmd_delete},
+	{"exec", cmd_exec},
+	{"ps", cmd_ps},
+	{"pause", cmd_pause},
+	{"resume", cmd_resume},
+	{"update", cmd_update},
+	{"events", cmd_events},
+	{"features", cmd_features},
+	{"checkpoint", cmd_checkpoint},
+	{"restore", cmd_checkpoint},
+	{NULL, NULL},
 };
 
 static int usage(void)
@@ -242,8 +254,18 @@ static int version(void)
 	return 0;
 }
 
-enum { G_ROOT = 1, G_LOG, G_LOGFMT, G_SYSTEMD, G_DEBUG, G_ROOTLESS, G_CGMGR, G_LOGLEVEL,
-       G_VERSION, G_HELP };
+enum {
+	G_ROOT = 1,
+	G_LOG,
+	G_LOGFMT,
+	G_SYSTEMD,
+	G_DEBUG,
+	G_ROOTLESS,
+	G_CGMGR,
+	G_LOGLEVEL,
+	G_VERSION,
+	G_HELP
+};
 
 static const struct rt_opt global_opts[] = {
 	{"root", 0, true, G_ROOT},
@@ -272,25 +294,17 @@ static int open_log(struct rt *rt, const char *path)
 static int global_one(struct rt *rt, int id, const char *v)
 {
 	switch (id) {
-	case G_ROOT:
-		rt->root = v;
-		return 0;
-	case G_LOG:
-		return open_log(rt, v);
+	case G_ROOT: rt->root = v; return 0;
+	case G_LOG: return open_log(rt, v);
 	case G_LOGFMT:
 		if (!streq(v, "json") && !streq(v, "text"))
 			return rt_fail(rt, "invalid log-format: %s", v);
 		rt->log_json = streq(v, "json");
 		return 0;
-	case G_SYSTEMD:
-		rt->systemd_cgroup = true;
-		return 0;
-	case G_VERSION:
-		exit(version());
-	case G_HELP:
-		exit(usage());
-	default: /* --debug, --rootless, --cgroup-manager, --log-level: accepted */
-		return 0;
+	case G_SYSTEMD: rt->systemd_cgroup = true; return 0;
+	case G_VERSION: exit(version());
+	case G_HELP: exit(usage());
+	default: /* --debug, --rootless, --cgroup-manager, --log-level: accepted */ return 0;
 	}
 }
 
@@ -313,6 +327,6 @@ int main(int argc, char **argv)
 			rt.cmd = c->name;
 			return c->fn(&rt, argc - i, argv + i);
 		}
-	return rt_fail(&rt, "%s: command \"%s\" is not one of this runtime's; see %s --help",
-		       argv0, argv[i], argv0);
+	return rt_fail(&rt, "%s: command \"%s\" is not one of this runtime's; see %s --help", argv0,
+		       argv[i], argv0);
 }

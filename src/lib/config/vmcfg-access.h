@@ -26,13 +26,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VMCFG_UUID     "uuid"
-#define VMCFG_BRAND    "brand"
-#define VMCFG_NICS     "nics"
-#define VMCFG_ID_BASE  "zonehost_id_base" /* first host uid/gid of the zone's range */
-#define VMCFG_ROUTES   "routes"
-#define VMCFG_QUOTA    "quota"
-#define VMCFG_AUTOBOOT "autoboot"
+#define VMCFG_UUID	 "uuid"
+#define VMCFG_BRAND	 "brand"
+#define VMCFG_NICS	 "nics"
+#define VMCFG_ID_BASE	 "zonehost_id_base" /* first host uid/gid of the zone's range */
+#define VMCFG_ROUTES	 "routes"
+#define VMCFG_QUOTA	 "quota"
+#define VMCFG_AUTOBOOT	 "autoboot"
 #define VMCFG_OCI_BUNDLE "oci_bundle" /* an OCI container's bundle (§24) */
 
 /* The VM's uuid, or NULL when absent or not a string. */

@@ -125,18 +125,21 @@ static int check_version(const char *v, struct zh_error *err)
 	return 0;
 }
 
-static int parse_top(const json_t *j, struct oci_spec *s, struct zh_error *err)
+/* hostname or domainname: a string of at most 64 bytes (HOST_NAME_MAX). */
+static int parse_name(const json_t *j, const char *key, char **out, struct zh_error *err)
 {
-	const json_t *root = NULL, *mounts = NULL;
+	int r = oci_get_str(j, "", key, 0, out, err);
+
+	if (r == 0 && *out && strlen(*out) > 64)
+		return oci_fail(err, key, "longer than 64 bytes");
+	return r;
+}
+
+static int parse_root(const json_t *j, struct oci_spec *s, struct zh_error *err)
+{
+	const json_t *root = NULL;
 	int r;
 
-	if ((r = oci_get_str(j, "", "ociVersion", OCI_REQ, &s->oci_version, err)) < 0 ||
-	    (r = check_version(s->oci_version, err)) < 0)
-		return r;
-	if (!oci_member(j, "process"))
-		return oci_fail(err, "process", "required");
-	if ((r = oci_process_from_json(oci_member(j, "process"), "process", &s->process, err)) < 0)
-		return r;
 	if ((r = oci_get_obj(j, "", "root", OCI_REQ, &root, err)) < 0 ||
 	    (r = oci_get_str(root, "root", "path", OCI_REQ | OCI_NONEMPTY, &s->root_path, err)) <
 		    0 ||
@@ -144,14 +147,25 @@ static int parse_top(const json_t *j, struct oci_spec *s, struct zh_error *err)
 		return r;
 	if (strlen(s->root_path) >= OCI_PATH_MAX)
 		return oci_fail(err, "root.path", "path too long");
-	if ((r = oci_get_str(j, "", "hostname", 0, &s->hostname, err)) < 0 ||
-	    (r = oci_get_str(j, "", "domainname", 0, &s->domainname, err)) < 0)
+	return 0;
+}
+
+static int parse_top(const json_t *j, struct oci_spec *s, struct zh_error *err)
+{
+	const json_t *mounts = NULL;
+	int r;
+
+	if ((r = oci_get_str(j, "", "ociVersion", OCI_REQ, &s->oci_version, err)) < 0 ||
+	    (r = check_version(s->oci_version, err)) < 0)
 		return r;
-	if ((s->hostname && strlen(s->hostname) > 64) ||
-	    (s->domainname && strlen(s->domainname) > 64))
-		return oci_fail(err,
-				s->hostname && strlen(s->hostname) > 64 ? "hostname" : "domainname",
-				"longer than 64 bytes");
+	if (!oci_member(j, "process"))
+		return oci_fail(err, "process", "required");
+	if ((r = oci_process_from_json(oci_member(j, "process"), "process", &s->process, err)) <
+		    0 ||
+	    (r = parse_root(j, s, err)) < 0 ||
+	    (r = parse_name(j, "hostname", &s->hostname, err)) < 0 ||
+	    (r = parse_name(j, "domainname", &s->domainname, err)) < 0)
+		return r;
 	if ((r = oci_get_arr(j, "", "mounts", 0, &mounts, err)) < 0 ||
 	    (mounts &&
 	     (r = oci_mounts_from_json(mounts, "mounts", &s->mounts, &s->n_mounts, err)) < 0))
@@ -219,14 +233,15 @@ static int read_config(int fd, const char *path, char **out, size_t *len, struct
 	return 0;
 }
 
-/* root.path relative to the bundle -> "<bundle>/<path>" (a leading "./" dropped). */
+/* root.path relative to the bundle -> "<bundle>/<path>" (a leading "./" dropped);
+ * an empty bundle (the current directory) leaves it as it is. */
 static int resolve_root(struct oci_spec *s, const char *bundle, struct zh_error *err)
 {
 	const char *p = s->root_path;
 	size_t bl = strlen(bundle);
 	char *abs = NULL;
 
-	if (p[0] == '/')
+	if (p[0] == '/' || bl == 0)
 		return 0;
 	while (p[0] == '.' && p[1] == '/')
 		p += 2;
@@ -247,7 +262,7 @@ struct oci_spec *oci_config_load(int dirfd, const char *bundle, struct zh_error 
 	size_t len = 0;
 
 	if (asprintf(&path, "%s%sconfig.json", bundle,
-		     *bundle && bundle[strlen(bundle) - 1] == '/' ? "" : "/") < 0) {
+		     !*bundle || bundle[strlen(bundle) - 1] == '/' ? "" : "/") < 0) {
 		zh_error_oom(err);
 		return NULL;
 	}

@@ -239,9 +239,53 @@ int oci_get_strmap(const json_t *o, const char *parent, const char *key, json_t 
 	return 0;
 }
 
+#define U64_MAX_TEXT "18446744073709551615"
+
+/* Is s[i..] the number 2^64-1 standing alone (not part of another number)? */
+static bool u64_max_at(const char *s, size_t len, size_t i)
+{
+	size_t n = sizeof(U64_MAX_TEXT) - 1;
+
+	if (i + n > len || memcmp(s + i, U64_MAX_TEXT, n) != 0)
+		return false;
+	if (i > 0 && strchr("0123456789.-+eE", s[i - 1]))
+		return false;
+	return i + n == len || !strchr("0123456789.eE", s[i + n]);
+}
+
+/*
+ * Go writes RLIM_INFINITY (and any uint64 -1) as 18446744073709551615,
+ * which jansson's int64 cannot hold: outside strings, that number becomes
+ * -1 padded with spaces (same length, so error columns still match), and
+ * the fields that take it read -1 as "unlimited".
+ */
+static void fold_u64_max(char *s, size_t len)
+{
+	bool in_str = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (in_str && s[i] == '\\')
+			i++;
+		else if (s[i] == '"')
+			in_str = !in_str;
+		else if (!in_str && u64_max_at(s, len, i))
+			memcpy(s + i, "-1                  ", sizeof(U64_MAX_TEXT) - 1);
+	}
+}
+
 int oci_json_load(const char *text, size_t len, json_t **out, struct zh_error *err)
 {
+	_cleanup_free_ char *copy = NULL;
+
 	if (len > OCI_CONFIG_MAX)
 		return zh_error_set(err, EFBIG, NULL, "larger than %u bytes", OCI_CONFIG_MAX);
+	if (memmem(text, len, U64_MAX_TEXT, sizeof(U64_MAX_TEXT) - 1)) {
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			return zh_error_oom(err);
+		memcpy(copy, text, len);
+		fold_u64_max(copy, len);
+		text = copy;
+	}
 	return jsonutil_parse(text, len, "invalid JSON", out, err);
 }

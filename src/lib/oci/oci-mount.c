@@ -11,7 +11,8 @@
  * An option in the table sets or clears MS_* bits (the last one wins:
  * "ro" then "rw" leaves MS_RDONLY clear); a propagation name sets
  * .propagation; the recursive r* options (rro, rnosuid, ...) set
- * MOUNT_ATTR_* bits for mount_setattr(2); anything else is passed on in
+ * MOUNT_ATTR_* bits for mount_setattr(2); "tmpcopyup" (the runtimes'
+ * extension for a tmpfs over image content) sets .tmpcopyup; anything else is passed on in
  * .data for the filesystem.  A mount without a type whose options say
  * bind or rbind gets type "bind".
  */
@@ -87,24 +88,16 @@ static const struct opt attrs[] = {
 };
 
 const char *const oci_mount_option_names[] = {
-	"async",       "atime",	       "bind",
-	"defaults",    "dev",	       "diratime",
-	"dirsync",     "exec",	       "iversion",
-	"lazytime",    "loud",	       "mand",
-	"noatime",     "nodev",	       "nodiratime",
-	"noexec",      "noiversion",   "nolazytime",
-	"nomand",      "norelatime",   "nostrictatime",
-	"nosuid",      "nosymfollow",  "private",
-	"rbind",       "rdev",	       "rdiratime",
-	"relatime",    "remount",      "rexec",
-	"rnodev",      "rnodiratime",  "rnoexec",
-	"rnosuid",     "rnosymfollow", "ro",
-	"rprivate",    "rro",	       "rrw",
-	"rshared",     "rslave",       "rsuid",
-	"rsymfollow",  "runbindable",  "rw",
-	"shared",      "silent",       "slave",
-	"strictatime", "suid",	       "symfollow",
-	"sync",	       "unbindable",   NULL,
+	"async",      "atime",	     "bind",	      "defaults",  "dev",	  "diratime",
+	"dirsync",    "exec",	     "iversion",      "lazytime",  "loud",	  "mand",
+	"noatime",    "nodev",	     "nodiratime",    "noexec",	   "noiversion",  "nolazytime",
+	"nomand",     "norelatime",  "nostrictatime", "nosuid",	   "nosymfollow", "notmpcopyup",
+	"private",    "rbind",	     "rdev",	      "rdiratime", "relatime",	  "remount",
+	"rexec",      "rnodev",	     "rnodiratime",   "rnoexec",   "rnosuid",	  "rnosymfollow",
+	"ro",	      "rprivate",    "rro",	      "rrw",	   "rshared",	  "rslave",
+	"rsuid",      "rsymfollow",  "runbindable",   "rw",	   "shared",	  "silent",
+	"slave",      "strictatime", "suid",	      "symfollow", "sync",	  "tmpcopyup",
+	"unbindable", NULL,
 };
 
 static const struct opt *find(const struct opt *t, size_t n, const char *name)
@@ -142,6 +135,8 @@ static int apply_option(struct oci_mount *m, const char *o)
 		m->clear = f->clear ? m->clear | f->flag : m->clear & ~f->flag;
 	} else if ((f = find(props, ARRAY_SIZE(props), o))) {
 		m->propagation = f->flag;
+	} else if (streq(o, "tmpcopyup") || streq(o, "notmpcopyup")) {
+		m->tmpcopyup = streq(o, "tmpcopyup");
 	} else if ((f = find(attrs, ARRAY_SIZE(attrs), o))) {
 		m->attr_set = f->clear ? m->attr_set & ~f->flag : m->attr_set | f->flag;
 		m->attr_clr = f->clear ? m->attr_clr | f->flag : m->attr_clr & ~f->flag;

@@ -146,24 +146,26 @@ static int parse_rlimit(const json_t *e, const char *path, struct oci_process *p
 	struct oci_rlimit *l = &p->rlimits[p->n_rlimits];
 	_cleanup_free_ char *type = NULL;
 	int64_t soft = 0, hard = 0;
-	int t;
+	int t, r;
 
 	if (!json_is_object(e))
 		return oci_fail(err, path, "must be an object");
-	if (oci_get_str(e, path, "type", OCI_REQ, &type, err) < 0 ||
-	    oci_get_int(e, path, "soft", 0, INT64_MAX, &soft, NULL, err) < 0 ||
-	    oci_get_int(e, path, "hard", 0, INT64_MAX, &hard, NULL, err) < 0)
-		return -EINVAL;
+	if ((r = oci_get_str(e, path, "type", OCI_REQ, &type, err)) < 0 ||
+	    (r = oci_get_int(e, path, "soft", -1, INT64_MAX, &soft, NULL, err)) < 0 ||
+	    (r = oci_get_int(e, path, "hard", -1, INT64_MAX, &hard, NULL, err)) < 0)
+		return r;
 	t = lookup(rlimit_names, RLIM_NLIMITS, type);
 	if (t < 0)
 		return oci_fail(err, path, "unknown rlimit type \"%s\"", type);
 	for (size_t i = 0; i < p->n_rlimits; i++)
 		if (p->rlimits[i].type == t)
 			return oci_fail(err, path, "duplicate rlimit type \"%s\"", type);
-	if (soft > hard)
+	/* -1 (or 2^64-1, oci_json_load) is RLIM_INFINITY */
+	if ((uint64_t)soft > (uint64_t)hard)
 		return oci_fail(err, path, "soft limit %lld above hard limit %lld", (long long)soft,
 				(long long)hard);
-	*l = (struct oci_rlimit){t, (uint64_t)soft, (uint64_t)hard};
+	*l = (struct oci_rlimit){t, soft < 0 ? RLIM_INFINITY : (uint64_t)soft,
+				 hard < 0 ? RLIM_INFINITY : (uint64_t)hard};
 	p->n_rlimits++;
 	return 0;
 }
@@ -186,8 +188,8 @@ static int parse_rlimits(const json_t *o, const char *path, struct oci_process *
 		return zh_error_oom(err);
 	oci_jpath(q, path, "rlimits");
 	json_array_foreach (a, i, e) {
-		if (parse_rlimit(e, oci_jpath_idx(ei, q, i), p, err) < 0)
-			return -EINVAL;
+		if ((r = parse_rlimit(e, oci_jpath_idx(ei, q, i), p, err)) < 0)
+			return r;
 	}
 	return 0;
 }
@@ -261,16 +263,17 @@ static int parse_scalars(const json_t *o, const char *path, struct oci_process *
 			 struct zh_error *err)
 {
 	int64_t oom = 0;
+	int r;
 
 	if (oci_get_bool(o, path, "terminal", &p->terminal, err) < 0 ||
 	    oci_get_bool(o, path, "noNewPrivileges", &p->no_new_privileges, err) < 0 ||
 	    oci_get_int(o, path, "oomScoreAdj", -1000, 1000, &oom, &p->has_oom_score_adj, err) < 0)
 		return -EINVAL;
 	p->oom_score_adj = (int)oom;
-	if (oci_get_strv(o, path, "args", OCI_REQ | OCI_NONEMPTY, &p->args, err) < 0 ||
-	    oci_get_strv(o, path, "env", 0, &p->env, err) < 0 ||
-	    oci_get_str(o, path, "cwd", OCI_REQ | OCI_ABS, &p->cwd, err) < 0)
-		return -EINVAL;
+	if ((r = oci_get_strv(o, path, "args", OCI_REQ | OCI_NONEMPTY, &p->args, err)) < 0 ||
+	    (r = oci_get_strv(o, path, "env", 0, &p->env, err)) < 0 ||
+	    (r = oci_get_str(o, path, "cwd", OCI_REQ | OCI_ABS, &p->cwd, err)) < 0)
+		return r;
 	if (!p->env) {
 		p->env = calloc(1, sizeof(char *));
 		if (!p->env)

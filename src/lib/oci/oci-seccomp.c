@@ -199,13 +199,14 @@ static int parse_arg(const json_t *e, const char *path, struct scmp_arg_cmp *c,
 	if (!oci_member(e, "index"))
 		return oci_fail(err, oci_jpath(q, path, "index"), "required");
 	if ((r = oci_get_int(e, path, "index", 0, 5, &idx, NULL, err)) < 0 ||
-	    (r = oci_get_int(e, path, "value", 0, INT64_MAX, &v, NULL, err)) < 0 ||
-	    (r = oci_get_int(e, path, "valueTwo", 0, INT64_MAX, &v2, NULL, err)) < 0 ||
+	    (r = oci_get_int(e, path, "value", -1, INT64_MAX, &v, NULL, err)) < 0 ||
+	    (r = oci_get_int(e, path, "valueTwo", -1, INT64_MAX, &v2, NULL, err)) < 0 ||
 	    (r = oci_get_str(e, path, "op", OCI_REQ, &op, err)) < 0)
 		return r;
 	o = find(ops, ARRAY_SIZE(ops), op);
 	if (!o)
 		return oci_fail(err, oci_jpath(q, path, "op"), "unknown operator \"%s\"", op);
+	/* -1 (2^64-1 in the text, oci_json_load) is all ones */
 	*c = (struct scmp_arg_cmp){(unsigned int)idx, (enum scmp_compare)o->val, (uint64_t)v,
 				   (uint64_t)v2};
 	return 0;

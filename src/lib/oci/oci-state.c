@@ -10,6 +10,9 @@
  *                            .bundle = b, .rootfs = r, .created = ts};
  *     char *s = oci_state_format(&st);   // printed as is, no newline
  *
+ * Key order is runc's containerState struct: ociVersion, id, pid, status,
+ * bundle, rootfs, created, annotations (omitted when empty), owner.
+ *
  * Times: `created` is Go's RFC3339Nano (UTC, trailing zeros of the
  * fraction cut, no fraction when it is 0); log records use RFC 3339 to
  * the second, UTC ("Z").
@@ -72,10 +75,10 @@ json_t *oci_state_json(const struct oci_state *st)
 	r = add_str(o, "ociVersion", OCI_VERSION) | add_str(o, "id", st->id) |
 	    json_object_set_new(o, "pid", json_integer(st->pid)) |
 	    add_str(o, "status", st->status) | add_str(o, "bundle", st->bundle) |
-	    add_str(o, "rootfs", st->rootfs) | add_str(o, "created", created) |
-	    add_str(o, "owner", st->owner);
+	    add_str(o, "rootfs", st->rootfs) | add_str(o, "created", created);
 	if (st->annotations && json_object_size(st->annotations) > 0)
-		r |= json_object_set(o, "annotations", (json_t *)st->annotations);
+		r |= json_object_set_new(o, "annotations", json_deep_copy(st->annotations));
+	r |= add_str(o, "owner", st->owner);
 	return r ? NULL : TAKE_PTR(o);
 }
 

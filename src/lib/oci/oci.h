@@ -24,7 +24,9 @@
  * "linux.seccomp.syscalls[4].action: unknown action \"SCMP_ACT_FOO\"".
  * oci_config_load prefixes "config.json: ".  Unknown keys are ignored, as
  * the spec says; a JSON null counts as absent; every present key is
- * type-checked; sizes and counts are bounded (OCI_CONFIG_MAX etc.).
+ * type-checked; sizes and counts are bounded (OCI_CONFIG_MAX etc.).  The
+ * number 18446744073709551615 (Go's uint64 -1, e.g. an unlimited rlimit) is
+ * read as -1, which jansson's int64 can hold.
  */
 #ifndef ZH_OCI_H
 #define ZH_OCI_H
@@ -59,8 +61,8 @@ enum oci_cap_set {
 };
 
 struct oci_rlimit {
-	int type; /* RLIMIT_* */
-	uint64_t soft, hard;
+	int type;	     /* RLIMIT_* */
+	uint64_t soft, hard; /* RLIM_INFINITY for -1 or 18446744073709551615 */
 };
 
 struct oci_process {
@@ -93,7 +95,8 @@ struct oci_mount {
 	unsigned long clear;	   /* MS_* an option cleared (rw, suid, dev, exec, ...) */
 	unsigned long propagation; /* MS_PRIVATE|MS_SHARED|MS_SLAVE|MS_UNBINDABLE [|MS_REC], or 0 */
 	uint64_t attr_set, attr_clr; /* MOUNT_ATTR_* of the recursive options (rro, rnosuid, ...) */
-	char *data; /* the other options, comma-joined ("mode=755,size=65536k"), or NULL */
+	char *data;	/* the other options, comma-joined ("mode=755,size=65536k"), or NULL */
+	bool tmpcopyup; /* "tmpcopyup" (runc, crun, Podman's tmpfs): copy the image's files in */
 };
 
 /* ---- hooks -------------------------------------------------------------- */
@@ -278,7 +281,7 @@ struct oci_state {
 	const json_t *annotations; /* NULL or empty: omitted */
 };
 
-/* The state object, keys in runc's order (ociVersion first). */
+/* The state object, keys in runc's order (ociVersion ... created, annotations, owner). */
 json_t *oci_state_json(const struct oci_state *st);
 /* `state`: 2-space indent, no trailing newline.  NULL on ENOMEM. */
 char *oci_state_format(const struct oci_state *st);

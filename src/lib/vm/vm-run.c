@@ -137,7 +137,7 @@ static int zoneadmd_path(char *buf, size_t len)
 
 /* How zoneadmd is spawned: a VM's boot, or an OCI container's (§24). */
 struct spawn_req {
-	const char *opts;		 /* --start-opts JSON, or NULL */
+	const char *opts;		/* --start-opts JSON, or NULL */
 	const struct vm_oci_start *oci; /* NULL: the usual double fork */
 };
 
@@ -380,9 +380,9 @@ int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err)
 	if (r < 0 || (r = lock_for_start(uuid, p, &hl, &vl, &vm, err)) < 0)
 		return r;
 	if (vmcfg_oci_bundle(vm))
-		return zh_error_set(err, EINVAL, NULL,
-				    "VM %s is an OCI container: its runtime (zonehost-runc) starts it",
-				    uuid);
+		return zh_error_set(
+			err, EINVAL, NULL,
+			"VM %s is an OCI container: its runtime (zonehost-runc) starts it", uuid);
 	if ((r = start_opts(vm, extras, &opts, err)) < 0)
 		return r;
 	q.opts = opts;

@@ -34,7 +34,7 @@
  * /proc, /sys, /dev ... mounted in it would appear in the host's mount
  * table, and pivot_root refuses a shared new root.
  *
- * An overlayfs root (an OCI container's, §24.2) cannot be idmapped as a
+ * An overlayfs root (an OCI container's, §24.3) cannot be idmapped as a
  * whole: zone-ovl.c mounts it anew on idmapped layers, already mapped.
  *
  * Invariants: nothing is ever mounted on the host side; the tree is nodev,
@@ -109,7 +109,8 @@ int zone_idmap_apply(int tree_fd, bool mapped, const struct zone_fs *fs, size_t 
 	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
-	if (!mapped && setattr(tree_fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, ns) < 0)
+	if (!mapped &&
+	    setattr(tree_fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, ns) < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot make the idmapped mount of the zone root: %m");
 	for (size_t i = 0; i < nfs; i++)

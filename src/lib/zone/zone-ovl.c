@@ -1,7 +1,7 @@
 /*
  * zone-ovl.c - a zone root that is an overlayfs mount (an OCI container's
  * rootfs from containerd's overlayfs snapshotter, docs/architecture.md
- * §24.2).
+ * §24.3).
  *
  * An overlayfs mount cannot be idmapped itself, but its layers can (Linux
  * 5.19).  So the root is mounted anew from the same layers: each lower
@@ -141,7 +141,8 @@ static int map_userns(uid_t base, struct zh_error *err)
 static int idmapped_layer(const char *dir, int userns, struct zh_error *err)
 {
 	struct mount_attr a = {.attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (uint64_t)userns};
-	int fd = open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	int fd =
+		open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
 
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL, "overlay layer %s: %m", dir);
@@ -156,7 +157,7 @@ static int idmapped_layer(const char *dir, int userns, struct zh_error *err)
 }
 
 struct ovl {
-	int fs;		/* fsopen("overlay") */
+	int fs; /* fsopen("overlay") */
 	int fds[OVL_LAYERS_MAX];
 	size_t n;
 	char lower[OVL_LAYERS_MAX * 24];
@@ -175,8 +176,8 @@ static int set_lowers(struct ovl *o, char *val, int userns, struct zh_error *err
 		if ((fd = idmapped_layer(dir, userns, err)) < 0)
 			return fd;
 		o->fds[o->n++] = fd;
-		len += (size_t)snprintf(o->lower + len, sizeof(o->lower) - len, "%s/proc/self/fd/%d",
-					len ? ":" : "", fd);
+		len += (size_t)snprintf(o->lower + len, sizeof(o->lower) - len,
+					"%s/proc/self/fd/%d", len ? ":" : "", fd);
 	}
 	return 0;
 }
@@ -231,7 +232,8 @@ static int make(struct ovl *o, char *opts, int userns, uid_t base, struct zh_err
 		if ((r = set_opt(o, opt, userns, base, err)) < 0)
 			return r;
 	if (fsconfig(o->fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return zh_error_set(err, errno, NULL, "cannot mount the overlay with idmapped layers: %m");
+		return zh_error_set(err, errno, NULL,
+				    "cannot mount the overlay with idmapped layers: %m");
 	mfd = fsmount(o->fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
 	if (mfd < 0)
 		return zh_error_set(err, errno, NULL, "fsmount overlay: %m");

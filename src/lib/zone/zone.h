@@ -9,7 +9,7 @@
  * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
  * zone-dev.c, zone-seccomp.c, zone-caps.c; a docker zone's or OCI
- * container's process (struct zone_run, §24.2): zone-run.c, zone-user.c,
+ * container's process (struct zone_run, §24.3): zone-run.c, zone-user.c,
  * zone-extra.c (its mounts), zone-join.c (namespaces it joins).
  *
  *     struct zone_spec s = { .uuid = u, .root = "/zones/<u>/root", ... };
@@ -80,14 +80,14 @@ struct zone_spec {
 	 */
 	int (*before_release)(void *ctx, pid_t pid, struct zh_error *err);
 	void *hook_ctx;
-	/* The payload's process and fences beyond a zone's (docs/architecture.md §24.2); or NULL.
+	/* The payload's process and fences beyond a zone's (docs/architecture.md §24.3); or NULL.
 	 */
 	const struct zone_run *run;
 };
 
 /*
  * What a docker zone or an OCI container adds to a zone (zone-run.c,
- * zone-user.c, zone-extra.c; docs/architecture.md §24.2).  Everything is
+ * zone-user.c, zone-extra.c; docs/architecture.md §24.3).  Everything is
  * optional; zeroes keep a zone's behaviour.  Nothing here can widen what
  * a zone may do: capability masks are intersected with the zone's kept
  * set, the extra seccomp program is loaded after the zone's own filter,
@@ -250,7 +250,7 @@ struct zone_enter_spec {
 	const struct sock_fprog *extra_seccomp; /* after the zone's own, or NULL */
 	bool oci_stdio;				/* stdio[] beyond pipes (see above) */
 	int preserve_fds;			/* the caller's 3..3+N-1 pass through */
-	bool outlive_caller; /* no SIGHUP when the caller exits (exec -d) */
+	bool outlive_caller;			/* no SIGHUP when the caller exits (exec -d) */
 };
 
 struct zone_session {

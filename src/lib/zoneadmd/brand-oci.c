@@ -1,6 +1,6 @@
 /*
  * brand-oci.c - OCI containers: a `docker: true` lx VM whose stored
- * `oci_bundle` names an OCI bundle (docs/architecture.md §24.2).  Its
+ * `oci_bundle` names an OCI bundle (docs/architecture.md §24.3).  Its
  * root is the bundle's root.path (not the zonepath dataset, which keeps
  * the config and the logs), its process the config.json's, parsed by the
  * oci layer (oci_config_load) when the config is first read.
@@ -79,6 +79,17 @@ static int oci_prepare(struct zad *z, struct zh_error *err)
 	return 0;
 }
 
+static void drop_stdio(struct zad *z)
+{
+	for (int i = 0; i < 3; i++)
+		closep(&z->dk.stdio[i]);
+	for (size_t i = 0; i < z->dk.nkeep; i++)
+		closep(&z->dk.keep[i]);
+	z->dk.nkeep = 0;
+	if (z->dk.oci)
+		closep(&z->pty_slave);
+}
+
 /* ---- the console socket ---- */
 
 /* One message: payload the pty's name, exactly one SCM_RIGHTS fd (the master). */
@@ -127,6 +138,13 @@ static int oci_console(struct zad *z, struct zh_error *err)
 	r = send_master(z->dk.console_socket, z->pty_master, err);
 	zad_unwatch(z, z->pty_master);
 	closep(&z->pty_master);
+	/*
+	 * The process's stdio is the pty: the caller's 0-2 go now, before init
+	 * is cloned (it would hold them until its exec, and containerd's shim
+	 * waits for EOF on them before it ever calls start).
+	 */
+	for (int i = 0; i < 3; i++)
+		closep(&z->dk.stdio[i]);
 	return r;
 }
 
@@ -247,16 +265,6 @@ static int open_gate(struct zad *z, struct zone_run *run, struct zh_error *err)
 }
 
 /* The process has its copies now: ours go (the caller's pipes must see EOF). */
-static void drop_stdio(struct zad *z)
-{
-	for (int i = 0; i < 3; i++)
-		closep(&z->dk.stdio[i]);
-	for (size_t i = 0; i < z->dk.nkeep; i++)
-		closep(&z->dk.keep[i]);
-	z->dk.nkeep = 0;
-	if (z->dk.oci)
-		closep(&z->pty_slave);
-}
 
 static int spawn_oci(struct zad *z, struct zone_run *run, struct zone_mount *mounts,
 		     struct zh_error *err)

@@ -11,7 +11,7 @@
  * runtime (one fork, so the container's process, made with CLONE_PARENT,
  * is the runtime's child); the VM must have oci_bundle; our 0, 1, 2 and
  * fds 3..3+K-1 become the process's; N must lie above them
- * (docs/architecture.md §24.2).
+ * (docs/architecture.md §24.3).
  */
 #include <stdio.h>
 #include <string.h>

@@ -602,8 +602,8 @@ class Podman:
 
 def zlogin_in(box, host, uuid, *cmd):
     """zlogin into a container's zone from the box's mount namespace, where
-    its zoneadmd made the zone's cgroups (the box hides the hybrid host's
-    unified hierarchy from the callers)."""
+    its zoneadmd made the zone's cgroups (a box made with hide_unified has
+    no cgroup2 mount; the tests hide it for crun only, bench/oci for all)."""
     from conftest import Result
     cp = subprocess.run(box.argv(os.path.join(CMD, "zlogin"), uuid, *cmd),
                         capture_output=True, text=True, timeout=60, env=host.env,

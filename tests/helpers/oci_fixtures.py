@@ -6,8 +6,23 @@ import shutil
 
 import pytest
 
-from oci import (CMD, RUNTIMES, Containerd, NsBox, Podman, busybox_oci_image, runtime_binary,
-                 zonehost_runc)
+from oci import (CMD, RUNTIMES, Containerd, HostPaths, NsBox, Podman, busybox_oci_image,
+                 runtime_binary, zonehost_runc)
+
+# Host paths the callers make on their own (tests/helpers/oci.py): each
+# fixture removes those it saw made, and this session fixture, at the very
+# end, those still there that were absent when the session began (a late
+# `podman container cleanup` runs `crun delete` without --root after the
+# fixture that started it is gone).
+SESSION_PATHS = ["/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
+                 "/var/lib/containers", "/var/lib/containers/cache", "/run/runc", "/run/crun"]
+
+
+@pytest.fixture(scope="session")
+def oci_host_paths():
+    hp = HostPaths(SESSION_PATHS, ["/var/lib/containers/cache/blob-info-cache-v1.boltdb"])
+    yield hp
+    hp.close()
 
 
 class Runtime:
@@ -53,7 +68,7 @@ def nsbox(oci_runtime):
 
 
 @pytest.fixture
-def containerd(oci_runtime, oci_image, nsbox):
+def containerd(oci_host_paths, oci_runtime, oci_image, nsbox):
     if not shutil.which("containerd"):
         pytest.skip("containerd is not installed (tools/install-deps)")
     c = Containerd(nsbox, oci_runtime.path, oci_image)
@@ -63,7 +78,7 @@ def containerd(oci_runtime, oci_image, nsbox):
 
 
 @pytest.fixture
-def podman(oci_runtime, oci_image, nsbox):
+def podman(oci_host_paths, oci_runtime, oci_image, nsbox):
     if not shutil.which("podman"):
         pytest.skip("podman is not installed (tools/install-deps)")
     p = Podman(nsbox, oci_runtime.path, oci_image)

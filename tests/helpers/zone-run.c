@@ -41,7 +41,7 @@
 
 struct opts {
 	struct zone_spec s;
-	struct zone_run run; /* --run and the zone_run options (docs/architecture.md §24.2) */
+	struct zone_run run; /* --run and the zone_run options (docs/architecture.md §24.3) */
 	struct zone_mount mounts[MAX_X];
 	char *masked[MAX_X + 1], *ro[MAX_X + 1];
 	size_t nmasked, nro;

@@ -194,4 +194,5 @@ from hvm import hvm_disk, hvm_kernel, hvm_zvol_image  # noqa: E402,F401
 # The OCI callers (containerd, Podman) and their busybox image (issue 14).
 import sys  # noqa: E402
 sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
-from oci_fixtures import containerd, nsbox, oci_image, oci_runtime, podman  # noqa: E402,F401
+from oci_fixtures import (containerd, nsbox, oci_host_paths, oci_image,  # noqa: E402,F401
+                          oci_runtime, podman)

@@ -1,4 +1,4 @@
-"""docker zones run by zoneadmd (docs/architecture.md §24.2), and the escape
+"""docker zones run by zoneadmd (docs/architecture.md §24.3), and the escape
 classes zone_run opens (binds from host paths, joined namespaces, masked and
 read-only paths), tried from inside.
 

@@ -152,9 +152,9 @@ def test_tty(containerd):
                             start_new_session=True, close_fds=True)
     os.close(slave)
     try:
-        out = read_pty(master, proc, 30)
+        out = read_pty(master, proc, 20)
         try:
-            rc = proc.wait(30)
+            rc = proc.wait(10)
         except subprocess.TimeoutExpired:
             pytest.fail("run -t did not exit; the pty gave %r" % (out,))
     finally:

@@ -242,7 +242,7 @@ int runstate_write_exit(const char *uuid, int exit_status, const char *failed, s
 	_cleanup_json_ json_t *j = NULL;
 
 	util_timestamp_now(ts);
-	/* < 0: an OCI container's process, reaped by the runtime's caller (§24.2). */
+	/* < 0: an OCI container's process, reaped by the runtime's caller (§24.3). */
 	j = exit_status < 0
 		    ? json_pack("{s:n,s:s,s:s}", "exit_status", "reaped_by", "caller",
 				"exit_timestamp", ts)

@@ -215,7 +215,7 @@ int zone_caps_drop(struct zh_error *err)
 	return r < 0 ? r : clear_sets(last, err);
 }
 
-/* ---- the sets of a zone_run process (docs/architecture.md §24.2) ---- */
+/* ---- the sets of a zone_run process (docs/architecture.md §24.3) ---- */
 
 static uint64_t kept_mask(void)
 {

@@ -1,6 +1,6 @@
 /*
  * zone-extra.c - the mounts a docker zone or an OCI container adds to a
- * zone's (docs/architecture.md §24.2): binds of host paths, tmpfs mounts,
+ * zone's (docs/architecture.md §24.3): binds of host paths, tmpfs mounts,
  * masked and read-only paths, a read-only root, and the /sys of a joined
  * network namespace.
  *

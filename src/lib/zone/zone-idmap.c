@@ -34,7 +34,7 @@
  * /proc, /sys, /dev ... mounted in it would appear in the host's mount
  * table, and pivot_root refuses a shared new root.
  *
- * An overlayfs root (an OCI container's, §24.2) cannot be idmapped as a
+ * An overlayfs root (an OCI container's, §24.3) cannot be idmapped as a
  * whole: zone-ovl.c mounts it anew on idmapped layers, already mapped.
  *
  * Invariants: nothing is ever mounted on the host side; the tree is nodev,

@@ -1,6 +1,6 @@
 /*
  * zone-join.c - namespaces a zone_run process joins instead of making its
- * own (docs/architecture.md §24.2): an OCI config's namespace with a
+ * own (docs/architecture.md §24.3): an OCI config's namespace with a
  * `path` (a CNI-made network namespace, a pod's IPC and UTS).
  *
  * Owns: the parent's setns() around the clone3.  zoneadmd is single-

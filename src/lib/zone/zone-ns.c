@@ -307,7 +307,7 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 
 	a.flags = ZONE_NS_FLAGS & ~zone_join_flags(sp->s);
 	if (sp->s->run && sp->s->run->clone_parent)
-		a.flags |= CLONE_PARENT; /* the caller's parent reaps it (docs §24.2) */
+		a.flags |= CLONE_PARENT; /* the caller's parent reaps it (docs §24.3) */
 	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
 	/* clone3 refuses an exit signal with CLONE_PARENT: the parent's own (SIGCHLD) is used */
 	a.exit_signal = (a.flags & CLONE_PARENT) ? 0 : SIGCHLD;

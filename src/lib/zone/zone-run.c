@@ -1,6 +1,6 @@
 /*
  * zone-run.c - the process of a docker zone or an OCI container: from the
- * pivoted zone root to its execve (docs/architecture.md §24.2).
+ * pivoted zone root to its execve (docs/architecture.md §24.3).
  *
  * Owns: what struct zone_run asks of the zone's first process once its
  * mounts are made: stdio and kept fds, rlimits, the user and groups,

@@ -1,7 +1,7 @@
 /*
  * zone-user.c - a process's user ("uid", "uid:gid", "name", "name:group")
  * resolved in the zone's OWN /etc/passwd and /etc/group, in the zone's
- * first process after pivot_root (docs/architecture.md §24.2).
+ * first process after pivot_root (docs/architecture.md §24.3).
  *
  * Owns: the parsing of those two files in the child.  Runs in the child
  * only (zone-internal.h rules: no logging, no allocation).

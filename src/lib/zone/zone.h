@@ -9,7 +9,7 @@
  * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
  * zone-dev.c, zone-seccomp.c, zone-caps.c; a docker zone's or OCI
- * container's process (struct zone_run, §24.2): zone-run.c, zone-user.c,
+ * container's process (struct zone_run, §24.3): zone-run.c, zone-user.c,
  * zone-extra.c (its mounts), zone-join.c (namespaces it joins).
  *
  *     struct zone_spec s = { .uuid = u, .root = "/zones/<u>/root", ... };
@@ -80,14 +80,14 @@ struct zone_spec {
 	 */
 	int (*before_release)(void *ctx, pid_t pid, struct zh_error *err);
 	void *hook_ctx;
-	/* The payload's process and fences beyond a zone's (docs/architecture.md §24.2); or NULL.
+	/* The payload's process and fences beyond a zone's (docs/architecture.md §24.3); or NULL.
 	 */
 	const struct zone_run *run;
 };
 
 /*
  * What a docker zone or an OCI container adds to a zone (zone-run.c,
- * zone-user.c, zone-extra.c; docs/architecture.md §24.2).  Everything is
+ * zone-user.c, zone-extra.c; docs/architecture.md §24.3).  Everything is
  * optional; zeroes keep a zone's behaviour.  Nothing here can widen what
  * a zone may do: capability masks are intersected with the zone's kept
  * set, the extra seccomp program is loaded after the zone's own filter,

@@ -1,6 +1,6 @@
 /*
  * brand-docker.c - docker zones: `docker: true` lx VMs made by vmadm from
- * a docker image (docs/architecture.md §24.2), run as Triton runs them.
+ * a docker image (docs/architecture.md §24.3), run as Triton runs them.
  *
  * The payload is one process, not an init: argv is internal_metadata's
  * docker:entrypoint followed by docker:cmd (each a JSON-encoded array of

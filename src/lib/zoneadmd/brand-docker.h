@@ -1,6 +1,6 @@
 /*
  * brand-docker.h - what the docker zone (brand-docker.c) and the OCI
- * container (brand-oci.c) brands share (docs/architecture.md §24.2): the
+ * container (brand-oci.c) brands share (docs/architecture.md §24.3): the
  * payload is ONE process (no init), stopped with SIGTERM then SIGKILL to
  * the cgroup after the docker timeout, never restarted when it ends.
  */

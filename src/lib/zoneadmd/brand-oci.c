@@ -1,6 +1,6 @@
 /*
  * brand-oci.c - OCI containers: a `docker: true` lx VM whose stored
- * `oci_bundle` names an OCI bundle (docs/architecture.md §24.2).  Its
+ * `oci_bundle` names an OCI bundle (docs/architecture.md §24.3).  Its
  * root is the bundle's root.path (not the zonepath dataset, which keeps
  * the config and the logs), its process the config.json's, parsed by the
  * oci layer (oci_config_load) when the config is first read.

@@ -144,7 +144,7 @@ static int h_sysrq(struct zad *z, struct zad_client *c, const json_t *in, json_t
 	return z->ops->sysrq(z, req, out, err);
 }
 
-/* OCI: open the start gate, answer once the process exec'd (docs/architecture.md §24.2). */
+/* OCI: open the start gate, answer once the process exec'd (docs/architecture.md §24.3). */
 static int h_start(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 		   struct zh_error *err)
 {

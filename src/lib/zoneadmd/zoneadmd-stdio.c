@@ -1,7 +1,7 @@
 /*
  * zoneadmd-stdio.c - a docker zone's stdout and stderr, relayed into
  * <zonepath>/logs/stdio.log as docker's json-file lines
- * (docs/architecture.md §24.2):
+ * (docs/architecture.md §24.3):
  *
  *     {"log":"hello\n","stream":"stdout","time":"2026-12-06T03:04:05.123456789Z"}
  *

@@ -26,8 +26,8 @@
  *   brand-zone-net.c    the OS zone's network (VNICs, nft)
  *   brand-zone.c        the OS zone brands (joyent, joyent-minimal, lx, ...)
  *   zoneadmd-stdio.c    a docker zone's stdout/stderr into logs/stdio.log
- *   brand-docker.c      docker zones made by vmadm (one process, §24.2)
- *   brand-oci.c         OCI containers (--oci: gate, console socket, §24.2)
+ *   brand-docker.c      docker zones made by vmadm (one process, §24.3)
+ *   brand-oci.c         OCI containers (--oci: gate, console socket, §24.3)
  *   zoneadmd-run.c      set-up in order, the boot result, the epoll loop
  *
  * The state machine never exits the process: zad_end() records the end
@@ -66,7 +66,7 @@ struct zad_opts {
 	 */
 	uint16_t ctl_max;
 	/*
-	 * --oci: the VM is an OCI container (docs/architecture.md §24.2): its
+	 * --oci: the VM is an OCI container (docs/architecture.md §24.3): its
 	 * process waits at the start gate until CTL_START; our 0, 1, 2 become
 	 * its stdio (terminal=false), our fds 3 .. 3+preserve_fds-1 its 3..;
 	 * with console_socket, the master of its pty is sent there.
@@ -119,7 +119,7 @@ struct zad_mdata {
 	uint64_t job_next_ms;	     /* the next job starts no sooner */
 };
 
-/* docker zones and OCI containers (brand-docker.c, brand-oci.c; docs/architecture.md §24.2). */
+/* docker zones and OCI containers (brand-docker.c, brand-oci.c; docs/architecture.md §24.3). */
 struct zad_stdio_stream {
 	int fd;		 /* read end of the process's stdout or stderr pipe; -EBADF */
 	char line[8192]; /* a partial line */

@@ -109,8 +109,13 @@ def test_log_uri_file(containerd):
     r = run(c, "t-log", "sh", "-c", "echo to-stdout; echo to-stderr >&2",
             opts=["--rm", "--log-uri", "file://" + log])
     assert r.returncode == 0, r
-    with open(log) as f:
-        text = f.read()
+    end = time.monotonic() + 10  # the shim's copy into the file may trail the exit
+    while True:
+        with open(log) as f:
+            text = f.read()
+        if ("to-stdout" in text and "to-stderr" in text) or time.monotonic() > end:
+            break
+        time.sleep(0.1)
     assert "to-stdout" in text and "to-stderr" in text, text
 
 

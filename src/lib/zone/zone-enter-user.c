@@ -17,6 +17,7 @@
  * groups: given ones with has_ids, else those initgroups() would find.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <stdint.h>
@@ -251,4 +252,19 @@ int enter_user_lookup(struct enter_child *c)
 		return -c->err.errnum;
 	lookup_groups(&c->u);
 	return 0;
+}
+
+/* Record the child's failure (used by every zone-enter module; here, the lowest). */
+int enter_fail(struct enter_child *c, int errnum, const char *prop, const char *fmt, ...)
+{
+	va_list ap;
+
+	c->err.tag = M_ERROR;
+	c->err.errnum = errnum;
+	snprintf(c->err.prop, sizeof(c->err.prop), "%s", prop ? prop : "");
+	errno = errnum;
+	va_start(ap, fmt);
+	vsnprintf(c->err.text, sizeof(c->err.text), fmt, ap);
+	va_end(ap);
+	return -errnum;
 }

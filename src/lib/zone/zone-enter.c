@@ -164,20 +164,6 @@ static ssize_t recv_msg(int sock, struct enter_msg *m, int *fd)
 	return n;
 }
 
-int enter_fail(struct enter_child *c, int errnum, const char *prop, const char *fmt, ...)
-{
-	va_list ap;
-
-	c->err.tag = M_ERROR;
-	c->err.errnum = errnum;
-	snprintf(c->err.prop, sizeof(c->err.prop), "%s", prop ? prop : "");
-	errno = errnum;
-	va_start(ap, fmt);
-	vsnprintf(c->err.text, sizeof(c->err.text), fmt, ap);
-	va_end(ap);
-	return -errnum;
-}
-
 /* In C or S: copy a library error into the message. */
 static int child_fail_err(struct enter_child *c, struct zh_error *e)
 {

@@ -5,7 +5,9 @@
  *
  *   zone-run --root DIR --id-base N [--hostname H] [--tmpfs MiB]
  *            [--memlock MiB] [--fs SRC:TARGET[:OPTS]]... [--time]
- *            [--pidfile FILE] [--uuid UUID] -- INIT [ARGS...]
+ *            [--pidfile FILE] [--uuid UUID]
+ *            [--run [--bind SRC:DST]... [--mask P]... [--ro P]... [--join net|ipc|uts|pid:PATH]
+ *             [--caps MASK] [--nnp] [--user U] [--cwd D]] -- INIT [ARGS...]
  *
  * Makes a zone cgroup for a random uuid, a console pty (raw) whose output
  * it copies to its own stdout, spawns the zone, waits for init and prints
@@ -35,8 +37,14 @@
 #include "util.h"
 #include "zone.h"
 
+#define MAX_X 16
+
 struct opts {
 	struct zone_spec s;
+	struct zone_run run; /* --run and the zone_run options (docs/architecture.md §24.3) */
+	struct zone_mount mounts[MAX_X];
+	char *masked[MAX_X + 1], *ro[MAX_X + 1];
+	size_t nmasked, nro;
 	json_t *fs;
 	bool time;
 	const char *pidfile;
@@ -73,12 +81,61 @@ static void add_fs(json_t *fs, const char *arg)
 	json_array_append_new(fs, o);
 }
 
+/* "net:PATH", "ipc:PATH", "uts:PATH", "pid:PATH": the ZONE_JOIN_* kind, or -1. */
+static int join_kind(const char *v)
+{
+	static const char *const k[ZONE_JOIN_N] = {"net:", "ipc:", "uts:", "pid:"};
+
+	for (int i = 0; i < ZONE_JOIN_N; i++)
+		if (strncmp(v, k[i], 4) == 0)
+			return i;
+	return -1;
+}
+
+/* The zone_run options: 2 (used an argument), 1 (a flag), 0 (not one). */
+static int parse_run(struct opts *o, const char *a, char *v)
+{
+	struct zone_run *r = &o->run;
+
+	if (streq(a, "--run") || streq(a, "--nnp")) {
+		o->s.run = r;
+		r->no_new_privs |= streq(a, "--nnp");
+		return 1;
+	}
+	if (!v || r->nmounts >= MAX_X || o->nmasked >= MAX_X || o->nro >= MAX_X)
+		return 0;
+	if (streq(a, "--bind") && strchr(v, ':')) {
+		*strchr(v, ':') = '\0';
+		o->mounts[r->nmounts++] = (struct zone_mount){
+			.dest = v + strlen(v) + 1, .type = "bind", .source = v, .rec = true};
+	} else if (streq(a, "--mask")) {
+		o->masked[o->nmasked++] = v;
+	} else if (streq(a, "--ro")) {
+		o->ro[o->nro++] = v;
+	} else if (streq(a, "--join") && join_kind(v) >= 0) {
+		r->join[join_kind(v)] = strchr(v, ':') + 1;
+	} else if (streq(a, "--caps")) {
+		r->caps = true;
+		r->cap_bounding = r->cap_effective = r->cap_permitted = strtoull(v, NULL, 0);
+	} else if (streq(a, "--user")) {
+		r->user = v;
+	} else if (streq(a, "--cwd")) {
+		r->cwd = v;
+	} else {
+		return 0;
+	}
+	return 2;
+}
+
 static int parse_one(struct opts *o, char **argv, int i)
 {
 	const char *a = argv[i], *v = argv[i + 1];
+	int n;
 
 	if (streq(a, "--time"))
 		return o->time = true, 1;
+	if ((n = parse_run(o, a, argv[i + 1])) > 0)
+		return n;
 	if (!v)
 		usage();
 	if (streq(a, "--root"))
@@ -115,6 +172,10 @@ static void parse(struct opts *o, int argc, char **argv)
 	o->s.filesystems = o->fs;
 	o->s.cgroup_fd = -1;
 	o->s.console_fd = -1;
+	o->run.gate_fd = -1;
+	o->run.mounts = o->mounts;
+	o->run.masked_paths = o->masked;
+	o->run.readonly_paths = o->ro;
 }
 
 static int open_console(int *slave)

@@ -190,3 +190,8 @@ def new_uuid():
 
 # The HVM test disk and its zvol image (tools/mkimage-hvm), built once per run.
 from hvm import hvm_disk, hvm_kernel, hvm_zvol_image  # noqa: E402,F401
+
+# The OCI callers (containerd, Podman) and their busybox image (issue 14).
+import sys  # noqa: E402
+sys.path.insert(0, os.path.join(TOP, "tests", "helpers"))
+from oci_fixtures import containerd, nsbox, oci_image, oci_runtime, podman  # noqa: E402,F401

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "cgroup.h"
 #include "fsutil.h"
 #include "tap.h"
@@ -216,6 +218,137 @@ static void test_v1_join(void)
 	zh_error_clear(&err);
 }
 
+/* A number at a dotted path of a stats object, or -1 when absent. */
+static long long jnum(json_t *o, const char *path)
+{
+	char buf[128], *save = NULL;
+
+	snprintf(buf, sizeof(buf), "%s", path);
+	for (char *k = strtok_r(buf, ".", &save); k && o; k = strtok_r(NULL, ".", &save))
+		o = json_object_get(o, k);
+	return json_is_integer(o) ? (long long)json_integer_value(o) : -1;
+}
+
+/* A pid list as "a b c" for is_str. */
+static const char *pid_list(const pid_t *v, size_t n)
+{
+	static char buf[256];
+	size_t len = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; i < n && len < sizeof(buf) - 16; i++)
+		len += (size_t)snprintf(buf + len, sizeof(buf) - len, "%s%d", i ? " " : "",
+					(int)v[i]);
+	return buf;
+}
+
+/*
+ * Pids above PID_MAX_LIMIT (4194304), so no real process is ever named;
+ * the trees are emptied again before any kill.
+ */
+#define P1 "2000000001"
+#define P2 "2000000002"
+#define P3 "2000000003"
+
+static void test_v1_pause(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char d[1024];
+
+	snprintf(d, sizeof(d), "%s/freezer/zonehost/%s", root, UUID);
+	put(d, "freezer.state", "THAWED\n");
+	is_int(cgroup_frozen(UUID), 0, "v1 thawed zone reads not frozen");
+	is_int(cgroup_freeze(UUID, true, &err), 0, "v1 freeze: %s", err.msg ? err.msg : "");
+	is_str(get("%s/freezer.state", d), "FROZEN", "v1 freeze writes FROZEN");
+	is_int(cgroup_frozen(UUID), 1, "v1 frozen zone reads frozen");
+	put(d, "freezer.state", "FREEZING\n");
+	is_int(cgroup_frozen(UUID), 0, "FREEZING is not frozen yet");
+	is_int(cgroup_freeze(UUID, false, &err), 0, "v1 thaw");
+	is_str(get("%s/freezer.state", d), "THAWED", "v1 thaw writes THAWED");
+	is_int(cgroup_frozen(UUID), 0, "v1 thawed again");
+	is_int(cgroup_frozen(OTHER), -ENOENT, "frozen: no such zone is -ENOENT");
+	is_int(cgroup_frozen("../x"), -EINVAL, "frozen: a non-uuid is -EINVAL");
+	ok(cgroup_freeze(OTHER, true, &err) == -ENOENT && err.msg &&
+		   strstr(err.msg, "freezer.state"),
+	   "freeze of a missing zone names the file: %s", err.msg ? err.msg : "");
+	zh_error_clear(&err);
+}
+
+static void test_v1_pids(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	pid_t *v = NULL;
+	size_t n = 99;
+	char d[1024], sub[1100];
+
+	snprintf(d, sizeof(d), "%s/freezer/zonehost/%s", root, UUID);
+	snprintf(sub, sizeof(sub), "%s/init.scope", d);
+	fsutil_mkdir_p(sub, 0755, NULL);
+	put(d, "cgroup.procs", P3 "\n" P1 "\n");
+	put(sub, "cgroup.procs", P2 "\n" P1 "\n");
+	is_int(cgroup_pids(UUID, &v, &n, &err), 0, "v1 pids: %s", err.msg ? err.msg : "");
+	is_str(pid_list(v, n), P1 " " P2 " " P3, "v1 pids: subtree, sorted, deduplicated");
+	free(v);
+	put(d, "cgroup.procs", "");
+	put(sub, "cgroup.procs", "");
+	is_int(cgroup_pids(UUID, &v, &n, &err), 0, "v1 pids of an empty zone");
+	ok(n == 0 && v == NULL, "no pids, no array");
+	ok(cgroup_pids(OTHER, &v, &n, &err) == -ENOENT && strstr(err.msg, OTHER),
+	   "pids of a missing zone names its cgroup");
+	fsutil_rm_rf(sub, NULL);
+	zh_error_clear(&err);
+}
+
+static void fake_v1_usage(void)
+{
+	char d[1024];
+
+	snprintf(d, sizeof(d), "%s/cpu,cpuacct/zonehost/%s", root, UUID);
+	put(d, "cpuacct.usage", "123456789\n");
+	put(d, "cpuacct.stat", "user 30\nsystem 7\n");
+	snprintf(d, sizeof(d), "%s/memory/zonehost/%s", root, UUID);
+	put(d, "memory.usage_in_bytes", "1048576\n");
+	put(d, "memory.limit_in_bytes", "9223372036854771712\n");
+	put(d, "memory.max_usage_in_bytes", "2097152\n");
+	put(d, "memory.failcnt", "3\n");
+	put(d, "memory.memsw.usage_in_bytes", "1052672\n");
+	put(d, "memory.memsw.limit_in_bytes", "536870912\n");
+	put(d, "memory.memsw.max_usage_in_bytes", "3000000\n");
+	put(d, "memory.memsw.failcnt", "0\n");
+	put(d, "memory.stat", "cache 4096\nrss 8192\ntotal_cache 4096\n");
+	snprintf(d, sizeof(d), "%s/pids/zonehost/%s", root, UUID);
+	put(d, "pids.current", "2\n");
+	put(d, "pids.max", "max\n");
+}
+
+static void test_v1_stats(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	long long hz = sysconf(_SC_CLK_TCK);
+	json_t *st = NULL;
+
+	fake_v1_usage();
+	is_int(cgroup_stats(UUID, &st, &err), 0, "v1 stats: %s", err.msg ? err.msg : "");
+	is_int(jnum(st, "cpu.usage.total"), 123456789, "cpu total = cpuacct.usage (ns)");
+	is_int(jnum(st, "cpu.usage.user"), 30 * (1000000000LL / hz), "user ticks -> ns");
+	is_int(jnum(st, "cpu.usage.kernel"), 7 * (1000000000LL / hz), "system ticks -> ns");
+	is_int(jnum(st, "memory.usage.usage"), 1048576, "memory usage");
+	is_int(jnum(st, "memory.usage.limit"), 9223372036854771712LL,
+	       "v1 limit as the kernel says");
+	is_int(jnum(st, "memory.usage.max"), 2097152, "max usage");
+	is_int(jnum(st, "memory.usage.failcnt"), 3, "failcnt");
+	is_int(jnum(st, "memory.swap.usage"), 1052672, "memsw usage");
+	is_int(jnum(st, "memory.swap.limit"), 536870912, "memsw limit");
+	is_int(jnum(st, "memory.cache"), 4096, "cache from memory.stat");
+	is_int(jnum(st, "memory.raw.rss"), 8192, "raw memory.stat keys");
+	is_int(jnum(st, "pids.current"), 2, "pids.current");
+	is_int(jnum(st, "pids.limit"), 0, "pids.max \"max\" reads 0 (no limit)");
+	json_decref(st);
+	ok(cgroup_stats(OTHER, &st, &err) == -ENOENT && st == NULL && strstr(err.msg, OTHER),
+	   "stats of a missing zone names its cgroup");
+	zh_error_clear(&err);
+}
+
 static void test_v1_kill_destroy(void)
 {
 	struct zh_error err = ZH_ERROR_INIT;
@@ -230,6 +363,10 @@ static void test_v1_kill_destroy(void)
 	is_int(cgroup_kill_all(UUID, &err), 0, "kill_all on an empty zone");
 	is_str(get("%s/freezer/zonehost/%s/freezer.state", root, UUID), "",
 	       "an empty zone is not frozen (nothing to kill)");
+	put(d, "freezer.state", "FROZEN\n");
+	is_int(cgroup_kill_all(UUID, &err), 0, "kill_all on a paused empty zone");
+	is_str(get("%s/freezer/zonehost/%s/freezer.state", root, UUID), "THAWED",
+	       "a killed paused zone is left thawed");
 
 	hier("pids", (const char *const[]){"pids.max", NULL}, OTHER);
 	is_int(cgroup_destroy(UUID, &err), 0, "v1 destroy: %s", err.msg ? err.msg : "");
@@ -264,6 +401,93 @@ static void test_v1_skip_and_errors(void)
 	ok(cgroup_create("../../etc", &err) == -EINVAL, "a non-uuid is refused");
 	cgroup_destroy(UUID, NULL);
 	cgroup_destroy(OTHER, NULL);
+	zh_error_clear(&err);
+}
+
+static void fake_v2_usage(const char *d)
+{
+	put(d, "cgroup.freeze", "0\n");
+	put(d, "cgroup.events", "populated 1\nfrozen 1\n");
+	put(d, "cpu.stat",
+	    "usage_usec 5000\nuser_usec 3000\nsystem_usec 2000\nnr_periods 4\n"
+	    "nr_throttled 1\nthrottled_usec 7\n");
+	put(d, "memory.current", "1048576\n");
+	put(d, "memory.peak", "2097152\n");
+	put(d, "memory.events", "low 0\nhigh 0\nmax 2\noom 0\noom_kill 0\n");
+	put(d, "memory.stat", "anon 8192\nfile 4096\n");
+	put(d, "memory.swap.current", "4096\n");
+	put(d, "memory.swap.peak", "8192\n");
+	put(d, "pids.current", "3\n");
+}
+
+static void test_v2_pause(const char *d)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+
+	is_int(cgroup_freeze(UUID, true, &err), 0, "v2 freeze: %s", err.msg ? err.msg : "");
+	is_str(get("%s/cgroup.freeze", d), "1", "v2 freeze writes cgroup.freeze 1");
+	is_int(cgroup_frozen(UUID), 1, "cgroup.events frozen 1 reads frozen");
+	is_int(cgroup_freeze(UUID, false, &err), 0, "v2 thaw");
+	is_str(get("%s/cgroup.freeze", d), "0", "v2 thaw writes cgroup.freeze 0");
+	put(d, "cgroup.events", "populated 1\nfrozen 0\n");
+	is_int(cgroup_frozen(UUID), 0, "cgroup.events frozen 0 reads not frozen");
+	ok(cgroup_freeze(UUID, true, &err) == -ETIMEDOUT && strstr(err.msg, "cgroup.events"),
+	   "a freeze that never completes fails naming the file: %s", err.msg ? err.msg : "");
+	is_str(get("%s/cgroup.freeze", d), "0", "and is thawed again");
+	put(d, "cgroup.freeze", "1\n");
+	put(d, "cgroup.procs", "");
+	is_int(cgroup_kill_all(UUID, &err), 0, "kill_all of a paused empty zone");
+	is_str(get("%s/cgroup.freeze", d), "0", "a killed paused zone is left thawed");
+	ok(cgroup_freeze(OTHER, true, &err) < 0 && strstr(err.msg, "cgroup.freeze"),
+	   "freeze of a missing zone names cgroup.freeze");
+	put(d, "cgroup.events", "populated 1\nfrozen 1\n");
+	zh_error_clear(&err);
+}
+
+static void test_v2_pids(const char *d)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	char zl[1100], md[1100];
+	pid_t *v = NULL;
+	size_t n = 0;
+
+	snprintf(zl, sizeof(zl), "%s/zlogin", d);
+	snprintf(md, sizeof(md), "%s/metadata", d);
+	fsutil_mkdir_p(zl, 0755, NULL);
+	fsutil_mkdir_p(md, 0755, NULL);
+	put(d, "cgroup.procs", P2 "\n");
+	put(zl, "cgroup.procs", P3 "\n");
+	put(md, "cgroup.procs", P1 "\n" P2 "\n");
+	is_int(cgroup_pids(UUID, &v, &n, &err), 0, "v2 pids: %s", err.msg ? err.msg : "");
+	is_str(pid_list(v, n), P1 " " P2 " " P3, "v2 pids: zone, zlogin and metadata leaves");
+	free(v);
+	put(d, "cgroup.procs", "");
+	fsutil_rm_rf(zl, NULL);
+	fsutil_rm_rf(md, NULL);
+	zh_error_clear(&err);
+}
+
+static void test_v2_stats(void)
+{
+	struct zh_error err = ZH_ERROR_INIT;
+	json_t *st = NULL;
+
+	is_int(cgroup_stats(UUID, &st, &err), 0, "v2 stats: %s", err.msg ? err.msg : "");
+	is_int(jnum(st, "cpu.usage.total"), 5000000, "usage_usec x 1000");
+	is_int(jnum(st, "cpu.usage.user"), 3000000, "user_usec x 1000");
+	is_int(jnum(st, "cpu.usage.kernel"), 2000000, "system_usec x 1000");
+	is_int(jnum(st, "cpu.throttling.throttledTime"), 7000, "throttled_usec x 1000");
+	is_int(jnum(st, "memory.usage.usage"), 1048576, "memory.current");
+	is_int(jnum(st, "memory.usage.limit"), CGROUP_STATS_NOLIMIT, "memory.max max -> no limit");
+	is_int(jnum(st, "memory.usage.max"), 2097152, "memory.peak");
+	is_int(jnum(st, "memory.usage.failcnt"), 2, "memory.events max");
+	is_int(jnum(st, "memory.swap.usage"), 1048576 + 4096, "swap reported as memory + swap");
+	is_int(jnum(st, "memory.swap.limit"), CGROUP_STATS_NOLIMIT, "swap max -> no limit");
+	is_int(jnum(st, "memory.cache"), 4096, "cache = memory.stat file");
+	is_int(jnum(st, "memory.raw.anon"), 8192, "raw memory.stat");
+	is_int(jnum(st, "pids.current"), 3, "pids.current");
+	is_int(jnum(st, "pids.limit"), 0, "pids.max max -> 0");
+	json_decref(st);
 	zh_error_clear(&err);
 }
 
@@ -316,6 +540,15 @@ static void test_v2(void)
 		is_int(cgroup_join_open(UUID, &j, &err), 0, "v2 join_open");
 		ok(j.n == 0 && j.clone_fd >= 0, "v2 joins by CLONE_INTO_CGROUP only");
 		cgroup_join_close(&j);
+	}
+	{
+		char d[1024];
+
+		snprintf(d, sizeof(d), "%s/zonehost/%s", root, UUID);
+		fake_v2_usage(d);
+		test_v2_pause(d);
+		test_v2_pids(d);
+		test_v2_stats();
 	}
 	fd = cgroup_open_fd(UUID, &err);
 	ok(fd >= 0, "v2 cgroup fd");
@@ -404,6 +637,9 @@ int main(void)
 	test_v1_limits();
 	test_v1_procs();
 	test_v1_join();
+	test_v1_pause();
+	test_v1_pids();
+	test_v1_stats();
 	test_v1_kill_destroy();
 	test_v1_skip_and_errors();
 	fsutil_rm_rf(root, NULL);

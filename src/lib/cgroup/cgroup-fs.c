@@ -318,6 +318,75 @@ int cg_count_tree(const char *path)
 	return n;
 }
 
+struct pid_vec {
+	pid_t *v;
+	size_t n, cap;
+	int err;
+};
+
+static int add_pid(pid_t pid, void *u)
+{
+	struct pid_vec *pv = u;
+	pid_t *nv;
+
+	if (pv->n == pv->cap) {
+		pv->cap = pv->cap ? pv->cap * 2 : 64;
+		nv = realloc(pv->v, pv->cap * sizeof(pid_t));
+		if (!nv) {
+			pv->err = -ENOMEM;
+			return -ENOMEM;
+		}
+		pv->v = nv;
+	}
+	pv->v[pv->n++] = pid;
+	return 0;
+}
+
+static int pids_dir(const char *dir, void *u)
+{
+	struct pid_vec *pv = u;
+	int r = read_procs(dir, add_pid, u);
+
+	/* A sub-cgroup removed during the walk is no error. */
+	if (r < 0 && r != -ENOENT && r != -ENODEV)
+		pv->err = r;
+	return pv->err;
+}
+
+static int cmp_pid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+int cg_pids_tree(const char *path, pid_t **out, size_t *n)
+{
+	struct pid_vec pv = {0};
+	size_t k = 0;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	r = cg_walk(path, pids_dir, &pv);
+	if (r < 0 || pv.err < 0) {
+		free(pv.v);
+		return r < 0 ? r : pv.err;
+	}
+	if (pv.n)
+		qsort(pv.v, pv.n, sizeof(pid_t), cmp_pid);
+	for (size_t i = 0; i < pv.n; i++)
+		if (k == 0 || pv.v[k - 1] != pv.v[i])
+			pv.v[k++] = pv.v[i];
+	if (k == 0) {
+		free(pv.v);
+		return 0;
+	}
+	*out = pv.v;
+	*n = k;
+	return 0;
+}
+
 static int kill_one(pid_t pid, void *u)
 {
 	if (kill(pid, SIGKILL) == 0)

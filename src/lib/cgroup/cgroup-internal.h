@@ -8,6 +8,7 @@
  *   cgroup-v1.c  one directory per controller hierarchy
  *   cgroup-v2.c  the unified hierarchy's delegated subtree
  *   cgroup-systemd.c  the per-zone delegated scope under systemd
+ *   cgroup-stats.c    the runc stats object from either version's files
  */
 #ifndef ZH_CGROUP_INTERNAL_H
 #define ZH_CGROUP_INTERNAL_H
@@ -24,6 +25,9 @@
 /* How long kill_all / destroy wait for a cgroup to empty. */
 #define CG_EMPTY_WAIT_MS 5000
 
+/* How long cgroup_freeze waits for the kernel to report the zone frozen. */
+#define CG_FREEZE_WAIT_MS 2000
+
 struct cgroup_ops {
 	int (*create)(const char *uuid, struct zh_error *err);
 	int (*apply)(const char *uuid, const struct cgroup_limits *l, struct zh_error *err);
@@ -37,6 +41,10 @@ struct cgroup_ops {
 	int (*open_leaf_fd)(const char *uuid, const char *leaf, struct zh_error *err);
 	int (*reset_zone)(const char *uuid, struct zh_error *err);
 	int (*chown)(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err);
+	int (*freeze)(const char *uuid, bool frozen, struct zh_error *err);
+	int (*frozen)(const char *uuid);
+	char *(*procs_dir)(const char *uuid); /* top of the tree whose cgroup.procs list the zone */
+	int (*stats)(const char *uuid, json_t **out, struct zh_error *err);
 	void (*reset)(void);
 };
 
@@ -94,6 +102,12 @@ int cg_walk(const char *path, int (*fn)(const char *dir, void *u), void *u);
 /* Sum of the pids listed in cgroup.procs of path and all its children. */
 int cg_count_tree(const char *path);
 
+/*
+ * Every pid in cgroup.procs of path and its children, sorted, without
+ * duplicates, into *out (malloc'd; NULL when *n is 0); -errno.
+ */
+int cg_pids_tree(const char *path, pid_t **out, size_t *n);
+
 /* SIGKILL every pid in cgroup.procs of path and its children; count killed. */
 int cg_kill_tree(const char *path);
 
@@ -108,6 +122,15 @@ int cg_chown_dir(const char *dir, bool v2, uid_t uid, gid_t gid, struct zh_error
 
 /* Sleep for ms milliseconds. */
 void cg_sleep_ms(int ms);
+
+/*
+ * cgroup-stats.c: the runc stats object (see cgroup_stats) from a v2 zone
+ * cgroup, or from v1 hierarchy directories (NULL: that hierarchy is not
+ * mounted; its keys are left out).
+ */
+int cg_stats_v2(const char *dir, json_t **out, struct zh_error *err);
+int cg_stats_v1(const char *cpuacct, const char *memory, const char *pids, json_t **out,
+		struct zh_error *err);
 
 /* Kernel values for the SmartOS properties (see cgroup.h's mapping). */
 int64_t cg_cpu_quota_us(int64_t cpu_cap);

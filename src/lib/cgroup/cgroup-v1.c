@@ -26,11 +26,18 @@
  * it goes down, so memsw >= mem always holds), pids.max, blkio.weight or
  * blkio.bfq.weight (when present, else skipped), memory.use_hierarchy (1 on
  * the parent, where a kernel still has it 0), cpuset.cpus/mems, devices.deny
- * and devices.allow, freezer.state, cgroup.procs.
+ * and devices.allow, freezer.state, cgroup.procs.  Read for pause and
+ * stats: freezer.state, cpuacct.usage/stat, memory.usage_in_bytes,
+ * limit_in_bytes, max_usage_in_bytes, failcnt (and their memsw. forms),
+ * memory.stat, pids.current/max.
  *
  * kill_all: freezer FROZEN, SIGKILL every pid of the zone's tree, THAWED
  * (every descendant, since a zone may have frozen its own sub-cgroups), then
- * wait (bounded) until the tree is empty.
+ * wait (bounded) until the tree is empty; a paused zone ends up THAWED.
+ *
+ * freeze: freezer.state FROZEN, then poll (CG_FREEZE_WAIT_MS) until it
+ * reads FROZEN, not FREEZING; on timeout THAWED again and fail.  pids:
+ * the freezer hierarchy's cgroup.procs, recursively (procs_dir).
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -524,19 +531,109 @@ static void freeze(const char *dir)
 	}
 }
 
+/* An empty zone that was paused is thawed too (a kill never leaves a zone frozen). */
+static void thaw_if_frozen(const char *dir)
+{
+	char st[32];
+
+	if (cg_read(dir, "freezer.state", st, sizeof(st)) > 0 &&
+	    (streq(st, "FROZEN") || streq(st, "FREEZING")))
+		cg_write(dir, "freezer.state", "THAWED", NULL, NULL);
+}
+
 static int v1_kill_all(const char *uuid, struct zh_error *err)
 {
 	const struct hier *fz = find(C_FREEZER);
 	_cleanup_free_ char *dir = procs_dir(uuid);
 
-	if (!dir || access(dir, F_OK) < 0 || cg_count_tree(dir) == 0)
+	if (!dir || access(dir, F_OK) < 0)
+		return 0;
+	if (cg_count_tree(dir) == 0) {
+		if (fz)
+			thaw_if_frozen(dir);
 		return 0; /* nothing to kill: no need to freeze */
+	}
 	if (fz)
 		freeze(dir);
 	cg_kill_tree(dir);
 	if (fz)
 		cg_walk(dir, set_freezer, (void *)"THAWED");
 	return cg_kill_until_empty(dir, err);
+}
+
+/* ---- pause and usage (docs/architecture.md §11.5) ------------------- */
+
+static int freezer_dir(const char *uuid, char **dir, struct zh_error *err)
+{
+	const struct hier *h = find(C_FREEZER);
+
+	if (!h)
+		return zh_error_set(err, ENOTSUP, NULL,
+				    "cgroup v1 controller freezer is not mounted");
+	if (!(*dir = zone_dir(h, uuid)))
+		return zh_error_oom(err);
+	return 0;
+}
+
+/*
+ * FROZEN is written again while the state reads FREEZING: the kernel then
+ * retries the tasks that did not stop yet (a task in an uninterruptible
+ * sleep can hold it FREEZING for a while).
+ */
+static int v1_freeze(const char *uuid, bool frozen, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	char st[32] = "";
+	int r;
+
+	if ((r = freezer_dir(uuid, &dir, err)) < 0)
+		return r;
+	r = cg_write(dir, "freezer.state", frozen ? "FROZEN" : "THAWED", NULL, err);
+	if (r < 0 || !frozen)
+		return r;
+	for (int waited = 0; waited < CG_FREEZE_WAIT_MS; waited += 10) {
+		if ((r = cg_read(dir, "freezer.state", st, sizeof(st))) < 0)
+			return zh_error_set(err, -r, NULL, "read %s/freezer.state: %s", dir,
+					    strerror(-r));
+		if (streq(st, "FROZEN"))
+			return 0;
+		cg_sleep_ms(10);
+		cg_write(dir, "freezer.state", "FROZEN", NULL, NULL);
+	}
+	cg_write(dir, "freezer.state", "THAWED", NULL, NULL);
+	return zh_error_set(err, ETIMEDOUT, NULL,
+			    "%s/freezer.state: still %s %d ms after writing FROZEN (thawed again)",
+			    dir, st, CG_FREEZE_WAIT_MS);
+}
+
+static int v1_frozen(const char *uuid)
+{
+	_cleanup_free_ char *dir = NULL;
+	char st[32];
+	int r;
+
+	if ((r = freezer_dir(uuid, &dir, NULL)) < 0)
+		return r;
+	if ((r = cg_read(dir, "freezer.state", st, sizeof(st))) < 0)
+		return r;
+	return streq(st, "FROZEN");
+}
+
+/* The zone's directory in the hierarchy holding bit, or NULL when it is not mounted. */
+static char *dir_of(unsigned bit, const char *uuid)
+{
+	const struct hier *h = find(bit);
+
+	return h ? zone_dir(h, uuid) : NULL;
+}
+
+static int v1_stats(const char *uuid, json_t **out, struct zh_error *err)
+{
+	_cleanup_free_ char *cpuacct = dir_of(C_CPUACCT, uuid);
+	_cleanup_free_ char *memory = dir_of(C_MEMORY, uuid);
+	_cleanup_free_ char *pids = dir_of(C_PIDS, uuid);
+
+	return cg_stats_v1(cpuacct, memory, pids, out, err);
 }
 
 /* ---- removal and inspection ---------------------------------------- */
@@ -641,5 +738,9 @@ const struct cgroup_ops cgroup_v1_ops = {
 	.open_leaf_fd = v1_open_leaf_fd,
 	.reset_zone = v1_reset_zone,
 	.chown = v1_chown,
+	.freeze = v1_freeze,
+	.frozen = v1_frozen,
+	.procs_dir = procs_dir,
+	.stats = v1_stats,
 	.reset = v1_reset,
 };

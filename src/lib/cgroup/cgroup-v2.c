@@ -14,7 +14,9 @@
  * ("<quota> 100000" or "max 100000"), cpu.weight, memory.max,
  * memory.swap.max (= max_swap - max_physical_memory, when present),
  * pids.max, io.weight ("default N") or io.bfq.weight when present,
- * cgroup.procs, cgroup.kill or cgroup.freeze.
+ * cgroup.procs, cgroup.kill or cgroup.freeze.  Read for pause and stats:
+ * cgroup.events, cpu.stat, memory.current/max/peak/events/stat,
+ * memory.swap.current/max/peak, pids.current/max.
  *
  * Under systemd (cgroup-systemd.c) the zone's cgroup is "<scope>/zone" in
  * its delegated scope instead, controllers are enabled in the scope only,
@@ -27,7 +29,10 @@
  *
  * kill_all: cgroup.kill (recursive, kills frozen tasks too) when the kernel
  * has it; else freeze, SIGKILL each pid of the tree, unfreeze.  Then wait
- * (bounded) until the tree is empty.
+ * (bounded) until the tree is empty, and thaw a paused zone.
+ *
+ * freeze: cgroup.freeze 1, then poll cgroup.events until "frozen 1"
+ * (CG_FREEZE_WAIT_MS); on timeout write 0 again and fail.
  */
 #include <fcntl.h>
 #include <inttypes.h>
@@ -295,17 +300,82 @@ static void freeze_and_kill(const char *dir)
 	cg_write(dir, "cgroup.freeze", "0", NULL, NULL);
 }
 
+/* A paused zone that is killed ends up thawed (cgroup.kill leaves cgroup.freeze as it was). */
+static void thaw_if_frozen(const char *dir)
+{
+	char v[16];
+
+	if (cg_read(dir, "cgroup.freeze", v, sizeof(v)) > 0 && streq(v, "1"))
+		cg_write(dir, "cgroup.freeze", "0", NULL, NULL);
+}
+
 static int v2_kill_all(const char *uuid, struct zh_error *err)
 {
 	_cleanup_free_ char *dir = zone_dir(uuid);
+	int r;
 
 	if (!dir)
 		return zh_error_oom(err);
-	if (access(dir, F_OK) < 0 || cg_count_tree(dir) == 0)
+	if (access(dir, F_OK) < 0)
+		return 0;
+	if (cg_count_tree(dir) == 0) {
+		thaw_if_frozen(dir);
 		return 0; /* nothing to kill */
+	}
 	if (!cg_has(dir, "cgroup.kill") || cg_write(dir, "cgroup.kill", "1", NULL, NULL) < 0)
 		freeze_and_kill(dir);
-	return cg_kill_until_empty(dir, err);
+	r = cg_kill_until_empty(dir, err);
+	thaw_if_frozen(dir);
+	return r;
+}
+
+/* ---- pause and usage (docs/architecture.md §11.5) ------------------- */
+
+/* 1 when cgroup.events says "frozen 1", 0 when not, -errno when unreadable. */
+static int events_frozen(const char *dir)
+{
+	char ev[4096];
+	int r = cg_read(dir, "cgroup.events", ev, sizeof(ev));
+
+	if (r < 0)
+		return r;
+	return strstr(ev, "frozen 1") != NULL;
+}
+
+static int v2_freeze(const char *uuid, bool frozen, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = zone_dir(uuid);
+	int r;
+
+	if (!dir)
+		return zh_error_oom(err);
+	r = cg_write(dir, "cgroup.freeze", frozen ? "1" : "0", NULL, err);
+	if (r < 0 || !frozen)
+		return r;
+	for (int waited = 0; waited < CG_FREEZE_WAIT_MS; waited += 5) {
+		if (events_frozen(dir) == 1)
+			return 0;
+		cg_sleep_ms(5);
+	}
+	cg_write(dir, "cgroup.freeze", "0", NULL, NULL);
+	return zh_error_set(err, ETIMEDOUT, NULL,
+			    "%s/cgroup.events: not \"frozen 1\" %d ms after writing 1 to "
+			    "cgroup.freeze (thawed again)",
+			    dir, CG_FREEZE_WAIT_MS);
+}
+
+static int v2_frozen(const char *uuid)
+{
+	_cleanup_free_ char *dir = zone_dir(uuid);
+
+	return dir ? events_frozen(dir) : -ENOMEM;
+}
+
+static int v2_stats(const char *uuid, json_t **out, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = zone_dir(uuid);
+
+	return dir ? cg_stats_v2(dir, out, err) : zh_error_oom(err);
 }
 
 /* ---- removal and inspection ---------------------------------------- */
@@ -411,5 +481,9 @@ const struct cgroup_ops cgroup_v2_ops = {
 	.open_leaf_fd = v2_open_leaf_fd,
 	.reset_zone = v2_reset_zone,
 	.chown = v2_chown,
+	.freeze = v2_freeze,
+	.frozen = v2_frozen,
+	.procs_dir = zone_dir,
+	.stats = v2_stats,
 	.reset = v2_reset,
 };

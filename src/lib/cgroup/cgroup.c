@@ -193,3 +193,50 @@ int cgroup_chown(const char *uuid, uid_t uid, gid_t gid, struct zh_error *err)
 
 	return r < 0 ? r : ops()->chown(uuid, uid, gid, err);
 }
+
+/* ---- pause, processes, usage (docs/architecture.md §11.5) ------------- */
+
+int cgroup_freeze(const char *uuid, bool frozen, struct zh_error *err)
+{
+	int r = check_uuid(uuid, err);
+
+	return r < 0 ? r : ops()->freeze(uuid, frozen, err);
+}
+
+int cgroup_frozen(const char *uuid)
+{
+	if (check_uuid(uuid, NULL) < 0)
+		return -EINVAL;
+	return ops()->frozen(uuid);
+}
+
+int cgroup_pids(const char *uuid, pid_t **out, size_t *n, struct zh_error *err)
+{
+	_cleanup_free_ char *dir = NULL;
+	int r;
+
+	*out = NULL;
+	*n = 0;
+	if ((r = check_uuid(uuid, err)) < 0)
+		return r;
+	if (!(dir = ops()->procs_dir(uuid)))
+		return zh_error_set(err, ENOENT, NULL, "no cgroup hierarchy lists processes");
+	if (access(dir, F_OK) < 0)
+		return zh_error_set(err, errno, NULL, "cannot read cgroup %s: %s", dir,
+				    strerror(errno));
+	r = cg_pids_tree(dir, out, n);
+	if (r < 0)
+		return zh_error_set(err, -r, NULL, "cannot read the processes of cgroup %s: %s",
+				    dir, strerror(-r));
+	return 0;
+}
+
+int cgroup_stats(const char *uuid, json_t **out, struct zh_error *err)
+{
+	int r;
+
+	*out = NULL;
+	if ((r = check_uuid(uuid, err)) < 0)
+		return r;
+	return ops()->stats(uuid, out, err);
+}

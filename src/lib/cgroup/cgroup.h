@@ -15,7 +15,12 @@
  *     cgroup_apply(uuid, &l, &err);           (also live, on update)
  *     cgroup_attach(uuid, pid, &err);
  *     ...
- *     cgroup_kill_all(uuid, &err);            (cgroup.kill, or freeze, SIGKILL, thaw)
+ *     cgroup_freeze(uuid, true, &err);        (pause: waits until frozen)
+ *     cgroup_pids(uuid, &pids, &n, &err);     (every host pid of the subtree)
+ *     cgroup_stats(uuid, &stats, &err);       (runc "events --stats" data)
+ *     cgroup_freeze(uuid, false, &err);       (resume)
+ *     cgroup_kill_all(uuid, &err);            (cgroup.kill, or freeze, SIGKILL, thaw;
+ *                                              a paused zone ends up thawed)
  *     cgroup_destroy(uuid, &err);             (rmdir; parent too if empty)
  *
  * Mapping (docs/architecture.md §11.1): cpu_cap -> CFS quota (percent of one CPU, period
@@ -25,6 +30,10 @@
  * max_lwps -> pids.max; zfs_io_priority -> blkio/io weight where the kernel
  * has a weight knob (skipped, not failed, where it has none).
  * max_locked_memory is an rlimit (RLIMIT_MEMLOCK), not a cgroup knob.
+ *
+ * Pause, process list and usage (docs/architecture.md §11.5) serve the
+ * OCI runtime's pause/resume, ps and events --stats: same ops table, one
+ * meaning on both versions; only the files differ.
  *
  * The hierarchy root is /sys/fs/cgroup unless ZONEHOST_CGROUP_ROOT names
  * another (unit tests point it at a fake tree).
@@ -109,6 +118,42 @@ int cgroup_count_procs(const char *uuid);
 
 /* Kill every process in the zone's cgroup (freeze first so nothing forks). */
 int cgroup_kill_all(const char *uuid, struct zh_error *err);
+
+/*
+ * Pause or resume every process of the zone (docs/architecture.md §11.5).
+ * v2: cgroup.freeze 1/0 on the zone's cgroup; v1: freezer.state
+ * FROZEN/THAWED.  Freezing waits (at most CG_FREEZE_WAIT_MS, 2 s) until
+ * the kernel reports the whole subtree frozen (v2 cgroup.events "frozen 1",
+ * v1 freezer.state FROZEN, not FREEZING); when it does not, the zone is
+ * thawed again and the call fails with ETIMEDOUT.  Errors name the file.
+ */
+int cgroup_freeze(const char *uuid, bool frozen, struct zh_error *err);
+
+/* 1 when the kernel reports the zone frozen, 0 when not (also FREEZING), or -errno. */
+int cgroup_frozen(const char *uuid);
+
+/*
+ * Every process of the zone's cgroup subtree (its sub-cgroups too: zlogin,
+ * metadata, what its own init made), as host pids, sorted ascending,
+ * without duplicates.  v1 reads the freezer hierarchy (else pids).  *out
+ * is malloc'd (NULL when *n is 0); a missing cgroup is ENOENT.
+ */
+int cgroup_pids(const char *uuid, pid_t **out, size_t *n, struct zh_error *err);
+
+/*
+ * The zone's usage as the "data" object of runc's `events --stats`:
+ *   {"cpu":{"usage":{"total":ns,"user":ns,"kernel":ns}},
+ *    "memory":{"usage":{"usage","limit","max","failcnt"},"swap":{...},
+ *              "cache":bytes,"raw":{<memory.stat key>:value,...}},
+ *    "pids":{"current":n,"limit":n}}
+ * A memory or swap limit of "max" (no limit) reads as CGROUP_STATS_NOLIMIT
+ * (INT64_MAX: a JSON integer jansson can hold; runc prints UINT64_MAX on
+ * v2 and the kernel's 9223372036854771712 on v1; all mean "no limit"),
+ * a pids limit of "max" as 0, as runc.  Keys whose files the kernel lacks
+ * are left out ("swap" without a swap knob; "cpu" without cpuacct on v1).
+ */
+#define CGROUP_STATS_NOLIMIT INT64_MAX
+int cgroup_stats(const char *uuid, json_t **out, struct zh_error *err);
 
 /* Remove the zone's cgroups (waits briefly for them to empty); missing is fine. */
 int cgroup_destroy(const char *uuid, struct zh_error *err);

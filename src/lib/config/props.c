@@ -218,6 +218,9 @@ static const struct props_prop props[] = {
 	SUB("nics.*.vrrp_primary_ip", S, ALL, ALL, .flags = UPD),
 	SUB("nics.*.vrrp_vrid", I, ALL, ALL, MIN(0), MAX(255), .flags = UPD),
 	TOP("nowait", BO, OS, OS, 0, .def = "false"),
+	TOP("oci_bundle", S, L, L, 0, .flags = HOST,
+	    .note = "zonehost extension: the OCI bundle of a container made by zonehost-runc "
+		    "(docker must be true); its root.path is the zone's /, no image"),
 	TOP("owner_uuid", S, ALL, ALL, ALL, .def = "00000000-0000-0000-0000-000000000000"),
 	TOP("package_name", S, JMBLK, JMBLK, JMBLK, .flags = DEP),
 	TOP("package_version", S, JMBLK, JMBLK, JMBLK, .flags = DEP),

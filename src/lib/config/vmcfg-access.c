@@ -46,6 +46,11 @@ int64_t vmcfg_quota(const json_t *vm)
 	return json_integer_value(json_object_get(vm, VMCFG_QUOTA));
 }
 
+const char *vmcfg_oci_bundle(const json_t *vm)
+{
+	return json_string_value(json_object_get(vm, VMCFG_OCI_BUNDLE));
+}
+
 bool vmcfg_autoboot(const json_t *vm)
 {
 	return json_is_true(json_object_get(vm, VMCFG_AUTOBOOT));

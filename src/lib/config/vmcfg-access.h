@@ -26,13 +26,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define VMCFG_UUID     "uuid"
-#define VMCFG_BRAND    "brand"
-#define VMCFG_NICS     "nics"
-#define VMCFG_ID_BASE  "zonehost_id_base" /* first host uid/gid of the zone's range */
-#define VMCFG_ROUTES   "routes"
-#define VMCFG_QUOTA    "quota"
-#define VMCFG_AUTOBOOT "autoboot"
+#define VMCFG_UUID	 "uuid"
+#define VMCFG_BRAND	 "brand"
+#define VMCFG_NICS	 "nics"
+#define VMCFG_ID_BASE	 "zonehost_id_base" /* first host uid/gid of the zone's range */
+#define VMCFG_ROUTES	 "routes"
+#define VMCFG_QUOTA	 "quota"
+#define VMCFG_AUTOBOOT	 "autoboot"
+#define VMCFG_OCI_BUNDLE "oci_bundle" /* an OCI container's bundle (§24) */
 
 /* The VM's uuid, or NULL when absent or not a string. */
 const char *vmcfg_uuid(const json_t *vm);
@@ -54,6 +55,9 @@ json_t *vmcfg_routes(const json_t *vm);
 
 /* The VM's quota in GiB; 0 (none) when absent or not an integer. */
 int64_t vmcfg_quota(const json_t *vm);
+
+/* The bundle of an OCI container (zonehost-runc, §24), or NULL for any other VM. */
+const char *vmcfg_oci_bundle(const json_t *vm);
 
 /* Is the VM's autoboot true (a stored boolean; absent is false)? */
 bool vmcfg_autoboot(const json_t *vm);

@@ -196,12 +196,26 @@ static int check_required(struct vmcfg_run *r, const json_t *payload)
 
 		if (!props_required(p, r->brand->bit, r->action))
 			continue;
+		if (streq(p->name, "image_uuid") && json_object_get(payload, VMCFG_OCI_BUNDLE))
+			continue; /* an OCI container's root is its bundle's (§24) */
 		if (v && !json_is_null(v) && !(json_is_string(v) && json_string_length(v) == 0))
 			continue;
 		ret = vmcfg_rep_add(&r->rep.missing_properties, p->name);
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+/* An OCI container (§24): an absolute bundle, and a docker VM. */
+static int check_oci(struct vmcfg_run *r, const json_t *payload)
+{
+	const char *b = jsonutil_str(payload, VMCFG_OCI_BUNDLE);
+
+	if (!json_object_get(payload, VMCFG_OCI_BUNDLE))
+		return 0;
+	if (!b || b[0] != '/' || !json_is_true(json_object_get(payload, "docker")))
+		return vmcfg_rep_add(&r->rep.bad_values, VMCFG_OCI_BUNDLE);
 	return 0;
 }
 
@@ -217,6 +231,8 @@ int vmcfg_check_payload(struct vmcfg_run *r, const json_t *payload)
 	ret = check_required(r, payload);
 	if (ret >= 0)
 		ret = check_image(r, payload);
+	if (ret >= 0)
+		ret = check_oci(r, payload);
 	return ret;
 }
 

@@ -54,6 +54,7 @@ enum ctl_cmd {
 	CTL_INFO = 9,	    /* {"types":[s...]} -> {"<type>":{...},...} (HVM brands) */
 	CTL_SYSRQ = 10,	    /* {"request":"nmi"|"screenshot"} -> {} or {"path"} (HVM brands) */
 	CTL_MDATA = 11,	    /* the stored config changed: re-read it for the metadata server */
+	CTL_START = 12,	    /* OCI: open the start gate -> {} once the process was exec'd */
 	CTL_CMD_MAX
 };
 

@@ -242,7 +242,11 @@ int runstate_write_exit(const char *uuid, int exit_status, const char *failed, s
 	_cleanup_json_ json_t *j = NULL;
 
 	util_timestamp_now(ts);
-	j = json_pack("{s:i,s:s}", "exit_status", exit_status, "exit_timestamp", ts);
+	/* < 0: an OCI container's process, reaped by the runtime's caller (§24.3). */
+	j = exit_status < 0
+		    ? json_pack("{s:n,s:s,s:s}", "exit_status", "reaped_by", "caller",
+				"exit_timestamp", ts)
+		    : json_pack("{s:i,s:s}", "exit_status", exit_status, "exit_timestamp", ts);
 	if (j && failed && json_object_set_new(j, "failed", json_string(failed)) < 0)
 		return zh_error_oom(err);
 	return store(uuid, PATHS_RUN_EXIT, j, err);

@@ -135,27 +135,76 @@ static int zoneadmd_path(char *buf, size_t len)
 	return util_exe_sibling("zoneadmd", buf, len);
 }
 
-/* In the forked child: never returns. */
-static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, const char *opts, int wfd)
+/* How zoneadmd is spawned: a VM's boot, or an OCI container's (§24). */
+struct spawn_req {
+	const char *opts;		/* --start-opts JSON, or NULL */
+	const struct vm_oci_start *oci; /* NULL: the usual double fork */
+};
+
+static _Noreturn void exec_failed(const char *path, int nfd)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 	_cleanup_json_ json_t *p = NULL;
-	int e;
+	int e = errno;
 
+	zh_error_set(&err, e, NULL, "cannot execute %s: %s", path, strerror(e));
+	p = json_pack("{s:s}", "error", err.msg ? err.msg : "cannot execute zoneadmd");
+	ctl_send(nfd, CTL_BOOTED, -e, p, &err);
+	_exit(127);
+}
+
+/*
+ * An OCI container's zoneadmd is our own child (one fork): it clones init
+ * with CLONE_PARENT, so init is our child too and, once we exit, the
+ * caller's subreaper (containerd's shim, conmon) reaps it.  Our 0, 1, 2
+ * and the caller's preserved fds 3.. go through untouched; the notify fd
+ * comes after them.
+ */
+static _Noreturn void exec_oci(const char *path, const char *uuid, const struct vm_oci_start *o,
+			       int wfd)
+{
+	char nfd_s[16], pres_s[16];
+	const char *argv[12];
+	int nfd = 3 + (o->preserve_fds > 0 ? o->preserve_fds : 0), n = 0;
+
+	if (setsid() < 0 || (wfd == nfd ? fcntl(nfd, F_SETFD, 0) : dup2(wfd, nfd)) < 0)
+		_exit(127);
+	snprintf(nfd_s, sizeof(nfd_s), "%d", nfd);
+	snprintf(pres_s, sizeof(pres_s), "%d", o->preserve_fds);
+	argv[n++] = "zoneadmd";
+	argv[n++] = "--notify-fd";
+	argv[n++] = nfd_s;
+	argv[n++] = "--oci";
+	if (o->console_socket) {
+		argv[n++] = "--console-socket";
+		argv[n++] = o->console_socket;
+	}
+	if (o->preserve_fds > 0) {
+		argv[n++] = "--preserve-fds";
+		argv[n++] = pres_s;
+	}
+	argv[n++] = uuid;
+	argv[n] = NULL;
+	execv(path, (char *const *)argv);
+	exec_failed(path, nfd);
+}
+
+/* In the forked child: never returns. */
+static _Noreturn void exec_zoneadmd(const char *path, const char *uuid, const struct spawn_req *q,
+				    int wfd)
+{
+	if (q->oci)
+		exec_oci(path, uuid, q->oci, wfd);
 	if (setsid() < 0 || fork() != 0) /* the middle child ends here */
 		_exit(0);
 	if (dup2(wfd, NOTIFY_FD) < 0)
 		_exit(127);
-	if (opts)
-		execl(path, "zoneadmd", "--notify-fd", "3", "--start-opts", opts, uuid,
+	if (q->opts)
+		execl(path, "zoneadmd", "--notify-fd", "3", "--start-opts", q->opts, uuid,
 		      (char *)NULL);
 	else
 		execl(path, "zoneadmd", "--notify-fd", "3", uuid, (char *)NULL);
-	e = errno;
-	zh_error_set(&err, e, NULL, "cannot execute %s: %s", path, strerror(e));
-	p = json_pack("{s:s}", "error", err.msg ? err.msg : "cannot execute zoneadmd");
-	ctl_send(NOTIFY_FD, CTL_BOOTED, -e, p, &err);
-	_exit(127);
+	exec_failed(path, NOTIFY_FD);
 }
 
 /* Wait (bounded) for zoneadmd's one frame; -ECONNRESET if it ended without one. */
@@ -182,8 +231,8 @@ static int booted_error(const char *uuid, const struct ctl_msg *m, struct zh_err
 	return zh_error_set(err, code, NULL, "%s", msg ? msg : strerror(code));
 }
 
-/* Fork (double) and exec zoneadmd; returns our end of its notify socket. */
-static int spawn_zoneadmd(const char *uuid, const char *opts, struct zh_error *err)
+/* Fork (double, or once for OCI) and exec zoneadmd; returns our end of its notify socket. */
+static int spawn_zoneadmd(const char *uuid, const struct spawn_req *q, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF, wfd = -EBADF;
 	char path[PATH_MAX];
@@ -200,15 +249,15 @@ static int spawn_zoneadmd(const char *uuid, const char *opts, struct zh_error *e
 	if (pid < 0)
 		return zh_error_set(err, errno, NULL, "fork: %m");
 	if (pid == 0)
-		exec_zoneadmd(path, uuid, opts, wfd);
+		exec_zoneadmd(path, uuid, q, wfd);
 	closep(&wfd);
-	while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+	while (!q->oci && waitpid(pid, &st, 0) < 0 && errno == EINTR)
 		;
 	return TAKE_FD(rfd);
 }
 
-/* Wait for zoneadmd's CTL_BOOTED frame: status 0 {"pid"}, or -errno {"error"}. */
-static int wait_zoneadmd(const char *uuid, int rfd, struct zh_error *err)
+/* Wait for zoneadmd's CTL_BOOTED frame: status 0 {"pid"} (into *pid), or -errno {"error"}. */
+static int wait_zoneadmd(const char *uuid, int rfd, pid_t *pid, struct zh_error *err)
 {
 	struct zh_error e = ZH_ERROR_INIT;
 	struct ctl_msg m;
@@ -221,6 +270,8 @@ static int wait_zoneadmd(const char *uuid, int rfd, struct zh_error *err)
 		r = zh_error_set(err, EIO, NULL, "zoneadmd for %s ended without an answer", uuid);
 	else if (m.status < 0)
 		r = booted_error(uuid, &m, err);
+	else if (pid)
+		*pid = (pid_t)json_integer_value(json_object_get(m.payload, "pid"));
 	ctl_msg_clear(&m);
 	return r;
 }
@@ -242,10 +293,11 @@ static bool needs_ids(const json_t *vm)
  * autoboot), which keeps the config's fsyncs off the start latency.
  */
 static int start_locked(const char *uuid, const struct pool *p, json_t *vm, bool need_ids,
-			const char *opts, struct zh_error *err)
+			const struct spawn_req *q, pid_t *pid, struct zh_error *err)
 {
 	_cleanup_close_ int rfd = -EBADF;
 	struct runstate rs;
+	bool autoboot = !q->oci; /* a container's caller owns its life (§24) */
 	int r;
 
 	/* Before anything changes: a host without what a zone needs says so. */
@@ -257,15 +309,15 @@ static int start_locked(const char *uuid, const struct pool *p, json_t *vm, bool
 	runstate_clear(&rs);
 	if (r < 0)
 		return zh_error_set(err, EALREADY, NULL, "VM %s is already 'running'", uuid);
-	if (need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, true, err)) < 0)
+	if (need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, autoboot, true, err)) < 0)
 		return r;
 	crashpoint("start.locked");
-	if ((rfd = spawn_zoneadmd(uuid, opts, err)) < 0)
+	if ((rfd = spawn_zoneadmd(uuid, q, err)) < 0)
 		return rfd;
 	crashpoint("start.spawned");
-	if (!need_ids && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, false, err)) < 0)
+	if (!need_ids && autoboot && (r = store_flag(p, vm, VMCFG_AUTOBOOT, true, false, err)) < 0)
 		return r;
-	return wait_zoneadmd(uuid, rfd, err);
+	return wait_zoneadmd(uuid, rfd, pid, err);
 }
 
 /* Lock VM uuid of pool p (the lock fd in *vl) and read its config into *vm. */
@@ -301,27 +353,64 @@ int vm_start(const char *uuid, struct zh_error *err)
 	return vm_start_with(uuid, NULL, err);
 }
 
+/* Lock the VM and load its config, the host lock first when it needs its id range. */
+static int lock_for_start(const char *uuid, const struct pool *p, int *hl, int *vl, json_t **vm,
+			  struct zh_error *err)
+{
+	int r = lock_and_load(uuid, p, vl, vm, err);
+
+	if (r < 0 || !needs_ids(*vm))
+		return r;
+	closep(vl);
+	json_decref(TAKE_PTR(*vm));
+	if ((*hl = lock_host(err)) < 0)
+		return *hl;
+	return lock_and_load(uuid, p, vl, vm, err);
+}
+
 int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err)
 {
 	_cleanup_close_ int hl = -EBADF, vl = -EBADF;
 	_cleanup_pool_ struct pool *p = NULL;
 	_cleanup_json_ json_t *vm = NULL;
 	_cleanup_free_ char *opts = NULL;
+	struct spawn_req q = {0};
 	int r = vmstore_find_pool(uuid, &p, err);
 
-	if (r < 0 || (r = lock_and_load(uuid, p, &vl, &vm, err)) < 0)
+	if (r < 0 || (r = lock_for_start(uuid, p, &hl, &vl, &vm, err)) < 0)
 		return r;
-	if (needs_ids(vm)) {
-		closep(&vl);
-		json_decref(TAKE_PTR(vm));
-		if ((hl = lock_host(err)) < 0)
-			return hl;
-		if ((r = lock_and_load(uuid, p, &vl, &vm, err)) < 0)
-			return r;
-	}
+	if (vmcfg_oci_bundle(vm))
+		return zh_error_set(
+			err, EINVAL, NULL,
+			"VM %s is an OCI container: its runtime (zonehost-runc) starts it", uuid);
 	if ((r = start_opts(vm, extras, &opts, err)) < 0)
 		return r;
-	return start_locked(uuid, p, vm, needs_ids(vm), opts, err);
+	q.opts = opts;
+	return start_locked(uuid, p, vm, needs_ids(vm), &q, NULL, err);
+}
+
+int vm_start_oci(const char *uuid, const struct vm_oci_start *o, pid_t *pid, struct zh_error *err)
+{
+	_cleanup_close_ int hl = -EBADF, vl = -EBADF;
+	_cleanup_pool_ struct pool *p = NULL;
+	_cleanup_json_ json_t *vm = NULL;
+	struct spawn_req q = {.oci = o};
+	int r = vmstore_find_pool(uuid, &p, err);
+
+	if (r < 0 || (r = lock_for_start(uuid, p, &hl, &vl, &vm, err)) < 0)
+		return r;
+	if (!vmcfg_oci_bundle(vm))
+		return zh_error_set(err, EINVAL, NULL, "VM %s is not an OCI container", uuid);
+	return start_locked(uuid, p, vm, needs_ids(vm), &q, pid, err);
+}
+
+int vm_oci_start_process(const char *uuid, struct zh_error *err)
+{
+	_cleanup_close_ int fd = ctl_connect(uuid, err);
+
+	if (fd < 0)
+		return fd;
+	return ctl_request(fd, CTL_START, NULL, NULL, err);
 }
 
 /* ---- stop / reboot / kill ---- */

@@ -453,7 +453,11 @@ static int build_vm(const struct pool *p, json_t *vm, struct zh_error *err)
 	uint64_t quota = 0;
 	int r;
 
-	r = make_root(p, uuid, vmcfg_is_hvm(vm) ? NULL : jsonutil_str(vm, "image_uuid"), err);
+	/* HVM and OCI containers (§24, root from the bundle): a plain dataset */
+	r = make_root(p, uuid,
+		      vmcfg_is_hvm(vm) || vmcfg_oci_bundle(vm) ? NULL
+							       : jsonutil_str(vm, "image_uuid"),
+		      err);
 	if (r < 0)
 		return r;
 	crashpoint("create.cloned");

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 #include "util.h"
@@ -50,6 +51,22 @@ int vm_delete(const char *uuid, struct zh_error *err);
 int vm_start(const char *uuid, struct zh_error *err);
 int vm_start_with(const char *uuid, char *const *extras, struct zh_error *err);
 int vm_stop(const char *uuid, int timeout, bool force, struct zh_error *err);
+
+/*
+ * OCI containers (zonehost-runc, docs/architecture.md §24).  vm_start_oci
+ * spawns the container's zoneadmd as our child with --oci: its init is
+ * made as our child (CLONE_PARENT) and waits at the start gate; *pid gets
+ * its host pid.  Our stdio and fds 3..3+preserve_fds-1 become its own;
+ * with console_socket the pty master is sent there.  autoboot stays false.
+ * vm_oci_start_process opens the gate (CTL_START): returns once the
+ * container's process has been exec'd.
+ */
+struct vm_oci_start {
+	const char *console_socket; /* or NULL */
+	int preserve_fds;
+};
+int vm_start_oci(const char *uuid, const struct vm_oci_start *o, pid_t *pid, struct zh_error *err);
+int vm_oci_start_process(const char *uuid, struct zh_error *err);
 int vm_reboot(const char *uuid, bool force, struct zh_error *err);
 int vm_kill(const char *uuid, int sig, struct zh_error *err);
 

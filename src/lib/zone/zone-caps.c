@@ -34,6 +34,12 @@
  * so inert here, kept because software tests for them: systemd vhangup()s
  * its console).
  *
+ * A docker zone's or OCI container's process (zone_run, zone-run.c) may
+ * narrow this further: zone_caps_bound() drops from the bounding set what
+ * its mask leaves out, zone_caps_set() sets the effective, permitted,
+ * inheritable and ambient sets, each intersected with the kept set and the
+ * bounding set: a caller's mask can never give back a dropped capability.
+ *
  * Dropped (as LXC's unprivileged defaults drop sys_module sys_rawio
  * sys_time mac_admin mac_override, plus what the issue names):
  *   SYS_MODULE   kernel modules are the host's
@@ -49,8 +55,10 @@
 #include <string.h>
 #include <sys/capability.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
-#include "zone.h"
+#include "zone-internal.h"
 
 struct cap_name {
 	cap_value_t cap;
@@ -205,4 +213,58 @@ int zone_caps_drop(struct zh_error *err)
 				    strerror(errno));
 	r = drop_bounding(last, err);
 	return r < 0 ? r : clear_sets(last, err);
+}
+
+/* ---- the sets of a zone_run process (docs/architecture.md §24.3) ---- */
+
+static uint64_t kept_mask(void)
+{
+	uint64_t m = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(kept_caps); i++)
+		m |= 1ULL << kept_caps[i].cap;
+	return m;
+}
+
+int zone_caps_bound(uint64_t keep, struct zh_error *err)
+{
+	cap_value_t last = last_cap();
+
+	keep &= kept_mask();
+	for (cap_value_t c = 0; c <= last; c++) {
+		if ((keep >> c) & 1 || cap_drop_bound(c) == 0 || errno == EINVAL)
+			continue;
+		return zh_error_set(err, errno, NULL,
+				    "cannot drop capability %d from the bounding set: %s", (int)c,
+				    strerror(errno));
+	}
+	return 0;
+}
+
+/* Only what the bounding set (already narrowed) and the zone allow; ambient last. */
+int zone_caps_set(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb, struct zh_error *err)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {{0}};
+	uint64_t bound = 0, ok = kept_mask();
+
+	for (cap_value_t c = 0; c <= last_cap() && c < 64; c++)
+		if (cap_get_bound(c) == 1)
+			bound |= 1ULL << c;
+	perm &= ok & bound;
+	eff &= perm;
+	inh &= ok & bound;
+	d[0].effective = (uint32_t)eff, d[1].effective = (uint32_t)(eff >> 32);
+	d[0].permitted = (uint32_t)perm, d[1].permitted = (uint32_t)(perm >> 32);
+	d[0].inheritable = (uint32_t)inh, d[1].inheritable = (uint32_t)(inh >> 32);
+	if (syscall(SYS_capset, &h, d) < 0)
+		return zh_error_set(err, errno, NULL, "cannot set capabilities: %s",
+				    strerror(errno));
+	amb &= perm & inh;
+	for (int c = 0; c < 64; c++)
+		if (((amb >> c) & 1) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			return zh_error_set(err, errno, NULL,
+					    "cannot raise ambient capability %d: %s", c,
+					    strerror(errno));
+	return 0;
 }

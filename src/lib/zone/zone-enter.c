@@ -1,13 +1,16 @@
 /*
  * zone-enter.c - zone_enter(): a session process inside a running zone
- * (what zlogin runs on).
+ * (what zlogin and the OCI runtime's `exec` run on).
  *
  * Owns: the session process from its creation to its execve(), the two
  * short-lived helpers of that (the intermediate process, the socketpair),
  * and the check that a pid is still a given zone's init.  Not: the relay
  * of the session's terminal or pipes (zlogin.c), the zone's cgroup
  * (cgroup.c; only joined here), capabilities and seccomp (zone-caps.c,
- * zone-seccomp.c: the same ones init got).
+ * zone-seccomp.c: the same ones init got), the user lookup
+ * (zone-enter-user.c) and what the OCI exec adds (zone-enter-oci.c: ids,
+ * capability masks, no_new_privs, an extra filter, cwd, more stdio types,
+ * preserved fds).
  *
  *     struct zone_enter_spec s = { .uuid = u, .init_pid = rs.pid, .pty = true };
  *     struct zone_session zs;
@@ -23,23 +26,30 @@
  *        "go"; C joins its v1 cgroups itself (no RCU wait, cgroup.h).
  *  C:    PR_SET_DUMPABLE 0; setns(init pidfd, USER|NS|PID|UTS|IPC|NET|
  *        CGROUP) in one call; clone3(CLONE_PARENT | CLONE_PIDFD) the session
- *        S (a child of P, inside the zone's pid ns); hand S's pidfd to P;
+ *        S (a child of P, inside the zone's pid ns); hand S's pidfd and
+ *        host pid (clone3's answer in C's own, the caller's, pid ns) to P;
  *        _exit.  C never runs anything in the zone and never outlives S's
  *        start, and P itself never joins any zone namespace.
  *  S:    become zone root; read the user from the ZONE's /etc/passwd and
- *        /etc/group (parsed here: the host's NSS is never asked); drop the
- *        bounding set (zone_caps_drop) and load the seccomp filter
- *        (zone_seccomp_load), both while still zone root, as init got
- *        them; setgroups/setresgid/setresuid to the user; setsid; with a
+ *        /etc/group (zone-enter-user.c: the host's NSS is never asked; or
+ *        the OCI ids as given); drop the bounding set (zone_caps_drop) and
+ *        load the seccomp filter (zone_seccomp_load), both while still zone
+ *        root, as init got them; OCI: narrow the bounding set, the extra
+ *        filter unless no_new_privs, PR_SET_KEEPCAPS;
+ *        setgroups/setresgid/setresuid to the user; OCI: the capability
+ *        masks (capset, ambient raise); setsid; with a
  *        pty: open the zone's /dev/ptmx (as the user, so the pts is the
  *        user's; when the zone's bounded /dev/pts has none left, the ptmx
  *        of a one-pty devpts instance P made before the clone, zone-dev.c),
  *        TIOCGPTPEER for the slave, make it the controlling tty and 0/1/2,
- *        hand the master to P; else dup stdio[] to 0/1/2; chdir home; a
- *        fresh environment (HOME, SHELL, USER, LOGNAME, PATH, TERM); every
- *        fd >= 3 CLOEXEC (close_range); default signal dispositions, empty
- *        mask; not dumpable; parent death -> SIGHUP; execve from the
- *        zone's file system.  A failure goes up the socket as one message;
+ *        hand the master to P; else dup stdio[] to 0/1/2; chdir to cwd
+ *        (resolved in the zone, no magic links) or home; a fresh
+ *        environment (HOME, SHELL, USER, LOGNAME, PATH, TERM) unless envp
+ *        is given; every fd >= 3 (>= 3 + preserve_fds) CLOEXEC
+ *        (close_range); default signal dispositions, empty mask; not
+ *        dumpable; parent death -> SIGHUP; OCI: NO_NEW_PRIVS and then the
+ *        extra filter; execve from the zone's file system (the command
+ *        searched in envp's PATH when given).  A failure goes up the socket as one message;
  *        S _exit()s.
  *  P:    reads the socket until EOF (S exec'd, C gone), reaps C.
  * Helpers in C and S never allocate (fixed buffers), never log.
@@ -58,7 +68,13 @@
  * zone cannot see it.  With a pty the caller's terminal is never handed to
  * the zone (only the zone's own pty); without one the session gets pipes
  * only (check_stdio refuses anything else), so no file, terminal or socket
- * of the caller is ever the tenant's to truncate or keep.
+ * of the caller is ever the tenant's to truncate or keep.  The OCI exec
+ * (oci_stdio, preserve_fds) is the one exception, and a narrow one: its
+ * caller (containerd's shim, conmon) hands over fds it chose for the
+ * process, as it does to runc, and only FIFOs, AF_UNIX sockets, /dev/null
+ * and regular files opened write-only pass; directories, block devices,
+ * other devices and O_PATH fds are refused (zone-enter-oci.c says why
+ * each allowed type gives the zone nothing but its own bytes).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -85,51 +101,15 @@
 #include "fsutil.h"
 #include "macro.h"
 #include "util.h"
+#include "zone-enter-internal.h"
 #include "zone-internal.h"
 #include "zone.h"
 
 #define ENTER_NS_FLAGS                                                                             \
 	(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | \
 	 CLONE_NEWCGROUP)
-#define ENTER_TEXT_MAX	 400
-#define ENTER_LINE_MAX	 2048
-#define ENTER_FILE_MAX	 (4u << 20) /* bytes of passwd/group we read */
-#define ENTER_GROUPS_MAX 64
 #define ENTER_CGROUP_MAX 65536
 #define ENTER_TERM_MAX	 128
-
-#define PATH_ROOT "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-#define PATH_USER "/usr/local/bin:/usr/bin:/bin"
-
-enum { M_GO = 'G', M_PIDFD = 'P', M_MASTER = 'M', M_ERROR = 'E' };
-
-struct enter_msg {
-	char tag;
-	char prop[12]; /* "", "user" or "command" */
-	int errnum;
-	int pts;
-	char text[ENTER_TEXT_MAX];
-};
-
-struct enter_user {
-	uid_t uid;
-	gid_t gid;
-	char name[256];
-	char home[PATH_MAX];
-	char shell[PATH_MAX];
-	gid_t groups[ENTER_GROUPS_MAX];
-	int ngroups;
-};
-
-struct enter_child {
-	const struct zone_enter_spec *s;
-	const struct cgroup_join *join; /* the zone's cgroups (cgroup.h) */
-	int init_pidfd;
-	int sock;
-	int own_pts; /* pty: a devpts instance of P's, for when the zone has none left */
-	struct enter_user u;
-	struct enter_msg err;
-};
 
 /* ---- messages over the socketpair ---- */
 
@@ -184,9 +164,7 @@ static ssize_t recv_msg(int sock, struct enter_msg *m, int *fd)
 	return n;
 }
 
-/* In C or S: record the one failure; returns -errnum. */
-_printf_(4, 5) static int child_fail(struct enter_child *c, int errnum, const char *prop,
-				     const char *fmt, ...)
+int enter_fail(struct enter_child *c, int errnum, const char *prop, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -203,7 +181,7 @@ _printf_(4, 5) static int child_fail(struct enter_child *c, int errnum, const ch
 /* In C or S: copy a library error into the message. */
 static int child_fail_err(struct enter_child *c, struct zh_error *e)
 {
-	int r = child_fail(c, e->errnum ? e->errnum : EIO, NULL, "%s",
+	int r = enter_fail(c, e->errnum ? e->errnum : EIO, NULL, "%s",
 			   e->msg ? e->msg : "unknown error");
 
 	zh_error_clear(e);
@@ -216,191 +194,13 @@ _Noreturn static void child_exit(struct enter_child *c, int code)
 	_exit(code);
 }
 
-/* ---- the zone's /etc/passwd and /etc/group, without allocating ---- */
-
-struct line_reader {
-	int fd;
-	size_t off, len, total;
-	bool eof;
-	char buf[4096];
-};
-
-/* Next byte, or -1 at EOF (a read error or ENTER_FILE_MAX count as EOF). */
-static int next_byte(struct line_reader *r)
-{
-	if (r->off == r->len) {
-		ssize_t n;
-
-		if (r->eof)
-			return -1;
-		do
-			n = read(r->fd, r->buf, sizeof(r->buf));
-		while (n < 0 && errno == EINTR);
-		if (n <= 0 || (r->total += (size_t)n) > ENTER_FILE_MAX) {
-			r->eof = true;
-			return -1;
-		}
-		r->off = 0;
-		r->len = (size_t)n;
-	}
-	return (unsigned char)r->buf[r->off++];
-}
-
-/* Next line that fits in out (longer ones are skipped); false at EOF. */
-static bool next_line(struct line_reader *r, char *out, size_t size)
-{
-	for (;;) {
-		size_t n = 0;
-		bool toolong = false;
-		int ch;
-
-		while ((ch = next_byte(r)) >= 0 && ch != '\n') {
-			if (n + 1 < size)
-				out[n++] = (char)ch;
-			else
-				toolong = true;
-		}
-		out[n] = '\0';
-		if (ch < 0 && n == 0)
-			return false;
-		if (!toolong)
-			return true;
-	}
-}
-
-/*
- * Open a file of the zone for reading: non-blocking, not through a symlink
- * at its end nor a /proc magic link on the way (S runs as zone root and
- * holds fds of the caller), a regular file only (no FIFO, no device).
- */
-static int open_zone_file(const char *path)
-{
-	struct open_how how = {.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | O_NOFOLLOW,
-			       .resolve = RESOLVE_NO_MAGICLINKS};
-	struct stat st;
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	return fd;
-}
-
-/* Split line on ':' into at most n fields (in place); returns the count. */
-static size_t split_fields(char *line, char **f, size_t n)
-{
-	size_t i = 0;
-
-	f[i++] = line;
-	for (char *p = line; *p && i < n; p++)
-		if (*p == ':') {
-			*p = '\0';
-			f[i++] = p + 1;
-		}
-	return i;
-}
-
-static bool parse_id(const char *s, uint32_t *out)
-{
-	uint64_t v;
-
-	if (util_parse_u64(s, &v) < 0 || v >= UINT32_MAX)
-		return false;
-	*out = (uint32_t)v;
-	return true;
-}
-
-static void copy_str(char *dst, size_t size, const char *src)
-{
-	snprintf(dst, size, "%s", src);
-}
-
-/* passwd line -> u when its name is `name`. */
-static bool match_passwd(char *line, const char *name, struct enter_user *u)
-{
-	char *f[7];
-	uint32_t uid, gid;
-
-	if (split_fields(line, f, 7) != 7 || !streq(f[0], name) || !parse_id(f[2], &uid) ||
-	    !parse_id(f[3], &gid))
-		return false;
-	u->uid = uid;
-	u->gid = gid;
-	copy_str(u->name, sizeof(u->name), f[0]);
-	copy_str(u->home, sizeof(u->home), *f[5] ? f[5] : "/");
-	copy_str(u->shell, sizeof(u->shell), *f[6] ? f[6] : "/bin/sh");
-	return true;
-}
-
-static int lookup_user(struct enter_child *c)
-{
-	const char *name = c->s->user ? c->s->user : "root";
-	struct line_reader r = {.fd = -EBADF};
-	char line[ENTER_LINE_MAX];
-	bool found = false;
-
-	r.fd = open_zone_file("/etc/passwd");
-	if (r.fd >= 0) {
-		while (!found && next_line(&r, line, sizeof(line)))
-			found = match_passwd(line, name, &c->u);
-		close(r.fd);
-	}
-	if (found)
-		return 0;
-	if (!c->s->user) { /* no passwd entry for root: still log in */
-		c->u = (struct enter_user){.uid = 0, .gid = 0};
-		copy_str(c->u.name, sizeof(c->u.name), "root");
-		copy_str(c->u.home, sizeof(c->u.home), "/");
-		copy_str(c->u.shell, sizeof(c->u.shell), "/bin/sh");
-		return 0;
-	}
-	return child_fail(c, ENOENT, "user", "zlogin: user '%s' does not exist in zone %s", name,
-			  c->s->uuid);
-}
-
-/* Does the comma-separated member list contain name? */
-static bool has_member(char *list, const char *name)
-{
-	char *save = NULL;
-
-	for (char *m = strtok_r(list, ",", &save); m; m = strtok_r(NULL, ",", &save))
-		if (streq(m, name))
-			return true;
-	return false;
-}
-
-/* Supplementary groups, as initgroups() would: the primary one and every membership. */
-static void lookup_groups(struct enter_user *u)
-{
-	struct line_reader r = {.fd = -EBADF};
-	char line[ENTER_LINE_MAX];
-
-	u->groups[0] = u->gid;
-	u->ngroups = 1;
-	r.fd = open_zone_file("/etc/group");
-	if (r.fd < 0)
-		return;
-	while (u->ngroups < ENTER_GROUPS_MAX && next_line(&r, line, sizeof(line))) {
-		char *f[4];
-		uint32_t gid;
-
-		if (split_fields(line, f, 4) == 4 && parse_id(f[2], &gid) && gid != u->gid &&
-		    has_member(f[3], u->name))
-			u->groups[u->ngroups++] = gid;
-	}
-	close(r.fd);
-}
-
 /* ---- the session process S ---- */
 
 static int become(struct enter_child *c, uid_t uid, gid_t gid, size_t n, const gid_t *groups)
 {
 	if (setgroups(n, groups) < 0 || setresgid(gid, gid, gid) < 0 ||
 	    setresuid(uid, uid, uid) < 0)
-		return child_fail(c, errno, NULL,
+		return enter_fail(c, errno, NULL,
 				  "zlogin: cannot become uid %u gid %u in the zone: %m",
 				  (unsigned)uid, (unsigned)gid);
 	return 0;
@@ -433,12 +233,12 @@ static int zone_master(struct enter_child *c, int *n)
 
 	if (m >= 0 || c->own_pts < 0)
 		return m >= 0 ? m
-			      : child_fail(c, e, NULL,
+			      : enter_fail(c, e, NULL,
 					   "zlogin: cannot get a pty from the zone's /dev/ptmx: %s",
 					   strerror(e));
 	m = open_master(c->own_pts, "ptmx", n);
 	if (m < 0)
-		return child_fail(c, errno, NULL, "zlogin: no pty in the zone, nor of ours: %m");
+		return enter_fail(c, errno, NULL, "zlogin: no pty in the zone, nor of ours: %m");
 	*n = -1;
 	return m;
 }
@@ -459,14 +259,14 @@ static int pty_setup(struct enter_child *c)
 		int e = errno;
 
 		close(m);
-		return child_fail(c, e, NULL, "zlogin: cannot set up the session's pty %d: %m", n);
+		return enter_fail(c, e, NULL, "zlogin: cannot set up the session's pty %d: %m", n);
 	}
 	if (sl > 2)
 		close(sl);
 	struct enter_msg msg = {.tag = M_MASTER, .pts = n};
 	int r = send_msg(c->sock, &msg, m);
 	close(m);
-	return r < 0 ? child_fail(c, -r, NULL, "zlogin: cannot hand over the pty: %m") : 0;
+	return r < 0 ? enter_fail(c, -r, NULL, "zlogin: cannot hand over the pty: %m") : 0;
 }
 
 /* stdio[] onto 0/1/2 (through copies above 2, so any order of sources works). */
@@ -480,11 +280,11 @@ static int stdio_setup(struct enter_child *c)
 		tmp[i] = src >= 0 ? fcntl(src, F_DUPFD_CLOEXEC, 3)
 				  : open("/dev/null", O_RDWR | O_CLOEXEC | O_NOCTTY);
 		if (tmp[i] < 0)
-			return child_fail(c, errno, NULL, "zlogin: cannot set up fd %d: %m", i);
+			return enter_fail(c, errno, NULL, "zlogin: cannot set up fd %d: %m", i);
 	}
 	for (int i = 0; i < 3; i++)
 		if (dup2(tmp[i], i) < 0)
-			return child_fail(c, errno, NULL, "zlogin: cannot set up fd %d: %m", i);
+			return enter_fail(c, errno, NULL, "zlogin: cannot set up fd %d: %m", i);
 	return 0;
 }
 
@@ -531,10 +331,10 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* execvp() over the session's PATH; returns the errno to report. */
-static int exec_search(char *const *argv, char *const *envp, bool root)
+/* execvp() over path; returns the errno to report. */
+static int exec_search(char *const *argv, char *const *envp, const char *path)
 {
-	const char *p = root ? PATH_ROOT : PATH_USER;
+	const char *p = path;
 	char full[PATH_MAX];
 	int err = ENOENT;
 
@@ -564,45 +364,59 @@ static int session_exec(struct enter_child *c)
 	char argv0[PATH_MAX + 1];
 	char *login[2] = {argv0, NULL};
 	struct enter_env env;
+	char *const *envp = c->s->envp ? c->s->envp : env.v;
 	int e;
 
 	env_build(c, &env);
+	if (enter_oci_seccomp(c, true) < 0) /* no_new_privs: the last thing before execve */
+		return -c->err.errnum;
 	if (!argv || !argv[0]) { /* login shell: "-sh" */
 		const char *b = strrchr(c->u.shell, '/');
 
 		snprintf(argv0, sizeof(argv0), "-%s", b ? b + 1 : c->u.shell);
-		execve(c->u.shell, login, env.v);
+		execve(c->u.shell, login, envp);
 		e = errno;
-		return child_fail(c, e, "command", "zlogin: %s: %m", c->u.shell);
+		return enter_fail(c, e, "command", "zlogin: %s: %m", c->u.shell);
 	}
-	e = exec_search(argv, env.v, c->u.uid == 0);
+	e = exec_search(argv, envp, enter_oci_path(c));
 	if (e == ENOENT)
-		return child_fail(c, e, "command", "zlogin: %s: command not found", argv[0]);
-	return child_fail(c, e, "command", "zlogin: %s: %m", argv[0]);
+		return enter_fail(c, e, "command", "zlogin: %s: command not found", argv[0]);
+	return enter_fail(c, e, "command", "zlogin: %s: %m", argv[0]);
+}
+
+/* Zone root, then the user, with the zone's caps and filter (and the OCI masks). */
+static int session_identity(struct enter_child *c)
+{
+	struct zh_error e = ZH_ERROR_INIT;
+
+	if (become(c, 0, 0, 0, NULL) < 0 || enter_user_lookup(c) < 0)
+		return -c->err.errnum;
+	if (zone_caps_drop(&e) < 0 || zone_seccomp_load(&e) < 0) /* both as zone root */
+		return child_fail_err(c, &e);
+	if (enter_oci_bound(c) < 0 || enter_oci_seccomp(c, false) < 0 ||
+	    enter_oci_keepcaps(c, true) < 0)
+		return -c->err.errnum;
+	if (become(c, c->u.uid, c->u.gid, (size_t)c->u.ngroups, c->u.groups) < 0)
+		return -c->err.errnum;
+	return enter_oci_keepcaps(c, false) < 0 ? -c->err.errnum : enter_oci_caps(c);
 }
 
 static int session_prepare(struct enter_child *c)
 {
-	struct zh_error e = ZH_ERROR_INIT;
-
-	if (become(c, 0, 0, 0, NULL) < 0 || lookup_user(c) < 0)
-		return -c->err.errnum;
-	lookup_groups(&c->u);
-	if (zone_caps_drop(&e) < 0 || zone_seccomp_load(&e) < 0) /* both as zone root */
-		return child_fail_err(c, &e);
-	if (become(c, c->u.uid, c->u.gid, (size_t)c->u.ngroups, c->u.groups) < 0)
+	if (session_identity(c) < 0)
 		return -c->err.errnum;
 	if (setsid() < 0)
-		return child_fail(c, errno, NULL, "zlogin: setsid: %m");
-	if ((c->s->pty ? pty_setup(c) : stdio_setup(c)) < 0)
+		return enter_fail(c, errno, NULL, "zlogin: setsid: %m");
+	if ((c->s->pty ? pty_setup(c) : stdio_setup(c)) < 0 || enter_oci_chdir(c) < 0 ||
+	    enter_oci_fds(c) < 0)
 		return -c->err.errnum;
-	if (chdir(c->u.home) < 0 && chdir("/") < 0)
-		return child_fail(c, errno, NULL, "zlogin: cannot chdir to /: %m");
-	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
-		return child_fail(c, errno, NULL, "zlogin: close_range: %m");
 	reset_signals();
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 || prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0)
-		return child_fail(c, errno, NULL, "zlogin: prctl: %m");
+	/* zlogin's session ends with zlogin; an OCI exec outlives the runtime (§24.3) */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ||
+	    (!c->s->outlive_caller && prctl(PR_SET_PDEATHSIG, SIGHUP, 0, 0, 0) < 0))
+		return enter_fail(c, errno, NULL, "zlogin: prctl: %m");
+	if (c->s->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return enter_fail(c, errno, "no_new_privs", "zone_enter: no_new_privs: %m");
 	return 0;
 }
 
@@ -623,20 +437,20 @@ static pid_t outer_enter(struct enter_child *c, int *pidfd)
 	pid_t pid;
 
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return child_fail(c, errno, NULL, "zlogin: prctl: %m");
+		return enter_fail(c, errno, NULL, "zlogin: prctl: %m");
 	if (setns(c->init_pidfd, ENTER_NS_FLAGS) < 0) {
 		if (errno == ESRCH)
-			return child_fail(c, ESRCH, NULL, "zlogin: zone %s is not running",
+			return enter_fail(c, ESRCH, NULL, "zlogin: zone %s is not running",
 					  c->s->uuid);
-		return child_fail(c, errno, NULL, "zlogin: cannot enter zone %s: %m", c->s->uuid);
+		return enter_fail(c, errno, NULL, "zlogin: cannot enter zone %s: %m", c->s->uuid);
 	}
 	a.flags = CLONE_PARENT | CLONE_PIDFD;
 	a.pidfd = (uint64_t)(uintptr_t)pidfd;
 	pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 	if (pid < 0 && errno == ENOMEM) /* the zone's pid ns has no init any more */
-		return child_fail(c, ESRCH, NULL, "zlogin: zone %s is not running", c->s->uuid);
+		return enter_fail(c, ESRCH, NULL, "zlogin: zone %s is not running", c->s->uuid);
 	if (pid < 0)
-		return child_fail(c, errno, NULL, "zlogin: cannot start a process in zone %s: %m",
+		return enter_fail(c, errno, NULL, "zlogin: cannot start a process in zone %s: %m",
 				  c->s->uuid);
 	return pid;
 }
@@ -650,7 +464,7 @@ _Noreturn static void outer_main(struct enter_child *c)
 	if (recv_msg(c->sock, &go, &fd) <= 0 || go.tag != M_GO)
 		_exit(1);		     /* P gave up: it reaps us */
 	if (cgroup_join_self(c->join) < 0) { /* v1: C moves itself (cgroup.h) */
-		child_fail(c, errno, NULL, "zlogin: cannot join the cgroups of zone %s: %m",
+		enter_fail(c, errno, NULL, "zlogin: cannot join the cgroups of zone %s: %m",
 			   c->s->uuid);
 		child_exit(c, 1);
 	}
@@ -659,6 +473,7 @@ _Noreturn static void outer_main(struct enter_child *c)
 		child_exit(c, 1);
 	if (pid == 0)
 		session_main(c);
+	m.pid = pid; /* C's own pid namespace is the caller's: the host view */
 	_exit(send_msg(c->sock, &m, pidfd) < 0 ? 1 : 0);
 }
 
@@ -765,6 +580,7 @@ static int collect(int sock, struct zone_session *zs, struct enter_msg *fail)
 			return (int)n;
 		if (m.tag == M_PIDFD && fd >= 0 && zs->pidfd < 0) {
 			zs->pidfd = fd;
+			zs->pid = m.pid;
 		} else if (m.tag == M_MASTER && fd >= 0 && zs->master_fd < 0) {
 			zs->master_fd = fd;
 			zs->pts = m.pts;
@@ -824,19 +640,20 @@ static int run_outer(const struct zone_enter_spec *s, int sock, struct zone_sess
  * Without a pty the session's 0-2 must be pipes (or -1: /dev/null): the
  * caller relays them.  A file, terminal or socket of the caller handed to
  * the zone would stay the tenant's to truncate, read or write into after
- * the session ended.
+ * the session ended.  The OCI exec widens this (oci_stdio, preserve_fds:
+ * zone-enter-oci.c).
  */
 static int check_stdio(const struct zone_enter_spec *s, struct zh_error *err)
 {
 	struct stat st;
 
-	for (int i = 0; !s->pty && i < 3; i++)
+	for (int i = 0; !s->pty && !s->oci_stdio && i < 3; i++)
 		if (s->stdio[i] >= 0 && (fstat(s->stdio[i], &st) < 0 || !S_ISFIFO(st.st_mode)))
 			return zh_error_set(err, EINVAL, NULL,
 					    "zlogin: the session's fd %d must be a pipe the caller "
 					    "relays",
 					    i);
-	return 0;
+	return s->oci_stdio || s->preserve_fds ? enter_oci_check_fds(s, err) : 0;
 }
 
 /*
@@ -860,7 +677,7 @@ static int use_zlogin_leaf(const char *uuid, struct cgroup_join *j, struct zh_er
 
 int zone_enter(const struct zone_enter_spec *s, struct zone_session *out, struct zh_error *err)
 {
-	struct zone_session zs = {.pidfd = -EBADF, .master_fd = -EBADF, .pts = -1};
+	struct zone_session zs = {.pid = -1, .pidfd = -EBADF, .master_fd = -EBADF, .pts = -1};
 	_cleanup_close_ int init_fd = -EBADF, cfd = -EBADF;
 	int sv[2], r;
 	pid_t cpid;

@@ -12,9 +12,9 @@
  * is mounted nosuid,nodev, pool.c).  The clone clears nosuid: inside the
  * zone, setuid binaries and file capabilities work (Debian's su, ping).
  *
- *     zone_idmap_open(root, &tree, &err);        parent, before clone3
+ *     zone_idmap_open(root, base, &tree, &mapped, &err);   parent, before clone3
  *     ... clone3, write the child's uid/gid maps ...
- *     zone_idmap_apply(tree, child_pid, &err);   parent
+ *     zone_idmap_apply(tree, mapped, child_pid, &err);     parent
  *     zone_idmap_attach(&c);                     child, in its mount ns
  *
  * How (docs/architecture.md §8): the tree is
@@ -34,6 +34,9 @@
  * /proc, /sys, /dev ... mounted in it would appear in the host's mount
  * table, and pivot_root refuses a shared new root.
  *
+ * An overlayfs root (an OCI container's, §24.3) cannot be idmapped as a
+ * whole: zone-ovl.c mounts it anew on idmapped layers, already mapped.
+ *
  * Invariants: nothing is ever mounted on the host side; the tree is nodev,
  * and setuid only inside the zone's own mount namespace; root is opened
  * without following a link.
@@ -49,7 +52,8 @@
 #include "macro.h"
 #include "zone-internal.h"
 
-int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
+int zone_idmap_open(const char *root, uid_t id_base, int *tree_fd, bool *mapped,
+		    struct zh_error *err)
 {
 	int r;
 	int fd = open_tree(AT_FDCWD, root,
@@ -58,6 +62,12 @@ int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err)
 	if (fd < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot clone the mount tree of zone root %s: %m", root);
+	*mapped = false;
+	if (zone_ovl_is(fd)) { /* an overlay: made anew on idmapped layers (zone-ovl.c) */
+		close(fd);
+		*mapped = true;
+		return zone_ovl_open(root, id_base, tree_fd, err);
+	}
 	/* Private before anything is mounted in it (docs/architecture.md §10). */
 	r = fsutil_tree_private(fd, 0, true);
 	if (r < 0) {
@@ -90,7 +100,7 @@ static int idmap_fs(const struct zone_fs *f, int userns, struct zh_error *err)
 			    "filesystems: cannot set up a bind mount: %m");
 }
 
-int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pid,
+int zone_idmap_apply(int tree_fd, bool mapped, const struct zone_fs *fs, size_t nfs, pid_t pid,
 		     struct zh_error *err)
 {
 	char path[64];
@@ -99,7 +109,8 @@ int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pi
 	_cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
 	if (ns < 0)
 		return zh_error_set(err, errno, NULL, "cannot open %s: %m", path);
-	if (setattr(tree_fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, ns) < 0)
+	if (!mapped &&
+	    setattr(tree_fd, MOUNT_ATTR_IDMAP | MOUNT_ATTR_NODEV, MOUNT_ATTR_NOSUID, ns) < 0)
 		return zh_error_set(err, errno, NULL,
 				    "cannot make the idmapped mount of the zone root: %m");
 	for (size_t i = 0; i < nfs; i++)

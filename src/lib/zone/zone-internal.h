@@ -19,6 +19,7 @@
 #define ZH_ZONE_INTERNAL_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "cgroup.h"
@@ -30,6 +31,16 @@
 #define ZONE_FS_MAX	   64  /* `filesystems` entries a zone may have */
 #define ZONE_PTY_MAX	   256 /* ptys of a zone's /dev/pts (zone-dev.c) */
 #define ZONE_TTY_GID	   5   /* the zone's "tty" group: its pts belong to it */
+#define ZONE_GIDS_MAX	   64  /* supplementary groups of a zone_run process */
+#define ZONE_RUN_FD_HIGH   (3 + ZONE_RUN_FDS_MAX + 16) /* scratch fds sit above the kept ones */
+
+/* A process's ids (zone-user.c). */
+struct zone_ids {
+	uid_t uid;
+	gid_t gid;
+	gid_t gids[ZONE_GIDS_MAX];
+	size_t ngids;
+};
 
 /* One `filesystems` entry: a detached clone of its source, and its attributes. */
 struct zone_fs {
@@ -54,15 +65,77 @@ struct zone_child {
 	int pts_fd;		     /* the zone's devpts, made by the parent (detached) */
 	struct zone_fs *fs;	     /* `filesystems`, opened by the parent */
 	size_t nfs;
+	/* zone_run (zone-extra.c, zone-run.c): */
+	struct zone_fs *xfs; /* one per s->run->mounts[]: a bind's detached tree, or fd -1 */
+	int sys_fd;	     /* a sysfs of the joined network namespace (parent-made), or -1 */
+	int gate_fd;	     /* our copy of s->run->gate_fd */
+	bool extra_loaded;   /* the extra seccomp program is loaded */
 	int errnum;
 	char msg[ZONE_CHILD_MSG_MAX];
 };
 
-/* zone-ns.c: record the child's one failure; returns -errnum. */
+/* zone-child.c: record the child's one failure; returns -errnum. */
 int zone_child_fail(struct zone_child *c, int errnum, const char *fmt, ...) _printf_(3, 4);
 
-/* zone-idmap.c, parent: a detached recursive clone of root (O_PATH fd). */
-int zone_idmap_open(const char *root, int *tree_fd, struct zh_error *err);
+/* zone-child.c: no blocked or ignored signal, whatever the caller had. */
+void zone_child_signals(void);
+
+/* One message up the error pipe: a failure, or (errnum 0, full size) "at the gate". */
+struct zone_child_msg {
+	int errnum;
+	char msg[ZONE_CHILD_MSG_MAX];
+};
+
+/* zone-child.c: tell the parent the child waits at the gate (a record with errnum 0). */
+void zone_child_ready(struct zone_child *c);
+
+/* zone-user.c, child after pivot: "uid[:gid]" / "name[:group]" from the zone's /etc. */
+int zone_user_resolve(struct zone_child *c, const char *spec, struct zone_ids *ids);
+
+/* zone-run.c, child after pivot: stdio, user, caps, gate, exec of s->run's process. */
+int zone_run_exec(struct zone_child *c);
+
+/*
+ * zone-extra.c, parent before clone3: check s->run's mounts and join
+ * paths, clone each bind's source (detached, private) into xfs[] (fd -1
+ * for a non-bind); *sys_fd a sysfs of the joined netns, or -1.
+ */
+int zone_extra_open(const struct zone_spec *s, struct zone_fs *xfs, int *sys_fd,
+		    struct zh_error *err);
+
+/* zone-extra.c, parent: idmap the binds' trees through pid's user namespace. */
+int zone_extra_idmap(const struct zone_spec *s, struct zone_fs *xfs, pid_t pid,
+		     struct zh_error *err);
+
+/* zone-extra.c, child before pivot: the extra mounts, masked and read-only paths, root ro. */
+int zone_extra_setup(struct zone_child *c);
+
+/* zone-extra.c, child: /sys for a joined netns (c->sys_fd moved on it); 1 when done. */
+int zone_extra_sys(struct zone_child *c);
+
+/*
+ * zone-join.c, parent: enter the namespaces s->run joins (saving ours in
+ * saved[]), and come back.  The flags of the joined ones leave clone3's.
+ */
+int zone_join_enter(const struct zone_spec *s, int saved[ZONE_JOIN_N], struct zh_error *err);
+void zone_join_leave(int saved[ZONE_JOIN_N]);
+unsigned long zone_join_flags(const struct zone_spec *s);
+
+/* zone-caps.c: the capability masks of a zone_run process (never beyond the zone's). */
+int zone_caps_bound(uint64_t keep, struct zh_error *err);
+int zone_caps_set(uint64_t eff, uint64_t perm, uint64_t inh, uint64_t amb, struct zh_error *err);
+
+/*
+ * zone-idmap.c, parent: a detached recursive clone of root (O_PATH fd); an
+ * overlayfs root is mounted anew on idmapped layers (zone-ovl.c) and
+ * *mapped says it needs no idmapping of its own.
+ */
+int zone_idmap_open(const char *root, uid_t id_base, int *tree_fd, bool *mapped,
+		    struct zh_error *err);
+
+/* zone-ovl.c: is fd on overlayfs; the overlay at root remade on idmapped layers. */
+bool zone_ovl_is(int fd);
+int zone_ovl_open(const char *root, uid_t id_base, int *tree_fd, struct zh_error *err);
 
 /*
  * zone-mount.c, parent, before clone3: check each `filesystems` entry,
@@ -76,7 +149,7 @@ int zone_fs_open(const struct zone_spec *s, struct zone_fs *fs, size_t *n, struc
  * `filesystems` trees (with their attributes) through the user namespace
  * of process pid, whose maps are written.
  */
-int zone_idmap_apply(int tree_fd, const struct zone_fs *fs, size_t nfs, pid_t pid,
+int zone_idmap_apply(int tree_fd, bool mapped, const struct zone_fs *fs, size_t nfs, pid_t pid,
 		     struct zh_error *err);
 
 /* zone-idmap.c, child: attach the tree on s->root in the child's mount ns. */

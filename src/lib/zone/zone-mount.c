@@ -49,6 +49,9 @@
  *                     socket's host directory, read-only, nosuid,nodev,noexec
  *   /native/usr/sbin/mdata-{get,put,delete,list}
  *                     the static guest tool, read-only, nosuid,nodev
+ *   <zone_run>        a docker zone's or OCI container's binds, tmpfs,
+ *                     masked and read-only paths, then the root made
+ *                     read-only if asked (zone-extra.c)
  *
  * A `filesystems` source is a plain absolute path (no empty, "." or ".."
  * component) resolved with openat2(RESOLVE_NO_SYMLINKS): a symlink anywhere
@@ -143,7 +146,9 @@ static int setup_proc(struct zone_child *c)
 
 static int setup_sys(struct zone_child *c)
 {
-	if (zone_mount_fs(c, "/sys", "sysfs", MS_RDONLY | FS_SAFE, NULL) < 0)
+	int r = zone_extra_sys(c); /* a joined network namespace's, made by the parent */
+
+	if (r < 0 || (r == 0 && zone_mount_fs(c, "/sys", "sysfs", MS_RDONLY | FS_SAFE, NULL) < 0))
 		return -c->errnum;
 	return mask_dir(c, "/sys/firmware");
 }
@@ -500,7 +505,7 @@ int zone_mount_setup(struct zone_child *c)
 {
 	if (setup_proc(c) < 0 || setup_sys(c) < 0 || setup_cgroup(c) < 0 || zone_dev_setup(c) < 0 ||
 	    setup_boot_id(c) < 0 || setup_tmp(c) < 0 || setup_filesystems(c) < 0 ||
-	    zone_mdata_setup(c) < 0)
+	    zone_mdata_setup(c) < 0 || zone_extra_setup(c) < 0)
 		return -c->errnum;
 	return pivot(c);
 }

@@ -152,18 +152,6 @@ static int child_privs(struct zone_child *c)
 	return 0;
 }
 
-/* init starts with no blocked or ignored signal, whatever the caller had. */
-static void child_signals(void)
-{
-	sigset_t none;
-
-	for (int sig = 1; sig < NSIG; sig++)
-		if (sig != SIGKILL && sig != SIGSTOP)
-			signal(sig, SIG_DFL);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-}
-
 static int child_exec(struct zone_child *c)
 {
 	const char *init = c->s->argv[0];
@@ -171,7 +159,7 @@ static int child_exec(struct zone_child *c)
 	/* Every fd but 0-2 goes at exec; the error pipe stays till then. */
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		return zone_child_fail(c, errno, "close_range: %m");
-	child_signals();
+	zone_child_signals();
 	execve(init, c->s->argv, c->s->envp ? c->s->envp : default_env);
 	if (errno == ENOENT)
 		return zone_child_fail(c, ENOENT, "init \"%s\" not found in zone root", init);
@@ -190,19 +178,22 @@ static int child_run(struct zone_child *c)
 	if (child_wait_go(c) < 0 || zone_mount_prepare(c) < 0 || child_become_root(c) < 0 ||
 	    zone_mount_setup(c) < 0)
 		return -c->errnum;
-	if (s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
+	/* A joined UTS namespace is not the zone's: its name stays the owner's. */
+	bool own_uts = !(s->run && s->run->join[ZONE_JOIN_UTS]);
+	if (own_uts && s->hostname && sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return zone_child_fail(c, errno, "cannot set hostname \"%s\": %m", s->hostname);
-	if (child_memlock(c) < 0 || child_console(c) < 0 || child_privs(c) < 0)
+	if (child_memlock(c) < 0)
+		return -c->errnum;
+	if (s->run) /* a docker zone's or OCI container's process (zone-run.c) */
+		return (!s->run->stdio && child_console(c) < 0) ? -c->errnum : zone_run_exec(c);
+	if (child_console(c) < 0 || child_privs(c) < 0)
 		return -c->errnum;
 	return child_exec(c);
 }
 
 static _Noreturn void child_main(struct zone_child *c)
 {
-	struct {
-		int errnum;
-		char msg[ZONE_CHILD_MSG_MAX];
-	} m;
+	struct zone_child_msg m;
 
 	child_run(c);
 	m.errnum = c->errnum ? c->errnum : EIO;
@@ -219,7 +210,10 @@ struct spawn {
 	struct zone_child c;
 	struct zone_fs fs[ZONE_FS_MAX];
 	size_t nfs;
+	struct zone_fs xfs[ZONE_RUN_MOUNTS_MAX]; /* s->run's binds (zone-extra.c) */
+	int sys_fd;
 	int tree_fd;
+	bool tree_mapped; /* an overlay root, on idmapped layers already */
 	int pts_fd;
 	int sync_wr;
 	int err_rd;
@@ -311,9 +305,12 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 	struct clone_args a = {0};
 	int pidfd = -EBADF;
 
-	a.flags = ZONE_NS_FLAGS;
+	a.flags = ZONE_NS_FLAGS & ~zone_join_flags(sp->s);
+	if (sp->s->run && sp->s->run->clone_parent)
+		a.flags |= CLONE_PARENT; /* the caller's parent reaps it (docs §24.3) */
 	a.pidfd = (uint64_t)(uintptr_t)&pidfd;
-	a.exit_signal = SIGCHLD;
+	/* clone3 refuses an exit signal with CLONE_PARENT: the parent's own (SIGCHLD) is used */
+	a.exit_signal = (a.flags & CLONE_PARENT) ? 0 : SIGCHLD;
 	int cfd = sp->s->cgroup_fd >= 0 ? sp->s->cgroup_fd : sp->join.clone_fd;
 
 	if (cfd >= 0) {
@@ -325,14 +322,19 @@ static int do_clone(struct spawn *sp, struct zh_error *err)
 		a.flags |= CLONE_NEWCGROUP;
 	else
 		sp->c.cgroupns = true;
-	int dumpable, e;
+	int dumpable, e, saved[ZONE_JOIN_N];
 
-	if (owner_enter(sp->s->id_base, &dumpable, err) < 0)
+	if (zone_join_enter(sp->s, saved, err) < 0)
 		return -err->errnum;
+	if (owner_enter(sp->s->id_base, &dumpable, err) < 0) {
+		zone_join_leave(saved);
+		return -err->errnum;
+	}
 	pid_t pid = (pid_t)syscall(SYS_clone3, &a, sizeof(a));
 	if (pid != 0) {
 		e = errno;
 		owner_leave(dumpable);
+		zone_join_leave(saved);
 		errno = e;
 	}
 	if (pid < 0)
@@ -380,7 +382,8 @@ static int release(struct spawn *sp, struct zh_error *err)
 
 	if (write_map(sp->pid, "uid_map", s->id_base, err) < 0 ||
 	    write_map(sp->pid, "gid_map", s->id_base, err) < 0 ||
-	    zone_idmap_apply(sp->tree_fd, sp->fs, sp->nfs, sp->pid, err) < 0)
+	    zone_idmap_apply(sp->tree_fd, sp->tree_mapped, sp->fs, sp->nfs, sp->pid, err) < 0 ||
+	    (s->run && zone_extra_idmap(s, sp->xfs, sp->pid, err) < 0))
 		return -err->errnum;
 	/* The zone's root may manage its own cgroup subtree (systemd). */
 	if (s->cgroup_uuid && cgroup_chown(s->cgroup_uuid, s->id_base, s->id_base, err) < 0)
@@ -394,19 +397,19 @@ static int release(struct spawn *sp, struct zh_error *err)
 	return 0;
 }
 
-/* EOF on the error pipe: init was exec'd.  A message: the child failed. */
-static int await_exec(struct spawn *sp, struct zh_error *err)
+/*
+ * EOF on the error pipe: init was exec'd (0).  A message: the child failed.
+ * A full record with errnum 0: it waits at its gate (1).
+ */
+static int read_exec(int fd, struct zh_error *err)
 {
-	struct {
-		int errnum;
-		char msg[ZONE_CHILD_MSG_MAX];
-	} m;
+	struct zone_child_msg m;
 	size_t got = 0;
 	ssize_t n;
 
 	memset(&m, 0, sizeof(m));
 	do {
-		n = read(sp->err_rd, (char *)&m + got, sizeof(m) - 1 - got);
+		n = read(fd, (char *)&m + got, sizeof(m) - 1 - got);
 		if (n > 0)
 			got += (size_t)n;
 	} while ((n < 0 && errno == EINTR) || (n > 0 && got < sizeof(m) - 1));
@@ -414,9 +417,27 @@ static int await_exec(struct spawn *sp, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "error pipe: %m");
 	if (got == 0)
 		return 0;
+	if (got == sizeof(m) - 1 && m.errnum == 0)
+		return 1;
 	if (got <= sizeof(int) || m.errnum <= 0)
 		return zh_error_set(err, EIO, NULL, "zone set-up failed");
 	return zh_error_set(err, m.errnum, NULL, "%s", m.msg);
+}
+
+static int await_exec(struct spawn *sp, struct zh_error *err)
+{
+	return read_exec(sp->err_rd, err);
+}
+
+int zone_spawn_await_exec(struct zone_proc *p, struct zh_error *err)
+{
+	int r;
+
+	if (p->exec_fd < 0)
+		return 0;
+	r = read_exec(p->exec_fd, err);
+	closep(&p->exec_fd);
+	return r == 1 ? zh_error_set(err, EPROTO, NULL, "the process stopped twice") : r;
 }
 
 static void kill_child(struct spawn *sp)
@@ -436,6 +457,9 @@ static void spawn_close(struct spawn *sp)
 {
 	for (size_t i = 0; i < sp->nfs; i++)
 		closep(&sp->fs[i].fd);
+	for (size_t i = 0; sp->s->run && i < sp->s->run->nmounts; i++)
+		closep(&sp->xfs[i].fd);
+	closep(&sp->sys_fd);
 	closep(&sp->tree_fd);
 	closep(&sp->pts_fd);
 	closep(&sp->sync_wr);
@@ -453,11 +477,14 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 	    cgroup_join_open(sp->s->cgroup_uuid, &sp->join, err) < 0)
 		return -err->errnum;
 	sp->c.join = &sp->join;
-	if (zone_idmap_open(sp->s->root, &sp->tree_fd, err) < 0 ||
+	if (zone_idmap_open(sp->s->root, sp->s->id_base, &sp->tree_fd, &sp->tree_mapped, err) < 0 ||
 	    zone_fs_open(sp->s, sp->fs, &sp->nfs, err) < 0 ||
 	    zone_devpts_open(sp->s->id_base + ZONE_TTY_GID, ZONE_PTY_MAX, &sp->pts_fd, err) < 0 ||
+	    (sp->s->run && zone_extra_open(sp->s, sp->xfs, &sp->sys_fd, err) < 0) ||
 	    make_pipes(sp, syncp, errp, err) < 0)
 		return -err->errnum;
+	sp->c.xfs = sp->xfs;
+	sp->c.sys_fd = sp->sys_fd;
 	sp->c.tree_fd = sp->tree_fd;
 	sp->c.pts_fd = sp->pts_fd;
 	sp->c.fs = sp->fs;
@@ -475,9 +502,16 @@ static int spawn_run(struct spawn *sp, struct zh_error *err)
 
 static int check_spec(const struct zone_spec *s, struct zh_error *err)
 {
-	if (!s->root || !s->argv || !s->argv[0] || s->argv[0][0] != '/')
+	/* A zone_run process may name a program to look up in its PATH (zone-run.c). */
+	if (!s->root || !s->argv || !s->argv[0] || (!s->run && s->argv[0][0] != '/') ||
+	    !s->argv[0][0])
 		return zh_error_set(err, EINVAL, NULL,
 				    "zone spec needs a root and an absolute init path");
+	if (s->run && s->run->nmounts > ZONE_RUN_MOUNTS_MAX)
+		return zh_error_set(err, E2BIG, "mounts", "mounts: more than %d entries",
+				    ZONE_RUN_MOUNTS_MAX);
+	if (s->run && s->run->nkeep_fds > ZONE_RUN_FDS_MAX)
+		return zh_error_set(err, E2BIG, NULL, "more than %d fds to keep", ZONE_RUN_FDS_MAX);
 	if (s->id_base == 0 || s->id_base > UINT32_MAX - ZONE_ID_COUNT)
 		return zh_error_set(err, EINVAL, NULL, "bad zone id base %u", (unsigned)s->id_base);
 	return 0;
@@ -496,7 +530,10 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error
 		      .serial_src = -EBADF,
 		      .mdata_dir_src = -EBADF,
 		      .mdata_tool_src = -EBADF,
-		      .pts_fd = -EBADF},
+		      .pts_fd = -EBADF,
+		      .sys_fd = -EBADF,
+		      .gate_fd = -EBADF},
+		.sys_fd = -EBADF,
 		.tree_fd = -EBADF,
 		.pts_fd = -EBADF,
 		.sync_wr = -EBADF,
@@ -506,9 +543,13 @@ int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error
 		.join = {.n = 0, .clone_fd = -EBADF},
 	};
 
+	for (size_t i = 0; i < ZONE_RUN_MOUNTS_MAX; i++)
+		sp.xfs[i].fd = -EBADF;
 	if (check_spec(s, err) < 0)
 		return -err->errnum;
 	int r = spawn_run(&sp, err);
+	/* At the gate: the caller reads the rest of the error pipe after opening it. */
+	out->exec_fd = r == 1 ? TAKE_FD(sp.err_rd) : -EBADF;
 	spawn_close(&sp);
 	if (r < 0) {
 		kill_child(&sp);

@@ -8,7 +8,9 @@
  * mount namespace: never mounted on the host side).
  * Split by concern (docs/architecture.md §3, §8): zone-ns.c (clone3, sync, error pipe),
  * zone-idmap.c, zone-mount.c (root, /proc, /sys, /tmp, filesystems),
- * zone-dev.c, zone-seccomp.c, zone-caps.c.
+ * zone-dev.c, zone-seccomp.c, zone-caps.c; a docker zone's or OCI
+ * container's process (struct zone_run, §24.3): zone-run.c, zone-user.c,
+ * zone-extra.c (its mounts), zone-join.c (namespaces it joins).
  *
  *     struct zone_spec s = { .uuid = u, .root = "/zones/<u>/root", ... };
  *     struct zone_proc zp;
@@ -36,6 +38,8 @@
 #include "error.h"
 
 #define ZONE_ID_COUNT 65536u
+
+struct zone_run;
 
 struct zone_spec {
 	const char *uuid;
@@ -76,14 +80,95 @@ struct zone_spec {
 	 */
 	int (*before_release)(void *ctx, pid_t pid, struct zh_error *err);
 	void *hook_ctx;
+	/* The payload's process and fences beyond a zone's (docs/architecture.md §24.3); or NULL.
+	 */
+	const struct zone_run *run;
+};
+
+/*
+ * What a docker zone or an OCI container adds to a zone (zone-run.c,
+ * zone-user.c, zone-extra.c; docs/architecture.md §24.3).  Everything is
+ * optional; zeroes keep a zone's behaviour.  Nothing here can widen what
+ * a zone may do: capability masks are intersected with the zone's kept
+ * set, the extra seccomp program is loaded after the zone's own filter,
+ * every mount target is resolved inside the root.
+ */
+enum zone_ns_join { ZONE_JOIN_NET, ZONE_JOIN_IPC, ZONE_JOIN_UTS, ZONE_JOIN_PID, ZONE_JOIN_N };
+
+struct zone_rlimit {
+	int type; /* RLIMIT_* */
+	uint64_t soft, hard;
+};
+
+/* An extra mount: a bind of a host path, or a fresh tmpfs (or proc-less fs) with data. */
+struct zone_mount {
+	const char *dest;	 /* absolute, inside the zone root */
+	const char *type;	 /* "bind" or "tmpfs" (also "mqueue", "devpts" are skipped) */
+	const char *source;	 /* bind: absolute host path */
+	unsigned long long attr; /* MOUNT_ATTR_RDONLY | NOSUID | NODEV | NOEXEC ... */
+	const char *data;	 /* tmpfs: "size=...,mode=..." or NULL */
+	bool rec;		 /* rbind */
+};
+
+#define ZONE_RUN_FDS_MAX    64 /* extra fds a process may keep (--preserve-fds) */
+#define ZONE_RUN_MOUNTS_MAX 128
+
+struct zone_run {
+	const char *cwd; /* NULL: "/" */
+	/* user: "uid", "uid:gid", "name" or "name:group" resolved in the zone's /etc after pivot.
+	 */
+	const char *user;
+	bool ids; /* uid/gid/gids below are set (numeric; user ignored) */
+	uid_t uid;
+	gid_t gid;
+	const gid_t *gids; /* additional groups */
+	size_t ngids;
+	const struct zone_rlimit *rlimits;
+	size_t nrlimits;
+	bool caps; /* the five masks below are set (else the zone's kept set as it is) */
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	bool no_new_privs;
+	bool stdio; /* stdio_fds replace the console as 0, 1, 2 (-1: /dev/null) */
+	int stdio_fds[3];
+	const int *keep_fds; /* become the process's fds 3, 4, ... in this order */
+	size_t nkeep_fds;
+	/*
+	 * The start gate: the child does everything but the exec and waits
+	 * for one byte on it; EOF means "do not start" (it _exit()s).  -1: none.
+	 */
+	int gate_fd;
+	const void *seccomp; /* struct sock_fprog *, loaded after the zone's filter; or NULL */
+	bool clone_parent;   /* CLONE_PARENT: the caller's parent is the process's parent */
+	bool root_readonly;
+	char *const *masked_paths;   /* NULL-ended, or NULL */
+	char *const *readonly_paths; /* NULL-ended, or NULL */
+	const struct zone_mount *mounts;
+	size_t nmounts;
+	/* A namespace file to join instead of a new namespace (pid: refused, see zone-join.c). */
+	const char *join[ZONE_JOIN_N];
 };
 
 struct zone_proc {
 	pid_t pid; /* init, as seen from the host */
 	int pidfd;
+	/*
+	 * With s->run->gate_fd: zone_spawn() returns once the process waits at
+	 * the gate, and this is the read end of its error pipe, for
+	 * zone_spawn_await_exec() after the gate opened.  Else -EBADF.
+	 */
+	int exec_fd;
 };
 
+/*
+ * argv[0] of a zone_run process may be a bare name, looked up in the PATH
+ * of envp (default /usr/local/sbin:...:/bin) inside the zone; a missing
+ * one fails with "executable file not found in $PATH" (or "no such file
+ * or directory" for a path), the wording OCI callers classify.
+ */
 int zone_spawn(const struct zone_spec *s, struct zone_proc *out, struct zh_error *err);
+
+/* After the gate opened: 0 once the process exec'd (EOF), or its error.  Closes exec_fd. */
+int zone_spawn_await_exec(struct zone_proc *p, struct zh_error *err);
 
 /* Apply the zone's seccomp filter to the calling thread (also used by zlogin). */
 int zone_seccomp_load(struct zh_error *err);
@@ -122,9 +207,24 @@ const char *const *zone_caps_dropped(void);
  * Returns once the command has been exec'd.  Errors: -ESRCH when the zone
  * is not (or no longer) running; prop "user" for an unknown user; prop
  * "command" when the command cannot be exec'd (-ENOENT: not found).
+ *
+ * The OCI `exec` (zonehost-runc) sets the optional fields below the line;
+ * zeroed, the session is zlogin's.  envp replaces the whole environment
+ * (its PATH is searched); cwd (absolute, in the zone; prop "cwd");
+ * has_ids: uid/gid/groups (zone ids, at most 64 groups: prop "groups")
+ * instead of `user`; no_new_privs; has_caps: the five masks (bit n =
+ * capability n), always intersected with the zone's own set (zone-caps.c),
+ * never widened; extra_seccomp: loaded after the zone's own filter (with
+ * no_new_privs just before execve, else while still zone root), never
+ * instead of it; oci_stdio: stdio[] may also be /dev/null, FIFOs, regular
+ * files opened write-only, AF_UNIX sockets (prop "stdio"); preserve_fds:
+ * the caller's fds 3..3+N-1 pass through, checked the same way (prop
+ * "preserve_fds").  The design comment of zone-enter-oci.c says why each
+ * is safe.  Errors name the property.
  */
 struct termios;
 struct winsize;
+struct sock_fprog;
 
 struct zone_enter_spec {
 	const char *uuid;
@@ -136,9 +236,25 @@ struct zone_enter_spec {
 	const struct termios *termios; /* pty: initial modes, or NULL */
 	const struct winsize *winsize; /* pty: initial size, or NULL */
 	int stdio[3];		       /* no pty: the session's 0, 1, 2 (pipes, or -1) */
+	/* ---- OCI exec, each optional ---- */
+	char *const *envp; /* the whole environment, or NULL */
+	const char *cwd;   /* absolute, in the zone, or NULL: home */
+	bool has_ids;	   /* uid, gid, groups instead of user */
+	uid_t uid;
+	gid_t gid;
+	size_t ngroups;
+	const gid_t *groups;
+	bool no_new_privs;
+	bool has_caps;
+	uint64_t cap_bounding, cap_effective, cap_permitted, cap_inheritable, cap_ambient;
+	const struct sock_fprog *extra_seccomp; /* after the zone's own, or NULL */
+	bool oci_stdio;				/* stdio[] beyond pipes (see above) */
+	int preserve_fds;			/* the caller's 3..3+N-1 pass through */
+	bool outlive_caller;			/* no SIGHUP when the caller exits (exec -d) */
 };
 
 struct zone_session {
+	pid_t pid;     /* the session process, host view */
 	int pidfd;     /* the session process (caller's child) */
 	int master_fd; /* pty master, or -EBADF */
 	int pts;       /* pty number in the zone, or -1 (not the zone's) */

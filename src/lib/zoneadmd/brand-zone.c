@@ -289,5 +289,7 @@ const struct brand_ops *brand_find(const json_t *vm, struct zh_error *err)
 
 	if (brand && (streq(brand, "kvm") || streq(brand, "bhyve")))
 		return &brand_hvm;
+	if (json_is_true(json_object_get(vm, "docker")))
+		return jsonutil_str(vm, "oci_bundle") ? &brand_oci : &brand_docker;
 	return &brand_zone;
 }

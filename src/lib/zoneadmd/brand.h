@@ -34,7 +34,11 @@
  *                serial line (HVM: QEMU's vm.ttyb), or -errno to retry;
  *                without it the core makes a zone's transports (a socket
  *                and a pty, docs/architecture.md §23)
- * A brand without info or sysrq (the OS zone) answers -ENOTSUP for them.
+ *   start        (optional) CTL_START: open the start gate of a process
+ *                that waits at it (OCI), return once it exec'd
+ *   free         (optional) free what the brand keeps in z (at the end)
+ * A brand without info or sysrq (the OS zone) answers -ENOTSUP for them;
+ * one without start answers CTL_START "already started".
  */
 #ifndef ZH_BRAND_H
 #define ZH_BRAND_H
@@ -59,11 +63,22 @@ struct brand_ops {
 	int (*info)(struct zad *z, const json_t *types, json_t **out, struct zh_error *err);
 	int (*sysrq)(struct zad *z, const char *request, json_t **out, struct zh_error *err);
 	int (*mdata_connect)(struct zad *z);
+	int (*start)(struct zad *z, struct zh_error *err);
+	void (*free)(struct zad *z);
 	bool mdata; /* the payload gets a metadata server (a test's fake brand: none) */
 };
 
 /* OS zones: joyent, joyent-minimal, lx and every brand that is not HVM. */
 extern const struct brand_ops brand_zone;
+
+/*
+ * docker: true VMs made by vmadm (brand-docker.c): the process from
+ * internal_metadata docker:*, stdout/stderr to logs/stdio.log; and OCI
+ * containers (brand-oci.c, a VM with oci_bundle): the process from the
+ * bundle's config.json, behind the start gate.
+ */
+extern const struct brand_ops brand_docker;
+extern const struct brand_ops brand_oci;
 
 /* Hardware VMs: kvm and bhyve, QEMU in its jail (brand-hvm.c). */
 extern const struct brand_ops brand_hvm;

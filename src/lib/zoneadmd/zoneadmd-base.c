@@ -32,7 +32,7 @@ void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops)
 			  .sigfd = -EBADF,
 			  .lfd = -EBADF,
 			  .timerfd = -EBADF,
-			  .zp = {0, -EBADF},
+			  .zp = {0, -EBADF, -EBADF},
 			  .pty_master = -EBADF,
 			  .pty_slave = -EBADF,
 			  .conlog = {.fd = -EBADF},
@@ -45,7 +45,11 @@ void zad_init(struct zad *z, const char *uuid, const struct brand_ops *ops)
 				    .timer = -EBADF,
 				    .job_pidfd = -EBADF,
 				    .job_timer = -EBADF,
-				    .job_out = -EBADF}};
+				    .job_out = -EBADF},
+			  .dk = {.stdio = {-EBADF, -EBADF, -EBADF},
+				 .gate = -EBADF,
+				 .out = {{.fd = -EBADF}, {.fd = -EBADF}},
+				 .log = {.fd = -EBADF}}};
 	snprintf(z->uuid, sizeof(z->uuid), "%s", uuid);
 }
 

@@ -34,7 +34,9 @@ static int h_status(struct zad *z, struct zad_client *c, const json_t *in, json_
 		[ZAD_REBOOTING] = "stopping",
 	};
 
-	*out = json_pack("{s:s,s:i,s:s,s:i}", "state", names[z->phase], "pid", (int)z->zp.pid,
+	const char *state = z->dk.created ? "created" : names[z->phase];
+
+	*out = json_pack("{s:s,s:i,s:s,s:i}", "state", state, "pid", (int)z->zp.pid,
 			 "boot_timestamp", z->boot_ts, "zoneadmd_pid", (int)getpid());
 	return *out ? 0 : zh_error_oom(err);
 }
@@ -142,6 +144,15 @@ static int h_sysrq(struct zad *z, struct zad_client *c, const json_t *in, json_t
 	return z->ops->sysrq(z, req, out, err);
 }
 
+/* OCI: open the start gate, answer once the process exec'd (docs/architecture.md §24.3). */
+static int h_start(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
+		   struct zh_error *err)
+{
+	if (!z->ops->start || z->phase != ZAD_RUNNING)
+		return zh_error_set(err, EINVAL, NULL, "already started");
+	return z->ops->start(z, err);
+}
+
 /* The stored config changed: re-read it, push the metadata server its new view. */
 static int h_mdata(struct zad *z, struct zad_client *c, const json_t *in, json_t **out,
 		   struct zh_error *err)
@@ -154,7 +165,7 @@ static const ctl_handler handlers[CTL_CMD_MAX] = {
 	[CTL_STATUS] = h_status,	 [CTL_STOP] = h_stop,	    [CTL_KILL] = h_kill,
 	[CTL_REBOOT] = h_reboot,	 [CTL_CONSOLE] = h_console, [CTL_UPDATE] = h_update,
 	[CTL_UPDATE_NET] = h_update_net, [CTL_INFO] = h_info,	    [CTL_SYSRQ] = h_sysrq,
-	[CTL_MDATA] = h_mdata,
+	[CTL_MDATA] = h_mdata,		 [CTL_START] = h_start,
 };
 
 /* ---- clients ---- */

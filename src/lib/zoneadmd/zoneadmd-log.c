@@ -92,8 +92,15 @@ void zlog_write(struct zlog *l, const char *stream, const char *msg, size_t len)
 		return;
 	n = strlen(s);
 	s[n] = '\n'; /* json_dumps' NUL becomes the newline */
-	if (write(l->fd, s, n + 1) == (ssize_t)(n + 1))
-		l->size += n + 1;
+	zlog_append(l, s, n + 1);
+}
+
+void zlog_append(struct zlog *l, const char *rec, size_t len)
+{
+	if (l->fd < 0)
+		return;
+	if (write(l->fd, rec, len) == (ssize_t)len)
+		l->size += len;
 	if (l->size >= l->max)
 		rotate(l);
 }

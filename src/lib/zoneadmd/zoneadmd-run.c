@@ -96,7 +96,8 @@ static int load_paths(struct zad *z, struct zh_error *err)
 	if (asprintf(&z->zonepath, "%s/%s", z->pool->mountpoint, z->uuid) < 0 ||
 	    asprintf(&z->root, "%s/" PATHS_DS_ROOT, z->zonepath) < 0)
 		return zh_error_oom(err);
-	if (!fsutil_is_dir(z->root))
+	/* An OCI container's root is its bundle's (brand-oci.c sets it). */
+	if (!jsonutil_str(z->vm, "oci_bundle") && !fsutil_is_dir(z->root))
 		return zh_error_set(err, ENOENT, NULL, "zone root %s is missing", z->root);
 	if (!vmcfg_id_base(z->vm, &b) || b <= 0 || b > (int64_t)(0xffffffffu - ZONE_ID_COUNT))
 		return zh_error_set(err, EINVAL, VMCFG_ID_BASE,
@@ -220,6 +221,7 @@ static void dispatch_event(struct zad *z, const struct epoll_event *ev)
 	case ZT_MDATA_JOB: zad_mdata_on_job(z); break;
 	case ZT_MDATA_TIMER: zad_mdata_on_timer(z); break;
 	case ZT_MDATA_JOBTIMER: zad_mdata_on_job_timer(z); break;
+	case ZT_STDIO: zad_stdio_read(z, fd); break;
 	default: break;
 	}
 }
@@ -259,18 +261,54 @@ static void detach_stdio(bool all)
 		close(fd);
 }
 
+/* --oci wants brand_oci, and brand_oci is started by its runtime only with --oci. */
+static int check_oci(struct zad *z, struct zh_error *err)
+{
+	if (z->dk.oci && z->ops != &brand_oci)
+		return zh_error_set(err, EINVAL, "oci_bundle",
+				    "VM %s is not an OCI container (no oci_bundle)", z->uuid);
+	return 0;
+}
+
 static int run(struct zad *z, bool notified)
 {
 	struct zh_error err = ZH_ERROR_INIT;
 
 	if (setup_early(z, &err) < 0)
 		return fail_early(z, &err);
+	if (check_oci(z, &err) < 0)
+		return fail_setup(z, &err);
 	if (setup_zone(z, &err) < 0)
 		return fail_setup(z, &err);
 	crashpoint("zoneadmd.booted");
 	notify(z, 0, NULL);
 	detach_stdio(notified);
 	return serve(z);
+}
+
+/*
+ * --oci: our 0, 1, 2 and the --preserve-fds N fds 3..3+N-1 are the
+ * process's: set aside (close-on-exec, above them) before anything else
+ * opens, given to it at its spawn and closed then (brand-oci.c).
+ */
+static int set_aside(struct zad *z, const struct zad_opts *o)
+{
+	int n = o->preserve_fds, low = 3 + n;
+
+	z->dk.oci = true;
+	z->dk.console_socket = o->console_socket;
+	if (n < 0 || n > ZONE_RUN_FDS_MAX || (o->notify_fd >= 3 && o->notify_fd < low))
+		return -EINVAL;
+	for (int i = 0; i < 3; i++)
+		if ((z->dk.stdio[i] = fcntl(i, F_DUPFD_CLOEXEC, low)) < 0)
+			return -errno;
+	for (int i = 0; i < n; i++) {
+		if ((z->dk.keep[i] = fcntl(3 + i, F_DUPFD_CLOEXEC, low)) < 0)
+			return -errno;
+		z->dk.nkeep = (size_t)i + 1;
+		close(3 + i);
+	}
+	return 0;
 }
 
 int zoneadmd_run(const struct zad_opts *o)
@@ -285,7 +323,11 @@ int zoneadmd_run(const struct zad_opts *o)
 	z.notify_fd = o->notify_fd >= 0 ? o->notify_fd : -EBADF;
 	if (z.notify_fd >= 0)
 		fcntl(z.notify_fd, F_SETFD, FD_CLOEXEC);
-	detach_stdio(false);
+	if (o->oci && set_aside(&z, o) < 0) {
+		zad_free(&z);
+		return ZAD_EXIT_ERR; /* main checked the flags: fds the caller did not give */
+	}
+	detach_stdio(o->oci); /* --oci: the caller's pipes are the process's alone */
 	setsid();
 	if (chdir("/") < 0)
 		return ZAD_EXIT_ERR;

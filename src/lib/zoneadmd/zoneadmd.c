@@ -44,6 +44,8 @@
 /* Free what is left (after zad_end, or a set-up that failed early). */
 void zad_free(struct zad *z)
 {
+	if (z->ops && z->ops->free)
+		z->ops->free(z);
 	zad_mdata_free(z);
 	zad_clients_close_all(z);
 	zad_console_close(z);
@@ -151,7 +153,8 @@ int zad_boot(struct zad *z, struct zh_error *err)
 		return zh_error_set(err, errno, NULL, "epoll: %m");
 	}
 	z->phase = ZAD_RUNNING;
-	return zad_write_state(z, "running");
+	/* An OCI container waits at its start gate until CTL_START (brand-oci.c). */
+	return zad_write_state(z, z->dk.created ? "created" : "running");
 }
 
 /* ---- the end ---- */
@@ -172,6 +175,8 @@ static void release_host(struct zad *z)
 		z->cgroup_made = false;
 	}
 	crashpoint("zoneadmd.end.cgroup");
+	if (z->ops->free) /* after the kill: the last words of what is gone */
+		z->ops->free(z);
 	zad_console_close(z);
 	zad_unwatch(z, z->lfd);
 	closep(&z->lfd);
@@ -180,7 +185,9 @@ static void release_host(struct zad *z)
 void zad_end(struct zad *z, int status, const char *failed)
 {
 	struct zh_error err = ZH_ERROR_INIT;
-	_cleanup_json_ json_t *out = json_pack("{s:i}", "exit_status", status);
+	/* status < 0: the caller reaped the process (brand-oci.c), the status is its. */
+	_cleanup_json_ json_t *out = status < 0 ? json_pack("{s:n}", "exit_status")
+						: json_pack("{s:i}", "exit_status", status);
 
 	release_host(z);
 	if (runstate_write_exit(z->uuid, status, failed, &err) < 0)

@@ -25,6 +25,9 @@
  *   brand.h             struct brand_ops: what differs between brands
  *   brand-zone-net.c    the OS zone's network (VNICs, nft)
  *   brand-zone.c        the OS zone brands (joyent, joyent-minimal, lx, ...)
+ *   zoneadmd-stdio.c    a docker zone's stdout/stderr into logs/stdio.log
+ *   brand-docker.c      docker zones made by vmadm (one process, §24.3)
+ *   brand-oci.c         OCI containers (--oci: gate, console socket, §24.3)
  *   zoneadmd-run.c      set-up in order, the boot result, the epoll loop
  *
  * The state machine never exits the process: zad_end() records the end
@@ -62,9 +65,19 @@ struct zad_opts {
 	 * Only tests set it (tests/helpers/zoneadmd-v1.c).
 	 */
 	uint16_t ctl_max;
+	/*
+	 * --oci: the VM is an OCI container (docs/architecture.md §24.3): its
+	 * process waits at the start gate until CTL_START; our 0, 1, 2 become
+	 * its stdio (terminal=false), our fds 3 .. 3+preserve_fds-1 its 3..;
+	 * with console_socket, the master of its pty is sent there.
+	 */
+	bool oci;
+	const char *console_socket;
+	int preserve_fds;
 };
 
 /* Set up, boot, serve until the VM ends; returns the exit code. */
+struct brand_ops;
 int zoneadmd_run(const struct zad_opts *o);
 
 /* A JSON-lines log file, rotated (one old generation, .0) by size. */
@@ -106,6 +119,27 @@ struct zad_mdata {
 	uint64_t job_next_ms;	     /* the next job starts no sooner */
 };
 
+/* docker zones and OCI containers (brand-docker.c, brand-oci.c; docs/architecture.md §24.3). */
+struct zad_stdio_stream {
+	int fd;		 /* read end of the process's stdout or stderr pipe; -EBADF */
+	char line[8192]; /* a partial line */
+	size_t used;
+};
+
+struct zad_docker {
+	bool oci;		    /* --oci */
+	const char *console_socket; /* --oci: where the pty master goes (terminal=true) */
+	int stdio[3];		    /* --oci: our inherited 0, 1, 2 set aside; -EBADF once given */
+	int keep[ZONE_RUN_FDS_MAX]; /* --oci --preserve-fds: our 3.., set aside */
+	size_t nkeep;
+	int gate;	   /* write end of the start gate; -EBADF when none or opened */
+	bool created;	   /* at the gate: state "created" until CTL_START */
+	bool caller_reaps; /* CLONE_PARENT: the exit status is the caller's */
+	struct zad_stdio_stream out[2]; /* docker (vmadm): stdout, stderr relayed to stdio.log */
+	struct zlog log;		/* <zonepath>/logs/stdio.log */
+	void *spec;			/* brand-oci.c: the parsed config.json */
+};
+
 struct zad {
 	char uuid[UTIL_UUID_LEN + 1];
 	const struct brand_ops *ops;
@@ -140,6 +174,7 @@ struct zad {
 	struct zlog conlog, log;
 	struct zad_client *clients;
 	struct zad_mdata mdata;
+	struct zad_docker dk;
 };
 
 /* epoll tags (high 32 bits of epoll_data.u64; low 32 bits: the fd). */
@@ -156,12 +191,15 @@ enum {
 	ZT_MDATA_JOB,	   /* a guest's `vmadm update` ended */
 	ZT_MDATA_TIMER,	   /* HVM: retry the serial line */
 	ZT_MDATA_JOBTIMER, /* the next guest update may start */
+	ZT_STDIO,	   /* docker: the process's stdout or stderr pipe */
 };
 
 /* zoneadmd-log.c */
 int zlog_open(struct zlog *l, const char *dir, const char *name, uint64_t max,
 	      struct zh_error *err);
 void zlog_write(struct zlog *l, const char *stream, const char *msg, size_t len);
+/* One whole record (with its newline) as it is; rotates like zlog_write. */
+void zlog_append(struct zlog *l, const char *rec, size_t len);
 /* Console bytes: split into lines, each line one record. */
 void zlog_console(struct zlog *l, const char *buf, size_t len);
 void zlog_close(struct zlog *l);
@@ -233,6 +271,12 @@ void zad_on_timer(struct zad *z);
 void zad_on_signal(struct zad *z, int sig);
 /* The VM is over: record, clean, answer; sets z->ended.  failed: set-up failure. */
 void zad_end(struct zad *z, int status, const char *failed);
+
+/* zoneadmd-stdio.c: a docker zone's stdout/stderr as docker json-file lines */
+/* Pipes for the process's 1 and 2 (write ends in w[], ours watched); the log opened. */
+int zad_stdio_open(struct zad *z, int w[2], struct zh_error *err);
+void zad_stdio_read(struct zad *z, int fd);
+void zad_stdio_close(struct zad *z);
 
 /* zoneadmd-ctl.c */
 void zad_accept(struct zad *z);

@@ -67,8 +67,15 @@ def proc_state(pid):
 
 
 def counter(pid):
-    with open("/proc/%d/root/tmp/zh-counter" % pid) as f:
-        return int(f.read().strip() or 0)
+    """The loop's count; `echo > file` truncates before it writes, so an
+    empty read is retried (not taken as 0)."""
+    end = time.monotonic() + 2
+    while True:
+        with open("/proc/%d/root/tmp/zh-counter" % pid) as f:
+            text = f.read().strip()
+        if text or time.monotonic() > end:
+            return int(text or 0)
+        time.sleep(0.01)
 
 
 def advancing(pid, wait=0.6):

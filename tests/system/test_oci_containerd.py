@@ -106,7 +106,8 @@ def test_detached_exec_kill_delete(containerd):
 def test_log_uri_file(containerd):
     c = containerd
     log = os.path.join(c.dir, "t-log.log")
-    r = run(c, "t-log", "sh", "-c", "echo to-stdout; echo to-stderr >&2",
+    # a moment before writing: the shim attaches its copiers after start
+    r = run(c, "t-log", "sh", "-c", "sleep 0.3; echo to-stdout; echo to-stderr >&2",
             opts=["--rm", "--log-uri", "file://" + log])
     assert r.returncode == 0, r
     end = time.monotonic() + 10  # the shim's copy into the file may trail the exit

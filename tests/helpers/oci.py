@@ -31,7 +31,8 @@ daemons and shims/conmons (by PID: each found by the unique address or
 directory it was given), the mounts left in the namespace, the namespaces,
 the directories, the cgroups the callers made at the top of each
 hierarchy, and the few host paths these tools create on their own
-(/run/containerd/{s,fifo}, /var/lib/containers/cache, /run/runc, /run/crun)
+(/run/containerd/{s,fifo}, /var/lib/containers/cache, /run/runc, /run/crun,
+/run/zonehost-runc)
 when they were not there before.  Nothing else on the host is touched: no
 service, no /etc/containerd, no /var/lib/containerd.
 """
@@ -529,11 +530,11 @@ class Podman:
         self.box = box
         self.runtime = runtime
         # The runtime's state stays in its default --root (/run/runc,
-        # /run/crun): podman's --runtime-flag root=DIR is not passed on by
+        # /run/crun, /run/zonehost-runc): podman's --runtime-flag root=DIR is not passed on by
         # `podman container cleanup` (conmon's exit command), whose
         # `delete --force` would then miss the container.
         self.host_paths = HostPaths(["/var/lib/containers", "/var/lib/containers/cache",
-                                     "/run/runc", "/run/crun"],
+                                     "/run/runc", "/run/crun", "/run/zonehost-runc"],
                                     ["/var/lib/containers/cache/blob-info-cache-v1.boltdb"])
         self.dir = tempfile.mkdtemp(prefix="zh-podman-", dir="/var/tmp")
         self.cgroups = Cgroups(["libpod_parent"])

@@ -15,7 +15,8 @@ from oci import (CMD, RUNTIMES, Containerd, HostPaths, NsBox, Podman, busybox_oc
 # `podman container cleanup` runs `crun delete` without --root after the
 # fixture that started it is gone).
 SESSION_PATHS = ["/run/containerd", "/run/containerd/s", "/run/containerd/fifo",
-                 "/var/lib/containers", "/var/lib/containers/cache", "/run/runc", "/run/crun"]
+                 "/var/lib/containers", "/var/lib/containers/cache", "/run/runc", "/run/crun",
+                 "/run/zonehost-runc"]
 
 
 @pytest.fixture(scope="session")

@@ -252,8 +252,13 @@ def test_hooks(rt):
     out = os.path.join(rt.tmp, "hooks")
     os.makedirs(out)
 
+    script = os.path.join(out, "hook.sh")  # a #! script, as most hooks are
+    with open(script, "w") as f:
+        f.write("#!/bin/sh\ncat > \"$1\"\n")
+    os.chmod(script, 0o755)
+
     def hook(name):
-        return {"path": "/bin/sh", "args": ["sh", "-c", "cat > %s/%s" % (out, name)]}
+        return {"path": script, "args": ["hook.sh", os.path.join(out, name)]}
     hooks = {p: [hook(p)] for p in ("prestart", "createRuntime", "poststart", "poststop")}
     b = rt.bundle(["sleep", "100"], hooks=hooks, annotations={"a": "b"})
     pid = rt.create("h1", b)

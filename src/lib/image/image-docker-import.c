@@ -63,22 +63,6 @@ static void dimport_release(struct dimport *im)
 	json_decref(im->done);
 }
 
-static int fail(const struct dimport *im, struct zh_error *err, int en, const char *fmt, ...)
-	_printf_(4, 5);
-static int fail(const struct dimport *im, struct zh_error *err, int en, const char *fmt, ...)
-{
-	_cleanup_free_ char *why = NULL;
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vasprintf(&why, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return zh_error_oom(err);
-	return zh_error_set(err, en, "-f", "-f %s: %s", im->path, why);
-}
-
 /* ---- blobs ---- */
 
 /* 64 hex digits at s, then end (or ".tar"/".json" when ext)? */
@@ -100,10 +84,10 @@ static int check_named_digest(struct dimport *im, const char *path, const json_t
 	if (!(hex_name(base, true) && (strncmp(path, BLOBS, strlen(BLOBS)) == 0 || base == path)))
 		return 0;
 	if (strncmp(base, got, 64) != 0)
-		return fail(im, err, EINVAL,
-			    "\"%s\" has sha256 %s, not the digest its name says "
-			    "(corrupt or tampered)",
-			    path, got);
+		return docker_fail(im->path, err, EINVAL,
+				   "\"%s\" has sha256 %s, not the digest its name says "
+				   "(corrupt or tampered)",
+				   path, got);
 	return 0;
 }
 
@@ -111,7 +95,7 @@ static int file_at(struct dimport *im, const char *path, const json_t **out, str
 {
 	*out = docker_spool_find(&im->spool, path);
 	if (!*out)
-		return fail(im, err, ENOENT, "has no file \"%s\"", path);
+		return docker_fail(im->path, err, ENOENT, "has no file \"%s\"", path);
 	return check_named_digest(im, path, *out, err);
 }
 
@@ -124,14 +108,15 @@ static int blob_at(struct dimport *im, const struct image_docker_desc *d, const 
 	snprintf(path, sizeof(path), BLOBS "%s", d->ref + 7);
 	*out = docker_spool_find(&im->spool, path);
 	if (!*out)
-		return fail(im, err, ENOENT, "has no blob %s", d->ref);
+		return docker_fail(im->path, err, ENOENT, "has no blob %s", d->ref);
 	snprintf(size, sizeof(size), "%lld", (long long)d->size);
 	if (json_integer_value(json_object_get(*out, "size")) != d->size)
-		return fail(im, err, EINVAL, "blob %s is not %s bytes, as its descriptor says",
-			    d->ref, size);
+		return docker_fail(im->path, err, EINVAL,
+				   "blob %s is not %s bytes, as its descriptor says", d->ref, size);
 	if (!streq(jsonutil_str(*out, "sha256"), d->ref + 7))
-		return fail(im, err, EINVAL, "blob %s does not match its digest (sha256 %s)",
-			    d->ref, jsonutil_str(*out, "sha256"));
+		return docker_fail(im->path, err, EINVAL,
+				   "blob %s does not match its digest (sha256 %s)", d->ref,
+				   jsonutil_str(*out, "sha256"));
 	return 0;
 }
 
@@ -196,8 +181,8 @@ static int load_oci(struct dimport *im, struct zh_error *err)
 	int r;
 
 	if (!docker_spool_find(&im->spool, "oci-layout"))
-		return fail(im, err, EINVAL, "%s",
-			    "has index.json but no oci-layout (not an OCI layout)");
+		return docker_fail(im->path, err, EINVAL, "%s",
+				   "has index.json but no oci-layout (not an OCI layout)");
 	if ((r = read_doc(im, "index.json", &text, &len, err)) < 0)
 		return r;
 	if (image_oci_index_parse(text, len, "index.json", &md, &im->name, err) < 0) {
@@ -259,10 +244,11 @@ static int check_layer(struct dimport *im, size_t i, struct zh_error *err)
 	else if ((r = docker_spool_diff_id(&im->spool, f, what, hex, err)) < 0)
 		return r;
 	if (!streq(hex, want))
-		return fail(im, err, EINVAL,
-			    "layer %s does not match the config's rootfs.diff_ids (its sha256 is "
-			    "%s: corrupt or tampered)",
-			    what, hex);
+		return docker_fail(
+			im->path, err, EINVAL,
+			"layer %s does not match the config's rootfs.diff_ids (its sha256 is "
+			"%s: corrupt or tampered)",
+			what, hex);
 	return 0;
 }
 
@@ -273,10 +259,11 @@ static int check_layers(struct dimport *im, struct zh_error *err)
 	if (im->cfg.ndiff != im->ref.nlayers) {
 		snprintf(n, sizeof(n), "%zu", im->cfg.ndiff);
 		snprintf(m, sizeof(m), "%zu", im->ref.nlayers);
-		return fail(im, err, EINVAL,
-			    "the config's rootfs.diff_ids has %s digests but the image has %s "
-			    "layers",
-			    n, m);
+		return docker_fail(
+			im->path, err, EINVAL,
+			"the config's rootfs.diff_ids has %s digests but the image has %s "
+			"layers",
+			n, m);
 	}
 	for (size_t i = 0; i < im->ref.nlayers; i++) {
 		int r = check_layer(im, i, err);
@@ -322,9 +309,9 @@ static int name_tags(struct dimport *im, json_t *tags, char **repo, char **first
 		char key[512];
 
 		if (!split_ref(json_string_value(e), &r, &t))
-			return fail(im, err, EINVAL,
-				    "image name \"%s\" has characters not allowed in one",
-				    json_string_value(e));
+			return docker_fail(im->path, err, EINVAL,
+					   "image name \"%s\" has characters not allowed in one",
+					   json_string_value(e));
 		if (!t && !strchr(r, '/') && im->name && i == 0) {
 			t = TAKE_PTR(r); /* an OCI ref name without '/' or ':' is a tag only */
 			r = strdup("");
@@ -521,9 +508,10 @@ static int import_steps(struct dimport *im, struct zh_error *err)
 	else if (docker_spool_find(&im->spool, "index.json"))
 		r = load_oci(im, err);
 	else
-		r = fail(im, err, EINVAL,
-			 "is neither a docker-archive (manifest.json) nor an OCI image layout "
-			 "(oci-layout, index.json)");
+		r = docker_fail(
+			im->path, err, EINVAL,
+			"is neither a docker-archive (manifest.json) nor an OCI image layout "
+			"(oci-layout, index.json)");
 	if (r < 0 || (r = check_layers(im, err)) < 0 || (r = make_manifests(im, err)) < 0)
 		return r;
 	return install_all(im, err);

@@ -48,10 +48,7 @@ void docker_spool_release(struct docker_spool *s)
 	s->files = NULL;
 }
 
-static int spool_fail(const struct docker_spool *s, struct zh_error *err, int en, const char *fmt,
-		      ...) _printf_(4, 5);
-static int spool_fail(const struct docker_spool *s, struct zh_error *err, int en, const char *fmt,
-		      ...)
+int docker_fail(const char *file, struct zh_error *err, int en, const char *fmt, ...)
 {
 	_cleanup_free_ char *why = NULL;
 	va_list ap;
@@ -62,7 +59,7 @@ static int spool_fail(const struct docker_spool *s, struct zh_error *err, int en
 	va_end(ap);
 	if (n < 0)
 		return zh_error_oom(err);
-	return zh_error_set(err, en, "-f", "-f %s: %s", s->label, why);
+	return zh_error_set(err, en, "-f", "-f %s: %s", file, why);
 }
 
 /* "./a//b/" -> "a/b"; NULL (refused) for an absolute path or a ".." component. */
@@ -165,13 +162,14 @@ static int copy_entry(struct docker_spool *s, struct archive *a, int fd, const c
 		if (n == 0)
 			break;
 		if (n < 0)
-			return spool_fail(s, err, EINVAL, "entry \"%s\": cannot read it", path);
+			return docker_fail(s->label, err, EINVAL, "entry \"%s\": cannot read it",
+					   path);
 		size += (uint64_t)n;
 		if (size > s->left)
-			return spool_fail(s, err, EFBIG,
-					  "entry \"%s\": the files unpack to more than the "
-					  "archive's size allows",
-					  path);
+			return docker_fail(s->label, err, EFBIG,
+					   "entry \"%s\": the files unpack to more than the "
+					   "archive's size allows",
+					   path);
 		if (EVP_DigestUpdate(h.sha256, buf, (size_t)n) != 1 ||
 		    EVP_DigestUpdate(h.sha1, buf, (size_t)n) != 1)
 			return zh_error_oom(err);
@@ -234,13 +232,14 @@ static int spool_entry(struct docker_spool *s, struct archive *a, struct archive
 	const char *hard = archive_entry_hardlink(e);
 
 	if (!path)
-		return spool_fail(s, err, EINVAL,
-				  "entry \"%s\" is an absolute path or has a \"..\" component",
-				  archive_entry_pathname(e));
+		return docker_fail(s->label, err, EINVAL,
+				   "entry \"%s\" is an absolute path or has a \"..\" component",
+				   archive_entry_pathname(e));
 	if (json_object_size(s->files) >= DOCKER_SPOOL_FILES_MAX)
-		return spool_fail(s, err, EFBIG, "has more than %d files", DOCKER_SPOOL_FILES_MAX);
+		return docker_fail(s->label, err, EFBIG, "has more than %d files",
+				   DOCKER_SPOOL_FILES_MAX);
 	if (json_object_get(s->files, path))
-		return spool_fail(s, err, EINVAL, "entry \"%s\" appears twice", path);
+		return docker_fail(s->label, err, EINVAL, "entry \"%s\" appears twice", path);
 	if (hard)
 		return spool_link(s, path, hard, false, err);
 	if (archive_entry_filetype(e) == AE_IFLNK)
@@ -260,15 +259,16 @@ static int read_all_entries(struct docker_spool *s, int fd, struct zh_error *err
 	archive_read_support_filter_all(a);
 	archive_read_support_format_tar(a);
 	if (archive_read_open_fd(a, fd, BUF_SIZE) != ARCHIVE_OK)
-		return spool_fail(s, err, EINVAL, "not a tar archive: %s", archive_error_string(a));
+		return docker_fail(s->label, err, EINVAL, "not a tar archive: %s",
+				   archive_error_string(a));
 	for (;;) {
 		int r = archive_read_next_header(a, &e);
 
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r < ARCHIVE_WARN)
-			return spool_fail(s, err, EINVAL, "not a valid tar archive: %s",
-					  archive_error_string(a));
+			return docker_fail(s->label, err, EINVAL, "not a valid tar archive: %s",
+					   archive_error_string(a));
 		if ((r = spool_entry(s, a, e, err)) < 0)
 			return r;
 	}
@@ -338,7 +338,7 @@ int docker_spool_read(const struct docker_spool *s, const char *path, char **tex
 	ssize_t n;
 
 	if (!f)
-		return spool_fail(s, err, ENOENT, "has no file \"%s\"", path);
+		return docker_fail(s->label, err, ENOENT, "has no file \"%s\"", path);
 	if (size > (json_int_t)IMAGE_MANIFEST_MAX)
 		return zh_error_set(err, EFBIG, "-f", "-f %s: \"%s\" is %lld bytes, more than %u",
 				    s->label, path, (long long)size, IMAGE_MANIFEST_MAX);
@@ -389,19 +389,20 @@ int docker_spool_diff_id(const struct docker_spool *s, const json_t *f, const ch
 	if (!ctx || !buf || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
 		return zh_error_oom(err);
 	if (raw_reader(fd, &a) < 0 || archive_read_next_header(a, &e) != ARCHIVE_OK)
-		return spool_fail(s, err, EINVAL, "layer \"%s\" cannot be decompressed", what);
+		return docker_fail(s->label, err, EINVAL, "layer \"%s\" cannot be decompressed",
+				   what);
 	for (;;) {
 		la_ssize_t n = archive_read_data(a, buf, BUF_SIZE);
 
 		if (n == 0)
 			break;
 		if (n < 0)
-			return spool_fail(s, err, EINVAL,
-					  "layer \"%s\" is corrupt (decompressing failed)", what);
+			return docker_fail(s->label, err, EINVAL,
+					   "layer \"%s\" is corrupt (decompressing failed)", what);
 		total += (uint64_t)n;
 		if (total > DOCKER_LAYER_MAX)
-			return spool_fail(s, err, EFBIG,
-					  "layer \"%s\" is more than 20 GiB uncompressed", what);
+			return docker_fail(s->label, err, EFBIG,
+					   "layer \"%s\" is more than 20 GiB uncompressed", what);
 		if (EVP_DigestUpdate(ctx, buf, (size_t)n) != 1)
 			return zh_error_oom(err);
 	}

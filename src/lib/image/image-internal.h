@@ -117,6 +117,10 @@ struct docker_spool {
 int docker_spool_fill(const struct pool *p, const char *path, struct docker_spool *s,
 		      struct zh_error *err);
 void docker_spool_release(struct docker_spool *s);
+
+/* A docker import's failure: "-f <file>: <why>", prop "-f"; returns -en. */
+int docker_fail(const char *file, struct zh_error *err, int en, const char *fmt, ...)
+	_printf_(4, 5);
 /* The file entry at path (links followed inside the tar), or NULL. */
 const json_t *docker_spool_find(const struct docker_spool *s, const char *path);
 /* A new read-only fd on the staged file of f, at offset 0. */
